@@ -1,0 +1,50 @@
+# Two commands do everything on a fresh machine (Debian, root, Python 3.11):
+#   make demo   data -> train GRU and LSTM on the built-in keyword data -> metrics
+#   make test   the test suite
+# Both install what they need: Debian packages (apt-get) and the Python venv in .venv.
+
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# espeak-ng: KWS synthesis; arm toolchain + QEMU: firmware; openssh-server: Raspberry Pi target tests.
+APT_PKGS := espeak-ng libsndfile1 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+            openssh-server openssh-client gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+APT_STAMP := $(VENV)/.apt
+
+DEMO_DATA := data/kws
+DEMO_RUNS := runs
+
+.PHONY: demo test setup apt venv clean bench-quality
+
+setup: apt venv
+
+apt: $(APT_STAMP)
+$(APT_STAMP):
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 2; }
+	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/edgernn data synth-kws $(DEMO_DATA) --skip-existing
+	$(BIN)/edgernn train --task kws --arch gru --units 64 --data $(DEMO_DATA) --out $(DEMO_RUNS)/gru64 --overwrite
+	$(BIN)/edgernn train --task kws --arch lstm --units 64 --data $(DEMO_DATA) --out $(DEMO_RUNS)/lstm64 --overwrite
+	$(BIN)/python tools/show_metrics.py $(DEMO_RUNS)/gru64 $(DEMO_RUNS)/lstm64
+
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
