@@ -1,0 +1,47 @@
+"""Datasets: built-in synthetic ones and loaders for the user's own data.
+
+``load_dataset(path)`` picks the loader from what ``path`` is:
+- a folder in the Speech Commands layout (one folder per word, ``_background_noise_/``) -> kws
+- a ``.npz`` with ``X`` [N, T, F] and ``y`` [N] (optional ``split``)                    -> classify
+- a ``.csv`` of multichannel time series, or a folder with ``train.csv``/``test.csv``    -> anomaly
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgernn.data.dataset import SPLITS, TASKS, Dataset, Split  # noqa: F401
+from edgernn.errors import UserError
+
+
+def detect_task(path: str | Path) -> str:
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p}: no such file or folder")
+    if p.is_file():
+        if p.suffix == ".npz":
+            return "classify"
+        if p.suffix == ".csv":
+            return "anomaly"
+        raise UserError(f"{p}: unknown data format (expected a folder, .npz or .csv)")
+    if (p / "train.csv").exists() or (p / "test.csv").exists():
+        return "anomaly"
+    return "kws"
+
+
+def load_dataset(path: str | Path, task: str | None = None, **options) -> Dataset:
+    """Load any supported dataset; ``options`` go to the format's loader."""
+    kind = detect_task(path)
+    if task is not None and task not in TASKS:
+        raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
+    if task == "anomaly" and kind != "anomaly":
+        raise UserError(f"{path}: task 'anomaly' needs a .csv or a folder with train.csv/test.csv")
+    if task in ("kws", "classify") and kind == "anomaly":
+        raise UserError(f"{path}: looks like anomaly data (CSV); use --task anomaly")
+    if kind == "kws":
+        from edgernn.data.speech_commands import load_speech_commands
+        return load_speech_commands(path, **options)
+    if kind == "classify":
+        from edgernn.data.npz import load_npz
+        return load_npz(path, **options)
+    from edgernn.data.csv_series import load_csv_series
+    return load_csv_series(path, **options)
