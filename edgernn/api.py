@@ -10,8 +10,59 @@ Each section below is marked ``# --- <name> ---``.
 from __future__ import annotations
 
 # --- data ---
+def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_existing=False, overwrite=False,
+              progress=True):
+    """Synthesize the built-in 12-class keyword dataset (espeak-ng) into ``out``."""
+    from edgernn.data.synth_kws import synth_kws as _synth
+
+    return _synth(out, seed=seed, per_word=per_word, unknown_total=unknown_total, workers=workers,
+                  skip_existing=skip_existing, overwrite=overwrite, progress=progress)
+
+
+def load_data(path, task=None, **options):
+    """Load any supported dataset as an ``edgernn.data.Dataset``."""
+    from edgernn.data import load_dataset
+
+    return load_dataset(path, task=task, **options)
+
+
+def data_info(path, task=None) -> dict:
+    """Samples per split and class, as a table dict (title, columns, rows)."""
+    import numpy as np
+
+    ds = load_data(path, task=task)
+    splits = [s for s in ("train", "val", "test") if s in ds.splits]
+    rows = [[name] + [int(np.sum(ds.splits[s].y == k)) for s in splits] for k, name in enumerate(ds.class_names)]
+    rows.append(["total"] + [len(ds.splits[s]) for s in splits])
+    T, F = ds.input_shape
+    return {"title": f"{path}: {ds.task}, input {T}x{F}", "columns": ["class", *splits], "rows": rows}
 
 # --- train ---
+def train(task, arch, data, out, units=64, layers=1, **options):
+    """Train a GRU/LSTM model and write the run folder ``out``; returns its path.
+
+    Options: epochs, batch_size, lr, patience, dropout, seed, class_weights, anomaly_model,
+    overwrite, progress (see ``edgernn train --help``).
+    """
+    from edgernn.train.loop import train as _train
+
+    return _train(task=task, arch=arch, data=data, out=out, units=units, layers=layers, **options)
+
+
+def run_summary(run) -> dict:
+    """A run's headline figures as a table dict."""
+    from edgernn.io import read_json
+    from edgernn.train.metrics import main_metric
+    from edgernn.train.run import load_config
+
+    config = load_config(run)
+    metrics = read_json(f"{run}/metrics.json")
+    name, value = main_metric(metrics)
+    rows = [[name + " (test)", f"{value:.4f}"], ["params", config["params"]], ["MACs / inference", config["macs"]],
+            ["float32 weights (bytes)", config["float32_bytes"]], ["epochs", config["epochs_run"]],
+            ["train seconds", config["train_seconds"]]]
+    return {"title": f"{run}: {config['arch'].upper()}-{config['units']} x{config['layers']} ({config['task']})",
+            "columns": ["figure", "value"], "rows": rows}
 
 # --- prune ---
 

@@ -37,6 +37,19 @@ def main():
     """
 
 
+def _print_table(table: dict) -> None:
+    """Render {"title", "columns", "rows"} with rich."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=table.get("title"))
+    for c in table["columns"]:
+        t.add_column(str(c), justify="left" if c == table["columns"][0] else "right")
+    for row in table["rows"]:
+        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    Console().print(t)
+
+
 def _echo_json(obj) -> None:
     import json
 
@@ -49,7 +62,67 @@ def data():
     """Make or inspect datasets (the built-in synthetic ones need no download)."""
 
 
+@data.command("synth-kws")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--seed", default=0, show_default=True, help="Random seed: the same seed gives identical files.")
+@click.option("--per-word", default=800, show_default=True,
+              help="Speakers (voice x accent x pitch x speed); each says every core word once.")
+@click.option("--unknown-total", type=int, default=None,
+              help="Clips of non-keywords for _unknown_ (default: 2 x --per-word).")
+@click.option("--workers", default=2, show_default=True, help="Parallel synthesis processes.")
+@click.option("--skip-existing", is_flag=True, help="Do nothing if OUT already holds a complete dataset.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def data_synth_kws(out, seed, per_word, unknown_total, workers, skip_existing, overwrite):
+    """Synthesize the 12-class keyword dataset (espeak-ng) into OUT, in Speech Commands layout."""
+    from edgernn import api
+
+    existed = out.exists()
+    path = api.synth_kws(out, seed=seed, per_word=per_word, unknown_total=unknown_total, workers=workers,
+                         skip_existing=skip_existing, overwrite=overwrite)
+    click.echo(f"{path}: {'already complete, skipped' if existed and skip_existing else 'written'}")
+
+
+@data.command("info")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=None,
+              help="Task (default: detected from the data format).")
+def data_info(path, task):
+    """Count samples per split and class of any supported dataset."""
+    from edgernn import api
+
+    _print_table(api.data_info(path, task=task))
+
+
 # --- train ---
+@main.command()
+@click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
+              help="kws: 12-class keywords; classify: any .npz sequence classification; anomaly: CSV time series.")
+@click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru or lstm.")
+@click.option("--units", default=64, show_default=True, help="Hidden units per recurrent layer.")
+@click.option("--layers", default=1, show_default=True, help="Stacked recurrent layers.")
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
+              help="Dataset: Speech Commands-layout folder, .npz, .csv or folder of CSVs.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to create.")
+@click.option("--epochs", default=40, show_default=True, help="Maximum epochs (early stopping may end sooner).")
+@click.option("--batch-size", default=64, show_default=True, help="Training batch size.")
+@click.option("--lr", default=3e-3, show_default=True, help="Adam learning rate (halved on plateaus).")
+@click.option("--patience", default=8, show_default=True, help="Epochs without validation improvement before stopping.")
+@click.option("--dropout", default=0.1, show_default=True, help="Dropout before the classifier head.")
+@click.option("--seed", default=0, show_default=True, help="Random seed (weights, shuffling).")
+@click.option("--class-weights/--no-class-weights", default=True, show_default=True,
+              help="Weight classes inversely to their frequency.")
+@click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default="predictor",
+              show_default=True, help="anomaly: next-step predictor or sequence autoencoder.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, dropout, seed,
+          class_weights, anomaly_model, overwrite):
+    """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out."""
+    from edgernn import api
+
+    run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
+                    batch_size=batch_size, lr=lr, patience=patience, dropout=dropout, seed=seed,
+                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite)
+    _print_table(api.run_summary(run))
 
 # --- prune ---
 

@@ -1,0 +1,122 @@
+"""Model builders: GRU/LSTM classifiers and anomaly models, plus size and cost counts.
+
+Builders return tf_keras models. ``export_model`` rebuilds a model with a static batch of 1
+(the TFLite converter needs it for recurrent layers) and copies the weights.
+"""
+from __future__ import annotations
+
+from edgernn.errors import UserError
+from edgernn.models import gru, lstm
+
+ARCHS = {"gru": gru, "lstm": lstm}
+ANOMALY_MODELS = ("predictor", "autoencoder")
+
+
+def cell(arch: str):
+    if arch not in ARCHS:
+        raise UserError(f"unknown arch {arch!r} (choose from {', '.join(ARCHS)})")
+    return ARCHS[arch]
+
+
+def check_size(units: int, layers: int) -> None:
+    if not 1 <= units <= 1024:
+        raise UserError(f"--units must be between 1 and 1024 (got {units})")
+    if not 1 <= layers <= 8:
+        raise UserError(f"--layers must be between 1 and 8 (got {layers})")
+
+
+def build_classifier(arch: str, units: int, layers: int, input_shape, num_classes: int,
+                     dropout: float = 0.0, batch_size: int | None = None):
+    """Input(T, F) -> RNN x layers (last returns its final state) -> Dense softmax."""
+    from edgernn.tf import load
+
+    _, keras = load()
+    check_size(units, layers)
+    mod = cell(arch)
+    x = inp = keras.Input(shape=tuple(input_shape), batch_size=batch_size, name="features")
+    for i in range(layers):
+        x = mod.layer(keras, units, return_sequences=i < layers - 1, name=f"{arch}_{i}")(x)
+    if dropout > 0:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    out = keras.layers.Dense(num_classes, activation="softmax", name="classes")(x)
+    return keras.Model(inp, out, name=f"{arch}{units}x{layers}_classifier")
+
+
+def build_anomaly(arch: str, units: int, layers: int, input_shape, kind: str = "predictor",
+                  batch_size: int | None = None):
+    """Anomaly models over windows [T, C]; the anomaly score is their error (see train.metrics).
+
+    predictor:   RNN over the window, at each step a Dense head predicts the next sample.
+    autoencoder: RNN encoder -> RepeatVector(T) -> RNN decoder -> Dense per step (reconstruction).
+    """
+    from edgernn.tf import load
+
+    _, keras = load()
+    check_size(units, layers)
+    if kind not in ANOMALY_MODELS:
+        raise UserError(f"unknown anomaly model {kind!r} (choose from {', '.join(ANOMALY_MODELS)})")
+    mod = cell(arch)
+    steps, channels = tuple(input_shape)
+    x = inp = keras.Input(shape=(steps, channels), batch_size=batch_size, name="window")
+    if kind == "predictor":
+        for i in range(layers):
+            x = mod.layer(keras, units, return_sequences=True, name=f"{arch}_{i}")(x)
+    else:
+        for i in range(layers):
+            x = mod.layer(keras, units, return_sequences=i < layers - 1, name=f"{arch}_enc{i}")(x)
+        x = keras.layers.RepeatVector(steps, name="repeat")(x)
+        for i in range(layers):
+            x = mod.layer(keras, units, return_sequences=True, name=f"{arch}_dec{i}")(x)
+    out = keras.layers.TimeDistributed(keras.layers.Dense(channels), name="signal")(x)
+    return keras.Model(inp, out, name=f"{arch}{units}x{layers}_{kind}")
+
+
+def build_from_config(config: dict, batch_size: int | None = None):
+    """The architecture a run's config.json describes (weights not loaded)."""
+    if config["task"] == "anomaly":
+        return build_anomaly(config["arch"], config["units"], config["layers"], config["input_shape"],
+                             config.get("anomaly_model", "predictor"), batch_size=batch_size)
+    return build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
+                            len(config["class_names"]), config.get("dropout", 0.0), batch_size=batch_size)
+
+
+def export_model(model, config: dict, batch_size: int = 1):
+    """Same architecture with a static batch size; weights copied (dropout is inert at inference)."""
+    clone = build_from_config(config, batch_size=batch_size)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def count_params(config: dict) -> int:
+    """Trainable parameters, computed from the architecture alone."""
+    mod = cell(config["arch"])
+    steps, feats = config["input_shape"]
+    units, layers = config["units"], config["layers"]
+    rnn = sum(mod.params(feats if i == 0 else units, units) for i in range(layers))
+    if config["task"] == "anomaly":
+        if config.get("anomaly_model", "predictor") == "autoencoder":
+            rnn += mod.params(units, units) * (layers - 1) + mod.params(units, units)
+        return rnn + units * feats + feats
+    return rnn + units * len(config["class_names"]) + len(config["class_names"])
+
+
+def count_macs(config: dict) -> int:
+    """Multiply-accumulates per inference (matrix products; element-wise gate maths excluded).
+
+    RNN: T steps x gates x U x (inputs + U) per layer; Dense head once (classifier) or per
+    step (anomaly models).
+    """
+    mod = cell(config["arch"])
+    steps, feats = config["input_shape"]
+    units, layers = config["units"], config["layers"]
+    per_step = sum(mod.macs_per_step(feats if i == 0 else units, units) for i in range(layers))
+    if config["task"] == "anomaly":
+        if config.get("anomaly_model", "predictor") == "autoencoder":
+            per_step += mod.macs_per_step(units, units) * layers
+        return steps * (per_step + units * feats)
+    return steps * per_step + units * len(config["class_names"])
+
+
+def weights_bytes(model, bytes_per_weight: int = 4) -> int:
+    """Weight storage at the given width (float32 = 4, int8 = 1)."""
+    return int(sum(w.size for w in model.get_weights()) * bytes_per_weight)

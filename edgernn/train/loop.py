@@ -1,0 +1,163 @@
+"""``edgernn train``: fit a GRU/LSTM model on a dataset and write a complete run folder."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgernn import io
+from edgernn.data import TASKS, load_dataset
+from edgernn.errors import UserError
+from edgernn.models import build_anomaly, build_classifier, cell, check_size, count_macs, count_params
+from edgernn.train import metrics as M
+from edgernn.train import plots
+from edgernn.train.run import input_norm, prepare_inputs
+
+DEFAULTS = {"epochs": 40, "batch_size": 64, "lr": 3e-3, "patience": 8, "dropout": 0.1}
+
+
+def balanced_class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
+    counts = np.bincount(y, minlength=num_classes).astype(float)
+    return {k: float(len(y) / (num_classes * c)) if c else 0.0 for k, c in enumerate(counts)}
+
+
+def _progress_callback(keras, epochs: int, enabled: bool):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    class RichProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                TimeElapsedColumn(), disable=not enabled, transient=False)
+            self.bar.start()
+            self.task = self.bar.add_task("training", total=epochs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k in
+                              ("loss", "accuracy", "val_loss", "val_accuracy"))
+            self.bar.update(self.task, advance=1, description=f"epoch {epoch + 1}  {shown}")
+
+        def on_train_end(self, logs=None):
+            self.bar.update(self.task, total=self.bar.tasks[0].completed)
+            self.bar.stop()
+
+    return RichProgress()
+
+
+def _validate(task, arch, units, layers, epochs, batch_size, lr):
+    if task not in TASKS:
+        raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
+    cell(arch)
+    check_size(units, layers)
+    if epochs < 1 or batch_size < 1 or not lr > 0:
+        raise UserError("--epochs and --batch-size must be >= 1 and --lr > 0")
+
+
+def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 64, layers: int = 1,
+          epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"], lr: float = DEFAULTS["lr"],
+          patience: int = DEFAULTS["patience"], dropout: float = DEFAULTS["dropout"], seed: int = 0,
+          class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
+          progress: bool = True, callbacks=()) -> Path:
+    """Train a model and write the run folder ``out`` (built atomically). Returns its path."""
+    _validate(task, arch, units, layers, epochs, batch_size, lr)
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise UserError(f"{out} already exists (pass --overwrite to replace it)")
+    ds = load_dataset(data, task=task)
+    if task != "anomaly" and ds.task == "anomaly":
+        raise UserError(f"{data}: anomaly data; use --task anomaly")
+    config = {
+        "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
+        "input_shape": list(ds.input_shape), "class_names": ds.class_names,
+        "data": str(Path(data).resolve()), "dataset_meta": ds.meta, "seed": seed,
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
+        "class_weights": class_weights and task != "anomaly",
+        "input_norm": input_norm(ds.splits["train"].X),
+    }
+    if task == "anomaly":
+        config["anomaly_model"] = anomaly_model
+    with io.atomic_dir(out, overwrite=overwrite) as tmp:
+        model, history, seconds = _fit(config, ds, progress, callbacks)
+        metrics = _evaluate(model, config, ds, tmp)
+        config.update({"params": count_params(config), "macs": count_macs(config),
+                       "float32_bytes": int(model.count_params() * 4), "train_seconds": round(seconds, 1),
+                       "epochs_run": len(history["loss"])})
+        if task == "anomaly":
+            config["threshold"] = metrics["threshold"]
+        model.save(tmp / "model.keras")
+        io.write_json(tmp / "config.json", config)
+        io.write_json(tmp / "metrics.json", metrics)
+        io.write_json(tmp / "history.json", history)
+        io.write_json(tmp / "train.json", io.record("train", {"data": config["data"]},
+                                                   {k: config[k] for k in ("task", "arch", "units", "layers", "seed")},
+                                                   {"run": str(out)}, {M.main_metric(metrics)[0]: M.main_metric(metrics)[1]}))
+        plots.training_curve(history, tmp / "training_curve.png", f"{out.name}: {arch.upper()}-{units} x{layers}")
+    return out
+
+
+def _fit(config: dict, ds, progress: bool, extra_callbacks):
+    from edgernn.tf import load, set_seed
+
+    _, keras = load()
+    set_seed(config["seed"])
+    Xtr = prepare_inputs(ds.splits["train"].X, config)
+    Xva = prepare_inputs(ds.splits["val"].X, config) if len(ds.splits.get("val", [])) else None
+    if config["task"] == "anomaly":
+        model = build_anomaly(config["arch"], config["units"], config["layers"], config["input_shape"],
+                              config["anomaly_model"])
+        model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss=_anomaly_loss(config))
+        fit_args = dict(x=Xtr, y=Xtr, validation_data=(Xva, Xva) if Xva is not None else None)
+    else:
+        model = build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
+                                 len(config["class_names"]), config["dropout"])
+        model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        yva = ds.splits["val"].y if Xva is not None else None
+        weights = balanced_class_weights(ds.splits["train"].y, len(config["class_names"])) \
+            if config["class_weights"] else None
+        fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
+                        class_weight=weights)
+    monitor = "val_loss" if Xva is not None else "loss"
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config["patience"], restore_best_weights=True),
+                 keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, config["patience"] // 3)),
+                 _progress_callback(keras, config["epochs"], progress), *extra_callbacks]
+    start = time.perf_counter()
+    hist = model.fit(**fit_args, epochs=config["epochs"], batch_size=config["batch_size"], shuffle=True,
+                     verbose=0, callbacks=callbacks)
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "lr"}
+    return model, history, time.perf_counter() - start
+
+
+def _anomaly_loss(config: dict):
+    from edgernn.tf import load
+
+    tf, _ = load()
+    if config["anomaly_model"] == "predictor":
+        def next_step_mse(x, y_pred):  # output[t] predicts input[t + 1]
+            return tf.reduce_mean(tf.square(y_pred[:, :-1, :] - x[:, 1:, :]))
+        return next_step_mse
+    return "mse"
+
+
+def _evaluate(model, config: dict, ds, folder: Path) -> dict:
+    """Test metrics; for anomaly the threshold comes from validation normals."""
+    test = ds.splits["test"]
+    Xte = prepare_inputs(test.X, config)
+    out = model.predict(Xte, batch_size=256, verbose=0)
+    if config["task"] != "anomaly":
+        m = M.classification_metrics(test.y, out, config["class_names"])
+        plots.confusion_matrix(m["confusion_matrix"], config["class_names"], folder / "confusion_matrix.png",
+                               f"test accuracy {m['accuracy']:.1%}")
+        return m
+    val = ds.splits["val"] if len(ds.splits.get("val", [])) else ds.splits["train"]
+    Xva = prepare_inputs(val.X[val.y == 0], config)
+    threshold = M.choose_threshold(M.anomaly_scores(model.predict(Xva, batch_size=256, verbose=0), Xva, config))
+    scores = M.anomaly_scores(out, Xte, config)
+    m = M.anomaly_metrics(test.y, scores, threshold)
+    fpr, tpr = M.roc_curve(test.y, scores)
+    plots.anomaly_scores(test.y, scores, threshold, fpr, tpr, m["roc_auc"], folder / "anomaly_scores.png",
+                         f"{config['arch'].upper()}-{config['units']} {config['anomaly_model']}")
+    plots.confusion_matrix(m["confusion_matrix"], ["normal", "anomaly"], folder / "confusion_matrix.png",
+                           f"ROC-AUC {m['roc_auc']:.3f}")
+    return m

@@ -1,0 +1,77 @@
+"""Run folders: what ``train`` writes and every later step reads.
+
+runs/NAME/
+  model.keras          tf_keras model (float)
+  config.json          task, arch, units, layers, input_shape, class_names, data, input_norm, ...
+  metrics.json         test metrics (same schema as ``eval``)
+  history.json         per-epoch loss/accuracy
+  training_curve.png, confusion_matrix.png (classification) or anomaly_scores.png (anomaly)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgernn.errors import UserError
+from edgernn.io import read_json
+
+RUN_FILES = ("model.keras", "config.json")
+
+
+def check_run(run_dir: str | Path) -> Path:
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise UserError(f"{run}: no such run folder")
+    missing = [f for f in RUN_FILES if not (run / f).is_file()]
+    if missing:
+        raise UserError(f"{run}: not a complete run folder (missing {', '.join(missing)})")
+    return run
+
+
+def load_config(run_dir: str | Path) -> dict:
+    return read_json(check_run(run_dir) / "config.json")
+
+
+def load_run(run_dir: str | Path):
+    """(tf_keras model, config dict) of a run folder."""
+    from edgernn.tf import load
+
+    run = check_run(run_dir)
+    _, keras = load()
+    try:
+        model = keras.models.load_model(run / "model.keras", compile=False)
+    except Exception as e:
+        raise UserError(f"{run / 'model.keras'}: cannot load model ({str(e).splitlines()[0][:160]})") from None
+    return model, read_json(run / "config.json")
+
+
+def input_norm(X: np.ndarray) -> dict:
+    """Per-feature mean and std over all windows and steps of the training split."""
+    flat = X.reshape(-1, X.shape[-1]).astype(np.float64)
+    std = flat.std(axis=0)
+    return {"mean": flat.mean(axis=0).tolist(), "std": np.where(std < 1e-8, 1.0, std).tolist()}
+
+
+def prepare_inputs(X: np.ndarray, config: dict) -> np.ndarray:
+    """Raw features -> what the model takes: standardized with the run's training statistics.
+
+    Every consumer of a run (eval, quantize calibration, bench, firmware test vectors) calls
+    this, so the float, int8, ONNX and C models all see identical inputs.
+    """
+    norm = config["input_norm"]
+    mean = np.asarray(norm["mean"], dtype=np.float32)
+    std = np.asarray(norm["std"], dtype=np.float32)
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 3 or X.shape[1:] != tuple(config["input_shape"]):
+        raise UserError(f"data shape {tuple(X.shape[1:])} does not match the model's input "
+                        f"{tuple(config['input_shape'])}")
+    return (X - mean) / std
+
+
+def load_data_for_run(config: dict, data: str | Path | None = None):
+    """The dataset a run was trained on (or ``data``), loaded the same way."""
+    from edgernn.data import load_dataset
+
+    opts = config.get("data_options", {})
+    return load_dataset(data or config["data"], task=config["task"], **opts)
