@@ -19,6 +19,14 @@ def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_exi
                   skip_existing=skip_existing, overwrite=overwrite, progress=progress)
 
 
+def synth_anomaly(out, seed=0, train_seconds=150, val_seconds=40, test_seconds=120, overwrite=False):
+    """Synthesize the built-in rotating-machine anomaly dataset into ``out``."""
+    from edgernn.data.synth_anomaly import synth_anomaly as _synth
+
+    return _synth(out, seed=seed, train_seconds=train_seconds, val_seconds=val_seconds,
+                  test_seconds=test_seconds, overwrite=overwrite)
+
+
 def load_data(path, task=None, **options):
     """Load any supported dataset as an ``edgernn.data.Dataset``."""
     from edgernn.data import load_dataset

@@ -82,6 +82,20 @@ def data_synth_kws(out, seed, per_word, unknown_total, workers, skip_existing, o
     click.echo(f"{path}: {'already complete, skipped' if existed and skip_existing else 'written'}")
 
 
+@data.command("synth-anomaly")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--seed", default=0, show_default=True, help="Random seed: the same seed gives identical files.")
+@click.option("--train-seconds", default=150.0, show_default=True, help="Normal signal for training (800 Hz).")
+@click.option("--val-seconds", default=40.0, show_default=True, help="Normal signal for setting the threshold.")
+@click.option("--test-seconds", default=120.0, show_default=True, help="Test signal, about 40% of it faulty.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, overwrite):
+    """Synthesize rotating-machine sensor data with labelled faults into OUT (train/val/test CSVs)."""
+    from edgernn import api
+
+    click.echo(f"{api.synth_anomaly(out, seed=seed, train_seconds=train_seconds, val_seconds=val_seconds, test_seconds=test_seconds, overwrite=overwrite)}: written")
+
+
 @data.command("info")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=None,

@@ -1,0 +1,86 @@
+"""Loader for generic sequence classification data in one ``.npz``.
+
+Keys: ``X`` [N, T, F] numbers, ``y`` [N] integer labels 0..C-1 (or strings, mapped to
+their sorted order), optional ``split`` [N] of "train"/"val"/"test" and optional
+``class_names`` [C]. Without ``split`` a seeded, stratified 80/10/10 split is made.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from edgernn.data.dataset import SPLITS, Dataset, Split
+from edgernn.errors import UserError
+
+
+def _open(path: Path) -> dict:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise UserError(f"{path}: not a readable .npz ({str(e)[:100]})") from None
+
+
+def _labels(y: np.ndarray, names, path: Path):
+    if y.dtype.kind in "US":
+        classes = sorted(set(y.tolist()))
+        return np.searchsorted(np.array(classes), y).astype(np.int64), classes
+    if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
+        raise UserError(f"{path}: y must hold integer class labels (got {y.dtype})")
+    y = y.astype(np.int64)
+    if y.min() < 0:
+        raise UserError(f"{path}: y has negative labels")
+    n = int(y.max()) + 1
+    classes = [str(c) for c in names] if names is not None else [str(i) for i in range(n)]
+    if len(classes) < n:
+        raise UserError(f"{path}: class_names has {len(classes)} names but y goes up to {n - 1}")
+    return y, classes
+
+
+def stratified_split(y: np.ndarray, seed: int, val_fraction: float, test_fraction: float) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    split = np.full(len(y), "train", dtype=object)
+    for k in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == k))
+        n_test, n_val = int(round(len(idx) * test_fraction)), int(round(len(idx) * val_fraction))
+        split[idx[:n_test]] = "test"
+        split[idx[n_test:n_test + n_val]] = "val"
+    return split
+
+
+def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Dataset:
+    path = Path(path)
+    z = _open(path)
+    for key in ("X", "y"):
+        if key not in z:
+            raise UserError(f"{path}: missing array {key!r} (need X [N, T, F] and y [N])")
+    X, y = z["X"], z["y"]
+    if X.ndim != 3:
+        raise UserError(f"{path}: X must be 3-D [N, T, F], got shape {X.shape}")
+    if y.ndim != 1 or len(y) != len(X):
+        raise UserError(f"{path}: y must be 1-D with one label per row of X ({len(X)}), got shape {y.shape}")
+    if X.dtype.kind not in "iuf":
+        raise UserError(f"{path}: X must be numeric, got {X.dtype}")
+    if not np.all(np.isfinite(X)):
+        raise UserError(f"{path}: X contains NaN or inf")
+    y, classes = _labels(y, z.get("class_names"), path)
+    if "split" in z:
+        split = z["split"].astype(str)
+        if len(split) != len(X):
+            raise UserError(f"{path}: split has {len(split)} entries, X has {len(X)} rows")
+        unknown = sorted(set(split.tolist()) - set(SPLITS))
+        if unknown:
+            raise UserError(f"{path}: unknown split name(s) {unknown} (use train, val, test)")
+    else:
+        split = stratified_split(y, seed, val_fraction, test_fraction)
+    splits = {s: Split(X[split == s].astype(np.float32), y[split == s]) for s in SPLITS}
+    missing = [classes[k] for k in range(len(classes)) if not np.any(splits["train"].y == k)]
+    if missing:
+        raise UserError(f"{path}: class(es) with no training samples: {', '.join(missing)}")
+    if len(splits["test"]) == 0:
+        raise UserError(f"{path}: the test split is empty")
+    return Dataset("classify", splits, classes, str(path), {"source_format": "npz"})

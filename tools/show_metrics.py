@@ -1,0 +1,34 @@
+"""Print the test metrics of one or more run folders as a table (used by `make demo`).
+
+    python tools/show_metrics.py runs/gru64 runs/lstm64
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+def main(runs: list[str]) -> int:
+    table = Table(title="test metrics (measured on the test split)")
+    for col in ("run", "arch", "units", "task", "metric", "value", "params", "MACs", "float32 KB", "epochs", "train s"):
+        table.add_column(col, justify="left" if col in ("run", "arch", "task", "metric") else "right")
+    for run in map(Path, runs):
+        if not (run / "metrics.json").is_file():
+            print(f"{run}: no metrics.json (not a finished run)", file=sys.stderr)
+            return 2
+        c = json.loads((run / "config.json").read_text())
+        m = json.loads((run / "metrics.json").read_text())
+        name = "roc_auc" if m["task"] == "anomaly" else "accuracy"
+        table.add_row(str(run), c["arch"], str(c["units"]), c["task"], name, f"{m[name]:.4f}", str(c["params"]),
+                      f"{c['macs']:,}", f"{c['float32_bytes'] / 1024:.1f}", str(c["epochs_run"]),
+                      f"{c['train_seconds']:.0f}")
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
