@@ -1,8 +1,8 @@
 """The Python API: one function per CLI command, same names and options.
 
-    import edgernn
-    edgernn.synth_kws("data/kws")
-    edgernn.train(task="kws", arch="gru", units=64, data="data/kws", out="runs/gru64")
+    from edgernn import api
+    api.synth_kws("data/kws")
+    api.train(task="kws", arch="gru", units=64, data="data/kws", out="runs/gru64")
 
 Heavy imports (TensorFlow) happen inside the stage modules, only when a step needs them.
 Each section below is marked ``# --- <name> ---``.
@@ -75,10 +75,20 @@ def run_summary(run) -> dict:
 # --- prune ---
 
 # --- quantize ---
+def quantize(run, mode="int8", calibration_samples=300, out=None, seed=0):
+    """Convert a run's model to .tflite (int8 | float16 | dynamic); returns the file path."""
+    from edgernn.optimize.quantize import quantize as _quantize
+
+    return _quantize(run, mode=mode, calibration_samples=calibration_samples, out=out, seed=seed)
 
 # --- export ---
 
 # --- check ---
+def check(model, target="tflm") -> dict:
+    """Ops, model kind, whether TFLite Micro runs it, smallest arena (measured), flash bytes."""
+    from edgernn.export.check import check as _check
+
+    return _check(model, target=target)
 
 # --- eval ---
 

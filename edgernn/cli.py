@@ -141,10 +141,59 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
 # --- prune ---
 
 # --- quantize ---
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(["int8", "float16", "dynamic"]), default="int8", show_default=True,
+              help="int8: full integer, int8 in/out (microcontrollers); float16: half-size weights; "
+                   "dynamic: int8 weights, float activations (CPU only).")
+@click.option("--calibration-samples", default=300, show_default=True,
+              help="Training samples used to set int8 ranges.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output file (default RUN/model_<mode>.tflite).")
+@click.option("--seed", default=0, show_default=True, help="Seed for picking calibration samples.")
+def quantize(run, mode, calibration_samples, out, seed):
+    """Convert RUN's model to a .tflite file and check it against Keras."""
+    from edgernn import api
+    from edgernn.io import read_json
+
+    path = api.quantize(run, mode=mode, calibration_samples=calibration_samples, out=out, seed=seed)
+    record = read_json(path.with_name(f"quantize_{mode}.json") if path.parent == Path(run) else path.with_suffix(".json"))
+    m = record["model"]
+    rows = [["file", str(path)], ["bytes", m["file_bytes"]], ["kind", m["kind"]],
+            ["ops", ", ".join(f"{k} x{v}" for k, v in m["ops"].items())]]
+    rows += [[k.replace("_", " "), v] for k, v in record["metrics"].items()]
+    _print_table({"title": f"quantize {mode}", "columns": ["", "value"], "rows": rows})
 
 # --- export ---
 
 # --- check ---
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--target", type=click.Choice(["tflm"]), default="tflm", show_default=True,
+              help="tflm: TFLite Micro (host build of its interpreter and kernels).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def check(model, target, as_json):
+    """Can MODEL.tflite run on a microcontroller? Ops, kind, measured tensor arena, flash bytes.
+
+    Exit status 0 when TFLite Micro runs the model, 1 when it cannot (the reason is printed).
+    """
+    from edgernn import api
+
+    r = api.check(model, target=target)
+    if as_json:
+        _echo_json(r)
+    else:
+        rows = [["ops", ", ".join(f"{k} x{v}" for k, v in r["ops"].items())], ["kind", r["kind"]],
+                ["input / output types", " / ".join(map(str, r["io_types"]))],
+                ["flash (model bytes)", r["file_bytes"]],
+                ["weights (constant bytes)", ", ".join(f"{k} {v}" for k, v in r["weight_bytes"].items())],
+                ["runs on TFLite Micro", "yes" if r["runs"] else "NO"]]
+        if r["runs"]:
+            rows.append(["tensor arena (bytes)", f"{r['arena_bytes']} ({r['arena_note']})"])
+        else:
+            rows.append(["why not", r["reason"]])
+        _print_table({"title": f"check {model} --target {target}", "columns": ["", ""], "rows": rows})
+    sys.exit(0 if r["runs"] else 1)
 
 # --- eval ---
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import edgernn  # noqa: E402
+from edgernn import api  # noqa: E402
 
 TARGETS = {"kws": ("accuracy", 0.95), "anomaly": ("roc_auc", 0.95)}
 
@@ -28,16 +28,16 @@ def main() -> int:
     ap.add_argument("--out", default="runs/quality")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    edgernn.synth_kws(args.kws, skip_existing=True)
+    api.synth_kws(args.kws, skip_existing=True)
     if not Path(args.anomaly, "test.csv").is_file():
-        edgernn.synth_anomaly(args.anomaly)
+        api.synth_anomaly(args.anomaly)
     jobs = [("kws", "gru", 64, args.kws, {}), ("kws", "lstm", 64, args.kws, {}),
             ("anomaly", "gru", 32, args.anomaly, {"anomaly_model": "predictor"})]
     rows, ok = [], True
     for task, arch, units, data, extra in jobs:
         out = Path(args.out) / f"{task}-{arch}{units}"
         start = time.perf_counter()
-        edgernn.train(task=task, arch=arch, units=units, data=data, out=out, seed=args.seed, overwrite=True, **extra)
+        api.train(task=task, arch=arch, units=units, data=data, out=out, seed=args.seed, overwrite=True, **extra)
         seconds = time.perf_counter() - start
         metrics = json.loads((out / "metrics.json").read_text())
         name, target = TARGETS[task]

@@ -1,0 +1,83 @@
+"""Read a .tflite file: operators, tensor types, weight bytes, and what kind of model it is."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from edgernn.errors import UserError
+
+_TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
+
+
+def read_model(path: str | Path):
+    """The flatbuffer as schema objects, or UserError for anything that is not a TFLite model."""
+    from edgernn.export.tflite_builder import schema
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    data = path.read_bytes()
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise UserError(f"{path}: not a TFLite model (no TFL3 identifier)")
+    s = schema()
+    try:
+        return s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
+    except Exception as e:
+        raise UserError(f"{path}: corrupt TFLite model ({type(e).__name__}: {str(e)[:100]})") from None
+
+
+def op_name(s, code) -> str:
+    builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+    names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    return names.get(builtin, f"BUILTIN_{builtin}") if builtin != 32 else f"CUSTOM:{code.customCode}"
+
+
+def describe(path: str | Path) -> dict:
+    """Ops (with counts), tensor dtypes, weight bytes per dtype, and the model kind.
+
+    kind: "int8" (full integer), "float32", "float16" (float16 weights), or "hybrid"
+    (float activations with int8 weights: LiteRT's dynamic-range mode, which TFLite Micro rejects).
+    """
+    from edgernn.export.tflite_builder import schema
+
+    s = schema()
+    m = read_model(path)
+    ops = Counter()
+    for g in m.subgraphs:
+        for o in g.operators or []:
+            ops[op_name(s, m.operatorCodes[o.opcodeIndex])] += 1
+    const_bytes: Counter = Counter()
+    activation_types: Counter = Counter()
+    for g in m.subgraphs:
+        for t in g.tensors or []:
+            buf = m.buffers[t.buffer] if t.buffer < len(m.buffers) else None
+            size = len(buf.data) if buf is not None and buf.data is not None else 0
+            dtype = _TYPE_NAMES.get(t.type, str(t.type))
+            if size:
+                const_bytes[dtype] += size
+            else:
+                activation_types[dtype] += 1
+    main = m.subgraphs[0]
+    io_types = [_TYPE_NAMES.get(main.tensors[i].type) for i in list(main.inputs) + list(main.outputs)]
+    if const_bytes.get("float16"):
+        kind = "float16"
+    elif activation_types.get("float32") and const_bytes.get("int8"):
+        kind = "hybrid"
+    elif activation_types.get("float32") or const_bytes.get("float32"):
+        kind = "float32"
+    else:
+        kind = "int8"
+    return {
+        "path": str(path),
+        "file_bytes": Path(path).stat().st_size,
+        "ops": dict(sorted(ops.items())),
+        "subgraphs": len(m.subgraphs),
+        "kind": kind,
+        "io_types": io_types,
+        "weight_bytes": dict(const_bytes),
+        "activation_tensor_types": dict(activation_types),
+        "input_shape": [int(d) for d in main.tensors[main.inputs[0]].shape],
+        "output_shape": [int(d) for d in main.tensors[main.outputs[0]].shape],
+    }

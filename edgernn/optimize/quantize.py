@@ -1,0 +1,100 @@
+"""``edgernn quantize``: a run's Keras model -> .tflite (int8, float16 or dynamic range).
+
+- int8 (full integer, int8 input and output), calibrated on training samples:
+  LSTM through the TFLite converter, which fuses it into UNIDIRECTIONAL_SEQUENCE_LSTM
+  (int8 with a 16-bit cell state); GRU classifiers through edgernn's own compact graph
+  (``edgernn.export.gru_int8``), because the converter's GRU is either huge or crashes.
+- float16: float16 weights, float compute. dynamic: int8 weights, float activations (hybrid;
+  LiteRT only, TFLite Micro rejects hybrid models).
+The converter runs in a child process, so a converter crash is reported, not fatal.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgernn import io
+from edgernn.errors import UserError
+from edgernn.train.run import check_run, load_config, load_data_for_run, load_run, prepare_inputs
+
+MODES = ("int8", "float16", "dynamic")
+
+
+def calibration_set(config: dict, samples: int, seed: int = 0) -> np.ndarray:
+    """Standardized training inputs, drawn at random (seeded), for int8 ranges."""
+    ds = load_data_for_run(config)
+    X = ds.splits["train"].X
+    pick = np.random.default_rng(seed).choice(len(X), size=min(samples, len(X)), replace=False)
+    return prepare_inputs(X[np.sort(pick)], config)
+
+
+def convert_in_child(run: Path, mode: str, calibration: np.ndarray, timeout: float = 900) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="edgernn-convert-") as tmp:
+        cal, out = Path(tmp) / "calibration.npy", Path(tmp) / "model.tflite"
+        np.save(cal, calibration)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "edgernn.optimize._convert_child", str(run), mode, str(cal),
+                                   str(out)], capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"TFLite converter timed out after {timeout:.0f} s converting {run} ({mode})") from None
+        if proc.returncode < 0:
+            name = signal.Signals(-proc.returncode).name
+            raise UserError(f"TFLite converter crashed ({name}) converting {run} to {mode}; "
+                            "this is a known converter bug for some recurrent graphs")
+        if proc.returncode != 0 or not out.is_file():
+            last = (proc.stderr.strip().splitlines() or ["no message"])[-1][:300]
+            raise UserError(f"TFLite conversion of {run} to {mode} failed: {last}")
+        return out.read_bytes()
+
+
+def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300, out: str | Path | None = None,
+             seed: int = 0) -> Path:
+    """Write ``RUN/model_<mode>.tflite`` (or ``out``) and ``RUN/quantize_<mode>.json``; returns the model path."""
+    if mode not in MODES:
+        raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
+    if calibration_samples < 1:
+        raise UserError("--calibration-samples must be at least 1")
+    run = check_run(run)
+    config = load_config(run)
+    out = Path(out) if out else run / f"model_{mode}.tflite"
+    cal = calibration_set(config, calibration_samples, seed) if mode == "int8" else np.zeros((1, 1, 1), np.float32)
+    if mode == "int8" and config["arch"] == "gru":
+        if config["task"] == "anomaly":
+            raise UserError("int8 GRU anomaly models are not supported yet (GRU int8 covers classifiers); "
+                            "use --mode float16 or dynamic, or an LSTM anomaly model")
+        from edgernn.export.gru_int8 import build
+
+        model, _ = load_run(run)
+        data = build(model, cal)
+        method = "edgernn compact GRU graph (WHILE loop, own int8 calibration)"
+    else:
+        data = convert_in_child(run, mode, cal)
+        method = "TFLiteConverter.from_keras_model (child process)"
+    io.atomic_write_bytes(out, data)
+    record = io.record("quantize", {"run": str(run)}, {"mode": mode, "calibration_samples": len(cal), "seed": seed},
+                       {"model": str(out), "method": method}, parity(run, out, config))
+    from edgernn.export.tflite_info import describe
+
+    record["model"] = describe(out)
+    io.write_json(out.with_name(f"quantize_{mode}.json") if out.parent == run else out.with_suffix(".json"), record)
+    return out
+
+
+def parity(run: Path, artifact: Path, config: dict, samples: int = 200) -> dict:
+    """Keras vs the artifact on LiteRT over test inputs: max |diff| of outputs and argmax agreement."""
+    from edgernn.runtimes.keras import KerasRuntime
+    from edgernn.runtimes.litert import LiteRTRuntime
+
+    X = prepare_inputs(load_data_for_run(config).splits["test"].X[:samples], config)
+    ref = KerasRuntime(run / "model.keras").predict(X)
+    got = LiteRTRuntime(artifact).predict(X)
+    result = {"samples": len(X), "max_abs_diff_vs_keras": float(np.abs(ref - got).max())}
+    if config["task"] != "anomaly":
+        result["argmax_agreement_vs_keras"] = float((ref.argmax(-1) == got.argmax(-1)).mean())
+    return result

@@ -1,0 +1,52 @@
+"""LiteRT (ai-edge-litert): the TFLite interpreter for CPUs, XNNPACK applied by default."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgernn.errors import UserError
+from edgernn.runtimes.base import Runtime, TensorInfo, dequantize, quantize
+
+
+def tensor_info(detail: dict) -> TensorInfo:
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    return TensorInfo(tuple(int(d) for d in detail["shape"]), np.dtype(detail["dtype"]).name,
+                      float(scale), int(zero_point))
+
+
+class LiteRTRuntime(Runtime):
+    name = "litert"
+
+    def __init__(self, path: str | Path, threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        try:
+            self.interp = Interpreter(model_path=str(self.path), num_threads=threads)
+            self.interp.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise UserError(f"{self.path}: LiteRT cannot load it ({str(e).splitlines()[0][:160]})") from None
+        self._in = self.interp.get_input_details()[0]
+        self._out = self.interp.get_output_details()[0]
+        self.threads = threads
+
+    def input_info(self) -> TensorInfo:
+        return tensor_info(self._in)
+
+    def output_info(self) -> TensorInfo:
+        return tensor_info(self._out)
+
+    def invoke_raw(self, x: np.ndarray) -> np.ndarray:
+        self.interp.set_tensor(self._in["index"], np.asarray(x, dtype=self._in["dtype"]).reshape(self._in["shape"]))
+        self.interp.invoke()
+        return self.interp.get_tensor(self._out["index"]).copy()
+
+    def invoke(self, x: np.ndarray) -> np.ndarray:
+        info_in, info_out = self.input_info(), self.output_info()
+        q = quantize(x, info_in) if info_in.scale and info_in.dtype != "float32" else x
+        y = self.invoke_raw(q)
+        return dequantize(y, info_out) if info_out.scale and info_out.dtype != "float32" else y.astype(np.float32)
+
+    def ops(self) -> list[str]:
+        return sorted({op["op_name"] for op in self.interp._get_ops_details()})

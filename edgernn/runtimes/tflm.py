@@ -1,0 +1,63 @@
+"""TFLite Micro on the host (tflite-micro's Python interpreter): the microcontroller judge.
+
+The interpreter is reset before every inference so recurrent state never leaks between
+independent inputs, as firmware does between keyword windows.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgernn.errors import UserError
+from edgernn.runtimes.base import Runtime, TensorInfo, dequantize, quantize
+
+DEFAULT_ARENA = 256 * 1024
+
+
+def _info(detail: dict) -> TensorInfo:
+    q = detail.get("quantization_parameters") or {}
+    scales = q.get("scales", [])
+    zps = q.get("zero_points", [])
+    return TensorInfo(tuple(int(d) for d in detail["shape"]), np.dtype(detail["dtype"]).name,
+                      float(scales[0]) if len(scales) else 0.0, int(zps[0]) if len(zps) else 0)
+
+
+def make_interpreter(model: bytes, arena_size: int):
+    """A tflite-micro interpreter, or raise RuntimeError with TFLM's reason."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+
+
+class TFLMRuntime(Runtime):
+    name = "tflm"
+
+    def __init__(self, path: str | Path, arena_size: int | None = None):
+        self.path = Path(path)
+        self.arena_size = arena_size or DEFAULT_ARENA
+        try:
+            self.interp = make_interpreter(self.path.read_bytes(), self.arena_size)
+        except (RuntimeError, ValueError) as e:
+            raise UserError(f"{self.path}: TFLite Micro cannot run it ({str(e).splitlines()[0][:200]}); "
+                            f"see `edgernn check {self.path} --target tflm`") from None
+        self._in = self.interp.get_input_details(0)
+        self._out = self.interp.get_output_details(0)
+
+    def input_info(self) -> TensorInfo:
+        return _info(self._in)
+
+    def output_info(self) -> TensorInfo:
+        return _info(self._out)
+
+    def invoke_raw(self, x: np.ndarray) -> np.ndarray:
+        self.interp.reset()
+        self.interp.set_input(np.asarray(x, dtype=self._in["dtype"]).reshape(self._in["shape"]), 0)
+        self.interp.invoke()
+        return np.array(self.interp.get_output(0), copy=True)
+
+    def invoke(self, x: np.ndarray) -> np.ndarray:
+        info_in, info_out = self.input_info(), self.output_info()
+        q = quantize(x, info_in) if info_in.dtype != "float32" else x
+        y = self.invoke_raw(q)
+        return dequantize(y, info_out) if info_out.dtype != "float32" else y.astype(np.float32)
