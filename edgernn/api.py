@@ -82,6 +82,11 @@ def quantize(run, mode="int8", calibration_samples=300, out=None, seed=0):
     return _quantize(run, mode=mode, calibration_samples=calibration_samples, out=out, seed=seed)
 
 # --- export ---
+def export(source, format="onnx", out=None, int8=False):
+    """Export a run (or a .tflite for c-array) to ``format``: onnx | c-array; returns the written path."""
+    from edgernn.export import export as _export
+
+    return _export(source, format=format, out=out, int8=int8)
 
 # --- check ---
 def check(model, target="tflm") -> dict:
@@ -91,6 +96,11 @@ def check(model, target="tflm") -> dict:
     return _check(model, target=target)
 
 # --- eval ---
+def evaluate(artifact, data=None, runtime=None, out=None, limit=None, progress=True) -> dict:
+    """Test metrics of any artifact (.keras, .tflite, .onnx) on a runtime; same schema as training."""
+    from edgernn.bench.evaluate import evaluate as _evaluate
+
+    return _evaluate(artifact, data=data, runtime=runtime, out=out, limit=limit, progress=progress)
 
 # --- bench ---
 

@@ -165,6 +165,19 @@ def quantize(run, mode, calibration_samples, out, seed):
     _print_table({"title": f"quantize {mode}", "columns": ["", "value"], "rows": rows})
 
 # --- export ---
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["onnx", "c-array"]), default="onnx", show_default=True,
+              help="onnx: RUN -> model.onnx (tf2onnx, native GRU/LSTM ops, checked against Keras to 1e-4); "
+                   "c-array: a .tflite (or RUN's model_int8.tflite) as a C array + header for TFLite Micro.")
+@click.option("--int8", is_flag=True, help="onnx: also write model_int8.onnx (onnxruntime dynamic quantization).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output file (onnx) or folder (c-array); default: next to the source.")
+def export(source, fmt, int8, out):
+    """Export SOURCE (a run folder or a .tflite file) to ONNX or C."""
+    from edgernn import api
+
+    click.echo(f"wrote {api.export(source, format=fmt, out=out, int8=int8)}")
 
 # --- check ---
 @main.command()
@@ -196,6 +209,23 @@ def check(model, target, as_json):
     sys.exit(0 if r["runs"] else 1)
 
 # --- eval ---
+@main.command("eval")
+@click.argument("artifact", type=click.Path(path_type=Path))
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
+              help="Dataset (default: the one the run was trained on).")
+@click.option("--runtime", type=click.Choice(["keras", "litert", "tflm", "onnxrt"]), default=None,
+              help="Runtime to run on (default: keras for .keras, litert for .tflite, onnxrt for .onnx).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the metrics JSON here.")
+@click.option("--limit", type=int, default=None, help="Evaluate only the first N test samples.")
+def eval_cmd(artifact, data_path, runtime, out, limit):
+    """Accuracy (ROC-AUC for anomaly) of ARTIFACT on the test split, batch 1, on one runtime."""
+    from edgernn import api
+    from edgernn.train.metrics import main_metric
+
+    m = api.evaluate(artifact, data=data_path, runtime=runtime, out=out, limit=limit)
+    name, value = main_metric(m)
+    _print_table({"title": f"eval {artifact} on {m['runtime']}", "columns": ["metric", "value"],
+                  "rows": [[name, f"{value:.4f}"], ["test samples", m["samples"]]]})
 
 # --- bench ---
 

@@ -1,0 +1,31 @@
+"""Export stage: a run (or a .tflite) -> deployable files. ``FORMATS`` maps --format to its function."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgernn.errors import UserError
+
+
+def _onnx(source, out=None, int8=False):
+    from edgernn.export.onnx import export_onnx
+
+    return export_onnx(source, int8=int8, out=out)
+
+
+def _c_array(source, out=None, int8=False):
+    from edgernn.export.c_array import to_c_array
+
+    source = Path(source)
+    model = source / "model_int8.tflite" if source.is_dir() else source
+    if not model.is_file():
+        raise UserError(f"{model}: no such file (run `edgernn quantize {source}` first)")
+    return to_c_array(model, out)
+
+
+FORMATS = {"onnx": _onnx, "c-array": _c_array}
+
+
+def export(source, format: str = "onnx", out=None, int8: bool = False) -> Path:
+    if format not in FORMATS:
+        raise UserError(f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
+    return FORMATS[format](source, out=out, int8=int8)

@@ -1,0 +1,61 @@
+"""``edgernn eval``: accuracy (or ROC-AUC) of any artifact on a dataset's test split.
+
+The artifact's run folder (``config.json`` beside it) says how inputs are standardized, the
+classes and, for anomaly models, the threshold. Inference is batch 1, one sample at a time, on
+the runtime named (Keras, LiteRT, TFLite Micro, onnxruntime), and metrics are computed by the
+same functions as training, so the numbers compare directly with ``metrics.json``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgernn import io
+from edgernn.errors import UserError
+from edgernn.runtimes import open_runtime, runtimes_for
+from edgernn.train import metrics as M
+from edgernn.train.run import load_data_for_run, prepare_inputs
+
+
+def run_config_for(artifact: Path) -> dict:
+    config = artifact.parent / "config.json"
+    if not config.is_file():
+        raise UserError(f"{artifact}: no config.json beside it; eval needs the run folder the artifact came from "
+                        "(for input standardization, classes and threshold)")
+    return io.read_json(config)
+
+
+def predict(runtime, X: np.ndarray, progress: bool = True, label: str = "") -> np.ndarray:
+    from rich.progress import Progress
+
+    outs = []
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"eval {label}", total=len(X))
+        for i in range(len(X)):
+            outs.append(runtime.invoke(X[i:i + 1]))
+            bar.advance(task)
+    return np.concatenate(outs, axis=0)
+
+
+def evaluate(artifact: str | Path, data: str | Path | None = None, runtime: str | None = None,
+             out: str | Path | None = None, limit: int | None = None, progress: bool = True) -> dict:
+    """Metrics dict (the training metrics schema plus artifact/runtime fields); written to ``out`` if given."""
+    artifact = Path(artifact)
+    if not artifact.is_file():
+        raise UserError(f"{artifact}: no such file")
+    config = run_config_for(artifact)
+    runtime = runtime or (runtimes_for(artifact) or [None])[0]
+    test = load_data_for_run(config, data).splits["test"]
+    n = len(test) if limit is None else max(1, min(limit, len(test)))
+    X, y = prepare_inputs(test.X[:n], config), test.y[:n]
+    with open_runtime(artifact, runtime) as rt:
+        outputs = predict(rt, X, progress, f"{artifact.name} on {rt.name}")
+    if config["task"] == "anomaly":
+        metrics = M.anomaly_metrics(y, M.anomaly_scores(outputs, X, config), config["threshold"])
+    else:
+        metrics = M.classification_metrics(y, outputs, config["class_names"])
+    metrics.update(artifact=str(artifact), runtime=runtime, data=str(data or config["data"]))
+    if out:
+        io.write_json(out, metrics)
+    return metrics

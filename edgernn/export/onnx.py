@@ -1,0 +1,82 @@
+"""ONNX export: tf2onnx from the Keras model (native ONNX GRU/LSTM ops), checked on onnxruntime.
+
+``int8=True`` adds onnxruntime's dynamic quantization (int8 weights of MatMul/Gemm and of the
+recurrent ops onnxruntime knows how to quantize; activations quantized on the fly). Static QDQ
+quantization in onnxruntime does not cover the GRU/LSTM ops, so dynamic is used; the record
+lists which ops ended up quantized.
+"""
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from edgernn import io
+from edgernn.errors import UserError
+from edgernn.train.run import check_run, load_data_for_run, load_run, prepare_inputs
+
+PARITY_TOLERANCE = 1e-4
+
+
+def op_counts(path: Path) -> dict[str, int]:
+    import onnx
+
+    return dict(sorted(Counter(n.op_type for n in onnx.load(str(path)).graph.node).items()))
+
+
+def keras_to_onnx(model, input_shape, out: Path, opset: int = 17) -> None:
+    import tf2onnx
+
+    from edgernn.tf import _quiet_stderr, load
+
+    tf, _ = load()
+    spec = [tf.TensorSpec([None, *input_shape], tf.float32, name="features")]
+    with tempfile.TemporaryDirectory() as tmp, _quiet_stderr():
+        model_proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)
+        tmp_path = Path(tmp) / "m.onnx"
+        tmp_path.write_bytes(model_proto.SerializeToString())
+        io.atomic_write_bytes(out, tmp_path.read_bytes())
+
+
+def export_onnx(run: str | Path, int8: bool = False, out: str | Path | None = None, samples: int = 200) -> Path:
+    """Write RUN/model.onnx (and model_int8.onnx with ``int8``) plus export_onnx.json; returns the last file."""
+    from edgernn.runtimes.onnxrt import OnnxRuntime
+
+    run = check_run(run)
+    model, config = load_run(run)
+    float_path = run / "model.onnx" if (out is None or int8) else Path(out)
+    keras_to_onnx(model, config["input_shape"], float_path)
+    X = prepare_inputs(load_data_for_run(config).splits["test"].X[:samples], config)
+    ref = model.predict(X, batch_size=256, verbose=0)
+    got = OnnxRuntime(float_path).predict(X)
+    diff = float(np.abs(ref - got).max())
+    ops = op_counts(float_path)
+    record = {"float": {"model": str(float_path), "bytes": float_path.stat().st_size, "ops": ops,
+                        "max_abs_diff_vs_keras": diff, "samples": len(X), "tolerance": PARITY_TOLERANCE,
+                        "within_tolerance": diff <= PARITY_TOLERANCE}}
+    if diff > PARITY_TOLERANCE:
+        raise UserError(f"{float_path}: onnxruntime output differs from Keras by {diff:.2e} (> {PARITY_TOLERANCE})")
+    result = float_path
+    if int8:
+        result = Path(out) if out else run / "model_int8.onnx"
+        quantize_onnx(float_path, result)
+        q = OnnxRuntime(result).predict(X)
+        record["int8"] = {"model": str(result), "bytes": result.stat().st_size, "ops": op_counts(result),
+                          "method": "onnxruntime.quantization.quantize_dynamic (int8 weights)",
+                          "max_abs_diff_vs_keras": float(np.abs(ref - q).max())}
+        if config["task"] != "anomaly":
+            record["int8"]["argmax_agreement_vs_keras"] = float((ref.argmax(-1) == q.argmax(-1)).mean())
+    io.write_json(run / "export_onnx.json", io.record("export onnx", {"run": str(run)}, {"int8": int8},
+                                                      {"model": str(result)}, record))
+    return result
+
+
+def quantize_onnx(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_out = Path(tmp) / "q.onnx"
+        quantize_dynamic(str(src), str(tmp_out), weight_type=QuantType.QInt8)
+        io.atomic_write_bytes(dst, tmp_out.read_bytes())
