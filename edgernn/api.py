@@ -73,6 +73,11 @@ def run_summary(run) -> dict:
             "columns": ["figure", "value"], "rows": rows}
 
 # --- prune ---
+def prune(run, sparsity=0.75, structured=False, epochs=15, out=None, overwrite=False):
+    """Magnitude-prune (tfmot) or structurally prune (remove hidden units) a run; returns the new run folder."""
+    from edgernn.optimize.prune import prune as _prune
+
+    return _prune(run, sparsity=sparsity, structured=structured, epochs=epochs, out=out, overwrite=overwrite)
 
 # --- quantize ---
 def quantize(run, mode="int8", calibration_samples=300, out=None, seed=0):

@@ -121,7 +121,7 @@ def data_info(path, task):
 @click.option("--batch-size", default=64, show_default=True, help="Training batch size.")
 @click.option("--lr", default=3e-3, show_default=True, help="Adam learning rate (halved on plateaus).")
 @click.option("--patience", default=8, show_default=True, help="Epochs without validation improvement before stopping.")
-@click.option("--dropout", default=0.1, show_default=True, help="Dropout before the classifier head.")
+@click.option("--dropout", default=0.3, show_default=True, help="Dropout before the classifier head.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (weights, shuffling).")
 @click.option("--class-weights/--no-class-weights", default=True, show_default=True,
               help="Weight classes inversely to their frequency.")
@@ -139,6 +139,29 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
     _print_table(api.run_summary(run))
 
 # --- prune ---
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--sparsity", default=0.75, show_default=True,
+              help="Magnitude: fraction of weights set to zero. Structured: fraction of hidden units removed.")
+@click.option("--structured", is_flag=True, help="Remove whole hidden units: a genuinely smaller dense model.")
+@click.option("--epochs", default=15, show_default=True, help="Fine-tuning epochs on the run's training data.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="New run folder (default RUN-pruned, or RUN-structured).")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def prune(run, sparsity, structured, epochs, out, overwrite):
+    """Prune RUN and fine-tune it; writes a new run folder with prune.json (sparsity, sizes, accuracy)."""
+    from edgernn import api
+    from edgernn.io import read_json
+
+    new = api.prune(run, sparsity=sparsity, structured=structured, epochs=epochs, out=out, overwrite=overwrite)
+    r = read_json(Path(new) / "prune.json")["metrics"]
+    b, a = r["before"], r["after"]
+    _print_table({"title": f"prune {run} -> {new}", "columns": ["", "before", "after"], "rows": [
+        [f"{r['metric_name']} (test)", f"{b['metric']:.4f}", f"{a['metric']:.4f}"],
+        ["hidden units", r["units"][0], r["units"][1]],
+        ["nonzero weights", b["nonzero_weights"], a["nonzero_weights"]],
+        ["float32 bytes", b["float32_bytes"], a["float32_bytes"]],
+        ["float32 gzip bytes", b["float32_gzip_bytes"], a["float32_gzip_bytes"]]]})
 
 # --- quantize ---
 @main.command()

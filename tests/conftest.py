@@ -22,3 +22,28 @@ def tiny_npz(tmp_path):
     path = tmp_path / "tiny.npz"
     np.savez(path, X=X, y=y, split=split)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """A session-wide copy of the tiny .npz (for runs shared by many tests)."""
+    rng = np.random.default_rng(0)
+    n, t, f = 240, 12, 4
+    y = rng.integers(0, 3, n)
+    X = rng.normal(0, 0.3, (n, t, f)).astype(np.float32)
+    X[np.arange(n), :, y] += 1.0
+    split = np.array(["train"] * 160 + ["val"] * 40 + ["test"] * 40)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, X=X, y=y, split=split)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tiny_data, tmp_path_factory):
+    """Trained 8-unit GRU and LSTM classifiers on the tiny data: {"gru": run, "lstm": run}."""
+    from edgernn import api
+
+    root = tmp_path_factory.mktemp("runs")
+    return {arch: api.train(task="classify", arch=arch, units=8, data=tiny_data, out=root / arch, epochs=20,
+                            batch_size=16, lr=1e-2, progress=False)
+            for arch in ("gru", "lstm")}

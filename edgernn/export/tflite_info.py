@@ -51,7 +51,12 @@ def describe(path: str | Path) -> dict:
     const_bytes: Counter = Counter()
     activation_types: Counter = Counter()
     for g in m.subgraphs:
-        for t in g.tensors or []:
+        # Only tensors ops read or write: the fused LSTM's "intermediates" are float32 placeholders
+        # that only carry quantization scales.
+        used = {i for o in g.operators or [] for i in list(o.inputs) + list(o.outputs) if i >= 0}
+        for ti, t in enumerate(g.tensors or []):
+            if ti not in used:
+                continue
             buf = m.buffers[t.buffer] if t.buffer < len(m.buffers) else None
             size = len(buf.data) if buf is not None and buf.data is not None else 0
             dtype = _TYPE_NAMES.get(t.type, str(t.type))

@@ -38,6 +38,9 @@ class LiteRTRuntime(Runtime):
         return tensor_info(self._out)
 
     def invoke_raw(self, x: np.ndarray) -> np.ndarray:
+        # The fused LSTM keeps its state in variable tensors across invoke(): reset, so every
+        # input is an independent sequence (as in Keras and in TFLite Micro after reset()).
+        self.interp.reset_all_variables()
         self.interp.set_tensor(self._in["index"], np.asarray(x, dtype=self._in["dtype"]).reshape(self._in["shape"]))
         self.interp.invoke()
         return self.interp.get_tensor(self._out["index"]).copy()

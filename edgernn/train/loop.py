@@ -14,7 +14,7 @@ from edgernn.train import metrics as M
 from edgernn.train import plots
 from edgernn.train.run import input_norm, prepare_inputs
 
-DEFAULTS = {"epochs": 40, "batch_size": 64, "lr": 3e-3, "patience": 8, "dropout": 0.1}
+DEFAULTS = {"epochs": 40, "batch_size": 64, "lr": 3e-3, "patience": 8, "dropout": 0.3}
 
 
 def balanced_class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
