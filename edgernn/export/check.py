@@ -21,7 +21,32 @@ ARENA_STEP = 16  # TFLM aligns arena allocations to 16 bytes
 
 
 def _runs_with(model: bytes, arena: int) -> tuple[bool, str]:
-    """Build a TFLM interpreter with this arena and invoke it once on a zero input."""
+    """Build a TFLM interpreter with this arena and invoke it once, in a forked child.
+
+    TFLite Micro can crash (SIGSEGV) instead of failing cleanly when the arena is too small
+    for some models (the fused int8 LSTM), so each probe runs in its own process; a crash
+    counts as "does not run" and its signal is reported.
+    """
+    import os
+    import signal
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: probe, report, exit without running Python teardown
+        os.close(read_end)
+        ok, reason = _probe(model, arena)
+        os.write(write_end, reason.encode()[:1000])
+        os._exit(0 if ok else 1)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        reason = f.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return False, f"TFLite Micro crashed ({signal.Signals(os.WTERMSIG(status)).name})"
+    return os.WEXITSTATUS(status) == 0, reason
+
+
+def _probe(model: bytes, arena: int) -> tuple[bool, str]:
     from edgernn.runtimes.tflm import make_interpreter
     from edgernn.tf import _quiet_stderr
 

@@ -4,14 +4,17 @@ Why: TFLite has no GRU op. The converter either unrolls the GRU (the graph repea
 time step: ~240 KB for a 15 KB GRU-64) or emits a WHILE loop whose int8 conversion segfaults
 (shared notes). So edgernn writes the int8 graph itself:
 
-  main:  x int8 [1,T,F] -> RESHAPE [T,F] -> FULLY_CONNECTED (input projection of all steps at once)
-         -> WHILE(cond, body) -> FULLY_CONNECTED (head) -> SOFTMAX -> y int8 [1,C]
+  main:  x int8 [1,T,F] -> RESHAPE [T,F] -> WHILE(cond, body) -> FULLY_CONNECTED (head)
+         -> SOFTMAX -> y int8 [1,C]
   cond:  LESS(step, T)
-  body:  GATHER the step's projection, FULLY_CONNECTED h (recurrent part), SPLIT both into z/r/n,
-         ADD + LOGISTIC (z, r), MUL + ADD + TANH (candidate), SUB, MUL, ADD (new h), ADD (step + 1)
+  body:  GATHER the step's input row, FULLY_CONNECTED x_t (input part) and h (recurrent part),
+         SPLIT both into z/r/n, ADD + LOGISTIC (z, r), MUL + ADD + TANH (candidate), SUB, MUL,
+         ADD (new h), ADD (step + 1)
 
-Every constant is stored once; the per-step work holds only the recurrent part, so the file is
-the int8 weights plus ~2-3 KB. Layers > 1 add, per layer and step, one more input projection.
+Every constant is stored once and the graph does not grow with the sequence length, so the file
+is the int8 weights plus ~7 KB. Only the small input [T, F] is loop state (TFLite Micro copies
+loop state between subgraphs), which keeps the tensor arena small. Each further layer adds its
+own input and recurrent projections to the body.
 
 Quantization (TFLite's int8 scheme, which TFLite Micro checks): weights per-tensor symmetric
 int8, biases int32 at input_scale x weight_scale, activations asymmetric int8 with ranges from
@@ -69,11 +72,10 @@ def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
     n, steps, _ = X.shape
     units = w["layers"][0]["recurrent"].shape[0]
     hs = [np.zeros((n, units)) for _ in w["layers"]]
-    xp0 = seen("xp0", X @ w["layers"][0]["kernel"] + w["layers"][0]["bias_in"])
     for t in range(steps):
-        below = None
+        below = X[:, t]
         for li, L in enumerate(w["layers"]):
-            xp = xp0[:, t] if li == 0 else seen(f"xp{li}", below @ L["kernel"] + L["bias_in"])
+            xp = seen(f"xp{li}", below @ L["kernel"] + L["bias_in"])
             hp = seen(f"hp{li}", hs[li] @ L["recurrent"] + L["bias_rec"])
             xz, xr, xn = np.split(xp, 3, axis=1)
             hz, hr, hn = np.split(hp, 3, axis=1)
@@ -112,11 +114,13 @@ def build(model, calibration: np.ndarray) -> bytes:
     mb = ModelBuilder(f"edgernn compact int8 GRU: {len(w['layers'])} x {units} units, {steps} steps")
     main, cond, body = mb.subgraph("main"), mb.subgraph("cond"), mb.subgraph("body")
 
-    # WHILE state, the same in all three subgraphs: step counter, hidden states, input projection.
+    # WHILE state, the same in all three subgraphs: step counter, hidden states, the input.
+    # Only the small input [T, F] travels through the loop (not its [T, 3U] projection): loop
+    # state is copied between subgraphs, so this keeps the tensor arena small.
     def state(sg, prefix):
         ids = [sg.tensor(f"{prefix}step", [1], "int32")]
         ids += [sg.tensor(f"{prefix}h{i}", [1, units], "int8", H_SCALE, 0) for i in range(len(w["layers"]))]
-        ids.append(sg.tensor(f"{prefix}xp0", [steps, 3 * units], "int8", *q["xp0"]))
+        ids.append(sg.tensor(f"{prefix}x", [steps, feats], "int8", *q["input"]))
         return ids
 
     # main
@@ -124,11 +128,9 @@ def build(model, calibration: np.ndarray) -> bytes:
     x2 = main.tensor("input_2d", [steps, feats], "int8", *q["input"])
     main.op("RESHAPE", [x, main.const("shape", [steps, feats], "int32")], [x2],
             main.options("ReshapeOptions", newShape=[steps, feats]), "ReshapeOptions")
-    xp0 = main.tensor("xp0", [steps, 3 * units], "int8", *q["xp0"])
-    _fully_connected(main, "proj0", x2, q["input"][0], w["layers"][0]["kernel"], w["layers"][0]["bias_in"], xp0)
     init = [main.const("step0", [0], "int32")]
     init += [main.const(f"h{i}_init", np.zeros((1, units)), "int8", H_SCALE, 0) for i in range(len(w["layers"]))]
-    init.append(xp0)
+    init.append(x2)
     final = state(main, "final_")
     main.op("WHILE", init, final, main.options("WhileOptions", condSubgraphIndex=1, bodySubgraphIndex=2),
             "WhileOptions")
@@ -146,24 +148,21 @@ def build(model, calibration: np.ndarray) -> bytes:
 
     # body: one time step of every layer
     b_in = state(body, "")
-    step, xp_all = b_in[0], b_in[-1]
+    step, x_all = b_in[0], b_in[-1]
     outs = [body.tensor("next_step", [1], "int32")]
     body.op("ADD", [step, body.const("one", [1], "int32")], [outs[0]],
             body.options("AddOptions", fusedActivationFunction=0), "AddOptions")
-    below = None
+    below = body.tensor("x_t", [1, feats], "int8", *q["input"])
+    body.op("GATHER", [x_all, step], [below], body.options("GatherOptions", axis=0, batchDims=0), "GatherOptions")
+    below_scale = q["input"][0]
     for li, L in enumerate(w["layers"]):
-        xp_name = "xp0" if li == 0 else f"xp{li}"
-        xp = body.tensor(f"xp{li}_t", [1, 3 * units], "int8", *q[xp_name])
-        if li == 0:
-            body.op("GATHER", [xp_all, step], [xp], body.options("GatherOptions", axis=0, batchDims=0),
-                    "GatherOptions")
-        else:
-            _fully_connected(body, f"proj{li}", below, H_SCALE, L["kernel"], L["bias_in"], xp)
+        xp = body.tensor(f"xp{li}_t", [1, 3 * units], "int8", *q[f"xp{li}"])
+        _fully_connected(body, f"proj{li}", below, below_scale, L["kernel"], L["bias_in"], xp)
         h_new = body.tensor(f"h{li}_next", [1, units], "int8", H_SCALE, 0)
-        _gru_step(body, li, b_in[1 + li], xp, q[xp_name], L, q, units, h_new)
+        _gru_step(body, li, b_in[1 + li], xp, q[f"xp{li}"], L, q, units, h_new)
         outs.append(h_new)
-        below = h_new
-    outs.append(xp_all)
+        below, below_scale = h_new, H_SCALE
+    outs.append(x_all)
     body.g.inputs, body.g.outputs = b_in, outs
     return mb.to_bytes()
 
