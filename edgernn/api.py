@@ -73,7 +73,7 @@ def run_summary(run) -> dict:
             "columns": ["figure", "value"], "rows": rows}
 
 # --- prune ---
-def prune(run, sparsity=0.75, structured=False, epochs=15, out=None, overwrite=False):
+def prune(run, sparsity=0.75, structured=False, epochs=45, out=None, overwrite=False):
     """Magnitude-prune (tfmot) or structurally prune (remove hidden units) a run; returns the new run folder."""
     from edgernn.optimize.prune import prune as _prune
 
@@ -108,7 +108,22 @@ def evaluate(artifact, data=None, runtime=None, out=None, limit=None, progress=T
     return _evaluate(artifact, data=data, runtime=runtime, out=out, limit=limit, progress=progress)
 
 # --- bench ---
+def bench(artifacts, target="cpu", runtimes=None, threads=1, warmup=20, runs=200, repeats=3, data=None, limit=None,
+          out=None, progress=True, **target_options):
+    """Benchmark artifacts on a target (cpu | rpi); returns result rows (schema: edgernn.bench.schema).
+
+    rpi options: host, port, identity, timeout, remote_python, remote_dir, known_hosts.
+    """
+    from edgernn.bench.harness import bench as _bench
+
+    return _bench(artifacts, target=target, runtimes=runtimes, threads=threads, warmup=warmup, runs=runs,
+                  repeats=repeats, data=data, limit=limit, out=out, progress=progress, **target_options)
 
 # --- report ---
+def report(folders, out, formats=("md", "html")):
+    """Merge `bench --out` folders into one Markdown/HTML report with Pareto plots; returns the files."""
+    from edgernn.bench.report import report as _report
+
+    return _report(folders, out, formats=formats)
 
 # --- firmware ---

@@ -144,7 +144,7 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
 @click.option("--sparsity", default=0.75, show_default=True,
               help="Magnitude: fraction of weights set to zero. Structured: fraction of hidden units removed.")
 @click.option("--structured", is_flag=True, help="Remove whole hidden units: a genuinely smaller dense model.")
-@click.option("--epochs", default=15, show_default=True, help="Fine-tuning epochs on the run's training data.")
+@click.option("--epochs", default=45, show_default=True, help="Fine-tuning epochs on the run's training data.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="New run folder (default RUN-pruned, or RUN-structured).")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
@@ -251,8 +251,63 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
                   "rows": [[name, f"{value:.4f}"], ["test samples", m["samples"]]]})
 
 # --- bench ---
+@main.command()
+@click.argument("artifacts", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--target", type=click.Choice(["cpu", "rpi"]), default="cpu", show_default=True,
+              help="cpu: this machine, a fresh process per measurement; rpi: a Raspberry Pi (any Linux box) over SSH.")
+@click.option("--runtimes", default=None,
+              help="Comma-separated subset of keras,litert,tflm,onnxrt (default: every runtime that loads each artifact; "
+                   "rpi: litert,onnxrt).")
+@click.option("--threads", default=1, show_default=True, help="Runtime threads.")
+@click.option("--warmup", default=20, show_default=True, help="Untimed invokes before timing.")
+@click.option("--runs", default=200, show_default=True, help="Timed invokes per repeat.")
+@click.option("--repeat", "repeats", default=3, show_default=True,
+              help="Repeat the whole measurement (fresh process each time) to show run-to-run noise.")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
+              help="Dataset for accuracy (default: the run's own data, via config.json beside the artifact).")
+@click.option("--limit", type=int, default=None, help="Accuracy on the first N test samples only (0: no accuracy).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for results.json, results.csv, report.md and pareto.png.")
+@click.option("--host", default=None, help="rpi: USER@HOST to reach over SSH.")
+@click.option("--port", default=22, show_default=True, help="rpi: SSH port.")
+@click.option("--identity", type=click.Path(path_type=Path), default=None, help="rpi: SSH private key file.")
+@click.option("--timeout", default=30.0, show_default=True, help="rpi: seconds to wait for the connection.")
+@click.option("--remote-python", default="python3", show_default=True, help="rpi: Python on the board.")
+@click.option("--remote-dir", default="/tmp/edgernn-bench", show_default=True,
+              help="rpi: scratch folder on the board (removed afterwards).")
+@click.option("--known-hosts", type=click.Path(path_type=Path), default=None,
+              help="rpi: known_hosts file to use (default: yours; new hosts are accepted on first use).")
+def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path, limit, out, host, port, identity,
+          timeout, remote_python, remote_dir, known_hosts):
+    """Measure latency, memory, size and accuracy of ARTIFACTS (.keras, .tflite, .onnx) on a target."""
+    from edgernn import api
+    from edgernn.bench.report import print_table
+
+    options = {}
+    if target == "rpi":
+        options = dict(host=host, port=port, identity=str(identity) if identity else None, timeout=timeout,
+                       remote_python=remote_python, remote_dir=remote_dir,
+                       known_hosts=str(known_hosts) if known_hosts else None)
+    elif host:
+        raise UserError("--host is only for --target rpi")
+    rows = api.bench(list(artifacts), target=target, runtimes=runtimes.split(",") if runtimes else None,
+                     threads=threads, warmup=warmup, runs=runs, repeats=repeats, data=data_path, limit=limit, out=out,
+                     **options)
+    print_table(rows, f"edgernn bench --target {target}")
+    if out:
+        click.echo(f"wrote {out}/results.json, results.csv, report.md" + (", pareto.png" if (Path(out) / "pareto.png").exists() else ""))
 
 # --- report ---
+@main.command()
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the report.")
+@click.option("--format", "formats", default="md,html", show_default=True, help="Comma-separated: md, html.")
+def report(folders, out, formats):
+    """Merge `edgernn bench --out` FOLDERS into one page: tables and Pareto plots per target."""
+    from edgernn import api
+
+    for path in api.report(list(folders), out, formats=tuple(formats.split(","))):
+        click.echo(f"wrote {path}")
 
 # --- firmware ---
 

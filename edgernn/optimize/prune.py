@@ -145,7 +145,7 @@ def structured_prune(model, config, ds, sparsity: float, epochs: int):
     return small, small_config
 
 
-def prune(run: str | Path, sparsity: float = 0.75, structured: bool = False, epochs: int = 15,
+def prune(run: str | Path, sparsity: float = 0.75, structured: bool = False, epochs: int = 45,
           out: str | Path | None = None, overwrite: bool = False) -> Path:
     """Write a pruned run folder (default RUN-pruned or RUN-structured); returns its path."""
     if not 0.0 < sparsity < 1.0:

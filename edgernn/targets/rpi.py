@@ -108,7 +108,7 @@ class RpiTarget(Target):
         return result, local_outputs
 
     def describe(self) -> dict:
-        return {"target": self.name, "host": self.host, "port": self.port}
+        return {"target": self.name, "host": f"{self.host}:{self.port}"}
 
     def close(self) -> None:
         import shutil

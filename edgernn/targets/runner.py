@@ -28,19 +28,35 @@ INSTALL_HINT = {
 
 
 def peak_rss_bytes() -> int:
-    """ru_maxrss of this process: kilobytes on Linux."""
+    """Peak resident set of this process image (VmHWM).
+
+    Not ru_maxrss: Linux carries ru_maxrss across execve, so a child started from a big parent
+    would report the parent's peak. VmHWM belongs to the new address space.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def cpu_model() -> str:
+    """x86: "model name"; Raspberry Pi: "Model" (the board) or "Hardware"; else the platform."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                key = line.split(":")[0].strip().lower()
-                if key in ("model name", "hardware", "model"):
-                    return line.split(":", 1)[1].strip()
+                if ":" in line:
+                    key, value = line.split(":", 1)
+                    fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    for key in ("model name", "Model", "Hardware"):
+        if fields.get(key):
+            return fields[key]
     return platform.processor() or platform.machine()
 
 

@@ -1,0 +1,163 @@
+"""``edgernn bench``: every artifact on every runtime that loads it, on one target, measured alike.
+
+Batch 1; ``warmup`` untimed invokes, then ``runs`` timed ones (time.perf_counter_ns around
+invoke only), the whole measurement repeated ``repeats`` times in fresh processes so run-to-run
+noise is visible (min-max of the p50s). Accuracy comes from the same runner on the test split,
+so it is the accuracy of that artifact on that runtime on that target.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgernn import io
+from edgernn.bench.schema import row
+from edgernn.errors import UserError
+from edgernn.runtimes import RUNTIMES, runtimes_for
+
+TARGETS = ("cpu", "rpi")
+REMOTE_RUNTIMES = ("litert", "onnxrt")  # what a board can have without TensorFlow
+
+
+def model_kind(path: Path) -> str:
+    if path.suffix == ".tflite":
+        from edgernn.export.tflite_info import describe
+
+        return describe(path)["kind"]
+    return {".onnx": "onnx", ".keras": "keras"}.get(path.suffix, "unknown")
+
+
+def make_target(target: str, **options):
+    if target == "cpu":
+        from edgernn.targets.cpu import CpuTarget
+
+        return CpuTarget()
+    if target == "rpi":
+        from edgernn.targets.rpi import RpiTarget
+
+        if not options.get("host"):
+            raise UserError("--target rpi needs --host USER@HOST")
+        return RpiTarget(**{k: v for k, v in options.items() if v is not None})
+    raise UserError(f"unknown target {target!r} (choose from {', '.join(TARGETS)})")
+
+
+def _test_inputs(artifact: Path, data, limit: int | None, folder: Path):
+    """(inputs .npy, labels, config) of the test split via the artifact's run folder; Nones without one.
+
+    ``limit=0`` skips accuracy altogether (latency only)."""
+    from edgernn.train.run import load_data_for_run, prepare_inputs
+
+    config_file = artifact.parent / "config.json"
+    if limit == 0 or not config_file.is_file():
+        return None, None, None
+    config = io.read_json(config_file)
+    if data is None and not Path(config["data"]).exists():
+        return None, None, None
+    test = load_data_for_run(config, data).splits["test"]
+    n = len(test) if limit is None else min(limit, len(test))
+    path = folder / f"inputs_{hashlib.sha1(str(artifact).encode()).hexdigest()[:8]}.npy"
+    np.save(path, prepare_inputs(test.X[:n], config))
+    return path, test.y[:n], config
+
+
+def _accuracy(outputs: Path, X_path: Path, y, config) -> tuple[str, float]:
+    from edgernn.train import metrics as M
+
+    out = np.load(outputs)
+    if config["task"] == "anomaly":
+        scores = M.anomaly_scores(out, np.load(X_path), config)
+        return "roc_auc", M.anomaly_metrics(y, scores, config["threshold"])["roc_auc"]
+    return "accuracy", M.classification_metrics(y, out, config["class_names"])["accuracy"]
+
+
+def _combine(results: list[dict]) -> dict:
+    """Pool the repeats: median of their p50s, worst of their tails, plus each repeat's p50."""
+    ok = [r for r in results if "latency_ms" in r]
+    first = dict(results[0])
+    if not ok:
+        return first
+    p50s = [r["latency_ms"]["p50"] for r in ok]
+    lat = {"p50": float(np.median(p50s)), "p90": max(r["latency_ms"]["p90"] for r in ok),
+           "p99": max(r["latency_ms"]["p99"] for r in ok), "min": min(r["latency_ms"]["min"] for r in ok),
+           "max": max(r["latency_ms"]["max"] for r in ok),
+           "mean": float(np.mean([r["latency_ms"]["mean"] for r in ok]))}
+    first.update(latency_ms=lat, p50_per_repeat_ms=p50s, p50_spread_ms=[min(p50s), max(p50s)],
+                 throughput_per_s=1000.0 / lat["mean"], repeats=len(ok),
+                 peak_rss_bytes=max(r["peak_rss_bytes"] for r in ok),
+                 rss_runtime_import_bytes=ok[0].get("rss_before_runtime_bytes"))
+    return first
+
+
+def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmup: int = 20, runs: int = 200,
+          repeats: int = 3, data=None, limit: int | None = None, out=None, progress: bool = True,
+          **target_options) -> list[dict]:
+    """Benchmark artifacts on a target; returns schema rows (and writes them to ``out`` if given)."""
+    artifacts = [Path(a) for a in artifacts]
+    if not artifacts:
+        raise UserError("no artifacts to benchmark")
+    for a in artifacts:
+        if not a.is_file():
+            raise UserError(f"{a}: no such file")
+        if not runtimes_for(a):
+            raise UserError(f"{a}: unknown artifact type (expected .keras, .tflite or .onnx)")
+    if runtimes is not None:
+        unknown = [r for r in runtimes if r not in RUNTIMES]
+        if unknown:
+            raise UserError(f"unknown runtime(s) {', '.join(unknown)} (choose from {', '.join(RUNTIMES)})")
+    if min(threads, runs, repeats) < 1 or warmup < 0:
+        raise UserError("--threads, --runs and --repeat must be >= 1 and --warmup >= 0")
+    tgt = make_target(target, **target_options)
+    plan = [(a, r) for a in artifacts for r in runtimes_for(a)
+            if (runtimes is None or r in runtimes) and r != "native"
+            and (target == "cpu" or r in REMOTE_RUNTIMES)]
+    if not plan:
+        raise UserError("no runtime can run these artifacts on this target"
+                        + ("" if target == "cpu" else f" (on {target}: {', '.join(REMOTE_RUNTIMES)})"))
+    rows = []
+    from rich.progress import Progress
+
+    with tempfile.TemporaryDirectory(prefix="edgernn-bench-") as tmp, \
+            Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("benchmarking", total=len(plan) * repeats)
+        try:
+            tgt.prepare(sorted({a for a, _ in plan}))
+            for artifact, runtime in plan:
+                bar.update(task, description=f"{artifact.name} on {runtime}")
+                X_path, y, config = _test_inputs(artifact, data, limit, Path(tmp))
+                spec = {"artifact": str(artifact), "runtime": runtime, "threads": threads, "warmup": warmup,
+                        "runs": runs, "input_shape": _input_shape(artifact)}
+                results, metric, acc = [], None, None
+                for rep in range(repeats):  # accuracy once, on the first repeat
+                    result, outputs = tgt.run(spec, X_path if rep == 0 else None)
+                    if outputs is not None:
+                        metric, acc = _accuracy(outputs, X_path, y, config)
+                    results.append(result)
+                    bar.advance(task)
+                    if "error" in result:
+                        break
+                r = _combine(results)
+                r.update(tgt.describe())  # target (and board host/port)
+                r.update(artifact=str(artifact), sha256=hashlib.sha256(artifact.read_bytes()).hexdigest(),
+                         file_bytes=artifact.stat().st_size, model_kind=model_kind(artifact),
+                         warmup=warmup, runs=runs, metric=metric, accuracy=acc, estimate=None,
+                         timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                         edgernn_version=io.versions().get("edgernn"))
+                rows.append(row(r))
+        finally:
+            tgt.close()
+    if out:
+        from edgernn.bench.report import write_bench_outputs
+
+        write_bench_outputs(rows, Path(out))
+    return rows
+
+
+def _input_shape(artifact: Path) -> list[int]:
+    from edgernn.runtimes import open_runtime
+
+    with open_runtime(artifact) as rt:
+        return [1, *rt.input_info().shape[1:]]

@@ -1,0 +1,190 @@
+"""Bench outputs and the merged report: tables, CSV, Markdown, HTML and Pareto plots."""
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io as _io
+from pathlib import Path
+
+from edgernn import io
+from edgernn.bench.schema import CSV_FIELDS, csv_row
+from edgernn.errors import UserError
+
+
+def short_name(r: dict) -> str:
+    p = Path(r["artifact"])
+    return f"{p.parent.name}/{p.name}"
+
+
+def table_rows(rows: list[dict]) -> list[list]:
+    out = []
+    for r in rows:
+        lat = r.get("latency_ms") or {}
+        spread = r.get("p50_spread_ms")
+        out.append([short_name(r), r.get("model_kind") or "", r["runtime"], r["target"],
+                    f"{r['file_bytes'] / 1024:.1f}",
+                    f"{lat['p50']:.3f}" if lat else "-",
+                    f"{spread[0]:.3f}-{spread[1]:.3f}" if spread else "-",
+                    f"{lat['p99']:.3f}" if lat else "-",
+                    f"{r['peak_rss_bytes'] / 2**20:.0f}" if r.get("peak_rss_bytes") else "-",
+                    f"{r['accuracy']:.4f}" if r.get("accuracy") is not None else "-",
+                    r.get("error") and f"{r['error']} ({r.get('install') or ''})" or ""])
+    return out
+
+
+COLUMNS = ["artifact", "kind", "runtime", "target", "KB", "p50 ms", "p50 min-max", "p99 ms", "peak RSS MB",
+           "accuracy", "note"]
+
+
+def print_table(rows: list[dict], title: str = "benchmark") -> None:
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in COLUMNS:
+        t.add_column(c, justify="left" if c in ("artifact", "kind", "runtime", "target", "note") else "right")
+    for r in table_rows(rows):
+        t.add_row(*map(str, r))
+    Console(width=None if sys.stdout.isatty() else 180).print(t)  # pipes and logs get the full table
+
+
+def markdown_table(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in r) + " |" for r in table_rows(rows)]
+    return "\n".join(lines)
+
+
+def pareto_png(rows: list[dict], title: str) -> bytes | None:
+    """Accuracy vs p50 latency; marker area ~ file bytes (flash). None when nothing has both."""
+    pts = [r for r in rows if r.get("accuracy") is not None and r.get("latency_ms")]
+    if not pts:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    biggest = max(r["file_bytes"] for r in pts)
+    for r in pts:
+        x, y = r["latency_ms"]["p50"], 100 * r["accuracy"]
+        ax.scatter(x, y, s=40 + 600 * r["file_bytes"] / biggest, alpha=0.55)
+        ax.annotate(f"{short_name(r)}\n{r['runtime']}, {r['file_bytes'] / 1024:.0f} KB", (x, y), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")
+    front = _pareto_front(pts)
+    ax.plot([r["latency_ms"]["p50"] for r in front], [100 * r["accuracy"] for r in front], "k--", lw=0.8,
+            label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel("p50 latency per inference, ms (log scale; batch 1)")
+    ax.set_ylabel(f"{pts[0].get('metric') or 'accuracy'} on the test split, %")
+    ax.set_title(f"{title}: marker size = file (flash) bytes")
+    ax.grid(alpha=0.3)
+    ax.margins(x=0.25, y=0.15)  # room for the labels
+    ax.legend(loc="best")
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _pareto_front(pts: list[dict]) -> list[dict]:
+    """Points no other point beats on both latency (lower) and accuracy (higher)."""
+    front, best = [], -1.0
+    for r in sorted(pts, key=lambda r: (r["latency_ms"]["p50"], -r["accuracy"])):
+        if r["accuracy"] > best:
+            front.append(r)
+            best = r["accuracy"]
+    return front
+
+
+def write_bench_outputs(rows: list[dict], out: Path) -> None:
+    """results.json, results.csv, report.md and pareto.png in ``out`` (each written atomically)."""
+    out.mkdir(parents=True, exist_ok=True)
+    io.write_json(out / "results.json", {"results": rows})
+    buf = _io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
+    w.writeheader()
+    for r in rows:
+        w.writerow(csv_row(r))
+    io.atomic_write_text(out / "results.csv", buf.getvalue())
+    png = pareto_png(rows, f"{rows[0]['target']} benchmark") if rows else None
+    if png:
+        io.atomic_write_bytes(out / "pareto.png", png)
+    io.atomic_write_text(out / "report.md", _markdown(rows, "pareto.png" if png else None))
+
+
+def _markdown(rows: list[dict], png: str | None, title: str = "edgernn benchmark") -> str:
+    hosts = sorted({f"{r['target']}: {r.get('cpu_model') or '?'} ({r.get('machine') or '?'}), host {r.get('host')}"
+                    for r in rows})
+    parts = [f"# {title}", "", "Measured, batch 1: warm-up, then timed invokes; p50 min-max is the spread of the "
+             "per-repeat medians (fresh process each repeat). Peak RSS is the benchmark process's peak resident set (VmHWM). "
+             "Accuracy is the artifact's on that runtime on the test split.", "",
+             *[f"- {h}" for h in hosts], "", markdown_table(rows), ""]
+    if png:
+        parts += [f"![accuracy vs latency]({png})", ""]
+    return "\n".join(parts)
+
+
+def load_results(folder: Path) -> list[dict]:
+    f = Path(folder) / "results.json"
+    if not f.is_file():
+        raise UserError(f"{folder}: no results.json (a folder written by `edgernn bench --out`)")
+    data = io.read_json(f)
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise UserError(f"{f}: not an edgernn bench result")
+    return data["results"]
+
+
+def report(folders, out, formats=("md", "html")) -> list[Path]:
+    """Merge bench result folders into one report (Markdown and/or HTML) with a Pareto plot per target."""
+    if not folders:
+        raise UserError("no result folders given")
+    unknown = [f for f in formats if f not in ("md", "html")]
+    if unknown:
+        raise UserError(f"unknown report format(s) {', '.join(unknown)} (choose md, html)")
+    rows = [r for f in folders for r in load_results(Path(f))]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = sorted({r["target"] for r in rows})
+    pngs = {}
+    for t in targets:
+        png = pareto_png([r for r in rows if r["target"] == t], f"{t}")
+        if png:
+            io.atomic_write_bytes(out / f"pareto_{t}.png", png)
+            pngs[t] = png
+    written = []
+    if "md" in formats:
+        sections = ["# edgernn report", ""]
+        for t in targets:
+            sections += [f"## target: {t}", "", markdown_table([r for r in rows if r["target"] == t]), ""]
+            if t in pngs:
+                sections += [f"![{t}](pareto_{t}.png)", ""]
+        io.atomic_write_text(out / "report.md", "\n".join(sections))
+        written.append(out / "report.md")
+    if "html" in formats:
+        io.atomic_write_text(out / "report.html", _html(rows, targets, pngs))
+        written.append(out / "report.html")
+    io.write_json(out / "results.json", {"results": rows})
+    return written
+
+
+def _html(rows, targets, pngs) -> str:
+    body = ["<h1>edgernn report</h1>",
+            "<p>Every figure measured: batch-1 latency (p50 and the min-max of per-repeat p50s), peak RSS of the "
+            "benchmark process, accuracy of the artifact on that runtime on the test split.</p>"]
+    for t in targets:
+        body.append(f"<h2>target: {html.escape(t)}</h2><table><tr>" +
+                    "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr>")
+        for r in table_rows([r for r in rows if r["target"] == t]):
+            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>")
+        body.append("</table>")
+        if t in pngs:
+            b64 = base64.b64encode(pngs[t]).decode()
+            body.append(f'<p><img alt="accuracy vs latency, {html.escape(t)}" src="data:image/png;base64,{b64}"></p>')
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#eee}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>edgernn report</title><style>{style}</style>" \
+           f"</head><body>{''.join(body)}</body></html>\n"
