@@ -88,7 +88,7 @@ def quantize(run, mode="int8", calibration_samples=300, out=None, seed=0):
 
 # --- export ---
 def export(source, format="onnx", out=None, int8=False):
-    """Export a run (or a .tflite for c-array) to ``format``: onnx | c-array; returns the written path."""
+    """Export a run (or a .tflite for c-array) to ``format``: onnx | c-array | c; returns the written path."""
     from edgernn.export import export as _export
 
     return _export(source, format=format, out=out, int8=int8)

@@ -47,7 +47,7 @@ def _print_table(table: dict) -> None:
         t.add_column(str(c), justify="left" if c == table["columns"][0] else "right")
     for row in table["rows"]:
         t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    Console().print(t)
+    Console(width=None if sys.stdout.isatty() else 160).print(t)
 
 
 def _echo_json(obj) -> None:
@@ -190,12 +190,13 @@ def quantize(run, mode, calibration_samples, out, seed):
 # --- export ---
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["onnx", "c-array"]), default="onnx", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["onnx", "c-array", "c"]), default="onnx", show_default=True,
               help="onnx: RUN -> model.onnx (tf2onnx, native GRU/LSTM ops, checked against Keras to 1e-4); "
-                   "c-array: a .tflite (or RUN's model_int8.tflite) as a C array + header for TFLite Micro.")
+                   "c-array: a .tflite (or RUN's model_int8.tflite) as a C array + header for TFLite Micro; "
+                   "c: an int8 .tflite (or RUN's model_int8.tflite) -> interpreter-less C99, bit-exact with TFLite Micro.")
 @click.option("--int8", is_flag=True, help="onnx: also write model_int8.onnx (onnxruntime dynamic quantization).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output file (onnx) or folder (c-array); default: next to the source.")
+              help="Output file (onnx) or folder (c-array, c); default: next to the source.")
 def export(source, fmt, int8, out):
     """Export SOURCE (a run folder or a .tflite file) to ONNX or C."""
     from edgernn import api

@@ -26,7 +26,7 @@ def main(runs: list[str]) -> int:
         table.add_row(str(run), c["arch"], str(c["units"]), c["task"], name, f"{m[name]:.4f}", str(c["params"]),
                       f"{c['macs']:,}", f"{c['float32_bytes'] / 1024:.1f}", str(c["epochs_run"]),
                       f"{c['train_seconds']:.0f}")
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)  # logs get the full table
     return 0
 
 

@@ -22,7 +22,17 @@ def _c_array(source, out=None, int8=False):
     return to_c_array(model, out)
 
 
-FORMATS = {"onnx": _onnx, "c-array": _c_array}
+def _c(source, out=None, int8=False):
+    from edgernn.export.codegen import generate_c
+
+    source = Path(source)
+    model = source / "model_int8.tflite" if source.is_dir() else source
+    if not model.is_file():
+        raise UserError(f"{model}: no such file (run `edgernn quantize {source}` first)")
+    return generate_c(model, out or model.parent / f"{model.stem}_c")
+
+
+FORMATS = {"onnx": _onnx, "c-array": _c_array, "c": _c}
 
 
 def export(source, format: str = "onnx", out=None, int8: bool = False) -> Path:

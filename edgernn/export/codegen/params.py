@@ -1,0 +1,75 @@
+"""Integer parameters of each int8 op, computed exactly as TensorFlow Lite Micro's Prepare does.
+
+Scales are float32 in the model; TFLM widens them to double (exact) except SUB, which does its
+arithmetic in float32: both are replicated here so multipliers and shifts match bit for bit.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def tflite_round(x: float) -> int:
+    """std::round: half away from zero."""
+    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+def quantize_multiplier(m: float) -> tuple[int, int]:
+    """(Q0.31 multiplier, shift) with m = multiplier * 2^(shift - 31), as tflite::QuantizeMultiplier."""
+    if m == 0.0:
+        return 0, 0
+    q, shift = math.frexp(m)
+    q_fixed = tflite_round(q * (1 << 31))
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return int(q_fixed), int(shift)
+
+
+def f32(x) -> np.float32:
+    return np.float32(x)
+
+
+def fully_connected(in_scale, in_zp, w_scale, out_scale, out_zp) -> dict:
+    real = float(in_scale) * float(w_scale) / float(out_scale)
+    mult, shift = quantize_multiplier(real)
+    return {"input_offset": -in_zp, "multiplier": mult, "shift": shift, "output_offset": out_zp}
+
+
+def add(s1, z1, s2, z2, so, zo) -> dict:
+    """ADD: double arithmetic (add_common.cc)."""
+    left_shift = 20
+    twice_max = 2 * float(max(f32(s1), f32(s2)))
+    m1, sh1 = quantize_multiplier(float(s1) / twice_max)
+    m2, sh2 = quantize_multiplier(float(s2) / twice_max)
+    mo, sho = quantize_multiplier(twice_max / ((1 << left_shift) * float(so)))
+    return dict(input1_offset=-z1, input2_offset=-z2, output_offset=zo, input1_multiplier=m1, input2_multiplier=m2,
+                output_multiplier=mo, input1_shift=sh1, input2_shift=sh2, output_shift=sho, left_shift=left_shift)
+
+
+def sub(s1, z1, s2, z2, so, zo) -> dict:
+    """SUB: the same rescaling, but computed in float32 (sub_common.cc)."""
+    left_shift = 20
+    twice_max = f32(2) * max(f32(s1), f32(s2))
+    m1, sh1 = quantize_multiplier(float(f32(s1) / twice_max))
+    m2, sh2 = quantize_multiplier(float(f32(s2) / twice_max))
+    mo, sho = quantize_multiplier(float(twice_max / (f32(1 << left_shift) * f32(so))))
+    return dict(input1_offset=-z1, input2_offset=-z2, output_offset=zo, input1_multiplier=m1, input2_multiplier=m2,
+                output_multiplier=mo, input1_shift=sh1, input2_shift=sh2, output_shift=sho, left_shift=left_shift)
+
+
+def mul(s1, z1, s2, z2, so, zo) -> dict:
+    mult, shift = quantize_multiplier(float(s1) * float(s2) / float(so))
+    return {"a_offset": -z1, "b_offset": -z2, "multiplier": mult, "shift": shift, "output_offset": zo}
+
+
+def softmax(in_scale, beta: float = 1.0) -> dict:
+    """PreprocessSoftmaxScaling with 5 integer bits, and the diff_min radius."""
+    integer_bits = 5
+    real = min(float(beta) * float(in_scale) * (1 << (31 - integer_bits)), float((1 << 31) - 1))
+    mult, left_shift = quantize_multiplier(real)
+    radius = math.floor(((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift))
+    return {"beta_multiplier": mult, "beta_left_shift": left_shift, "diff_min": -radius}

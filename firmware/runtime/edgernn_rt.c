@@ -1,0 +1,172 @@
+/* edgernn runtime: int8 kernels with TensorFlow Lite Micro reference semantics. See edgernn_rt.h. */
+#include "edgernn_rt.h"
+
+#define ERN_INT32_MIN (-2147483647 - 1)
+#define ERN_INT32_MAX 2147483647
+
+static int32_t clamp_s8(int32_t v) { return v < -128 ? -128 : (v > 127 ? 127 : v); }
+
+int32_t ern_srdhm(int32_t a, int32_t b) {
+    if (a == b && a == ERN_INT32_MIN) return ERN_INT32_MAX; /* the only overflow case */
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    /* C division truncates toward zero, as gemmlowp relies on. */
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+int32_t ern_rounding_divide_by_pot(int32_t x, int exponent) {
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+int32_t ern_mul_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
+    const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    return ern_rounding_divide_by_pot(ern_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+void ern_fully_connected_s8(const int8_t *input, int batches, int cols, int32_t input_offset,
+                            const int8_t *weights, const int32_t *bias, int rows,
+                            int32_t multiplier, int shift, int32_t output_offset, int8_t *output) {
+    for (int b = 0; b < batches; ++b) {
+        const int8_t *x = input + b * cols;
+        for (int r = 0; r < rows; ++r) {
+            const int8_t *w = weights + r * cols;
+            int32_t acc = 0;
+            for (int c = 0; c < cols; ++c) acc += (int32_t)w[c] * ((int32_t)x[c] + input_offset);
+            if (bias) acc += bias[r];
+            output[b * rows + r] = (int8_t)clamp_s8(
+                ern_mul_by_quantized_multiplier(acc, multiplier, shift) + output_offset);
+        }
+    }
+}
+
+/* ADD and SUB share their rescaling: both inputs to a common scale with 20 bits of headroom. */
+static void add_sub_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n, int sign) {
+    for (int i = 0; i < n; ++i) {
+        const int32_t x = (p->input1_offset + a[i]) * (1 << p->left_shift);
+        const int32_t y = (p->input2_offset + b[i]) * (1 << p->left_shift);
+        const int32_t sx = ern_mul_by_quantized_multiplier(x, p->input1_multiplier, p->input1_shift);
+        const int32_t sy = ern_mul_by_quantized_multiplier(y, p->input2_multiplier, p->input2_shift);
+        const int32_t raw = ern_mul_by_quantized_multiplier(sign > 0 ? sx + sy : sx - sy, p->output_multiplier,
+                                                            p->output_shift) + p->output_offset;
+        out[i] = (int8_t)clamp_s8(raw);
+    }
+}
+
+void ern_add_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n) {
+    add_sub_s8(p, a, b, out, n, +1);
+}
+
+void ern_sub_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n) {
+    add_sub_s8(p, a, b, out, n, -1);
+}
+
+void ern_mul_s8(const int8_t *a, int32_t a_offset, const int8_t *b, int32_t b_offset, int8_t *out, int n,
+                int32_t multiplier, int shift, int32_t output_offset) {
+    for (int i = 0; i < n; ++i) {
+        const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
+        out[i] = (int8_t)clamp_s8(ern_mul_by_quantized_multiplier(prod, multiplier, shift) + output_offset);
+    }
+}
+
+void ern_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int n) {
+    for (int i = 0; i < n; ++i) out[i] = table[(int)in[i] + 128];
+}
+
+/* ---- softmax: gemmlowp fixed point (Q5.26 differences, Q0.31 exps, Q12.19 sums) ---- */
+
+static int32_t sat_mul_by_pot(int32_t x, int exponent) { /* SaturatingRoundingMultiplyByPOT */
+    if (exponent < 0) return ern_rounding_divide_by_pot(x, -exponent);
+    if (exponent == 0) return x;
+    const int32_t min = ERN_INT32_MIN, max = ERN_INT32_MAX;
+    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
+    if (x > threshold) return max;
+    if (x < -threshold) return min;
+    return (int32_t)((uint32_t)x << exponent);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out: Taylor expansion around -1/8. */
+static int32_t exp_on_interval(int32_t a) {
+    const int32_t constant_term = 1895147668; /* exp(-1/8) */
+    const int32_t one_third = 715827883;
+    const int32_t x = a + (1 << 28);           /* a + 1/8 */
+    const int32_t x2 = ern_srdhm(x, x);
+    const int32_t x3 = ern_srdhm(x2, x);
+    const int32_t x4 = ern_srdhm(x2, x2);
+    const int32_t x4_over_4 = sat_mul_by_pot(x4, -2);
+    const int32_t poly = sat_mul_by_pot(ern_srdhm(x4_over_4 + x3, one_third) + x2, -1);
+    return constant_term + ern_srdhm(constant_term, x + poly);
+}
+
+/* exp(a) for a <= 0 given in Q5.26; result Q0.31. */
+static int32_t exp_on_negative_values_q5(int32_t a) {
+    enum { kIntegerBits = 5, kFractionalBits = 26 };
+    const int32_t one_quarter = 1 << (kFractionalBits - 2);
+    const int32_t mask = one_quarter - 1;
+    const int32_t a_mod_quarter_minus_one_quarter = (a & mask) - one_quarter;
+    int32_t result = exp_on_interval(sat_mul_by_pot(a_mod_quarter_minus_one_quarter, kIntegerBits)); /* Rescale<0> */
+    const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
+    static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    for (int e = -2; e <= 4; ++e) { /* exp(-2^e) applied for each set bit of the remainder */
+        if (kIntegerBits > e && (remainder & (1 << (kFractionalBits + e)))) result = ern_srdhm(result, multipliers[e + 2]);
+    }
+    return a == 0 ? ERN_INT32_MAX : result;
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31: Newton-Raphson with 48/17 - 32/17 d start, 3 steps. */
+static int32_t one_over_one_plus_x(int32_t a) {
+    /* RoundingHalfSum(a, One) with One = INT32_MAX in Q0.31. */
+    const int64_t sum = (int64_t)a + (int64_t)ERN_INT32_MAX;
+    const int64_t sign = sum >= 0 ? 1 : -1;
+    const int32_t hd = (int32_t)((sum + sign) / 2);
+    const int32_t c48_17 = 1515870810, cneg32_17 = -1010580540, one_q2 = 1 << 29;
+    int32_t x = c48_17 + ern_srdhm(hd, cneg32_17);
+    for (int i = 0; i < 3; ++i) {
+        const int32_t hdx = ern_srdhm(hd, x);
+        const int32_t one_minus = one_q2 - hdx;
+        x = x + sat_mul_by_pot(ern_srdhm(x, one_minus), 2);
+    }
+    return sat_mul_by_pot(x, 1); /* ExactMulByPot<-1> then Rescale<0> from Q2.29: net x * 2 */
+}
+
+static int count_leading_zeros(uint32_t x) {
+    int n = 0;
+    if (x == 0) return 32;
+    while (!(x & 0x80000000u)) { x <<= 1; ++n; }
+    return n;
+}
+
+void ern_softmax_s8(const int8_t *in, int rows, int depth, int32_t beta_multiplier, int beta_left_shift,
+                    int32_t diff_min, int8_t *out) {
+    for (int r = 0; r < rows; ++r) {
+        const int8_t *x = in + r * depth;
+        int8_t *y = out + r * depth;
+        int8_t max = -128;
+        for (int c = 0; c < depth; ++c) if (x[c] > max) max = x[c];
+        int32_t sum = 0; /* Q12.19 */
+        for (int c = 0; c < depth; ++c) {
+            const int32_t diff = (int32_t)x[c] - max;
+            if (diff >= diff_min) {
+                const int32_t scaled = ern_srdhm((int32_t)((uint32_t)diff << beta_left_shift), beta_multiplier);
+                sum += sat_mul_by_pot(exp_on_negative_values_q5(scaled), -12);
+            }
+        }
+        const int headroom_plus_one = count_leading_zeros((uint32_t)sum);
+        const int num_bits_over_unit = 12 - headroom_plus_one;
+        const int32_t shifted_sum_minus_one = (int32_t)(((uint32_t)sum << headroom_plus_one) - ((uint32_t)1 << 31));
+        const int32_t shifted_scale = one_over_one_plus_x(shifted_sum_minus_one);
+        const int exponent = num_bits_over_unit + 31 - 8;
+        for (int c = 0; c < depth; ++c) {
+            const int32_t diff = (int32_t)x[c] - max;
+            if (diff >= diff_min) {
+                const int32_t scaled = ern_srdhm((int32_t)((uint32_t)diff << beta_left_shift), beta_multiplier);
+                const int32_t e = exp_on_negative_values_q5(scaled);
+                y[c] = (int8_t)clamp_s8(ern_rounding_divide_by_pot(ern_srdhm(shifted_scale, e), exponent) - 128);
+            } else {
+                y[c] = -128;
+            }
+        }
+    }
+}
