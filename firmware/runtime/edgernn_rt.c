@@ -6,38 +6,66 @@
 
 static int32_t clamp_s8(int32_t v) { return v < -128 ? -128 : (v > 127 ? 127 : v); }
 
-int32_t ern_srdhm(int32_t a, int32_t b) {
+/* The three primitives are inlined into every kernel (they run several times per element). */
+static inline int32_t srdhm(int32_t a, int32_t b) {
     if (a == b && a == ERN_INT32_MIN) return ERN_INT32_MAX; /* the only overflow case */
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    /* C division truncates toward zero, as gemmlowp relies on. */
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    /* gemmlowp: (ab + nudge) / 2^31, the division truncating toward zero. */
+    if (ab >= 0) return (int32_t)((ab + (1 << 30)) >> 31);
+    return (int32_t)-((-(ab + 1 - (1 << 30))) >> 31);
 }
 
-int32_t ern_rounding_divide_by_pot(int32_t x, int exponent) {
+static inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
     const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
     const int32_t remainder = x & mask;
     const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-int32_t ern_mul_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
+static inline int32_t mbqm(int32_t x, int32_t multiplier, int shift) {
     const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    return ern_rounding_divide_by_pot(ern_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+    return rounding_divide_by_pot(srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
-void ern_fully_connected_s8(const int8_t *input, int batches, int cols, int32_t input_offset,
-                            const int8_t *weights, const int32_t *bias, int rows,
-                            int32_t multiplier, int shift, int32_t output_offset, int8_t *output) {
+int32_t ern_srdhm(int32_t a, int32_t b) { return srdhm(a, b); }
+int32_t ern_rounding_divide_by_pot(int32_t x, int exponent) { return rounding_divide_by_pot(x, exponent); }
+int32_t ern_mul_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) { return mbqm(x, multiplier, shift); }
+
+#if defined(ERN_USE_DSP) && defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+typedef uint32_t __attribute__((aligned(1), may_alias)) ern_u32_unaligned;
+
+/* Four int8 MACs per step: SXTB16 splits bytes 0,2 and (rotated) 1,3 into int16 pairs,
+ * SMLAD multiplies both pairs and accumulates. Same integer sum as the plain loop. */
+static int32_t dot_s8(const int8_t *w, const int8_t *x, int n) {
+    int32_t acc = 0;
+    int c = 0;
+    for (; c + 4 <= n; c += 4) {
+        const uint32_t wv = *(const ern_u32_unaligned *)(w + c);
+        const uint32_t xv = *(const ern_u32_unaligned *)(x + c);
+        acc = (int32_t)__smlad(__sxtb16(wv), __sxtb16(xv), (uint32_t)acc);
+        acc = (int32_t)__smlad(__sxtb16((wv >> 8) | (wv << 24)), __sxtb16((xv >> 8) | (xv << 24)), (uint32_t)acc);
+    }
+    for (; c < n; ++c) acc += (int32_t)w[c] * x[c];
+    return acc;
+}
+#else
+static int32_t dot_s8(const int8_t *w, const int8_t *x, int n) {
+    int32_t acc = 0;
+    for (int c = 0; c < n; ++c) acc += (int32_t)w[c] * x[c];
+    return acc;
+}
+#endif
+
+void ern_fully_connected_s8(const int8_t *input, int batches, int cols, const int8_t *weights,
+                            const int32_t *folded_bias, int rows, int32_t multiplier, int shift,
+                            int32_t output_offset, int8_t *output) {
     for (int b = 0; b < batches; ++b) {
         const int8_t *x = input + b * cols;
         for (int r = 0; r < rows; ++r) {
-            const int8_t *w = weights + r * cols;
-            int32_t acc = 0;
-            for (int c = 0; c < cols; ++c) acc += (int32_t)w[c] * ((int32_t)x[c] + input_offset);
-            if (bias) acc += bias[r];
+            const int32_t acc = dot_s8(weights + r * cols, x, cols) + folded_bias[r];
             output[b * rows + r] = (int8_t)clamp_s8(
-                ern_mul_by_quantized_multiplier(acc, multiplier, shift) + output_offset);
+                mbqm(acc, multiplier, shift) + output_offset);
         }
     }
 }
@@ -47,9 +75,9 @@ static void add_sub_s8(const ern_add_params *p, const int8_t *a, const int8_t *b
     for (int i = 0; i < n; ++i) {
         const int32_t x = (p->input1_offset + a[i]) * (1 << p->left_shift);
         const int32_t y = (p->input2_offset + b[i]) * (1 << p->left_shift);
-        const int32_t sx = ern_mul_by_quantized_multiplier(x, p->input1_multiplier, p->input1_shift);
-        const int32_t sy = ern_mul_by_quantized_multiplier(y, p->input2_multiplier, p->input2_shift);
-        const int32_t raw = ern_mul_by_quantized_multiplier(sign > 0 ? sx + sy : sx - sy, p->output_multiplier,
+        const int32_t sx = mbqm(x, p->input1_multiplier, p->input1_shift);
+        const int32_t sy = mbqm(y, p->input2_multiplier, p->input2_shift);
+        const int32_t raw = mbqm(sign > 0 ? sx + sy : sx - sy, p->output_multiplier,
                                                             p->output_shift) + p->output_offset;
         out[i] = (int8_t)clamp_s8(raw);
     }
@@ -67,7 +95,7 @@ void ern_mul_s8(const int8_t *a, int32_t a_offset, const int8_t *b, int32_t b_of
                 int32_t multiplier, int shift, int32_t output_offset) {
     for (int i = 0; i < n; ++i) {
         const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
-        out[i] = (int8_t)clamp_s8(ern_mul_by_quantized_multiplier(prod, multiplier, shift) + output_offset);
+        out[i] = (int8_t)clamp_s8(mbqm(prod, multiplier, shift) + output_offset);
     }
 }
 
@@ -78,7 +106,7 @@ void ern_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int n) {
 /* ---- softmax: gemmlowp fixed point (Q5.26 differences, Q0.31 exps, Q12.19 sums) ---- */
 
 static int32_t sat_mul_by_pot(int32_t x, int exponent) { /* SaturatingRoundingMultiplyByPOT */
-    if (exponent < 0) return ern_rounding_divide_by_pot(x, -exponent);
+    if (exponent < 0) return rounding_divide_by_pot(x, -exponent);
     if (exponent == 0) return x;
     const int32_t min = ERN_INT32_MIN, max = ERN_INT32_MAX;
     const int32_t threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
@@ -92,12 +120,12 @@ static int32_t exp_on_interval(int32_t a) {
     const int32_t constant_term = 1895147668; /* exp(-1/8) */
     const int32_t one_third = 715827883;
     const int32_t x = a + (1 << 28);           /* a + 1/8 */
-    const int32_t x2 = ern_srdhm(x, x);
-    const int32_t x3 = ern_srdhm(x2, x);
-    const int32_t x4 = ern_srdhm(x2, x2);
+    const int32_t x2 = srdhm(x, x);
+    const int32_t x3 = srdhm(x2, x);
+    const int32_t x4 = srdhm(x2, x2);
     const int32_t x4_over_4 = sat_mul_by_pot(x4, -2);
-    const int32_t poly = sat_mul_by_pot(ern_srdhm(x4_over_4 + x3, one_third) + x2, -1);
-    return constant_term + ern_srdhm(constant_term, x + poly);
+    const int32_t poly = sat_mul_by_pot(srdhm(x4_over_4 + x3, one_third) + x2, -1);
+    return constant_term + srdhm(constant_term, x + poly);
 }
 
 /* exp(a) for a <= 0 given in Q5.26; result Q0.31. */
@@ -110,7 +138,7 @@ static int32_t exp_on_negative_values_q5(int32_t a) {
     const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
     static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
     for (int e = -2; e <= 4; ++e) { /* exp(-2^e) applied for each set bit of the remainder */
-        if (kIntegerBits > e && (remainder & (1 << (kFractionalBits + e)))) result = ern_srdhm(result, multipliers[e + 2]);
+        if (kIntegerBits > e && (remainder & (1 << (kFractionalBits + e)))) result = srdhm(result, multipliers[e + 2]);
     }
     return a == 0 ? ERN_INT32_MAX : result;
 }
@@ -122,11 +150,11 @@ static int32_t one_over_one_plus_x(int32_t a) {
     const int64_t sign = sum >= 0 ? 1 : -1;
     const int32_t hd = (int32_t)((sum + sign) / 2);
     const int32_t c48_17 = 1515870810, cneg32_17 = -1010580540, one_q2 = 1 << 29;
-    int32_t x = c48_17 + ern_srdhm(hd, cneg32_17);
+    int32_t x = c48_17 + srdhm(hd, cneg32_17);
     for (int i = 0; i < 3; ++i) {
-        const int32_t hdx = ern_srdhm(hd, x);
+        const int32_t hdx = srdhm(hd, x);
         const int32_t one_minus = one_q2 - hdx;
-        x = x + sat_mul_by_pot(ern_srdhm(x, one_minus), 2);
+        x = x + sat_mul_by_pot(srdhm(x, one_minus), 2);
     }
     return sat_mul_by_pot(x, 1); /* ExactMulByPot<-1> then Rescale<0> from Q2.29: net x * 2 */
 }
@@ -149,7 +177,7 @@ void ern_softmax_s8(const int8_t *in, int rows, int depth, int32_t beta_multipli
         for (int c = 0; c < depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max;
             if (diff >= diff_min) {
-                const int32_t scaled = ern_srdhm((int32_t)((uint32_t)diff << beta_left_shift), beta_multiplier);
+                const int32_t scaled = srdhm((int32_t)((uint32_t)diff << beta_left_shift), beta_multiplier);
                 sum += sat_mul_by_pot(exp_on_negative_values_q5(scaled), -12);
             }
         }
@@ -161,9 +189,9 @@ void ern_softmax_s8(const int8_t *in, int rows, int depth, int32_t beta_multipli
         for (int c = 0; c < depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max;
             if (diff >= diff_min) {
-                const int32_t scaled = ern_srdhm((int32_t)((uint32_t)diff << beta_left_shift), beta_multiplier);
+                const int32_t scaled = srdhm((int32_t)((uint32_t)diff << beta_left_shift), beta_multiplier);
                 const int32_t e = exp_on_negative_values_q5(scaled);
-                y[c] = (int8_t)clamp_s8(ern_rounding_divide_by_pot(ern_srdhm(shifted_scale, e), exponent) - 128);
+                y[c] = (int8_t)clamp_s8(rounding_divide_by_pot(srdhm(shifted_scale, e), exponent) - 128);
             } else {
                 y[c] = -128;
             }

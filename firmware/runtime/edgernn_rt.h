@@ -19,10 +19,13 @@ int32_t ern_srdhm(int32_t a, int32_t b);                    /* (a*b*2 + round) >
 int32_t ern_rounding_divide_by_pot(int32_t x, int exponent); /* x / 2^exponent, rounded half away from 0 */
 int32_t ern_mul_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift);
 
-/* FULLY_CONNECTED, per-tensor int8 weights [rows][cols], int32 bias (may be 0). */
-void ern_fully_connected_s8(const int8_t *input, int batches, int cols, int32_t input_offset,
-                            const int8_t *weights, const int32_t *bias, int rows,
-                            int32_t multiplier, int shift, int32_t output_offset, int8_t *output);
+/* FULLY_CONNECTED, per-tensor int8 weights [rows][cols].
+ * folded_bias[r] = bias[r] + input_offset * sum(weights[r]), computed at export time: the
+ * identity sum(w * (x + off)) = sum(w * x) + off * sum(w) holds exactly in int32, so the inner
+ * loop is a pure int8 dot product (SMLAD on cores with the DSP extension, ERN_USE_DSP). */
+void ern_fully_connected_s8(const int8_t *input, int batches, int cols, const int8_t *weights,
+                            const int32_t *folded_bias, int rows, int32_t multiplier, int shift,
+                            int32_t output_offset, int8_t *output);
 
 typedef struct {
     int32_t input1_offset, input2_offset, output_offset;

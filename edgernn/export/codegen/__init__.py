@@ -25,7 +25,7 @@ from edgernn.export.codegen import params as P
 
 RUNTIME_DIR = Path(__file__).resolve().parents[3] / "firmware" / "runtime"
 RUNTIME_FILES = ("edgernn_rt.h", "edgernn_rt.c")
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 _CTYPES = {9: "int8_t", 2: "int32_t", 6: "uint8_t"}
 _SIZES = {9: 1, 2: 4, 6: 1}
 
@@ -161,9 +161,15 @@ class Emitter:
             raise UserError("FULLY_CONNECTED with a non-zero weight zero point is not supported")
         p = P.fully_connected(s_in, z_in, s_w, s_out, z_out)
         batches = numel(self.g.tensor(sg, x)) // cols
-        bias = self.ref(sg, b) if b >= 0 else "0"
-        return [f"ern_fully_connected_s8({self.ref(sg, x)}, {batches}, {cols}, {p['input_offset']}, {self.ref(sg, w)}, "
-                f"{bias}, {rows}, {p['multiplier']}, {p['shift']}, {p['output_offset']}, {self.ref(sg, op.outputs[0])});"]
+        # Fold the input zero point into the bias (exact in int32 arithmetic, wrap-around included).
+        bias = self.g.const(sg, b).astype(np.int64) if b >= 0 else np.zeros(rows, np.int64)
+        folded = bias + p["input_offset"] * self.g.const(sg, w).astype(np.int64).sum(axis=1)
+        folded = ((folded + 2**31) % 2**32 - 2**31).astype(np.int32)
+        fname = f"bias{sg}_{op.outputs[0]}"
+        self.consts.append(f"static const int32_t {fname}[{rows}] = {{\n  {c_array(folded)}\n}};")
+        self.const_bytes += folded.nbytes
+        return [f"ern_fully_connected_s8({self.ref(sg, x)}, {batches}, {cols}, {self.ref(sg, w)}, {fname}, {rows}, "
+                f"{p['multiplier']}, {p['shift']}, {p['output_offset']}, {self.ref(sg, op.outputs[0])});"]
 
     def _binary_params(self, sg, op):
         a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]

@@ -1,0 +1,77 @@
+/* Bare-metal start-up for Cortex-M under QEMU: vector table, reset handler, semihosting.
+ * One file serves every board; the linker script (generated per board) places it. */
+#include <stddef.h>
+#include <stdint.h>
+
+extern uint32_t _data_load, _data_start, _data_end, _bss_start, _bss_end, _stack_bottom, _stack_top;
+extern int main(void);
+
+#define STACK_PAINT 0xC0FFEE11u
+
+/* ---- semihosting (bkpt 0xAB): output and exit with a status ---- */
+static int semihost(int op, const void *arg) {
+    register int r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+void ern_puts(const char *s) { semihost(0x04, s); } /* SYS_WRITE0 */
+
+void ern_exit(int code) {
+    const uint32_t block[2] = {0x20026u, (uint32_t)code}; /* ADP_Stopped_ApplicationExit, status */
+    semihost(0x20, block);                                /* SYS_EXIT_EXTENDED */
+    for (;;) {}
+}
+
+/* ---- freestanding helpers the compiler may call ---- */
+void *memcpy(void *dst, const void *src, size_t n) {
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    if ((((uintptr_t)d | (uintptr_t)s) & 3) == 0) { /* both word aligned: copy words */
+        for (; n >= 4; n -= 4, d += 4, s += 4) *(uint32_t *)d = *(const uint32_t *)s;
+    }
+    while (n--) *d++ = *s++;
+    return dst;
+}
+
+void *memset(void *dst, int v, size_t n) {
+    uint8_t *d = dst;
+    while (n--) *d++ = (uint8_t)v;
+    return dst;
+}
+
+/* Bytes of stack never written since reset (the paint is intact). */
+uint32_t ern_stack_unused(void) {
+    const uint32_t *p = &_stack_bottom;
+    while (p < &_stack_top && *p == STACK_PAINT) ++p;
+    return (uint32_t)((const uint8_t *)p - (const uint8_t *)&_stack_bottom);
+}
+
+uint32_t ern_stack_size(void) { return (uint32_t)((uint8_t *)&_stack_top - (uint8_t *)&_stack_bottom); }
+
+void reset_handler(void) {
+    uint32_t *src = &_data_load, *dst = &_data_start;
+    while (dst < &_data_end) *dst++ = *src++;
+    for (dst = &_bss_start; dst < &_bss_end;) *dst++ = 0;
+    /* Paint the stack below the current frame so the high-water mark can be measured. */
+    uint32_t *sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    for (uint32_t *p = &_stack_bottom; p < sp - 16; ++p) *p = STACK_PAINT;
+    ern_exit(main());
+}
+
+static void fault_handler(void) {
+    ern_puts("EDGERNN-FAULT hard fault\n");
+    ern_exit(3);
+}
+
+volatile uint32_t ern_systick_wraps;
+static void systick_handler(void) { ++ern_systick_wraps; }
+static void default_handler(void) { fault_handler(); }
+
+__attribute__((section(".isr_vector"), used)) void (*const vectors[16])(void) = {
+    (void (*)(void))&_stack_top, reset_handler, default_handler, fault_handler,
+    fault_handler, fault_handler, fault_handler, 0, 0, 0, 0,
+    default_handler, default_handler, 0, default_handler, systick_handler,
+};
