@@ -113,8 +113,14 @@ def bench(artifacts, target="cpu", runtimes=None, threads=1, warmup=20, runs=200
     """Benchmark artifacts on a target (cpu | rpi); returns result rows (schema: edgernn.bench.schema).
 
     rpi options: host, port, identity, timeout, remote_python, remote_dir, known_hosts.
+    mcu options: board, vectors, timeout, reference.
     """
     from edgernn.bench.harness import bench as _bench
+
+    if target == "mcu":
+        from edgernn.bench.harness import bench_mcu
+
+        return bench_mcu(artifacts, out=out, **target_options)
 
     return _bench(artifacts, target=target, runtimes=runtimes, threads=threads, warmup=warmup, runs=runs,
                   repeats=repeats, data=data, limit=limit, out=out, progress=progress, **target_options)
@@ -127,3 +133,15 @@ def report(folders, out, formats=("md", "html")):
     return _report(folders, out, formats=formats)
 
 # --- firmware ---
+def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False):
+    """Build benchmark firmware running the int8 ``model`` as generated C on ``board``; returns the ELF."""
+    from edgernn.targets.mcu import build_firmware
+
+    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference)
+
+
+def firmware_run(elf, board="mps2-an386", timeout=120):
+    """Run firmware in QEMU; returns the parsed summary (vectors, mismatches, instruction ticks, stack)."""
+    from edgernn.targets.mcu import run_firmware
+
+    return run_firmware(elf, board=board, timeout=timeout)

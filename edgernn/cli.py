@@ -254,8 +254,9 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
 # --- bench ---
 @main.command()
 @click.argument("artifacts", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--target", type=click.Choice(["cpu", "rpi"]), default="cpu", show_default=True,
-              help="cpu: this machine, a fresh process per measurement; rpi: a Raspberry Pi (any Linux box) over SSH.")
+@click.option("--target", type=click.Choice(["cpu", "rpi", "mcu"]), default="cpu", show_default=True,
+              help="cpu: this machine, a fresh process per measurement; rpi: a Raspberry Pi (any Linux box) over SSH; "
+                   "mcu: int8 .tflite as generated C in Cortex-M firmware under QEMU (instructions, flash, RAM).")
 @click.option("--runtimes", default=None,
               help="Comma-separated subset of keras,litert,tflm,onnxrt (default: every runtime that loads each artifact; "
                    "rpi: litert,onnxrt).")
@@ -278,13 +279,29 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
               help="rpi: scratch folder on the board (removed afterwards).")
 @click.option("--known-hosts", type=click.Path(path_type=Path), default=None,
               help="rpi: known_hosts file to use (default: yours; new hosts are accepted on first use).")
+@click.option("--board", default="mps2-an386", show_default=True,
+              help="mcu: mps2-an386 (Cortex-M4), mps2-an500 (M7), mps2-an505 (M33), microbit (M0).")
+@click.option("--vectors", default=8, show_default=True, help="mcu: test vectors run and checked against TFLite Micro.")
+@click.option("--reference", is_flag=True, help="mcu: plain C kernels even where the core has DSP instructions.")
 def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path, limit, out, host, port, identity,
-          timeout, remote_python, remote_dir, known_hosts):
+          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference):
     """Measure latency, memory, size and accuracy of ARTIFACTS (.keras, .tflite, .onnx) on a target."""
     from edgernn import api
     from edgernn.bench.report import print_table
 
     options = {}
+    if target == "mcu":
+        rows = api.bench(list(artifacts), target="mcu", out=out, board=board, vectors=vectors, reference=reference,
+                         timeout=max(timeout, 120))
+        _print_table({"title": f"edgernn bench --target mcu --board {board}", "columns": [
+            "artifact", "bit-exact vs TFLM", "instructions / inference", "instructions / MAC", "flash B", "RAM B",
+            "est. latency ms"], "rows": [[r["artifact"], "yes" if r["mcu"]["bit_exact_vs_tflm"] else "NO",
+                                        f"{r['mcu']['instructions_per_inference']:,}",
+                                        f"{r['mcu']['instructions_per_mac']:.2f}", r["mcu"]["flash_bytes"],
+                                        r["mcu"]["ram_bytes"], f"{r['mcu']['estimated_latency_ms']:.2f}"]
+                                       for r in rows]})
+        click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
+        return
     if target == "rpi":
         options = dict(host=host, port=port, identity=str(identity) if identity else None, timeout=timeout,
                        remote_python=remote_python, remote_dir=remote_dir,
@@ -311,6 +328,39 @@ def report(folders, out, formats):
         click.echo(f"wrote {path}")
 
 # --- firmware ---
+@main.group()
+def firmware():
+    """Build and run Cortex-M firmware that runs a model as generated C (QEMU boards)."""
+
+
+@firmware.command("build")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--board", default="mps2-an386", show_default=True,
+              help="mps2-an386 (Cortex-M4), mps2-an500 (M7), mps2-an505 (M33), microbit (M0).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Build folder (default: firmware-<board> next to the model).")
+@click.option("--vectors", default=8, show_default=True,
+              help="Test vectors baked in; expected outputs come from TFLite Micro.")
+@click.option("--reference", is_flag=True, help="Plain C kernels even where the core has DSP instructions.")
+def firmware_build(model, board, out, vectors, reference):
+    """Generate C for MODEL (int8 .tflite) and link benchmark firmware for BOARD."""
+    from edgernn import api
+
+    click.echo(f"wrote {api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference)}")
+
+
+@firmware.command("run")
+@click.argument("elf", type=click.Path(path_type=Path))
+@click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds before a hung run is stopped.")
+def firmware_run(elf, board, timeout):
+    """Run firmware in qemu-system-arm and report its summary. Exit 1 if outputs differ from TFLite Micro."""
+    from edgernn import api
+
+    r = api.firmware_run(elf, board=board, timeout=timeout)
+    r.pop("outputs")
+    _print_table({"title": f"firmware run {elf} ({board})", "columns": ["", ""], "rows": [[k, v] for k, v in r.items()]})
+    sys.exit(1 if r["mismatches"] else 0)
 
 
 if __name__ == "__main__":

@@ -161,3 +161,35 @@ def _input_shape(artifact: Path) -> list[int]:
 
     with open_runtime(artifact) as rt:
         return [1, *rt.input_info().shape[1:]]
+
+
+def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: float = 120, reference: bool = False,
+              out=None) -> list[dict]:
+    """Microcontroller rows: each int8 .tflite as generated C in firmware under QEMU (see targets/mcu.py)."""
+    from edgernn.targets.mcu import measure
+
+    artifacts = [Path(a) for a in artifacts]
+    if not artifacts:
+        raise UserError("no artifacts to benchmark")
+    rows = []
+    for a in artifacts:
+        if a.suffix != ".tflite":
+            raise UserError(f"{a}: --target mcu takes int8 .tflite models")
+        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference)
+        r = {"artifact": str(a), "sha256": hashlib.sha256(a.read_bytes()).hexdigest(), "file_bytes": a.stat().st_size,
+             "model_kind": model_kind(a), "runtime": "native-c" + ("-reference" if reference else ""),
+             "runtime_version": f"edgernn codegen, {'DSP (SMLAD)' if m['dsp_kernels'] else 'reference'} kernels",
+             "target": "mcu", "host": f"qemu {m['qemu_machine']}", "cpu_model": m["cpu"], "machine": "armv7m/v8m/v6m",
+             "threads": 1, "warmup": 0, "runs": m["vectors"], "repeats": 1,
+             "latency_ms": {k: m["estimated_latency_ms"] for k in ("p50", "p90", "p99", "min", "max", "mean")},
+             "p50_per_repeat_ms": [m["estimated_latency_ms"]], "p50_spread_ms": [m["estimated_latency_ms"]] * 2,
+             "throughput_per_s": 1000.0 / m["estimated_latency_ms"], "peak_rss_bytes": m["ram_bytes"],
+             "metric": None, "accuracy": None, "estimate": m["estimate"], "mcu": m,
+             "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+             "edgernn_version": io.versions().get("edgernn")}
+        rows.append(dict(row(r), mcu=m))
+    if out:
+        from edgernn.bench.report import write_bench_outputs
+
+        write_bench_outputs(rows, Path(out))
+    return rows

@@ -1,0 +1,81 @@
+"""Cortex-M firmware under QEMU: bit-exact with TFLite Micro, measured, and failing cleanly."""
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from edgernn import api
+from edgernn.cli import main
+from edgernn.errors import UserError
+from edgernn.targets import mcu
+from edgernn.targets.boards import BOARDS, get_board, linker_script
+
+
+@pytest.fixture(scope="module")
+def gru_int8(tiny_runs):
+    return api.quantize(tiny_runs["gru"], mode="int8", calibration_samples=40, out=tiny_runs["gru"] / "fw.tflite")
+
+
+@pytest.mark.parametrize("board", sorted(BOARDS))
+def test_firmware_is_bit_exact_on_every_board(gru_int8, tmp_path, board):
+    r = mcu.measure(gru_int8, board, vectors=6, out=tmp_path / board)
+    assert r["bit_exact_vs_tflm"] and r["mismatching_vectors"] == 0 and r["vectors"] == 6
+    assert r["macs_per_inference"] == 12 * (3 * 8 * (4 + 8)) + 8 * 3  # T x (input + recurrent FC) + head
+    assert 1 < r["instructions_per_mac"] < 100 and r["instructions_resolution"] <= 64
+    assert r["flash_bytes"] > gru_int8.stat().st_size // 4 and 0 < r["stack_used_bytes"] < 8192
+    assert "CPI 1" in r["estimate"]  # latency is labelled as an estimate, with its basis
+
+
+def test_dsp_path_is_bit_exact_and_cheaper(gru_int8, tmp_path):
+    dsp = mcu.measure(gru_int8, "mps2-an386", vectors=4, out=tmp_path / "dsp")
+    ref = mcu.measure(gru_int8, "mps2-an386", vectors=4, reference=True, out=tmp_path / "ref")
+    assert dsp["dsp_kernels"] and not ref["dsp_kernels"]
+    assert dsp["bit_exact_vs_tflm"] and ref["bit_exact_vs_tflm"]
+    assert dsp["instructions_per_inference"] < ref["instructions_per_inference"]
+
+
+def test_instruction_count_is_deterministic(gru_int8, tmp_path):
+    elf = api.firmware_build(gru_int8, board="mps2-an386", out=tmp_path / "fw", vectors=3)
+    a, b = api.firmware_run(elf), api.firmware_run(elf)
+    assert a["ticks"] == b["ticks"] and a["calib_ticks"] == b["calib_ticks"] == 2_000_000 // 40
+
+
+@pytest.mark.parametrize("text, message", [
+    ("EDGERNN-OUT 0 00\nEDGERNN-MCU vectors=1 mismatches=0 ticks=x\n", "malformed firmware summary"),
+    ("EDGERNN-OUT 0 00\n", "printed no summary"),
+    ("EDGERNN-MCU vectors=2 mismatches=0 ticks=5 calib_ticks=1 calib_instructions=2 stack_used=1 stack_size=2\n"
+     "EDGERNN-OUT 0 00\n", "outputs for 1 of 2 vectors"),
+])
+def test_malformed_output_is_reported_not_parsed(text, message):
+    with pytest.raises(UserError, match=message):
+        mcu.parse_output(text, 0)
+
+
+def test_hung_firmware_times_out(tmp_path):
+    board = get_board("mps2-an386")
+    (tmp_path / "link.ld").write_text(linker_script(board))
+    (tmp_path / "hang.c").write_text("int main(void) { for (;;) {} }\n")
+    elf = tmp_path / "hang.elf"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-O2", "-ffreestanding", "-nostdlib",
+                    "-T", str(tmp_path / "link.ld"), str(mcu.FIRMWARE / "boards" / "startup.c"),
+                    str(tmp_path / "hang.c"), "-lgcc", "-o", str(elf)], check=True)
+    r = CliRunner().invoke(main, ["firmware", "run", str(elf), "--timeout", "3"])
+    assert r.exit_code == 2 and "did not finish within 3 s" in r.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["firmware", "run", "/no/fw.elf"], "no such file"),
+    (["firmware", "build", "{model}", "--board", "esp32"], "unknown board 'esp32'"),
+    (["bench", "{model}", "--target", "mcu", "--board", "esp32"], "unknown board 'esp32'"),
+])
+def test_bad_inputs_exit_2(gru_int8, args, message):
+    r = CliRunner().invoke(main, [a.format(model=gru_int8) for a in args])
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "Traceback" not in r.output
+
+
+def test_bench_mcu_rows(gru_int8, tmp_path):
+    rows = api.bench([gru_int8], target="mcu", board="mps2-an386", vectors=2, out=tmp_path / "mcu")
+    assert rows[0]["target"] == "mcu" and rows[0]["mcu"]["bit_exact_vs_tflm"]
+    assert "CPI 1" in rows[0]["estimate"]  # the latency is labelled as an estimate
+    assert (tmp_path / "mcu" / "results.json").is_file()
