@@ -1,0 +1,81 @@
+"""Microcontroller benchmark (issue 5): int8 models as generated C in Cortex-M firmware under QEMU.
+
+    python tools/bench_mcu.py [MODEL.tflite ...] [--boards mps2-an386,...] [--vectors 16]
+
+Default models: runs/gru64/model_int8.tflite and runs/lstm64/model_int8.tflite (made by
+tools/bench_convert.py). For each board, with the DSP kernels and with the plain reference
+kernels: bit-exactness against TFLite Micro on the test vectors (real test inputs first, then
+random), instructions per inference and per MAC (QEMU -icount, SysTick calibrated), flash
+(text + rodata + data) against the target int8 weight bytes + 16 KB, RAM (data + bss + stack
+high-water mark), and the latency *estimate* at the real part's clock (CPI 1).
+Models the C generator cannot compile yet are reported with the reason.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from edgernn.errors import UserError  # noqa: E402
+from edgernn.export.tflite_info import describe  # noqa: E402
+from edgernn.targets.mcu import measure  # noqa: E402
+
+
+def real_inputs(model: Path, n: int):
+    from edgernn.io import read_json
+    from edgernn.runtimes.base import quantize
+    from edgernn.runtimes.tflm import TFLMRuntime
+    from edgernn.train.run import load_data_for_run, prepare_inputs
+
+    config_file = model.parent / "config.json"
+    if not config_file.is_file():
+        return None
+    config = read_json(config_file)
+    X = prepare_inputs(load_data_for_run(config).splits["test"].X[:n], config)
+    info = TFLMRuntime(model).input_info()
+    return [quantize(X[i:i + 1], info) for i in range(len(X))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="*", default=["runs/gru64/model_int8.tflite", "runs/lstm64/model_int8.tflite"])
+    ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,microbit")
+    ap.add_argument("--vectors", type=int, default=16)
+    args = ap.parse_args()
+    for model in map(Path, args.models):
+        if not model.is_file():
+            print(f"{model}: missing (run tools/bench_convert.py first)")
+            continue
+        info = describe(model)
+        weights = info["weight_bytes"].get("int8", 0)
+        print(f"\n== {model}: {info['file_bytes']} B .tflite, int8 weights {weights} B; flash target "
+              f"<= {weights + 16384} B ==")
+        print(f"{'board':12} {'kernels':9} {'bit-exact':9} {'instr/inference':>15} {'instr/MAC':>9} {'flash B*':>8} "
+              f"{'RAM B':>6} {'est. ms':>8}")
+        inputs = real_inputs(model, args.vectors)
+        for board in args.boards.split(","):
+            for reference in (False, True):
+                try:
+                    r = measure(model, board, vectors=args.vectors, reference=reference,
+                                data_inputs=None if inputs is None else np.stack(inputs))
+                except UserError as e:
+                    print(f"{board:12} not run: {e}")
+                    break
+                kernels = "DSP" if r["dsp_kernels"] else "reference"
+                print(f"{board:12} {kernels:9} {'yes' if r['bit_exact_vs_tflm'] else 'NO':9} "
+                      f"{r['instructions_per_inference']:>15,} {r['instructions_per_mac']:>9.2f} {r['flash_without_vectors_bytes']:>8} "
+                      f"{r['ram_bytes']:>6} {r['estimated_latency_ms']:>8.2f}")
+                if board == "microbit":
+                    break  # no DSP extension: one kernel set
+        print("* flash: text + rodata + data of the firmware, without the baked-in test vectors")
+        print(f"estimate basis: instructions at CPI 1 at each board's nominal clock (edgernn/targets/boards.py); "
+              "QEMU counts instructions, not cycles")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
