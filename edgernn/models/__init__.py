@@ -87,17 +87,26 @@ def export_model(model, config: dict, batch_size: int = 1):
     return clone
 
 
+def recurrent_dims(config: dict) -> list[tuple[int, int]]:
+    """(inputs, units) of every recurrent layer in order, an autoencoder's decoder included."""
+    feats, units, layers = config["input_shape"][1], config["units"], config["layers"]
+    dims = [(feats if i == 0 else units, units) for i in range(layers)]
+    if config["task"] == "anomaly" and config.get("anomaly_model", "predictor") == "autoencoder":
+        dims += [(units, units)] * layers  # the decoder reads the repeated code vector
+    return dims
+
+
+def head_dims(config: dict) -> tuple[int, int]:
+    """(inputs, outputs) of the dense head: per-step signal for anomaly models, classes otherwise."""
+    outputs = config["input_shape"][1] if config["task"] == "anomaly" else len(config["class_names"])
+    return config["units"], outputs
+
+
 def count_params(config: dict) -> int:
     """Trainable parameters, computed from the architecture alone."""
     mod = cell(config["arch"])
-    steps, feats = config["input_shape"]
-    units, layers = config["units"], config["layers"]
-    rnn = sum(mod.params(feats if i == 0 else units, units) for i in range(layers))
-    if config["task"] == "anomaly":
-        if config.get("anomaly_model", "predictor") == "autoencoder":
-            rnn += mod.params(units, units) * (layers - 1) + mod.params(units, units)
-        return rnn + units * feats + feats
-    return rnn + units * len(config["class_names"]) + len(config["class_names"])
+    h_in, h_out = head_dims(config)
+    return sum(mod.params(i, u) for i, u in recurrent_dims(config)) + h_in * h_out + h_out
 
 
 def count_macs(config: dict) -> int:
@@ -107,14 +116,10 @@ def count_macs(config: dict) -> int:
     step (anomaly models).
     """
     mod = cell(config["arch"])
-    steps, feats = config["input_shape"]
-    units, layers = config["units"], config["layers"]
-    per_step = sum(mod.macs_per_step(feats if i == 0 else units, units) for i in range(layers))
-    if config["task"] == "anomaly":
-        if config.get("anomaly_model", "predictor") == "autoencoder":
-            per_step += mod.macs_per_step(units, units) * layers
-        return steps * (per_step + units * feats)
-    return steps * per_step + units * len(config["class_names"])
+    steps = config["input_shape"][0]
+    h_in, h_out = head_dims(config)
+    head_runs = steps if config["task"] == "anomaly" else 1
+    return steps * sum(mod.macs_per_step(i, u) for i, u in recurrent_dims(config)) + head_runs * h_in * h_out
 
 
 def weights_bytes(model, bytes_per_weight: int = 4) -> int:

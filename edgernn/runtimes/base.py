@@ -30,12 +30,19 @@ class Runtime(abc.ABC):
     def output_info(self) -> TensorInfo: ...
 
     @abc.abstractmethod
-    def invoke(self, x: np.ndarray) -> np.ndarray:
-        """Run one batch-1 inference: ``x`` float32 [1, T, F] -> float32 [1, ...]."""
-
     def invoke_raw(self, x: np.ndarray) -> np.ndarray:
         """Run with tensors in the model's own dtype (int8 models: int8 in, int8 out)."""
-        raise NotImplementedError(f"{self.name} has no raw (quantized) interface")
+
+    def invoke(self, x: np.ndarray) -> np.ndarray:
+        """One batch-1 inference in model units: float32 [1, T, F] -> float32 [1, ...].
+
+        Quantized models get their input quantized and their output dequantized with their own
+        scale and zero point; float models pass through.
+        """
+        info_in, info_out = self.input_info(), self.output_info()
+        q = quantize(x, info_in) if info_in.scale and info_in.dtype != "float32" else x
+        y = self.invoke_raw(q)
+        return dequantize(y, info_out) if info_out.scale and info_out.dtype != "float32" else y.astype(np.float32)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Run every row of ``X`` one at a time (batch 1, as on the device)."""

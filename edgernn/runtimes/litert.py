@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.runtimes.base import Runtime, TensorInfo, dequantize, quantize
+from edgernn.runtimes.base import Runtime, TensorInfo
 
 
 def tensor_info(detail: dict) -> TensorInfo:
@@ -44,12 +44,6 @@ class LiteRTRuntime(Runtime):
         self.interp.set_tensor(self._in["index"], np.asarray(x, dtype=self._in["dtype"]).reshape(self._in["shape"]))
         self.interp.invoke()
         return self.interp.get_tensor(self._out["index"]).copy()
-
-    def invoke(self, x: np.ndarray) -> np.ndarray:
-        info_in, info_out = self.input_info(), self.output_info()
-        q = quantize(x, info_in) if info_in.scale and info_in.dtype != "float32" else x
-        y = self.invoke_raw(q)
-        return dequantize(y, info_out) if info_out.scale and info_out.dtype != "float32" else y.astype(np.float32)
 
     def ops(self) -> list[str]:
         return sorted({op["op_name"] for op in self.interp._get_ops_details()})

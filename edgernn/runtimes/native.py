@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.runtimes.base import Runtime, TensorInfo, dequantize, quantize
+from edgernn.runtimes.base import Runtime, TensorInfo
 
 CACHE = Path(tempfile.gettempdir()) / "edgernn-native"
 
@@ -72,6 +72,3 @@ class NativeRuntime(Runtime):
         out = np.zeros(int(np.prod(self._out.shape)), dtype=np.int8)
         self.fn(x.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)), out.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)))
         return out.reshape(self._out.shape)
-
-    def invoke(self, x: np.ndarray) -> np.ndarray:
-        return dequantize(self.invoke_raw(quantize(x, self._in)), self._out)

@@ -42,7 +42,8 @@ class OnnxRuntime(Runtime):
     def invoke(self, x: np.ndarray) -> np.ndarray:
         return self.session.run([self._out.name], {self._in.name: np.asarray(x, dtype=np.float32)})[0]
 
-    invoke_raw = invoke
+    def invoke_raw(self, x: np.ndarray) -> np.ndarray:  # float model: raw is float
+        return self.invoke(x)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if self._in.shape[0] in (1,):  # static batch: one by one

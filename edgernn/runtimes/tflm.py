@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.runtimes.base import Runtime, TensorInfo, dequantize, quantize
+from edgernn.runtimes.base import Runtime, TensorInfo
 
 DEFAULT_ARENA = 256 * 1024
 
@@ -55,9 +55,3 @@ class TFLMRuntime(Runtime):
         self.interp.set_input(np.asarray(x, dtype=self._in["dtype"]).reshape(self._in["shape"]), 0)
         self.interp.invoke()
         return np.array(self.interp.get_output(0), copy=True)
-
-    def invoke(self, x: np.ndarray) -> np.ndarray:
-        info_in, info_out = self.input_info(), self.output_info()
-        q = quantize(x, info_in) if info_in.dtype != "float32" else x
-        y = self.invoke_raw(q)
-        return dequantize(y, info_out) if info_out.dtype != "float32" else y.astype(np.float32)
