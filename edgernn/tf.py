@@ -36,13 +36,13 @@ def load():
     # oneDNN reorders float sums; off, so Keras results are repeatable run to run.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     if "tensorflow" not in sys.modules:
-        with _quiet_stderr():
-            import tensorflow as tf
-            import tf_keras as keras
-            tf.get_logger().setLevel("ERROR")
+        with _quiet_stderr():  # the first import prints the C++ start-up logs
+            import tensorflow  # noqa: F401
+            import tf_keras  # noqa: F401
     import tensorflow as tf
     import tf_keras as keras
 
+    tf.get_logger().setLevel("ERROR")
     return tf, keras
 
 

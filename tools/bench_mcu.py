@@ -72,7 +72,7 @@ def main() -> int:
                 if board == "microbit":
                     break  # no DSP extension: one kernel set
         print("* flash: text + rodata + data of the firmware, without the baked-in test vectors")
-        print(f"estimate basis: instructions at CPI 1 at each board's nominal clock (edgernn/targets/boards.py); "
+        print("estimate basis: instructions at CPI 1 at each board's nominal clock (edgernn/targets/boards.py); "
               "QEMU counts instructions, not cycles")
     return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgernn.data.dataset import SPLITS, TASKS, Dataset, Split  # noqa: F401
+from edgernn.data.dataset import SPLITS, TASKS, Dataset, Split  # noqa: F401  (re-exported)
 from edgernn.errors import UserError
 
 

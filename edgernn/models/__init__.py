@@ -120,8 +120,3 @@ def count_macs(config: dict) -> int:
     h_in, h_out = head_dims(config)
     head_runs = steps if config["task"] == "anomaly" else 1
     return steps * sum(mod.macs_per_step(i, u) for i, u in recurrent_dims(config)) + head_runs * h_in * h_out
-
-
-def weights_bytes(model, bytes_per_weight: int = 4) -> int:
-    """Weight storage at the given width (float32 = 4, int8 = 1)."""
-    return int(sum(w.size for w in model.get_weights()) * bytes_per_weight)

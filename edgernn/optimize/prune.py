@@ -14,7 +14,6 @@ and builds a genuinely smaller dense model, then fine-tunes it. No library does 
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 from pathlib import Path
 
@@ -163,8 +162,6 @@ def prune(run: str | Path, sparsity: float = 0.75, structured: bool = False, epo
     before = {"metric": _test_metric(model, config, ds), **size_report(model)}
     if structured:
         new, new_config = structured_prune(model, config, ds, sparsity, epochs)
-        if epochs == 0 and config["task"] == "anomaly":
-            pass
     else:
         new, new_config = magnitude_prune(model, config, ds, sparsity, epochs), dict(config)
     new_config = dict(new_config, params=count_params(new_config), macs=count_macs(new_config),

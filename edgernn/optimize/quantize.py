@@ -10,7 +10,6 @@ The converter runs in a child process, so a converter crash is reported, not fat
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
