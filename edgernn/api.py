@@ -133,11 +133,18 @@ def report(folders, out, formats=("md", "html")):
     return _report(folders, out, formats=formats)
 
 # --- firmware ---
-def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False):
-    """Build benchmark firmware running the int8 ``model`` as generated C on ``board``; returns the ELF."""
+def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench"):
+    """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial); returns the ELF."""
     from edgernn.targets.mcu import build_firmware
 
-    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference)
+    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app)
+
+
+def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, timeout=30):
+    """Benchmark over the serial protocol: a real board on ``port``, or QEMU's emulated UART without one."""
+    from edgernn.targets.mcu import measure_serial
+
+    return measure_serial(model, board=board, port=port, vectors=vectors, baud=baud, timeout=timeout)
 
 
 def firmware_run(elf, board="mps2-an386", timeout=120):

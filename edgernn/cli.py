@@ -283,13 +283,24 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
               help="mcu: mps2-an386 (Cortex-M4), mps2-an500 (M7), mps2-an505 (M33), microbit (M0).")
 @click.option("--vectors", default=8, show_default=True, help="mcu: test vectors run and checked against TFLite Micro.")
 @click.option("--reference", is_flag=True, help="mcu: plain C kernels even where the core has DSP instructions.")
+@click.option("--serial", "use_serial", is_flag=True,
+              help="mcu: measure through the serial protocol (QEMU's UART on a pty) instead of semihosting.")
+@click.option("--serial-port", default=None,
+              help="mcu: a real board's serial port (e.g. /dev/ttyACM0), flashed with `firmware build --app serial`.")
 def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path, limit, out, host, port, identity,
-          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference):
+          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference, use_serial, serial_port):
     """Measure latency, memory, size and accuracy of ARTIFACTS (.keras, .tflite, .onnx) on a target."""
     from edgernn import api
     from edgernn.bench.report import print_table
 
     options = {}
+    if target == "mcu" and (use_serial or serial_port):
+        results = [api.bench_serial(a, board=board, port=serial_port, vectors=vectors) for a in artifacts]
+        _print_table({"title": f"edgernn bench --target mcu (serial protocol, {board})", "columns": [
+            "artifact", "port", "board says", "bit-exact vs TFLM", "instructions / inference"], "rows": [
+            [str(a), r["port"], r["board_name"], "yes" if r["bit_exact_vs_tflm"] else "NO",
+             f"{r['instructions_per_inference']:,}"] for a, r in zip(artifacts, results)]})
+        return
     if target == "mcu":
         rows = api.bench(list(artifacts), target="mcu", out=out, board=board, vectors=vectors, reference=reference,
                          timeout=max(timeout, 120))
@@ -342,11 +353,15 @@ def firmware():
 @click.option("--vectors", default=8, show_default=True,
               help="Test vectors baked in; expected outputs come from TFLite Micro.")
 @click.option("--reference", is_flag=True, help="Plain C kernels even where the core has DSP instructions.")
-def firmware_build(model, board, out, vectors, reference):
+@click.option("--app", type=click.Choice(["bench", "serial"]), default="bench", show_default=True,
+              help="bench: test vectors, results over semihosting (QEMU); serial: the serial benchmark protocol "
+                   "on the UART (for `bench --target mcu --serial` or a real board with --port).")
+def firmware_build(model, board, out, vectors, reference, app):
     """Generate C for MODEL (int8 .tflite) and link benchmark firmware for BOARD."""
     from edgernn import api
 
-    click.echo(f"wrote {api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference)}")
+    elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app)
+    click.echo(f"wrote {elf}")
 
 
 @firmware.command("run")

@@ -80,3 +80,53 @@ def test_bench_mcu_rows(gru_int8, tmp_path):
     assert rows[0]["target"] == "mcu" and rows[0]["mcu"]["bit_exact_vs_tflm"]
     assert "CPI 1" in rows[0]["estimate"]  # the latency is labelled as an estimate
     assert (tmp_path / "mcu" / "results.json").is_file()
+
+
+# --- serial benchmark protocol ----------------------------------------------------------------
+
+def test_serial_protocol_against_qemu_uart(gru_int8, tmp_path):
+    r = api.bench_serial(gru_int8, board="mps2-an386", vectors=3)
+    assert r["board_name"] == "edgernn-mps2-an386" and r["port"].startswith("/dev/pts/")
+    assert r["bit_exact_vs_tflm"] and r["vectors"] == 3 and r["instructions_per_inference"] > 1000
+    semihosted = mcu.measure(gru_int8, "mps2-an386", vectors=3, out=tmp_path / "s")
+    # same code, same count: the two harnesses agree to within timer resolution and call overhead
+    assert abs(r["instructions_per_inference"] - semihosted["instructions_per_inference"]) < 2000
+
+
+class _ScriptedBoard:
+    """A fake serial connection that answers every command with the given lines."""
+
+    def __init__(self, reply: bytes):
+        self.reply, self.buffer = reply, b""
+
+    def write(self, data):
+        self.buffer += self.reply
+
+    def flush(self):
+        pass
+
+    def read(self, n):
+        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("reply, call, message", [
+    (b"garbage line\r\nm-ready\r\n", "name", "malformed reply"),
+    (b"m-error-[unknown command]\r\nm-ready\r\n", "name", "board rejected"),
+    (b"m-instructions-[12x]\r\nm-ticks-[3]\r\nm-calib-[1/2]\r\nm-ready\r\n", "infer", "well-formed m-instructions"),
+    (b"m-results-[1,2\r\n", "results", "no reply within"),
+])
+def test_malformed_serial_replies_are_errors(reply, call, message):
+    from edgernn.targets.serial_host import SerialBoard
+
+    board = SerialBoard("fake", timeout=1, connection=_ScriptedBoard(reply))
+    with pytest.raises(UserError, match=message):
+        getattr(board, call)()
+
+
+def test_serial_app_needs_a_cmsdk_uart(gru_int8, tmp_path):
+    with pytest.raises(UserError, match="has another UART"):
+        api.firmware_build(gru_int8, board="microbit", out=tmp_path, app="serial")

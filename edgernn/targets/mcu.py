@@ -10,9 +10,11 @@ MAC, and a latency *estimate* at the real part's clock (CPI 1).
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +60,16 @@ def _vectors_header(inputs: np.ndarray, expected: np.ndarray) -> str:
             f"static const int8_t ern_expected[{n}][{osz}] = {{\n  {c_array(expected.reshape(n, -1))}\n}};\n")
 
 
+APPS = ("bench", "serial")
+
+
 def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path | None = None, vectors: int = 8,
-                   reference: bool = False, data_inputs: np.ndarray | None = None) -> Path:
-    """Build the benchmark firmware for ``model`` on ``board``; returns the ELF path."""
+                   reference: bool = False, data_inputs: np.ndarray | None = None, app: str = "bench") -> Path:
+    """Build firmware for ``model`` on ``board``; returns the ELF path.
+
+    app "bench": baked-in test vectors, results over semihosting (QEMU).
+    app "serial": the serial benchmark protocol on the UART (QEMU -serial pty, or a real board).
+    """
     from edgernn.export.codegen import generate_c
 
     model, b = Path(model), get_board(board)
@@ -68,6 +77,10 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
         raise UserError(f"{model}: no such file")
     if vectors < 1:
         raise UserError("--vectors must be at least 1")
+    if app not in APPS:
+        raise UserError(f"unknown app {app!r} (choose from {', '.join(APPS)})")
+    if app == "serial" and not b.qemu_machine.startswith("mps2"):
+        raise UserError(f"the serial app drives the CMSDK UART of mps2 boards; {board} has another UART")
     gcc = _tool("arm-none-eabi-gcc")
     out = Path(out) if out else model.parent / f"firmware-{board}"
     build = out / "src"
@@ -75,21 +88,24 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
     inputs, expected = test_vectors(model, vectors, data_inputs=data_inputs)
     io.atomic_write_text(build / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(build / "link.ld", linker_script(b))
-    for f in ("boards/startup.c", "app/main.c"):
+    app_source = "app/main.c" if app == "bench" else "app/serial.c"
+    for f in ("boards/startup.c", app_source):
         io.atomic_write_bytes(build / Path(f).name, (FIRMWARE / f).read_bytes())
     flags = [f"-mcpu={b.cpu}", "-mthumb", *b.arch_flags, "-O2", "-std=c99", "-ffreestanding", "-fno-builtin",
-             "-ffunction-sections", "-fdata-sections", "-Wall", "-I", str(build)]
+             "-ffunction-sections", "-fdata-sections", "-Wall", "-I", str(build), f'-DEDGERNN_BOARD="{board}"']
     if b.dsp and not reference:
         flags.append("-DERN_USE_DSP=1")
-    elf = out / f"edgernn-{board}.elf"
+    elf = out / f"edgernn-{board}{'-serial' if app == 'serial' else ''}.elf"
     cmd = [gcc, *flags, "-nostdlib", "-T", str(build / "link.ld"), "-Wl,--gc-sections",
-           str(build / "startup.c"), str(build / "main.c"), str(build / "model.c"), str(build / "edgernn_rt.c"),
+           str(build / "startup.c"), str(build / Path(app_source).name), str(build / "model.c"),
+           str(build / "edgernn_rt.c"),
            "-lgcc", "-o", str(elf)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise UserError(f"firmware build failed: {proc.stderr.strip()[-600:]}")
-    io.write_json(out / "firmware.json", {"model": str(model), "board": board, "dsp": b.dsp and not reference,
-                                         "vectors": vectors, "elf": str(elf), "command": cmd})
+    io.write_json(out / f"firmware-{app}.json", {"model": str(model), "board": board, "app": app,
+                                                "dsp": b.dsp and not reference, "vectors": vectors, "elf": str(elf),
+                                                "command": cmd})
     return elf
 
 
@@ -212,3 +228,61 @@ def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, time
                     "QEMU counts instructions, not cycles",
         "elf": str(elf),
     }
+
+
+@contextlib.contextmanager
+def qemu_serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20):
+    """Run firmware in QEMU with its UART on a pseudo-terminal; yields the pty path."""
+    b = get_board(board)
+    proc = subprocess.Popen([_tool("qemu-system-arm"), "-M", b.qemu_machine, "-display", "none", "-monitor", "none",
+                             "-serial", "pty", "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
+                             "-kernel", str(elf)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        port, deadline = None, time.monotonic() + timeout
+        while port is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+            m = re.search(r"char device redirected to (/dev/pts/\d+)", line)
+            port = m.group(1) if m else None
+        if port is None:
+            raise UserError(f"QEMU did not expose the {board} UART on a pty")
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def measure_serial(model: str | Path, board: str = "mps2-an386", port: str | None = None, vectors: int = 4,
+                   baud: int = 115200, timeout: float = 30, out: str | Path | None = None) -> dict:
+    """Benchmark over the serial protocol: on ``port`` (a real board already flashed with the serial
+    app), or without a port on QEMU's emulated board. Outputs are checked against TFLite Micro."""
+    from edgernn.targets.serial_host import SerialBoard
+
+    model = Path(model)
+    inputs, expected = test_vectors(model, vectors)
+
+    def session(p: str) -> dict:
+        dev = SerialBoard(p, baud=baud, timeout=timeout)
+        try:
+            dev.wait_ready()
+            name, profile = dev.name(), dev.profile()
+            if profile["input_size"] != inputs[0].size or profile["output_size"] != expected[0].size:
+                raise UserError(f"{p}: the board runs a different model ({profile})")
+            mismatches, counts = 0, []
+            for x, e in zip(inputs, expected):
+                dev.load(x)
+                counts.append(dev.infer(runs=1)["instructions_per_inference"])
+                mismatches += int(not np.array_equal(dev.results(), e.reshape(-1)))
+            return {"board_name": name, "vectors": len(inputs), "mismatching_vectors": mismatches,
+                    "bit_exact_vs_tflm": mismatches == 0, "instructions_per_inference": int(np.median(counts)),
+                    "port": p}
+        finally:
+            dev.close()
+
+    if port is not None:
+        return session(port)
+    elf = build_firmware(model, board, Path(out) if out else model.parent / f"firmware-{board}", app="serial")
+    with qemu_serial(elf, board) as pty:
+        return session(pty)

@@ -1,0 +1,167 @@
+/* edgernn serial benchmark app, modelled on MLPerf Tiny's runner protocol.
+ *
+ * Commands end with '%'; every reply line starts with "m-" and a command ends with "m-ready".
+ *   name%            m-name-edgernn-<board>
+ *   profile%         m-profile-[edgernn] m-model-[in=N,out=M]
+ *   db load N%       m-[Expecting N bytes]            (start a new input of N bytes)
+ *   db HEX%          m-load-done when N bytes arrived  (hex pairs, any number per command)
+ *   infer N W%       W untimed warm-up runs, N timed:  m-instructions-[T] m-ticks-[K] m-calib-[C/I]
+ *   results%         m-results-[o0,o1,...]             (int8 outputs of the last inference)
+ * Unknown or malformed commands answer m-error-[...]. Timing is SysTick under qemu -icount, as in main.c.
+ * UART: CMSDK APB UART0 at 0x40004000 (mps2 boards).
+ */
+#include <stdint.h>
+
+#include "model.h"
+
+#define UART_DATA (*(volatile uint32_t *)0x40004000u)
+#define UART_STATE (*(volatile uint32_t *)0x40004004u)
+#define UART_CTRL (*(volatile uint32_t *)0x40004008u)
+#define UART_BAUDDIV (*(volatile uint32_t *)0x40004010u)
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define RELOAD 0xFFFFFFu
+#define BARRIER() __asm__ volatile("" ::: "memory")
+
+extern volatile uint32_t ern_systick_wraps;
+
+static void put_c(char c) {
+    while (UART_STATE & 1u) {} /* TX full */
+    UART_DATA = (uint8_t)c;
+}
+
+static void put_s(const char *s) { while (*s) put_c(*s++); }
+
+static void put_i(int64_t v) {
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
+    if (v < 0) put_c('-');
+    do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+    while (n) put_c(tmp[--n]);
+}
+
+static char get_c(void) {
+    while (!(UART_STATE & 2u)) {} /* RX full */
+    return (char)UART_DATA;
+}
+
+static uint64_t now_ticks(void) {
+    uint32_t w1, w2, cvr;
+    do { w1 = ern_systick_wraps; cvr = SYST_CVR; w2 = ern_systick_wraps; } while (w1 != w2);
+    return (uint64_t)w1 * (RELOAD + 1u) + (RELOAD - cvr);
+}
+
+static void __attribute__((noinline)) spin(uint32_t n) {
+    __asm__ volatile(".syntax unified\n1: subs %0, %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
+}
+
+static int starts_with(const char *s, const char *prefix) {
+    while (*prefix) if (*s++ != *prefix++) return 0;
+    return 1;
+}
+
+static const char *parse_u(const char *s, uint32_t *out) {
+    uint32_t v = 0;
+    int digits = 0;
+    while (*s == ' ') ++s;
+    while (*s >= '0' && *s <= '9') { v = v * 10 + (uint32_t)(*s++ - '0'); ++digits; }
+    *out = v;
+    return digits ? s : 0;
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static int8_t input[EDGERNN_MODEL_INPUT_SIZE], output[EDGERNN_MODEL_OUTPUT_SIZE];
+static uint32_t expected_bytes, loaded_bytes;
+
+static void handle(const char *cmd) {
+    uint32_t n, w;
+    if (starts_with(cmd, "name")) {
+        put_s("m-name-edgernn-" EDGERNN_BOARD "\r\n");
+    } else if (starts_with(cmd, "profile")) {
+        put_s("m-profile-[edgernn]\r\nm-model-[in=");
+        put_i(EDGERNN_MODEL_INPUT_SIZE);
+        put_s(",out=");
+        put_i(EDGERNN_MODEL_OUTPUT_SIZE);
+        put_s("]\r\n");
+    } else if (starts_with(cmd, "db load")) {
+        if (!parse_u(cmd + 7, &n) || n != EDGERNN_MODEL_INPUT_SIZE) {
+            put_s("m-error-[db load expects the input size]\r\n");
+        } else {
+            expected_bytes = n;
+            loaded_bytes = 0;
+            put_s("m-[Expecting ");
+            put_i(n);
+            put_s(" bytes]\r\n");
+        }
+    } else if (starts_with(cmd, "db ")) {
+        const char *p = cmd + 3;
+        while (p[0] && p[1] && loaded_bytes < expected_bytes) {
+            const int hi = hex_value(p[0]), lo = hex_value(p[1]);
+            if (hi < 0 || lo < 0) { put_s("m-error-[bad hex]\r\n"); return; }
+            input[loaded_bytes++] = (int8_t)(hi * 16 + lo);
+            p += 2;
+        }
+        if (expected_bytes && loaded_bytes == expected_bytes) put_s("m-load-done\r\n");
+    } else if (starts_with(cmd, "infer")) {
+        const char *p = parse_u(cmd + 5, &n);
+        if (!p || !parse_u(p, &w) || n == 0) { put_s("m-error-[infer N W]\r\n"); return; }
+        if (loaded_bytes != EDGERNN_MODEL_INPUT_SIZE) { put_s("m-error-[no input loaded]\r\n"); return; }
+        for (uint32_t i = 0; i < w; ++i) edgernn_model_invoke(input, output);
+        uint64_t t0 = now_ticks();
+        spin(1000000);
+        const uint64_t calib = now_ticks() - t0;
+        BARRIER();
+        t0 = now_ticks();
+        BARRIER();
+        for (uint32_t i = 0; i < n; ++i) edgernn_model_invoke(input, output);
+        BARRIER();
+        const uint64_t ticks = now_ticks() - t0;
+        put_s("m-ticks-[");
+        put_i((int64_t)ticks);
+        put_s("]\r\nm-calib-[");
+        put_i((int64_t)calib);
+        put_s("/2000000]\r\nm-instructions-[");
+        put_i((int64_t)(ticks * 2000000u / (calib ? calib : 1) / n));
+        put_s("]\r\n");
+    } else if (starts_with(cmd, "results")) {
+        put_s("m-results-[");
+        for (int i = 0; i < EDGERNN_MODEL_OUTPUT_SIZE; ++i) {
+            if (i) put_c(',');
+            put_i(output[i]);
+        }
+        put_s("]\r\n");
+    } else {
+        put_s("m-error-[unknown command]\r\n");
+    }
+}
+
+int main(void) {
+    static char cmd[4 * EDGERNN_MODEL_INPUT_SIZE + 64];
+    UART_BAUDDIV = 16;
+    UART_CTRL = 3; /* TX and RX enable */
+    SYST_RVR = RELOAD;
+    SYST_CVR = 0;
+    SYST_CSR = 7;
+    while (SYST_CVR == 0) {}
+    put_s("m-ready\r\n");
+    for (;;) {
+        uint32_t len = 0;
+        for (;;) {
+            const char c = get_c();
+            if (c == '%') break;
+            if (c == '\r' || c == '\n') continue;
+            if (len < sizeof cmd - 1) cmd[len++] = c;
+        }
+        cmd[len] = 0;
+        handle(cmd);
+        put_s("m-ready\r\n");
+    }
+}
