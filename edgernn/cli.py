@@ -258,8 +258,8 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
               help="cpu: this machine, a fresh process per measurement; rpi: a Raspberry Pi (any Linux box) over SSH; "
                    "mcu: int8 .tflite as generated C in Cortex-M firmware under QEMU (instructions, flash, RAM).")
 @click.option("--runtimes", default=None,
-              help="Comma-separated subset of keras,litert,tflm,onnxrt (default: every runtime that loads each artifact; "
-                   "rpi: litert,onnxrt).")
+              help="Comma-separated subset of keras,litert,tflm,onnxrt,native (default: every runtime that loads each "
+                   "artifact except native, the generated C engine for int8 GRU graphs; rpi: litert,onnxrt).")
 @click.option("--threads", default=1, show_default=True, help="Runtime threads.")
 @click.option("--warmup", default=20, show_default=True, help="Untimed invokes before timing.")
 @click.option("--runs", default=200, show_default=True, help="Timed invokes per repeat.")

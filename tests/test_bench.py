@@ -62,6 +62,14 @@ def test_cpu_bench_every_runtime_with_accuracy(artifacts, tmp_path):
     assert (tmp_path / "out" / "results.csv").read_text().count("\n") == len(rows) + 1
 
 
+def test_native_c_engine_is_benchmarked_when_asked(artifacts):
+    rows = api.bench(artifacts[1:2], target="cpu", runtimes=["native", "tflm"], **FAST)
+    by = {r["runtime"]: r for r in rows}
+    assert set(by) == {"native", "tflm"} and by["native"]["error"] is None
+    assert by["native"]["accuracy"] == by["tflm"]["accuracy"]  # bit-exact engines, same test split
+    assert by["native"]["latency_ms"]["p50"] > 0
+
+
 def test_report_merges_folders(artifacts, tmp_path):
     api.bench(artifacts[1:2], target="cpu", runtimes=["litert"], out=tmp_path / "a", **FAST)
     api.bench(artifacts[2:3], target="cpu", out=tmp_path / "b", **FAST)

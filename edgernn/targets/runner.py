@@ -24,6 +24,7 @@ INSTALL_HINT = {
     "onnxrt": "pip install onnxruntime",
     "keras": "pip install tensorflow tf-keras",
     "tflm": "pip install tflite-micro",
+    "native": "pip install edgernn (and a C compiler)",
 }
 
 
@@ -117,15 +118,21 @@ class _Onnx:
 
 
 class _Edgernn:
-    """Keras and TFLite Micro through edgernn's own runtimes (host only: they need TensorFlow)."""
+    """Keras, TFLite Micro and the generated C engine through edgernn's runtimes (host only)."""
 
     def __init__(self, path, threads, name):
         from edgernn.runtimes import open_runtime
 
+        if name == "native":  # generate and compile in another process: keep TensorFlow out of this one's RSS
+            import subprocess
+
+            subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from edgernn.runtimes.native "
+                            "import build_shared_library; build_shared_library(Path(sys.argv[1]))", path], check=True)
+
         self.rt = open_runtime(path, name)
         import importlib.metadata as md
 
-        pkg = {"keras": "tf-keras", "tflm": "tflite-micro"}[name]
+        pkg = {"keras": "tf-keras", "tflm": "tflite-micro", "native": "edgernn"}[name]
         self.version = f"{pkg} {md.version(pkg)}"
         self.info_in, self.info_out = self.rt.input_info(), self.rt.output_info()
 
@@ -163,7 +170,7 @@ def open_runtime(runtime: str, path: str, threads: int):
         return _TFLite(path, threads)
     if runtime == "onnxrt":
         return _Onnx(path, threads)
-    if runtime in ("keras", "tflm"):
+    if runtime in ("keras", "tflm", "native"):
         return _Edgernn(path, threads, runtime)
     raise ValueError(f"unknown runtime {runtime}")
 
