@@ -152,3 +152,14 @@ def firmware_run(elf, board="mps2-an386", timeout=120):
     from edgernn.targets.mcu import run_firmware
 
     return run_firmware(elf, board=board, timeout=timeout)
+
+
+# --- compare ---
+def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu", seq_lens="50,200,800", out="compare",
+            epochs=None, seq_epochs=12, seq_samples=1200, overwrite=False, progress=True):
+    """GRU vs LSTM with matched budgets: train, convert, benchmark, recommend; returns the report folder."""
+    from edgernn.bench.compare import compare as _compare
+
+    return _compare(data, task=task, budget=budget, units=units, seeds=seeds, targets=targets, seq_lens=seq_lens,
+                    out=out, epochs=epochs, seq_epochs=seq_epochs, seq_samples=seq_samples, overwrite=overwrite,
+                    progress=progress)

@@ -378,5 +378,36 @@ def firmware_run(elf, board, timeout):
     sys.exit(1 if r["mismatches"] else 0)
 
 
+# --- compare ---
+@main.command()
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path), help="Dataset (any supported format).")
+@click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
+              help="Task of the dataset.")
+@click.option("--budget", type=click.Choice(["params", "size", "macs"]), default="params", show_default=True,
+              help="What to hold equal: parameters, int8 weight bytes, or MACs per inference.")
+@click.option("--units", default=64, show_default=True, help="GRU units; the LSTM's are matched to the budget.")
+@click.option("--seeds", default=3, show_default=True, help="Training seeds per cell type (mean ± std).")
+@click.option("--targets", default="cpu,mcu:mps2-an386", show_default=True,
+              help="Comma-separated: cpu, mcu:BOARD (mps2-an386, mps2-an500, mps2-an505, microbit).")
+@click.option("--seq-lens", default="50,200,800", show_default=True,
+              help="Lengths for the long-dependency study (empty: skip it).")
+@click.option("--epochs", type=int, default=None, help="Maximum training epochs (default: train's default).")
+@click.option("--seq-epochs", default=12, show_default=True, help="Maximum epochs per sequence-length model.")
+@click.option("--seq-samples", default=1200, show_default=True, help="Sequences per length in the study.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the comparison.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def compare(data_path, task, budget, units, seeds, targets, seq_lens, epochs, seq_epochs, seq_samples, out, overwrite):
+    """GRU or LSTM? Train both with matched budgets over several seeds, convert, benchmark and recommend."""
+    from edgernn import api
+    from edgernn.io import read_json
+
+    folder = api.compare(data_path, task=task, budget=budget, units=units, seeds=seeds, targets=targets,
+                         seq_lens=seq_lens or None, out=out, epochs=epochs, seq_epochs=seq_epochs,
+                         seq_samples=seq_samples, overwrite=overwrite)
+    r = read_json(Path(folder) / "comparison.json")
+    click.echo(f"recommendation: {r['recommendation']['text']}")
+    click.echo(f"wrote {folder}/report.md, comparison.json and plots ({r['seconds'] / 60:.1f} minutes)")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,83 @@
+"""edgernn compare: budget matching, the report, and bad inputs."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgernn import api
+from edgernn.bench.compare import BUDGET_FN, long_dependency_data, match_units, recommend
+from edgernn.cli import main
+from edgernn.data import load_dataset
+
+KWS = {"task": "kws", "layers": 1, "input_shape": [49, 10], "class_names": list(range(12))}
+
+
+@pytest.mark.parametrize("budget", ["params", "size", "macs"])
+@pytest.mark.parametrize("units", [16, 32, 64, 128])
+def test_budget_matching_within_5_percent(budget, units):
+    lstm_units, diff = match_units(KWS, budget, "gru", units, "lstm")
+    fn = BUDGET_FN[budget]
+    gru, lstm = fn(dict(KWS, arch="gru", units=units)), fn(dict(KWS, arch="lstm", units=lstm_units))
+    assert abs(lstm - gru) / gru <= 0.05 and diff == pytest.approx((lstm - gru) / gru)
+    assert lstm_units < units  # an LSTM unit costs more than a GRU unit on every budget
+
+
+def test_int8_weight_bytes_counts_int32_biases():
+    from edgernn.models import build_classifier
+    model = build_classifier("gru", 8, 1, (5, 3), 4)
+    config = {"task": "classify", "arch": "gru", "units": 8, "layers": 1, "input_shape": [5, 3], "class_names": list("abcd")}
+    weights = sum(int(w.shape.num_elements()) for w in model.weights if "bias" not in w.name)
+    biases = sum(int(w.shape.num_elements()) for w in model.weights if "bias" in w.name)
+    assert BUDGET_FN["size"](config) == weights + 4 * biases
+
+
+def test_long_dependency_task_is_answered_by_the_first_step_only(tmp_path):
+    ds = load_dataset(long_dependency_data(tmp_path / "d.npz", steps=30, n=400))
+    X, y = ds.splits["train"].X, ds.splits["train"].y
+    first = X[:, 0, :]
+    predicted = np.where(first.max(axis=1) > 1.5, first.argmax(axis=1), first.argmin(axis=1) + 4)
+    assert (predicted == y).mean() == 1.0  # step 0 decides the class
+    assert abs(np.corrcoef(X[:, 1:, 0].mean(axis=1), y)[0, 1]) < 0.2  # later steps carry nothing
+
+
+def test_recommendation_follows_the_figures():
+    def arch(acc, std, size, lat):
+        s = lambda m, d=0.0: {"mean": m, "std": d, "n": 3}  # noqa: E731
+        return {"float": s(acc, std), "int8": s(acc, std), "int8_bytes": s(size), "train_seconds": s(10),
+                "latency_ms": {"cpu": s(lat)}}
+    tie = recommend({"gru": arch(0.960, 0.004, 20000, 1.0), "lstm": arch(0.962, 0.004, 26000, 1.5)}, [("cpu", None)])
+    assert tie["text"].startswith("GRU: accuracy is a tie") and tie["figures"]["flash_pct"] < 0
+    better = recommend({"gru": arch(0.90, 0.001, 20000, 1.0), "lstm": arch(0.96, 0.001, 26000, 1.5)}, [("cpu", None)])
+    assert "GRU unless 6.00 pt matters; then LSTM" in better["text"]
+
+
+def test_compare_report(tiny_data, tmp_path):
+    folder = api.compare(tiny_data, task="classify", units=8, seeds=2, targets="cpu", seq_lens="8,16", out=tmp_path / "c",
+                         epochs=2, seq_epochs=1, seq_samples=120, progress=False)
+    r = json.loads((folder / "comparison.json").read_text())
+    assert {"recommendation", "summary", "models", "seq_len_study", "budget_match", "seconds"} <= set(r)
+    assert len(r["models"]) == 4 and {m["arch"] for m in r["models"]} == {"gru", "lstm"}
+    for arch in ("gru", "lstm"):
+        s = r["summary"][arch]
+        assert s["float"]["n"] == 2 and s["latency_ms"]["cpu"]["mean"] > 0 and s["int8_bytes"]["mean"] > 0
+    assert {(p["arch"], p["steps"]) for p in r["seq_len_study"]} == {("gru", 8), ("lstm", 8), ("gru", 16), ("lstm", 16)}
+    md = (folder / "report.md").read_text()
+    assert md.splitlines()[2].startswith("**Recommendation:") and "mean ± std" in md
+    for png in ("accuracy_tradeoffs.png", "training_curves.png", "seq_len.png"):
+        assert (folder / png).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget", "flops"], "Invalid value for '--budget'"),
+    (["--targets", "gpu"], "unknown target 'gpu'"),
+    (["--targets", "mcu:esp32"], "unknown board 'esp32'"),
+    (["--seeds", "0"], "--seeds must be at least 1"),
+    (["--seq-lens", "50,x"], "--seq-lens must be comma-separated integers >= 2"),
+])
+def test_bad_inputs_exit_2(tiny_data, tmp_path, args, message):
+    r = CliRunner().invoke(main, ["compare", "--data", str(tiny_data), "--task", "classify", "--out", str(tmp_path / "c"),
+                                  *args])
+    assert r.exit_code == 2, r.output
+    assert message in r.output
+    assert not (tmp_path / "c").exists()
