@@ -156,7 +156,7 @@ def firmware_run(elf, board="mps2-an386", timeout=120):
 
 # --- compare ---
 def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu", seq_lens="50,200,800", out="compare",
-            epochs=None, seq_epochs=12, seq_samples=1200, overwrite=False, progress=True):
+            epochs=None, seq_epochs=30, seq_samples=4000, overwrite=False, progress=True):
     """GRU vs LSTM with matched budgets: train, convert, benchmark, recommend; returns the report folder."""
     from edgernn.bench.compare import compare as _compare
 

@@ -392,8 +392,8 @@ def firmware_run(elf, board, timeout):
 @click.option("--seq-lens", default="50,200,800", show_default=True,
               help="Lengths for the long-dependency study (empty: skip it).")
 @click.option("--epochs", type=int, default=None, help="Maximum training epochs (default: train's default).")
-@click.option("--seq-epochs", default=12, show_default=True, help="Maximum epochs per sequence-length model.")
-@click.option("--seq-samples", default=1200, show_default=True, help="Sequences per length in the study.")
+@click.option("--seq-epochs", default=30, show_default=True, help="Epochs per sequence-length model (no early stopping).")
+@click.option("--seq-samples", default=4000, show_default=True, help="Sequences per length in the study.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the comparison.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 def compare(data_path, task, budget, units, seeds, targets, seq_lens, epochs, seq_epochs, seq_samples, out, overwrite):
