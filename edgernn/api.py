@@ -156,10 +156,10 @@ def firmware_run(elf, board="mps2-an386", timeout=120):
 
 # --- compare ---
 def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu", seq_lens="50,200,800", out="compare",
-            epochs=None, seq_epochs=30, seq_samples=4000, overwrite=False, progress=True):
+            epochs=None, seq_epochs=30, seq_samples=4000, user_seq_lens=None, overwrite=False, progress=True):
     """GRU vs LSTM with matched budgets: train, convert, benchmark, recommend; returns the report folder."""
     from edgernn.bench.compare import compare as _compare
 
     return _compare(data, task=task, budget=budget, units=units, seeds=seeds, targets=targets, seq_lens=seq_lens,
-                    out=out, epochs=epochs, seq_epochs=seq_epochs, seq_samples=seq_samples, overwrite=overwrite,
-                    progress=progress)
+                    out=out, epochs=epochs, seq_epochs=seq_epochs, seq_samples=seq_samples,
+                    user_seq_lens=user_seq_lens, overwrite=overwrite, progress=progress)

@@ -394,16 +394,20 @@ def firmware_run(elf, board, timeout):
 @click.option("--epochs", type=int, default=None, help="Maximum training epochs (default: train's default).")
 @click.option("--seq-epochs", default=30, show_default=True, help="Epochs per sequence-length model (no early stopping).")
 @click.option("--seq-samples", default=4000, show_default=True, help="Sequences per length in the study.")
+@click.option("--user-seq-lens", default=None,
+              help="Also train both cells on your data resampled in time to these lengths (classification data; "
+                   "one seed each). Off by default: upsampling is slow and only meaningful for some signals.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the comparison.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def compare(data_path, task, budget, units, seeds, targets, seq_lens, epochs, seq_epochs, seq_samples, out, overwrite):
+def compare(data_path, task, budget, units, seeds, targets, seq_lens, epochs, seq_epochs, seq_samples, user_seq_lens,
+            out, overwrite):
     """GRU or LSTM? Train both with matched budgets over several seeds, convert, benchmark and recommend."""
     from edgernn import api
     from edgernn.io import read_json
 
     folder = api.compare(data_path, task=task, budget=budget, units=units, seeds=seeds, targets=targets,
                          seq_lens=seq_lens or None, out=out, epochs=epochs, seq_epochs=seq_epochs,
-                         seq_samples=seq_samples, overwrite=overwrite)
+                         seq_samples=seq_samples, user_seq_lens=user_seq_lens or None, overwrite=overwrite)
     r = read_json(Path(folder) / "comparison.json")
     click.echo(f"recommendation: {r['recommendation']['text']}")
     click.echo(f"wrote {folder}/report.md, comparison.json and plots ({r['seconds'] / 60:.1f} minutes)")

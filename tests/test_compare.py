@@ -54,9 +54,16 @@ def test_recommendation_follows_the_figures():
     assert "GRU unless 6.00 pt matters; then LSTM" in better["text"]
 
 
+def test_resample_time_keeps_end_points_and_interpolates():
+    from edgernn.bench.compare import resample_time
+    X = np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1)  # 0,1,2 and 3,4,5
+    Y = resample_time(X, 5)
+    np.testing.assert_allclose(Y[:, :, 0], [[0, 0.5, 1, 1.5, 2], [3, 3.5, 4, 4.5, 5]])
+
+
 def test_compare_report(tiny_data, tmp_path):
     folder = api.compare(tiny_data, task="classify", units=8, seeds=2, targets="cpu", seq_lens="8,16", out=tmp_path / "c",
-                         epochs=2, seq_epochs=1, seq_samples=120, progress=False)
+                         epochs=2, seq_epochs=1, seq_samples=120, user_seq_lens="24", progress=False)
     r = json.loads((folder / "comparison.json").read_text())
     assert {"recommendation", "summary", "models", "seq_len_study", "budget_match", "seconds"} <= set(r)
     assert len(r["models"]) == 4 and {m["arch"] for m in r["models"]} == {"gru", "lstm"}
@@ -64,7 +71,10 @@ def test_compare_report(tiny_data, tmp_path):
         s = r["summary"][arch]
         assert s["float"]["n"] == 2 and s["latency_ms"]["cpu"]["mean"] > 0 and s["int8_bytes"]["mean"] > 0
     assert {(p["arch"], p["steps"]) for p in r["seq_len_study"]} == {("gru", 8), ("lstm", 8), ("gru", 16), ("lstm", 16)}
+    assert {(p["arch"], p["steps"]) for p in r["user_data_seq_len_study"]} == {("gru", 24), ("lstm", 24)}
+    assert r["user_data_steps"] == 12
     md = (folder / "report.md").read_text()
+    assert "Your data resampled in time (originally 12 steps" in md and "float32 weights, bytes" in md
     assert md.splitlines()[2].startswith("**Recommendation:") and "mean ± std" in md
     for png in ("accuracy_tradeoffs.png", "training_curves.png", "seq_len.png"):
         assert (folder / png).stat().st_size > 1000

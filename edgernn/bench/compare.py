@@ -107,6 +107,7 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
     name = "roc_auc" if task == "anomaly" else "accuracy"
     r = {"arch": arch, "units": units, "seed": seed, "run": str(run), "metric": name, "float": metrics[name],
          "params": config["params"], "macs": config["macs"], "train_seconds": config["train_seconds"],
+         "float32_bytes": config["float32_bytes"],
          "epochs": config["epochs_run"], "history": io.read_json(run / "history.json"), "targets": {}}
     try:
         int8 = api.quantize(run, mode="int8")
@@ -145,7 +146,7 @@ def summarize(models: list[dict], targets) -> dict:
         ms = [m for m in models if m["arch"] == arch]
         if not ms:
             continue
-        s = {k: _stats([m.get(k) for m in ms]) for k in ("float", "int8", "params", "macs", "int8_bytes",
+        s = {k: _stats([m.get(k) for m in ms]) for k in ("float", "int8", "params", "macs", "float32_bytes", "int8_bytes",
                                                           "arena_bytes", "train_seconds", "epochs")}
         s["int8_drop_points"] = _stats([100 * (m["float"] - m["int8"]) for m in ms if "int8" in m])
         s["units"] = ms[0]["units"]
@@ -199,7 +200,8 @@ def recommend(summary: dict, targets) -> dict:
 
 def compare(data, task: str = "kws", budget: str = "params", units: int = 64, seeds: int = 3,
             targets: str = "cpu", seq_lens: str | None = "50,200,800", out="compare", epochs: int | None = None,
-            seq_epochs: int = 30, seq_samples: int = 4000, overwrite: bool = False, progress: bool = True) -> Path:
+            seq_epochs: int = 30, seq_samples: int = 4000, user_seq_lens: str | None = None, overwrite: bool = False,
+            progress: bool = True) -> Path:
     """Train, convert and benchmark GRU and LSTM with matched budgets; write DIR/report.md and comparison.json."""
     from edgernn.data import TASKS
 
@@ -208,12 +210,10 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
     if seeds < 1:
         raise UserError("--seeds must be at least 1")
     tgts = parse_targets(targets)
-    try:
-        lens = [int(s) for s in seq_lens.split(",") if s.strip()] if seq_lens else []
-    except ValueError:
-        lens = [0]
-    if any(n < 2 for n in lens):
-        raise UserError(f"--seq-lens must be comma-separated integers >= 2 (got {seq_lens!r})")
+    lens = _lengths(seq_lens, "--seq-lens")
+    user_lens = _lengths(user_seq_lens, "--user-seq-lens")
+    if user_lens and task == "anomaly":
+        raise UserError("--user-seq-lens resamples classification data; anomaly windows are set by the loader")
     from edgernn.data import load_dataset
 
     ds = load_dataset(data, task=task)
@@ -226,17 +226,60 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
                   for seed in range(seeds) for arch, u in (("gru", units), ("lstm", lstm_units))]
         seq = [dict(_seq_point(tmp, n, arch, seq_epochs, seq_samples, progress), steps=n)
                for n in lens for arch in ARCHS]
+        user_seq = [_user_seq_point(tmp, ds, n, arch, u, epochs, progress)
+                    for n in user_lens for arch, u in (("gru", units), ("lstm", lstm_units))]
         summary = summarize(models, tgts)
         result = {"data": str(data), "task": task, "budget": budget, "budget_match": {
             "gru_units": units, "lstm_units": lstm_units, "relative_difference": diff},
             "seeds": seeds, "targets": [t if b is None else f"{t}:{b}" for t, b in tgts],
             "recommendation": recommend(summary, tgts), "summary": summary,
             "models": [{k: v for k, v in m.items() if k != "history"} for m in models], "seq_len_study": seq,
+            "user_data_seq_len_study": user_seq, "user_data_steps": ds.input_shape[0],
             "seconds": round(time.perf_counter() - start, 1)}
         io.write_json(tmp / "comparison.json", result)
         _plots(tmp, models, summary, seq, tgts)
         io.atomic_write_text(tmp / "report.md", _markdown(result))
     return out
+
+
+def resample_time(X: np.ndarray, steps: int) -> np.ndarray:
+    """[N, T, F] -> [N, steps, F] by linear interpolation along time."""
+    src = np.linspace(0.0, 1.0, X.shape[1])
+    dst = np.linspace(0.0, 1.0, steps)
+    idx = np.clip(np.searchsorted(src, dst, side="right") - 1, 0, X.shape[1] - 2)
+    w = ((dst - src[idx]) / (src[idx + 1] - src[idx]))[None, :, None]
+    return (X[:, idx, :] * (1 - w) + X[:, idx + 1, :] * w).astype(np.float32)
+
+
+def user_data_at(ds, steps: int, path: Path) -> Path:
+    """The user's classification data resampled in time to ``steps``, as an npz with its splits."""
+    parts = [(name, ds.splits[name]) for name in ("train", "val", "test") if len(ds.splits.get(name, []))]
+    X = np.concatenate([resample_time(sp.X, steps) for _, sp in parts])
+    y = np.concatenate([sp.y for _, sp in parts])
+    split = np.concatenate([[name] * len(sp) for name, sp in parts])
+    io.atomic_write_bytes(path, _npz_bytes(X=X, y=y, split=split, class_names=np.array(ds.class_names)))
+    return path
+
+
+def _user_seq_point(folder: Path, ds, steps: int, arch: str, units: int, epochs: int | None, progress: bool) -> dict:
+    from edgernn import api
+
+    data = user_data_at(ds, steps, folder / "user_seqlen" / f"data_{steps}.npz")
+    kwargs = {"epochs": epochs} if epochs else {}
+    run = api.train(task="classify", arch=arch, units=units, data=data, out=folder / "user_seqlen" / f"{arch}-{steps}",
+                    overwrite=True, progress=progress, **kwargs)
+    m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
+    return {"arch": arch, "steps": steps, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"]}
+
+
+def _lengths(spec: str | None, option: str) -> list[int]:
+    try:
+        lens = [int(v) for v in spec.split(",") if v.strip()] if spec else []
+    except ValueError:
+        lens = [0]
+    if any(n < 2 for n in lens):
+        raise UserError(f"{option} must be comma-separated integers >= 2 (got {spec!r})")
+    return lens
 
 
 def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, progress: bool) -> dict:
@@ -264,6 +307,7 @@ def _plots(folder: Path, models, summary, seq, targets) -> None:
             t = m["targets"].get(key, {})
             if "latency_ms" in t and "int8" in m:
                 ax.scatter(t["latency_ms"], 100 * m["int8"], color=colors[m["arch"]], label=m["arch"].upper())
+        ax.ticklabel_format(axis="x", useOffset=False)
         ax.set_xlabel(f"latency ms on {key}" + (" (estimate)" if key.startswith("mcu") else " (p50)"))
         ax.set_ylabel("int8 test accuracy, %")
         ax.set_title(f"accuracy vs latency: {key}")
@@ -335,7 +379,8 @@ def _markdown(r: dict) -> str:
             ("float accuracy %", _fmt(g.get("float"), 100), _fmt(l.get("float"), 100)),
             ("int8 accuracy % (TFLite Micro)", _fmt(g.get("int8"), 100), _fmt(l.get("int8"), 100)),
             ("int8 drop, points", _fmt(g.get("int8_drop_points")), _fmt(l.get("int8_drop_points"))),
-            ("int8 size, bytes", _fmt(g.get("int8_bytes"), 1, 0), _fmt(l.get("int8_bytes"), 1, 0)),
+            ("float32 weights, bytes", _fmt(g.get("float32_bytes"), 1, 0), _fmt(l.get("float32_bytes"), 1, 0)),
+            ("int8 .tflite size, bytes", _fmt(g.get("int8_bytes"), 1, 0), _fmt(l.get("int8_bytes"), 1, 0)),
             ("TFLM arena, bytes", _fmt(g.get("arena_bytes"), 1, 0), _fmt(l.get("arena_bytes"), 1, 0)),
             ("training seconds", _fmt(g.get("train_seconds"), 1, 1), _fmt(l.get("train_seconds"), 1, 1)),
             ("epochs to converge", _fmt(g.get("epochs"), 1, 1), _fmt(l.get("epochs"), 1, 1))]
@@ -359,4 +404,11 @@ def _markdown(r: dict) -> str:
             acc = {p["arch"]: p["accuracy"] for p in r["seq_len_study"] if p["steps"] == n}
             lines.append(f"| {n} | {100 * acc.get('gru', float('nan')):.1f}% | {100 * acc.get('lstm', float('nan')):.1f}% |")
         lines += ["", "![sequence length](seq_len.png)", ""]
+    if r.get("user_data_seq_len_study"):
+        lines += [f"## Your data resampled in time (originally {r['user_data_steps']} steps; one seed)", "",
+                  "| steps | GRU accuracy | LSTM accuracy |", "|---|---|---|"]
+        for n in sorted({p["steps"] for p in r["user_data_seq_len_study"]}):
+            acc = {p["arch"]: p["accuracy"] for p in r["user_data_seq_len_study"] if p["steps"] == n}
+            lines.append(f"| {n} | {100 * acc.get('gru', float('nan')):.1f}% | {100 * acc.get('lstm', float('nan')):.1f}% |")
+        lines.append("")
     return "\n".join(lines)
