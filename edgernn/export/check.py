@@ -30,6 +30,10 @@ def _runs_with(model: bytes, arena: int) -> tuple[bool, str]:
     import os
     import signal
 
+    # Import TFLite Micro here, before fork: a first import inside a forked child of a process
+    # that runs TensorFlow's threads crashes.
+    from tflite_micro.python.tflite_micro import runtime  # noqa: F401
+
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: probe, report, exit without running Python teardown
