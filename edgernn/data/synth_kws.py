@@ -14,6 +14,7 @@ import hashlib
 import multiprocessing as mp
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,7 +218,8 @@ def _render_all(clips, root: Path, noises, workers: int, progress: bool) -> None
                 _render_to(job)
                 bar.advance(task)
             return
-        ctx = mp.get_context("fork")
+        # fork is fastest, but not from a process already running TensorFlow's threads.
+        ctx = mp.get_context("spawn" if "tensorflow" in sys.modules else "fork")
         with ctx.Pool(workers, initializer=_init_worker, initargs=(noises,)) as pool:
             for _ in pool.imap_unordered(_render_to, jobs, chunksize=16):
                 bar.advance(task)
