@@ -299,6 +299,8 @@ def _plots(folder: Path, models, summary, seq, targets) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from edgernn.train.plots import save_png
+
     colors = {"gru": "tab:blue", "lstm": "tab:orange"}
     keys = [k if b is None else f"mcu:{b}" for k, b in targets]
     fig, axes = plt.subplots(1, len(keys) + 1, figsize=(5 * (len(keys) + 1), 4), squeeze=False)
@@ -323,7 +325,7 @@ def _plots(folder: Path, models, summary, seq, targets) -> None:
         if uniq:
             a.legend(uniq.values(), uniq.keys())
         a.grid(alpha=0.3)
-    _save(fig, folder / "accuracy_tradeoffs.png")
+    save_png(fig, folder / "accuracy_tradeoffs.png")
     fig, ax = plt.subplots(figsize=(7, 4))
     for m in models:
         h = m["history"]
@@ -338,7 +340,7 @@ def _plots(folder: Path, models, summary, seq, targets) -> None:
     ax.set_ylabel("validation accuracy")
     ax.set_title("training curves, every seed")
     ax.grid(alpha=0.3)
-    _save(fig, folder / "training_curves.png")
+    save_png(fig, folder / "training_curves.png")
     if seq:
         fig, ax = plt.subplots(figsize=(6, 4))
         for arch in ARCHS:
@@ -351,18 +353,7 @@ def _plots(folder: Path, models, summary, seq, targets) -> None:
         ax.set_title("long-dependency task")
         ax.legend()
         ax.grid(alpha=0.3)
-        _save(fig, folder / "seq_len.png")
-
-
-def _save(fig, path: Path) -> None:
-    import io as _io
-
-    import matplotlib.pyplot as plt
-
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    io.atomic_write_bytes(path, buf.getvalue())
+        save_png(fig, folder / "seq_len.png")
 
 
 def _fmt(s: dict | None, scale: float = 1.0, digits: int = 2) -> str:

@@ -16,7 +16,8 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> None:
+def save_png(fig, path: Path) -> None:
+    """Render a figure to PNG and write it atomically."""
     from edgernn.io import atomic_write_bytes
 
     buf = _io.BytesIO()
@@ -38,7 +39,7 @@ def training_curve(history: dict, path: Path, title: str) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    _save(fig, path)
+    save_png(fig, path)
     plt.close(fig)
 
 
@@ -58,7 +59,7 @@ def confusion_matrix(cm, class_names, path: Path, title: str) -> None:
                 ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if cm[i, j] > cm.max() / 2 else "black")
     ax.set_title(title)
-    _save(fig, path)
+    save_png(fig, path)
     plt.close(fig)
 
 
@@ -80,5 +81,5 @@ def anomaly_scores(y_true, scores, threshold: float, fpr, tpr, auc: float, path:
     b.set_ylabel("true positive rate")
     b.set_title(f"ROC, AUC = {auc:.3f}")
     fig.suptitle(title)
-    _save(fig, path)
+    save_png(fig, path)
     plt.close(fig)
