@@ -32,7 +32,8 @@ class _Group(click.Group):
 def main():
     """edgernn: small GRU/LSTM models from data to microcontroller.
 
-    Pipeline: data -> train -> prune / quantize -> export -> check / eval -> bench -> report.
+    Pipeline: data -> train -> prune / quantize -> export -> check / eval -> bench -> report;
+    compare runs the whole path for GRU and LSTM and says which to use.
     Every command has --help.
     """
 
