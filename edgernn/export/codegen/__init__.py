@@ -95,14 +95,79 @@ def c_array(values: np.ndarray, per_line: int = 16) -> str:
     return ",\n  ".join(", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line))
 
 
+def _lifetimes(graph: _Graph, sg: int) -> dict[int, list[int]]:
+    """[first, last] op index at which each activation tensor of subgraph ``sg`` is live.
+
+    Subgraph inputs are live from before the first op (-1), outputs until after the last (n).
+    An op's inputs and outputs overlap at its index, so an output never shares memory with an
+    input of the same op (the kernels do not work in place).
+    """
+    g = graph.m.subgraphs[sg]
+    ops = g.operators or []
+    life: dict[int, list[int]] = {}
+
+    def touch(t: int, k: int) -> None:
+        if t < 0 or graph.const(sg, t) is not None:
+            return
+        span = life.setdefault(t, [k, k])
+        span[0], span[1] = min(span[0], k), max(span[1], k)
+
+    for t in g.inputs:
+        touch(t, -1)
+    for k, op in enumerate(ops):
+        for t in list(op.inputs) + list(op.outputs):
+            touch(t, k)
+    for t in g.outputs:
+        touch(t, len(ops))
+    return life
+
+
+def _place(spans: dict[int, list[int]], sizes: dict[int, int]) -> tuple[dict[int, int], int]:
+    """Greedy first-fit: biggest tensors first, lowest 4-aligned offset clear of every tensor live at the same time."""
+    placed: list[tuple[int, int, int, int]] = []  # (offset, end offset, first, last)
+    offsets, top = {}, 0
+    for t in sorted(spans, key=lambda t: (-sizes[t], t)):
+        first, last = spans[t]
+        clashes = sorted((o, e) for o, e, f, l in placed if f <= last and first <= l)
+        offset = 0
+        for o, e in clashes:
+            if offset + sizes[t] <= o:
+                break
+            offset = max(offset, (e + 3) // 4 * 4)
+        offsets[t] = offset
+        placed.append((offset, offset + sizes[t], first, last))
+        top = max(top, offset + sizes[t])
+    return offsets, top
+
+
+def plan_arena(graph: _Graph) -> tuple[dict[tuple[int, int], int], int]:
+    """Offsets of every activation in one static arena, reused across lifetimes.
+
+    The main subgraph gets the bottom of the arena. Loop subgraphs (WHILE cond and body) run only
+    inside the WHILE op, never at the same time as each other, so they share one region above it.
+    """
+    offsets: dict[tuple[int, int], int] = {}
+    base, loop_region = 0, 0
+    for sg in range(len(graph.m.subgraphs)):
+        spans = _lifetimes(graph, sg)
+        sizes = {t: numel(graph.tensor(sg, t)) * _SIZES.get(graph.tensor(sg, t).type, 4) for t in spans}
+        local, size = _place(spans, sizes)
+        if sg == 0:
+            base = (size + 15) // 16 * 16
+        else:
+            loop_region = max(loop_region, size)
+        for t, o in local.items():
+            offsets[(sg, t)] = o if sg == 0 else base + o
+    return offsets, base + loop_region
+
+
 class Emitter:
     def __init__(self, graph: _Graph):
         self.g = graph
         self.consts: list[str] = []
         self.const_names: set[str] = set()
         self.const_bytes = 0
-        self.arena_offsets: dict[tuple[int, int], int] = {}
-        self.arena_size = 0
+        self.arena_offsets, self.arena_size = plan_arena(graph)
         self.functions: list[str] = []
         self.ops_used: set[str] = set()
 
@@ -121,12 +186,7 @@ class Emitter:
                 self.consts.append(f"static const {ctype} {name}[{data.size}] = {{\n  {c_array(data)}\n}};")
                 self.const_bytes += data.nbytes
             return name
-        key = (sg, i)
-        if key not in self.arena_offsets:
-            self.arena_size = (self.arena_size + 3) // 4 * 4  # 4-byte alignment for int32 tensors
-            self.arena_offsets[key] = self.arena_size
-            self.arena_size += numel(t) * _SIZES[t.type]
-        return f"(({ctype} *)(arena + {self.arena_offsets[key]}))"
+        return f"(({ctype} *)(arena + {self.arena_offsets[(sg, i)]}))"
 
     def nbytes(self, sg: int, i: int) -> int:
         t = self.g.tensor(sg, i)
