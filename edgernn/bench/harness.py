@@ -64,6 +64,14 @@ def _test_inputs(artifact: Path, data, limit: int | None, folder: Path):
     return path, test.y[:n], config
 
 
+def artifact_fields(artifact: Path) -> dict:
+    """What every result row says about the file measured and when."""
+    return {"artifact": str(artifact), "sha256": hashlib.sha256(artifact.read_bytes()).hexdigest(),
+            "file_bytes": artifact.stat().st_size, "model_kind": model_kind(artifact),
+            "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "edgernn_version": io.versions().get("edgernn")}
+
+
 def _accuracy(outputs: Path, X_path: Path, y, config) -> tuple[str, float]:
     from edgernn.train import metrics as M
 
@@ -126,11 +134,14 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
         task = bar.add_task("benchmarking", total=len(plan) * repeats)
         try:
             tgt.prepare(sorted({a for a, _ in plan}))
+            per_artifact = {}  # test split and input shape, prepared once for all runtimes of an artifact
             for artifact, runtime in plan:
                 bar.update(task, description=f"{artifact.name} on {runtime}")
-                X_path, y, config = _test_inputs(artifact, data, limit, Path(tmp))
+                if artifact not in per_artifact:
+                    per_artifact[artifact] = (*_test_inputs(artifact, data, limit, Path(tmp)), _input_shape(artifact))
+                X_path, y, config, input_shape = per_artifact[artifact]
                 spec = {"artifact": str(artifact), "runtime": runtime, "threads": threads, "warmup": warmup,
-                        "runs": runs, "input_shape": _input_shape(artifact)}
+                        "runs": runs, "input_shape": input_shape}
                 results, metric, acc = [], None, None
                 for rep in range(repeats):  # accuracy once, on the first repeat
                     result, outputs = tgt.run(spec, X_path if rep == 0 else None)
@@ -142,11 +153,8 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
                         break
                 r = _combine(results)
                 r.update(tgt.describe())  # target (and board host/port)
-                r.update(artifact=str(artifact), sha256=hashlib.sha256(artifact.read_bytes()).hexdigest(),
-                         file_bytes=artifact.stat().st_size, model_kind=model_kind(artifact),
-                         warmup=warmup, runs=runs, metric=metric, accuracy=acc, estimate=None,
-                         timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                         edgernn_version=io.versions().get("edgernn"))
+                r.update(artifact_fields(artifact), warmup=warmup, runs=runs, metric=metric, accuracy=acc,
+                         estimate=None)
                 rows.append(row(r))
         finally:
             tgt.close()
@@ -177,17 +185,14 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
         if a.suffix != ".tflite":
             raise UserError(f"{a}: --target mcu takes int8 .tflite models")
         m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference)
-        r = {"artifact": str(a), "sha256": hashlib.sha256(a.read_bytes()).hexdigest(), "file_bytes": a.stat().st_size,
-             "model_kind": model_kind(a), "runtime": "native-c" + ("-reference" if reference else ""),
+        r = {**artifact_fields(a), "runtime": "native-c" + ("-reference" if reference else ""),
              "runtime_version": f"edgernn codegen, {'DSP (SMLAD)' if m['dsp_kernels'] else 'reference'} kernels",
              "target": "mcu", "host": f"qemu {m['qemu_machine']}", "cpu_model": m["cpu"], "machine": "armv7m/v8m/v6m",
              "threads": 1, "warmup": 0, "runs": m["vectors"], "repeats": 1,
              "latency_ms": {k: m["estimated_latency_ms"] for k in ("p50", "p90", "p99", "min", "max", "mean")},
              "p50_per_repeat_ms": [m["estimated_latency_ms"]], "p50_spread_ms": [m["estimated_latency_ms"]] * 2,
              "throughput_per_s": 1000.0 / m["estimated_latency_ms"], "peak_rss_bytes": m["ram_bytes"],
-             "metric": None, "accuracy": None, "estimate": m["estimate"], "mcu": m,
-             "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-             "edgernn_version": io.versions().get("edgernn")}
+             "metric": None, "accuracy": None, "estimate": m["estimate"]}
         rows.append(dict(row(r), mcu=m))
     if out:
         from edgernn.bench.report import write_bench_outputs

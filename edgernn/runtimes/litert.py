@@ -44,6 +44,3 @@ class LiteRTRuntime(Runtime):
         self.interp.set_tensor(self._in["index"], np.asarray(x, dtype=self._in["dtype"]).reshape(self._in["shape"]))
         self.interp.invoke()
         return self.interp.get_tensor(self._out["index"]).copy()
-
-    def ops(self) -> list[str]:
-        return sorted({op["op_name"] for op in self.interp._get_ops_details()})
