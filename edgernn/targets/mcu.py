@@ -64,11 +64,13 @@ APPS = ("bench", "serial")
 
 
 def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path | None = None, vectors: int = 8,
-                   reference: bool = False, data_inputs: np.ndarray | None = None, app: str = "bench") -> Path:
+                   reference: bool = False, data_inputs: np.ndarray | None = None, app: str = "bench",
+                   test_set: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
     """Build firmware for ``model`` on ``board``; returns the ELF path.
 
     app "bench": baked-in test vectors, results over semihosting (QEMU).
     app "serial": the serial benchmark protocol on the UART (QEMU -serial pty, or a real board).
+    ``test_set``: (inputs, expected outputs) already computed by the caller; else made here.
     """
     from edgernn.export.codegen import generate_c
 
@@ -85,7 +87,7 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
     out = Path(out) if out else model.parent / f"firmware-{board}"
     build = out / "src"
     generate_c(model, build)
-    inputs, expected = test_vectors(model, vectors, data_inputs=data_inputs)
+    inputs, expected = test_set if test_set is not None else test_vectors(model, vectors, data_inputs=data_inputs)
     io.atomic_write_text(build / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(build / "link.ld", linker_script(b))
     app_source = "app/main.c" if app == "bench" else "app/serial.c"
@@ -204,9 +206,9 @@ def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, time
     """Build, run and report: the bench row for one model on one board."""
     model, b = Path(model), get_board(board)
     out = Path(out) if out else Path(model).parent / f"firmware-{board}{'-ref' if reference else ''}"
-    elf = build_firmware(model, board, out, vectors, reference, data_inputs)
+    inputs, expected = test_vectors(model, vectors, data_inputs=data_inputs)  # TFLM runs each vector once
+    elf = build_firmware(model, board, out, vectors, reference, test_set=(inputs, expected))
     r = run_firmware(elf, board, timeout)
-    inputs, expected = test_vectors(model, vectors, data_inputs=data_inputs)
     host_mismatches = sum(int(not np.array_equal(o, e.reshape(-1))) for o, e in zip(r["outputs"], expected))
     instr_per_tick = r["calib_instructions"] / r["calib_ticks"]
     instructions = r["ticks"] * instr_per_tick / r["vectors"]
