@@ -10,6 +10,7 @@ background noise at a random SNR. Everything derives from ``seed``: same seed, s
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing as mp
 import shutil
@@ -60,6 +61,14 @@ def espeak_binary() -> str:
     if exe is None:
         raise UserError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
     return exe
+
+
+@functools.cache
+def installed_variants() -> frozenset[str]:
+    """Voice variants this espeak-ng install has (their file names, as used after '+')."""
+    out = subprocess.run([espeak_binary(), "--voices=variant"], capture_output=True, text=True, check=True)
+    return frozenset(word.split("/")[-1] for line in out.stdout.splitlines() for word in line.split()
+                     if word.startswith("!v/"))
 
 
 def split_of(speaker: str) -> str:
@@ -129,12 +138,16 @@ def synth_noise(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarr
 
 def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     """espeak-ng -> float32 at 16 kHz with leading/trailing silence trimmed."""
+    if voice.split("+")[-1] not in installed_variants():
+        voice = voice.split("+")[0]  # a variant missing on this install: the plain accent, every time
     cmd = [espeak_binary(), "--stdout", "-v", voice, "-s", str(speed), "-p", str(pitch), word]
-    out = subprocess.run(cmd, capture_output=True, check=False)
-    if out.returncode != 0 or len(out.stdout) < 100:
-        # Some variants are missing on some installs: fall back to the plain accent.
-        cmd[cmd.index(voice)] = voice.split("+")[0]
-        out = subprocess.run(cmd, capture_output=True, check=True)
+    for _ in range(3):  # retry a transient failure rather than silently change the data
+        out = subprocess.run(cmd, capture_output=True, check=False)
+        if out.returncode == 0 and len(out.stdout) >= 100:
+            break
+    else:
+        raise RuntimeError(f"espeak-ng failed on {cmd[1:]}: exit {out.returncode}, "
+                           f"{out.stderr.decode(errors='replace').strip()[:200]}")
     x, sr = decode_wav_bytes(out.stdout)
     x = resample(x, sr, RATE)
     loud = np.flatnonzero(np.abs(x) > 0.02 * (np.abs(x).max() + 1e-9))
