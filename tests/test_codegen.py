@@ -1,5 +1,7 @@
 """C code generation: bit-exact with TFLite Micro, compiled on the host and loaded with ctypes."""
+import ctypes
 import subprocess
+import types
 
 import numpy as np
 import pytest
@@ -9,8 +11,11 @@ from edgernn import api
 from edgernn.cli import main
 from edgernn.data import load_dataset
 from edgernn.errors import UserError
-from edgernn.export.codegen import generate_c
+from edgernn.export.codegen import generate_c, strided_slice_indices
+from edgernn.export.codegen import lstm as L
 from edgernn.export.codegen import params as P
+from edgernn.export.tflite_builder import ModelBuilder
+from edgernn.export.tflite_info import describe
 from edgernn.runtimes.base import quantize
 from edgernn.runtimes.native import NativeRuntime
 from edgernn.runtimes.tflm import TFLMRuntime
@@ -67,10 +72,76 @@ def test_export_c_writes_compilable_self_contained_sources(gru_int8, tmp_path):
     assert printed == TFLMRuntime(model).invoke_raw(zero).reshape(-1).tolist()
 
 
-def test_unsupported_op_is_named(tiny_runs, tmp_path):
-    lstm = api.quantize(tiny_runs["lstm"], mode="int8", calibration_samples=20)
-    with pytest.raises(UserError, match="op UNIDIRECTIONAL_SEQUENCE_LSTM is not supported by the C generator"):
-        generate_c(lstm, tmp_path)
+@pytest.fixture(scope="module")
+def lstm_int8(tiny_data, tmp_path_factory):
+    """A 2-layer int8 LSTM (int16 cell) as the converter makes it: fused LSTM ops, STRIDED_SLICE, per-channel head."""
+    run = api.train(task="classify", arch="lstm", units=12, layers=2, data=tiny_data,
+                    out=tmp_path_factory.mktemp("c") / "lstm2", epochs=8, progress=False)
+    return run, api.quantize(run, mode="int8", calibration_samples=60)
+
+
+def test_generated_lstm_is_bit_exact_with_tflm(lstm_int8):
+    run, model = lstm_int8
+    ops = describe(model)["ops"]
+    assert ops.get("UNIDIRECTIONAL_SEQUENCE_LSTM") == 2 and "STRIDED_SLICE" in ops
+    native, ref = NativeRuntime(model), TFLMRuntime(model)
+    info = ref.input_info()
+    rng = np.random.default_rng(1)
+    config = load_config(run)
+    X = prepare_inputs(load_dataset(config["data"]).splits["test"].X, config)
+    inputs = [rng.integers(-128, 128, size=info.shape).astype(np.int8) for _ in range(100)]
+    inputs += [quantize(X[i:i + 1], info) for i in range(len(X))]
+    outputs = [native.invoke_raw(x) for x in inputs]
+    for x, out in zip(inputs, outputs):
+        np.testing.assert_array_equal(out, ref.invoke_raw(x))
+    assert len({o.tobytes() for o in outputs}) > 10  # the outputs depend on the input
+
+
+def _runtime_library(tmp_path):
+    from edgernn.export.codegen import runtime_sources
+
+    lib = tmp_path / "librt.so"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-o", str(lib), str(runtime_sources()[1])], check=True)
+    return ctypes.CDLL(str(lib))
+
+
+@pytest.mark.parametrize("op,scale_log2", [("LOGISTIC", -12), ("TANH", -12), ("TANH", -11), ("TANH", -13),
+                                           ("TANH", -15)])
+def test_int16_activations_match_tflm_on_every_input(op, scale_log2, tmp_path):
+    """The LSTM's int16 sigmoid and tanh (gate and cell-state scales) against TFLite Micro's own ops."""
+    lib = _runtime_library(tmp_path)
+    table = (ctypes.c_uint16 * 256)(*L.sigmoid_table())
+    x = np.arange(-32768, 32768, dtype=np.int16)
+    out = np.zeros_like(x)
+    ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)  # noqa: E731
+    if op == "LOGISTIC":
+        lib.ern_sigmoid_s16(table, ptr(x), ptr(out), len(x))
+    else:
+        mult, shift = L.tanh_input_rescale(scale_log2)
+        lib.ern_tanh_s16(table, mult, shift, ptr(x), ptr(out), len(x))
+    expected = L._int16_op_on_all_inputs(op, 2.0 ** scale_log2)
+    np.testing.assert_array_equal(out.astype(np.int64), expected)
+
+
+def test_strided_slice_indices_follow_tflite_masks():
+    opts = types.SimpleNamespace(beginMask=5, endMask=5, shrinkAxisMask=2, ellipsisMask=0, newAxisMask=0, offset=False)
+    flat = strided_slice_indices([1, 6, 3], [0, -1, 0], [0, 0, 0], [1, 1, 1], opts)
+    np.testing.assert_array_equal(flat, np.arange(18).reshape(1, 6, 3)[:, -1, :].reshape(-1))
+    opts = types.SimpleNamespace(beginMask=0, endMask=0, shrinkAxisMask=0, ellipsisMask=0, newAxisMask=0, offset=False)
+    flat = strided_slice_indices([4, 5], [1, 0], [4, 5], [2, 2], opts)
+    np.testing.assert_array_equal(flat, np.arange(20).reshape(4, 5)[1:4:2, 0:5:2].reshape(-1))
+
+
+def test_unsupported_op_is_named(tmp_path):
+    mb = ModelBuilder("relu")
+    g = mb.subgraph("main")
+    x, y = g.tensor("x", [4], "int8", 0.1, 0), g.tensor("y", [4], "int8", 0.1, 0)
+    g.op("RELU", [x], [y])
+    g.g.inputs, g.g.outputs = [x], [y]
+    model = tmp_path / "relu.tflite"
+    model.write_bytes(mb.to_bytes())
+    with pytest.raises(UserError, match="op RELU is not supported by the C generator"):
+        generate_c(model, tmp_path / "c")
 
 
 def test_float_model_is_refused(tiny_runs, tmp_path):

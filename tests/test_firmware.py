@@ -27,6 +27,20 @@ def test_firmware_is_bit_exact_on_every_board(gru_int8, tmp_path, board):
     assert "CPI 1" in r["estimate"]  # latency is labelled as an estimate, with its basis
 
 
+@pytest.fixture(scope="module")
+def lstm_int8(tiny_runs):
+    return api.quantize(tiny_runs["lstm"], mode="int8", calibration_samples=40, out=tiny_runs["lstm"] / "fw.tflite")
+
+
+@pytest.mark.parametrize("board,reference", [("mps2-an386", False), ("mps2-an386", True), ("mps2-an500", False),
+                                             ("mps2-an505", False), ("microbit", True)])
+def test_lstm_firmware_is_bit_exact(lstm_int8, tmp_path, board, reference):
+    r = mcu.measure(lstm_int8, board, vectors=6, reference=reference, out=tmp_path / board)
+    assert r["bit_exact_vs_tflm"] and r["mismatching_vectors"] == 0 and r["vectors"] == 6
+    assert r["macs_per_inference"] == 12 * 4 * 8 * (4 + 8) + 8 * 3  # T x 4 gates x (input + recurrent) + head
+    assert 1 < r["instructions_per_mac"] < 200
+
+
 def test_dsp_path_is_bit_exact_and_cheaper(gru_int8, tmp_path):
     dsp = mcu.measure(gru_int8, "mps2-an386", vectors=4, out=tmp_path / "dsp")
     ref = mcu.measure(gru_int8, "mps2-an386", vectors=4, reference=True, out=tmp_path / "ref")

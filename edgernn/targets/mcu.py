@@ -168,7 +168,7 @@ def parse_output(text: str, returncode: int) -> dict:
 
 
 def model_macs(model: Path) -> int:
-    """MACs per inference of the FULLY_CONNECTED ops, counting loop bodies once per iteration."""
+    """MACs per inference of the FULLY_CONNECTED and fused LSTM ops, loop bodies once per iteration."""
     from edgernn.export.tflite_builder import schema
     from edgernn.export.tflite_info import op_name, read_model
 
@@ -182,6 +182,10 @@ def model_macs(model: Path) -> int:
             if name == "FULLY_CONNECTED":
                 w = g.tensors[op.inputs[1]].shape
                 total += int(np.prod(g.tensors[op.inputs[0]].shape)) // int(w[1]) * int(w[0]) * int(w[1])
+            elif name == "UNIDIRECTIONAL_SEQUENCE_LSTM":  # 4 gates x (input + recurrent) per step
+                batch_steps = int(np.prod(g.tensors[op.inputs[0]].shape[:-1]))
+                n_in, n_state = int(g.tensors[op.inputs[0]].shape[-1]), int(g.tensors[op.inputs[18]].shape[-1])
+                total += batch_steps * 4 * n_state * (n_in + n_state)
             elif name == "WHILE":
                 steps = _loop_trip_count(m, op.builtinOptions.condSubgraphIndex)
                 total += steps * sg_macs(op.builtinOptions.bodySubgraphIndex)

@@ -1,6 +1,8 @@
 /* edgernn runtime: int8 kernels with TensorFlow Lite Micro reference semantics. See edgernn_rt.h. */
 #include "edgernn_rt.h"
 
+#include <string.h>
+
 #define ERN_INT32_MIN (-2147483647 - 1)
 #define ERN_INT32_MAX 2147483647
 
@@ -66,6 +68,18 @@ void ern_fully_connected_s8(const int8_t *input, int batches, int cols, const in
             const int32_t acc = dot_s8(weights + r * cols, x, cols) + folded_bias[r];
             output[b * rows + r] = (int8_t)clamp_s8(
                 mbqm(acc, multiplier, shift) + output_offset);
+        }
+    }
+}
+
+void ern_fully_connected_per_channel_s8(const int8_t *input, int batches, int cols, const int8_t *weights,
+                                        const int32_t *folded_bias, int rows, const int32_t *multipliers,
+                                        const int32_t *shifts, int32_t output_offset, int8_t *output) {
+    for (int b = 0; b < batches; ++b) {
+        const int8_t *x = input + b * cols;
+        for (int r = 0; r < rows; ++r) {
+            const int32_t acc = dot_s8(weights + r * cols, x, cols) + folded_bias[r];
+            output[b * rows + r] = (int8_t)clamp_s8(mbqm(acc, multipliers[r], shifts[r]) + output_offset);
         }
     }
 }
@@ -196,5 +210,89 @@ void ern_softmax_s8(const int8_t *in, int rows, int depth, int32_t beta_multipli
                 y[c] = -128;
             }
         }
+    }
+}
+
+/* ---- int8 LSTM with int16 cell (TFLite Micro lstm_eval semantics) ---- */
+
+static int32_t clamp_s16(int32_t v) { return v < -32768 ? -32768 : (v > 32767 ? 32767 : v); }
+
+/* Sigmoid on a 2^-12 input: |3x| indexes the table in steps of 2^9 with linear interpolation. */
+static int16_t sigmoid_s16(const uint16_t *table, int32_t x) {
+    const int32_t v = x * 3;
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t uh = a >> 9;
+    uint32_t r;
+    if (uh >= 255) {
+        r = 0x7FFFu << 10;
+    } else {
+        const uint32_t ua = table[uh], ub = table[uh + 1];
+        r = (ua << 9) + (a & 0x1FFu) * (ub - ua);
+    }
+    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
+    return (int16_t)(r >> 10);
+}
+
+/* tanh(y) = 2 sigmoid(2y) - 1 on the same table, steps of 2^8. */
+static int16_t tanh_s16(const uint16_t *table, int32_t multiplier, int shift, int32_t x) {
+    const int32_t round = shift > 0 ? 1 << (shift - 1) : 0;
+    const int32_t v = (x * multiplier + round) >> shift;
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t uh = a >> 8;
+    int32_t r;
+    if (uh >= 255) {
+        r = (int32_t)(0xFFFFu << 8);
+    } else {
+        const uint32_t ua = table[uh], ub = table[uh + 1];
+        r = (int32_t)((ua << 8) + (a & 0xFFu) * (ub - ua));
+    }
+    r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+    return (int16_t)(r >> 8);
+}
+
+void ern_sigmoid_s16(const uint16_t *table, const int16_t *in, int16_t *out, int n) {
+    for (int i = 0; i < n; ++i) out[i] = sigmoid_s16(table, in[i]);
+}
+
+void ern_tanh_s16(const uint16_t *table, int32_t multiplier, int shift, const int16_t *in, int16_t *out, int n) {
+    for (int i = 0; i < n; ++i) out[i] = tanh_s16(table, multiplier, shift, in[i]);
+}
+
+/* One gate: int16 (input FC + recurrent FC), saturating, then its activation. */
+static void lstm_gate(const ern_lstm_params *p, int g, const int8_t *x, const int8_t *h, int tanh_gate,
+                      int16_t *out) {
+    for (int r = 0; r < p->n_state; ++r) {
+        const int32_t a = clamp_s16(mbqm(dot_s8(p->input_weights[g] + r * p->n_input, x, p->n_input)
+                                         + p->input_bias[g][r], p->input_multiplier[g], p->input_shift[g]));
+        const int32_t b = clamp_s16(mbqm(dot_s8(p->recurrent_weights[g] + r * p->n_state, h, p->n_state)
+                                         + p->recurrent_bias[g][r], p->recurrent_multiplier[g], p->recurrent_shift[g]));
+        const int32_t sum = clamp_s16(a + b);
+        out[r] = tanh_gate ? tanh_s16(p->sigmoid_table, 3, 0, sum) : sigmoid_s16(p->sigmoid_table, sum);
+    }
+}
+
+void ern_lstm_s8(const ern_lstm_params *p, const int8_t *input, int8_t *hidden, int16_t *cell,
+                 int8_t *output, int16_t *scratch) {
+    const int n = p->n_state;
+    int16_t *ig = scratch, *fg = scratch + n, *cg = scratch + 2 * n, *og = scratch + 3 * n;
+    for (int t = 0; t < p->steps; ++t) {
+        const int8_t *x = input + t * p->n_input;
+        lstm_gate(p, 0, x, hidden, 0, ig);
+        lstm_gate(p, 1, x, hidden, 0, fg);
+        lstm_gate(p, 2, x, hidden, p->cell_gate_tanh, cg);
+        lstm_gate(p, 3, x, hidden, 0, og);
+        for (int i = 0; i < n; ++i) {
+            const int32_t kept = clamp_s16(mbqm((int32_t)fg[i] * cell[i], p->forget_mul_multiplier, p->forget_mul_shift));
+            const int32_t added = clamp_s16(mbqm((int32_t)ig[i] * cg[i], p->input_mul_multiplier, p->input_mul_shift));
+            int32_t c = clamp_s16(kept + added);
+            if (p->cell_clip > 0) c = c > p->cell_clip ? p->cell_clip : (c < -p->cell_clip ? -p->cell_clip : c);
+            cell[i] = (int16_t)c;
+        }
+        for (int i = 0; i < n; ++i) {
+            const int32_t tc = tanh_s16(p->sigmoid_table, p->cell_tanh_multiplier, p->cell_tanh_shift, cell[i]);
+            hidden[i] = (int8_t)clamp_s8(mbqm(tc * og[i], p->output_mul_multiplier, p->output_mul_shift)
+                                         + p->hidden_zero_point);
+        }
+        memcpy(output + t * n, hidden, (size_t)n);
     }
 }

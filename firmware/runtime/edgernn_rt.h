@@ -27,6 +27,11 @@ void ern_fully_connected_s8(const int8_t *input, int batches, int cols, const in
                             const int32_t *folded_bias, int rows, int32_t multiplier, int shift,
                             int32_t output_offset, int8_t *output);
 
+/* The same with per-channel weights: one multiplier and shift per output row. */
+void ern_fully_connected_per_channel_s8(const int8_t *input, int batches, int cols, const int8_t *weights,
+                                        const int32_t *folded_bias, int rows, const int32_t *multipliers,
+                                        const int32_t *shifts, int32_t output_offset, int8_t *output);
+
 typedef struct {
     int32_t input1_offset, input2_offset, output_offset;
     int32_t input1_multiplier, input2_multiplier, output_multiplier;
@@ -46,6 +51,38 @@ void ern_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int n);
 /* SOFTMAX over the last dimension (output scale 1/256, zero point -128). */
 void ern_softmax_s8(const int8_t *in, int rows, int depth, int32_t beta_multiplier, int beta_left_shift,
                     int32_t diff_min, int8_t *out);
+
+/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations and weights, int16 cell (TFLite Micro's
+ * integer LSTM: lstm_eval). Gates are int16 at scale 2^-12 before and 2^-15 after their
+ * activation; the cell state is int16 at a power-of-two scale. Gate order in the arrays:
+ * input, forget, cell, output (the op's input order). */
+typedef struct {
+    int steps, n_input, n_state;
+    const int8_t *input_weights[4];      /* [n_state][n_input] */
+    const int8_t *recurrent_weights[4];  /* [n_state][n_state] */
+    const int32_t *input_bias[4];        /* gate bias + input zero point folded in */
+    const int32_t *recurrent_bias[4];    /* hidden-state zero point folded in */
+    int32_t input_multiplier[4], recurrent_multiplier[4];
+    int input_shift[4], recurrent_shift[4];
+    int cell_gate_tanh;                  /* 1: tanh on the cell gate, 0: sigmoid */
+    int32_t forget_mul_multiplier, input_mul_multiplier, output_mul_multiplier;
+    int forget_mul_shift, input_mul_shift, output_mul_shift;
+    int32_t hidden_zero_point;
+    int32_t cell_tanh_multiplier;        /* tanh(cell): input (x * multiplier + round) >> shift */
+    int cell_tanh_shift;
+    int32_t cell_clip;                   /* 0: no clipping */
+    const uint16_t *sigmoid_table;       /* 256 entries, sigmoid(i/24) in 0.16, exact TFLite values */
+} ern_lstm_params;
+
+/* hidden [n_state] int8 and cell [n_state] int16 carry the state (reset them before a sequence);
+ * output [steps][n_state]; scratch holds 4 * n_state int16. */
+void ern_lstm_s8(const ern_lstm_params *p, const int8_t *input, int8_t *hidden, int16_t *cell,
+                 int8_t *output, int16_t *scratch);
+
+/* The int16 activations of the LSTM, exposed for tests: sigmoid (input scale 2^-12) and tanh
+ * with input (x * multiplier + round) >> shift; output scale 2^-15. */
+void ern_sigmoid_s16(const uint16_t *table, const int16_t *in, int16_t *out, int n);
+void ern_tanh_s16(const uint16_t *table, int32_t multiplier, int shift, const int16_t *in, int16_t *out, int n);
 
 #ifdef __cplusplus
 }

@@ -8,9 +8,10 @@ them (``params.py``). LOGISTIC and TANH are 256-entry tables filled by running T
 kernel on every int8 input, so they are exact by construction and cheaper on the device.
 WHILE becomes a C loop over the cond and body subgraphs.
 
-Supported ops: FULLY_CONNECTED, ADD, SUB, MUL (int8), ADD (int32), LOGISTIC, TANH, SOFTMAX,
-RESHAPE, GATHER, SPLIT, LESS, WHILE: the op set of edgernn's int8 GRU graph. Others (the fused
-UNIDIRECTIONAL_SEQUENCE_LSTM among them) are reported by name.
+Supported ops: FULLY_CONNECTED (per-tensor or per-channel weights), ADD, SUB, MUL (int8),
+ADD (int32), LOGISTIC, TANH, SOFTMAX, RESHAPE, GATHER, SPLIT, STRIDED_SLICE, LESS, WHILE (the op
+set of edgernn's int8 GRU graph) and UNIDIRECTIONAL_SEQUENCE_LSTM with int8 activations and an
+int16 cell (the converter's int8 LSTM; see ``lstm.py``). Others are reported by name.
 """
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.export.codegen import lstm as L
 from edgernn.export.codegen import params as P
 
 RUNTIME_DIR = Path(__file__).resolve().parents[3] / "firmware" / "runtime"
 RUNTIME_FILES = ("edgernn_rt.h", "edgernn_rt.c")
 GENERATOR_VERSION = 3
-_CTYPES = {9: "int8_t", 2: "int32_t", 6: "uint8_t"}
-_SIZES = {9: 1, 2: 4, 6: 1}
+_CTYPES = {9: "int8_t", 2: "int32_t", 6: "uint8_t", 7: "int16_t"}
+_SIZES = {9: 1, 2: 4, 6: 1, 7: 2}
+SUPPORTED_OPS = ("FULLY_CONNECTED, ADD, SUB, MUL, LOGISTIC, TANH, SOFTMAX, RESHAPE, GATHER, SPLIT, STRIDED_SLICE, "
+                 "LESS, WHILE, UNIDIRECTIONAL_SEQUENCE_LSTM")
+SCRATCH = 1 << 20  # arena keys SCRATCH + k: working memory of op k (not a tensor of the model)
 
 
 def runtime_sources() -> list[Path]:
@@ -65,8 +70,19 @@ class _Graph:
         if q is None or q.scale is None or len(q.scale) == 0:
             return 0.0, 0
         if len(q.scale) > 1:
-            raise UserError("per-channel quantized tensors are not supported by the C generator yet")
+            raise UserError("per-channel quantized tensors are supported only as FULLY_CONNECTED weights")
         return float(q.scale[0]), int(q.zeroPoint[0])
+
+    def scales(self, sg: int, i: int) -> list[float]:
+        """Every scale of a tensor: one, or one per channel."""
+        q = self.tensor(sg, i).quantization
+        return [float(v) for v in q.scale]
+
+    def scratch_bytes(self, sg: int, k: int, op) -> int:
+        """Working memory op k needs beyond its tensors (the LSTM's four int16 gate vectors)."""
+        if self.op_name(op) == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+            return 4 * 2 * int(self.tensor(sg, op.inputs[L.HIDDEN_STATE]).shape[-1])
+        return 0
 
 
 def numel(t) -> int:
@@ -117,6 +133,8 @@ def _lifetimes(graph: _Graph, sg: int) -> dict[int, list[int]]:
     for k, op in enumerate(ops):
         for t in list(op.inputs) + list(op.outputs):
             touch(t, k)
+        if graph.scratch_bytes(sg, k, op):
+            life[SCRATCH + k] = [k, k]
     for t in g.outputs:
         touch(t, len(ops))
     return life
@@ -150,7 +168,9 @@ def plan_arena(graph: _Graph) -> tuple[dict[tuple[int, int], int], int]:
     base, loop_region = 0, 0
     for sg in range(len(graph.m.subgraphs)):
         spans = _lifetimes(graph, sg)
-        sizes = {t: numel(graph.tensor(sg, t)) * _SIZES.get(graph.tensor(sg, t).type, 4) for t in spans}
+        ops = graph.m.subgraphs[sg].operators or []
+        sizes = {t: graph.scratch_bytes(sg, t - SCRATCH, ops[t - SCRATCH]) if t >= SCRATCH
+                 else numel(graph.tensor(sg, t)) * _SIZES.get(graph.tensor(sg, t).type, 4) for t in spans}
         local, size = _place(spans, sizes)
         if sg == 0:
             base = (size + 15) // 16 * 16
@@ -170,6 +190,13 @@ class Emitter:
         self.arena_offsets, self.arena_size = plan_arena(graph)
         self.functions: list[str] = []
         self.ops_used: set[str] = set()
+        self.op_index = 0  # of the op being emitted, for its scratch memory
+
+    def const_array(self, ctype: str, name: str, values: np.ndarray) -> str:
+        """Emit a const array the generator made (folded biases, tables); returns its name."""
+        self.consts.append(f"static const {ctype} {name}[{values.size}] = {{\n  {c_array(values)}\n}};")
+        self.const_bytes += values.size * {"int8_t": 1, "int16_t": 2, "uint16_t": 2}.get(ctype, 4)
+        return name
 
     # storage -------------------------------------------------------------------------------
     def ref(self, sg: int, i: int) -> str:
@@ -200,9 +227,8 @@ class Emitter:
             self.ops_used.add(name)
             emit = getattr(self, f"op_{name.lower()}", None)
             if emit is None:
-                raise UserError(f"op {name} is not supported by the C generator yet "
-                                "(supported: FULLY_CONNECTED, ADD, SUB, MUL, LOGISTIC, TANH, SOFTMAX, RESHAPE, "
-                                "GATHER, SPLIT, LESS, WHILE)")
+                raise UserError(f"op {name} is not supported by the C generator yet (supported: {SUPPORTED_OPS})")
+            self.op_index = k
             lines.append(f"  /* {k}: {name} */")
             lines += ["  " + line for line in emit(sg, op)]
         lines.append("}")
@@ -215,21 +241,25 @@ class Emitter:
         x, w, b = op.inputs[0], op.inputs[1], op.inputs[2] if len(op.inputs) > 2 else -1
         wt = self.g.tensor(sg, w)
         rows, cols = wt.shape
-        (s_in, z_in), (s_w, z_w), (s_out, z_out) = (self.g.qparams(sg, x), self.g.qparams(sg, w),
-                                                    self.g.qparams(sg, op.outputs[0]))
-        if z_w != 0:
+        (s_in, z_in), (s_out, z_out) = self.g.qparams(sg, x), self.g.qparams(sg, op.outputs[0])
+        w_scales = self.g.scales(sg, w)
+        if any(self.g.tensor(sg, w).quantization.zeroPoint):
             raise UserError("FULLY_CONNECTED with a non-zero weight zero point is not supported")
-        p = P.fully_connected(s_in, z_in, s_w, s_out, z_out)
+        if op.builtinOptions is not None and op.builtinOptions.fusedActivationFunction != 0:
+            raise UserError("FULLY_CONNECTED with a fused activation is not supported by the C generator yet")
         batches = numel(self.g.tensor(sg, x)) // cols
+        bias = self.g.const(sg, b) if b >= 0 else np.zeros(rows, np.int32)
         # Fold the input zero point into the bias (exact in int32 arithmetic, wrap-around included).
-        bias = self.g.const(sg, b).astype(np.int64) if b >= 0 else np.zeros(rows, np.int64)
-        folded = bias + p["input_offset"] * self.g.const(sg, w).astype(np.int64).sum(axis=1)
-        folded = ((folded + 2**31) % 2**32 - 2**31).astype(np.int32)
-        fname = f"bias{sg}_{op.outputs[0]}"
-        self.consts.append(f"static const int32_t {fname}[{rows}] = {{\n  {c_array(folded)}\n}};")
-        self.const_bytes += folded.nbytes
-        return [f"ern_fully_connected_s8({self.ref(sg, x)}, {batches}, {cols}, {self.ref(sg, w)}, {fname}, {rows}, "
-                f"{p['multiplier']}, {p['shift']}, {p['output_offset']}, {self.ref(sg, op.outputs[0])});"]
+        folded = self.const_array("int32_t", f"bias{sg}_{op.outputs[0]}", L.fold_zero_point(bias, -z_in, self.g.const(sg, w)))
+        head = f"{self.ref(sg, x)}, {batches}, {cols}, {self.ref(sg, w)}, {folded}, {rows}"
+        if len(w_scales) == 1:
+            p = P.fully_connected(s_in, z_in, w_scales[0], s_out, z_out)
+            return [f"ern_fully_connected_s8({head}, {p['multiplier']}, {p['shift']}, {z_out}, {self.ref(sg, op.outputs[0])});"]
+        # Per-channel weights: one multiplier and shift per output row, as TFLite Micro's Prepare makes them.
+        per_row = [P.fully_connected(s_in, z_in, s, s_out, z_out) for s in w_scales]
+        mults = self.const_array("int32_t", f"mult{sg}_{op.outputs[0]}", np.array([p["multiplier"] for p in per_row]))
+        shifts = self.const_array("int32_t", f"shift{sg}_{op.outputs[0]}", np.array([p["shift"] for p in per_row]))
+        return [f"ern_fully_connected_per_channel_s8({head}, {mults}, {shifts}, {z_out}, {self.ref(sg, op.outputs[0])});"]
 
     def _binary_params(self, sg, op):
         a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]
@@ -264,9 +294,7 @@ class Emitter:
 
     def _lut(self, sg, op, name):
         table = lut_from_tflm(name, self.g.qparams(sg, op.inputs[0]), self.g.qparams(sg, op.outputs[0]))
-        tname = f"lut{sg}_{op.outputs[0]}"
-        self.consts.append(f"static const int8_t {tname}[256] = {{\n  {c_array(table)}\n}};")
-        self.const_bytes += 256
+        tname = self.const_array("int8_t", f"lut{sg}_{op.outputs[0]}", table)
         return [f"ern_lut_s8({tname}, {self.ref(sg, op.inputs[0])}, {self.ref(sg, op.outputs[0])}, "
                 f"{numel(self.g.tensor(sg, op.outputs[0]))});"]
 
@@ -308,6 +336,44 @@ class Emitter:
                          f"(const uint8_t *){self.ref(sg, x)} + o * {shape[axis] * inner} + {j * chunk}, {chunk});")
         return lines
 
+    def op_strided_slice(self, sg, op):
+        x, out = op.inputs[0], op.outputs[0]
+        flat = strided_slice_indices(self.g.tensor(sg, x).shape, *(self.g.const(sg, i) for i in op.inputs[1:4]),
+                                     op.builtinOptions)
+        size = _SIZES[self.g.tensor(sg, x).type]
+        if np.array_equal(flat, np.arange(flat[0], flat[0] + flat.size)):  # one contiguous run: a copy
+            return [f"memcpy({self.ref(sg, out)}, (const uint8_t *){self.ref(sg, x)} + {int(flat[0]) * size}, "
+                    f"{flat.size * size});"]
+        idx = self.const_array("int32_t", f"slice{sg}_{out}", flat)
+        return [f"for (int i = 0; i < {flat.size}; ++i) {self.ref(sg, out)}[i] = {self.ref(sg, x)}[{idx}[i]];"]
+
+    def op_unidirectional_sequence_lstm(self, sg, op):
+        p = L.lstm_params(self.g, sg, op)
+        name = f"lstm{sg}_{op.outputs[0]}"
+        if "ern_lstm_sigmoid_table" not in self.const_names:
+            self.const_names.add("ern_lstm_sigmoid_table")
+            self.const_array("uint16_t", "ern_lstm_sigmoid_table", np.array(L.sigmoid_table()))
+        g = p["gates"]
+        in_bias = [self.const_array("int32_t", f"{name}_bias_in{k}", gate["input_bias"]) for k, gate in enumerate(g)]
+        rec_bias = [self.const_array("int32_t", f"{name}_bias_rec{k}", gate["recurrent_bias"]) for k, gate in enumerate(g)]
+        arr = lambda items: "{" + ", ".join(str(v) for v in items) + "}"  # noqa: E731
+        fields = [p["steps"], p["n_input"], p["n_state"],
+                  arr(self.ref(sg, gate["input_weights"]) for gate in g),
+                  arr(self.ref(sg, gate["recurrent_weights"]) for gate in g), arr(in_bias), arr(rec_bias),
+                  arr(gate["input_multiplier"] for gate in g), arr(gate["recurrent_multiplier"] for gate in g),
+                  arr(gate["input_shift"] for gate in g), arr(gate["recurrent_shift"] for gate in g),
+                  p["cell_gate_tanh"], p["forget_mul"][0], p["input_mul"][0], p["output_mul"][0],
+                  p["forget_mul"][1], p["input_mul"][1], p["output_mul"][1], p["hidden_zero_point"],
+                  p["cell_tanh_multiplier"], p["cell_tanh_shift"], p["cell_clip"], "ern_lstm_sigmoid_table"]
+        self.consts.append(f"static const ern_lstm_params {name} = {{{', '.join(map(str, fields))}}};")
+        scratch = f"((int16_t *)(arena + {self.arena_offsets[(sg, SCRATCH + self.op_index)]}))"
+        hidden, cell = self.ref(sg, p["hidden"]), self.ref(sg, p["cell"])
+        # TFLite Micro resets variable tensors per inference: int8 to its zero point, int16 to 0.
+        return [f"memset({hidden}, {p['hidden_zero_point']}, {p['n_state']});",
+                f"memset({cell}, 0, {2 * p['n_state']});",
+                f"ern_lstm_s8(&{name}, {self.ref(sg, op.inputs[0])}, {hidden}, {cell}, {self.ref(sg, op.outputs[0])}, "
+                f"{scratch});"]
+
     def op_less(self, sg, op):
         a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]
         n = numel(self.g.tensor(sg, out))
@@ -330,6 +396,21 @@ class Emitter:
         lines += ["  " + copy(sg, o, body, bo) for bo, o in zip(bg.outputs, op.outputs)]
         lines.append("}")
         return lines
+
+
+def strided_slice_indices(shape, begin, end, strides, options) -> np.ndarray:
+    """Flat input indices STRIDED_SLICE reads, in output order (masks as TFLite defines them)."""
+    if options.ellipsisMask or options.newAxisMask or getattr(options, "offset", False):
+        raise UserError("STRIDED_SLICE with ellipsis, new-axis or offset options is not supported by the C generator")
+    index = []
+    for axis, dim in enumerate(shape):
+        b, e, s = int(begin[axis]), int(end[axis]), int(strides[axis])
+        if options.shrinkAxisMask >> axis & 1:
+            index.append(b % dim)
+        else:
+            index.append(slice(None if options.beginMask >> axis & 1 else b,
+                               None if options.endMask >> axis & 1 else e, s))
+    return np.arange(int(np.prod(shape))).reshape([int(d) for d in shape])[tuple(index)].reshape(-1)
 
 
 def generate_c(model_path: str | Path, out_dir: str | Path, name: str = "model") -> Path:
