@@ -1,4 +1,8 @@
-/* edgernn runtime: int8 kernels with TensorFlow Lite Micro reference semantics. See edgernn_rt.h. */
+/* edgernn runtime: int8 kernels with TensorFlow Lite Micro reference semantics. See edgernn_rt.h.
+ *
+ * Speed without losing exactness: every shortcut below is an identity in integer arithmetic,
+ * checked against TFLite Micro bit for bit by the tests (host build and QEMU firmware).
+ */
 #include "edgernn_rt.h"
 
 #include <string.h>
@@ -6,9 +10,17 @@
 #define ERN_INT32_MIN (-2147483647 - 1)
 #define ERN_INT32_MAX 2147483647
 
-static int32_t clamp_s8(int32_t v) { return v < -128 ? -128 : (v > 127 ? 127 : v); }
+#if defined(ERN_USE_DSP) && defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#define ERN_DSP 1
+static inline int32_t clamp_s8(int32_t v) { return __ssat(v, 8); }   /* one SSAT instruction */
+static inline int32_t clamp_s16(int32_t v) { return __ssat(v, 16); }
+#else
+static inline int32_t clamp_s8(int32_t v) { return v < -128 ? -128 : (v > 127 ? 127 : v); }
+static inline int32_t clamp_s16(int32_t v) { return v < -32768 ? -32768 : (v > 32767 ? 32767 : v); }
+#endif
 
-/* The three primitives are inlined into every kernel (they run several times per element). */
+/* gemmlowp SaturatingRoundingDoublingHighMul, general form (softmax needs its overflow case). */
 static inline int32_t srdhm(int32_t a, int32_t b) {
     if (a == b && a == ERN_INT32_MIN) return ERN_INT32_MAX; /* the only overflow case */
     const int64_t ab = (int64_t)a * (int64_t)b;
@@ -17,6 +29,14 @@ static inline int32_t srdhm(int32_t a, int32_t b) {
     return (int32_t)-((-(ab + 1 - (1 << 30))) >> 31);
 }
 
+/* The same for a multiplier m >= 0 (every requantization): gemmlowp's nudged, truncating
+ * division equals floor((a*m + 2^30) / 2^31) for either sign of a*m, and the overflow case
+ * needs m = INT32_MIN. SMULL, ADDS, ADC and a funnel shift on a Cortex-M4. */
+static inline int32_t srdhm_m(int32_t a, int32_t m) {
+    return (int32_t)(((int64_t)a * m + (1 << 30)) >> 31);
+}
+
+/* gemmlowp RoundingDivideByPOT (round half away from zero). */
 static inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
     const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
     const int32_t remainder = x & mask;
@@ -24,97 +44,192 @@ static inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/* The same for exponent >= 1 in four instructions: floor((x + 2^(e-1) - [x<0]) / 2^e), computed
+ * as ((x - [x<0]) >> (e-1) + 1) >> 1 so nothing overflows (x > INT32_MIN, which srdhm_m ensures). */
+static inline int32_t rdbp_pos(int32_t x, int exponent) {
+    return (((x + (x >> 31)) >> (exponent - 1)) + 1) >> 1;
+}
+
+/* tflite::MultiplyByQuantizedMultiplier: shift > 0 multiplies first, shift < 0 divides after. */
 static inline int32_t mbqm(int32_t x, int32_t multiplier, int shift) {
-    const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    return rounding_divide_by_pot(srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+    if (shift > 0) return srdhm_m((int32_t)((uint32_t)x << shift), multiplier);
+    const int32_t v = srdhm_m(x, multiplier);
+    return shift < 0 ? rdbp_pos(v, -shift) : v;
 }
 
 int32_t ern_srdhm(int32_t a, int32_t b) { return srdhm(a, b); }
 int32_t ern_rounding_divide_by_pot(int32_t x, int exponent) { return rounding_divide_by_pot(x, exponent); }
 int32_t ern_mul_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) { return mbqm(x, multiplier, shift); }
 
-#if defined(ERN_USE_DSP) && defined(__ARM_FEATURE_DSP)
-#include <arm_acle.h>
-typedef uint32_t __attribute__((aligned(1), may_alias)) ern_u32_unaligned;
+/* ---- matrix x vector: the MACs ---- */
 
-/* Four int8 MACs per step: SXTB16 splits bytes 0,2 and (rotated) 1,3 into int16 pairs,
- * SMLAD multiplies both pairs and accumulates. Same integer sum as the plain loop. */
-static int32_t dot_s8(const int8_t *w, const int8_t *x, int n) {
-    int32_t acc = 0;
-    int c = 0;
-    for (; c + 4 <= n; c += 4) {
-        const uint32_t wv = *(const ern_u32_unaligned *)(w + c);
-        const uint32_t xv = *(const ern_u32_unaligned *)(x + c);
-        acc = (int32_t)__smlad(__sxtb16(wv), __sxtb16(xv), (uint32_t)acc);
-        acc = (int32_t)__smlad(__sxtb16((wv >> 8) | (wv << 24)), __sxtb16((xv >> 8) | (xv << 24)), (uint32_t)acc);
+/* The int8 input becomes int16 once per call, each group of 4 stored as x0 x2 x1 x3: the order
+ * SXTB16 produces from 4 weight bytes (bytes 0,2, then rotated 1,3), so the inner loop loads a
+ * weight word, splits it with two SXTB16 and feeds two SMLADs against ready int16 pairs.
+ * Columns past the end are zero (the packed weights are zero there too). */
+void ern_widen_s8(const int8_t *x, int cols, int16_t *x16) {
+    const int padded = (cols + 3) & ~3;
+    for (int c = 0; c < padded; c += 4) {
+        static const int order[4] = {0, 2, 1, 3};
+        for (int k = 0; k < 4; ++k) x16[c + k] = c + order[k] < cols ? x[c + order[k]] : 0;
     }
-    for (; c < n; ++c) acc += (int32_t)w[c] * x[c];
-    return acc;
 }
-#else
-static int32_t dot_s8(const int8_t *w, const int8_t *x, int n) {
-    int32_t acc = 0;
-    for (int c = 0; c < n; ++c) acc += (int32_t)w[c] * x[c];
-    return acc;
+
+/* Four dot products at once: rows packed in blocks of 4 (see the header), so one pass
+ * over x serves four rows and the weights stream from one pointer. */
+#ifdef ERN_DSP
+/* SXTB16 with its built-in rotation (GCC does not fold a separate ROR into it). */
+static inline uint32_t sxtb16_ror8(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
 }
 #endif
 
-void ern_fully_connected_s8(const int8_t *input, int batches, int cols, const int8_t *weights,
+static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
+#ifdef ERN_DSP
+    /* Hand-scheduled: 21 instructions per 16 MACs (two LDRD of weights, one of inputs, 8 SXTB16,
+     * 8 SMLAD, SUBS, BNE); GCC's version shuffled accumulators between registers. */
+    const int8_t *wp = w;
+    const int16_t *xp = x16;
+    uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, xa, xb, v0, v1, t;
+    int g = groups;
+    if (g > 0) {
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[xa], %[xb], [%[xp]], #8\n\t"
+            "ldrd %[v0], %[v1], [%[wp]], #8\n\t"
+            "sxtb16 %[t], %[v0]\n\t"
+            "smlad %[s0], %[t], %[xa], %[s0]\n\t"
+            "sxtb16 %[t], %[v0], ror #8\n\t"
+            "smlad %[s0], %[t], %[xb], %[s0]\n\t"
+            "sxtb16 %[t], %[v1]\n\t"
+            "smlad %[s1], %[t], %[xa], %[s1]\n\t"
+            "sxtb16 %[t], %[v1], ror #8\n\t"
+            "smlad %[s1], %[t], %[xb], %[s1]\n\t"
+            "ldrd %[v0], %[v1], [%[wp]], #8\n\t"
+            "sxtb16 %[t], %[v0]\n\t"
+            "smlad %[s2], %[t], %[xa], %[s2]\n\t"
+            "sxtb16 %[t], %[v0], ror #8\n\t"
+            "smlad %[s2], %[t], %[xb], %[s2]\n\t"
+            "sxtb16 %[t], %[v1]\n\t"
+            "smlad %[s3], %[t], %[xa], %[s3]\n\t"
+            "sxtb16 %[t], %[v1], ror #8\n\t"
+            "smlad %[s3], %[t], %[xb], %[s3]\n\t"
+            "subs %[g], %[g], #1\n\t"
+            "bne 1b\n\t"
+            : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [wp] "+r"(wp), [xp] "+r"(xp),
+              [g] "+r"(g), [xa] "=&r"(xa), [xb] "=&r"(xb), [v0] "=&r"(v0), [v1] "=&r"(v1), [t] "=&r"(t)
+            :
+            : "cc", "memory");
+    }
+    acc[0] = (int32_t)s0; acc[1] = (int32_t)s1; acc[2] = (int32_t)s2; acc[3] = (int32_t)s3;
+#else
+    int32_t s[4] = {0, 0, 0, 0};
+    for (int g = 0; g < groups; ++g, w += 16, x16 += 4) {
+        for (int j = 0; j < 4; ++j) {
+            const int8_t *r = w + 4 * j;
+            s[j] += r[0] * x16[0] + r[2] * x16[1] + r[1] * x16[2] + r[3] * x16[3];
+        }
+    }
+    for (int j = 0; j < 4; ++j) acc[j] = s[j];
+#endif
+}
+
+/* Requantize one accumulator (the common case, shift < 0, kept free of branches). */
+static inline int8_t requant_s8(int32_t acc, int32_t multiplier, int right, int32_t output_offset) {
+    return (int8_t)clamp_s8(rdbp_pos(srdhm_m(acc, multiplier), right) + output_offset);
+}
+
+void ern_fully_connected_s8(const int8_t *input, int batches, int cols, const int8_t *packed_weights,
                             const int32_t *folded_bias, int rows, int32_t multiplier, int shift,
-                            int32_t output_offset, int8_t *output) {
+                            int32_t output_offset, int16_t *x16, int8_t *output) {
+    const int groups = (cols + 3) >> 2, right = -shift;
     for (int b = 0; b < batches; ++b) {
-        const int8_t *x = input + b * cols;
-        for (int r = 0; r < rows; ++r) {
-            const int32_t acc = dot_s8(weights + r * cols, x, cols) + folded_bias[r];
-            output[b * rows + r] = (int8_t)clamp_s8(
-                mbqm(acc, multiplier, shift) + output_offset);
+        ern_widen_s8(input + b * cols, cols, x16);
+        int8_t *out = output + b * rows;
+        const int8_t *w = packed_weights;
+        int r = 0;
+        if (shift < 0) {
+            for (; r + 4 <= rows; r += 4, w += groups * 16) {
+                int32_t acc[4];
+                dot_4rows(w, x16, groups, acc);
+                out[r] = requant_s8(acc[0] + folded_bias[r], multiplier, right, output_offset);
+                out[r + 1] = requant_s8(acc[1] + folded_bias[r + 1], multiplier, right, output_offset);
+                out[r + 2] = requant_s8(acc[2] + folded_bias[r + 2], multiplier, right, output_offset);
+                out[r + 3] = requant_s8(acc[3] + folded_bias[r + 3], multiplier, right, output_offset);
+            }
+        }
+        for (; r < rows; r += 4, w += groups * 16) { /* any shift, and a last partial block */
+            int32_t acc[4];
+            dot_4rows(w, x16, groups, acc);
+            for (int j = 0; j < 4 && r + j < rows; ++j)
+                out[r + j] = (int8_t)clamp_s8(mbqm(acc[j] + folded_bias[r + j], multiplier, shift) + output_offset);
         }
     }
 }
 
-void ern_fully_connected_per_channel_s8(const int8_t *input, int batches, int cols, const int8_t *weights,
+void ern_fully_connected_per_channel_s8(const int8_t *input, int batches, int cols, const int8_t *packed_weights,
                                         const int32_t *folded_bias, int rows, const int32_t *multipliers,
-                                        const int32_t *shifts, int32_t output_offset, int8_t *output) {
+                                        const int32_t *shifts, int32_t output_offset, int16_t *x16, int8_t *output) {
+    const int groups = (cols + 3) >> 2;
     for (int b = 0; b < batches; ++b) {
-        const int8_t *x = input + b * cols;
-        for (int r = 0; r < rows; ++r) {
-            const int32_t acc = dot_s8(weights + r * cols, x, cols) + folded_bias[r];
-            output[b * rows + r] = (int8_t)clamp_s8(mbqm(acc, multipliers[r], shifts[r]) + output_offset);
+        ern_widen_s8(input + b * cols, cols, x16);
+        int8_t *out = output + b * rows;
+        for (int r = 0; r < rows; r += 4) {
+            int32_t acc[4];
+            dot_4rows(packed_weights + r * groups * 4, x16, groups, acc);
+            for (int j = 0; j < 4 && r + j < rows; ++j)
+                out[r + j] = (int8_t)clamp_s8(mbqm(acc[j] + folded_bias[r + j], multipliers[r + j], shifts[r + j])
+                                              + output_offset);
         }
     }
 }
 
-/* ADD and SUB share their rescaling: both inputs to a common scale with 20 bits of headroom. */
-static void add_sub_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n, int sign) {
-    for (int i = 0; i < n; ++i) {
-        const int32_t x = (p->input1_offset + a[i]) * (1 << p->left_shift);
-        const int32_t y = (p->input2_offset + b[i]) * (1 << p->left_shift);
-        const int32_t sx = mbqm(x, p->input1_multiplier, p->input1_shift);
-        const int32_t sy = mbqm(y, p->input2_multiplier, p->input2_shift);
-        const int32_t raw = mbqm(sign > 0 ? sx + sy : sx - sy, p->output_multiplier,
-                                                            p->output_shift) + p->output_offset;
-        out[i] = (int8_t)clamp_s8(raw);
+/* ---- element-wise ---- */
+
+/* ADD and SUB (TFLite Micro's add/sub: both inputs to a common scale with 20 bits of headroom,
+ * then the output rescale). An input's rescaled value depends on its int8 value alone, so the
+ * generator tabulates it (256 int32, exact, negated for a subtrahend). The input with the larger
+ * scale has the multiplier 1/2 exactly, so its rescaled value is (x + offset) << 19 with no
+ * table. raw = table[x] + sign * ((y + offset) << 19), then one requantization. */
+void ern_add_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n) {
+    const int32_t *table = p->table;
+    const int8_t *tabled = p->table_input ? b : a, *plain = p->table_input ? a : b;
+    const int32_t off = p->plain_offset, sign = p->plain_sign, m = p->output_multiplier, zp = p->output_offset;
+    const int shift = p->output_shift;
+    if (shift < 0) {
+        for (int i = 0; i < n; ++i) {
+            const int32_t raw = table[(uint8_t)tabled[i]] + sign * (int32_t)((uint32_t)(plain[i] + off) << 19);
+            out[i] = (int8_t)clamp_s8(rdbp_pos(srdhm_m(raw, m), -shift) + zp);
+        }
+    } else {
+        for (int i = 0; i < n; ++i) {
+            const int32_t raw = table[(uint8_t)tabled[i]] + sign * (int32_t)((uint32_t)(plain[i] + off) << 19);
+            out[i] = (int8_t)clamp_s8(mbqm(raw, m, shift) + zp);
+        }
     }
 }
 
-void ern_add_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n) {
-    add_sub_s8(p, a, b, out, n, +1);
-}
-
-void ern_sub_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n) {
-    add_sub_s8(p, a, b, out, n, -1);
-}
-
+/* MUL: (a - za) * (b - zb) rescaled. Offsets are the negated zero points. */
 void ern_mul_s8(const int8_t *a, int32_t a_offset, const int8_t *b, int32_t b_offset, int8_t *out, int n,
                 int32_t multiplier, int shift, int32_t output_offset) {
-    for (int i = 0; i < n; ++i) {
-        const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
-        out[i] = (int8_t)clamp_s8(mbqm(prod, multiplier, shift) + output_offset);
+    if (shift < 0) {
+        for (int i = 0; i < n; ++i) {
+            const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
+            out[i] = (int8_t)clamp_s8(rdbp_pos(srdhm_m(prod, multiplier), -shift) + output_offset);
+        }
+    } else {
+        for (int i = 0; i < n; ++i) {
+            const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
+            out[i] = (int8_t)clamp_s8(mbqm(prod, multiplier, shift) + output_offset);
+        }
     }
 }
 
+/* Table lookup indexed by the int8 value's bit pattern (the generator stores it that way). */
 void ern_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int n) {
-    for (int i = 0; i < n; ++i) out[i] = table[(int)in[i] + 128];
+    for (int i = 0; i < n; ++i) out[i] = table[(uint8_t)in[i]];
 }
 
 /* ---- softmax: gemmlowp fixed point (Q5.26 differences, Q0.31 exps, Q12.19 sums) ---- */
@@ -215,8 +330,6 @@ void ern_softmax_s8(const int8_t *in, int rows, int depth, int32_t beta_multipli
 
 /* ---- int8 LSTM with int16 cell (TFLite Micro lstm_eval semantics) ---- */
 
-static int32_t clamp_s16(int32_t v) { return v < -32768 ? -32768 : (v > 32767 ? 32767 : v); }
-
 /* Sigmoid on a 2^-12 input: |3x| indexes the table in steps of 2^9 with linear interpolation. */
 static int16_t sigmoid_s16(const uint16_t *table, int32_t x) {
     const int32_t v = x * 3;
@@ -258,16 +371,22 @@ void ern_tanh_s16(const uint16_t *table, int32_t multiplier, int shift, const in
     for (int i = 0; i < n; ++i) out[i] = tanh_s16(table, multiplier, shift, in[i]);
 }
 
-/* One gate: int16 (input FC + recurrent FC), saturating, then its activation. */
-static void lstm_gate(const ern_lstm_params *p, int g, const int8_t *x, const int8_t *h, int tanh_gate,
+/* One gate, four rows at a time: int16 (input FC + recurrent FC), saturating, then its activation. */
+static void lstm_gate(const ern_lstm_params *p, int g, const int16_t *x16, const int16_t *h16, int tanh_gate,
                       int16_t *out) {
-    for (int r = 0; r < p->n_state; ++r) {
-        const int32_t a = clamp_s16(mbqm(dot_s8(p->input_weights[g] + r * p->n_input, x, p->n_input)
-                                         + p->input_bias[g][r], p->input_multiplier[g], p->input_shift[g]));
-        const int32_t b = clamp_s16(mbqm(dot_s8(p->recurrent_weights[g] + r * p->n_state, h, p->n_state)
-                                         + p->recurrent_bias[g][r], p->recurrent_multiplier[g], p->recurrent_shift[g]));
-        const int32_t sum = clamp_s16(a + b);
-        out[r] = tanh_gate ? tanh_s16(p->sigmoid_table, 3, 0, sum) : sigmoid_s16(p->sigmoid_table, sum);
+    const int gi = (p->n_input + 3) >> 2, gs = (p->n_state + 3) >> 2;
+    const int32_t *ib = p->input_bias[g], *rb = p->recurrent_bias[g];
+    for (int r = 0; r < p->n_state; r += 4) {
+        int32_t ai[4], ar[4];
+        dot_4rows(p->input_weights[g] + r * gi * 4, x16, gi, ai);
+        dot_4rows(p->recurrent_weights[g] + r * gs * 4, h16, gs, ar);
+        const int n = p->n_state - r < 4 ? p->n_state - r : 4;
+        for (int j = 0; j < n; ++j) {
+            const int32_t a = clamp_s16(mbqm(ai[j] + ib[r + j], p->input_multiplier[g], p->input_shift[g]));
+            const int32_t b = clamp_s16(mbqm(ar[j] + rb[r + j], p->recurrent_multiplier[g], p->recurrent_shift[g]));
+            const int32_t sum = clamp_s16(a + b);
+            out[r + j] = tanh_gate ? tanh_s16(p->sigmoid_table, 3, 0, sum) : sigmoid_s16(p->sigmoid_table, sum);
+        }
     }
 }
 
@@ -275,12 +394,14 @@ void ern_lstm_s8(const ern_lstm_params *p, const int8_t *input, int8_t *hidden, 
                  int8_t *output, int16_t *scratch) {
     const int n = p->n_state;
     int16_t *ig = scratch, *fg = scratch + n, *cg = scratch + 2 * n, *og = scratch + 3 * n;
+    int16_t *x16 = scratch + 4 * n, *h16 = x16 + ((p->n_input + 3) & ~3);
     for (int t = 0; t < p->steps; ++t) {
-        const int8_t *x = input + t * p->n_input;
-        lstm_gate(p, 0, x, hidden, 0, ig);
-        lstm_gate(p, 1, x, hidden, 0, fg);
-        lstm_gate(p, 2, x, hidden, p->cell_gate_tanh, cg);
-        lstm_gate(p, 3, x, hidden, 0, og);
+        ern_widen_s8(input + t * p->n_input, p->n_input, x16);
+        ern_widen_s8(hidden, n, h16);
+        lstm_gate(p, 0, x16, h16, 0, ig);
+        lstm_gate(p, 1, x16, h16, 0, fg);
+        lstm_gate(p, 2, x16, h16, p->cell_gate_tanh, cg);
+        lstm_gate(p, 3, x16, h16, 0, og);
         for (int i = 0; i < n; ++i) {
             const int32_t kept = clamp_s16(mbqm((int32_t)fg[i] * cell[i], p->forget_mul_multiplier, p->forget_mul_shift));
             const int32_t added = clamp_s16(mbqm((int32_t)ig[i] * cg[i], p->input_mul_multiplier, p->input_mul_shift));

@@ -27,7 +27,7 @@ from edgernn.export.codegen import params as P
 
 RUNTIME_DIR = Path(__file__).resolve().parents[3] / "firmware" / "runtime"
 RUNTIME_FILES = ("edgernn_rt.h", "edgernn_rt.c")
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 _CTYPES = {9: "int8_t", 2: "int32_t", 6: "uint8_t", 7: "int16_t"}
 _SIZES = {9: 1, 2: 4, 6: 1, 7: 2}
 SUPPORTED_OPS = ("FULLY_CONNECTED, ADD, SUB, MUL, LOGISTIC, TANH, SOFTMAX, RESHAPE, GATHER, SPLIT, STRIDED_SLICE, "
@@ -79,10 +79,29 @@ class _Graph:
         return [float(v) for v in q.scale]
 
     def scratch_bytes(self, sg: int, k: int, op) -> int:
-        """Working memory op k needs beyond its tensors (the LSTM's four int16 gate vectors)."""
-        if self.op_name(op) == "UNIDIRECTIONAL_SEQUENCE_LSTM":
-            return 4 * 2 * int(self.tensor(sg, op.inputs[L.HIDDEN_STATE]).shape[-1])
+        """Working memory op k needs beyond its tensors: the widened int16 input of a FULLY_CONNECTED;
+        the LSTM's four int16 gate vectors and its widened input and hidden state."""
+        name = self.op_name(op)
+        if name == "FULLY_CONNECTED":
+            return 2 * pad4(int(self.tensor(sg, op.inputs[1]).shape[1]))
+        if name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+            n_state = int(self.tensor(sg, op.inputs[L.HIDDEN_STATE]).shape[-1])
+            n_input = int(self.tensor(sg, op.inputs[0]).shape[-1])
+            return 2 * (4 * n_state + pad4(n_input) + pad4(n_state))
         return 0
+
+
+def pad4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def pack_weights(w: np.ndarray) -> np.ndarray:
+    """[rows][cols] int8 -> the kernels' layout: rows in blocks of 4, columns in groups of 4, zero-padded;
+    block b, group g holds 4 bytes of each of rows 4b..4b+3 in turn."""
+    rows, cols = w.shape
+    padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
+    padded[:rows, :cols] = w
+    return padded.reshape(pad4(rows) // 4, 4, pad4(cols) // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
 
 
 def numel(t) -> int:
@@ -193,12 +212,27 @@ class Emitter:
         self.op_index = 0  # of the op being emitted, for its scratch memory
 
     def const_array(self, ctype: str, name: str, values: np.ndarray) -> str:
-        """Emit a const array the generator made (folded biases, tables); returns its name."""
-        self.consts.append(f"static const {ctype} {name}[{values.size}] = {{\n  {c_array(values)}\n}};")
+        """Emit a const array the generator made (packed weights, folded biases, tables); returns its name.
+        4-byte aligned: the DSP kernels load weights a word (or two) at a time."""
+        values = np.asarray(values)
+        self.consts.append(f"static const {ctype} {name}[{values.size}] __attribute__((aligned(4))) = {{\n  "
+                           f"{c_array(values)}\n}};")
         self.const_bytes += values.size * {"int8_t": 1, "int16_t": 2, "uint16_t": 2}.get(ctype, 4)
         return name
 
     # storage -------------------------------------------------------------------------------
+    def packed(self, sg: int, i: int) -> str:
+        """A weight matrix in the kernels' packed layout (emitted once)."""
+        name = f"w{sg}_{i}"
+        if name not in self.const_names:
+            self.const_names.add(name)
+            self.const_array("int8_t", name, pack_weights(self.g.const(sg, i)))
+        return name
+
+    def scratch(self) -> str:
+        """This op's working memory in the arena."""
+        return f"(arena + {self.arena_offsets[(self.sg, SCRATCH + self.op_index)]})"
+
     def ref(self, sg: int, i: int) -> str:
         """C expression for tensor i of subgraph sg (a const array or a place in the arena)."""
         t = self.g.tensor(sg, i)
@@ -228,7 +262,7 @@ class Emitter:
             emit = getattr(self, f"op_{name.lower()}", None)
             if emit is None:
                 raise UserError(f"op {name} is not supported by the C generator yet (supported: {SUPPORTED_OPS})")
-            self.op_index = k
+            self.op_index, self.sg = k, sg
             lines.append(f"  /* {k}: {name} */")
             lines += ["  " + line for line in emit(sg, op)]
         lines.append("}")
@@ -251,15 +285,16 @@ class Emitter:
         bias = self.g.const(sg, b) if b >= 0 else np.zeros(rows, np.int32)
         # Fold the input zero point into the bias (exact in int32 arithmetic, wrap-around included).
         folded = self.const_array("int32_t", f"bias{sg}_{op.outputs[0]}", L.fold_zero_point(bias, -z_in, self.g.const(sg, w)))
-        head = f"{self.ref(sg, x)}, {batches}, {cols}, {self.ref(sg, w)}, {folded}, {rows}"
+        head = f"{self.ref(sg, x)}, {batches}, {cols}, {self.packed(sg, w)}, {folded}, {rows}"
+        x16, out = f"(int16_t *){self.scratch()}", self.ref(sg, op.outputs[0])
         if len(w_scales) == 1:
             p = P.fully_connected(s_in, z_in, w_scales[0], s_out, z_out)
-            return [f"ern_fully_connected_s8({head}, {p['multiplier']}, {p['shift']}, {z_out}, {self.ref(sg, op.outputs[0])});"]
+            return [f"ern_fully_connected_s8({head}, {p['multiplier']}, {p['shift']}, {z_out}, {x16}, {out});"]
         # Per-channel weights: one multiplier and shift per output row, as TFLite Micro's Prepare makes them.
         per_row = [P.fully_connected(s_in, z_in, s, s_out, z_out) for s in w_scales]
         mults = self.const_array("int32_t", f"mult{sg}_{op.outputs[0]}", np.array([p["multiplier"] for p in per_row]))
         shifts = self.const_array("int32_t", f"shift{sg}_{op.outputs[0]}", np.array([p["shift"] for p in per_row]))
-        return [f"ern_fully_connected_per_channel_s8({head}, {mults}, {shifts}, {z_out}, {self.ref(sg, op.outputs[0])});"]
+        return [f"ern_fully_connected_per_channel_s8({head}, {mults}, {shifts}, {z_out}, {x16}, {out});"]
 
     def _binary_params(self, sg, op):
         a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]
@@ -274,11 +309,20 @@ class Emitter:
             sign = "+" if kind == "add" else "-"
             return [f"for (int i = 0; i < {n}; ++i) {self.ref(sg, out)}[i] = {self.ref(sg, a)}[i] {sign} {self.ref(sg, b)}[i];"]
         p = (P.add if kind == "add" else P.sub)(*self._binary_params(sg, op))
-        fields = ", ".join(str(p[k]) for k in ("input1_offset", "input2_offset", "output_offset", "input1_multiplier",
-                                              "input2_multiplier", "output_multiplier", "input1_shift", "input2_shift",
-                                              "output_shift", "left_shift"))
-        return ["{", f"  static const ern_add_params p = {{{fields}}};",
-                f"  ern_{kind}_s8(&p, {self.ref(sg, a)}, {self.ref(sg, b)}, {self.ref(sg, out)}, {n});", "}"]
+        # The input rescaled by exactly 1/2 (the larger scale; both when the scales are equal) is
+        # (x + offset) << 19 in the kernel; the other one is tabulated, negated if it is subtracted.
+        half = [p[f"input{k}_multiplier"] == 1 << 30 and p[f"input{k}_shift"] == 0 for k in (1, 2)]
+        if not any(half):
+            raise UserError(f"{kind.upper()} without an input at the larger scale: not supported by the C generator")
+        tabled = 1 if half[0] else 0  # index of the tabled input
+        table = P.add_input_table(p[f"input{tabled + 1}_offset"], p[f"input{tabled + 1}_multiplier"],
+                                  p[f"input{tabled + 1}_shift"], p["left_shift"], negate=kind == "sub" and tabled == 1)
+        name = self.const_array("int32_t", f"addtab{sg}_{out}", np.array(table))
+        plain_sign = -1 if kind == "sub" and tabled == 0 else 1
+        fields = [name, tabled, p[f"input{2 - tabled}_offset"], plain_sign, p["output_multiplier"], p["output_shift"],
+                  p["output_offset"]]
+        return ["{", f"  static const ern_add_params p = {{{', '.join(map(str, fields))}}};",
+                f"  ern_add_s8(&p, {self.ref(sg, a)}, {self.ref(sg, b)}, {self.ref(sg, out)}, {n});", "}"]
 
     def op_add(self, sg, op):
         return self._add_sub(sg, op, "add")
@@ -294,7 +338,8 @@ class Emitter:
 
     def _lut(self, sg, op, name):
         table = lut_from_tflm(name, self.g.qparams(sg, op.inputs[0]), self.g.qparams(sg, op.outputs[0]))
-        tname = self.const_array("int8_t", f"lut{sg}_{op.outputs[0]}", table)
+        # Indexed by the input's byte: entries for 0..127, then for -128..-1.
+        tname = self.const_array("int8_t", f"lut{sg}_{op.outputs[0]}", np.roll(table, -128))
         return [f"ern_lut_s8({tname}, {self.ref(sg, op.inputs[0])}, {self.ref(sg, op.outputs[0])}, "
                 f"{numel(self.g.tensor(sg, op.outputs[0]))});"]
 
@@ -358,15 +403,15 @@ class Emitter:
         rec_bias = [self.const_array("int32_t", f"{name}_bias_rec{k}", gate["recurrent_bias"]) for k, gate in enumerate(g)]
         arr = lambda items: "{" + ", ".join(str(v) for v in items) + "}"  # noqa: E731
         fields = [p["steps"], p["n_input"], p["n_state"],
-                  arr(self.ref(sg, gate["input_weights"]) for gate in g),
-                  arr(self.ref(sg, gate["recurrent_weights"]) for gate in g), arr(in_bias), arr(rec_bias),
+                  arr(self.packed(sg, gate["input_weights"]) for gate in g),
+                  arr(self.packed(sg, gate["recurrent_weights"]) for gate in g), arr(in_bias), arr(rec_bias),
                   arr(gate["input_multiplier"] for gate in g), arr(gate["recurrent_multiplier"] for gate in g),
                   arr(gate["input_shift"] for gate in g), arr(gate["recurrent_shift"] for gate in g),
                   p["cell_gate_tanh"], p["forget_mul"][0], p["input_mul"][0], p["output_mul"][0],
                   p["forget_mul"][1], p["input_mul"][1], p["output_mul"][1], p["hidden_zero_point"],
                   p["cell_tanh_multiplier"], p["cell_tanh_shift"], p["cell_clip"], "ern_lstm_sigmoid_table"]
         self.consts.append(f"static const ern_lstm_params {name} = {{{', '.join(map(str, fields))}}};")
-        scratch = f"((int16_t *)(arena + {self.arena_offsets[(sg, SCRATCH + self.op_index)]}))"
+        scratch = f"(int16_t *){self.scratch()}"
         hidden, cell = self.ref(sg, p["hidden"]), self.ref(sg, p["cell"])
         # TFLite Micro resets variable tensors per inference: int8 to its zero point, int16 to 0.
         return [f"memset({hidden}, {p['hidden_zero_point']}, {p['n_state']});",

@@ -73,3 +73,34 @@ def softmax(in_scale, beta: float = 1.0) -> dict:
     mult, left_shift = quantize_multiplier(real)
     radius = math.floor(((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift))
     return {"beta_multiplier": mult, "beta_left_shift": left_shift, "diff_min": -radius}
+
+
+# Integer arithmetic of the requantization, in Python ints (tables are built with it).
+
+def srdhm(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int32 values."""
+    if a == b == -2**31:
+        return 2**31 - 1
+    ab = a * b
+    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+    q = abs(ab + nudge) >> 31
+    return q if ab + nudge >= 0 else -q
+
+
+def rounding_divide_by_pot(x: int, exponent: int) -> int:
+    mask = (1 << exponent) - 1
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if (x & mask) > threshold else 0)
+
+
+def mbqm(x: int, multiplier: int, shift: int) -> int:
+    """tflite::MultiplyByQuantizedMultiplier (x wraps to int32 after a left shift, as in C)."""
+    if shift > 0:
+        x = ((x << shift) + 2**31) % 2**32 - 2**31
+    return rounding_divide_by_pot(srdhm(x, multiplier), max(-shift, 0))
+
+
+def add_input_table(offset: int, multiplier: int, shift: int, left_shift: int, negate: bool) -> list[int]:
+    """One ADD/SUB input rescaled as TFLite Micro does, for every int8 value, indexed by its byte."""
+    values = [mbqm((offset + (b - 256 if b > 127 else b)) << left_shift, multiplier, shift) for b in range(256)]
+    return [-v for v in values] if negate else values
