@@ -184,9 +184,10 @@ def plan_arena(graph: _Graph) -> tuple[dict[tuple[int, int], int], int]:
     inside the WHILE op, never at the same time as each other, so they share one region above it.
     """
     offsets: dict[tuple[int, int], int] = {}
+    aliases = _passthrough_aliases(graph)
     base, loop_region = 0, 0
     for sg in range(len(graph.m.subgraphs)):
-        spans = _lifetimes(graph, sg)
+        spans = {t: span for t, span in _lifetimes(graph, sg).items() if (sg, t) not in aliases}
         ops = graph.m.subgraphs[sg].operators or []
         sizes = {t: graph.scratch_bytes(sg, t - SCRATCH, ops[t - SCRATCH]) if t >= SCRATCH
                  else numel(graph.tensor(sg, t)) * _SIZES.get(graph.tensor(sg, t).type, 4) for t in spans}
@@ -197,7 +198,24 @@ def plan_arena(graph: _Graph) -> tuple[dict[tuple[int, int], int], int]:
             loop_region = max(loop_region, size)
         for t, o in local.items():
             offsets[(sg, t)] = o if sg == 0 else base + o
+    for key, target in aliases.items():
+        offsets[key] = offsets[target]
     return offsets, base + loop_region
+
+
+def _passthrough_aliases(graph: _Graph) -> dict[tuple[int, int], tuple[int, int]]:
+    """WHILE body inputs that the body passes through unchanged (the GRU's input sequence): they are
+    read straight from the loop state, so they need no arena of their own and no copy per step."""
+    aliases = {}
+    for sg, g in enumerate(graph.m.subgraphs):
+        for op in g.operators or []:
+            if graph.op_name(op) != "WHILE":
+                continue
+            body = graph.m.subgraphs[op.builtinOptions.bodySubgraphIndex]
+            for bi, bo, out in zip(body.inputs, body.outputs, op.outputs):
+                if bi == bo:
+                    aliases[(op.builtinOptions.bodySubgraphIndex, bi)] = (sg, out)
+    return aliases
 
 
 class Emitter:
@@ -430,15 +448,22 @@ class Emitter:
             if not any(f"subgraph_{k}(void)" in f for f in self.functions):
                 self.subgraph(k)
         cg, bg = self.g.m.subgraphs[cond], self.g.m.subgraphs[body]
-        copy = lambda dst_sg, dst, src_sg, src: (  # noqa: E731
-            f"memcpy({self.ref(dst_sg, dst)}, {self.ref(src_sg, src)}, {self.nbytes(src_sg, src)});")
-        lines = [copy(sg, o, sg, i) for i, o in zip(op.inputs, op.outputs)]  # loop state lives in the outputs
+        def copy(dst_sg, dst, src_sg, src):
+            if self.ref(dst_sg, dst) == self.ref(src_sg, src):  # an aliased passthrough: already in place
+                return "/* in place */"
+            return f"memcpy({self.ref(dst_sg, dst)}, {self.ref(src_sg, src)}, {self.nbytes(src_sg, src)});"
+
+        # Loop state lives in the WHILE outputs. Copies are skipped where nothing reads them: cond
+        # inputs its ops never use (the GRU's cond reads only the counter), and body outputs that are
+        # the body's own input passed through (the state already holds that value).
+        cond_reads = {t for o in cg.operators or [] for t in o.inputs} | set(cg.outputs)
+        lines = [copy(sg, o, sg, i) for i, o in zip(op.inputs, op.outputs)]
         lines.append("for (;;) {")
-        lines += ["  " + copy(cond, ci, sg, o) for ci, o in zip(cg.inputs, op.outputs)]
+        lines += ["  " + copy(cond, ci, sg, o) for ci, o in zip(cg.inputs, op.outputs) if ci in cond_reads]
         lines += [f"  subgraph_{cond}();", f"  if (!{self.ref(cond, cg.outputs[0])}[0]) break;"]
         lines += ["  " + copy(body, bi, sg, o) for bi, o in zip(bg.inputs, op.outputs)]
         lines.append(f"  subgraph_{body}();")
-        lines += ["  " + copy(sg, o, body, bo) for bo, o in zip(bg.outputs, op.outputs)]
+        lines += ["  " + copy(sg, o, body, bo) for bo, bi, o in zip(bg.outputs, bg.inputs, op.outputs) if bo != bi]
         lines.append("}")
         return lines
 
