@@ -123,6 +123,20 @@ def test_int16_activations_match_tflm_on_every_input(op, scale_log2, tmp_path):
     np.testing.assert_array_equal(out.astype(np.int64), expected)
 
 
+def test_fast_requantization_equals_gemmlowp_reference(tmp_path):
+    """The runtime's shortcut (SMLAL + 4-instruction rounding shift) against the textbook definition."""
+    lib = _runtime_library(tmp_path)
+    lib.ern_mul_by_quantized_multiplier.restype = ctypes.c_int32
+    lib.ern_mul_by_quantized_multiplier.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.c_int]
+    rng = np.random.default_rng(3)
+    edge = [-2**31, -2**31 + 1, -1, 0, 1, 2**31 - 1, 2**30, -2**30]
+    xs = edge + [int(v) for v in rng.integers(-2**31, 2**31, 3000)] + [int(v) for v in rng.integers(-5000, 5000, 1000)]
+    for i, x in enumerate(xs):
+        m = [2**30, 2**31 - 1, int(rng.integers(2**30, 2**31))][i % 3]
+        shift = int(rng.integers(-31, 8)) if i % 5 else 0
+        assert lib.ern_mul_by_quantized_multiplier(x, m, shift) == P.mbqm(x, m, shift), (x, m, shift)
+
+
 def test_strided_slice_indices_follow_tflite_masks():
     opts = types.SimpleNamespace(beginMask=5, endMask=5, shrinkAxisMask=2, ellipsisMask=0, newAxisMask=0, offset=False)
     flat = strided_slice_indices([1, 6, 3], [0, -1, 0], [0, 0, 0], [1, 1, 1], opts)
