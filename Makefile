@@ -8,9 +8,10 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# espeak-ng: KWS synthesis; arm toolchain + QEMU: firmware; openssh-server: Raspberry Pi target tests.
+# espeak-ng: KWS synthesis; arm toolchain + QEMU: firmware; openssh-server: Raspberry Pi target tests;
+# openocd: `firmware flash` (its tests check the board scripts exist).
 APT_PKGS := espeak-ng libsndfile1 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
-            openssh-server openssh-client gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+            openssh-server openssh-client gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user openocd
 APT_STAMP := $(VENV)/.apt
 
 DEMO_DATA := data/kws
@@ -21,7 +22,7 @@ DEMO_RUNS := runs
 setup: apt venv
 
 apt: $(APT_STAMP)
-$(APT_STAMP):
+$(APT_STAMP): Makefile
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt-get install:$$missing"; \

@@ -154,6 +154,13 @@ def firmware_run(elf, board="mps2-an386", timeout=120):
     return run_firmware(elf, board=board, timeout=timeout)
 
 
+def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=False):
+    """Program serial-app firmware onto a real board (openocd, pyocd, or the board's USB drive)."""
+    from edgernn.targets.flash import flash
+
+    return flash(elf, board=board, probe=probe, target=target, drive=drive, dry_run=dry_run)
+
+
 # --- compare ---
 def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu", seq_lens="50,200,800", out="compare",
             epochs=None, seq_epochs=30, seq_samples=4000, user_seq_lens=None, overwrite=False, progress=True):

@@ -5,6 +5,7 @@ Each command has its own section below, marked ``# --- <name> ---``.
 """
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -342,13 +343,14 @@ def report(folders, out, formats):
 # --- firmware ---
 @main.group()
 def firmware():
-    """Build and run Cortex-M firmware that runs a model as generated C (QEMU boards)."""
+    """Build, run (QEMU) and flash (real boards) Cortex-M firmware that runs a model as generated C."""
 
 
 @firmware.command("build")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--board", default="mps2-an386", show_default=True,
-              help="mps2-an386 (Cortex-M4), mps2-an500 (M7), mps2-an505 (M33), microbit (M0).")
+              help="mps2-an386 (Cortex-M4), mps2-an500 (M7), mps2-an505 (M33), microbit (M0, BBC micro:bit v1), "
+                   "stm32f4 (M4, STM32F405/407/429 boards; QEMU netduinoplus2).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Build folder (default: firmware-<board> next to the model).")
 @click.option("--vectors", default=8, show_default=True,
@@ -377,6 +379,28 @@ def firmware_run(elf, board, timeout):
     r.pop("outputs")
     _print_table({"title": f"firmware run {elf} ({board})", "columns": ["", ""], "rows": [[k, v] for k, v in r.items()]})
     sys.exit(1 if r["mismatches"] else 0)
+
+
+@firmware.command("flash")
+@click.argument("elf", type=click.Path(path_type=Path))
+@click.option("--board", required=True, help="stm32f4, microbit, or an mps2 board (see `firmware build --help`).")
+@click.option("--probe", type=click.Choice(["openocd", "pyocd", "drive"]), default=None,
+              help="openocd (default for stm32f4 and microbit), pyocd, or drive: copy a .hex/.bin onto the "
+                   "board's USB drive (micro:bit DAPLink, MPS2+; the default for mps2).")
+@click.option("--target", default=None, help="pyocd target name (default: stm32f429xi for stm32f4, nrf51 for microbit).")
+@click.option("--drive", default=None, help="With --probe drive: the board's mounted USB drive, e.g. /media/$USER/MICROBIT.")
+@click.option("--dry-run", is_flag=True, help="Print the programming command without running it.")
+def firmware_flash(elf, board, probe, target, drive, dry_run):
+    """Program ELF (built with `firmware build --app serial`) onto a connected real board.
+
+    Then benchmark it with `edgernn bench MODEL --target mcu --serial-port /dev/ttyACM0`."""
+    from edgernn import api
+
+    r = api.firmware_flash(elf, board=board, probe=probe, target=target, drive=drive, dry_run=dry_run)
+    if r.get("command"):
+        click.echo(("would run: " if dry_run else "ran: ") + " ".join(shlex.quote(c) for c in r["command"]))
+    if r.get("written"):
+        click.echo(f"wrote {r['written']} ({r['bytes']} bytes): {r['note']}")
 
 
 # --- compare ---

@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from edgernn.errors import UserError  # noqa: E402
 from edgernn.export.tflite_info import describe  # noqa: E402
+from edgernn.targets.boards import get_board  # noqa: E402
 from edgernn.targets.mcu import measure  # noqa: E402
 
 
@@ -37,13 +38,13 @@ def real_inputs(model: Path, n: int):
     config = read_json(config_file)
     X = prepare_inputs(load_data_for_run(config).splits["test"].X[:n], config)
     info = TFLMRuntime(model).input_info()
-    return [quantize(X[i:i + 1], info) for i in range(len(X))]
+    return np.stack([quantize(X[i:i + 1], info) for i in range(len(X))])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", default=["runs/gru64/model_int8.tflite", "runs/lstm64/model_int8.tflite"])
-    ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,microbit")
+    ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,stm32f4,microbit")
     ap.add_argument("--vectors", type=int, default=16)
     args = ap.parse_args()
     for model in map(Path, args.models):
@@ -60,8 +61,7 @@ def main() -> int:
         for board in args.boards.split(","):
             for reference in (False, True):
                 try:
-                    r = measure(model, board, vectors=args.vectors, reference=reference,
-                                data_inputs=None if inputs is None else np.stack(inputs))
+                    r = measure(model, board, vectors=args.vectors, reference=reference, data_inputs=inputs)
                 except UserError as e:
                     print(f"{board:12} not run: {e}")
                     break
@@ -69,8 +69,8 @@ def main() -> int:
                 print(f"{board:12} {kernels:9} {'yes' if r['bit_exact_vs_tflm'] else 'NO':9} "
                       f"{r['instructions_per_inference']:>15,} {r['instructions_per_mac']:>9.2f} {r['flash_without_vectors_bytes']:>8} "
                       f"{r['ram_bytes']:>6} {r['estimated_latency_ms']:>8.2f}")
-                if board == "microbit":
-                    break  # no DSP extension: one kernel set
+                if not get_board(board).dsp:
+                    break  # no DSP extension: the reference kernels are the only set
         print("* flash: text + rodata + data of the firmware, without the baked-in test vectors")
         print("estimate basis: instructions at CPI 1 at each board's nominal clock (edgernn/targets/boards.py); "
               "QEMU counts instructions, not cycles")

@@ -28,10 +28,8 @@ def int8_weight_bytes(config: dict) -> int:
     """int8 storage of the weights with int32 biases (what an int8 model's constants take)."""
     from edgernn.models import cell, head_dims
 
-    mod = cell(config["arch"])
-    gates = mod.GATES
-    bias_values = sum(gates * u * (2 if config["arch"] == "gru" else 1) for _, u in recurrent_dims(config))
-    h_in, h_out = head_dims(config)
+    bias_values = sum(cell(config["arch"]).biases(u) for _, u in recurrent_dims(config))
+    _, h_out = head_dims(config)
     bias_values += h_out
     total_params = count_params(config)
     return (total_params - bias_values) + 4 * bias_values
@@ -390,16 +388,17 @@ def _markdown(r: dict) -> str:
     lines += ["![trade-offs](accuracy_tradeoffs.png)", "", "![training curves](training_curves.png)", ""]
     if r["seq_len_study"]:
         lines += [f"## Sequence length (class cue in the first {CUE_STEPS} steps, then noise; 4 classes, chance 25%)", "",
-                  "| steps | GRU accuracy | LSTM accuracy |", "|---|---|---|"]
-        for n in sorted({p["steps"] for p in r["seq_len_study"]}):
-            acc = {p["arch"]: p["accuracy"] for p in r["seq_len_study"] if p["steps"] == n}
-            lines.append(f"| {n} | {100 * acc.get('gru', float('nan')):.1f}% | {100 * acc.get('lstm', float('nan')):.1f}% |")
-        lines += ["", "![sequence length](seq_len.png)", ""]
+                  *_seq_table(r["seq_len_study"]), "", "![sequence length](seq_len.png)", ""]
     if r.get("user_data_seq_len_study"):
         lines += [f"## Your data resampled in time (originally {r['user_data_steps']} steps; one seed)", "",
-                  "| steps | GRU accuracy | LSTM accuracy |", "|---|---|---|"]
-        for n in sorted({p["steps"] for p in r["user_data_seq_len_study"]}):
-            acc = {p["arch"]: p["accuracy"] for p in r["user_data_seq_len_study"] if p["steps"] == n}
-            lines.append(f"| {n} | {100 * acc.get('gru', float('nan')):.1f}% | {100 * acc.get('lstm', float('nan')):.1f}% |")
-        lines.append("")
+                  *_seq_table(r["user_data_seq_len_study"]), ""]
     return "\n".join(lines)
+
+
+def _seq_table(points: list[dict]) -> list[str]:
+    """Markdown rows: accuracy of each cell at each sequence length."""
+    rows = ["| steps | GRU accuracy | LSTM accuracy |", "|---|---|---|"]
+    for n in sorted({p["steps"] for p in points}):
+        acc = {p["arch"]: p["accuracy"] for p in points if p["steps"] == n}
+        rows.append(f"| {n} | {100 * acc.get('gru', float('nan')):.1f}% | {100 * acc.get('lstm', float('nan')):.1f}% |")
+    return rows

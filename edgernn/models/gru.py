@@ -9,9 +9,14 @@ def layer(keras, units: int, return_sequences: bool, name: str, **kw):
     return keras.layers.GRU(units, return_sequences=return_sequences, name=name, **kw)
 
 
+def biases(units: int) -> int:
+    """Bias values: input and recurrent biases (reset_after=True), 2*3U."""
+    return 2 * GATES * units
+
+
 def params(inputs: int, units: int) -> int:
-    """kernel F*3U + recurrent U*3U + two biases (input and recurrent) 2*3U."""
-    return GATES * (inputs * units + units * units + 2 * units)
+    """kernel F*3U + recurrent U*3U + the biases."""
+    return GATES * (inputs * units + units * units) + biases(units)
 
 
 def macs_per_step(inputs: int, units: int) -> int:

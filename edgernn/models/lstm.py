@@ -9,9 +9,14 @@ def layer(keras, units: int, return_sequences: bool, name: str, **kw):
     return keras.layers.LSTM(units, return_sequences=return_sequences, name=name, **kw)
 
 
+def biases(units: int) -> int:
+    """Bias values: one per gate unit, 4U."""
+    return GATES * units
+
+
 def params(inputs: int, units: int) -> int:
-    """kernel F*4U + recurrent U*4U + bias 4U."""
-    return GATES * (inputs * units + units * units + units)
+    """kernel F*4U + recurrent U*4U + the biases."""
+    return GATES * (inputs * units + units * units) + biases(units)
 
 
 def macs_per_step(inputs: int, units: int) -> int:

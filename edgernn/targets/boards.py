@@ -23,17 +23,29 @@ class Board:
     ram_bytes: int
     clock_hz: int
     stands_for: str
+    uart: str | None = None          # serial app driver: "cmsdk" (mps2), "stm32" (USART), "nrf51"; None: none
+    uart_base: int = 0
+    flashing: str = ""               # how a real board of this kind is flashed (see flash.py)
 
 
 BOARDS = {b.name: b for b in (
     Board("mps2-an386", "mps2-an386", "cortex-m4", ("-mfloat-abi=soft",), True,
-          0x00000000, 4 << 20, 0x20000000, 4 << 20, 168_000_000, "Cortex-M4F, e.g. STM32F407 at 168 MHz"),
+          0x00000000, 4 << 20, 0x20000000, 4 << 20, 168_000_000, "Cortex-M4F, e.g. STM32F407 at 168 MHz",
+          "cmsdk", 0x40004000, "mps2"),
     Board("mps2-an500", "mps2-an500", "cortex-m7", ("-mfloat-abi=soft",), True,
-          0x00000000, 4 << 20, 0x20000000, 4 << 20, 216_000_000, "Cortex-M7, e.g. STM32F746 at 216 MHz"),
+          0x00000000, 4 << 20, 0x20000000, 4 << 20, 216_000_000, "Cortex-M7, e.g. STM32F746 at 216 MHz",
+          "cmsdk", 0x40004000, "mps2"),
     Board("mps2-an505", "mps2-an505", "cortex-m33", ("-mfloat-abi=soft",), True,
-          0x10000000, 4 << 20, 0x38000000, 2 << 20, 110_000_000, "Cortex-M33, e.g. STM32L552 at 110 MHz"),
+          0x10000000, 4 << 20, 0x38000000, 2 << 20, 110_000_000, "Cortex-M33, e.g. STM32L552 at 110 MHz",
+          None, 0, "mps2"),
     Board("microbit", "microbit", "cortex-m0", ("-mfloat-abi=soft",), False,
-          0x00000000, 256 << 10, 0x20000000, 16 << 10, 133_000_000, "Cortex-M0+, e.g. RP2040 at 133 MHz"),
+          0x00000000, 256 << 10, 0x20000000, 16 << 10, 133_000_000, "Cortex-M0+, e.g. RP2040 at 133 MHz",
+          "nrf51", 0x40002000, "microbit"),
+    # A real part's memory map: STM32F4 flash at 0x08000000 (aliased at 0 on boot), SRAM at 0x20000000,
+    # USART1 at 0x40011000. QEMU emulates it as the Netduino Plus 2 (STM32F405RG).
+    Board("stm32f4", "netduinoplus2", "cortex-m4", ("-mfloat-abi=soft",), True,
+          0x08000000, 1 << 20, 0x20000000, 128 << 10, 168_000_000, "STM32F405/F407 (Cortex-M4F) at 168 MHz",
+          "stm32", 0x40011000, "stm32f4"),
 )}
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
-from edgernn.targets.boards import get_board, linker_script
+from edgernn.targets.boards import BOARDS, get_board, linker_script
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 SUMMARY_RE = re.compile(r"^EDGERNN-MCU vectors=(\d+) mismatches=(\d+) ticks=(\d+) calib_ticks=(\d+) "
@@ -81,8 +81,9 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
         raise UserError("--vectors must be at least 1")
     if app not in APPS:
         raise UserError(f"unknown app {app!r} (choose from {', '.join(APPS)})")
-    if app == "serial" and not b.qemu_machine.startswith("mps2"):
-        raise UserError(f"the serial app drives the CMSDK UART of mps2 boards; {board} has another UART")
+    if app == "serial" and b.uart is None:
+        with_uart = ", ".join(name for name, x in BOARDS.items() if x.uart)
+        raise UserError(f"the serial app needs a UART driver for {board}; boards with one: {with_uart}")
     gcc = _tool("arm-none-eabi-gcc")
     out = Path(out) if out else model.parent / f"firmware-{board}"
     build = out / "src"
@@ -90,17 +91,19 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
     inputs, expected = test_set if test_set is not None else test_vectors(model, vectors, data_inputs=data_inputs)
     io.atomic_write_text(build / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(build / "link.ld", linker_script(b))
-    app_source = "app/main.c" if app == "bench" else "app/serial.c"
-    for f in ("boards/startup.c", app_source):
+    sources = ["boards/startup.c", "app/main.c"] if app == "bench" else ["boards/startup.c", "boards/uart.c",
+                                                                          "app/serial.c"]
+    for f in sources:
         io.atomic_write_bytes(build / Path(f).name, (FIRMWARE / f).read_bytes())
     flags = [f"-mcpu={b.cpu}", "-mthumb", *b.arch_flags, "-O2", "-std=c99", "-ffreestanding", "-fno-builtin",
              "-ffunction-sections", "-fdata-sections", "-Wall", "-I", str(build), f'-DEDGERNN_BOARD="{board}"']
     if b.dsp and not reference:
         flags.append("-DERN_USE_DSP=1")
+    if app == "serial":
+        flags += [f"-DERN_UART_{b.uart.upper()}=1", f"-DERN_UART_BASE=0x{b.uart_base:08x}u"]
     elf = out / f"edgernn-{board}{'-serial' if app == 'serial' else ''}.elf"
     cmd = [gcc, *flags, "-nostdlib", "-T", str(build / "link.ld"), "-Wl,--gc-sections",
-           str(build / "startup.c"), str(build / Path(app_source).name), str(build / "model.c"),
-           str(build / "edgernn_rt.c"),
+           *[str(build / Path(f).name) for f in sources], str(build / "model.c"), str(build / "edgernn_rt.c"),
            "-lgcc", "-o", str(elf)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -276,14 +279,20 @@ def measure_serial(model: str | Path, board: str = "mps2-an386", port: str | Non
             name, profile = dev.name(), dev.profile()
             if profile["input_size"] != inputs[0].size or profile["output_size"] != expected[0].size:
                 raise UserError(f"{p}: the board runs a different model ({profile})")
-            mismatches, counts = 0, []
+            mismatches, counts, cycles = 0, [], []
             for x, e in zip(inputs, expected):
                 dev.load(x)
-                counts.append(dev.infer(runs=1)["instructions_per_inference"])
+                timing = dev.infer(runs=1)
+                counts.append(timing["instructions_per_inference"])
+                cycles.append(timing["cycles_per_inference"])
                 mismatches += int(not np.array_equal(dev.results(), e.reshape(-1)))
-            return {"board_name": name, "vectors": len(inputs), "mismatching_vectors": mismatches,
-                    "bit_exact_vs_tflm": mismatches == 0, "instructions_per_inference": int(np.median(counts)),
-                    "port": p}
+            row = {"board_name": name, "vectors": len(inputs), "mismatching_vectors": mismatches,
+                   "bit_exact_vs_tflm": mismatches == 0, "instructions_per_inference": int(np.median(counts)),
+                   "port": p}
+            if port is not None:  # a real board: SysTick runs on the core clock, so its ticks are cycles
+                row["cycles_per_inference"] = int(np.median(cycles))
+                row["cycles_basis"] = "SysTick on the processor clock (measured on the board)"
+            return row
         finally:
             dev.close()
 

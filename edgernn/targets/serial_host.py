@@ -92,6 +92,7 @@ class SerialBoard:
     def infer(self, runs: int = 1, warmup: int = 0) -> dict:
         lines = self.command(f"infer {runs} {warmup}")
         return {"instructions_per_inference": int(self._field(lines, "instructions", r"\d+")),
+                "cycles_per_inference": int(self._field(lines, "cycles", r"\d+")),
                 "ticks": int(self._field(lines, "ticks", r"\d+")),
                 "calibration": self._field(lines, "calib", r"\d+/\d+")}
 

@@ -7,17 +7,18 @@
  *   db HEX%          m-load-done when N bytes arrived  (hex pairs, any number per command)
  *   infer N W%       W untimed warm-up runs, N timed:  m-instructions-[T] m-ticks-[K] m-calib-[C/I]
  *   results%         m-results-[o0,o1,...]             (int8 outputs of the last inference)
- * Unknown or malformed commands answer m-error-[...]. Timing is SysTick under qemu -icount, as in main.c.
- * UART: CMSDK APB UART0 at 0x40004000 (mps2 boards).
+ * Unknown or malformed commands answer m-error-[...]. Timing is SysTick on the processor clock: under
+ * qemu -icount it is calibrated to instructions, as in main.c; on a real board ticks are core cycles.
+ * UART: boards/uart.c (CMSDK on mps2, USART1 on STM32F4, UART on nRF51).
  */
 #include <stdint.h>
 
 #include "model.h"
 
-#define UART_DATA (*(volatile uint32_t *)0x40004000u)
-#define UART_STATE (*(volatile uint32_t *)0x40004004u)
-#define UART_CTRL (*(volatile uint32_t *)0x40004008u)
-#define UART_BAUDDIV (*(volatile uint32_t *)0x40004010u)
+void ern_uart_init(void);
+void ern_uart_put(char c);
+char ern_uart_get(void);
+
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
@@ -26,10 +27,7 @@
 
 extern volatile uint32_t ern_systick_wraps;
 
-static void put_c(char c) {
-    while (UART_STATE & 1u) {} /* TX full */
-    UART_DATA = (uint8_t)c;
-}
+static void put_c(char c) { ern_uart_put(c); }
 
 static void put_s(const char *s) { while (*s) put_c(*s++); }
 
@@ -42,10 +40,7 @@ static void put_i(int64_t v) {
     while (n) put_c(tmp[--n]);
 }
 
-static char get_c(void) {
-    while (!(UART_STATE & 2u)) {} /* RX full */
-    return (char)UART_DATA;
-}
+static char get_c(void) { return ern_uart_get(); }
 
 static uint64_t now_ticks(void) {
     uint32_t w1, w2, cvr;
@@ -124,7 +119,9 @@ static void handle(const char *cmd) {
         for (uint32_t i = 0; i < n; ++i) edgernn_model_invoke(input, output);
         BARRIER();
         const uint64_t ticks = now_ticks() - t0;
-        put_s("m-ticks-[");
+        put_s("m-cycles-[");  /* ticks per inference: core cycles on a real board */
+        put_i((int64_t)(ticks / n));
+        put_s("]\r\nm-ticks-[");
         put_i((int64_t)ticks);
         put_s("]\r\nm-calib-[");
         put_i((int64_t)calib);
@@ -145,8 +142,7 @@ static void handle(const char *cmd) {
 
 int main(void) {
     static char cmd[4 * EDGERNN_MODEL_INPUT_SIZE + 64];
-    UART_BAUDDIV = 16;
-    UART_CTRL = 3; /* TX and RX enable */
+    ern_uart_init();
     SYST_RVR = RELOAD;
     SYST_CVR = 0;
     SYST_CSR = 7;
