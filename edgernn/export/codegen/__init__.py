@@ -24,6 +24,7 @@ from edgernn import io
 from edgernn.errors import UserError
 from edgernn.export.codegen import lstm as L
 from edgernn.export.codegen import params as P
+from edgernn.export.codegen.tflm_probe import op_on_every_input
 
 RUNTIME_DIR = Path(__file__).resolve().parents[3] / "firmware" / "runtime"
 RUNTIME_FILES = ("edgernn_rt.h", "edgernn_rt.c")
@@ -110,19 +111,7 @@ def numel(t) -> int:
 
 def lut_from_tflm(op: str, in_q: tuple[float, int], out_q: tuple[float, int]) -> np.ndarray:
     """Run TFLite Micro's LOGISTIC/TANH on all 256 int8 inputs: the exact table."""
-    from edgernn.export.tflite_builder import ModelBuilder
-    from edgernn.runtimes.tflm import make_interpreter
-
-    mb = ModelBuilder(f"{op} table")
-    g = mb.subgraph("main")
-    x = g.tensor("x", [256], "int8", *in_q)
-    y = g.tensor("y", [256], "int8", *out_q)
-    g.op(op, [x], [y])
-    g.g.inputs, g.g.outputs = [x], [y]
-    ip = make_interpreter(mb.to_bytes(), 16 * 1024)
-    ip.set_input(np.arange(-128, 128, dtype=np.int8), 0)
-    ip.invoke()
-    return np.array(ip.get_output(0), dtype=np.int8)
+    return op_on_every_input(op, "int8", in_q, out_q).astype(np.int8)
 
 
 def c_array(values: np.ndarray, per_line: int = 16) -> str:

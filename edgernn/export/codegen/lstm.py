@@ -21,6 +21,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.export.codegen import params as P
+from edgernn.export.codegen.tflm_probe import op_on_every_input
 
 GATE_INPUT_SCALE = 2.0 ** -12    # nonlinear_input_scale in TFLM
 GATE_OUTPUT_SCALE = 2.0 ** -15   # nonlinear_output_scale
@@ -34,19 +35,7 @@ ACTIVATION_TANH, ACTIVATION_SIGMOID = 4, 6
 
 def _int16_op_on_all_inputs(op: str, in_scale: float) -> np.ndarray:
     """TFLite Micro's int16 ``op`` (scale 2^-15 out) on every int16 input, in order -32768..32767."""
-    from edgernn.export.tflite_builder import ModelBuilder
-    from edgernn.runtimes.tflm import make_interpreter
-
-    mb = ModelBuilder(f"{op} int16 probe")
-    g = mb.subgraph("main")
-    x = g.tensor("x", [65536], "int16", in_scale, 0)
-    y = g.tensor("y", [65536], "int16", GATE_OUTPUT_SCALE, 0)
-    g.op(op, [x], [y])
-    g.g.inputs, g.g.outputs = [x], [y]
-    ip = make_interpreter(mb.to_bytes(), 512 * 1024)
-    ip.set_input(np.arange(-32768, 32768, dtype=np.int16), 0)
-    ip.invoke()
-    return np.array(ip.get_output(0), dtype=np.int64)
+    return op_on_every_input(op, "int16", (in_scale, 0), (GATE_OUTPUT_SCALE, 0))
 
 
 @functools.cache
