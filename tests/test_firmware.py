@@ -143,6 +143,19 @@ def test_malformed_serial_replies_are_errors(reply, call, message):
         getattr(board, call)()
 
 
+@pytest.mark.parametrize("reply, dwt", [
+    (b"m-cycles-[900]\r\nm-dwt-cycles-[880]\r\nm-ticks-[900]\r\nm-calib-[1/2]\r\nm-instructions-[700]\r\nm-ready\r\n", 880),
+    (b"m-cycles-[900]\r\nm-ticks-[900]\r\nm-calib-[1/2]\r\nm-instructions-[700]\r\nm-ready\r\n", None),
+])
+def test_dwt_cycles_are_read_when_the_board_has_them(reply, dwt):
+    """A real Cortex-M3/M4/M7/M33 adds its DWT cycle count; QEMU (no DWT model) and M0 boards do not."""
+    from edgernn.targets.serial_host import SerialBoard
+
+    timing = SerialBoard("fake", timeout=1, connection=_ScriptedBoard(reply)).infer()
+    assert timing["dwt_cycles_per_inference"] == dwt and timing["cycles_per_inference"] == 900
+    assert timing["instructions_per_inference"] == 700
+
+
 def test_serial_app_needs_a_uart_driver(gru_int8, tmp_path):
     with pytest.raises(UserError, match="needs a UART driver for mps2-an505"):
         api.firmware_build(gru_int8, board="mps2-an505", out=tmp_path, app="serial")

@@ -279,17 +279,21 @@ def measure_serial(model: str | Path, board: str = "mps2-an386", port: str | Non
             name, profile = dev.name(), dev.profile()
             if profile["input_size"] != inputs[0].size or profile["output_size"] != expected[0].size:
                 raise UserError(f"{p}: the board runs a different model ({profile})")
-            mismatches, counts, cycles = 0, [], []
+            mismatches, counts, cycles, dwt = 0, [], [], []
             for x, e in zip(inputs, expected):
                 dev.load(x)
                 timing = dev.infer(runs=1)
                 counts.append(timing["instructions_per_inference"])
                 cycles.append(timing["cycles_per_inference"])
+                dwt.append(timing["dwt_cycles_per_inference"])
                 mismatches += int(not np.array_equal(dev.results(), e.reshape(-1)))
             row = {"board_name": name, "vectors": len(inputs), "mismatching_vectors": mismatches,
                    "bit_exact_vs_tflm": mismatches == 0, "instructions_per_inference": int(np.median(counts)),
                    "port": p}
-            if port is not None:  # a real board: SysTick runs on the core clock, so its ticks are cycles
+            if port is not None and all(d is not None for d in dwt):  # a real M3/M4/M7/M33: its cycle counter
+                row["cycles_per_inference"] = int(np.median(dwt))
+                row["cycles_basis"] = "DWT CYCCNT (measured on the board)"
+            elif port is not None:  # a real board without DWT: SysTick runs on the core clock
                 row["cycles_per_inference"] = int(np.median(cycles))
                 row["cycles_basis"] = "SysTick on the processor clock (measured on the board)"
             return row

@@ -93,6 +93,8 @@ class SerialBoard:
         lines = self.command(f"infer {runs} {warmup}")
         return {"instructions_per_inference": int(self._field(lines, "instructions", r"\d+")),
                 "cycles_per_inference": int(self._field(lines, "cycles", r"\d+")),
+                "dwt_cycles_per_inference": (int(self._field(lines, "dwt-cycles", r"\d+"))
+                                             if any(line.startswith("m-dwt-cycles-") for line in lines) else None),
                 "ticks": int(self._field(lines, "ticks", r"\d+")),
                 "calibration": self._field(lines, "calib", r"\d+/\d+")}
 

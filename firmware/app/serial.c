@@ -5,7 +5,9 @@
  *   profile%         m-profile-[edgernn] m-model-[in=N,out=M]
  *   db load N%       m-[Expecting N bytes]            (start a new input of N bytes)
  *   db HEX%          m-load-done when N bytes arrived  (hex pairs, any number per command)
- *   infer N W%       W untimed warm-up runs, N timed:  m-instructions-[T] m-ticks-[K] m-calib-[C/I]
+ *   infer N W%       W untimed warm-up runs, N timed:  m-cycles-[S] (m-dwt-cycles-[D]) m-ticks-[K]
+ *                    m-calib-[C/I] m-instructions-[T]; S: SysTick ticks per inference, D: DWT cycles per
+ *                    inference where the counter runs (real M3/M4/M7/M33), T: instructions (QEMU)
  *   results%         m-results-[o0,o1,...]             (int8 outputs of the last inference)
  * Unknown or malformed commands answer m-error-[...]. Timing is SysTick on the processor clock: under
  * qemu -icount it is calibrated to instructions, as in main.c; on a real board ticks are core cycles.
@@ -51,6 +53,23 @@ static uint64_t now_ticks(void) {
 static void __attribute__((noinline)) spin(uint32_t n) {
     __asm__ volatile(".syntax unified\n1: subs %0, %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
 }
+
+/* DWT cycle counter (Cortex-M3/M4/M7/M33). QEMU does not model it: it reads 0 there, and the
+ * reply then has no m-dwt-cycles line. M0/M0+ cores have no CYCCNT at all. */
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+#define DEMCR (*(volatile uint32_t *)0xE000EDFCu)
+#define DWT_CTRL (*(volatile uint32_t *)0xE0001000u)
+#define DWT_CYCCNT (*(volatile uint32_t *)0xE0001004u)
+static void dwt_start(void) {
+    DEMCR |= 1u << 24; /* TRCENA */
+    DWT_CYCCNT = 0;
+    DWT_CTRL |= 1u;    /* CYCCNTENA */
+}
+static uint32_t dwt_cycles(void) { return DWT_CYCCNT; }
+#else
+static void dwt_start(void) {}
+static uint32_t dwt_cycles(void) { return 0; }
+#endif
 
 static int starts_with(const char *s, const char *prefix) {
     while (*prefix) if (*s++ != *prefix++) return 0;
@@ -114,13 +133,19 @@ static void handle(const char *cmd) {
         spin(1000000);
         const uint64_t calib = now_ticks() - t0;
         BARRIER();
+        const uint32_t c0 = dwt_cycles();
         t0 = now_ticks();
         BARRIER();
         for (uint32_t i = 0; i < n; ++i) edgernn_model_invoke(input, output);
         BARRIER();
         const uint64_t ticks = now_ticks() - t0;
+        const uint32_t dwt = dwt_cycles() - c0;
         put_s("m-cycles-[");  /* ticks per inference: core cycles on a real board */
         put_i((int64_t)(ticks / n));
+        if (dwt != 0 && ticks < 0xFFFFFFFFu) { /* a running DWT counter (real hardware), not wrapped */
+            put_s("]\r\nm-dwt-cycles-[");
+            put_i((int64_t)(dwt / n));
+        }
         put_s("]\r\nm-ticks-[");
         put_i((int64_t)ticks);
         put_s("]\r\nm-calib-[");
@@ -143,6 +168,7 @@ static void handle(const char *cmd) {
 int main(void) {
     static char cmd[4 * EDGERNN_MODEL_INPUT_SIZE + 64];
     ern_uart_init();
+    dwt_start();
     SYST_RVR = RELOAD;
     SYST_CVR = 0;
     SYST_CSR = 7;
