@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from edgernn.errors import UserError
+from edgernn.targets.boards import BOARDS, boards_help
 
 
 class _Group(click.Group):
@@ -282,7 +283,7 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
 @click.option("--known-hosts", type=click.Path(path_type=Path), default=None,
               help="rpi: known_hosts file to use (default: yours; new hosts are accepted on first use).")
 @click.option("--board", default="mps2-an386", show_default=True,
-              help="mcu: mps2-an386 (Cortex-M4), mps2-an500 (M7), mps2-an505 (M33), microbit (M0).")
+              help=f"mcu: {boards_help()}.")
 @click.option("--vectors", default=8, show_default=True, help="mcu: test vectors run and checked against TFLite Micro.")
 @click.option("--reference", is_flag=True, help="mcu: plain C kernels even where the core has DSP instructions.")
 @click.option("--serial", "use_serial", is_flag=True,
@@ -349,8 +350,7 @@ def firmware():
 @firmware.command("build")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--board", default="mps2-an386", show_default=True,
-              help="mps2-an386 (Cortex-M4), mps2-an500 (M7), mps2-an505 (M33), microbit (M0, BBC micro:bit v1), "
-                   "stm32f4 (M4, STM32F405/407/429 boards; QEMU netduinoplus2).")
+              help=f"{boards_help()}. stm32f4 is the STM32F405/407/429 memory map; microbit the BBC micro:bit v1.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Build folder (default: firmware-<board> next to the model).")
 @click.option("--vectors", default=8, show_default=True,
@@ -413,7 +413,7 @@ def firmware_flash(elf, board, probe, target, drive, dry_run):
 @click.option("--units", default=64, show_default=True, help="GRU units; the LSTM's are matched to the budget.")
 @click.option("--seeds", default=3, show_default=True, help="Training seeds per cell type (mean ± std).")
 @click.option("--targets", default="cpu,mcu:mps2-an386", show_default=True,
-              help="Comma-separated: cpu, mcu:BOARD (mps2-an386, mps2-an500, mps2-an505, microbit).")
+              help=f"Comma-separated: cpu, mcu:BOARD ({', '.join(BOARDS)}).")
 @click.option("--seq-lens", default="50,200,800", show_default=True,
               help="Lengths for the long-dependency study (empty: skip it).")
 @click.option("--epochs", type=int, default=None, help="Maximum training epochs (default: train's default).")

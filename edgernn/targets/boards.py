@@ -49,6 +49,14 @@ BOARDS = {b.name: b for b in (
 )}
 
 
+def boards_help() -> str:
+    """One line for --help: every board with its core (and QEMU machine where the names differ)."""
+    def core(b: Board) -> str:
+        qemu = f", QEMU {b.qemu_machine}" if b.qemu_machine != b.name else ""
+        return f"{b.name} ({b.cpu.replace('cortex-m', 'Cortex-M')}{qemu})"
+    return ", ".join(core(b) for b in BOARDS.values())
+
+
 def get_board(name: str) -> Board:
     if name not in BOARDS:
         raise UserError(f"unknown board {name!r} (choose from {', '.join(BOARDS)})")
