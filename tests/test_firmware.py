@@ -112,6 +112,22 @@ def test_serial_protocol_against_qemu_uart(gru_int8, tmp_path, board):
     assert abs(r["instructions_per_inference"] - semihosted["instructions_per_inference"]) < 2000
 
 
+def test_host_connecting_after_boot_asks_for_ready(gru_int8, tmp_path):
+    """A real board may have printed its boot m-ready before the port was opened: the host asks instead."""
+    from edgernn.targets.serial_host import SerialBoard
+
+    elf = api.firmware_build(gru_int8, board="mps2-an386", out=tmp_path, app="serial")
+    with mcu.qemu_serial(elf, "mps2-an386") as pty:
+        first = SerialBoard(pty, timeout=20)
+        first.wait_ready()
+        first.close()
+        late = SerialBoard(pty, timeout=20)
+        late.wait_ready()  # no banner any more: answered through the name request
+        assert late.name() == "edgernn-mps2-an386"
+        assert late.profile()["output_size"] == 3  # replies stay in step with their commands
+        late.close()
+
+
 class _ScriptedBoard:
     """A fake serial connection that answers every command with the given lines."""
 

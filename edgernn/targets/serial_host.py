@@ -25,30 +25,63 @@ class SerialBoard:
         except (serial.SerialException, ValueError) as e:
             raise UserError(f"cannot open serial port {port}: {e}") from None
         self.port, self.timeout = port, timeout
+        self._partial = b""
 
     def close(self) -> None:
         self.conn.close()
 
-    def _read_line(self, deadline: float) -> str:
-        buf = b""
-        while time.monotonic() < deadline:
+    def _next_line(self, until: float) -> str | None:
+        """One line, or None if none is complete by ``until`` (a partial line is kept for later)."""
+        while time.monotonic() < until:
             c = self.conn.read(1)
             if not c:
                 continue
             if c == b"\n":
-                return buf.decode("ascii", errors="replace").strip()
-            buf += c
-        raise UserError(f"{self.port}: no reply within {self.timeout:.0f} s (got {buf[:80]!r})")
+                line, self._partial = self._partial, b""
+                return line.decode("ascii", errors="replace").strip()
+            self._partial += c
+        return None
+
+    def _read_line(self, deadline: float) -> str:
+        line = self._next_line(deadline)
+        if line is None:
+            raise UserError(f"{self.port}: no reply within {self.timeout:.0f} s (got {self._partial[:80]!r})")
+        return line
 
     def wait_ready(self) -> None:
+        """Wait until the board takes commands.
+
+        The board prints m-ready once at boot, but that banner cannot be relied on: a real board may
+        have booted before the port was opened, and QEMU may drop or delay a pty's output until the
+        host connects. So ask (any command ends with m-ready) and wait for that answer, skipping a
+        banner. Only if a banner shows the board was just starting, and no answer follows within
+        2 s, is the request taken as lost and sent again (sending it twice would leave an extra
+        reply that the next command would read as its own).
+        """
         deadline = time.monotonic() + self.timeout
-        while self._read_line(deadline) != READY:
-            pass
+        self._send("name")
+        answered, retry_at = False, None
+        while True:
+            line = self._next_line(deadline if retry_at is None else min(deadline, retry_at))
+            if line is None:
+                if time.monotonic() >= deadline:
+                    raise UserError(f"{self.port}: no reply within {self.timeout:.0f} s (is the serial app running?)")
+                self._send("name")
+                retry_at = None
+            elif line.startswith("m-name-"):
+                answered = True
+            elif line == READY and answered:
+                return
+            elif line == READY:  # the boot banner
+                retry_at = time.monotonic() + 2.0
+
+    def _send(self, cmd: str) -> None:
+        self.conn.write(cmd.encode("ascii") + b"%")
+        self.conn.flush()
 
     def command(self, cmd: str) -> list[str]:
         """Send one command; the ``m-`` reply lines before ``m-ready``."""
-        self.conn.write(cmd.encode("ascii") + b"%")
-        self.conn.flush()
+        self._send(cmd)
         deadline = time.monotonic() + self.timeout
         lines = []
         while True:
