@@ -3,9 +3,10 @@
     python tools/bench_mcu.py [MODEL.tflite ...] [--boards mps2-an386,...] [--vectors 16]
 
 Default models: runs/gru64/model_int8.tflite and runs/lstm64/model_int8.tflite (made by
-tools/bench_convert.py). For each board, with the DSP kernels and with the plain reference
-kernels: bit-exactness against TFLite Micro on the test vectors (real test inputs first, then
-random), instructions per inference and per MAC (QEMU -icount, SysTick calibrated), flash
+tools/bench_convert.py). First the generated C built for the host against the tflite-micro
+interpreter on 100 random and 100 real test inputs. Then for each board, with the DSP kernels
+and with the plain reference kernels: bit-exactness against TFLite Micro on the test vectors
+(real test inputs), instructions per inference and per MAC (QEMU -icount, SysTick calibrated), flash
 (text + rodata + data) against the target int8 weight bytes + 16 KB, RAM (data + bss + stack
 high-water mark), and the latency *estimate* at the real part's clock (CPI 1).
 Models the C generator cannot compile yet are reported with the reason.
@@ -41,11 +42,29 @@ def real_inputs(model: Path, n: int):
     return np.stack([quantize(X[i:i + 1], info) for i in range(len(X))])
 
 
+def host_parity(model: Path, n_random: int, n_real: int) -> str:
+    """The generated C built for the host (ctypes) against the tflite-micro interpreter."""
+    from edgernn.runtimes.native import NativeRuntime
+    from edgernn.runtimes.tflm import TFLMRuntime
+
+    native, ref = NativeRuntime(model), TFLMRuntime(model)
+    info = ref.input_info()
+    rng = np.random.default_rng(0)
+    real = real_inputs(model, n_real)
+    inputs = [rng.integers(-128, 128, size=info.shape).astype(np.int8) for _ in range(n_random)]
+    inputs += [] if real is None else list(real)
+    bad = sum(int(not np.array_equal(native.invoke_raw(x), ref.invoke_raw(x))) for x in inputs)
+    return (f"host build vs TFLite Micro: {len(inputs) - bad}/{len(inputs)} bit-exact "
+            f"({n_random} random, {len(inputs) - n_random} real test inputs)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", default=["runs/gru64/model_int8.tflite", "runs/lstm64/model_int8.tflite"])
     ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,stm32f4,microbit")
     ap.add_argument("--vectors", type=int, default=16)
+    ap.add_argument("--host-random", type=int, default=100, help="random inputs for the host-build parity check")
+    ap.add_argument("--host-real", type=int, default=100, help="real test inputs for the host-build parity check")
     args = ap.parse_args()
     for model in map(Path, args.models):
         if not model.is_file():
@@ -55,6 +74,7 @@ def main() -> int:
         weights = info["weight_bytes"].get("int8", 0)
         print(f"\n== {model}: {info['file_bytes']} B .tflite, int8 weights {weights} B; flash target "
               f"<= {weights + 16384} B ==")
+        print(host_parity(model, args.host_random, args.host_real))
         print(f"{'board':12} {'kernels':9} {'bit-exact':9} {'instr/inference':>15} {'instr/MAC':>9} {'flash B*':>8} "
               f"{'RAM B':>6} {'est. ms':>8}")
         inputs = real_inputs(model, args.vectors)

@@ -124,8 +124,12 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
         else:
             try:
                 row = api.bench([int8], target="mcu", board=board, vectors=2)[0]["mcu"]
+                if not row["bit_exact_vs_tflm"]:
+                    raise UserError(f"the generated C differs from TFLite Micro on {row['mismatching_vectors']} "
+                                    f"of {row['vectors']} vectors")
                 r["targets"][key] = {"latency_ms": row["estimated_latency_ms"], "flash_bytes": row["flash_bytes"],
-                                     "ram_bytes": row["ram_bytes"], "basis": row["estimate"]}
+                                     "ram_bytes": row["ram_bytes"], "instructions_per_mac": row["instructions_per_mac"],
+                                     "bit_exact_vs_tflm": True, "basis": row["estimate"]}
             except UserError as e:
                 r["targets"][key] = {"error": str(e)}
     return r
