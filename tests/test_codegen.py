@@ -65,7 +65,7 @@ def test_export_c_writes_compilable_self_contained_sources(gru_int8, tmp_path):
                       'int8_t out[EDGERNN_MODEL_OUTPUT_SIZE];edgernn_model_invoke(in,out);'
                       'for(int i=0;i<EDGERNN_MODEL_OUTPUT_SIZE;++i)printf("%d ",out[i]);return 0;}\n')
     exe = tmp_path / "c" / "prog"
-    subprocess.run(["gcc", "-std=c99", "-Wall", "-Werror", "-O2", "-o", str(exe), str(main_c),
+    subprocess.run(["gcc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-o", str(exe), str(main_c),
                     str(tmp_path / "c" / "model.c"), str(tmp_path / "c" / "edgernn_rt.c")], check=True)
     printed = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
     zero = np.zeros(TFLMRuntime(model).input_info().shape, np.int8)

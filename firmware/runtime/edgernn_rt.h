@@ -10,6 +10,14 @@
 
 #include <stdint.h>
 
+/* Alignment of the arena and the packed weights: the DSP kernels load them a word (or two) at a
+ * time. The portable kernels read bytes, so other compilers may leave it out. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ERN_ALIGN(n) __attribute__((aligned(n)))
+#else
+#define ERN_ALIGN(n)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
