@@ -299,10 +299,15 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
     options = {}
     if target == "mcu" and (use_serial or serial_port):
         results = [api.bench_serial(a, board=board, port=serial_port, vectors=vectors) for a in artifacts]
-        _print_table({"title": f"edgernn bench --target mcu (serial protocol, {board})", "columns": [
-            "artifact", "port", "board says", "bit-exact vs TFLM", "instructions / inference"], "rows": [
-            [str(a), r["port"], r["board_name"], "yes" if r["bit_exact_vs_tflm"] else "NO",
-             f"{r['instructions_per_inference']:,}"] for a, r in zip(artifacts, results)]})
+        # QEMU: instructions (SysTick under -icount); a real board: measured cycles (DWT or SysTick)
+        count = "cycles / inference (measured)" if serial_port else "instructions / inference"
+        key = "cycles_per_inference" if serial_port else "instructions_per_inference"
+        _print_table({"title": f"edgernn bench --target mcu (serial protocol, {serial_port or board})", "columns": [
+            "artifact", "port", "board says", "bit-exact vs TFLM", count], "rows": [
+            [str(a), r["port"], r["board_name"], "yes" if r["bit_exact_vs_tflm"] else "NO", f"{r[key]:,}"]
+            for a, r in zip(artifacts, results)]})
+        if serial_port:
+            click.echo(f"cycle basis: {results[0]['cycles_basis']}")
         return
     if target == "mcu":
         rows = api.bench(list(artifacts), target="mcu", out=out, board=board, vectors=vectors, reference=reference,

@@ -128,6 +128,17 @@ def test_host_connecting_after_boot_asks_for_ready(gru_int8, tmp_path):
         late.close()
 
 
+def test_bench_on_a_serial_port_reports_measured_cycles(gru_int8, tmp_path):
+    """The real-board path (--serial-port), here with QEMU's UART as the port: no DWT there, so SysTick."""
+    elf = api.firmware_build(gru_int8, board="stm32f4", out=tmp_path, app="serial")
+    with mcu.qemu_serial(elf, "stm32f4") as pty:
+        r = CliRunner().invoke(main, ["bench", str(gru_int8), "--target", "mcu", "--serial-port", pty, "--vectors", "2"])
+        assert r.exit_code == 0, r.output
+        assert "cycles / inference (measured)" in r.output and "cycle basis: SysTick" in r.output
+        row = api.bench_serial(gru_int8, board="stm32f4", port=pty, vectors=2)
+    assert row["bit_exact_vs_tflm"] and row["cycles_per_inference"] > 0
+
+
 class _ScriptedBoard:
     """A fake serial connection that answers every command with the given lines."""
 
