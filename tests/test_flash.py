@@ -97,6 +97,13 @@ def test_wrong_firmware_is_refused(serial_elfs, which, board, message):
     assert r.exit_code == 2 and message in r.output
 
 
+def test_a_non_elf_file_is_refused(tmp_path):
+    model = tmp_path / "model.tflite"
+    model.write_bytes(b"\x1c\0\0\0TFL3")
+    r = CliRunner().invoke(main, ["firmware", "flash", str(model), "--board", "stm32f4"])
+    assert r.exit_code == 2 and "not an ELF file" in r.output
+
+
 def test_microbit_hex_goes_to_the_drive(serial_elfs, tmp_path):
     drive = tmp_path / "MICROBIT"
     drive.mkdir()

@@ -41,6 +41,9 @@ def build_record(elf: Path) -> dict | None:
 def check_elf(elf: Path, board: str) -> None:
     if not elf.is_file():
         raise UserError(f"{elf}: no such file (build it with `edgernn firmware build MODEL --board {board} --app serial`)")
+    with open(elf, "rb") as f:
+        if f.read(4) != b"\x7fELF":
+            raise UserError(f"{elf}: not an ELF file (flash the .elf that `edgernn firmware build` wrote)")
     record = build_record(elf)
     if record is None:
         return  # built elsewhere: the user vouches for it
@@ -117,7 +120,8 @@ def flash(elf: str | Path, board: str, probe: str | None = None, target: str | N
         raise UserError(f"{cmd[0]} did not finish within {timeout:.0f} s") from None
     output = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
-        tail = " | ".join(output.splitlines()[-3:])
+        errors = [line.strip() for line in output.splitlines() if "error" in line.lower()]
+        tail = " | ".join(errors[:2] or output.splitlines()[-3:])
         if any(s in output.lower() for s in NO_PROBE):
             raise UserError(f"no debug probe found: is the board connected over USB (and your user allowed to "
                             f"use it)? {cmd[0]} said: {tail}")
