@@ -55,6 +55,14 @@ def test_pyocd_target_can_be_chosen(serial_elfs):
     assert r["command"][:5] == ["pyocd", "load", "--no-wait", "--target", "stm32f407vg"]
 
 
+def test_nucleo_needs_a_named_pyocd_target(serial_elfs):
+    """No Nucleo-64 part is built into pyocd: the user names it (or uses openocd, which covers the family)."""
+    with pytest.raises(UserError, match="name the part with --target"):
+        F.flash_command(serial_elfs["stm32f4"], "stm32f4-nucleo", "pyocd")
+    assert F.flash_command(serial_elfs["stm32f4"], "stm32f4-nucleo", "openocd")[1:5] == [
+        "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg"]
+
+
 def test_default_pyocd_targets_are_built_in():
     """No CMSIS pack download needed for the defaults: pyocd knows them out of the box."""
     import subprocess

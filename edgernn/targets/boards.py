@@ -26,6 +26,7 @@ class Board:
     uart: str | None = None          # serial app driver: "cmsdk" (mps2), "stm32" (USART), "nrf51"; None: none
     uart_base: int = 0
     flashing: str = ""               # how a real board of this kind is flashed (see flash.py)
+    uart_qemu_index: int = 0         # which -serial of the QEMU machine is that UART
 
 
 BOARDS = {b.name: b for b in (
@@ -46,6 +47,11 @@ BOARDS = {b.name: b for b in (
     Board("stm32f4", "netduinoplus2", "cortex-m4", ("-mfloat-abi=soft",), True,
           0x08000000, 1 << 20, 0x20000000, 128 << 10, 168_000_000, "STM32F405/F407 (Cortex-M4F) at 168 MHz",
           "stm32", 0x40011000, "stm32f4"),
+    # The same part family with the serial app on USART2 (PA2/PA3): the ST-LINK virtual COM port of
+    # Nucleo-64 boards (F401RE, F411RE, F446RE). QEMU's second -serial is USART2.
+    Board("stm32f4-nucleo", "netduinoplus2", "cortex-m4", ("-mfloat-abi=soft",), True,
+          0x08000000, 1 << 20, 0x20000000, 96 << 10, 84_000_000, "STM32F401/F411 Nucleo-64 (Cortex-M4F) at 84 MHz",
+          "stm32", 0x40004400, "stm32f4", 1),
 )}
 
 

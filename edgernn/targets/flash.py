@@ -1,8 +1,9 @@
 """``edgernn firmware flash``: put serial-app firmware on a real board.
 
 One recipe per board family (``Board.flashing``):
-  stm32f4   an ST-LINK probe (Nucleo, Discovery): openocd with target/stm32f4x.cfg (any F4 part), or
-            pyocd (--target: default stm32f429xi, built in; other parts after `pyocd pack install PART`)
+  stm32f4   an ST-LINK probe (boards stm32f4: 32F429IDISCOVERY; stm32f4-nucleo: Nucleo-64): openocd with
+            target/stm32f4x.cfg (any F4 part), or pyocd (--target: stm32f4 defaults to stm32f429xi,
+            built in; other parts after `pyocd pack install PART`)
   microbit  the micro:bit's DAPLink probe: openocd (cmsis-dap, target/nrf51.cfg), pyocd (nrf51), or
             the .hex copied to the MICROBIT USB drive (--probe drive --drive /media/$USER/MICROBIT)
   mps2      Arm MPS2+ FPGA boards have no SWD flashing: the .bin goes to the board's USB drive
@@ -23,7 +24,7 @@ PROBES = ("openocd", "pyocd", "drive")
 DEFAULT_PROBE = {"stm32f4": "openocd", "microbit": "openocd", "mps2": "drive"}
 OPENOCD = {"stm32f4": ("interface/stlink.cfg", "target/stm32f4x.cfg"),
            "microbit": ("interface/cmsis-dap.cfg", "target/nrf51.cfg")}
-PYOCD_TARGET = {"stm32f4": "stm32f429xi", "microbit": "nrf51"}
+PYOCD_TARGET = {"stm32f4": "stm32f429xi", "microbit": "nrf51"}  # per board; built into pyocd (no pack download)
 INSTALL = {"openocd": "apt-get install openocd", "pyocd": "pip install pyocd==0.46.0"}
 NO_PROBE = ("open failed", "unable to find a matching cmsis-dap device", "no connected debug probes",
             "no device found", "unable to open")
@@ -65,9 +66,13 @@ def flash_command(elf: Path, board: str, probe: str, target: str | None = None) 
         interface, chip = OPENOCD[family]
         return ["openocd", "-f", interface, "-f", chip, "-c", f"program {{{elf.resolve()}}} verify reset exit"]
     if probe == "pyocd":
-        if family not in PYOCD_TARGET:
+        if family not in ("stm32f4", "microbit"):
             raise UserError(f"{board}: no pyocd recipe ({_family_hint(family)})")
-        return ["pyocd", "load", "--no-wait", "--target", target or PYOCD_TARGET[family], str(elf.resolve())]
+        target = target or PYOCD_TARGET.get(board)
+        if target is None:
+            raise UserError(f"{board}: name the part with --target (e.g. stm32f411re, after "
+                            "`pyocd pack install stm32f411re`), or use --probe openocd")
+        return ["pyocd", "load", "--no-wait", "--target", target, str(elf.resolve())]
     raise UserError(f"unknown probe {probe!r} (choose from {', '.join(PROBES)})")
 
 

@@ -243,8 +243,9 @@ def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, time
 def qemu_serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20):
     """Run firmware in QEMU with its UART on a pseudo-terminal; yields the pty path."""
     b = get_board(board)
+    serials = ["-serial", "null"] * b.uart_qemu_index + ["-serial", "pty"]  # the board's UART gets the pty
     proc = subprocess.Popen([_tool("qemu-system-arm"), "-M", b.qemu_machine, "-display", "none", "-monitor", "none",
-                             "-serial", "pty", "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
+                             *serials, "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
                              "-kernel", str(elf)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:

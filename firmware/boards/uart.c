@@ -1,6 +1,7 @@
 /* UART drivers for the serial app: one per peripheral family, picked at build time.
  *   ERN_UART_CMSDK  Arm CMSDK APB UART (mps2 boards)
- *   ERN_UART_STM32  STM32F4 USART1 on PA9/PA10 (Nucleo/Discovery virtual COM ports; QEMU netduinoplus2)
+ *   ERN_UART_STM32  STM32F4 USART1 on PA9/PA10 (32F429IDISCOVERY virtual COM port) or, at 0x40004400,
+ *                   USART2 on PA2/PA3 (Nucleo-64 virtual COM port); QEMU netduinoplus2
  *   ERN_UART_NRF51  nRF51 UART on P0.24/P0.25 (BBC micro:bit v1 USB serial; QEMU microbit)
  * ERN_UART_BASE is the peripheral's address. 115200 8N1 from the reset clock (no PLL set-up), so the
  * same image runs in QEMU and on the board. */
@@ -24,14 +25,22 @@ char ern_uart_get(void) {
 
 #elif defined(ERN_UART_STM32)
 #define RCC_AHB1ENR (*(volatile uint32_t *)0x40023830u)
+#define RCC_APB1ENR (*(volatile uint32_t *)0x40023840u)
 #define RCC_APB2ENR (*(volatile uint32_t *)0x40023844u)
 #define GPIOA_MODER (*(volatile uint32_t *)0x40020000u)
+#define GPIOA_AFRL (*(volatile uint32_t *)0x40020020u)
 #define GPIOA_AFRH (*(volatile uint32_t *)0x40020024u)
 void ern_uart_init(void) {
     RCC_AHB1ENR |= 1u << 0;                                         /* GPIOA clock */
-    RCC_APB2ENR |= 1u << 4;                                         /* USART1 clock */
+#if ERN_UART_BASE == 0x40004400u                                    /* USART2 on PA2/PA3 (Nucleo-64 VCP) */
+    RCC_APB1ENR |= 1u << 17;
+    GPIOA_MODER = (GPIOA_MODER & ~(0xFu << 4)) | (0xAu << 4);       /* PA2, PA3: alternate function */
+    GPIOA_AFRL = (GPIOA_AFRL & ~(0xFFu << 8)) | (0x77u << 8);       /* AF7: USART2 */
+#else                                                               /* USART1 on PA9/PA10 */
+    RCC_APB2ENR |= 1u << 4;
     GPIOA_MODER = (GPIOA_MODER & ~(0xFu << 18)) | (0xAu << 18);     /* PA9, PA10: alternate function */
     GPIOA_AFRH = (GPIOA_AFRH & ~(0xFFu << 4)) | (0x77u << 4);       /* AF7: USART1 */
+#endif
     REG(0x08) = 0x8B;                                               /* BRR: 16 MHz HSI / 115200 */
     REG(0x0C) = (1u << 13) | (1u << 3) | (1u << 2);                 /* CR1: UE, TE, RE */
 }
