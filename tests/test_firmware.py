@@ -1,4 +1,5 @@
 """Cortex-M firmware under QEMU: bit-exact with TFLite Micro, measured, and failing cleanly."""
+import json
 import subprocess
 
 import pytest
@@ -25,6 +26,7 @@ def test_firmware_is_bit_exact_on_every_board(gru_int8, tmp_path, board):
     assert r["flash_bytes"] > r["flash_without_vectors_bytes"] > gru_int8.stat().st_size // 4
     assert 0 < r["stack_used_bytes"] < 8192
     assert "CPI 1" in r["estimate"]  # latency is labelled as an estimate, with its basis
+    assert json.loads((tmp_path / board / "firmware-bench.json").read_text())["compiler_warnings"] == ""  # -Wall -Wextra
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +107,8 @@ def test_bench_mcu_rows(gru_int8, tmp_path):
 def test_serial_protocol_against_qemu_uart(gru_int8, tmp_path, board):
     """The serial app on each UART driver (CMSDK, STM32 USART, nRF51 UART), through QEMU -serial pty."""
     r = api.bench_serial(gru_int8, board=board, vectors=3)
+    record = json.loads((gru_int8.parent / f"firmware-{board}" / "firmware-serial.json").read_text())
+    assert record["compiler_warnings"] == ""  # serial app and UART driver, -Wall -Wextra
     assert r["board_name"] == f"edgernn-{board}" and r["port"].startswith("/dev/pts/")
     assert r["bit_exact_vs_tflm"] and r["vectors"] == 3 and r["instructions_per_inference"] > 1000
     semihosted = mcu.measure(gru_int8, board, vectors=3, out=tmp_path / "s")
