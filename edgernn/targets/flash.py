@@ -66,7 +66,7 @@ def flash_command(elf: Path, board: str, probe: str, target: str | None = None) 
         interface, chip = OPENOCD[family]
         return ["openocd", "-f", interface, "-f", chip, "-c", f"program {{{elf.resolve()}}} verify reset exit"]
     if probe == "pyocd":
-        if family not in ("stm32f4", "microbit"):
+        if family not in OPENOCD:  # the families programmed over SWD; pyocd serves the same ones
             raise UserError(f"{board}: no pyocd recipe ({_family_hint(family)})")
         target = target or PYOCD_TARGET.get(board)
         if target is None:

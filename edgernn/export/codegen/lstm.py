@@ -109,8 +109,8 @@ def lstm_params(graph, sg: int, op) -> dict:
         m_in, sh_in = P.quantize_multiplier(float(s_x) * float(graph.qparams(sg, ins[wi])[0]) / GATE_INPUT_SCALE)
         m_rec, sh_rec = P.quantize_multiplier(float(s_h) * float(graph.qparams(sg, ins[wr])[0]) / GATE_INPUT_SCALE)
         gates.append(dict(input_weights=ins[wi], recurrent_weights=ins[wr],
-                          input_bias=fold_zero_point(bias, -z_x, w_in),
-                          recurrent_bias=fold_zero_point(np.zeros(n_state, np.int64), -z_h, w_rec),
+                          input_bias=P.fold_zero_point(bias, -z_x, w_in),
+                          recurrent_bias=P.fold_zero_point(np.zeros(n_state, np.int64), -z_h, w_rec),
                           input_multiplier=m_in, input_shift=sh_in, recurrent_multiplier=m_rec, recurrent_shift=sh_rec))
     power = checked_log2(s_c)
     tanh_mult, tanh_shift = tanh_input_rescale(power)
@@ -122,9 +122,3 @@ def lstm_params(graph, sg: int, op) -> dict:
                 cell_gate_tanh=int(o.fusedActivationFunction == ACTIVATION_TANH),
                 forget_mul=forget, input_mul=inp, output_mul=out, hidden=h, cell=c, hidden_zero_point=z_h,
                 cell_tanh_multiplier=tanh_mult, cell_tanh_shift=tanh_shift, cell_clip=clip)
-
-
-def fold_zero_point(bias: np.ndarray, input_offset: int, weights: np.ndarray) -> np.ndarray:
-    """bias + input_offset * row sums, wrapped to int32 as the device's int32 arithmetic would."""
-    folded = bias.astype(np.int64) + input_offset * weights.astype(np.int64).sum(axis=1)
-    return ((folded + 2**31) % 2**32 - 2**31).astype(np.int32)

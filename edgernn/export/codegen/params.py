@@ -39,6 +39,13 @@ def fully_connected(in_scale, in_zp, w_scale, out_scale, out_zp) -> dict:
     return {"input_offset": -in_zp, "multiplier": mult, "shift": shift, "output_offset": out_zp}
 
 
+def fold_zero_point(bias: np.ndarray, input_offset: int, weights: np.ndarray) -> np.ndarray:
+    """bias + input_offset * row sums: sum(w * (x + off)) = sum(w * x) + off * sum(w) exactly in int32,
+    so a dot product can skip the offset. Wrapped to int32 as the device's arithmetic would."""
+    folded = bias.astype(np.int64) + input_offset * weights.astype(np.int64).sum(axis=1)
+    return ((folded + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
 def add(s1, z1, s2, z2, so, zo) -> dict:
     """ADD: double arithmetic (add_common.cc)."""
     left_shift = 20
