@@ -1,0 +1,1 @@
+"""Streaming keyword detection: posterior smoothing and suppression over a stream of model outputs."""
