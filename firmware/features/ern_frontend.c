@@ -1,0 +1,158 @@
+/* edgernn audio front end (see ern_frontend.h). Every table is generated at export time. */
+#include "ern_frontend.h"
+
+#define ERN_FE_HALF (ERN_FE_NFFT / 2) /* the real FFT runs as a complex FFT of half the length */
+#define ERN_FE_BINS (ERN_FE_HALF + 1)
+
+static float fe_buf[ERN_FE_NFFT];    /* ERN_FE_HALF complex values, re/im interleaved */
+static float fe_power[ERN_FE_BINS];
+static float fe_mel[ERN_FE_NMELS];
+
+void ern_frontend_reset(ern_frontend_t *fe) {
+    for (int i = 0; i < ERN_FE_WINDOW; ++i) fe->ring[i] = 0;
+    fe->pos = 0;
+    fe->samples = 0;
+    fe->frames = 0;
+}
+
+/* log(x) = e*ln2 + log(m), m in [sqrt(1/2), sqrt(2)): log(m) = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172,
+ * whose odd series to s^9 is below float precision. ln2 is split so e*ln2_hi is exact. */
+float ern_logf(float x) {
+    union { float f; uint32_t u; } v = {x};
+    int e = (int)((v.u >> 23) & 0xFF) - 127;
+    v.u = (v.u & 0x007FFFFFu) | 0x3F800000u; /* m in [1, 2) */
+    float m = v.f;
+    if (m > 1.41421356f) { m *= 0.5f; e += 1; }
+    const float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+    const float series = 2.0f * s * (1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9)))));
+    return (float)e * 6.93145751953125e-1f + ((float)e * 1.428606765330187e-6f + series);
+}
+
+/* In-place radix-2 decimation-in-time FFT of ERN_FE_HALF complex values (re/im interleaved).
+ * Twiddle k of a stage of length L is exp(-2 pi i k / L) = table entry k * NFFT / L. */
+static void fft_half(float *z) {
+    for (int i = 0; i < ERN_FE_HALF; ++i) {
+        const int j = ern_fe_bitrev[i];
+        if (j > i) {
+            float t = z[2 * i]; z[2 * i] = z[2 * j]; z[2 * j] = t;
+            t = z[2 * i + 1]; z[2 * i + 1] = z[2 * j + 1]; z[2 * j + 1] = t;
+        }
+    }
+    for (int len = 2; len <= ERN_FE_HALF; len <<= 1) {
+        const int half = len >> 1, stride = ERN_FE_NFFT / len;
+        for (int start = 0; start < ERN_FE_HALF; start += len) {
+            for (int k = 0; k < half; ++k) {
+                const float wr = ern_fe_cos[k * stride], wi = -ern_fe_sin[k * stride];
+                float *a = z + 2 * (start + k), *b = z + 2 * (start + k + half);
+                const float tr = b[0] * wr - b[1] * wi, ti = b[0] * wi + b[1] * wr;
+                b[0] = a[0] - tr;
+                b[1] = a[1] - ti;
+                a[0] += tr;
+                a[1] += ti;
+            }
+        }
+    }
+}
+
+/* |X[k]|^2, k = 0..NFFT/2, of the real sequence packed in z (even samples real, odd imaginary):
+ * X[k] = (Z[k] + conj Z[H-k]) / 2 - i W^k (Z[k] - conj Z[H-k]) / 2, W = exp(-2 pi i / NFFT). */
+static void real_power(const float *z, float *power) {
+    power[0] = (z[0] + z[1]) * (z[0] + z[1]);
+    power[ERN_FE_HALF] = (z[0] - z[1]) * (z[0] - z[1]);
+    for (int k = 1; k < ERN_FE_HALF; ++k) {
+        const float ar = z[2 * k], ai = z[2 * k + 1];
+        const float br = z[2 * (ERN_FE_HALF - k)], bi = -z[2 * (ERN_FE_HALF - k) + 1];
+        const float er = 0.5f * (ar + br), ei = 0.5f * (ai + bi); /* even part */
+        const float dr = 0.5f * (ar - br), di = 0.5f * (ai - bi);
+        const float or_ = di, oi = -dr;                           /* odd part: -i * d */
+        const float wr = ern_fe_cos[k], wi = -ern_fe_sin[k];
+        const float xr = er + (or_ * wr - oi * wi), xi = ei + (or_ * wi + oi * wr);
+        power[k] = xr * xr + xi * xi;
+    }
+}
+
+void ern_frontend_features_f32(const int16_t *frame, float *features) {
+    /* the window table carries the 1/32768 PCM scale (a power of two: exact) */
+    for (int i = 0; i < ERN_FE_WINDOW; ++i) fe_buf[i] = (float)frame[i] * ern_fe_window[i];
+    for (int i = ERN_FE_WINDOW; i < ERN_FE_NFFT; ++i) fe_buf[i] = 0.0f;
+    fft_half(fe_buf);
+    real_power(fe_buf, fe_power);
+    const float *w = ern_fe_mel_weight;
+    for (int m = 0; m < ERN_FE_NMELS; ++m) { /* each filter covers a short run of bins */
+        float acc = 0.0f;
+        const float *p = fe_power + ern_fe_mel_first[m];
+        for (int j = 0; j < ern_fe_mel_count[m]; ++j) acc += p[j] * *w++;
+        fe_mel[m] = ern_logf(acc + ERN_FE_LOG_FLOOR);
+    }
+#if ERN_FE_MFCC
+    for (int j = 0; j < ERN_FE_FEATURES; ++j) {
+        float acc = 0.0f;
+        for (int m = 0; m < ERN_FE_NMELS; ++m) acc += fe_mel[m] * ern_fe_dct[m * ERN_FE_FEATURES + j];
+        features[j] = acc;
+    }
+#else
+    for (int j = 0; j < ERN_FE_FEATURES; ++j) features[j] = fe_mel[j];
+#endif
+}
+
+/* The same float operations as edgernn's Python: ((x - mean) / std) / scale, then round half away
+ * from zero, add the zero point, clamp. */
+void ern_frontend_quantize(const float *features, int8_t *out) {
+    for (int j = 0; j < ERN_FE_FEATURES; ++j) {
+        const float v = ((features[j] - ern_fe_mean[j]) / ern_fe_std[j]) / ERN_FE_INPUT_SCALE;
+        const float a = (v < 0.0f ? -v : v) + 0.5f;
+        int32_t q = a >= 1000.0f ? 1000 : (int32_t)a; /* truncation of a >= 0 is floor */
+        q = (v < 0.0f ? -q : q) + ERN_FE_INPUT_ZERO_POINT;
+        out[j] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+    }
+}
+
+static void frame_from_ring(const ern_frontend_t *fe, int16_t *frame) {
+    uint32_t r = fe->pos; /* the oldest sample */
+    for (int i = 0; i < ERN_FE_WINDOW; ++i) {
+        frame[i] = fe->ring[r];
+        r = r + 1 == ERN_FE_WINDOW ? 0 : r + 1;
+    }
+}
+
+int ern_frontend_push(ern_frontend_t *fe, const int16_t *pcm, int n, int8_t *out, int *ready) {
+    *ready = 0;
+    int used = 0;
+    while (used < n) {
+        fe->ring[fe->pos] = pcm[used++];
+        fe->pos = fe->pos + 1 == ERN_FE_WINDOW ? 0 : fe->pos + 1;
+        fe->samples += 1;
+        /* frame k completes with sample k*hop + window - 1 */
+        if (fe->samples >= ERN_FE_WINDOW && (fe->samples - ERN_FE_WINDOW) % ERN_FE_HOP == 0) {
+            int16_t frame[ERN_FE_WINDOW];
+            float features[ERN_FE_FEATURES];
+            frame_from_ring(fe, frame);
+            ern_frontend_features_f32(frame, features);
+            ern_frontend_quantize(features, out);
+            fe->frames += 1;
+            *ready = 1;
+            break;
+        }
+    }
+    return used;
+}
+
+int ern_frontend_clip_s8(const int16_t *pcm, int n, int8_t *out, int max_frames) {
+    ern_frontend_t fe;
+    int frames = 0, ready;
+    ern_frontend_reset(&fe);
+    while (n > 0 && frames < max_frames) {
+        const int used = ern_frontend_push(&fe, pcm, n, out + frames * ERN_FE_FEATURES, &ready);
+        pcm += used;
+        n -= used;
+        frames += ready;
+    }
+    return frames;
+}
+
+int ern_frontend_clip_f32(const int16_t *pcm, int n, float *out, int max_frames) {
+    int frames = 0;
+    for (int start = 0; start + ERN_FE_WINDOW <= n && frames < max_frames; start += ERN_FE_HOP)
+        ern_frontend_features_f32(pcm + start, out + (frames++) * ERN_FE_FEATURES);
+    return frames;
+}

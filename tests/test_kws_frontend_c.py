@@ -1,0 +1,102 @@
+"""The C feature front end (firmware/features) against the Python one, on the host build (ctypes)."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from edgernn.errors import UserError
+from edgernn.export.frontend_c import feature_config_of_run, frontend_header
+from edgernn.features.frontend import FeatureConfig, features
+from edgernn.runtimes.base import TensorInfo, quantize
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+
+SCALE, ZP = 0.0519, 13
+
+
+def _audio(seed: int, n: int = 16000) -> np.ndarray:
+    """Speech-like test audio: noise bursts, tones and chirps at random levels, then int16."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / 16000
+    x = rng.normal(0, 10 ** rng.uniform(-4, -1), n)
+    for _ in range(3):
+        f0, f1 = rng.uniform(80, 3500, 2)
+        env = np.exp(-((t - rng.uniform(0, 1)) / rng.uniform(0.05, 0.3)) ** 2)
+        x += rng.uniform(0.01, 0.5) * env * np.sin(2 * np.pi * (f0 + (f1 - f0) * t / 2) * t)
+    return np.clip(np.round(x * 32768), -32768, 32767).astype(np.int16)
+
+
+def _python_int8(pcm: np.ndarray, cfg: FeatureConfig, mean, std) -> np.ndarray:
+    f = features(pcm.astype(np.float32) / 32768, cfg)
+    x = (f - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return quantize(x, TensorInfo(x.shape, "int8", SCALE, ZP))
+
+
+@pytest.fixture(scope="module")
+def frontend():
+    from edgernn.runtimes.frontend_native import NativeFrontend
+
+    cfg = FeatureConfig()
+    mean = np.linspace(-30, 2, cfg.num_features)
+    std = np.linspace(28, 1.5, cfg.num_features)
+    return NativeFrontend(cfg, mean, std, SCALE, ZP), cfg, mean, std
+
+
+def test_c_features_match_python_within_one_lsb(frontend):
+    fe, cfg, mean, std = frontend
+    got = np.stack([fe.int8_frames(_audio(s)) for s in range(40)]).astype(int)
+    want = np.stack([_python_int8(_audio(s), cfg, mean, std) for s in range(40)]).astype(int)
+    assert got.shape == want.shape == (40, cfg.num_frames, cfg.num_features)
+    assert np.abs(got - want).max() <= 1
+    assert (got == want).mean() >= 0.99
+
+
+def test_c_float_features_close_to_numpy(frontend):
+    fe, cfg, _, _ = frontend
+    pcm = _audio(7)
+    c, py = fe.float_frames(pcm), features(pcm.astype(np.float32) / 32768, cfg)
+    assert np.allclose(c, py, rtol=1e-4, atol=1e-3)
+    silent = fe.float_frames(np.zeros(16000, np.int16))  # log floor, no NaN or -inf
+    assert np.allclose(silent, features(np.zeros(16000, np.float32), cfg), atol=1e-3)
+
+
+def test_streaming_ring_buffer_equals_whole_frames(frontend):
+    """The incremental path (ring buffer, any chunking) gives the frames of the direct path."""
+    fe, cfg, mean, std = frontend
+    pcm = _audio(3, 16000 + 777)  # not a whole number of hops
+    streamed = fe.int8_frames(pcm)
+    direct = fe.float_frames(pcm)
+    assert len(streamed) == len(direct) == 1 + (pcm.size - cfg.window) // cfg.hop
+    x = (direct - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    assert np.array_equal(streamed, quantize(x, TensorInfo(x.shape, "int8", SCALE, ZP)))
+    assert len(fe.int8_frames(pcm[:cfg.window - 1])) == 0  # no padding at the stream start
+
+
+def test_logf_accuracy(frontend):
+    fe = frontend[0]
+    for v in np.geomspace(1e-6, 1e9, 200):
+        assert abs(fe.logf(float(v)) - np.log(v)) <= 2e-6 * max(1.0, abs(np.log(v)))
+
+
+def test_logmel_kind_and_other_sizes():
+    from edgernn.runtimes.frontend_native import NativeFrontend
+
+    cfg = FeatureConfig(kind="logmel", n_mels=20, n_fft=256, window_ms=16.0, hop_ms=10.0, fmax=7000.0)
+    mean, std = np.full(20, -5.0), np.full(20, 3.0)
+    fe = NativeFrontend(cfg, mean, std, SCALE, ZP)
+    got = np.stack([fe.int8_frames(_audio(s)) for s in range(10)]).astype(int)
+    want = np.stack([_python_int8(_audio(s), cfg, mean, std) for s in range(10)]).astype(int)
+    assert np.abs(got - want).max() <= 1 and (got == want).mean() >= 0.99
+
+
+def test_unsupported_configs_are_user_errors():
+    with pytest.raises(UserError, match="power of two"):
+        frontend_header(FeatureConfig(n_fft=500), np.zeros(10), np.ones(10), SCALE, ZP)
+    with pytest.raises(UserError, match="window"):
+        frontend_header(FeatureConfig(n_fft=256), np.zeros(10), np.ones(10), SCALE, ZP)  # 480-sample window
+    with pytest.raises(UserError, match="input_norm"):
+        frontend_header(FeatureConfig(), np.zeros(9), np.ones(9), SCALE, ZP)
+    with pytest.raises(UserError, match="no feature parameters"):
+        feature_config_of_run({"task": "classify", "dataset_meta": {}})
