@@ -133,11 +133,37 @@ def report(folders, out, formats=("md", "html")):
     return _report(folders, out, formats=formats)
 
 # --- firmware ---
-def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench"):
-    """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial); returns the ELF."""
+def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench", wav=None,
+                   every_ms=200):
+    """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial | kws); returns
+    the ELF. app "kws": ``model`` is a run folder, ``wav`` the audio linked into flash, the model runs every
+    ``every_ms``."""
     from edgernn.targets.mcu import build_firmware
 
-    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app)
+    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
+                          every_ms=every_ms)
+
+
+def firmware_run_kws(elf, board="mps2-an386", timeout=300):
+    """Run a kws-app ELF in QEMU; returns its results, detections and instruction counts."""
+    from edgernn.targets.kws_firmware import run_kws_firmware
+
+    return run_kws_firmware(elf, board=board, timeout=timeout)
+
+
+def kws_device_detections(run, wav, every_ms=200, frontend="python"):
+    """The host twin of the kws firmware: detections on ``wav`` by the streaming timing contract."""
+    from edgernn.streaming.device_mirror import detections_of_wav
+
+    return detections_of_wav(run, wav, every_ms=every_ms, frontend=frontend)
+
+
+def bench_kws(runs, board="mps2-an386", wav=None, every_ms=200, timeout=600, out=None):
+    """The kws app on a QEMU board: front end and model instructions per second of audio, real-time factor,
+    flash/RAM, detections vs the host. Rows in the bench schema (figures under "mcu")."""
+    from edgernn.bench.kws_device import bench_mcu_kws
+
+    return bench_mcu_kws(runs, board=board, wav=wav, every_ms=every_ms, timeout=timeout, out=out)
 
 
 def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, timeout=30):

@@ -5,6 +5,7 @@ Each command has its own section below, marked ``# --- <name> ---``.
 """
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -290,13 +291,25 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
               help="mcu: measure through the serial protocol (QEMU's UART on a pty) instead of semihosting.")
 @click.option("--serial-port", default=None,
               help="mcu: a real board's serial port (e.g. /dev/ttyACM0), flashed with `firmware build --app serial`.")
+@click.option("--app", "mcu_app", type=click.Choice(["model", "kws"]), default="model", show_default=True,
+              help="mcu: model = the model alone on test vectors; kws = the keyword-spotting app streaming --wav "
+                   "(ARTIFACTS are run folders): front end and model instructions per second of audio, real-time "
+                   "factor, flash and RAM, detections vs the host.")
+@click.option("--wav", type=click.Path(path_type=Path), default=None, help="mcu --app kws: the audio to stream.")
+@click.option("--every-ms", default=200, show_default=True, help="mcu --app kws: model every this many ms.")
 def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path, limit, out, host, port, identity,
-          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference, use_serial, serial_port):
+          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference, use_serial, serial_port,
+          mcu_app, wav, every_ms):
     """Measure latency, memory, size and accuracy of ARTIFACTS (.keras, .tflite, .onnx) on a target."""
     from edgernn import api
     from edgernn.bench.report import print_table
 
     options = {}
+    if mcu_app == "kws":
+        if target != "mcu":
+            raise UserError("--app kws is for --target mcu")
+        _bench_kws(api.bench_kws(list(artifacts), board=board, wav=wav, every_ms=every_ms, out=out), board)
+        return
     if target == "mcu" and (use_serial or serial_port):
         results = [api.bench_serial(a, board=board, port=serial_port, vectors=vectors) for a in artifacts]
         # QEMU: instructions (SysTick under -icount); a real board: measured cycles (DWT or SysTick)
@@ -334,6 +347,17 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
     if out:
         click.echo(f"wrote {out}/results.json, results.csv, report.md" + (", pareto.png" if (Path(out) / "pareto.png").exists() else ""))
 
+def _bench_kws(rows: list, board: str) -> None:
+    _print_table({"title": f"edgernn bench --target mcu --app kws --board {board}", "columns": [
+        "run", "front end instr / s audio", "model instr / s audio", "RTF front end", "RTF total", "flash B", "RAM B",
+        "detections = host"], "rows": [[r["artifact"], f"{r['mcu']['frontend_instructions_per_audio_second']:,}",
+                                        f"{r['mcu']['model_instructions_per_audio_second']:,}",
+                                        f"{r['mcu']['rtf_frontend']:.4f}", f"{r['mcu']['rtf_total']:.4f}",
+                                        r["mcu"]["flash_bytes"], r["mcu"]["ram_bytes"],
+                                        "yes" if r["mcu"]["detections_equal_host"] else "NO"] for r in rows]})
+    click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
+
+
 # --- report ---
 @main.command()
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
@@ -361,14 +385,23 @@ def firmware():
 @click.option("--vectors", default=8, show_default=True,
               help="Test vectors baked in; expected outputs come from TFLite Micro.")
 @click.option("--reference", is_flag=True, help="Plain C kernels even where the core has DSP instructions.")
-@click.option("--app", type=click.Choice(["bench", "serial"]), default="bench", show_default=True,
+@click.option("--app", type=click.Choice(["bench", "serial", "kws"]), default="bench", show_default=True,
               help="bench: test vectors, results over semihosting (QEMU); serial: the serial benchmark protocol "
-                   "on the UART (for `bench --target mcu --serial` or a real board with --port).")
-def firmware_build(model, board, out, vectors, reference, app):
-    """Generate C for MODEL (int8 .tflite) and link benchmark firmware for BOARD."""
+                   "on the UART (for `bench --target mcu --serial` or a real board with --port); kws: keyword "
+                   "spotting on audio (MODEL is then a run folder: C front end + model + smoothing, detections "
+                   "printed with timestamps).")
+@click.option("--wav", type=click.Path(path_type=Path), default=None,
+              help="kws: the audio linked into flash (mono, 16-bit PCM, at the run's sample rate).")
+@click.option("--every-ms", default=200, show_default=True,
+              help="kws: run the model every this many ms (a multiple of the hop) on the last second of frames.")
+def firmware_build(model, board, out, vectors, reference, app, wav, every_ms):
+    """Generate C for MODEL (int8 .tflite; --app kws: a run folder) and link firmware for BOARD."""
     from edgernn import api
 
-    elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app)
+    if app != "kws" and wav is not None:
+        raise UserError("--wav is only for --app kws")
+    elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
+                             every_ms=every_ms)
     click.echo(f"wrote {elf}")
 
 
@@ -376,14 +409,34 @@ def firmware_build(model, board, out, vectors, reference, app):
 @click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds before a hung run is stopped.")
-def firmware_run(elf, board, timeout):
+@click.option("--app", type=click.Choice(["bench", "kws"]), default="bench", show_default=True,
+              help="The app the ELF was built with (kws: print the detections with their timestamps).")
+def firmware_run(elf, board, timeout, app):
     """Run firmware in qemu-system-arm and report its summary. Exit 1 if outputs differ from TFLite Micro."""
     from edgernn import api
+
+    if app == "kws":
+        _print_kws_run(api.firmware_run_kws(elf, board=board, timeout=max(timeout, 300)), elf, board)
+        return
 
     r = api.firmware_run(elf, board=board, timeout=timeout)
     r.pop("outputs")
     _print_table({"title": f"firmware run {elf} ({board})", "columns": ["", ""], "rows": [[k, v] for k, v in r.items()]})
     sys.exit(1 if r["mismatches"] else 0)
+
+
+def _print_kws_run(r: dict, elf: Path, board: str) -> None:
+    import json
+
+    names = None
+    record = Path(elf).parent / "firmware-kws.json"
+    if record.is_file():  # label names from the run the ELF was built for
+        with contextlib.suppress(Exception):
+            names = json.loads(Path(json.loads(record.read_text())["run"], "config.json").read_text())["class_names"]
+    _print_table({"title": f"keyword detections ({elf}, {board})", "columns": ["time ms", "label", "score"],
+                  "rows": [[t, names[k] if names and k < len(names) else k, s] for t, k, s in r["detection_list"]]})
+    rows = [[k, r[k]] for k in ("samples", "frames", "results", "detections", "fe_ticks", "model_ticks", "stack_used")]
+    _print_table({"title": "kws firmware summary", "columns": ["", ""], "rows": rows})
 
 
 @firmware.command("flash")

@@ -71,10 +71,16 @@ static void real_power(const float *z, float *power) {
     }
 }
 
-void ern_frontend_features_f32(const int16_t *frame, float *features) {
-    /* the window table carries the 1/32768 PCM scale (a power of two: exact) */
-    for (int i = 0; i < ERN_FE_WINDOW; ++i) fe_buf[i] = (float)frame[i] * ern_fe_window[i];
+/* fe_buf = window * the samples a[0..na) then b[0..nb) (a ring buffer's two halves), zero padded.
+ * The window table carries the 1/32768 PCM scale (a power of two: exact). */
+static void window_into_buf(const int16_t *a, int na, const int16_t *b) {
+    for (int i = 0; i < na; ++i) fe_buf[i] = (float)a[i] * ern_fe_window[i];
+    for (int i = na; i < ERN_FE_WINDOW; ++i) fe_buf[i] = (float)b[i - na] * ern_fe_window[i];
     for (int i = ERN_FE_WINDOW; i < ERN_FE_NFFT; ++i) fe_buf[i] = 0.0f;
+}
+
+/* fe_buf (windowed frame) -> features */
+static void buf_to_features(float *features) {
     fft_half(fe_buf);
     real_power(fe_buf, fe_power);
     const float *w = ern_fe_mel_weight;
@@ -95,6 +101,11 @@ void ern_frontend_features_f32(const int16_t *frame, float *features) {
 #endif
 }
 
+void ern_frontend_features_f32(const int16_t *frame, float *features) {
+    window_into_buf(frame, ERN_FE_WINDOW, frame);
+    buf_to_features(features);
+}
+
 /* The same float operations as edgernn's Python: ((x - mean) / std) / scale, then round half away
  * from zero, add the zero point, clamp. */
 void ern_frontend_quantize(const float *features, int8_t *out) {
@@ -107,14 +118,6 @@ void ern_frontend_quantize(const float *features, int8_t *out) {
     }
 }
 
-static void frame_from_ring(const ern_frontend_t *fe, int16_t *frame) {
-    uint32_t r = fe->pos; /* the oldest sample */
-    for (int i = 0; i < ERN_FE_WINDOW; ++i) {
-        frame[i] = fe->ring[r];
-        r = r + 1 == ERN_FE_WINDOW ? 0 : r + 1;
-    }
-}
-
 int ern_frontend_push(ern_frontend_t *fe, const int16_t *pcm, int n, int8_t *out, int *ready) {
     *ready = 0;
     int used = 0;
@@ -124,10 +127,10 @@ int ern_frontend_push(ern_frontend_t *fe, const int16_t *pcm, int n, int8_t *out
         fe->samples += 1;
         /* frame k completes with sample k*hop + window - 1 */
         if (fe->samples >= ERN_FE_WINDOW && (fe->samples - ERN_FE_WINDOW) % ERN_FE_HOP == 0) {
-            int16_t frame[ERN_FE_WINDOW];
             float features[ERN_FE_FEATURES];
-            frame_from_ring(fe, frame);
-            ern_frontend_features_f32(frame, features);
+            /* the oldest sample is at pos: ring[pos..] then ring[..pos) */
+            window_into_buf(fe->ring + fe->pos, ERN_FE_WINDOW - (int)fe->pos, fe->ring);
+            buf_to_features(features);
             ern_frontend_quantize(features, out);
             fe->frames += 1;
             *ready = 1;
