@@ -99,6 +99,7 @@ def frontend_header(cfg: FeatureConfig, mean, std, input_scale: float, input_zer
         f"#define ERN_FE_HOP {cfg.hop}",
         f"#define ERN_FE_NFFT {cfg.n_fft}",
         f"#define ERN_FE_NMELS {cfg.n_mels}",
+        f"#define ERN_FE_POWER_BINS {max(1, int((first + count).max()))} /* FFT bins the mel filters use */",
         f"#define ERN_FE_FEATURES {n_out}",
         f"#define ERN_FE_FRAMES {cfg.num_frames} /* frames per model input */",
         f"#define ERN_FE_MFCC {int(cfg.kind == 'mfcc')}",

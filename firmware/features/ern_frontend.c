@@ -13,6 +13,7 @@ void ern_frontend_reset(ern_frontend_t *fe) {
     fe->pos = 0;
     fe->samples = 0;
     fe->frames = 0;
+    fe->to_next = ERN_FE_WINDOW;
 }
 
 /* log(x) = e*ln2 + log(m), m in [sqrt(1/2), sqrt(2)): log(m) = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172,
@@ -38,7 +39,15 @@ static void fft_half(float *z) {
             t = z[2 * i + 1]; z[2 * i + 1] = z[2 * j + 1]; z[2 * j + 1] = t;
         }
     }
-    for (int len = 2; len <= ERN_FE_HALF; len <<= 1) {
+    for (int i = 0; i + 1 < ERN_FE_HALF; i += 2) { /* stage of length 2: the twiddle is 1 */
+        float *a = z + 2 * i, *b = a + 2;
+        const float tr = b[0], ti = b[1];
+        b[0] = a[0] - tr;
+        b[1] = a[1] - ti;
+        a[0] += tr;
+        a[1] += ti;
+    }
+    for (int len = 4; len <= ERN_FE_HALF; len <<= 1) {
         const int half = len >> 1, stride = ERN_FE_NFFT / len;
         for (int start = 0; start < ERN_FE_HALF; start += len) {
             for (int k = 0; k < half; ++k) {
@@ -54,12 +63,13 @@ static void fft_half(float *z) {
     }
 }
 
-/* |X[k]|^2, k = 0..NFFT/2, of the real sequence packed in z (even samples real, odd imaginary):
+/* |X[k]|^2 for k = 0 .. ERN_FE_POWER_BINS - 1 (the bins the mel filters use; NFFT/2 at most) of the
+ * real sequence packed in z (even samples real, odd imaginary):
  * X[k] = (Z[k] + conj Z[H-k]) / 2 - i W^k (Z[k] - conj Z[H-k]) / 2, W = exp(-2 pi i / NFFT). */
 static void real_power(const float *z, float *power) {
     power[0] = (z[0] + z[1]) * (z[0] + z[1]);
-    power[ERN_FE_HALF] = (z[0] - z[1]) * (z[0] - z[1]);
-    for (int k = 1; k < ERN_FE_HALF; ++k) {
+    const int last = ERN_FE_POWER_BINS - 1 < ERN_FE_HALF ? ERN_FE_POWER_BINS - 1 : ERN_FE_HALF - 1;
+    for (int k = 1; k <= last; ++k) {
         const float ar = z[2 * k], ai = z[2 * k + 1];
         const float br = z[2 * (ERN_FE_HALF - k)], bi = -z[2 * (ERN_FE_HALF - k) + 1];
         const float er = 0.5f * (ar + br), ei = 0.5f * (ai + bi); /* even part */
@@ -69,6 +79,7 @@ static void real_power(const float *z, float *power) {
         const float xr = er + (or_ * wr - oi * wi), xi = ei + (or_ * wi + oi * wr);
         power[k] = xr * xr + xi * xi;
     }
+    if (ERN_FE_POWER_BINS > ERN_FE_HALF) power[ERN_FE_HALF] = (z[0] - z[1]) * (z[0] - z[1]);
 }
 
 /* fe_buf = window * the samples a[0..na) then b[0..nb) (a ring buffer's two halves), zero padded.
@@ -121,21 +132,24 @@ void ern_frontend_quantize(const float *features, int8_t *out) {
 int ern_frontend_push(ern_frontend_t *fe, const int16_t *pcm, int n, int8_t *out, int *ready) {
     *ready = 0;
     int used = 0;
-    while (used < n) {
-        fe->ring[fe->pos] = pcm[used++];
-        fe->pos = fe->pos + 1 == ERN_FE_WINDOW ? 0 : fe->pos + 1;
-        fe->samples += 1;
-        /* frame k completes with sample k*hop + window - 1 */
-        if (fe->samples >= ERN_FE_WINDOW && (fe->samples - ERN_FE_WINDOW) % ERN_FE_HOP == 0) {
-            float features[ERN_FE_FEATURES];
-            /* the oldest sample is at pos: ring[pos..] then ring[..pos) */
-            window_into_buf(fe->ring + fe->pos, ERN_FE_WINDOW - (int)fe->pos, fe->ring);
-            buf_to_features(features);
-            ern_frontend_quantize(features, out);
-            fe->frames += 1;
-            *ready = 1;
-            break;
+    while (used < n && fe->to_next > 0) { /* copy up to the end of the next frame, no per-sample division */
+        uint32_t m = (uint32_t)(n - used) < fe->to_next ? (uint32_t)(n - used) : fe->to_next;
+        fe->samples += m;
+        fe->to_next -= m;
+        while (m--) {
+            fe->ring[fe->pos] = pcm[used++];
+            fe->pos = fe->pos + 1 == ERN_FE_WINDOW ? 0 : fe->pos + 1;
         }
+    }
+    if (fe->to_next == 0) { /* frame k completes with sample k*hop + window - 1 */
+        float features[ERN_FE_FEATURES];
+        /* the oldest sample is at pos: ring[pos..] then ring[..pos) */
+        window_into_buf(fe->ring + fe->pos, ERN_FE_WINDOW - (int)fe->pos, fe->ring);
+        buf_to_features(features);
+        ern_frontend_quantize(features, out);
+        fe->frames += 1;
+        fe->to_next = ERN_FE_HOP;
+        *ready = 1;
     }
     return used;
 }

@@ -28,6 +28,7 @@ typedef struct {
     uint32_t pos;                /* next write index in ring */
     uint32_t samples;            /* samples received since reset */
     uint32_t frames;             /* frames completed since reset */
+    uint32_t to_next;            /* samples still missing for the next frame */
 } ern_frontend_t;
 
 void ern_frontend_reset(ern_frontend_t *fe);
