@@ -134,14 +134,14 @@ def report(folders, out, formats=("md", "html")):
 
 # --- firmware ---
 def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench", wav=None,
-                   every_ms=200):
+                   every_ms=200, arithmetic="auto"):
     """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial | kws); returns
     the ELF. app "kws": ``model`` is a run folder, ``wav`` the audio linked into flash, the model runs every
-    ``every_ms``."""
+    ``every_ms``, its front end in ``arithmetic`` (auto | float | fixed)."""
     from edgernn.targets.mcu import build_firmware
 
     return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
-                          every_ms=every_ms)
+                          every_ms=every_ms, arithmetic=arithmetic)
 
 
 def firmware_run_kws(elf, board="mps2-an386", timeout=300):
@@ -151,19 +151,21 @@ def firmware_run_kws(elf, board="mps2-an386", timeout=300):
     return run_kws_firmware(elf, board=board, timeout=timeout)
 
 
-def kws_device_detections(run, wav, every_ms=200, frontend="python"):
-    """The host twin of the kws firmware: detections on ``wav`` by the streaming timing contract."""
+def kws_device_detections(run, wav, every_ms=200, frontend="python", fixed=None):
+    """The host twin of the kws firmware: detections on ``wav`` by the streaming timing contract
+    (``fixed``: the integer front end of cores without an FPU; default: the run's arithmetic)."""
     from edgernn.streaming.device_mirror import detections_of_wav
 
-    return detections_of_wav(run, wav, every_ms=every_ms, frontend=frontend)
+    return detections_of_wav(run, wav, every_ms=every_ms, frontend=frontend, fixed=fixed)
 
 
-def bench_kws(runs, board="mps2-an386", wav=None, every_ms=200, timeout=600, out=None):
+def bench_kws(runs, board="mps2-an386", wav=None, every_ms=200, timeout=600, out=None, arithmetic="auto"):
     """The kws app on a QEMU board: front end and model instructions per second of audio, real-time factor,
     flash/RAM, detections vs the host. Rows in the bench schema (figures under "mcu")."""
     from edgernn.bench.kws_device import bench_mcu_kws
 
-    return bench_mcu_kws(runs, board=board, wav=wav, every_ms=every_ms, timeout=timeout, out=out)
+    return bench_mcu_kws(runs, board=board, wav=wav, every_ms=every_ms, timeout=timeout, out=out,
+                         arithmetic=arithmetic)
 
 
 def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, timeout=30):

@@ -394,14 +394,17 @@ def firmware():
               help="kws: the audio linked into flash (mono, 16-bit PCM, at the run's sample rate).")
 @click.option("--every-ms", default=200, show_default=True,
               help="kws: run the model every this many ms (a multiple of the hop) on the last second of frames.")
-def firmware_build(model, board, out, vectors, reference, app, wav, every_ms):
+@click.option("--arithmetic", type=click.Choice(["auto", "float", "fixed"]), default="auto", show_default=True,
+              help="kws: the front end's arithmetic. auto: float32 on cores with an FPU, the integer path on cores "
+                   "without one (Cortex-M0) or when the run was trained with fixed-point features.")
+def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, arithmetic):
     """Generate C for MODEL (int8 .tflite; --app kws: a run folder) and link firmware for BOARD."""
     from edgernn import api
 
     if app != "kws" and wav is not None:
         raise UserError("--wav is only for --app kws")
     elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
-                             every_ms=every_ms)
+                             every_ms=every_ms, arithmetic=arithmetic)
     click.echo(f"wrote {elf}")
 
 

@@ -91,18 +91,26 @@ def test_firmware_detections_equal_the_host_on_30s(kws_run, stream_wav, tmp_path
     assert run.exit_code == 0 and ("whistle" in run.output or "hum" in run.output), run.output
 
 
-@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500", "mps2-an505", "microbit"])
-def test_device_features_equal_host_c_and_python_within_one_lsb(kws_run, tmp_path, board):
-    """FPU cores and the M0's soft float give the host build's features bit for bit."""
+@pytest.mark.parametrize("board, arithmetic", [("mps2-an386", "auto"), ("mps2-an500", "auto"), ("mps2-an505", "auto"),
+                                               ("microbit", "auto"), ("microbit", "float"), ("mps2-an386", "fixed")])
+def test_device_features_equal_host_c_and_python_within_one_lsb(kws_run, tmp_path, board, arithmetic):
+    """FPU cores, the M0's integer path (auto) and its soft float give the host build's features bit for bit;
+    the integer path also equals its Python mirror bit for bit, and the float front end within 1 LSB."""
     rng = np.random.default_rng(5)
     pcm = _pcm(np.concatenate([_sound(k, rng) for k in (1, 2, 0)]))
-    elf = kf.build_kws_firmware(kws_run, board, pcm=pcm, out=tmp_path / board, print_features=True)
+    elf = kf.build_kws_firmware(kws_run, board, pcm=pcm, out=tmp_path / board, print_features=True,
+                                arithmetic=arithmetic)
     dev = kf.run_kws_firmware(elf, board)
+    fixed = arithmetic == "fixed" or (arithmetic == "auto" and board == "microbit")
+    assert json.loads((tmp_path / board / "firmware-kws.json").read_text())["frontend_arithmetic"] == (
+        "fixed" if fixed else "float")
     setup = load_setup(kws_run)
-    host_c, host_py = stream_int8_features(pcm, setup, "c"), stream_int8_features(pcm, setup, "python")
+    host_c = stream_int8_features(pcm, setup, "c", fixed)
     assert dev["features"].shape == host_c.shape == (1 + (pcm.size - 480) // 320, 10)
     assert np.array_equal(dev["features"], host_c)
-    diff = np.abs(dev["features"].astype(int) - host_py)
+    if fixed:
+        assert np.array_equal(dev["features"], stream_int8_features(pcm, setup, "python", True))
+    diff = np.abs(dev["features"].astype(int) - stream_int8_features(pcm, setup, "python", False))
     assert diff.max() <= 1 and (diff == 0).mean() >= 0.99
 
 

@@ -100,3 +100,54 @@ def test_unsupported_configs_are_user_errors():
         frontend_header(FeatureConfig(), np.zeros(9), np.ones(9), SCALE, ZP)
     with pytest.raises(UserError, match="no feature parameters"):
         feature_config_of_run({"task": "classify", "dataset_meta": {}})
+
+
+def _extremes() -> list[np.ndarray]:
+    """Audio that stresses the integer path's ranges: silence, full-scale square and DC, one click."""
+    square = np.where(np.arange(16000) // 20 % 2, 32767, -32768).astype(np.int16)
+    click = np.zeros(16000, np.int16)
+    click[8000] = -32768
+    return [np.zeros(16000, np.int16), square, np.full(16000, -32768, np.int16), click,
+            np.full(16000, 1, np.int16)]
+
+
+@pytest.mark.parametrize("cfg", [FeatureConfig(arithmetic="fixed"),
+                                 FeatureConfig(arithmetic="fixed", kind="logmel", n_mels=20, n_fft=256,
+                                               window_ms=16.0, hop_ms=10.0, fmax=7000.0)])
+def test_fixed_point_c_equals_its_python_mirror_bit_for_bit(cfg):
+    from edgernn.features.fixed_point import fixed_features_pcm
+    from edgernn.features.frontend import frames
+    from edgernn.runtimes.frontend_native import NativeFrontend
+
+    n = cfg.num_features
+    fe = NativeFrontend(cfg, np.zeros(n), np.ones(n), SCALE, ZP)
+    assert fe.fixed
+    for pcm in [_audio(s) for s in range(8)] + _extremes():
+        c = fe.float_frames(pcm)
+        assert np.array_equal(c, fixed_features_pcm(frames(pcm, cfg.window, cfg.hop), cfg))
+        assert np.isfinite(c).all()
+        # through the training entry point: float waveforms in [-1, 1] are the int16 samples / 32768
+        assert np.array_equal(c, features(pcm.astype(np.float32) / 32768, cfg))
+
+
+def test_fixed_point_features_agree_with_float_within_one_lsb():
+    """A model trained on float features still runs on the integer path: <= 1 LSB, >= 99% equal."""
+    from edgernn.runtimes.frontend_native import NativeFrontend
+
+    cfg = FeatureConfig()
+    mean, std = np.linspace(-30, 2, 10), np.linspace(28, 1.5, 10)
+    fe = NativeFrontend(cfg, mean, std, SCALE, ZP, fixed=True)
+    got = np.stack([fe.int8_frames(_audio(s)) for s in range(40)]).astype(int)
+    want = np.stack([_python_int8(_audio(s), cfg, mean, std) for s in range(40)]).astype(int)
+    assert np.abs(got - want).max() <= 1 and (got == want).mean() >= 0.99
+
+
+def test_arithmetic_is_a_feature_config_option():
+    assert FeatureConfig().to_dict() == {k: v for k, v in FeatureConfig(arithmetic="fixed").to_dict().items()
+                                         if k != "arithmetic"}
+    assert "arithmetic" not in FeatureConfig().to_dict()  # float configs keep their digest (feature caches)
+    assert FeatureConfig(arithmetic="fixed").digest() != FeatureConfig().digest()
+    with pytest.raises(ValueError, match="arithmetic"):
+        FeatureConfig(arithmetic="double")
+    run = {"dataset_meta": {"features": FeatureConfig(arithmetic="fixed").to_dict()}}
+    assert feature_config_of_run(run).arithmetic == "fixed"

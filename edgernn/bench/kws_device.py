@@ -15,7 +15,7 @@ from edgernn.errors import UserError
 
 
 def bench_mcu_kws(runs, board: str = "mps2-an386", wav=None, every_ms: int = 200, timeout: float = 600,
-                  out=None) -> list[dict]:
+                  out=None, arithmetic: str = "auto") -> list[dict]:
     from edgernn.streaming.device_mirror import resolve_run_and_model
     from edgernn.targets.kws_firmware import measure_kws
 
@@ -26,11 +26,12 @@ def bench_mcu_kws(runs, board: str = "mps2-an386", wav=None, every_ms: int = 200
     rows = []
     for run in runs:
         _, model = resolve_run_and_model(run)
-        m = measure_kws(run, board, wav=wav, every_ms=every_ms, timeout=timeout,
+        m = measure_kws(run, board, wav=wav, every_ms=every_ms, timeout=timeout, arithmetic=arithmetic,
                         out=Path(out) / f"firmware-{board}-kws-{Path(run).name}" if out else None)
         ms_per_audio_second = m["rtf_total"] * 1000.0
         r = {**artifact_fields(model), "runtime": "native-c+frontend",
-             "runtime_version": f"edgernn kws app, front end in float32 ({m['float_unit']})",
+             "runtime_version": f"edgernn kws app, front end in " + (
+                 "fixed point" if m["frontend_arithmetic"] == "fixed" else f"float32 ({m['float_unit']})"),
              "target": "mcu", "host": f"qemu {m['qemu_machine']}", "cpu_model": m["cpu"], "machine": "armv7m/v8m/v6m",
              "threads": 1, "warmup": 0, "runs": m["results"], "repeats": 1,
              "latency_ms": {k: ms_per_audio_second for k in ("p50", "p90", "p99", "min", "max", "mean")},

@@ -64,10 +64,13 @@ def build_frontend_library(tables: str) -> Path:
 class NativeFrontend:
     """The C front end for one run and model: int16 PCM -> int8 model-input frames (or float features)."""
 
-    def __init__(self, cfg: FeatureConfig, mean, std, input_scale: float, input_zero_point: int):
+    def __init__(self, cfg: FeatureConfig, mean, std, input_scale: float, input_zero_point: int,
+                 fixed: bool | None = None):
+        """``fixed``: the integer path of cores without an FPU (default: the config's arithmetic)."""
         self.cfg = cfg
+        self.fixed = cfg.arithmetic == "fixed" if fixed is None else fixed
         self.lib = ctypes.CDLL(str(build_frontend_library(frontend_header(cfg, mean, std, input_scale,
-                                                                          input_zero_point))))
+                                                                          input_zero_point, self.fixed))))
         p16, i = ctypes.POINTER(ctypes.c_int16), ctypes.c_int
         self.lib.ern_frontend_clip_s8.argtypes = [p16, i, ctypes.POINTER(ctypes.c_int8), i]
         self.lib.ern_frontend_clip_f32.argtypes = [p16, i, ctypes.POINTER(ctypes.c_float), i]

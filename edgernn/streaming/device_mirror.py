@@ -132,11 +132,17 @@ def read_pcm16(path: str | Path, sample_rate: int, max_seconds: float = MAX_WAV_
     return np.ascontiguousarray(pcm.reshape(-1))
 
 
-def python_stream_features(pcm: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """Every complete frame of the stream with frontend.py's arithmetic: [frames, features] float32."""
-    x = np.asarray(pcm, dtype=np.int16).astype(np.float32) / np.float32(32768)
-    if x.size < cfg.window:
+def python_stream_features(pcm: np.ndarray, cfg: FeatureConfig, fixed: bool = False) -> np.ndarray:
+    """Every complete frame of the stream, [frames, features] float32: frontend.py's float arithmetic, or
+    with ``fixed`` the device's integer path (features/fixed_point.py), bit for bit."""
+    pcm = np.asarray(pcm, dtype=np.int16).reshape(-1)
+    if pcm.size < cfg.window:
         return np.zeros((0, cfg.num_features), np.float32)
+    if fixed:
+        from edgernn.features.fixed_point import fixed_features_pcm
+
+        return fixed_features_pcm(frames(pcm, cfg.window, cfg.hop), cfg)
+    x = pcm.astype(np.float32) / np.float32(32768)
     power = power_spectrum(frames(x, cfg.window, cfg.hop), cfg.n_fft)
     logmel = np.log(power @ mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
                     + LOG_FLOOR).astype(np.float32)
@@ -145,18 +151,22 @@ def python_stream_features(pcm: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     return (logmel @ dct_matrix(cfg.n_mels, cfg.n_mfcc)).astype(np.float32)
 
 
-def stream_int8_features(pcm: np.ndarray, setup: KwsSetup, frontend: str = "python") -> np.ndarray:
-    """[frames, features] int8 model-input frames of the whole stream."""
+def stream_int8_features(pcm: np.ndarray, setup: KwsSetup, frontend: str = "python", fixed: bool | None = None
+                         ) -> np.ndarray:
+    """[frames, features] int8 model-input frames of the whole stream. ``fixed``: the integer front end
+    of cores without an FPU (default: the run's feature arithmetic)."""
     from edgernn.runtimes.base import quantize
 
     _, inp, _ = model_io(setup.model)
+    fixed = setup.features.arithmetic == "fixed" if fixed is None else fixed
     if frontend == "c":
         from edgernn.runtimes.frontend_native import NativeFrontend
 
-        return NativeFrontend(setup.features, setup.mean, setup.std, inp.scale, inp.zero_point).int8_frames(pcm)
+        return NativeFrontend(setup.features, setup.mean, setup.std, inp.scale, inp.zero_point,
+                              fixed).int8_frames(pcm)
     if frontend != "python":
         raise UserError(f"unknown front end {frontend!r} (python or c)")
-    f = python_stream_features(pcm, setup.features)
+    f = python_stream_features(pcm, setup.features, fixed)
     x = (f - np.asarray(setup.mean, np.float32)) / np.asarray(setup.std, np.float32)
     return quantize(x, inp)
 
@@ -168,11 +178,12 @@ class StreamRun:
     detections: list      # Detection
 
 
-def run_stream(pcm: np.ndarray, setup: KwsSetup, every_ms: int = 200, frontend: str = "python") -> StreamRun:
+def run_stream(pcm: np.ndarray, setup: KwsSetup, every_ms: int = 200, frontend: str = "python",
+               fixed: bool | None = None) -> StreamRun:
     """Results and detections of the whole stream, by the timing contract."""
     cfg = setup.features
     every = every_frames(every_ms, cfg)
-    feats = stream_int8_features(pcm, setup, frontend)
+    feats = stream_int8_features(pcm, setup, frontend, fixed)
     ref, inp, out = model_io(setup.model)
     rec = RecognizeCommands(len(setup.class_names), setup.ignore, setup.recognize)
     times, scores, detections = [], [], []
@@ -188,7 +199,7 @@ def run_stream(pcm: np.ndarray, setup: KwsSetup, every_ms: int = 200, frontend: 
     return StreamRun(times, scores, detections)
 
 
-def detections_of_wav(path: str | Path, wav: str | Path, every_ms: int = 200, frontend: str = "python"
-                      ) -> list[Detection]:
+def detections_of_wav(path: str | Path, wav: str | Path, every_ms: int = 200, frontend: str = "python",
+                      fixed: bool | None = None) -> list[Detection]:
     setup = load_setup(path)
-    return run_stream(read_pcm16(wav, setup.features.sample_rate), setup, every_ms, frontend).detections
+    return run_stream(read_pcm16(wav, setup.features.sample_rate), setup, every_ms, frontend, fixed).detections

@@ -33,6 +33,18 @@ TIME_RE = re.compile(r"^EDGERNN-KWS-TIME fe_ticks=(\d+) model_ticks=(\d+) calib_
                      r"stack_used=(\d+) stack_size=(\d+)$")
 
 
+ARITHMETIC = ("auto", "float", "fixed")
+
+
+def uses_fixed_point(arithmetic: str, board, cfg) -> bool:
+    """auto: the integer front end where the core has no FPU, or when the run was trained on it."""
+    if arithmetic not in ARITHMETIC:
+        raise UserError(f"unknown front-end arithmetic {arithmetic!r} (choose from {', '.join(ARITHMETIC)})")
+    if arithmetic == "auto":
+        return board.cpu not in FPU_CORES or cfg.arithmetic == "fixed"
+    return arithmetic == "fixed"
+
+
 def kws_config_header(setup, every: int, print_results: bool, print_features: bool) -> str:
     rec, n = setup.recognize, len(setup.class_names)
     ignore = ", ".join("1" if c in setup.ignore else "0" for c in range(n))
@@ -61,10 +73,11 @@ def _pcm_asm(pcm_file: Path) -> str:
 
 def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Path | None = None,
                        out: str | Path | None = None, every_ms: int = DEFAULT_EVERY_MS, print_results: bool = True,
-                       print_features: bool = False, pcm: np.ndarray | None = None) -> Path:
+                       print_features: bool = False, pcm: np.ndarray | None = None, arithmetic: str = "auto") -> Path:
     """Build the kws app for RUN (a run folder or its int8 .tflite) on BOARD; returns the ELF.
 
-    Audio: ``wav`` (mono 16-bit at the run's rate) or ``pcm`` (int16 samples), linked into flash."""
+    Audio: ``wav`` (mono 16-bit at the run's rate) or ``pcm`` (int16 samples), linked into flash.
+    ``arithmetic``: the front end's: float, fixed (integer, for cores without an FPU) or auto."""
     from edgernn.export.codegen import generate_c
     from edgernn.export.frontend_c import frontend_header
     from edgernn.streaming.device_mirror import every_frames, load_setup, model_io, read_pcm16
@@ -73,6 +86,7 @@ def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Pa
     b = get_board(board)
     setup = load_setup(run)
     every = every_frames(every_ms, setup.features)
+    fixed = uses_fixed_point(arithmetic, b, setup.features)
     if pcm is None:
         if wav is None:
             raise UserError("the kws app needs audio: --wav FILE (mono, 16-bit, at the run's sample rate)")
@@ -87,7 +101,7 @@ def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Pa
     generate_c(setup.model, build)
     _, inp, _ = model_io(setup.model)
     io.atomic_write_text(build / "ern_frontend_tables.h",
-                         frontend_header(setup.features, setup.mean, setup.std, inp.scale, inp.zero_point))
+                         frontend_header(setup.features, setup.mean, setup.std, inp.scale, inp.zero_point, fixed))
     io.atomic_write_text(build / "kws_config.h", kws_config_header(setup, every, print_results, print_features))
     io.atomic_write_bytes(build / "audio.pcm", pcm.tobytes())
     io.atomic_write_text(build / "kws_pcm.S", _pcm_asm((build / "audio.pcm").resolve()))
@@ -115,7 +129,8 @@ def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Pa
         raise UserError(f"kws firmware build failed: {proc.stderr.strip()[-600:]}")
     io.write_json(out / "firmware-kws.json", {
         "run": str(setup.run), "model": str(setup.model), "board": board, "app": "kws", "every_ms": every_ms,
-        "audio_samples": int(pcm.size), "fpu": b.cpu in FPU_CORES, "elf": str(elf), "command": cmd,
+        "audio_samples": int(pcm.size), "fpu": b.cpu in FPU_CORES,
+        "frontend_arithmetic": "fixed" if fixed else "float", "elf": str(elf), "command": cmd,
         "compiler_warnings": proc.stderr.strip()})
     return elf
 
@@ -173,7 +188,8 @@ def run_kws_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float 
 
 
 FRONTEND_SYMBOLS = re.compile(r"^(ern_frontend_\w+|ern_logf|ern_fe_\w+|fft_half|real_power|buf_to_features|"
-                              r"window_into_buf|fe_buf|fe_power|fe_mel|fe|frame_ring)$")
+                              r"window_into_buf|windowed|mq31|bit_length64|square64|log2_q16|fe_buf|fe_power|fe_mel|fe_log2|"
+                              r"fe_shift|fe|frame_ring)$")
 
 
 def frontend_footprint(elf: Path) -> dict:
@@ -195,7 +211,7 @@ def frontend_footprint(elf: Path) -> dict:
 
 def measure_kws(run: str | Path, board: str = "mps2-an386", wav: str | Path | None = None,
                 pcm: np.ndarray | None = None, every_ms: int = DEFAULT_EVERY_MS, out: str | Path | None = None,
-                timeout: float = 600) -> dict:
+                timeout: float = 600, arithmetic: str = "auto") -> dict:
     """Build and run the kws app on a WAV in QEMU; instructions per second of audio for the front end
     and the model, real-time factor at the part's clock, flash and RAM, and whether the firmware's
     results and detections equal the host pipeline's (C front end: exactly; Python front end: the
@@ -209,10 +225,11 @@ def measure_kws(run: str | Path, board: str = "mps2-an386", wav: str | Path | No
             raise UserError("measuring the kws app needs audio (--wav)")
         pcm = read_pcm16(wav, setup.features.sample_rate)
     pcm = np.asarray(pcm, dtype=np.int16).reshape(-1)
-    elf = build_kws_firmware(run, board, out=out, every_ms=every_ms, pcm=pcm)
+    fixed = uses_fixed_point(arithmetic, b, setup.features)
+    elf = build_kws_firmware(run, board, out=out, every_ms=every_ms, pcm=pcm, arithmetic=arithmetic)
     r = run_kws_firmware(elf, board, timeout)
-    host_c = run_stream(pcm, setup, every_ms, "c")
-    host_py = run_stream(pcm, setup, every_ms, "python")
+    host_c = run_stream(pcm, setup, every_ms, "c", fixed)
+    host_py = run_stream(pcm, setup, every_ms, "python", fixed)
     seconds = pcm.size / setup.features.sample_rate
     per_tick = r["calib_instructions"] / r["calib_ticks"]
     fe_ips, model_ips = r["fe_ticks"] * per_tick / seconds, r["model_ticks"] * per_tick / seconds
@@ -222,6 +239,7 @@ def measure_kws(run: str | Path, board: str = "mps2-an386", wav: str | Path | No
     return {
         "board": board, "qemu_machine": b.qemu_machine, "cpu": b.cpu, "clock_hz": b.clock_hz,
         "float_unit": "FPU" if b.cpu in FPU_CORES else "soft float (libgcc)", "every_ms": every_ms,
+        "frontend_arithmetic": "fixed" if fixed else "float",
         "audio_seconds": seconds, "frames": r["frames"], "results": r["results"],
         "frontend_instructions_per_audio_second": round(fe_ips),
         "model_instructions_per_audio_second": round(model_ips),
@@ -235,6 +253,10 @@ def measure_kws(run: str | Path, board: str = "mps2-an386", wav: str | Path | No
         "ram_bytes": sizes["static_ram_bytes"] + r["stack_used"],
         "detections": r["detection_list"], "host_detections": host_py_dets,
         "detections_equal_host": r["detection_list"] == host_py_dets,
+        # the integer front end against the float one a model trained with arithmetic "float" saw
+        "detections_equal_float_frontend": r["detection_list"] == [
+            (d.time_ms, d.label, d.score) for d in (run_stream(pcm, setup, every_ms, "python", False).detections
+                                                    if fixed else host_py.detections)],
         "results_equal_host_c_frontend": device_results == list(zip(host_c.times_ms, host_c.scores)),
         "estimate": f"real-time factor = instructions per second of audio at CPI 1 / {b.clock_hz / 1e6:.0f} MHz "
                     f"({b.stands_for}); QEMU counts instructions, not cycles",
