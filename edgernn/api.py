@@ -50,7 +50,8 @@ def train(task, arch, data, out, units=64, layers=1, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.
 
     Options: epochs, batch_size, lr, patience, dropout, seed, class_weights, anomaly_model,
-    overwrite, progress (see ``edgernn train --help``).
+    overwrite, progress, feature_arithmetic ("fixed": kws features as cores without an FPU compute
+    them) (see ``edgernn train --help``).
     """
     from edgernn.train.loop import train as _train
 

@@ -132,14 +132,18 @@ def data_info(path, task):
 @click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default="predictor",
               show_default=True, help="anomaly: next-step predictor or sequence autoencoder.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default="float", show_default=True,
+              help="kws: the MFCC front end's arithmetic. fixed: the integer front end of cores without an FPU "
+                   "(Cortex-M0), bit for bit, so a model for such a board sees exactly the device's features.")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, dropout, seed,
-          class_weights, anomaly_model, overwrite):
+          class_weights, anomaly_model, overwrite, feature_arithmetic):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out."""
     from edgernn import api
 
+    options = {"feature_arithmetic": feature_arithmetic} if feature_arithmetic != "float" else {}
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
                     batch_size=batch_size, lr=lr, patience=patience, dropout=dropout, seed=seed,
-                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite)
+                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite, **options)
     _print_table(api.run_summary(run))
 
 # --- prune ---

@@ -151,3 +151,41 @@ def test_arithmetic_is_a_feature_config_option():
         FeatureConfig(arithmetic="double")
     run = {"dataset_meta": {"features": FeatureConfig(arithmetic="fixed").to_dict()}}
     assert feature_config_of_run(run).arithmetic == "fixed"
+
+
+def test_training_option_uses_the_device_integer_features(tmp_path):
+    """`train --feature-arithmetic fixed`: the data the model sees is the fixed-point front end's output,
+    recorded in the run so the firmware picks the same arithmetic on every core."""
+    import json
+
+    import soundfile as sf
+    from click.testing import CliRunner
+
+    from edgernn.cli import main
+    from edgernn.data import load_dataset
+    from edgernn.data.synth_kws import CORE_WORDS
+
+    root = tmp_path / "sc"
+    rng = np.random.default_rng(0)
+    for i, word in enumerate([*CORE_WORDS, "bed"]):  # a Speech Commands layout of tones, no TTS needed
+        (root / word).mkdir(parents=True)
+        for k in range(4):
+            t = np.arange(16000) / 16000
+            x = 0.3 * np.sin(2 * np.pi * (200 + 150 * i) * t) + rng.normal(0, 0.01, 16000)
+            sf.write(str(root / word / f"s{k}_nohash_0.wav"), x, 16000, subtype="PCM_16")
+    (root / "_background_noise_").mkdir()
+    sf.write(str(root / "_background_noise_" / "n.wav"), rng.normal(0, 0.05, 48000), 16000, subtype="PCM_16")
+    (root / "testing_list.txt").write_text("\n".join(f"{w}/s3_nohash_0.wav" for w in CORE_WORDS))
+    (root / "validation_list.txt").write_text("\n".join(f"{w}/s2_nohash_0.wav" for w in CORE_WORDS))
+    r = CliRunner().invoke(main, ["train", "--task", "kws", "--data", str(root), "--out", str(tmp_path / "run"),
+                                  "--units", "4", "--epochs", "1", "--feature-arithmetic", "fixed"])
+    assert r.exit_code == 0, r.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["dataset_meta"]["features"]["arithmetic"] == "fixed"
+    assert feature_config_of_run(config).arithmetic == "fixed"
+    fixed = load_dataset(root, **config["data_options"]).splits["test"].X
+    float_ = load_dataset(root).splits["test"].X
+    assert not np.array_equal(fixed, float_) and np.abs(fixed - float_).max() < 0.05
+    bad = CliRunner().invoke(main, ["train", "--task", "classify", "--data", str(root), "--out", str(tmp_path / "x"),
+                                    "--feature-arithmetic", "fixed"])
+    assert bad.exit_code == 2 and "--task kws" in bad.output

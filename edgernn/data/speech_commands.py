@@ -126,12 +126,12 @@ def _extract(root: Path, chosen, silence, cfg: FeatureConfig, progress: bool):
     return out
 
 
-def load_speech_commands(path: str | Path, features: FeatureConfig | None = None, seed: int = 0,
+def load_speech_commands(path: str | Path, features: FeatureConfig | dict | None = None, seed: int = 0,
                          silence_fraction: float = 1.0, unknown_fraction: float = 1.0,
                          progress: bool = True) -> Dataset:
     """Load a Speech Commands-layout folder as the 12-class KWS task (features cached)."""
     root = Path(path)
-    cfg = features or FeatureConfig()
+    cfg = FeatureConfig(**features) if isinstance(features, dict) else features or FeatureConfig()
     chosen = select_clips(list_clips(root), seed, unknown_fraction)
     for split in ("train", "test"):
         if not chosen[split]:

@@ -58,13 +58,16 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"], lr: float = DEFAULTS["lr"],
           patience: int = DEFAULTS["patience"], dropout: float = DEFAULTS["dropout"], seed: int = 0,
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
-          progress: bool = True, callbacks=()) -> Path:
-    """Train a model and write the run folder ``out`` (built atomically). Returns its path."""
+          progress: bool = True, callbacks=(), feature_arithmetic: str = "float") -> Path:
+    """Train a model and write the run folder ``out`` (built atomically). Returns its path.
+
+    ``feature_arithmetic`` (kws): "fixed" trains on the integer front end of cores without an FPU."""
     _validate(task, arch, units, layers, epochs, batch_size, lr)
     out = Path(out)
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists (pass --overwrite to replace it)")
-    ds = load_dataset(data, task=task)
+    data_options = _feature_options(task, feature_arithmetic)
+    ds = load_dataset(data, task=task, **data_options)
     if task != "anomaly" and ds.task == "anomaly":
         raise UserError(f"{data}: anomaly data; use --task anomaly")
     config = {
@@ -75,6 +78,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         "class_weights": class_weights and task != "anomaly",
         "input_norm": input_norm(ds.splits["train"].X),
     }
+    if data_options:
+        config["data_options"] = data_options  # eval and quantize reload the data the same way
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
@@ -94,6 +99,19 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
                                                    {"run": str(out)}, {M.main_metric(metrics)[0]: M.main_metric(metrics)[1]}))
         plots.training_curve(history, tmp / "training_curve.png", f"{out.name}: {arch.upper()}-{units} x{layers}")
     return out
+
+
+def _feature_options(task: str, arithmetic: str) -> dict:
+    """Loader options for a non-default feature arithmetic (JSON, stored in config.json)."""
+    if arithmetic not in ("float", "fixed"):
+        raise UserError(f"unknown feature arithmetic {arithmetic!r} (float or fixed)")
+    if arithmetic == "float":
+        return {}
+    if task != "kws":
+        raise UserError("--feature-arithmetic is for --task kws (audio features)")
+    from edgernn.features.frontend import FeatureConfig
+
+    return {"features": FeatureConfig(arithmetic=arithmetic).to_dict()}
 
 
 def _fit(config: dict, ds, progress: bool, extra_callbacks):
