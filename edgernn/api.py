@@ -135,14 +135,40 @@ def report(folders, out, formats=("md", "html")):
 
 # --- firmware ---
 def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench", wav=None,
-                   every_ms=200, arithmetic="auto"):
+                   every_ms=200, arithmetic="auto", audio="flash"):
     """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial | kws); returns
     the ELF. app "kws": ``model`` is a run folder, ``wav`` the audio linked into flash, the model runs every
-    ``every_ms``, its front end in ``arithmetic`` (auto | float | fixed)."""
+    ``every_ms``, its front end in ``arithmetic`` (auto | float | fixed); ``audio`` "serial": streamed
+    over the UART at run time (``firmware_stream_kws``) instead of ``wav`` in flash."""
     from edgernn.targets.mcu import build_firmware
 
     return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
-                          every_ms=every_ms, arithmetic=arithmetic)
+                          every_ms=every_ms, arithmetic=arithmetic, audio=audio)
+
+
+def firmware_stream_kws(elf, wav, board="mps2-an386", port=None, baud=115200, timeout=60):
+    """Stream ``wav`` to the serial-audio kws app: on ``port`` (a real board) or ``elf`` in QEMU; returns
+    its results and detections."""
+    import json
+    from pathlib import Path
+
+    from edgernn.streaming.device_mirror import read_pcm16
+    from edgernn.targets.kws_firmware import run_kws_serial_qemu, stream_kws_serial
+
+    rate = 16000
+    record = Path(elf).parent / "firmware-kws-serial.json" if elf else None
+    if record is not None and record.is_file():  # the run's rate, not an assumed one
+        from edgernn.streaming.device_mirror import load_setup
+
+        rate = load_setup(json.loads(record.read_text())["run"]).features.sample_rate
+    pcm = read_pcm16(wav, rate)
+    if port is not None:
+        return stream_kws_serial(port, pcm, baud=baud, timeout=timeout)
+    if not Path(elf).is_file():
+        from edgernn.errors import UserError
+
+        raise UserError(f"{elf}: no such file")
+    return run_kws_serial_qemu(elf, pcm, board=board, timeout=timeout)
 
 
 def firmware_run_kws(elf, board="mps2-an386", timeout=300):

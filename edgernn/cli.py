@@ -401,14 +401,17 @@ def firmware():
 @click.option("--arithmetic", type=click.Choice(["auto", "float", "fixed"]), default="auto", show_default=True,
               help="kws: the front end's arithmetic. auto: float32 on cores with an FPU, the integer path on cores "
                    "without one (Cortex-M0) or when the run was trained with fixed-point features.")
-def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, arithmetic):
+@click.option("--audio", type=click.Choice(["flash", "serial"]), default="flash", show_default=True,
+              help="kws: where the audio comes from: the --wav linked into flash, or streamed over the board's UART "
+                   "at run time (`firmware stream`).")
+def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, arithmetic, audio):
     """Generate C for MODEL (int8 .tflite; --app kws: a run folder) and link firmware for BOARD."""
     from edgernn import api
 
-    if app != "kws" and wav is not None:
-        raise UserError("--wav is only for --app kws")
+    if app != "kws" and (wav is not None or audio != "flash"):
+        raise UserError("--wav and --audio are only for --app kws")
     elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
-                             every_ms=every_ms, arithmetic=arithmetic)
+                             every_ms=every_ms, arithmetic=arithmetic, audio=audio)
     click.echo(f"wrote {elf}")
 
 
@@ -432,12 +435,32 @@ def firmware_run(elf, board, timeout, app):
     sys.exit(1 if r["mismatches"] else 0)
 
 
+@firmware.command("stream")
+@click.argument("elf", type=click.Path(path_type=Path), required=False)
+@click.option("--wav", type=click.Path(path_type=Path), required=True,
+              help="Audio to stream (mono, 16-bit PCM, at the run's sample rate).")
+@click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
+@click.option("--port", default=None,
+              help="A real board's serial port (flashed with `firmware build RUN --app kws --audio serial`); "
+                   "without it ELF runs in QEMU with its UART on a pseudo-terminal.")
+@click.option("--baud", default=115200, show_default=True, help="Serial speed.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for any reply.")
+def firmware_stream(elf, wav, board, port, baud, timeout):
+    """Stream a WAV to the kws app over serial and print its detections with their timestamps."""
+    from edgernn import api
+
+    if elf is None and port is None:
+        raise UserError("give the ELF (run in QEMU) or --port (a real board)")
+    r = api.firmware_stream_kws(elf, wav, board=board, port=port, baud=baud, timeout=timeout)
+    _print_kws_run(r, elf or Path(port), board)
+
+
 def _print_kws_run(r: dict, elf: Path, board: str) -> None:
     import json
 
     names = None
-    record = Path(elf).parent / "firmware-kws.json"
-    if record.is_file():  # label names from the run the ELF was built for
+    records = [Path(elf).parent / f"firmware-kws{s}.json" for s in ("", "-serial")]
+    for record in [rec for rec in records if rec.is_file()][:1]:  # label names from the run the ELF was built for
         with contextlib.suppress(Exception):
             names = json.loads(Path(json.loads(record.read_text())["run"], "config.json").read_text())["class_names"]
     _print_table({"title": f"keyword detections ({elf}, {board})", "columns": ["time ms", "label", "score"],

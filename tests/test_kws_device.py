@@ -167,3 +167,22 @@ def test_bad_input_is_one_line_exit_2(kws_run, tmp_path, case, message):
     assert r.exit_code == 2, r.output
     assert message in r.output and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "fw").exists()  # nothing half-built
+
+
+def test_serial_audio_stream_gives_the_flash_results(kws_run, stream_wav, tmp_path):
+    """--audio serial: the host streams the WAV over the (QEMU) UART; results equal the flash build's."""
+    pcm = sf.read(str(stream_wav), dtype="int16")[0][:3 * RATE]
+    sf.write(str(tmp_path / "three.wav"), pcm, RATE, subtype="PCM_16")
+    r = CliRunner().invoke(main, ["firmware", "build", str(kws_run), "--app", "kws", "--audio", "serial",
+                                  "--out", str(tmp_path / "ser")])
+    assert r.exit_code == 0, r.output
+    elf = tmp_path / "ser" / "edgernn-mps2-an386-kws-serial.elf"
+    streamed = api.firmware_stream_kws(elf, tmp_path / "three.wav")
+    flash = kf.run_kws_firmware(kf.build_kws_firmware(kws_run, pcm=pcm, out=tmp_path / "fl"))
+    assert streamed["samples"] == 3 * RATE and streamed["results"] > 5
+    assert streamed["result_list"] == flash["result_list"] and streamed["detection_list"] == flash["detection_list"]
+    out = CliRunner().invoke(main, ["firmware", "stream", str(elf), "--wav", str(tmp_path / "three.wav")])
+    assert out.exit_code == 0 and "keyword detections" in out.output, out.output
+    bad = CliRunner().invoke(main, ["firmware", "build", str(kws_run), "--app", "kws", "--audio", "serial",
+                                    "--board", "mps2-an505", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "UART" in bad.output

@@ -18,8 +18,8 @@ from edgernn.errors import UserError
 from edgernn.targets.boards import get_board, linker_script
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
-APP_SOURCES = ("boards/startup.c", "app/kws.c", "app/kws_recognize.c", "app/kws_audio_flash.c",
-               "features/ern_frontend.c")
+APP_SOURCES = ("boards/startup.c", "app/kws.c", "app/kws_recognize.c", "features/ern_frontend.c")
+AUDIO_SOURCES = {"flash": ("app/kws_audio_flash.c",), "serial": ("app/kws_audio_serial.c", "boards/uart.c")}
 APP_HEADERS = ("app/kws_recognize.h", "app/kws_audio.h", "features/ern_frontend.h")
 # The front end's float code on the part's FPU; cores without one use libgcc's soft float.
 # (-mfpu=auto takes the FPU from -mcpu; one -mfloat-abi only, or gcc picks the wrong libgcc multilib.)
@@ -73,11 +73,14 @@ def _pcm_asm(pcm_file: Path) -> str:
 
 def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Path | None = None,
                        out: str | Path | None = None, every_ms: int = DEFAULT_EVERY_MS, print_results: bool = True,
-                       print_features: bool = False, pcm: np.ndarray | None = None, arithmetic: str = "auto") -> Path:
+                       print_features: bool = False, pcm: np.ndarray | None = None, arithmetic: str = "auto",
+                       audio: str = "flash") -> Path:
     """Build the kws app for RUN (a run folder or its int8 .tflite) on BOARD; returns the ELF.
 
     Audio: ``wav`` (mono 16-bit at the run's rate) or ``pcm`` (int16 samples), linked into flash.
-    ``arithmetic``: the front end's: float, fixed (integer, for cores without an FPU) or auto."""
+    ``arithmetic``: the front end's: float, fixed (integer, for cores without an FPU) or auto.
+    ``audio``: "flash" (the WAV linked in) or "serial" (streamed by the host over the board's UART:
+    ``stream_kws_serial``; no WAV needed)."""
     from edgernn.export.codegen import generate_c
     from edgernn.export.frontend_c import frontend_header
     from edgernn.streaming.device_mirror import every_frames, load_setup, model_io, read_pcm16
@@ -87,9 +90,18 @@ def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Pa
     setup = load_setup(run)
     every = every_frames(every_ms, setup.features)
     fixed = uses_fixed_point(arithmetic, b, setup.features)
-    if pcm is None:
+    if audio not in AUDIO_SOURCES:
+        raise UserError(f"unknown audio source {audio!r} (choose from {', '.join(AUDIO_SOURCES)})")
+    if audio == "serial":
+        if b.uart is None:
+            raise UserError(f"--audio serial needs a UART driver for {board}")
+        if wav is not None or pcm is not None:
+            raise UserError("--audio serial streams the audio at run time: no --wav at build time")
+        pcm = np.zeros(0, np.int16)
+    elif pcm is None:
         if wav is None:
-            raise UserError("the kws app needs audio: --wav FILE (mono, 16-bit, at the run's sample rate)")
+            raise UserError("the kws app needs audio: --wav FILE (mono, 16-bit, at the run's sample rate), "
+                            "or --audio serial")
         pcm = read_pcm16(wav, setup.features.sample_rate)
     pcm = np.ascontiguousarray(pcm, dtype="<i2").reshape(-1)
     if pcm.nbytes > b.flash_bytes:
@@ -103,10 +115,12 @@ def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Pa
     io.atomic_write_text(build / "ern_frontend_tables.h",
                          frontend_header(setup.features, setup.mean, setup.std, inp.scale, inp.zero_point, fixed))
     io.atomic_write_text(build / "kws_config.h", kws_config_header(setup, every, print_results, print_features))
-    io.atomic_write_bytes(build / "audio.pcm", pcm.tobytes())
-    io.atomic_write_text(build / "kws_pcm.S", _pcm_asm((build / "audio.pcm").resolve()))
+    if audio == "flash":
+        io.atomic_write_bytes(build / "audio.pcm", pcm.tobytes())
+        io.atomic_write_text(build / "kws_pcm.S", _pcm_asm((build / "audio.pcm").resolve()))
     io.atomic_write_text(build / "link.ld", linker_script(b, stack_bytes=4096 if b.ram_bytes <= 32 << 10 else 8192))
-    for f in APP_SOURCES + APP_HEADERS:
+    sources_c = APP_SOURCES + AUDIO_SOURCES[audio]
+    for f in sources_c + APP_HEADERS:
         io.atomic_write_bytes(build / Path(f).name, (FIRMWARE / f).read_bytes())
     arch = [f for f in b.arch_flags if not f.startswith("-mfloat-abi=")] + ["-mfloat-abi=hard"] \
         if b.cpu in FPU_CORES else list(b.arch_flags)
@@ -116,9 +130,12 @@ def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Pa
              f"-DERN_KWS_MAX_CLASSES={len(setup.class_names)}"]
     if b.dsp:
         flags.append("-DERN_USE_DSP=1")
-    elf = out / f"edgernn-{board}-kws.elf"
-    sources = [str(build / Path(f).name) for f in APP_SOURCES] + [str(build / "kws_pcm.S"), str(build / "model.c"),
-                                                                   str(build / "edgernn_rt.c")]
+    if audio == "serial":
+        flags += ["-DERN_KWS_UART=1", f"-DERN_UART_{b.uart.upper()}=1", f"-DERN_UART_BASE=0x{b.uart_base:08x}u"]
+    elf = out / f"edgernn-{board}-kws{'-serial' if audio == 'serial' else ''}.elf"
+    sources = [str(build / Path(f).name) for f in sources_c] + [str(build / "model.c"), str(build / "edgernn_rt.c")]
+    if audio == "flash":
+        sources.append(str(build / "kws_pcm.S"))
     cmd = [gcc, *flags, "-nostdlib", "-T", str(build / "link.ld"), "-Wl,--gc-sections", *sources, "-lgcc", "-o",
            str(elf)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -127,8 +144,9 @@ def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Pa
             raise UserError(f"the kws firmware does not fit on {board} (model + front end + audio); "
                             f"use a shorter WAV: {proc.stderr.strip().splitlines()[-1][:200]}")
         raise UserError(f"kws firmware build failed: {proc.stderr.strip()[-600:]}")
-    io.write_json(out / "firmware-kws.json", {
-        "run": str(setup.run), "model": str(setup.model), "board": board, "app": "kws", "every_ms": every_ms,
+    io.write_json(out / f"firmware-kws{'-serial' if audio == 'serial' else ''}.json", {
+        "run": str(setup.run), "model": str(setup.model), "board": board, "app": "kws", "audio": audio,
+        "every_ms": every_ms,
         "audio_samples": int(pcm.size), "fpu": b.cpu in FPU_CORES,
         "frontend_arithmetic": "fixed" if fixed else "float", "elf": str(elf), "command": cmd,
         "compiler_warnings": proc.stderr.strip()})
@@ -262,3 +280,48 @@ def measure_kws(run: str | Path, board: str = "mps2-an386", wav: str | Path | No
                     f"({b.stands_for}); QEMU counts instructions, not cycles",
         "elf": str(elf),
     }
+
+
+def stream_kws_serial(port: str, pcm: np.ndarray, baud: int = 115200, timeout: float = 60) -> dict:
+    """Stream int16 audio to a board running the kws app built with ``audio="serial"`` (the protocol of
+    firmware/app/kws_audio_serial.c); returns the parsed results and detections, as ``run_kws_firmware``."""
+    import time
+
+    from edgernn.targets.serial_host import SerialBoard
+
+    pcm = np.ascontiguousarray(pcm, dtype="<i2").reshape(-1)
+    dev = SerialBoard(port, baud=baud, timeout=timeout)
+    try:
+        dev.wait_ready()
+        lines = dev.command("start")
+        if not any(re.fullmatch(r"m-kws-\[rate=\d+,hop=\d+,frames=\d+,features=\d+,classes=\d+\]", x) for x in lines):
+            raise UserError(f"{port}: the board does not run the kws app with serial audio (said {lines})")
+        sent, out, deadline = 0, [], time.monotonic() + timeout
+        while True:
+            line = dev._read_line(deadline)
+            if m := re.fullmatch(r"m-audio-\[(\d+)\]", line):
+                k = min(int(m.group(1)), pcm.size - sent)
+                dev.conn.write(f"a {k}%".encode() + pcm[sent:sent + k].tobytes())
+                dev.conn.flush()
+                sent += k
+                deadline = time.monotonic() + timeout
+            elif line.startswith("m-error-"):
+                raise UserError(f"{port}: the board rejected the audio stream: {line}")
+            elif line.startswith("EDGERNN-KWS"):
+                out.append(line)
+                if line.startswith("EDGERNN-KWS-TIME"):
+                    return parse_kws_output("\n".join(out), 0)
+            elif line.startswith("EDGERNN-FAULT"):
+                raise UserError(f"{port}: {line}")
+            else:
+                raise UserError(f"{port}: unexpected line from the kws app: {line[:120]!r}")
+    finally:
+        dev.close()
+
+
+def run_kws_serial_qemu(elf: str | Path, pcm: np.ndarray, board: str = "mps2-an386", timeout: float = 60) -> dict:
+    """The serial-audio kws app in QEMU with its UART on a pty, fed ``pcm``."""
+    from edgernn.targets.mcu import qemu_serial
+
+    with qemu_serial(elf, board) as pty:
+        return stream_kws_serial(pty, pcm, timeout=timeout)

@@ -70,7 +70,7 @@ APPS = ("bench", "serial", "kws")
 def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path | None = None, vectors: int = 8,
                    reference: bool = False, data_inputs: np.ndarray | None = None, app: str = "bench",
                    test_set: tuple[np.ndarray, np.ndarray] | None = None, wav: str | Path | None = None,
-                   every_ms: int = 200, arithmetic: str = "auto") -> Path:
+                   every_ms: int = 200, arithmetic: str = "auto", audio: str = "flash") -> Path:
     """Build firmware for ``model`` on ``board``; returns the ELF path.
 
     app "bench": baked-in test vectors, results over semihosting (QEMU).
@@ -85,7 +85,8 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
     if app == "kws":
         from edgernn.targets.kws_firmware import build_kws_firmware
 
-        return build_kws_firmware(model, board, wav=wav, out=out, every_ms=every_ms, arithmetic=arithmetic)
+        return build_kws_firmware(model, board, wav=wav, out=out, every_ms=every_ms, arithmetic=arithmetic,
+                                  audio=audio)
 
     model, b = Path(model), get_board(board)
     if not model.is_file():

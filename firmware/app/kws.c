@@ -7,7 +7,7 @@
  * contract (the same as edgernn/streaming/device_mirror.py):
  *   f frames complete -> run when f >= FRAMES and (f - FRAMES) % EVERY == 0, on frames f-FRAMES..f-1,
  *   at time_ms = ((f - 1) * HOP + WINDOW) * 1000 / SAMPLE_RATE.
- * Output lines (semihosting, or the UART with ERN_KWS_UART):
+ * Output lines (semihosting, or the UART with ERN_KWS_UART, the serial audio source):
  *   EDGERNN-KWS-RES <time_ms> <scores hex>           every model result (ERN_KWS_PRINT_RESULTS)
  *   EDGERNN-KWS-FEAT <frame> <int8 features hex>     every frame (ERN_KWS_PRINT_FEATURES)
  *   EDGERNN-KWS-DET <time_ms> <label index> <averaged score>
@@ -24,7 +24,12 @@
 #include "kws_recognize.h"
 #include "model.h"
 
+#if ERN_KWS_UART /* output on the UART, beside the audio stream (kws_audio_serial.c) */
+void ern_kws_puts(const char *s);
+#define ern_puts ern_kws_puts
+#else
 void ern_puts(const char *s);
+#endif
 uint32_t ern_stack_unused(void);
 uint32_t ern_stack_size(void);
 extern volatile uint32_t ern_systick_wraps;
@@ -192,5 +197,10 @@ int main(void) {
     CPACR |= 0xFu << 20; /* the front end's float code runs on the FPU: enable CP10/CP11 first */
     __asm__ volatile("dsb\n\tisb" ::: "memory");
 #endif
+#if ERN_KWS_UART
+    kws_main();
+    for (;;) {} /* a real board has no semihosting host to exit to: the summary was the last line */
+#else
     return kws_main();
+#endif
 }

@@ -6,6 +6,7 @@
  *
  * Shipped implementations:
  *   kws_audio_flash.c   a WAV linked into flash (QEMU runs, tests, bench), ends after the last sample
+ *   kws_audio_serial.c  audio streamed by the host over the UART (`edgernn firmware stream`)
  *
  * Worked example (README, "Keyword spotting on the device"): an Arduino Nano 33 BLE Sense
  * (nRF52840, Cortex-M4F) with its MP34DT05 PDM microphone: the nRF PDM peripheral (16 kHz, mono,
