@@ -86,7 +86,8 @@ def noise_clips(data: Path, n: int, seed: int):
 
 def agreement(run: Path, data: Path, clips: int, seed: int) -> None:
     from edgernn.data.synth_kws import CORE_WORDS
-    from edgernn.features.frontend import features
+    from edgernn.features.fixed_point import fixed_features_pcm
+    from edgernn.features.frontend import features, frames
     from edgernn.runtimes.base import quantize
     from edgernn.runtimes.frontend_native import NativeFrontend
     from edgernn.streaming.device_mirror import load_setup, model_io
@@ -94,42 +95,55 @@ def agreement(run: Path, data: Path, clips: int, seed: int) -> None:
     setup = load_setup(run)
     ref, inp, _ = model_io(setup.model)
     cfg = setup.features
-    fe = NativeFrontend(cfg, setup.mean, setup.std, inp.scale, inp.zero_point)
+    c_float = NativeFrontend(cfg, setup.mean, setup.std, inp.scale, inp.zero_point, fixed=False)
+    c_fixed = NativeFrontend(cfg, setup.mean, setup.std, inp.scale, inp.zero_point, fixed=True)
     words = list(CORE_WORDS) + ["bed", "house", "marvin", "tree"]
     extra = flite_clips(words, seed) + noise_clips(data, 50, seed)
     items = test_split_clips(data, max(0, clips - len(extra)), seed) + extra
     mean, std = np.asarray(setup.mean, np.float32), np.asarray(setup.std, np.float32)
-    rows = {}
+
+    def py_int8(f):
+        return quantize((f - mean) / std, inp)
+
+    # (C front end, Python reference) pairs: FPU cores' float path; the M0's integer path against its
+    # bit-exact NumPy mirror (train --feature-arithmetic fixed) and against the float features
+    variants = {"float C vs NumPy float": (c_float, "float"), "fixed C vs NumPy fixed mirror": (c_fixed, "fixed"),
+                "fixed C vs NumPy float": (c_fixed, "float")}
+    rows: dict = {}
     for pcm, label, source in items:
-        pcm = np.resize(np.concatenate([pcm, np.zeros(cfg.clip_samples, np.int16)])[:cfg.clip_samples],
-                        cfg.clip_samples)  # pad / cut as the training loader does
-        c = fe.int8_frames(pcm)
-        p = quantize((features(pcm.astype(np.float32) / 32768, cfg) - mean) / std, inp)
-        top_c = int(np.argmax(ref.invoke_raw(c.reshape(inp.shape))))
-        top_p = int(np.argmax(ref.invoke_raw(p.reshape(inp.shape))))
-        r = rows.setdefault(source, {"clips": 0, "values": 0, "equal": 0, "max_diff": 0, "top1_same": 0,
-                                     "correct_c": 0, "correct_py": 0})
-        d = np.abs(c.astype(int) - p.astype(int))
-        r["clips"] += 1
-        r["values"] += d.size
-        r["equal"] += int((d == 0).sum())
-        r["max_diff"] = max(r["max_diff"], int(d.max()))
-        r["top1_same"] += int(top_c == top_p)
-        r["correct_c"] += int(top_c == label)
-        r["correct_py"] += int(top_p == label)
-    total = {k: sum(r[k] for r in rows.values()) for k in ("clips", "values", "equal", "top1_same", "correct_c",
-                                                          "correct_py")}
-    total["max_diff"] = max(r["max_diff"] for r in rows.values())
-    rows["all"] = total
-    print(f"\nC front end vs Python front end ({setup.model}, int8 input scale {inp.scale:.6g}, zero point "
-          f"{inp.zero_point})")
-    print(f"{'clips':<28}{'n':>6}{'int8 equal':>12}{'max |diff|':>12}{'top-1 agree':>13}{'acc C':>8}{'acc Py':>8}")
-    for source, r in rows.items():
-        print(f"{source:<28}{r['clips']:>6}{r['equal'] / r['values']:>12.4%}{r['max_diff']:>10} LSB"
-              f"{r['top1_same'] / r['clips']:>13.2%}{r['correct_c'] / r['clips']:>8.1%}{r['correct_py'] / r['clips']:>8.1%}")
-    ok = total["equal"] / total["values"] >= 0.99 and total["max_diff"] <= 1 and total["top1_same"] / total["clips"] >= 0.995
-    print(f"targets (>= 99% equal, <= 1 LSB, >= 99.5% top-1, >= 500 clips): "
-          f"{'met' if ok and total['clips'] >= 500 else 'MISSED'}")
+        pcm = np.concatenate([pcm, np.zeros(cfg.clip_samples, np.int16)])[:cfg.clip_samples]  # pad / cut as training
+        py = {"float": py_int8(features(pcm.astype(np.float32) / 32768, cfg)),
+              "fixed": py_int8(fixed_features_pcm(frames(pcm, cfg.window, cfg.hop), cfg))}
+        top_py = {k: int(np.argmax(ref.invoke_raw(v.reshape(inp.shape)))) for k, v in py.items()}
+        c_out = {id(fe): fe.int8_frames(pcm) for fe in (c_float, c_fixed)}
+        for name, (fe, ref_kind) in variants.items():
+            c = c_out[id(fe)]
+            top_c = int(np.argmax(ref.invoke_raw(c.reshape(inp.shape))))
+            for key in ((name, source), (name, "all")):
+                r = rows.setdefault(key, {"clips": 0, "values": 0, "equal": 0, "max_diff": 0, "top1_same": 0,
+                                          "correct_c": 0, "correct_py": 0})
+                d = np.abs(c.astype(int) - py[ref_kind].astype(int))
+                r["clips"] += 1
+                r["values"] += d.size
+                r["equal"] += int((d == 0).sum())
+                r["max_diff"] = max(r["max_diff"], int(d.max()))
+                r["top1_same"] += int(top_c == top_py[ref_kind])
+                r["correct_c"] += int(top_c == label)
+                r["correct_py"] += int(top_py[ref_kind] == label)
+    print(f"\nC front end vs Python front end, int8 model inputs ({setup.model}; input scale {inp.scale:.6g}, "
+          f"zero point {inp.zero_point}); same int16 samples into both")
+    print(f"{'comparison':<31}{'clips':<26}{'n':>5}{'int8 equal':>12}{'max |diff|':>12}{'top-1 agree':>13}"
+          f"{'acc C':>8}{'acc Py':>8}")
+    order = list(variants)
+    for (name, source), r in sorted(rows.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1] == "all")):
+        print(f"{name:<31}{source:<26}{r['clips']:>5}{r['equal'] / r['values']:>12.4%}{r['max_diff']:>8} LSB"
+              f"{r['top1_same'] / r['clips']:>13.2%}{r['correct_c'] / r['clips']:>8.1%}"
+              f"{r['correct_py'] / r['clips']:>8.1%}")
+    for name in variants:
+        t = rows[(name, "all")]
+        ok = (t["clips"] >= 500 and t["equal"] / t["values"] >= 0.99 and t["max_diff"] <= 1
+              and t["top1_same"] / t["clips"] >= 0.995)
+        print(f"{name}: targets (>= 500 clips, >= 99% equal, <= 1 LSB, >= 99.5% top-1) {'met' if ok else 'MISSED'}")
 
 
 def boards(run: Path, wav: np.ndarray, every_ms: int, names) -> None:
@@ -137,9 +151,9 @@ def boards(run: Path, wav: np.ndarray, every_ms: int, names) -> None:
     from edgernn.targets.kws_firmware import measure_kws
 
     print(f"\nkws app, model every {every_ms} ms, {run}")
-    head = (f"{'board':<16}{'core':<12}{'float':<8}{'MHz':>5}{'audio s':>8}{'FE instr/s':>12}{'model instr/s':>14}"
+    head = (f"{'board':<16}{'core':<12}{'FE math':<8}{'MHz':>5}{'audio s':>8}{'FE instr/s':>12}{'model instr/s':>14}"
             f"{'RTF FE':>8}{'RTF model':>10}{'RTF total':>10}{'flash B':>9}{'FE flash':>9}{'RAM B':>7}{'FE RAM':>7}"
-            f"{'det = host':>11}")
+            f"{'det = host':>11}{'= float':>9}")
     print(head)
     for name in names:
         b = BOARDS[name]
@@ -150,13 +164,16 @@ def boards(run: Path, wav: np.ndarray, every_ms: int, names) -> None:
             except Exception as e:  # one board failing must not hide the others
                 print(f"{name:<16}failed: {str(e)[:150]}")
                 continue
-        print(f"{name:<16}{b.cpu:<12}{'FPU' if m['float_unit'] == 'FPU' else 'soft':<8}{b.clock_hz / 1e6:>5.0f}"
+        print(f"{name:<16}{b.cpu:<12}{m['frontend_arithmetic']:<8}{b.clock_hz / 1e6:>5.0f}"
               f"{m['audio_seconds']:>8.0f}{m['frontend_instructions_per_audio_second']:>12,}"
               f"{m['model_instructions_per_audio_second']:>14,}{m['rtf_frontend']:>8.4f}{m['rtf_model']:>10.4f}"
               f"{m['rtf_total']:>10.4f}{m['flash_bytes']:>9}{m['frontend_flash_bytes']:>9}{m['ram_bytes']:>7}"
-              f"{m['frontend_static_ram_bytes']:>7}{'yes' if m['detections_equal_host'] and m['results_equal_host_c_frontend'] else 'NO':>11}")
+              f"{m['frontend_static_ram_bytes']:>7}{'yes' if m['detections_equal_host'] and m['results_equal_host_c_frontend'] else 'NO':>11}"
+              f"{'yes' if m['detections_equal_float_frontend'] else 'no':>9}")
     print("RTF = instructions per second of audio / clock (CPI 1 estimate; QEMU counts instructions, not cycles). "
-          "flash excludes the linked WAV; RAM = static + measured stack.")
+          "flash excludes the linked WAV; RAM = static + measured stack. det = host: the firmware's detections equal "
+          "the host pipeline's with the same front-end arithmetic (and every result equals the host C build's); "
+          "= float: they also equal the host's with the float front end.")
 
 
 def main() -> None:
