@@ -39,14 +39,15 @@ float ern_logf(float x) {
 #if ERN_FE_FIXED
 /* ---- fixed point (cores without an FPU): bit for bit edgernn/features/fixed_point.py ---- */
 
-/* (b * w + 2^30) >> 31, exactly, with 32-bit products only (Cortex-M0 has no 32x32->64 multiply):
- * b = bh * 2^16 + bl, w = wh * 2^16 + wl, bl and wl in [0, 65535], |b| < 2^30. */
+/* (b * w + 2^30) >> 31, exactly, with 32-bit products only (Cortex-M0 has no 32x32->64 multiply).
+ * Signed 16-bit halves b = bh * 2^16 + bl, w = wh * 2^16 + wl (bl, wl in [-2^15, 2^15)) keep every
+ * partial product and sum below 2^31 for |b| < 2^30; the low product's fraction cannot change the
+ * floor, so b*w*2^-31 = 2 bh wh + floor((bh wl + bl wh + (bl wl + 2^30) / 2^16) / 2^15). */
 static int32_t mq31(int32_t b, int32_t w) {
-    const int32_t bh = b >> 16, wh = w >> 16; /* arithmetic shifts (floor), as gcc does */
-    const int32_t bl = (int32_t)((uint32_t)b & 0xFFFFu), wl = (int32_t)((uint32_t)w & 0xFFFFu);
-    const int64_t mid = (int64_t)(bh * wl) + (int64_t)(bl * wh);
-    const int64_t product = (int64_t)(bh * wh) * 4294967296LL + mid * 65536 + (int64_t)((uint32_t)bl * (uint32_t)wl);
-    return (int32_t)((product + (1LL << 30)) >> 31);
+    const int32_t bl = (int16_t)(uint16_t)((uint32_t)b & 0xFFFFu), wl = (int16_t)(uint16_t)((uint32_t)w & 0xFFFFu);
+    const int32_t bh = (b - bl) >> 16, wh = (w >> 16) + ((w >> 15) & 1); /* b - bl: a multiple of 2^16 */
+    const uint32_t low = (uint32_t)(bl * wl) + (1u << 30);
+    return 2 * bh * wh + ((bh * wl + bl * wh + (int32_t)(low >> 16)) >> 15);
 }
 
 static int bit_length64(uint64_t v) {
@@ -102,7 +103,24 @@ static void fft_half(int32_t *z) {
         a[0] += tr;
         a[1] += ti;
     }
-    for (int len = 4; len <= ERN_FE_HALF; len <<= 1) {
+    /* stage of length 4: twiddles 1 and -i, where mq31 is exact too (|b| < 2^30): t = b, t = -i b */
+    for (int i = 0; i + 3 < ERN_FE_HALF; i += 4) {
+        int32_t *a = z + 2 * i, *b = a + 4;
+        int32_t tr = b[0], ti = b[1];
+        b[0] = a[0] - tr;
+        b[1] = a[1] - ti;
+        a[0] += tr;
+        a[1] += ti;
+        a += 2;
+        b += 2;
+        tr = b[1];
+        ti = -b[0];
+        b[0] = a[0] - tr;
+        b[1] = a[1] - ti;
+        a[0] += tr;
+        a[1] += ti;
+    }
+    for (int len = 8; len <= ERN_FE_HALF; len <<= 1) {
         const int half = len >> 1, stride = ERN_FE_NFFT / len;
         for (int start = 0; start < ERN_FE_HALF; start += len) {
             for (int k = 0; k < half; ++k) {
