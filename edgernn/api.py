@@ -45,6 +45,26 @@ def data_info(path, task=None) -> dict:
     T, F = ds.input_shape
     return {"title": f"{path}: {ds.task}, input {T}x{F}", "columns": ["class", *splits], "rows": rows}
 
+def bundled(name, out, seed=0, val_fraction=0.2, overwrite=False):
+    """Write the real dataset ``name`` bundled with sktime to ``out`` (.npz or .csv); returns the path."""
+    from edgernn.data.bundled import write_bundled
+
+    return write_bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)
+
+
+def load_bundled(name, seed=0, val_fraction=0.2) -> dict:
+    """The arrays of a bundled real dataset (see ``edgernn.data.bundled``)."""
+    from edgernn.data.bundled import load_bundled as _load
+
+    return _load(name, seed=seed, val_fraction=val_fraction)
+
+
+def bundled_table() -> dict:
+    """The bundled real datasets as a table dict."""
+    from edgernn.data.bundled import bundled_table as _table
+
+    return _table()
+
 # --- train ---
 def train(task, arch, data, out, units=64, layers=1, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.

@@ -110,6 +110,26 @@ def data_info(path, task):
     _print_table(api.data_info(path, task=task))
 
 
+@data.command("bundled")
+@click.argument("name", required=False)
+@click.argument("out", required=False, type=click.Path(path_type=Path))
+@click.option("--list", "list_names", is_flag=True, help="List the bundled datasets and exit.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the stratified validation part.")
+@click.option("--val-fraction", default=0.2, show_default=True,
+              help="Part of the archive's train split held out for validation (the test split stays as is).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
+    """Write real dataset NAME that ships inside sktime to OUT (.npz: classification, .csv: anomaly)."""
+    from edgernn import api
+
+    if list_names:
+        _print_table(api.bundled_table())
+        return
+    if not name or not out:
+        raise UserError("need NAME and OUT (see --list for the names)")
+    click.echo(f"{api.bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)}: written")
+
+
 # --- train ---
 @main.command()
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
