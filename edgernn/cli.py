@@ -140,10 +140,21 @@ def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
               help="Dataset: Speech Commands-layout folder, .npz, .csv or folder of CSVs.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to create.")
-@click.option("--epochs", default=40, show_default=True, help="Maximum epochs (early stopping may end sooner).")
-@click.option("--batch-size", default=64, show_default=True, help="Training batch size.")
-@click.option("--lr", default=3e-3, show_default=True, help="Adam learning rate (halved on plateaus).")
-@click.option("--patience", default=8, show_default=True, help="Epochs without validation improvement before stopping.")
+@click.option("--epochs", type=int, default=None,
+              help="Maximum epochs; early stopping may end sooner. Default: enough for ~1000 optimizer steps (40-300).")
+@click.option("--batch-size", type=int, default=None,
+              help="Training batch size. Default: the largest power of two giving >= 10 steps per epoch (8-64).")
+@click.option("--lr", type=float, default=None,
+              help="Peak Adam learning rate, reached after the warm-up and halved on plateaus. Default: 0.003.")
+@click.option("--patience", type=int, default=None,
+              help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs).")
+@click.option("--warmup-epochs", type=int, default=None,
+              help="Epochs of linear learning-rate warm-up (0: none). Default: ~50 optimizer steps (1-5 epochs).")
+@click.option("--min-epochs", type=int, default=None,
+              help="Epochs before early stopping and best-weights tracking start. Default: ~100 steps, at least the "
+                   "warm-up, at most a quarter of --epochs.")
+@click.option("--clipnorm", type=float, default=None,
+              help="Clip gradients to this global norm (0: off). Default: 1.0.")
 @click.option("--dropout", default=0.3, show_default=True, help="Dropout before the classifier head.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (weights, shuffling).")
 @click.option("--class-weights/--no-class-weights", default=True, show_default=True,
@@ -151,13 +162,19 @@ def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
 @click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default="predictor",
               show_default=True, help="anomaly: next-step predictor or sequence autoencoder.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, dropout, seed,
-          class_weights, anomaly_model, overwrite):
-    """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out."""
+def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
+          clipnorm, dropout, seed, class_weights, anomaly_model, overwrite):
+    """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
+
+    Batch size, epochs, patience and warm-up are derived from the training split's size unless
+    given; config.json["recipe"] records the values used. A run whose result is near chance (or
+    whose best epoch was the first) prints a warning and is flagged in metrics.json["guard"].
+    """
     from edgernn import api
 
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
-                    batch_size=batch_size, lr=lr, patience=patience, dropout=dropout, seed=seed,
+                    batch_size=batch_size, lr=lr, patience=patience, warmup_epochs=warmup_epochs,
+                    min_epochs=min_epochs, clipnorm=clipnorm, dropout=dropout, seed=seed,
                     class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite)
     _print_table(api.run_summary(run))
 
