@@ -34,14 +34,24 @@ def load_data(path, task=None, **options):
     return load_dataset(path, task=task, **options)
 
 
-def data_info(path, task=None) -> dict:
-    """Samples per split and class, as a table dict (title, columns, rows)."""
+def data_info(path, task=None, **options) -> dict:
+    """Samples per split and class, as a table dict (title, columns, rows).
+
+    ``options`` go to the loader (anomaly: window, stride, train_end); for anomaly series the
+    table also holds the suggested window and the loader's warnings.
+    """
     import numpy as np
 
-    ds = load_data(path, task=task)
+    ds = load_data(path, task=task, **options)
     splits = [s for s in ("train", "val", "test") if s in ds.splits]
     rows = [[name] + [int(np.sum(ds.splits[s].y == k)) for s in splits] for k, name in enumerate(ds.class_names)]
     rows.append(["total"] + [len(ds.splits[s]) for s in splits])
+    if ds.task == "anomaly":
+        sug = ds.meta.get("suggested")
+        if sug:
+            rows.append([f"suggested: --window {sug['window']} --stride {sug['stride']} ({sug['why']})"]
+                        + [""] * len(splits))
+        rows += [[f"warning: {w}"] + [""] * len(splits) for w in ds.meta.get("warnings", [])]
     T, F = ds.input_shape
     return {"title": f"{path}: {ds.task}, input {T}x{F}", "columns": ["class", *splits], "rows": rows}
 

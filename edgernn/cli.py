@@ -103,11 +103,19 @@ def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, over
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=None,
               help="Task (default: detected from the data format).")
-def data_info(path, task):
-    """Count samples per split and class of any supported dataset."""
+@click.option("--window", default=None, help="anomaly: window (samples) or 'auto', as in train.")
+@click.option("--stride", type=int, default=None, help="anomaly: stride, as in train.")
+@click.option("--train-end", type=int, default=None, help="anomaly, one CSV: first row of the test part, as in train.")
+def data_info(path, task, window, stride, train_end):
+    """Count samples per split and class of any supported dataset.
+
+    For anomaly series it also suggests --window/--stride from the dominant period of the
+    training part, and says which labelled anomalies a split would leave out.
+    """
     from edgernn import api
 
-    _print_table(api.data_info(path, task=task))
+    options = _anomaly_options(task or "anomaly", window, stride, train_end)
+    _print_table(api.data_info(path, task=task, **options))
 
 
 @data.command("bundled")
@@ -128,6 +136,24 @@ def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
     if not name or not out:
         raise UserError("need NAME and OUT (see --list for the names)")
     click.echo(f"{api.bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)}: written")
+
+
+def _window_option(window):
+    if window is None or window == "auto":
+        return window
+    try:
+        return int(window)
+    except ValueError:
+        raise UserError(f"--window must be an integer or 'auto' (got {window!r})") from None
+
+
+def _anomaly_options(task, window, stride, train_end) -> dict:
+    """Loader options of anomaly windows (only those given); refused for other tasks."""
+    given = {k: v for k, v in (("window", _window_option(window)), ("stride", stride), ("train_end", train_end))
+             if v is not None}
+    if given and task != "anomaly":
+        raise UserError(f"--{next(iter(given)).replace('_', '-')} applies to --task anomaly only")
+    return given
 
 
 # --- train ---
@@ -161,9 +187,17 @@ def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
               help="Weight classes inversely to their frequency.")
 @click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default="predictor",
               show_default=True, help="anomaly: next-step predictor or sequence autoencoder.")
+@click.option("--window", default=None,
+              help="anomaly: samples per window, or 'auto' (one dominant period of the training part; "
+                   "`edgernn data info` shows it). Default: 64.")
+@click.option("--stride", type=int, default=None,
+              help="anomaly: samples between window starts (training uses half). Default: 32, or window/4 with auto.")
+@click.option("--train-end", type=int, default=None,
+              help="anomaly, one CSV: first row of the test part; rows before it are known-normal (their last fifth "
+                   "validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
-          clipnorm, dropout, seed, class_weights, anomaly_model, overwrite):
+          clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
 
     Batch size, epochs, patience and warm-up are derived from the training split's size unless
@@ -175,7 +209,8 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
                     batch_size=batch_size, lr=lr, patience=patience, warmup_epochs=warmup_epochs,
                     min_epochs=min_epochs, clipnorm=clipnorm, dropout=dropout, seed=seed,
-                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite)
+                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite,
+                    data_options=_anomaly_options(task, window, stride, train_end))
     _print_table(api.run_summary(run))
 
 # --- prune ---

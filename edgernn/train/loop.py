@@ -90,6 +90,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         "class_weights": class_weights and task != "anomaly",
         "input_norm": input_norm(ds.splits["train"].X),
     }
+    if data_options.get("window") == "auto":  # later steps must cut the same windows, whatever data they read
+        data_options.update(window=ds.meta["window"], stride=ds.meta["stride"])
     if data_options:
         config["data_options"] = data_options
     if task == "anomaly":
@@ -172,6 +174,13 @@ def _guard(model, config: dict, ds, history: dict, metrics: dict) -> dict:
                                   ds.splits["test"].y, metrics["accuracy"], len(config["class_names"]))
 
 
+def write_series_scores(path: Path, split, sample_scores: np.ndarray) -> None:
+    """row (in the source series), label, score: the test part's per-sample anomaly scores."""
+    lines = ["row,label,score"] + [f"{split.row0 + i},{int(lab)},{'' if not np.isfinite(v) else f'{v:.6g}'}"
+                                   for i, (lab, v) in enumerate(zip(split.series_labels, sample_scores))]
+    io.atomic_write_text(path, "\n".join(lines) + "\n")
+
+
 def _anomaly_loss(config: dict):
     from edgernn.tf import load
 
@@ -198,6 +207,13 @@ def _evaluate(model, config: dict, ds, folder: Path) -> dict:
     threshold = M.choose_threshold(M.anomaly_scores(model.predict(Xva, batch_size=256, verbose=0), Xva, config))
     scores = M.anomaly_scores(out, Xte, config)
     m = M.anomaly_metrics(test.y, scores, threshold)
+    m["notes"] = ds.meta.get("warnings", []) + M.anomaly_notes(test.y, len(Xva))
+    series = M.series_report(out, Xte, config, test, scores, threshold)
+    if series:
+        m["events"] = series["events"]
+        write_series_scores(folder / "series_scores.csv", test, series["sample_scores"])
+    for note in m["notes"]:
+        print(f"edgernn: warning: {note}", file=sys.stderr)
     fpr, tpr = M.roc_curve(test.y, scores)
     plots.anomaly_scores(test.y, scores, threshold, fpr, tpr, m["roc_auc"], folder / "anomaly_scores.png",
                          f"{config['arch'].upper()}-{config['units']} {config['anomaly_model']}")
