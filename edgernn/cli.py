@@ -317,14 +317,28 @@ def check(model, target, as_json):
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the metrics JSON here.")
 @click.option("--limit", type=int, default=None, help="Evaluate only the first N test samples.")
 def eval_cmd(artifact, data_path, runtime, out, limit):
-    """Accuracy (ROC-AUC for anomaly) of ARTIFACT on the test split, batch 1, on one runtime."""
+    """Accuracy (ROC-AUC for anomaly) of ARTIFACT on the test split, batch 1, on one runtime.
+
+    --data may hold test data only: an .npz of test rows (all rows without `split`), a Speech
+    Commands folder with some of the words (all clips without testing_list.txt), a CSV scored as a
+    whole; the run's config.json supplies classes, standardization and windows. Classes with no
+    test sample are listed as absent.
+    """
     from edgernn import api
     from edgernn.train.metrics import main_metric
 
     m = api.evaluate(artifact, data=data_path, runtime=runtime, out=out, limit=limit)
     name, value = main_metric(m)
-    _print_table({"title": f"eval {artifact} on {m['runtime']}", "columns": ["metric", "value"],
-                  "rows": [[name, f"{value:.4f}"], ["test samples", m["samples"]]]})
+    rows = [[name, f"{value:.4f}"], ["test samples", m["samples"]]]
+    if m.get("absent_classes"):
+        rows.append(["absent classes", ", ".join(m["absent_classes"])])
+    if m.get("events", {}).get("events"):
+        ev = m["events"]
+        rows += [["pr_auc", f"{m['pr_auc']:.4f}"],
+                 [f"top-1 location (±{ev['tolerance']})", f"row {ev['top1_row']}: {'hit' if ev['top1_hit'] else 'miss'}"]]
+    _print_table({"title": f"eval {artifact} on {m['runtime']}", "columns": ["metric", "value"], "rows": rows})
+    for note in m.get("notes", []):
+        click.echo(f"edgernn: warning: {note}", err=True)
 
 # --- bench ---
 @main.command()

@@ -146,10 +146,33 @@ def _dropped_anomalies(split: str, lab: np.ndarray, row0: int) -> str | None:
             "part) to test on them")
 
 
+def _load_test_only(path: Path, window, stride, label_column: str) -> Dataset:
+    if window == "auto":
+        raise UserError("eval needs the run's window; 'auto' is resolved when training")
+    stride = stride or DEFAULT_STRIDE
+    file = path / "test.csv" if path.is_dir() else path
+    channel_names, v, lab = read_series(file, label_column)
+    if len(v) < window:
+        raise UserError(f"{file}: --window {window} is longer than the series ({len(v)} samples, fewer than one window)")
+    X, y = windows(v, lab, window, stride)
+    test = Split(X, y.astype(np.int64), series_labels=lab.astype(np.int64),
+                 starts=np.arange(0, len(v) - window + 1, stride), row0=0)
+    empty = Split(X[:0], test.y[:0])
+    meta = {"channels": channel_names, "window": int(window), "stride": int(stride), "label_column": label_column,
+            "test_only": True, "warnings": []}
+    return Dataset("anomaly", {"train": empty, "val": empty, "test": test}, ["normal", "anomaly"], str(path), meta)
+
+
 def load_csv_series(path: str | Path, window: int | str = DEFAULT_WINDOW, stride: int | None = None,
-                    label_column: str = "label", seed: int = 0, train_end: int | None = None) -> Dataset:
-    """Load CSV time series as windowed anomaly-detection splits (``window="auto"``: suggested)."""
+                    label_column: str = "label", seed: int = 0, train_end: int | None = None,
+                    test_only: bool = False) -> Dataset:
+    """Load CSV time series as windowed anomaly-detection splits (``window="auto"``: suggested).
+
+    ``test_only`` (for ``eval``): the whole CSV (or a folder's test.csv) is the test part.
+    """
     path = Path(path)
+    if test_only:
+        return _load_test_only(path, window, stride, label_column)
     auto = window == "auto"
     if not auto and (not isinstance(window, (int, np.integer)) or window < 2):
         raise UserError(f"--window must be an integer >= 2 or 'auto' (got {window!r})")

@@ -59,7 +59,25 @@ def stratified_split(y: np.ndarray, seed: int, val_fraction: float, test_fractio
     return split
 
 
-def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Dataset:
+def _run_labels(y: np.ndarray, names, run_classes: list[str], path: Path) -> np.ndarray:
+    """Labels of a test-only file as indices into the run's classes (strings by name, integers as they are)."""
+    if names is not None and [str(c) for c in names] != list(run_classes)[:len(names)]:
+        raise UserError(f"{path}: class_names {[str(c) for c in names]} differ from the run's {list(run_classes)}")
+    if y.dtype.kind in "US":
+        unknown = sorted(set(y.tolist()) - set(run_classes))
+        if unknown:
+            raise UserError(f"{path}: label(s) {unknown[:5]} are not classes of the run ({', '.join(run_classes)})")
+        return np.array([run_classes.index(v) for v in y.tolist()], dtype=np.int64)
+    y, _ = _labels(y, None, path)
+    if len(y) and y.max() >= len(run_classes):
+        raise UserError(f"{path}: label {int(y.max())} is beyond the run's {len(run_classes)} classes")
+    return y
+
+
+def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1,
+             test_only: bool = False, class_names: list[str] | None = None) -> Dataset:
+    """Load a classification .npz. ``test_only`` (for ``eval``): only test rows are needed (all rows
+    without ``split``), labels are read against ``class_names`` (the run's), classes may be absent."""
     path = Path(path)
     z = _open(path)
     for key in ("X", "y"):
@@ -73,6 +91,8 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
     if X.dtype.kind not in "iuf":
         raise UserError(f"{path}: X must be numeric, got {X.dtype}")
     X, lengths = pre_pad(X.astype(np.float32), z.get("lengths"), path)
+    if test_only:
+        return _test_only(path, X, y, z, class_names)
     y, classes = _labels(y, z.get("class_names"), path)
     if "split" in z:
         split = z["split"].astype(str)
@@ -93,6 +113,25 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
     if lengths is not None:
         meta.update(padding="pre", min_length=int(lengths.min()), max_length=int(lengths.max()))
     return Dataset("classify", splits, classes, str(path), meta)
+
+
+def _test_only(path: Path, X: np.ndarray, y: np.ndarray, z: dict, class_names) -> Dataset:
+    X, lengths = pre_pad(X.astype(np.float32), z.get("lengths"), path)
+    classes = list(class_names) if class_names is not None else _labels(y, z.get("class_names"), path)[1]
+    y = _run_labels(y, z.get("class_names"), classes, path)
+    if "split" in z:
+        split = z["split"].astype(str)
+        if len(split) != len(X):
+            raise UserError(f"{path}: split has {len(split)} entries, X has {len(X)} rows")
+        keep = split == "test"
+        if not keep.any():
+            raise UserError(f"{path}: no rows with split 'test' to evaluate on")
+        X, y = X[keep], y[keep]
+    empty = Split(X[:0], y[:0])
+    meta = {"source_format": "npz", "test_only": True}
+    if lengths is not None:
+        meta.update(padding="pre", min_length=int(lengths.min()), max_length=int(lengths.max()))
+    return Dataset("classify", {"train": empty, "val": empty, "test": Split(X, y)}, classes, str(path), meta)
 
 
 def _nan_lengths(X: np.ndarray, path: Path) -> np.ndarray:

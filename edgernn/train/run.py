@@ -72,9 +72,27 @@ def prepare_inputs(X: np.ndarray, config: dict) -> np.ndarray:
     return np.nan_to_num((X - mean) / std, nan=0.0)
 
 
-def load_data_for_run(config: dict, data: str | Path | None = None):
-    """The dataset a run was trained on (or ``data``), loaded the same way."""
+def load_data_for_run(config: dict, data: str | Path | None = None, test_only: bool = False):
+    """The dataset a run was trained on (or ``data``), loaded the same way.
+
+    ``test_only``: ``data`` holds only data to evaluate on (an npz of test rows, a Speech Commands
+    folder with some words, a CSV to score as a whole); the run's config supplies the classes,
+    the standardization and the windows, so nothing has to be learnt from it.
+    """
     from edgernn.data import load_dataset
 
-    opts = config.get("data_options", {})
+    opts = dict(config.get("data_options", {}))
+    if test_only:
+        opts["test_only"] = True
+        if config["task"] == "classify":
+            opts["class_names"] = config["class_names"]
+        if config["task"] == "anomaly":
+            meta = config.get("dataset_meta", {})
+            opts.setdefault("window", meta.get("window", config["input_shape"][0]))
+            if opts["window"] == "auto":
+                opts["window"] = config["input_shape"][0]
+            opts.setdefault("stride", meta.get("stride"))
+            opts.pop("train_end", None)
+            if meta.get("label_column"):
+                opts.setdefault("label_column", meta["label_column"])
     return load_dataset(data or config["data"], task=config["task"], **opts)
