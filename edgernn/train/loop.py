@@ -99,7 +99,9 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         model, history, seconds = _fit(config, ds, progress, callbacks)
         metrics = _evaluate(model, config, ds, tmp)
-        metrics["guard"] = _guard(model, config, ds, history, metrics)
+        metrics["guard"], val_acc = _guard(model, config, ds, history, metrics)
+        if val_acc is not None:
+            metrics["val_accuracy"] = val_acc  # of the kept weights; what a tuning grid may select on
         for reason in metrics["guard"]["reasons"]:
             print(f"edgernn: warning: did not learn? {reason}", file=sys.stderr)
         config.update({"params": count_params(config), "macs": count_macs(config),
@@ -164,14 +166,14 @@ def _optimizer(keras, config: dict):
 def _guard(model, config: dict, ds, history: dict, metrics: dict) -> dict:
     recipe = config["recipe"]
     if config["task"] == "anomaly":
-        return G.anomaly_guard(history, recipe, metrics.get("roc_auc"))
+        return G.anomaly_guard(history, recipe, metrics.get("roc_auc")), None
     val = ds.splits.get("val")
     val_acc = None
     if val is not None and len(val):
         probs = model.predict(prepare_inputs(val.X, config), batch_size=256, verbose=0)
         val_acc = float((probs.argmax(axis=-1) == val.y).mean())
     return G.classification_guard(history, recipe, val.y if val is not None else [], val_acc,
-                                  ds.splits["test"].y, metrics["accuracy"], len(config["class_names"]))
+                                  ds.splits["test"].y, metrics["accuracy"], len(config["class_names"])), val_acc
 
 
 def write_series_scores(path: Path, split, sample_scores: np.ndarray) -> None:
