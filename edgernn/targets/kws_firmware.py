@@ -23,7 +23,7 @@ AUDIO_SOURCES = {"flash": ("app/kws_audio_flash.c",), "serial": ("app/kws_audio_
 APP_HEADERS = ("app/kws_recognize.h", "app/kws_audio.h", "features/ern_frontend.h")
 # The front end's float code on the part's FPU; cores without one use libgcc's soft float.
 # (-mfpu=auto takes the FPU from -mcpu; one -mfloat-abi only, or gcc picks the wrong libgcc multilib.)
-FPU_CORES = ("cortex-m4", "cortex-m7", "cortex-m33")
+FPU_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 DEFAULT_EVERY_MS = 200
 RES_RE = re.compile(r"^EDGERNN-KWS-RES (\d+) ([0-9a-f]+)$")
 FEAT_RE = re.compile(r"^EDGERNN-KWS-FEAT (\d+) ([0-9a-f]+)$")
@@ -46,6 +46,8 @@ def uses_fixed_point(arithmetic: str, board, cfg) -> bool:
 
 
 def kws_config_header(setup, every: int, print_results: bool, print_features: bool) -> str:
+    from edgernn.streaming.device_mirror import IGNORED_CLASSES
+
     rec, n = setup.recognize, len(setup.class_names)
     ignore = ", ".join("1" if c in setup.ignore else "0" for c in range(n))
     return "\n".join([
@@ -59,7 +61,7 @@ def kws_config_header(setup, every: int, print_results: bool, print_features: bo
         f"#define ERN_KWS_MIN_COUNT {rec.min_count}u",
         f"#define ERN_KWS_PRINT_RESULTS {int(print_results)}",
         f"#define ERN_KWS_PRINT_FEATURES {int(print_features)}",
-        f"static const uint8_t ern_kws_ignore[{n}] = {{{ignore}}}; /* {', '.join(setup.ignore and [setup.class_names[i] for i in setup.ignore])} */",
+        f"static const uint8_t ern_kws_ignore[{n}] = {{{ignore}}}; /* 1: {', '.join(IGNORED_CLASSES)} */",
         "#endif", ""])
 
 
