@@ -11,12 +11,17 @@ from __future__ import annotations
 
 # --- data ---
 def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_existing=False, overwrite=False,
-              progress=True):
-    """Synthesize the built-in 12-class keyword dataset (espeak-ng) into ``out``."""
+              progress=True, keywords=None, engines=None):
+    """Synthesize the built-in keyword dataset (espeak-ng, flite, festival) into ``out``.
+
+    ``keywords``: "w1,w2,..." or a list (default: the ten core words); ``engines``: subset of
+    espeak,flite,festival (default: every one installed).
+    """
     from edgernn.data.synth_kws import synth_kws as _synth
 
     return _synth(out, seed=seed, per_word=per_word, unknown_total=unknown_total, workers=workers,
-                  skip_existing=skip_existing, overwrite=overwrite, progress=progress)
+                  skip_existing=skip_existing, overwrite=overwrite, progress=progress, keywords=keywords,
+                  engines=engines)
 
 
 def synth_anomaly(out, seed=0, train_seconds=150, val_seconds=40, test_seconds=120, overwrite=False):
@@ -50,7 +55,8 @@ def train(task, arch, data, out, units=64, layers=1, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.
 
     Options: epochs, batch_size, lr, patience, dropout, seed, class_weights, anomaly_model,
-    overwrite, progress (see ``edgernn train --help``).
+    overwrite, progress (see ``edgernn train --help``); KWS: keywords, holdout_engine,
+    augment (True | False | dict of overrides, see ``edgernn.data.augment``).
     """
     from edgernn.train.loop import train as _train
 

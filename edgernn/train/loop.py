@@ -58,13 +58,20 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"], lr: float = DEFAULTS["lr"],
           patience: int = DEFAULTS["patience"], dropout: float = DEFAULTS["dropout"], seed: int = 0,
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
-          progress: bool = True, callbacks=()) -> Path:
-    """Train a model and write the run folder ``out`` (built atomically). Returns its path."""
+          progress: bool = True, callbacks=(), keywords=None, holdout_engine: str | None = None,
+          augment: bool | dict = True) -> Path:
+    """Train a model and write the run folder ``out`` (built atomically). Returns its path.
+
+    KWS only: ``keywords`` (default: the dataset's), ``holdout_engine`` (a synthesis engine kept
+    out of train/val/test and reported on its own), ``augment`` (True: defaults, a dict: overrides,
+    False: off; see ``edgernn.data.augment``).
+    """
     _validate(task, arch, units, layers, epochs, batch_size, lr)
     out = Path(out)
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists (pass --overwrite to replace it)")
-    ds = load_dataset(data, task=task)
+    data_options = _kws_data_options(task, data, keywords, holdout_engine, augment)
+    ds = load_dataset(data, task=task, **data_options)
     if task != "anomaly" and ds.task == "anomaly":
         raise UserError(f"{data}: anomaly data; use --task anomaly")
     config = {
@@ -75,11 +82,19 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         "class_weights": class_weights and task != "anomaly",
         "input_norm": input_norm(ds.splits["train"].X),
     }
+    if data_options:
+        config.update({"data_options": data_options, "keywords": ds.class_names[2:],
+                       "holdout_engine": holdout_engine, "augment": data_options.get("augment")})
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         model, history, seconds = _fit(config, ds, progress, callbacks)
         metrics = _evaluate(model, config, ds, tmp)
+        if "holdout" in ds.splits:
+            from edgernn.train.holdout import holdout_metrics
+
+            probs = model.predict(prepare_inputs(ds.splits["holdout"].X, config), batch_size=256, verbose=0)
+            metrics["holdout"] = holdout_metrics(ds.splits["holdout"].y, probs, config["class_names"], holdout_engine)
         config.update({"params": count_params(config), "macs": count_macs(config),
                        "float32_bytes": int(model.count_params() * 4), "train_seconds": round(seconds, 1),
                        "epochs_run": len(history["loss"])})
@@ -94,6 +109,56 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
                                                    {"run": str(out)}, {M.main_metric(metrics)[0]: M.main_metric(metrics)[1]}))
         plots.training_curve(history, tmp / "training_curve.png", f"{out.name}: {arch.upper()}-{units} x{layers}")
     return out
+
+
+def _kws_data_options(task, data, keywords, holdout_engine, augment) -> dict:
+    """Loader options of a KWS folder, recorded in config.json so every later step loads the same."""
+    from edgernn.data import detect_task
+
+    kws_folder = task == "kws" and detect_task(data) == "kws"
+    if not kws_folder:
+        if keywords is not None or holdout_engine is not None:
+            raise UserError("--keywords and --holdout-engine need --task kws and a folder of word clips")
+        return {}
+    from edgernn.data.augment import check_augment
+    from edgernn.data.synth_kws import parse_keywords
+
+    opts: dict = {"keywords": list(parse_keywords(keywords)) if keywords is not None else None}
+    if holdout_engine is not None:
+        opts["holdout_engine"] = holdout_engine
+    if augment is not False:
+        opts["augment"] = check_augment(augment if isinstance(augment, dict) else None)
+    if opts["keywords"] is None:
+        from edgernn.data.speech_commands import default_keywords
+
+        opts["keywords"] = list(default_keywords(Path(data)))
+    return opts
+
+
+def _training_batches(keras, X, y, config: dict):
+    """SpecAugment masks drawn anew for every batch of every epoch (seeded by epoch and batch)."""
+    from edgernn.data.augment import spec_mask
+
+    options, seed, batch = config["augment"], config["seed"], config["batch_size"]
+
+    class MaskedBatches(keras.utils.Sequence):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self.order = np.random.default_rng([seed, 0]).permutation(len(X))
+
+        def __len__(self):
+            return (len(X) + batch - 1) // batch
+
+        def __getitem__(self, i):
+            idx = self.order[i * batch:(i + 1) * batch]
+            return spec_mask(X[idx], np.random.default_rng([seed, self.epoch, i]), options), y[idx]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(X))
+
+    return MaskedBatches()
 
 
 def _fit(config: dict, ds, progress: bool, extra_callbacks):
@@ -118,13 +183,17 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
             if config["class_weights"] else None
         fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
+        if config.get("augment"):
+            fit_args["x"], fit_args["y"] = _training_batches(keras, Xtr, ds.splits["train"].y, config), None
     monitor = "val_loss" if Xva is not None else "loss"
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config["patience"], restore_best_weights=True),
                  keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, config["patience"] // 3)),
                  _progress_callback(keras, config["epochs"], progress), *extra_callbacks]
     start = time.perf_counter()
-    hist = model.fit(**fit_args, epochs=config["epochs"], batch_size=config["batch_size"], shuffle=True,
-                     verbose=0, callbacks=callbacks)
+    sequence = fit_args.get("y") is None and bool(config.get("augment"))  # it batches and shuffles itself
+    batching = {} if sequence else {"batch_size": config["batch_size"]}
+    hist = model.fit(**fit_args, epochs=config["epochs"], shuffle=not sequence, verbose=0, callbacks=callbacks,
+                     **batching)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "lr"}
     return model, history, time.perf_counter() - start
 
