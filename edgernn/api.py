@@ -167,6 +167,24 @@ def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=Fals
     return flash(elf, board=board, probe=probe, target=target, drive=drive, dry_run=dry_run)
 
 
+# --- detect ---
+def detect(run_or_model, audio, every_ms=200, threshold=None) -> dict:
+    """Streaming keyword detection over a long recording: detections with times (see edgernn.streaming.stream)."""
+    from edgernn.streaming.stream import detect_file
+
+    return detect_file(run_or_model, audio, every_ms=every_ms, threshold=threshold)
+
+
+def streaming_eval(run_or_model, minutes=60.0, calibration_minutes=30.0, target_fa_per_hour=1.0, every_ms=200,
+                   seed=0, store=True, progress=True) -> dict:
+    """FRR and false alarms per hour on long synthetic streams; calibrates and stores the threshold."""
+    from edgernn.streaming.evaluate import evaluate_streaming
+
+    return evaluate_streaming(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
+                              target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=store,
+                              progress=progress)
+
+
 # --- compare ---
 def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu", seq_lens="50,200,800", out="compare",
             epochs=None, seq_epochs=30, seq_samples=4000, user_seq_lens=None, overwrite=False, progress=True):

@@ -434,6 +434,64 @@ def firmware_flash(elf, board, probe, target, drive, dry_run):
         click.echo(f"wrote {r['written']} ({r['bytes']} bytes): {r['note']}")
 
 
+# --- detect ---
+@main.command()
+@click.argument("run_or_model", type=click.Path(path_type=Path))
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option("--every-ms", default=200, show_default=True,
+              help="Run the model every N ms on the last 1 s of features (a multiple of the 20 ms hop).")
+@click.option("--threshold", type=int, default=None,
+              help="Detection threshold 0..255 on the averaged score (default: config.json 'streaming', "
+                   "set by `edgernn streaming-eval`, else 200).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def detect(run_or_model, audio, every_ms, threshold, as_json):
+    """Find keywords in a long recording AUDIO (WAV, 16 kHz mono) with RUN_OR_MODEL.
+
+    RUN_OR_MODEL is a run folder (its model.keras) or a .keras/.tflite file inside one. Results
+    are averaged over 1 s and suppressed for 1.5 s after a detection, as TensorFlow Lite Micro's
+    RecognizeCommands does (edgernn/streaming/recognize.py; the firmware uses the same rules)."""
+    from edgernn import api
+
+    r = api.detect(run_or_model, audio, every_ms=every_ms, threshold=threshold)
+    if as_json:
+        _echo_json(r)
+        return
+    rows = [[f"{d['time_ms'] / 1000:.2f}", d["label"], d["score"]] for d in r["detections"]]
+    _print_table({"title": f"{audio}: {len(rows)} detection(s) in {r['seconds']:.1f} s "
+                           f"(threshold {r['recognize']['threshold']}/255)",
+                  "columns": ["time (s)", "keyword", "score"], "rows": rows})
+
+
+@main.command("streaming-eval")
+@click.argument("run_or_model", type=click.Path(path_type=Path))
+@click.option("--minutes", default=60.0, show_default=True, help="Length of the test stream.")
+@click.option("--calibration-minutes", default=30.0, show_default=True, help="Length of the calibration stream.")
+@click.option("--target-fa-per-hour", default=1.0, show_default=True,
+              help="Calibrate the threshold for at most this many false alarms per hour (on the calibration stream).")
+@click.option("--every-ms", default=200, show_default=True, help="Model run interval (multiple of the hop).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the streams.")
+@click.option("--no-store", is_flag=True, help="Do not write the calibrated threshold into config.json.")
+def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hour, every_ms, seed, no_store):
+    """False rejections and false alarms per hour on long streams; calibrate the detection threshold.
+
+    The test stream holds the run's held-out engine (train --holdout-engine), else its test split:
+    keywords at known times among other words and noise. The threshold is calibrated on a stream of
+    validation clips and stored in config.json ("streaming"); det_curve.png and streaming_eval.json
+    go to the run folder."""
+    from edgernn import api
+
+    r = api.streaming_eval(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
+                           target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=not no_store)
+    a, o = r["at_calibrated_threshold"], r["test_operating_point"]
+    stream = r["test_stream"]
+    _print_table({"title": f"streaming on {stream['minutes']:g} min of {stream['engine'] or stream['split']} clips",
+                  "columns": ["", "threshold", "FRR", "false alarms / hour", "keywords"],
+                  "rows": [["calibrated on validation stream", r["recognize"]["threshold"],
+                            f"{a['false_rejection_rate']:.1%}", f"{a['false_alarms_per_hour']:.2f}", a["keywords"]],
+                           [f"test DET point (<= {r['target_fa_per_hour']:g} FA/h)", o["threshold"],
+                            f"{o['false_rejection_rate']:.1%}", f"{o['false_alarms_per_hour']:.2f}", o["keywords"]]]})
+
+
 # --- compare ---
 @main.command()
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path), help="Dataset (any supported format).")
