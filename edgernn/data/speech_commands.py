@@ -205,7 +205,7 @@ def _extract(root: Path, chosen, silence, cfg: FeatureConfig, progress: bool, au
 
 
 def load_speech_commands(path: str | Path, features: FeatureConfig | None = None, seed: int = 0,
-                         silence_fraction: float = 1.0, unknown_fraction: float = 2.0,
+                         silence_fraction: float = 1.0, unknown_fraction: float = 3.0,
                          progress: bool = True, keywords=None, holdout_engine: str | None = None,
                          augment: dict | None = None) -> Dataset:
     """Load a Speech Commands-layout folder as a KWS task: _silence_, _unknown_, keywords (features cached)."""
