@@ -24,3 +24,11 @@ def test_custom_vocabulary_from_synthesis_to_firmware(tmp_path):
     elf = api.firmware_build(model, board="mps2-an386", out=tmp_path / "fw", vectors=4)
     r = api.firmware_run(elf)
     assert r["mismatches"] == 0 and r["vectors"] == 4
+    # the int8 model streams too: scores are its int8 outputs + 128, one result per 200 ms
+    import numpy as np
+
+    from edgernn.data.wav import write_wav
+
+    write_wav(tmp_path / "long.wav", np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * 0.05)
+    d = api.detect(model, tmp_path / "long.wav", threshold=0)
+    assert d["results"] == 11 and all(det["label"] in WORDS.split(",") for det in d["detections"])
