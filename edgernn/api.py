@@ -39,12 +39,13 @@ def load_data(path, task=None, **options):
     return load_dataset(path, task=task, **options)
 
 
-def data_info(path, task=None) -> dict:
-    """Samples per split and class, as a table dict (title, columns, rows)."""
+def data_info(path, task=None, **options) -> dict:
+    """Samples per split and class, as a table dict (title, columns, rows); options go to the loader
+    (kws: keywords, holdout_engine)."""
     import numpy as np
 
-    ds = load_data(path, task=task)
-    splits = [s for s in ("train", "val", "test") if s in ds.splits]
+    ds = load_data(path, task=task, **options)
+    splits = [s for s in ("train", "val", "test", "holdout") if s in ds.splits]
     rows = [[name] + [int(np.sum(ds.splits[s].y == k)) for s in splits] for k, name in enumerate(ds.class_names)]
     rows.append(["total"] + [len(ds.splits[s]) for s in splits])
     T, F = ds.input_shape

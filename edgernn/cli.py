@@ -111,17 +111,23 @@ def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, over
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=None,
               help="Task (default: detected from the data format).")
-def data_info(path, task):
+@click.option("--keywords", default=None,
+              help="kws folders: comma-separated keywords; other word folders count as _unknown_.")
+@click.option("--holdout-engine", type=click.Choice(["espeak", "flite", "festival"]), default=None,
+              help="kws, synthesized data: count this engine's clips as a separate 'holdout' split.")
+def data_info(path, task, keywords, holdout_engine):
     """Count samples per split and class of any supported dataset."""
     from edgernn import api
 
-    _print_table(api.data_info(path, task=task))
+    options = {k: v for k, v in (("keywords", keywords), ("holdout_engine", holdout_engine)) if v is not None}
+    _print_table(api.data_info(path, task=task, **options))
 
 
 # --- train ---
 @main.command()
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
-              help="kws: 12-class keywords; classify: any .npz sequence classification; anomaly: CSV time series.")
+              help="kws: keywords + _unknown_ + _silence_ (12 classes by default, see --keywords); classify: any .npz "
+                   "sequence classification; anomaly: CSV time series.")
 @click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru or lstm.")
 @click.option("--units", default=64, show_default=True, help="Hidden units per recurrent layer.")
 @click.option("--layers", default=1, show_default=True, help="Stacked recurrent layers.")

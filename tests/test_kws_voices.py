@@ -146,3 +146,9 @@ def test_augmentation_options_and_effects():
                        check_augment({"time_masks": 1, "time_mask_frames": 10, "freq_masks": 0}))
     zero_frames = (masked == 0).all(axis=2).sum(axis=1)
     assert zero_frames.max() <= 10 and zero_frames.sum() > 0 and (masked[masked != 0] == 1).all()
+
+
+def test_data_info_counts_chosen_keywords_and_the_holdout_split(custom):
+    r = CliRunner().invoke(main, ["data", "info", str(custom), "--keywords", "lamp", "--holdout-engine", "festival"])
+    assert r.exit_code == 0, r.output
+    assert "holdout" in r.output and "lamp" in r.output and "coffee" not in r.output
