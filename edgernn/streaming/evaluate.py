@@ -120,8 +120,8 @@ def evaluate_streaming(run_or_model, minutes: float = 60.0, calibration_minutes:
     """
     from edgernn.data.speech_commands import background_noises
 
-    if not 0 < minutes <= 600 or not 0 < calibration_minutes <= 600:
-        raise UserError("--minutes and --calibration-minutes must be from 0 to 600")
+    if not 0 < minutes <= 120 or not 0 < calibration_minutes <= 120:
+        raise UserError("--minutes and --calibration-minutes must be more than 0 and at most 120")
     if not target_fa_per_hour >= 0:
         raise UserError("--target-fa-per-hour must be >= 0")
     det = load_detector(run_or_model)

@@ -25,7 +25,7 @@ from edgernn.streaming.recognize import (MAX_RESULTS, Detection, RecognizeComman
                                          score_from_int8, score_from_probability)
 
 DEFAULT_EVERY_MS = 200
-MAX_AUDIO_SECONDS = 4 * 3600  # bound on a recording detect reads
+MAX_AUDIO_SECONDS = 2 * 3600  # bound on a recording detect reads (float32 in memory: ~0.5 GB)
 CHUNK_FRAMES = 4096
 
 
