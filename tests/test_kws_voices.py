@@ -152,3 +152,24 @@ def test_data_info_counts_chosen_keywords_and_the_holdout_split(custom):
     r = CliRunner().invoke(main, ["data", "info", str(custom), "--keywords", "lamp", "--holdout-engine", "festival"])
     assert r.exit_code == 0, r.output
     assert "holdout" in r.output and "lamp" in r.output and "coffee" not in r.output
+
+
+def test_unknown_clips_weigh_as_much_as_keyword_clips():
+    from edgernn.train.loop import balanced_class_weights, kws_class_weights
+
+    y = np.array([0] * 10 + [1] * 60 + [2] * 20 + [3] * 20)
+    w = kws_class_weights(balanced_class_weights(y, 4))
+    assert w[2] == w[3] == w[1] and w[0] > w[1]
+
+
+def test_holdout_metrics_split_false_fires_by_word_group():
+    from edgernn.train.holdout import holdout_metrics
+
+    names = ["_silence_", "_unknown_", "yes", "no"]
+    y = np.array([2, 3, 1, 1, 1, 1])
+    words = ["yes", "no", "yet", "know", "house", "table"]
+    pred = np.array([2, 2, 2, 3, 1, 1])  # "no" misheard as yes; near misses fire, other words do not
+    m = holdout_metrics(y, np.eye(4)[pred], names, "festival", words)
+    assert m["keyword_accuracy"] == 0.5 and m["false_fire_rate"] == 0.5
+    assert m["false_fire_rate_near_misses"] == 1.0 and m["false_fire_rate_other_words"] == 0.0
+    assert m["near_miss_clips"] == 2 and m["other_unknown_clips"] == 2

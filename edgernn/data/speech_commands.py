@@ -229,6 +229,8 @@ def load_speech_commands(path: str | Path, features: FeatureConfig | None = None
     cache = root / CACHE_DIR / f"features-{key}.npz"
     meta = {"features": cfg.to_dict(), "sample_rate": cfg.sample_rate, "cache": str(cache),
             "keywords": list(keywords), "holdout_engine": holdout_engine, "augment": augment}
+    if holdout_engine:  # the word of every hold-out clip, in split order (for per-word-group figures)
+        meta["holdout_words"] = [rel.split("/")[0] for rel, _ in chosen["holdout"]]
     if cache.is_file():
         with np.load(cache) as z:
             splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in chosen}

@@ -10,7 +10,9 @@ import numpy as np
 SILENCE, UNKNOWN = 0, 1  # class indices every KWS dataset here uses
 
 
-def holdout_metrics(y_true, probs, class_names, engine: str | None = None) -> dict:
+def holdout_metrics(y_true, probs, class_names, engine: str | None = None, words=None) -> dict:
+    """``words``: the spoken word of every clip; splits the false fires into near misses of the
+    core words (``synth_kws.NEAR_MISSES``: yet, know, cup, town, ...) and all other words."""
     y = np.asarray(y_true, dtype=np.int64)
     pred = np.asarray(probs).argmax(axis=-1)
     is_kw, is_unknown = y > UNKNOWN, y == UNKNOWN
@@ -23,4 +25,17 @@ def holdout_metrics(y_true, probs, class_names, engine: str | None = None) -> di
         "unknown_clips": int(is_unknown.sum()),
         "false_fire_rate": float(fired[is_unknown].mean()) if is_unknown.any() else float("nan"),
         "per_keyword_accuracy": per_kw,
+        **_false_fires_by_group(y, fired, words),
     }
+
+
+def _false_fires_by_group(y, fired, words) -> dict:
+    if words is None or len(words) != len(y):
+        return {}
+    from edgernn.data.synth_kws import NEAR_MISSES
+
+    near = np.array([w in NEAR_MISSES for w in words]) & (y == UNKNOWN)
+    other = ~np.array([w in NEAR_MISSES for w in words]) & (y == UNKNOWN)
+    rate = lambda m: float(fired[m].mean()) if m.any() else float("nan")  # noqa: E731
+    return {"near_miss_clips": int(near.sum()), "false_fire_rate_near_misses": rate(near),
+            "other_unknown_clips": int(other.sum()), "false_fire_rate_other_words": rate(other)}

@@ -45,6 +45,16 @@ def _progress_callback(keras, epochs: int, enabled: bool):
     return RichProgress()
 
 
+def kws_class_weights(weights: dict[int, float]) -> dict[int, float]:
+    """Keywords balanced among themselves; an _unknown_ clip weighs as much as a keyword clip.
+
+    _unknown_ stands for hundreds of words: balanced weighting would shrink it to one keyword's
+    share of the loss, and the model would learn to call unknown speech a keyword.
+    """
+    keyword_weights = [w for k, w in weights.items() if k > 1]
+    return {**weights, 1: float(np.mean(keyword_weights))} if keyword_weights else weights
+
+
 def _validate(task, arch, units, layers, epochs, batch_size, lr):
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
@@ -77,7 +87,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     config = {
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
         "input_shape": list(ds.input_shape), "class_names": ds.class_names,
-        "data": str(Path(data).resolve()), "dataset_meta": ds.meta, "seed": seed,
+        "data": str(Path(data).resolve()), "seed": seed,
+        "dataset_meta": {k: v for k, v in ds.meta.items() if k != "holdout_words"},
         "epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
         "class_weights": class_weights and task != "anomaly",
         "input_norm": input_norm(ds.splits["train"].X),
@@ -94,7 +105,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
             from edgernn.train.holdout import holdout_metrics
 
             probs = model.predict(prepare_inputs(ds.splits["holdout"].X, config), batch_size=256, verbose=0)
-            metrics["holdout"] = holdout_metrics(ds.splits["holdout"].y, probs, config["class_names"], holdout_engine)
+            metrics["holdout"] = holdout_metrics(ds.splits["holdout"].y, probs, config["class_names"], holdout_engine,
+                                                 ds.meta.get("holdout_words"))
         config.update({"params": count_params(config), "macs": count_macs(config),
                        "float32_bytes": int(model.count_params() * 4), "train_seconds": round(seconds, 1),
                        "epochs_run": len(history["loss"])})
@@ -181,6 +193,8 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
         yva = ds.splits["val"].y if Xva is not None else None
         weights = balanced_class_weights(ds.splits["train"].y, len(config["class_names"])) \
             if config["class_weights"] else None
+        if weights and config.get("data_options"):  # a keyword folder: _silence_, _unknown_, keywords
+            weights = kws_class_weights(weights)
         fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
         if config.get("augment"):
