@@ -169,7 +169,7 @@ def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=Fals
 
 
 # --- detect ---
-def detect(run_or_model, audio, every_ms=200, threshold=None) -> dict:
+def detect(run_or_model, audio, every_ms=None, threshold=None) -> dict:
     """Streaming keyword detection over a long recording: detections with times (see edgernn.streaming.stream)."""
     from edgernn.streaming.stream import detect_file
 

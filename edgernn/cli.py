@@ -444,8 +444,9 @@ def firmware_flash(elf, board, probe, target, drive, dry_run):
 @main.command()
 @click.argument("run_or_model", type=click.Path(path_type=Path))
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option("--every-ms", default=200, show_default=True,
-              help="Run the model every N ms on the last 1 s of features (a multiple of the 20 ms hop).")
+@click.option("--every-ms", type=int, default=None,
+              help="Run the model every N ms on the last 1 s of features, a multiple of the 20 ms hop "
+                   "(default: config.json 'streaming', else 200).")
 @click.option("--threshold", type=int, default=None,
               help="Detection threshold 0..255 on the averaged score (default: config.json 'streaming', "
                    "set by `edgernn streaming-eval`, else 200).")

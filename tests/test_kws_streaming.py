@@ -137,3 +137,17 @@ def test_streaming_eval_stores_a_calibrated_threshold(tiny_run):
         assert cal[stored["threshold"] - 1]["false_alarms_per_hour"] > 1.0  # the lowest that meets the target
     assert (tiny_run / "det_curve.png").stat().st_size > 1000
     assert st.load_detector(tiny_run).recognize_config().threshold == stored["threshold"]
+
+
+def test_detect_uses_the_runs_stored_interval_and_threshold(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    config = json.loads((run / "config.json").read_text())
+    config["streaming"] = {"window_ms": 1000, "threshold": 17, "suppression_ms": 1500, "min_count": 3, "every_ms": 400}
+    (run / "config.json").write_text(json.dumps(config))
+    write_wav(tmp_path / "a.wav", np.zeros(16000 * 3, np.float32))
+    r = st.detect_file(run, tmp_path / "a.wav")
+    assert r["every_ms"] == 400 and r["results"] == 6 and r["recognize"]["threshold"] == 17
+    assert st.detect_file(run, tmp_path / "a.wav", every_ms=200)["results"] == 11

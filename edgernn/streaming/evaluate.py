@@ -184,7 +184,9 @@ def _plot_det(test_curve, cal_curve, threshold, path: Path, config: dict) -> Non
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = __import__("io").BytesIO()
+    import io as _io
+
+    buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     io.atomic_write_bytes(path, buf.getvalue())

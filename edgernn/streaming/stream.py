@@ -187,9 +187,16 @@ def recognize(times: np.ndarray, scores: np.ndarray, num_classes: int, ignore, c
     return out
 
 
-def detect_file(run_or_model, audio, every_ms: int = DEFAULT_EVERY_MS, threshold: int | None = None) -> dict:
-    """Detections in a recording: {"detections": [{time_ms, label, score}], "results": N, ...}."""
+def detect_file(run_or_model, audio, every_ms: int | None = None, threshold: int | None = None) -> dict:
+    """Detections in a recording: {"detections": [{time_ms, label, score}], "results": N, ...}.
+
+    ``every_ms`` and ``threshold`` default to the run's config.json "streaming" values (200 ms, 200/255
+    when it has none)."""
     det = load_detector(run_or_model)
+    if every_ms is None:
+        every_ms = (det.config.get("streaming") or {}).get("every_ms", DEFAULT_EVERY_MS)
+        if not isinstance(every_ms, int) or isinstance(every_ms, bool):
+            raise UserError(f"{det.model_path.parent}/config.json: 'streaming.every_ms' must be an integer")
     x = read_audio(audio, det.features.sample_rate)
     times, scores = model_results(det, x, every_ms)
     rcfg = det.recognize_config()
