@@ -12,7 +12,8 @@ the device print the same results and detections for the same audio:
   the run's "streaming" RecognizeConfig.
 Features come from the Python front end (``frontend="python"``, the reference) or from the C front
 end built for the host (``frontend="c"``, the device's arithmetic). This module is deliberately
-minimal; the host ``detect`` command (edgernn.streaming) is the user-facing pipeline.
+minimal: the schedule and result times come from ``edgernn.streaming.stream`` (the host ``detect``
+pipeline), so both follow one implementation of the contract.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from edgernn.errors import UserError
 from edgernn.features.frontend import LOG_FLOOR, FeatureConfig, dct_matrix, frames, mel_filterbank, power_spectrum
 from edgernn.streaming.recognize import (Detection, RecognizeCommands, RecognizeConfig, score_from_int8,
                                          score_from_probability)
+from edgernn.streaming.stream import every_frames, result_frames, result_time_ms
 
 IGNORED_CLASSES = ("_silence_", "_unknown_")
 MAX_WAV_SECONDS = 3600
@@ -103,15 +105,6 @@ def check_model_matches(setup: KwsSetup) -> None:
                         f"{len(setup.class_names)} classes")
 
 
-def every_frames(every_ms: int, cfg: FeatureConfig) -> int:
-    """every_ms as a whole number of hops (the contract requires a multiple of hop_ms)."""
-    hop_units = cfg.hop * 1000  # every_ms * sample_rate must be a multiple of hop * 1000
-    if not isinstance(every_ms, int) or every_ms <= 0 or (every_ms * cfg.sample_rate) % hop_units:
-        raise UserError(f"--every-ms must be a positive multiple of the hop ({cfg.hop * 1000 / cfg.sample_rate:g} ms),"
-                        f" got {every_ms}")
-    return every_ms * cfg.sample_rate // hop_units
-
-
 def read_pcm16(path: str | Path, sample_rate: int, max_seconds: float = MAX_WAV_SECONDS) -> np.ndarray:
     """A mono WAV at exactly ``sample_rate`` Hz as int16 samples (no silent resampling or mixing)."""
     import soundfile as sf
@@ -187,10 +180,10 @@ def run_stream(pcm: np.ndarray, setup: KwsSetup, every_ms: int = 200, frontend: 
     ref, inp, out = model_io(setup.model)
     rec = RecognizeCommands(len(setup.class_names), setup.ignore, setup.recognize)
     times, scores, detections = [], [], []
-    for f in range(cfg.num_frames, len(feats) + 1, every):
+    fs = result_frames(len(feats), cfg.num_frames, every)
+    for f, t in zip(fs.tolist(), result_time_ms(fs, cfg).tolist()):
         y = ref.invoke_raw(feats[f - cfg.num_frames:f].reshape(inp.shape)).reshape(-1)
         s = score_from_int8(y) if out.dtype == "int8" else score_from_probability(y)
-        t = ((f - 1) * cfg.hop + cfg.window) * 1000 // cfg.sample_rate
         times.append(t)
         scores.append(s)
         d = rec.update(t, s)

@@ -158,7 +158,8 @@ def result_time_ms(f: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 
 
 def every_frames(every_ms: int, cfg: FeatureConfig) -> int:
-    if every_ms <= 0 or every_ms % cfg.hop_ms:
+    """every_ms as a whole number of hops (the contract requires a positive multiple of hop_ms)."""
+    if not isinstance(every_ms, int) or isinstance(every_ms, bool) or every_ms <= 0 or every_ms % cfg.hop_ms:
         raise UserError(f"--every-ms must be a positive multiple of the hop ({cfg.hop_ms:g} ms), got {every_ms}")
     return int(every_ms // cfg.hop_ms)
 
