@@ -157,7 +157,14 @@ def main() -> int:
     ap.add_argument("--sets", nargs="+", default=SETS, help="Classification sets (see `edgernn data bundled --list`).")
     ap.add_argument("--no-grid", action="store_true", help="Skip the hand-tuning grid (defaults only).")
     ap.add_argument("--anomaly-only", action="store_true", help="Only the anomaly series.")
+    ap.add_argument("--table-from", nargs="+", type=Path, default=None,
+                    help="Print the tables from the JSON lines of earlier runs' output (e.g. sets run in parallel).")
     args = ap.parse_args()
+    if args.table_from:
+        rows = [json.loads(line) for f in args.table_from for line in f.read_text().splitlines()
+                if line.startswith("{")]
+        print_tables([r for r in rows if "arch" in r], [r for r in rows if "arch" not in r])
+        return 0
     t0 = time.perf_counter()
     cls = [] if args.anomaly_only else classification(args.out, args.sets, not args.no_grid)
     anom = anomaly(args.out, ANOMALY_SETS)
