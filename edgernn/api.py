@@ -79,8 +79,10 @@ def bundled_table() -> dict:
 def train(task, arch, data, out, units=64, layers=1, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.
 
-    Options: epochs, batch_size, lr, patience, dropout, seed, class_weights, anomaly_model,
-    overwrite, progress (see ``edgernn train --help``).
+    Options: epochs, batch_size, lr, patience, warmup_epochs, min_epochs, clipnorm (None: derived from
+    the data, see ``edgernn.train.recipe``), dropout, seed, class_weights, anomaly_model, data_options
+    (loader options such as anomaly ``window``/``stride``/``train_end``), overwrite, progress
+    (see ``edgernn train --help``).
     """
     from edgernn.train.loop import train as _train
 
