@@ -132,7 +132,7 @@ def print_tables(cls: list[dict], anom: list[dict]) -> None:
     if cls:
         print("\nClassification, test accuracy % (default options vs best of the hand-tuning grid chosen on validation)")
         print(f"{'set':<17}{'model':<8}{'default':>8}{'guard':>7}{'tuned':>7}{'d-t':>6}  {'tuned (b, lr, p)':<18}"
-              f"{'1-NN ED here':>13}{'published':>26}  source")
+              f"{'1-NN ED here':>13}  published (source: figures)")
         for r in cls:
             ref = REFERENCES.get(r["set"], {})
             d, t = r["default"]["test"], r.get("tuned", {}).get("test")
@@ -142,7 +142,7 @@ def print_tables(cls: list[dict], anom: list[dict]) -> None:
             if ref and abs(ref["ed"] - r["ed_measured"]) > 0.005:  # our 1-NN ED does not reproduce the quoted one
                 pub += " (ED not reproduced: quote unconfirmed)"
             print(f"{r['set']:<17}{r['arch'].upper() + '-32':<8}{_pct(d):>8}{'WARN' if r['default']['flagged'] else 'ok':>7}"
-                  f"{_pct(t):>7}{diff:>6}  {cfg:<18}{_pct(r['ed_measured']):>13}{pub:>26}  {ref.get('source', '')}")
+                  f"{_pct(t):>7}{diff:>6}  {cfg:<18}{_pct(r['ed_measured']):>13}  {ref.get('source', '')}: {pub}")
     if anom:
         print("\nAnomaly series, GRU-32 predictor, --window auto, --train-end at 40% of the series")
         print(f"{'series':<8}{'window':>7}{'stride':>7}{'ROC-AUC':>9}{'PR-AUC':>8}{'top-1 row':>10}{'hit(±100)':>10}"
