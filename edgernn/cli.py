@@ -193,8 +193,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--stride", type=int, default=None,
               help="anomaly: samples between window starts (training uses half). Default: 32, or window/4 with auto.")
 @click.option("--train-end", type=int, default=None,
-              help="anomaly, one CSV: first row of the test part; rows before it are known-normal (their last fifth "
-                   "validates). Default: 60/20/20 split by time.")
+              help="anomaly, one CSV: first row of the test part (data rows count from 0, the header is not one); "
+                   "rows before it are known-normal (their last fifth validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
           clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite):
