@@ -98,3 +98,19 @@ def test_check_names_an_op_tflite_micro_lacks(tmp_path):
     result = check(path)
     assert not result["runs"]
     assert "TFLite Micro has no kernel for op(s) TILE" in result["reason"] and "GRU autoencoder" in result["reason"]
+
+
+@pytest.mark.slow
+def test_int8_lstm_predictor_runs_bit_exact_in_generated_c(series):
+    from edgernn.runtimes.native import NativeRuntime
+
+    run = api.train(task="anomaly", arch="lstm", units=8, data=series / "s.csv", out=series / "lstm-predictor",
+                    epochs=2, anomaly_model="predictor", data_options={"window": 40, "stride": 10},
+                    overwrite=True, progress=False)
+    model = api.quantize(run, mode="int8")
+    assert check(model)["runs"]
+    X, _ = _inputs(run, n=8)
+    c, tflm = NativeRuntime(model), TFLMRuntime(model)
+    for i in range(len(X)):
+        np.testing.assert_array_equal(c.invoke_raw(X[i:i + 1]), tflm.invoke_raw(X[i:i + 1]))
+
