@@ -84,9 +84,11 @@ def bundled_table() -> dict:
 def train(task, arch, data, out, units=64, layers=1, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.
 
-    Options: epochs, batch_size, lr, patience, dropout, seed, class_weights, anomaly_model,
-    overwrite, progress, feature_arithmetic ("fixed": kws features as cores without an FPU compute
-    them) (see ``edgernn train --help``); KWS: keywords, holdout_engine,
+    Options: epochs, batch_size, lr, patience, warmup_epochs, min_epochs, clipnorm (None: derived from
+    the data, see ``edgernn.train.recipe``), dropout, seed, class_weights, anomaly_model, data_options
+    (loader options such as anomaly ``window``/``stride``/``train_end``), overwrite, progress,
+    feature_arithmetic ("fixed": kws features as cores without an FPU compute them)
+    (see ``edgernn train --help``); KWS: keywords, holdout_engine,
     augment (True | False | dict of overrides, see ``edgernn.data.augment``).
     """
     from edgernn.train.loop import train as _train

@@ -208,8 +208,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--stride", type=int, default=None,
               help="anomaly: samples between window starts (training uses half). Default: 32, or window/4 with auto.")
 @click.option("--train-end", type=int, default=None,
-              help="anomaly, one CSV: first row of the test part; rows before it are known-normal (their last fifth "
-                   "validates). Default: 60/20/20 split by time.")
+              help="anomaly, one CSV: first row of the test part (data rows count from 0, the header is not one); "
+                   "rows before it are known-normal (their last fifth validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 @click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default="float", show_default=True,
               help="kws: the MFCC front end's arithmetic. fixed: the integer front end of cores without an FPU "

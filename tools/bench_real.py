@@ -14,7 +14,8 @@ For each set and for GRU-32 and LSTM-32 it prints:
 - default minus tuned, in points (target: >= -2);
 - 1-NN Euclidean distance accuracy measured here on the archive's own train/test split (it must
   equal the archive's published ED figure, which checks the data and the quoted reference), and
-  the published reference accuracy, with its source.
+  the published reference accuracy, with its source (marked unconfirmed when the measured 1-NN ED
+  differs from the quoted ED, e.g. because the archive normalised or padded differently).
 Anomaly series (GRU-32 predictor, `--window auto`, `--train-end` at 40% of the series for every
 series, a fixed rule): window ROC-AUC, PR-AUC, the top-1 location and whether it lies within 100
 samples of a labelled anomaly (UCR anomaly archive rule), and the chance of a random location doing so.
@@ -131,15 +132,17 @@ def print_tables(cls: list[dict], anom: list[dict]) -> None:
     if cls:
         print("\nClassification, test accuracy % (default options vs best of the hand-tuning grid chosen on validation)")
         print(f"{'set':<17}{'model':<8}{'default':>8}{'guard':>7}{'tuned':>7}{'d-t':>6}  {'tuned (b, lr, p)':<18}"
-              f"{'1-NN ED here':>13}{'published':>26}  source")
+              f"{'1-NN ED here':>13}  published (source: figures)")
         for r in cls:
             ref = REFERENCES.get(r["set"], {})
             d, t = r["default"]["test"], r.get("tuned", {}).get("test")
             diff = f"{100 * (d - t):+.1f}" if t is not None else "-"
             cfg = str(r.get("tuned_cfg", "-"))
             pub = (f"ED {_pct(ref['ed'])} / {ref['best'][0]} {_pct(ref['best'][1])}" if ref else "-")
+            if ref and abs(ref["ed"] - r["ed_measured"]) > 0.005:  # our 1-NN ED does not reproduce the quoted one
+                pub += " (ED not reproduced: quote unconfirmed)"
             print(f"{r['set']:<17}{r['arch'].upper() + '-32':<8}{_pct(d):>8}{'WARN' if r['default']['flagged'] else 'ok':>7}"
-                  f"{_pct(t):>7}{diff:>6}  {cfg:<18}{_pct(r['ed_measured']):>13}{pub:>26}  {ref.get('source', '')}")
+                  f"{_pct(t):>7}{diff:>6}  {cfg:<18}{_pct(r['ed_measured']):>13}  {ref.get('source', '')}: {pub}")
     if anom:
         print("\nAnomaly series, GRU-32 predictor, --window auto, --train-end at 40% of the series")
         print(f"{'series':<8}{'window':>7}{'stride':>7}{'ROC-AUC':>9}{'PR-AUC':>8}{'top-1 row':>10}{'hit(±100)':>10}"
@@ -157,7 +160,14 @@ def main() -> int:
     ap.add_argument("--sets", nargs="+", default=SETS, help="Classification sets (see `edgernn data bundled --list`).")
     ap.add_argument("--no-grid", action="store_true", help="Skip the hand-tuning grid (defaults only).")
     ap.add_argument("--anomaly-only", action="store_true", help="Only the anomaly series.")
+    ap.add_argument("--table-from", nargs="+", type=Path, default=None,
+                    help="Print the tables from the JSON lines of earlier runs' output (e.g. sets run in parallel).")
     args = ap.parse_args()
+    if args.table_from:
+        rows = [json.loads(line) for f in args.table_from for line in f.read_text().splitlines()
+                if line.startswith("{")]
+        print_tables([r for r in rows if "arch" in r], [r for r in rows if "arch" not in r])
+        return 0
     t0 = time.perf_counter()
     cls = [] if args.anomaly_only else classification(args.out, args.sets, not args.no_grid)
     anom = anomaly(args.out, ANOMALY_SETS)

@@ -85,7 +85,33 @@ def smallest_arena(model: bytes, high: int = ARENA_MAX) -> tuple[int | None, str
     return hi, ""
 
 
+# Builtin ops the installed TFLite Micro registers (tflite-micro 0.dev20261023182759, its
+# all-ops resolver); an op outside this set makes the interpreter fail with only a generic
+# "failed to allocate tensors", so check names it instead.
+TFLM_OPS = frozenset("""
+ABS ADD ADD_N ARG_MAX ARG_MIN ASSIGN_VARIABLE AVERAGE_POOL_2D BATCH_MATMUL BATCH_TO_SPACE_ND BROADCAST_ARGS
+BROADCAST_TO CALL_ONCE CAST CEIL CIRCULAR_BUFFER CONCATENATION CONV_2D COS CUMSUM DELAY DEPTHWISE_CONV_2D
+DEPTH_TO_SPACE DEQUANTIZE DETECTION_POSTPROCESS DIV DYNAMIC_UPDATE_SLICE ELU EMBEDDING_LOOKUP EQUAL ETHOSU EXP
+EXPAND_DIMS FILL FLOOR FLOOR_DIV FLOOR_MOD FULLY_CONNECTED GATHER GATHER_ND GREATER GREATER_EQUAL HARD_SWISH IF
+L2_NORMALIZATION L2_POOL_2D LEAKY_RELU LESS LESS_EQUAL LOG LOGICAL_AND LOGICAL_NOT LOGICAL_OR LOGISTIC
+LOG_SOFTMAX MAXIMUM MAX_POOL_2D MEAN MINIMUM MIRROR_PAD MUL NEG NOT_EQUAL PACK PAD PADV2 PRELU QUANTIZE
+READ_VARIABLE REDUCE_ALL REDUCE_MAX REDUCE_MIN RELU RELU6 RESHAPE RESIZE_BILINEAR RESIZE_NEAREST_NEIGHBOR
+REVERSE_V2 ROUND RSQRT SELECT_V2 SHAPE SIN SLICE SOFTMAX SPACE_TO_BATCH_ND SPACE_TO_DEPTH SPLIT SPLIT_V SQRT
+SQUARE SQUARED_DIFFERENCE SQUEEZE STRIDED_SLICE SUB SUM SVDF TANH TRANSPOSE TRANSPOSE_CONV
+UNIDIRECTIONAL_SEQUENCE_LSTM UNPACK VAR_HANDLE WHILE ZEROS_LIKE
+""".split())
+
+
+def ops_tflm_lacks(ops) -> list[str]:
+    return sorted({str(op) for op in ops} - TFLM_OPS)
+
+
 def explain(info: dict, reason: str) -> str:
+    lacking = ops_tflm_lacks(info.get("ops", []))
+    if lacking:
+        return (f"TFLite Micro has no kernel for op(s) {', '.join(lacking)}"
+                + (" (TILE comes from RepeatVector: use a GRU autoencoder, whose int8 graph feeds the decoder "
+                   "without TILE)" if "TILE" in lacking else ""))
     if info["kind"] == "hybrid":
         return ("hybrid (dynamic-range) model: float activations with int8 weights. TFLite Micro has no hybrid "
                 "kernels; use `edgernn quantize RUN --mode int8` for a full-integer model")

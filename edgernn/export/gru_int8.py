@@ -205,3 +205,220 @@ def _gru_step(sg, li, h, xp, xp_q, L, q, units, h_new):
     d, _ = _binary(sg, "SUB", (h, units), (cand, units), "d", q[f"d{li}"], li)
     zd, _ = _binary(sg, "MUL", (z, units), (d, units), "zd", q[f"zd{li}"], li)
     sg.op("ADD", [cand, zd], [h_new], sg.options("AddOptions", fusedActivationFunction=0), "AddOptions")
+
+
+# --- anomaly models: next-step predictor and autoencoder, per-step outputs [1, T, C] ---
+#
+#   predictor:   main: x -> RESHAPE [T,F] -> WHILE(step, h..., x, out) -> RESHAPE [1,T,C]
+#                body: as the classifier's, then the head on the top h gives the step's
+#                prediction p [1,C], and out <- CONCATENATION(STRIDED_SLICE(out, 1..T), p): a shift
+#                register that holds every step's output in order once the loop ends.
+#   autoencoder: WHILE 1 (encoder, as the classifier's) -> code = top h; the decoder's input
+#                projection of the code is computed once (no TILE / RepeatVector: every decoder
+#                step reads the same projection) -> WHILE 2 (decoder steps + head + shift register).
+# The output buffer and p share one scale, so CONCATENATION only copies bytes.
+
+
+def anomaly_weights(model) -> dict:
+    """Encoder/decoder GRU layers and the per-step head of a tf_keras anomaly model."""
+    enc, dec, head, seen_repeat = [], [], None, False
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "GRU":
+            if not layer.reset_after:
+                raise ValueError("only reset_after=True GRUs (the Keras default) are supported")
+            k, r, b = [w.astype(np.float64) for w in layer.get_weights()]
+            (dec if seen_repeat else enc).append({"kernel": k, "recurrent": r, "bias_in": b[0], "bias_rec": b[1]})
+        elif kind == "RepeatVector":
+            seen_repeat = True
+        elif kind == "TimeDistributed":
+            w, b = [w.astype(np.float64) for w in layer.get_weights()]
+            head = {"kernel": w, "bias": b}
+        elif kind not in ("InputLayer", "Dropout"):
+            raise ValueError(f"layer {layer.name} ({kind}) is not supported in the int8 GRU anomaly graph")
+    if not enc or head is None:
+        raise ValueError("the model is not a GRU anomaly model (GRU layers and a per-step head)")
+    return {"encoder": enc, "decoder": dec, "head": head, "kind": "autoencoder" if seen_repeat else "predictor"}
+
+
+def _cell_float(seen, tag, xp, h, L):
+    """One GRU step in float64 (reset_after), recording the ranges the int8 graph needs."""
+    hp = seen(f"hp{tag}", h @ L["recurrent"] + L["bias_rec"])
+    xz, xr, xn = np.split(xp, 3, axis=1)
+    hz, hr, hn = np.split(hp, 3, axis=1)
+    z = sigmoid(seen(f"az{tag}", xz + hz))
+    r = sigmoid(seen(f"ar{tag}", xr + hr))
+    cand = np.tanh(seen(f"an{tag}", xn + seen(f"rn{tag}", r * hn)))
+    d = seen(f"d{tag}", h - cand)
+    return cand + seen(f"zd{tag}", z * d)
+
+
+def anomaly_float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
+    """The anomaly graph in float64: (outputs [N, T, C], per-tensor ranges)."""
+    ranges: dict[str, list[float]] = {}
+
+    def seen(name, v):
+        lo, hi = float(np.min(v)), float(np.max(v))
+        r = ranges.setdefault(name, [lo, hi])
+        r[0], r[1] = min(r[0], lo), max(r[1], hi)
+        return v
+
+    seen("input", X)
+    n, steps, _ = X.shape
+    units = w["encoder"][0]["recurrent"].shape[0]
+    head = w["head"]
+
+    def run_layers(layers, prefix, first_xp, t):
+        below = None
+        for li, L in enumerate(layers):
+            tag = f"{prefix}{li}"
+            xp = first_xp(t) if li == 0 else seen(f"xp{tag}", below @ L["kernel"] + L["bias_in"])
+            hs[tag] = _cell_float(seen, tag, xp, hs[tag], L)
+            below = hs[tag]
+        return below
+
+    out = np.zeros((n, steps, head["bias"].shape[0]))
+    hs = {f"e{i}": np.zeros((n, units)) for i in range(len(w["encoder"]))}
+    hs.update({f"d{i}": np.zeros((n, units)) for i in range(len(w["decoder"]))})
+    enc0 = w["encoder"][0]
+    for t in range(steps):
+        top = run_layers(w["encoder"], "e", lambda t: seen("xpe0", X[:, t] @ enc0["kernel"] + enc0["bias_in"]), t)
+        if w["kind"] == "predictor":
+            out[:, t] = seen("out", top @ head["kernel"] + head["bias"])
+    if w["kind"] == "autoencoder":
+        dec0 = w["decoder"][0]
+        xpd = seen("xpd0", top @ dec0["kernel"] + dec0["bias_in"])
+        for t in range(steps):
+            top_d = run_layers(w["decoder"], "d", lambda t: xpd, t)
+            out[:, t] = seen("out", top_d @ head["kernel"] + head["bias"])
+    return out, ranges
+
+
+def build_anomaly(model, calibration: np.ndarray) -> bytes:
+    """int8 .tflite bytes of a tf_keras GRU anomaly model (predictor or autoencoder)."""
+    w = anomaly_weights(model)
+    _, ranges = anomaly_float_reference(calibration.astype(np.float64), w)
+    q = {name: affine_params(*r) for name, r in ranges.items()}
+    steps, feats = calibration.shape[1:]
+    units = w["encoder"][0]["recurrent"].shape[0]
+    chans = w["head"]["bias"].shape[0]
+    ae = w["kind"] == "autoencoder"
+    mb = ModelBuilder(f"edgernn compact int8 GRU {w['kind']}: {len(w['encoder'])} x {units} units, {steps} steps")
+    main = mb.subgraph("main")
+    cond1, body1 = mb.subgraph("encoder_cond"), mb.subgraph("encoder_body")
+    cond2, body2 = (mb.subgraph("decoder_cond"), mb.subgraph("decoder_body")) if ae else (None, None)
+
+    x = main.tensor("input", [1, steps, feats], "int8", *q["input"])
+    x2 = main.tensor("input_2d", [steps, feats], "int8", *q["input"])
+    main.op("RESHAPE", [x, main.const("shape", [steps, feats], "int32")], [x2],
+            main.options("ReshapeOptions", newShape=[steps, feats]), "ReshapeOptions")
+    n_enc, n_dec = len(w["encoder"]), len(w["decoder"])
+
+    def zeros_h(sg, prefix, n):
+        return [sg.const(f"{prefix}h{i}_init", np.zeros((1, units)), "int8", H_SCALE, 0) for i in range(n)]
+
+    def buffer0(sg):
+        return sg.const("out_init", np.full((steps, chans), q["out"][1]), "int8", *q["out"])
+
+    # loop 1: the encoder (predictor: the whole model, with the output register)
+    def state1(sg, p):
+        ids = [sg.tensor(f"{p}step", [1], "int32")]
+        ids += [sg.tensor(f"{p}h{i}", [1, units], "int8", H_SCALE, 0) for i in range(n_enc)]
+        ids.append(sg.tensor(f"{p}x", [steps, feats], "int8", *q["input"]))
+        if not ae:
+            ids.append(sg.tensor(f"{p}out", [steps, chans], "int8", *q["out"]))
+        return ids
+
+    init1 = [main.const("step0", [0], "int32"), *zeros_h(main, "e", n_enc), x2] + ([] if ae else [buffer0(main)])
+    final1 = state1(main, "enc_final_")
+    main.op("WHILE", init1, final1, main.options("WhileOptions", condSubgraphIndex=1, bodySubgraphIndex=2),
+            "WhileOptions")
+    _loop_cond(cond1, state1(cond1, ""), steps)
+    b = state1(body1, "")
+    outs = [_next_step(body1, b[0])]
+    below = body1.tensor("x_t", [1, feats], "int8", *q["input"])
+    body1.op("GATHER", [b[1 + n_enc], b[0]], [below], body1.options("GatherOptions", axis=0, batchDims=0),
+             "GatherOptions")
+    outs += _layers(body1, "e", w["encoder"], b[1:1 + n_enc], below, q["input"][0], None, q, units)
+    outs.append(b[1 + n_enc])
+    if not ae:
+        outs.append(_shift_in(body1, b[-1], outs[-2], w["head"], q, steps, chans))
+    body1.g.inputs, body1.g.outputs = b, outs
+
+    if not ae:
+        result = final1[-1]
+    else:  # loop 2: the decoder, fed the same projection of the code at every step
+        dec0 = w["decoder"][0]
+        xpd = main.tensor("xpd0", [1, 3 * units], "int8", *q["xpd0"])
+        _fully_connected(main, "dec_proj0", final1[n_enc], H_SCALE, dec0["kernel"], dec0["bias_in"], xpd)
+
+        def state2(sg, p):
+            ids = [sg.tensor(f"{p}step", [1], "int32")]
+            ids += [sg.tensor(f"{p}h{i}", [1, units], "int8", H_SCALE, 0) for i in range(n_dec)]
+            ids.append(sg.tensor(f"{p}xpd0", [1, 3 * units], "int8", *q["xpd0"]))
+            ids.append(sg.tensor(f"{p}out", [steps, chans], "int8", *q["out"]))
+            return ids
+
+        init2 = [main.const("dstep0", [0], "int32"), *zeros_h(main, "d", n_dec), xpd, buffer0(main)]
+        final2 = state2(main, "dec_final_")
+        main.op("WHILE", init2, final2, main.options("WhileOptions", condSubgraphIndex=3, bodySubgraphIndex=4),
+                "WhileOptions")
+        _loop_cond(cond2, state2(cond2, ""), steps)
+        b2 = state2(body2, "")
+        outs2 = [_next_step(body2, b2[0])]
+        outs2 += _layers(body2, "d", w["decoder"], b2[1:1 + n_dec], None, None, b2[1 + n_dec], q, units)
+        outs2.append(b2[1 + n_dec])
+        outs2.append(_shift_in(body2, b2[-1], outs2[n_dec], w["head"], q, steps, chans))
+        body2.g.inputs, body2.g.outputs = b2, outs2
+        result = final2[-1]
+    y = main.tensor("output", [1, steps, chans], "int8", *q["out"])
+    main.op("RESHAPE", [result, main.const("out_shape", [1, steps, chans], "int32")], [y],
+            main.options("ReshapeOptions", newShape=[1, steps, chans]), "ReshapeOptions")
+    main.g.inputs, main.g.outputs = [x], [y]
+    return mb.to_bytes()
+
+
+def _loop_cond(cond, inputs, steps):
+    keep = cond.tensor("keep_going", [1], "bool")
+    cond.op("LESS", [inputs[0], cond.const("steps", [steps], "int32")], [keep])
+    cond.g.inputs, cond.g.outputs = inputs, [keep]
+
+
+def _next_step(body, step):
+    nxt = body.tensor("next_step", [1], "int32")
+    body.op("ADD", [step, body.const("one", [1], "int32")], [nxt],
+            body.options("AddOptions", fusedActivationFunction=0), "AddOptions")
+    return nxt
+
+
+def _layers(body, prefix, layers, hs, below, below_scale, first_xp, q, units):
+    """New hidden states of stacked GRU layers for one step; layer 0 reads ``first_xp`` if given
+    (the decoder's constant projection) or projects ``below``."""
+    new = []
+    for li, L in enumerate(layers):
+        tag = f"{prefix}{li}"
+        if li == 0 and first_xp is not None:
+            xp = first_xp
+        else:
+            xp = body.tensor(f"xp{tag}_t", [1, 3 * units], "int8", *q[f"xp{tag}"])
+            _fully_connected(body, f"proj{tag}", below, below_scale, L["kernel"], L["bias_in"], xp)
+        h_new = body.tensor(f"h{tag}_next", [1, units], "int8", H_SCALE, 0)
+        _gru_step(body, tag, hs[li], xp, q[f"xp{tag}"], L, q, units, h_new)
+        new.append(h_new)
+        below, below_scale = h_new, H_SCALE
+    return new
+
+
+def _shift_in(body, buf, h_top, head, q, steps, chans):
+    """The step's prediction appended to the output register, its oldest row dropped."""
+    p = body.tensor("p_t", [1, chans], "int8", *q["out"])
+    _fully_connected(body, "head", h_top, H_SCALE, head["kernel"], head["bias"], p)
+    tail = body.tensor("out_tail", [steps - 1, chans], "int8", *q["out"])
+    body.op("STRIDED_SLICE", [buf, body.const("begin", [1, 0], "int32"), body.const("end", [steps, chans], "int32"),
+                              body.const("strides", [1, 1], "int32")], [tail],
+            body.options("StridedSliceOptions", beginMask=0, endMask=0, ellipsisMask=0, newAxisMask=0,
+                         shrinkAxisMask=0), "StridedSliceOptions")
+    nxt = body.tensor("out_next", [steps, chans], "int8", *q["out"])
+    body.op("CONCATENATION", [tail, p], [nxt],
+            body.options("ConcatenationOptions", axis=0, fusedActivationFunction=0), "ConcatenationOptions")
+    return nxt

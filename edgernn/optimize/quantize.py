@@ -64,13 +64,10 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
     out = Path(out) if out else run / f"model_{mode}.tflite"
     cal = calibration_set(config, calibration_samples, seed) if mode == "int8" else np.zeros((1, 1, 1), np.float32)
     if mode == "int8" and config["arch"] == "gru":
-        if config["task"] == "anomaly":
-            raise UserError("int8 GRU anomaly models are not supported yet (GRU int8 covers classifiers); "
-                            "use --mode float16 or dynamic, or an LSTM anomaly model")
-        from edgernn.export.gru_int8 import build
+        from edgernn.export.gru_int8 import build, build_anomaly
 
         model, _ = load_run(run)
-        data = build(model, cal)
+        data = build_anomaly(model, cal) if config["task"] == "anomaly" else build(model, cal)
         method = "edgernn compact GRU graph (WHILE loop, own int8 calibration)"
     else:
         data = convert_in_child(run, mode, cal)

@@ -68,11 +68,14 @@ def anomaly_scores(y_true, scores, threshold: float, fpr, tpr, auc: float, path:
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(scores)
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
-    bins = np.logspace(np.log10(max(s.min(), 1e-6)), np.log10(s.max() + 1e-9), 50)
+    lo, hi = max(float(s.min()), 1e-12), float(s.max())
+    log_scale = hi > 2 * lo  # a log axis over a degenerate range sends matplotlib's tick maths into a loop
+    bins = np.logspace(np.log10(lo), np.log10(hi), 50) if log_scale else 50
     a.hist(s[~y], bins=bins, alpha=0.6, label="normal")
     a.hist(s[y], bins=bins, alpha=0.6, label="anomaly")
     a.axvline(threshold, color="k", ls="--", label="threshold")
-    a.set_xscale("log")
+    if log_scale:
+        a.set_xscale("log")
     a.set_xlabel("anomaly score (mean squared error)")
     a.legend()
     b.plot(fpr, tpr)
