@@ -23,7 +23,9 @@ def run_config_for(artifact: Path) -> dict:
     if not config.is_file():
         raise UserError(f"{artifact}: no config.json beside it; eval needs the run folder the artifact came from "
                         "(for input standardization, classes and threshold)")
-    return io.read_json(config)
+    from edgernn.train.run import read_config
+
+    return read_config(config)
 
 
 def predict(runtime, X: np.ndarray, progress: bool = True, label: str = "") -> np.ndarray:

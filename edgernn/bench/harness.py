@@ -54,7 +54,9 @@ def _test_inputs(artifact: Path, data, limit: int | None, folder: Path):
     config_file = artifact.parent / "config.json"
     if limit == 0 or not config_file.is_file():
         return None, None, None
-    config = io.read_json(config_file)
+    from edgernn.train.run import read_config
+
+    config = read_config(config_file)
     if data is None and not Path(config["data"]).exists():
         return None, None, None
     test = load_data_for_run(config, data).splits["test"]
@@ -166,6 +168,11 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
 
 
 def _input_shape(artifact: Path) -> list[int]:
+    """Read in a child for .tflite files: a crafted model may crash LiteRT, and not in this process."""
+    if artifact.suffix == ".tflite":
+        from edgernn.runtimes.probe import probe_tflite
+
+        return [1, *probe_tflite(artifact, "litert", io.read_user_file(artifact, "TFLite model"))["input"]["shape"][1:]]
     from edgernn.runtimes import open_runtime
 
     with open_runtime(artifact) as rt:

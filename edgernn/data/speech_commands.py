@@ -139,15 +139,37 @@ def load_speech_commands(path: str | Path, features: FeatureConfig | None = None
     key = _cache_key(root, chosen, cfg, seed, silence_fraction, unknown_fraction)
     cache = root / CACHE_DIR / f"features-{key}.npz"
     meta = {"features": cfg.to_dict(), "sample_rate": cfg.sample_rate, "cache": str(cache)}
-    if cache.is_file():
-        with np.load(cache) as z:
-            splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in ("train", "val", "test")}
+    splits = _load_cache(cache, chosen, cfg)
+    if splits is not None:
         return Dataset("kws", splits, list(CLASS_NAMES), str(root), meta)
     counts = {s: int(round(len(v) / (len(CLASS_NAMES) - 1) * silence_fraction)) for s, v in chosen.items()}
     silence = silence_clips(root, counts, seed, cfg.sample_rate)
     splits = _extract(root, chosen, silence, cfg, progress)
     _save_cache(cache, splits)
     return Dataset("kws", splits, list(CLASS_NAMES), str(root), meta)
+
+
+def _load_cache(cache: Path, chosen, cfg: FeatureConfig) -> dict[str, Split] | None:
+    """The cached features if the file is intact and fits this selection; None (rebuild) otherwise.
+
+    A cache truncated by a crash or edited by hand is detected here and rebuilt, instead of breaking
+    every later load."""
+    if not cache.is_file():
+        return None
+    try:
+        with np.load(cache, allow_pickle=False) as z:
+            splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in ("train", "val", "test")}
+    except Exception:  # noqa: BLE001  (any damage: zip, header, missing key -> rebuild)
+        return None
+    for s, split in splits.items():
+        X, y = split.X, split.y
+        ok = (X.ndim == 3 and X.dtype == np.float32 and y.ndim == 1 and y.dtype == np.int64
+              and len(X) == len(y) >= len(chosen.get(s, ())) and np.all(np.isfinite(X))
+              and (len(y) == 0 or (y.min() >= 0 and y.max() < len(CLASS_NAMES)))
+              and X.shape[1:] == (cfg.num_frames, cfg.num_features))
+        if not ok:
+            return None
+    return splits
 
 
 def _save_cache(cache: Path, splits: dict[str, Split]) -> None:
