@@ -78,6 +78,95 @@ def read_json(path: str | os.PathLike) -> Any:
         raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
 
 
+def check_out(path: str | os.PathLike, kind: str = "file", overwrite: bool = True, option: str = "--out") -> Path:
+    """Check an output path before any work is done: right kind, and its folder exists or can be made and is
+    writable. ``kind``: "file" (replaced atomically) or "folder". ``overwrite=False``: it must not exist."""
+    path = Path(path)
+    if str(path) == "" or "\0" in str(path):
+        raise UserError(f"{option}: empty or invalid path")
+    if path.exists() or path.is_symlink():
+        if kind == "file" and path.is_dir():
+            raise UserError(f"{option} {path}: is a folder; expected a file name")
+        if kind == "folder" and not path.is_dir():
+            raise UserError(f"{option} {path}: exists and is not a folder")
+        if not overwrite:
+            raise UserError(f"{path} already exists (pass --overwrite to replace it)")
+    # the deepest existing ancestor must be a folder we can create entries in
+    parent = path.parent if kind == "file" or not path.is_dir() else path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: {parent} is not a folder")
+    try:  # os.access is not enough (root, read-only mounts): create and drop a temporary file there
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as e:
+        raise UserError(f"{option} {path}: cannot write in {parent} ({e.strerror})") from None
+    return path
+
+
+PARTIAL_MARK = ".edgernn-partial.json"
+STALE_AFTER_SECONDS = 3600  # a folder whose writer we cannot check (another host) counts as stale after this
+
+
+def mark_partial(folder: Path) -> None:
+    """Say who is building ``folder`` (pid, host, boot), so a later run can tell ours-and-abandoned apart."""
+    import socket
+
+    (folder / PARTIAL_MARK).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                                   "boot": _boot_id(), "time": _dt.datetime.now().timestamp()}))
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_stale(folder: Path) -> bool:
+    """Ours (our mark, our uid, a real folder) and abandoned (its writer is dead, or it is old and unverifiable)."""
+    import socket
+
+    try:
+        st = os.lstat(folder)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            return False
+        mark = json.loads((folder / PARTIAL_MARK).read_text())
+        pid, host, boot, when = int(mark["pid"]), str(mark["host"]), str(mark["boot"]), float(mark["time"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # not made by edgernn (or still being set up): never touched
+    if host == socket.gethostname() and boot == _boot_id():
+        return not _pid_alive(pid)
+    return _dt.datetime.now().timestamp() - when > STALE_AFTER_SECONDS
+
+
+def clean_stale_partials(folder: Path, prefix: str = ".") -> list[Path]:
+    """Remove ``*.partial`` folders in ``folder`` left by killed edgernn runs: only ours, only stale."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if p.name.startswith(prefix) and p.name.endswith(".partial") and _is_stale(p):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_dir(final: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder next to ``final``; rename it to ``final`` on success.
@@ -90,10 +179,13 @@ def atomic_dir(final: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
     if final.exists() and not overwrite:
         raise UserError(f"{final} already exists (pass --overwrite to replace it)")
     final.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_partials(final.parent, prefix=f".{final.name}.")
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
+        mark_partial(tmp)
         yield tmp
+        (tmp / PARTIAL_MARK).unlink(missing_ok=True)
         if final.exists():
             old = final.with_name(f".{final.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -109,9 +109,12 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
     artifacts = [Path(a) for a in artifacts]
     if not artifacts:
         raise UserError("no artifacts to benchmark")
+    if out is not None:
+        io.check_out(out, "folder")  # before anything is measured
+    if limit is not None and limit < 0:
+        raise UserError(f"--limit must be >= 0 (0: no accuracy), got {limit}")
     for a in artifacts:
-        if not a.is_file():
-            raise UserError(f"{a}: no such file")
+        io.check_regular_file(a, "model file")
         if not runtimes_for(a):
             raise UserError(f"{a}: unknown artifact type (expected .keras, .tflite or .onnx)")
     if runtimes is not None:
@@ -187,11 +190,17 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
     artifacts = [Path(a) for a in artifacts]
     if not artifacts:
         raise UserError("no artifacts to benchmark")
-    rows = []
+    if out is not None:
+        io.check_out(out, "folder")  # before anything is built or measured
     for a in artifacts:
+        io.check_regular_file(a, "model file")
         if a.suffix != ".tflite":
             raise UserError(f"{a}: --target mcu takes int8 .tflite models")
-        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference)
+    rows = []
+    for i, a in enumerate(artifacts):
+        # firmware goes inside --out when given (one folder per artifact), else next to the model as before
+        fw = Path(out) / f"firmware-{board}-{i}-{a.stem}" if out is not None else None
+        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference, out=fw)
         r = {**artifact_fields(a), "runtime": "native-c" + ("-reference" if reference else ""),
              "runtime_version": f"edgernn codegen, {'DSP (SMLAD)' if m['dsp_kernels'] else 'reference'} kernels",
              "target": "mcu", "host": f"qemu {m['qemu_machine']}", "cpu_model": m["cpu"], "machine": "armv7m/v8m/v6m",

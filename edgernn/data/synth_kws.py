@@ -199,6 +199,7 @@ def synth_kws(out: str | Path, seed: int = 0, per_word: int = 400, unknown_total
         raise UserError(f"--per-word must be at least 1 (got {per_word})")
     if skip_existing and is_complete(out):
         return out
+    io.check_out(out, "folder", overwrite=overwrite)
     espeak_binary()
     clips = plan_clips(per_word, seed, unknown_total)
     rng = np.random.default_rng(seed)

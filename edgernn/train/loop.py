@@ -45,13 +45,17 @@ def _progress_callback(keras, epochs: int, enabled: bool):
     return RichProgress()
 
 
-def _validate(task, arch, units, layers, epochs, batch_size, lr):
+def _validate(task, arch, units, layers, epochs, batch_size, lr, dropout=0.0, patience=1):
+    if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):  # NaN fails too
+        raise UserError(f"--dropout must be in [0, 1), got {dropout}")
+    if not (isinstance(patience, int) and patience >= 0):
+        raise UserError(f"--patience must be >= 0, got {patience}")
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
     cell(arch)
     check_size(units, layers)
-    if epochs < 1 or batch_size < 1 or not lr > 0:
-        raise UserError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    if epochs < 1 or batch_size < 1 or not 0 < lr <= 10:
+        raise UserError("--epochs and --batch-size must be >= 1 and --lr in (0, 10]")
 
 
 def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 64, layers: int = 1,
@@ -60,13 +64,13 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
           progress: bool = True, callbacks=()) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path."""
-    _validate(task, arch, units, layers, epochs, batch_size, lr)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise UserError(f"{out} already exists (pass --overwrite to replace it)")
+    _validate(task, arch, units, layers, epochs, batch_size, lr, dropout, patience)
+    out = io.check_out(out, "folder", overwrite=overwrite)
     ds = load_dataset(data, task=task)
     if task != "anomaly" and ds.task == "anomaly":
         raise UserError(f"{data}: anomaly data; use --task anomaly")
+    if task != "anomaly" and len(np.unique(ds.splits["train"].y)) < 2:
+        raise UserError(f"{data}: the training split holds one class only; a classifier needs at least 2")
     config = {
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
         "input_shape": list(ds.input_shape), "class_names": ds.class_names,
