@@ -143,7 +143,8 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
             for artifact, runtime in plan:
                 bar.update(task, description=f"{artifact.name} on {runtime}")
                 if artifact not in per_artifact:
-                    per_artifact[artifact] = (*_test_inputs(artifact, data, limit, Path(tmp)), _input_shape(artifact))
+                    per_artifact[artifact] = (*_test_inputs(artifact, data, limit, Path(tmp)),
+                                              _input_shape(artifact, runtime))
                 X_path, y, config, input_shape = per_artifact[artifact]
                 spec = {"artifact": str(artifact), "runtime": runtime, "threads": threads, "warmup": warmup,
                         "runs": runs, "input_shape": input_shape}
@@ -170,12 +171,14 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
     return rows
 
 
-def _input_shape(artifact: Path) -> list[int]:
-    """Read in a child for .tflite files: a crafted model may crash LiteRT, and not in this process."""
+def _input_shape(artifact: Path, runtime: str = "litert") -> list[int]:
+    """Read in a child for .tflite files: a crafted model may crash LiteRT or TFLite Micro, not in this process."""
     if artifact.suffix == ".tflite":
         from edgernn.runtimes.probe import probe_tflite
 
-        return [1, *probe_tflite(artifact, "litert", io.read_user_file(artifact, "TFLite model"))["input"]["shape"][1:]]
+        reader = "tflm" if runtime in ("tflm", "native") else "litert"
+        probed = probe_tflite(artifact, reader, io.read_user_file(artifact, "TFLite model"))
+        return [1, *probed["input"]["shape"][1:]]
     from edgernn.runtimes import open_runtime
 
     with open_runtime(artifact) as rt:
@@ -190,6 +193,10 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
     artifacts = [Path(a) for a in artifacts]
     if not artifacts:
         raise UserError("no artifacts to benchmark")
+    if vectors < 1:
+        raise UserError("--vectors must be at least 1")
+    if not 0 < timeout <= 24 * 3600:
+        raise UserError(f"--timeout must be more than 0 and at most a day, got {timeout}")
     if out is not None:
         io.check_out(out, "folder")  # before anything is built or measured
     for a in artifacts:

@@ -39,6 +39,7 @@ NOISE_KINDS = ("white", "pink", "brown", "hum", "tap", "babble")
 RATE = 16000
 NOISE_SECONDS = 30
 VALIDATION_PERCENT, TESTING_PERCENT = 10, 10
+MAX_PER_WORD = 100_000  # speakers; Speech Commands v2 has ~2,600
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,12 @@ def synth_kws(out: str | Path, seed: int = 0, per_word: int = 400, unknown_total
               progress: bool = True) -> Path:
     """Synthesize the 12-class keyword dataset into ``out``; returns its path."""
     out = Path(out)
-    if per_word < 1:
-        raise UserError(f"--per-word must be at least 1 (got {per_word})")
+    if not 1 <= per_word <= MAX_PER_WORD:
+        raise UserError(f"--per-word must be between 1 and {MAX_PER_WORD} (got {per_word})")
+    if unknown_total is not None and not 0 <= unknown_total <= MAX_PER_WORD * len(OTHER_WORDS):
+        raise UserError(f"--unknown-total must be between 0 and {MAX_PER_WORD * len(OTHER_WORDS)} (got {unknown_total})")
+    if not 1 <= workers <= 256:
+        raise UserError(f"--workers must be between 1 and 256 (got {workers})")
     if skip_existing and is_complete(out):
         return out
     io.check_out(out, "folder", overwrite=overwrite)

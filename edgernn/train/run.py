@@ -24,7 +24,7 @@ def check_run(run_dir: str | Path) -> Path:
     run = Path(run_dir)
     if not run.is_dir():
         raise UserError(f"{run}: no such run folder")
-    missing = [f for f in RUN_FILES if not (run / f).is_file()]
+    missing = [f for f in RUN_FILES if not (run / f).exists()]  # a FIFO etc. is refused when read
     if missing:
         raise UserError(f"{run}: not a complete run folder (missing {', '.join(missing)})")
     return run
