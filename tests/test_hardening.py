@@ -341,3 +341,24 @@ def test_npz_zip_bomb_is_refused(tmp_path, monkeypatch):
     assert path.stat().st_size < 1_000_000
     r, errors = _cli("data", "info", path)
     assert r.exit_code == 2 and len(errors) == 1 and "unpacks to" in errors[0]
+
+
+def test_mutated_models_give_results_or_one_clean_error(int8_gru, tmp_path):
+    """Seeded byte-level mutants of the int8 GRU through eval (TFLite Micro and LiteRT): never a crash of
+    the CLI process, never a traceback: either metrics or one `edgernn: error:` line."""
+    base = int8_gru.read_bytes()
+    shutil.copy(int8_gru.parent / "config.json", tmp_path / "config.json")
+    outcomes = {"ran": 0, "refused": 0}
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        b = bytearray(base)
+        for _ in range(int(rng.integers(1, 4))):
+            b[int(rng.integers(8, len(b)))] = int(rng.integers(0, 256))
+        path = tmp_path / "model_int8.tflite"
+        path.write_bytes(bytes(b))
+        for rt in ("tflm", "litert"):
+            r, errors = _cli("eval", path, "--runtime", rt, "--limit", "2")
+            assert "Traceback" not in r.output and not (r.exception and not isinstance(r.exception, SystemExit))
+            assert (r.exit_code == 0 and not errors) or (r.exit_code == 2 and len(errors) == 1), r.output
+            outcomes["ran" if r.exit_code == 0 else "refused"] += 1
+    assert outcomes["refused"] > 0

@@ -27,7 +27,12 @@ def model_kind(path: Path) -> str:
     if path.suffix == ".tflite":
         from edgernn.export.tflite_info import describe
 
-        return describe(path)["kind"]
+        try:
+            return describe(path)["kind"]
+        except UserError:
+            raise
+        except Exception as e:  # noqa: BLE001  (a damaged flatbuffer can fail anywhere in the object API)
+            raise UserError(f"{path}: corrupt TFLite model ({type(e).__name__})") from None
     return {".onnx": "onnx", ".keras": "keras"}.get(path.suffix, "unknown")
 
 
