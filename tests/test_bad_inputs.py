@@ -139,6 +139,8 @@ def world(tiny_runs, tmp_path_factory):
         "fewnames": dict(X=X, y=y, class_names=np.array(["a", "b"])),
         "names2d": dict(X=X, y=y, class_names=np.array([["a", "b", "c"]])),
         "wrongshape": dict(X=rng.normal(size=(30, 7, 4)).astype(np.float32), y=y),
+        "len_shape": dict(X=X, y=y, lengths=np.full(5, 3)), "len_big": dict(X=X, y=y, lengths=np.full(30, 13)),
+        "len_zero": dict(X=X, y=y, lengths=np.zeros(30, int)),
     }
     for name, arrays in npz_cases.items():
         _npz(w / f"{name}.npz", **arrays)
@@ -165,6 +167,7 @@ def world(tiny_runs, tmp_path_factory):
     }
     for name, rows in csvs.items():
         f[f"csv_{name}"] = _csv(w / f"{name}.csv", rows)
+    f["csv_good"] = _csv(w / "good.csv", _good_csv_rows(400))
     f["csv_empty"] = w / "empty.csv"
     f["csv_empty"].write_text("")
     f["csv_binary"] = w / "binary.csv"
@@ -343,8 +346,8 @@ CASES = [
     ("data info {npz_ybig}", "label value"),
     ("data info {npz_ynan}", "integer class labels"),
     ("data info {npz_ybool}", "integer class labels"),
-    ("data info {npz_xnan}", "NaN or inf"),
-    ("data info {npz_xinf}", "NaN or inf"),
+    ("data info {npz_xnan}", "NaN steps inside the sequence"),
+    ("data info {npz_xinf}", "X contains inf"),
     ("data info {npz_xbig}", "float32 range"),
     ("data info {npz_xstr}", "X must be numeric"),
     ("data info {npz_oneclass}", "at least 2 classes"),
@@ -374,6 +377,15 @@ CASES = [
     ("data info {csv_binary}", "not a readable CSV"),
     ("data info {csvdir_notest}", "missing test.csv"),
     ("data info {csvdir_channels}", "differ from train.csv"),
+    ("data info {csv_good} --window 1", "--window must be an integer >= 2"),
+    ("data info {csv_good} --window abc", "--window must be an integer or 'auto'"),
+    ("data info {csv_good} --stride 0", "--stride must be >= 1"),
+    ("data info {csv_good} --train-end -5", "--train-end -5 is outside the series"),
+    ("data info {csv_good} --train-end 100000", "outside the series"),
+    ("data info {csv_good} --train-end 10", "fewer than one window"),
+    ("data info {npz_len_shape}", "lengths must be 30 integers"),
+    ("data info {npz_len_big}", "lengths[0] = 13 is inconsistent"),
+    ("data info {npz_len_zero}", "lengths[0] = 0 is inconsistent"),
     # Speech Commands folders
     ("data info {kws_empty}", "not a Speech Commands folder"),
     ("data info {kws_missing_word}", "missing word folder(s): stop"),
@@ -404,6 +416,13 @@ CASES = [
     ("train --data {npz_fewnames} --out {w}/o --dropout 1", "--dropout"),
     ("train --data {npz_fewnames} --out {w}/o --dropout nan", "--dropout"),
     ("train --data {npz_fewnames} --out {w}/o --patience -1", "--patience"),
+    ("train --data {npz_fewnames} --out {w}/o --lr inf", "--lr"),
+    ("train --data {npz_fewnames} --out {w}/o --warmup-epochs -1", "--warmup-epochs"),
+    ("train --data {npz_fewnames} --out {w}/o --min-epochs -1", "--min-epochs"),
+    ("train --data {npz_fewnames} --out {w}/o --clipnorm -1", "--clipnorm"),
+    ("train --data {npz_fewnames} --out {w}/o --clipnorm nan", "--clipnorm"),
+    ("train --data {csv_good} --out {w}/o --task anomaly --window 1", "--window"),
+    ("train --data {csv_good} --out {w}/o --task anomaly --stride 0", "--stride"),
     ("train --data {npz_fewnames} --out {w}/o --task regress", "Invalid value for '--task'"),
     ("train --data {npz_fewnames} --out {w}/o --units lots", "Invalid value for '--units'"),
     ("train --data {npz_fewnames} --out {w}/o --anomaly-model gan", "Invalid value for '--anomaly-model'"),
