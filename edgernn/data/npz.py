@@ -56,7 +56,7 @@ def _labels(y: np.ndarray, names, path: Path, max_classes: int | None = None):
     # can be at most N - 1 (and the class count stays small), whatever the file claims.
     top = y.max()
     if max_classes is not None and top >= max_classes:
-        raise UserError(f"{path}: label value {top:.0f} is beyond the {max_classes} classes")
+        raise UserError(f"{path}: label {top:.0f} is beyond the run's {max_classes} classes")
     if top >= min(len(y), MAX_CLASSES) and max_classes is None:
         raise UserError(f"{path}: label value {top:.0f} is too large: labels must be 0..C-1 with every class "
                         f"present, C <= {MAX_CLASSES} and C <= the {len(y)} samples")
