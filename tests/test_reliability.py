@@ -193,3 +193,16 @@ def test_bench_out_is_checked_before_measuring(int8_gru, tmp_path, monkeypatch):
     for out in (tmp_path / "f", tmp_path / "f" / "sub"):
         with pytest.raises(UserError, match="not a folder"):
             api.bench([int8_gru], out=out)
+
+
+def test_onnx_failing_parity_leaves_no_model(tiny_runs, tmp_path, monkeypatch):
+    import shutil
+
+    from edgernn.export import onnx as onnx_export
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_runs["gru"], run, ignore=shutil.ignore_patterns("*.onnx", "export_onnx.json", "*.tflite"))
+    monkeypatch.setattr(onnx_export, "PARITY_TOLERANCE", -1.0)  # every model now "differs" from Keras
+    with pytest.raises(UserError, match="differs from Keras"):
+        api.export(run, format="onnx")
+    assert not (run / "model.onnx").exists() and not (run / "export_onnx.json").exists()
