@@ -596,6 +596,13 @@ CASES = [
     ("compare --data {npz_fewnames} --out {w}/cmp --budget flops", "Invalid value for '--budget'"),
     ("compare --out {w}/cmp", "Missing option '--data'"),
     ("compare --data {missing} --out {w}/cmp --task classify", "no such file"),
+    ("compare --data {npz_fewnames} --out {w}/cmp --task classify --seeds 0", "--seeds"),
+    ("compare --data {npz_fewnames} --out {w}/cmp --task classify --targets mcu:nosuch", "unknown board"),
+    ("compare --data {npz_fewnames} --out {w}/cmp --task classify --targets gpu", "gpu"),
+    ("compare --data {npz_fewnames} --out {w}/cmp --task classify --seq-lens abc", "--seq-lens"),
+    ("compare --data {npz_fewnames} --out {w}/cmp --task classify --seq-lens -5", "--seq-lens"),
+    ("compare --data {npz_fewnames} --out {w}/cmp --task classify --user-seq-lens x", "--user-seq-lens"),
+    ("compare --data {npz_fewnames} --out {w}/cmp --task classify", "class_names has 2 names"),
     # the top level
     ("nosuchcommand", "No such command"),
     ("data nosuch", "No such command"),
