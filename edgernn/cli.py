@@ -5,6 +5,7 @@ Each command has its own section below, marked ``# --- <name> ---``.
 """
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -218,8 +219,12 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="anomaly, one CSV: first row of the test part; rows before it are known-normal (their last fifth "
                    "validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default="float", show_default=True,
+              help="kws: the MFCC front end's arithmetic. fixed: the integer front end of cores without an FPU "
+                   "(Cortex-M0), bit for bit, so a model for such a board sees exactly the device's features.")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
-          clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite):
+          clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite,
+          feature_arithmetic):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
 
     Batch size, epochs, patience and warm-up are derived from the training split's size unless
@@ -228,11 +233,12 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
     """
     from edgernn import api
 
+    options = {"feature_arithmetic": feature_arithmetic} if feature_arithmetic != "float" else {}
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
                     batch_size=batch_size, lr=lr, patience=patience, warmup_epochs=warmup_epochs,
                     min_epochs=min_epochs, clipnorm=clipnorm, dropout=dropout, seed=seed,
                     class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite,
-                    data_options=_anomaly_options(task, window, stride, train_end))
+                    data_options=_anomaly_options(task, window, stride, train_end), **options)
     _print_table(api.run_summary(run))
 
 # --- prune ---
@@ -398,13 +404,25 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
               help="mcu: measure through the serial protocol (QEMU's UART on a pty) instead of semihosting.")
 @click.option("--serial-port", default=None,
               help="mcu: a real board's serial port (e.g. /dev/ttyACM0), flashed with `firmware build --app serial`.")
+@click.option("--app", "mcu_app", type=click.Choice(["model", "kws"]), default="model", show_default=True,
+              help="mcu: model = the model alone on test vectors; kws = the keyword-spotting app streaming --wav "
+                   "(ARTIFACTS are run folders): front end and model instructions per second of audio, real-time "
+                   "factor, flash and RAM, detections vs the host.")
+@click.option("--wav", type=click.Path(path_type=Path), default=None, help="mcu --app kws: the audio to stream.")
+@click.option("--every-ms", default=200, show_default=True, help="mcu --app kws: model every this many ms.")
 def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path, limit, out, host, port, identity,
-          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference, use_serial, serial_port):
+          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference, use_serial, serial_port,
+          mcu_app, wav, every_ms):
     """Measure latency, memory, size and accuracy of ARTIFACTS (.keras, .tflite, .onnx) on a target."""
     from edgernn import api
     from edgernn.bench.report import print_table
 
     options = {}
+    if mcu_app == "kws":
+        if target != "mcu":
+            raise UserError("--app kws is for --target mcu")
+        _bench_kws(api.bench_kws(list(artifacts), board=board, wav=wav, every_ms=every_ms, out=out), board)
+        return
     if target == "mcu" and (use_serial or serial_port):
         results = [api.bench_serial(a, board=board, port=serial_port, vectors=vectors) for a in artifacts]
         # QEMU: instructions (SysTick under -icount); a real board: measured cycles (DWT or SysTick)
@@ -442,6 +460,17 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
     if out:
         click.echo(f"wrote {out}/results.json, results.csv, report.md" + (", pareto.png" if (Path(out) / "pareto.png").exists() else ""))
 
+def _bench_kws(rows: list, board: str) -> None:
+    _print_table({"title": f"edgernn bench --target mcu --app kws --board {board}", "columns": [
+        "run", "front end instr / s audio", "model instr / s audio", "RTF front end", "RTF total", "flash B", "RAM B",
+        "detections = host"], "rows": [[r["artifact"], f"{r['mcu']['frontend_instructions_per_audio_second']:,}",
+                                        f"{r['mcu']['model_instructions_per_audio_second']:,}",
+                                        f"{r['mcu']['rtf_frontend']:.4f}", f"{r['mcu']['rtf_total']:.4f}",
+                                        r["mcu"]["flash_bytes"], r["mcu"]["ram_bytes"],
+                                        "yes" if r["mcu"]["detections_equal_host"] else "NO"] for r in rows]})
+    click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
+
+
 # --- report ---
 @main.command()
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
@@ -469,14 +498,29 @@ def firmware():
 @click.option("--vectors", default=8, show_default=True,
               help="Test vectors baked in; expected outputs come from TFLite Micro.")
 @click.option("--reference", is_flag=True, help="Plain C kernels even where the core has DSP instructions.")
-@click.option("--app", type=click.Choice(["bench", "serial"]), default="bench", show_default=True,
+@click.option("--app", type=click.Choice(["bench", "serial", "kws"]), default="bench", show_default=True,
               help="bench: test vectors, results over semihosting (QEMU); serial: the serial benchmark protocol "
-                   "on the UART (for `bench --target mcu --serial` or a real board with --port).")
-def firmware_build(model, board, out, vectors, reference, app):
-    """Generate C for MODEL (int8 .tflite) and link benchmark firmware for BOARD."""
+                   "on the UART (for `bench --target mcu --serial` or a real board with --port); kws: keyword "
+                   "spotting on audio (MODEL is then a run folder: C front end + model + smoothing, detections "
+                   "printed with timestamps).")
+@click.option("--wav", type=click.Path(path_type=Path), default=None,
+              help="kws: the audio linked into flash (mono, 16-bit PCM, at the run's sample rate).")
+@click.option("--every-ms", default=200, show_default=True,
+              help="kws: run the model every this many ms (a multiple of the hop) on the last second of frames.")
+@click.option("--arithmetic", type=click.Choice(["auto", "float", "fixed"]), default="auto", show_default=True,
+              help="kws: the front end's arithmetic. auto: float32 on cores with an FPU, the integer path on cores "
+                   "without one (Cortex-M0) or when the run was trained with fixed-point features.")
+@click.option("--audio", type=click.Choice(["flash", "serial"]), default="flash", show_default=True,
+              help="kws: where the audio comes from: the --wav linked into flash, or streamed over the board's UART "
+                   "at run time (`firmware stream`).")
+def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, arithmetic, audio):
+    """Generate C for MODEL (int8 .tflite; --app kws: a run folder) and link firmware for BOARD."""
     from edgernn import api
 
-    elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app)
+    if app != "kws" and (wav is not None or audio != "flash"):
+        raise UserError("--wav and --audio are only for --app kws")
+    elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
+                             every_ms=every_ms, arithmetic=arithmetic, audio=audio)
     click.echo(f"wrote {elf}")
 
 
@@ -484,14 +528,54 @@ def firmware_build(model, board, out, vectors, reference, app):
 @click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds before a hung run is stopped.")
-def firmware_run(elf, board, timeout):
+@click.option("--app", type=click.Choice(["bench", "kws"]), default="bench", show_default=True,
+              help="The app the ELF was built with (kws: print the detections with their timestamps).")
+def firmware_run(elf, board, timeout, app):
     """Run firmware in qemu-system-arm and report its summary. Exit 1 if outputs differ from TFLite Micro."""
     from edgernn import api
+
+    if app == "kws":
+        _print_kws_run(api.firmware_run_kws(elf, board=board, timeout=max(timeout, 300)), elf, board)
+        return
 
     r = api.firmware_run(elf, board=board, timeout=timeout)
     r.pop("outputs")
     _print_table({"title": f"firmware run {elf} ({board})", "columns": ["", ""], "rows": [[k, v] for k, v in r.items()]})
     sys.exit(1 if r["mismatches"] else 0)
+
+
+@firmware.command("stream")
+@click.argument("elf", type=click.Path(path_type=Path), required=False)
+@click.option("--wav", type=click.Path(path_type=Path), required=True,
+              help="Audio to stream (mono, 16-bit PCM, at the run's sample rate).")
+@click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
+@click.option("--port", default=None,
+              help="A real board's serial port (flashed with `firmware build RUN --app kws --audio serial`); "
+                   "without it ELF runs in QEMU with its UART on a pseudo-terminal.")
+@click.option("--baud", default=115200, show_default=True, help="Serial speed.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for any reply.")
+def firmware_stream(elf, wav, board, port, baud, timeout):
+    """Stream a WAV to the kws app over serial and print its detections with their timestamps."""
+    from edgernn import api
+
+    if elf is None and port is None:
+        raise UserError("give the ELF (run in QEMU) or --port (a real board)")
+    r = api.firmware_stream_kws(elf, wav, board=board, port=port, baud=baud, timeout=timeout)
+    _print_kws_run(r, elf or Path(port), board)
+
+
+def _print_kws_run(r: dict, elf: Path, board: str) -> None:
+    import json
+
+    names = None
+    records = [Path(elf).parent / f"firmware-kws{s}.json" for s in ("", "-serial")]
+    for record in [rec for rec in records if rec.is_file()][:1]:  # label names from the run the ELF was built for
+        with contextlib.suppress(Exception):
+            names = json.loads(Path(json.loads(record.read_text())["run"], "config.json").read_text())["class_names"]
+    _print_table({"title": f"keyword detections ({elf}, {board})", "columns": ["time ms", "label", "score"],
+                  "rows": [[t, names[k] if names and k < len(names) else k, s] for t, k, s in r["detection_list"]]})
+    rows = [[k, r[k]] for k in ("samples", "frames", "results", "detections", "fe_ticks", "model_ticks", "stack_used")]
+    _print_table({"title": "kws firmware summary", "columns": ["", ""], "rows": rows})
 
 
 @firmware.command("flash")

@@ -137,7 +137,7 @@ def _extract(root: Path, chosen, silence, cfg: FeatureConfig, progress: bool):
     return out
 
 
-def load_speech_commands(path: str | Path, features: FeatureConfig | None = None, seed: int = 0,
+def load_speech_commands(path: str | Path, features: FeatureConfig | dict | None = None, seed: int = 0,
                          silence_fraction: float = 1.0, unknown_fraction: float = 1.0,
                          progress: bool = True, test_only: bool = False) -> Dataset:
     """Load a Speech Commands-layout folder as the 12-class KWS task (features cached).
@@ -146,7 +146,7 @@ def load_speech_commands(path: str | Path, features: FeatureConfig | None = None
     ``_background_noise_`` (no ``_silence_`` clips) are allowed.
     """
     root = Path(path)
-    cfg = features or FeatureConfig()
+    cfg = FeatureConfig(**features) if isinstance(features, dict) else features or FeatureConfig()
     if test_only:
         return _load_test_only(root, cfg, seed, silence_fraction, unknown_fraction, progress)
     chosen = select_clips(list_clips(root), seed, unknown_fraction)

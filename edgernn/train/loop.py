@@ -63,20 +63,21 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           patience: int | None = None, dropout: float = DEFAULTS["dropout"], seed: int = 0,
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
           progress: bool = True, callbacks=(), warmup_epochs: int | None = None, min_epochs: int | None = None,
-          clipnorm: float | None = None, data_options: dict | None = None) -> Path:
+          clipnorm: float | None = None, data_options: dict | None = None, feature_arithmetic: str = "float") -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
     ``None`` derives them from the training split's size (see ``edgernn.train.recipe``).
     ``data_options`` go to the dataset loader (e.g. anomaly ``window``, ``stride``, ``train_end``)
     and are written to ``config.json`` so every later step loads the data the same way.
+    ``feature_arithmetic`` (kws): "fixed" trains on the integer front end of cores without an FPU.
     """
     _validate(task, arch, units, layers, dropout)
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
                        min_epochs=min_epochs, lr=lr, clipnorm=clipnorm)
     make_recipe(1, **recipe_args)  # bad values fail before the data is read
     out = io.check_out(out, "folder", overwrite=overwrite)
-    data_options = dict(data_options or {})
+    data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic))
     ds = load_dataset(data, task=task, **data_options)
     if task != "anomaly" and ds.task == "anomaly":
         raise UserError(f"{data}: anomaly data; use --task anomaly")
@@ -120,6 +121,19 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
                                                    {"run": str(out)}, {M.main_metric(metrics)[0]: M.main_metric(metrics)[1]}))
         plots.training_curve(history, tmp / "training_curve.png", f"{out.name}: {arch.upper()}-{units} x{layers}")
     return out
+
+
+def _feature_options(task: str, arithmetic: str) -> dict:
+    """Loader options for a non-default feature arithmetic (JSON, stored in config.json)."""
+    if arithmetic not in ("float", "fixed"):
+        raise UserError(f"unknown feature arithmetic {arithmetic!r} (float or fixed)")
+    if arithmetic == "float":
+        return {}
+    if task != "kws":
+        raise UserError("--feature-arithmetic is for --task kws (audio features)")
+    from edgernn.features.frontend import FeatureConfig
+
+    return {"features": FeatureConfig(arithmetic=arithmetic).to_dict()}
 
 
 def _fit(config: dict, ds, progress: bool, extra_callbacks):
