@@ -230,22 +230,27 @@ def test_rpi_timeout_zero_and_unreachable_host_take_one_timeout(int8_gru, tmp_pa
 @pytest.fixture(scope="module")
 def crashing_model(int8_gru, tmp_path_factory):
     """The int8 GRU with its last operator reading tensor 500 (of 12): TFLite Micro segfaults on it."""
-    import flatbuffers
-
-    from edgernn.export.tflite_builder import schema
-    from edgernn.export.tflite_info import read_model
-
-    s = schema()
-    m = read_model(int8_gru)
-    m.subgraphs[0].operators[-1].inputs = np.array([500], np.int32)
-    b = flatbuffers.Builder(1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
     folder = tmp_path_factory.mktemp("crafted")
     shutil.copy(int8_gru.parent / "config.json", folder / "config.json")
     path = folder / "model_int8.tflite"
-    path.write_bytes(bytes(b.Output()))
-    assert s is not None
+    path.write_bytes(last_op_reads_tensor_500(int8_gru.read_bytes()))
     return path
+
+
+def last_op_reads_tensor_500(data: bytes) -> bytes:
+    """The model with its last operator's inputs replaced by tensor 500 (TensorFlow's own schema classes)."""
+    import flatbuffers
+
+    from edgernn.tf import load
+
+    load()
+    from tensorflow.lite.python import schema_py_generated as s
+
+    m = s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
+    m.subgraphs[0].operators[-1].inputs = np.array([500], np.int32)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
 
 
 def test_crafted_model_crashes_tflm_only_in_a_child(crashing_model):
