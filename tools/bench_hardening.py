@@ -23,7 +23,7 @@ FAMILIES = {  # test-name fragments -> the issue's security family
     "1 code execution from a model file": ("hdf5", "safe_mode", "only_zip_keras"),
     "2 planted shared library in the native cache": ("native_cache", "cached_library"),
     "3 remote clean-up deleting what the run did not create": ("rpi_cleanup", "rpi_timeout"),
-    "4 crafted models crashing LiteRT / TFLite Micro in-process": ("crafted_model", "truncated_model"),
+    "4 crafted models crashing LiteRT / TFLite Micro in-process": ("crafted_model", "truncated_model", "mutated_models"),
     "5 resource exhaustion from tiny inputs": ("huge_label", "absurd_sample_rate", "fifo", "zip_bomb"),
 }
 
