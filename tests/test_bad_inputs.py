@@ -183,7 +183,7 @@ def world(tiny_runs, tmp_path_factory):
     # Speech Commands folders
     f["kws_ok"] = _kws_folder(w / "kws" / "ok")
     kws_variants = {}
-    for name in ("empty", "missing_word", "no_wavs", "no_lists", "corrupt_wav", "rate1", "fifo_wav", "no_noise",
+    for name in ("empty", "missing_word", "no_wavs", "no_lists", "corrupt_wav", "rate1", "fifo_wav", "bad_noise",
                  "long_wav", "zero_wav", "nine_channels", "no_test"):
         kws_variants[name] = _kws_folder(w / "kws" / name)
     for p in kws_variants["empty"].iterdir():
@@ -196,7 +196,7 @@ def world(tiny_runs, tmp_path_factory):
     _wav(kws_variants["rate1"] / "yes" / "s0_nohash_0.wav", rate=1, frames=20000)
     (kws_variants["fifo_wav"] / "yes" / "s0_nohash_0.wav").unlink()
     os.mkfifo(kws_variants["fifo_wav"] / "yes" / "s0_nohash_0.wav")
-    shutil.rmtree(kws_variants["no_noise"] / "_background_noise_")
+    (kws_variants["bad_noise"] / "_background_noise_" / "noise.wav").write_bytes(b"RIFF\0\0\0\0WAVEnope")
     _wav(kws_variants["long_wav"] / "no" / "s0_nohash_0.wav", rate=4000, frames=4000 * 700)
     _wav(kws_variants["zero_wav"] / "up" / "s0_nohash_0.wav", frames=0)
     _wav(kws_variants["nine_channels"] / "up" / "s0_nohash_0.wav", channels=9, frames=1000)
@@ -388,7 +388,7 @@ CASES = [
     ("data info {kws_corrupt_wav}", "cannot read WAV"),
     ("data info {kws_rate1}", "sample rate 1 Hz"),
     ("data info {kws_fifo_wav}", "not a regular file"),
-    ("data info {kws_no_noise}", "no background noise"),
+    ("data info {kws_bad_noise}", "noise.wav: cannot read WAV"),
     ("data info {kws_long_wav}", "at most 600 s"),
     ("data info {kws_zero_wav}", "WAV has no samples"),
     ("data info {kws_nine_channels}", "9 channels"),
