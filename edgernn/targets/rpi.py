@@ -8,6 +8,7 @@ prompting; ConnectTimeout bounds an unreachable host.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 import subprocess
@@ -52,7 +53,7 @@ class RpiTarget(Target):
         self.remote_names: dict[str, str] = {}
 
     def _options(self) -> list[str]:
-        opts = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(self.timeout)}",
+        opts = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, math.ceil(self.timeout))}",
                 "-o", "StrictHostKeyChecking=accept-new", "-o", "LogLevel=ERROR"]
         if self.known_hosts:
             opts += ["-o", f"UserKnownHostsFile={self.known_hosts}"]
