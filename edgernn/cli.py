@@ -29,6 +29,28 @@ class _Group(click.Group):
             click.echo("edgernn: interrupted", err=True)
             sys.exit(130)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's own usage errors (bad option values, missing arguments) also become one
+        'edgernn: error:' line with exit status 2, like every other bad input."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # `edgernn` alone: the help, as click shows it
+                click.echo(e.format_message())
+                sys.exit(e.exit_code)
+            where = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+            click.echo(f"edgernn: error: {' '.join(e.format_message().split())}{where}", err=True)
+            sys.exit(UserError.exit_code)
+        except click.ClickException as e:
+            click.echo(f"edgernn: error: {' '.join(e.format_message().split())}", err=True)
+            sys.exit(e.exit_code)
+        except (click.Abort, EOFError):
+            click.echo("edgernn: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="edgernn")

@@ -11,6 +11,7 @@ import datetime as _dt
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -64,12 +65,106 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 def read_json(path: str | os.PathLike) -> Any:
     path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: file not found")
+    data = read_user_file(path, "JSON file", MAX_JSON_BYTES)
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not valid JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as e:
         raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
+
+
+def check_out(path: str | os.PathLike, kind: str = "file", overwrite: bool = True, option: str = "--out") -> Path:
+    """Check an output path before any work is done: right kind, and its folder exists or can be made and is
+    writable. ``kind``: "file" (replaced atomically) or "folder". ``overwrite=False``: it must not exist."""
+    path = Path(path)
+    if str(path) == "" or "\0" in str(path):
+        raise UserError(f"{option}: empty or invalid path")
+    if path.exists() or path.is_symlink():
+        if kind == "file" and path.is_dir():
+            raise UserError(f"{option} {path}: is a folder; expected a file name")
+        if kind == "folder" and not path.is_dir():
+            raise UserError(f"{option} {path}: exists and is not a folder")
+        if not overwrite:
+            raise UserError(f"{path} already exists (pass --overwrite to replace it)")
+    # the deepest existing ancestor must be a folder we can create entries in
+    parent = path.parent if kind == "file" or not path.is_dir() else path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: {parent} is not a folder")
+    try:  # os.access is not enough (root, read-only mounts): create and drop a temporary file there
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as e:
+        raise UserError(f"{option} {path}: cannot write in {parent} ({e.strerror})") from None
+    return path
+
+
+PARTIAL_MARK = ".edgernn-partial.json"
+STALE_AFTER_SECONDS = 3600  # a folder whose writer we cannot check (another host) counts as stale after this
+
+
+def mark_partial(folder: Path) -> None:
+    """Say who is building ``folder`` (pid, host, boot), so a later run can tell ours-and-abandoned apart."""
+    import socket
+
+    (folder / PARTIAL_MARK).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                                   "boot": _boot_id(), "time": _dt.datetime.now().timestamp()}))
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_stale(folder: Path) -> bool:
+    """Ours (our mark, our uid, a real folder) and abandoned (its writer is dead, or it is old and unverifiable)."""
+    import socket
+
+    try:
+        st = os.lstat(folder)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            return False
+        mark = json.loads((folder / PARTIAL_MARK).read_text())
+        pid, host, boot, when = int(mark["pid"]), str(mark["host"]), str(mark["boot"]), float(mark["time"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # not made by edgernn (or still being set up): never touched
+    if host == socket.gethostname() and boot == _boot_id():
+        return not _pid_alive(pid)
+    return _dt.datetime.now().timestamp() - when > STALE_AFTER_SECONDS
+
+
+def clean_stale_partials(folder: Path, prefix: str = ".") -> list[Path]:
+    """Remove ``*.partial`` folders in ``folder`` left by killed edgernn runs: only ours, only stale."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if p.name.startswith(prefix) and p.name.endswith(".partial") and _is_stale(p):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 @contextlib.contextmanager
@@ -84,10 +179,13 @@ def atomic_dir(final: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
     if final.exists() and not overwrite:
         raise UserError(f"{final} already exists (pass --overwrite to replace it)")
     final.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_partials(final.parent, prefix=f".{final.name}.")
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
+        mark_partial(tmp)
         yield tmp
+        (tmp / PARTIAL_MARK).unlink(missing_ok=True)
         if final.exists():
             old = final.with_name(f".{final.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -127,3 +225,102 @@ def record(step: str, inputs: dict, params: dict, outputs: dict | None = None,
         "metrics": metrics or {},
         "versions": versions(),
     }
+
+
+# --- reading user files (every user file is treated as hostile) ---
+MAX_MODEL_BYTES = 512 * 1024 * 1024      # far above any model edgernn makes; bounds a hostile file
+MAX_UNPACKED_BYTES = 2 * 1024 * 1024 * 1024  # a zip (.keras, .npz) may not unpack to more than this
+MAX_JSON_BYTES = 256 * 1024 * 1024
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def check_regular_file(path: str | os.PathLike, what: str = "file", max_bytes: int | None = None) -> Path:
+    """``path`` if it is an existing regular file (not a FIFO, device or folder) within ``max_bytes``.
+
+    ``stat`` never blocks, so a FIFO named ``*.wav`` is refused instead of hanging the reader.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot access {what} ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise UserError(f"{path}: {kind}; expected a {what}")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise UserError(f"{path}: {st.st_size} bytes is larger than the {max_bytes} allowed for a {what}")
+    return path
+
+
+def read_user_file(path: str | os.PathLike, what: str = "file", max_bytes: int = MAX_MODEL_BYTES) -> bytes:
+    """The bytes of a regular file, bounded; opened without blocking and re-checked on the open descriptor
+    (so a file swapped for a FIFO after the first check cannot hang us either)."""
+    path = check_regular_file(path, what, max_bytes)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise UserError(f"{path}: cannot open {what} ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"{path}: not a regular file; expected a {what}")
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UserError(f"{path}: larger than the {max_bytes} bytes allowed for a {what}")
+    return data
+
+
+def check_zip_bounds(path: Path, data: bytes | None, what: str, max_unpacked: int = MAX_UNPACKED_BYTES,
+                     max_members: int = 10_000) -> None:
+    """Refuse a zip whose members would unpack to more than ``max_unpacked`` bytes (a zip bomb).
+
+    ``data``: the file's bytes, or None to read the (already checked, regular) file ``path``."""
+    import io as _io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data) if data is not None else path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise UserError(f"{path}: not a readable {what} ({str(e)[:100]})") from None
+    if len(infos) > max_members:
+        raise UserError(f"{path}: {len(infos)} members in the archive; a {what} has far fewer")
+    total = sum(i.file_size for i in infos)
+    if total > max_unpacked:
+        raise UserError(f"{path}: unpacks to {total} bytes, more than the {max_unpacked} allowed for a {what}")
+
+
+def load_keras_model(path: str | os.PathLike):
+    """The one loader for user-supplied Keras models: the zip ``.keras`` format with ``safe_mode`` only.
+
+    tf_keras applies safe_mode (no Lambda bytecode, no unregistered classes) only to a zip file whose name
+    ends in ``.keras``; anything else goes to the legacy HDF5/SavedModel loader, which runs code embedded
+    in the file. So HDF5 and every other format are refused here, whatever the file is called. The bytes
+    are read once and loaded from a private copy, so the file cannot be swapped between check and load.
+    """
+    import zipfile
+
+    path = Path(path)
+    data = read_user_file(path, "Keras model", MAX_MODEL_BYTES)
+    if data.startswith(HDF5_MAGIC):
+        raise UserError(f"{path}: an HDF5 (.h5) Keras model; edgernn loads only the zip .keras format, because "
+                        "the HDF5 loader can run code stored in the file (re-save it with model.save('x.keras'))")
+    if not data.startswith(b"PK\x03\x04"):
+        raise UserError(f"{path}: not a .keras model (a .keras file is a zip archive); other formats are refused "
+                        "because their loaders can run code stored in the file")
+    check_zip_bounds(path, data, "Keras model")
+    from edgernn.tf import load
+
+    _, keras = load()
+    with tempfile.TemporaryDirectory(prefix="edgernn-model-") as tmp:  # mode 0700, ours
+        private = Path(tmp) / "model.keras"
+        private.write_bytes(data)
+        if not zipfile.is_zipfile(private):
+            raise UserError(f"{path}: not a readable .keras zip archive")
+        try:
+            return keras.models.load_model(private, compile=False, safe_mode=True)
+        except Exception as e:  # noqa: BLE001  (Keras raises many types for bad or unsafe files)
+            msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise UserError(f"{path}: cannot load Keras model ({msg})") from None

@@ -23,7 +23,9 @@ def run_config_for(artifact: Path) -> dict:
     if not config.is_file():
         raise UserError(f"{artifact}: no config.json beside it; eval needs the run folder the artifact came from "
                         "(for input standardization, classes and threshold)")
-    return io.read_json(config)
+    from edgernn.train.run import read_config
+
+    return read_config(config)
 
 
 def predict(runtime, X: np.ndarray, progress: bool = True, label: str = "") -> np.ndarray:
@@ -42,15 +44,18 @@ def evaluate(artifact: str | Path, data: str | Path | None = None, runtime: str 
              out: str | Path | None = None, limit: int | None = None, progress: bool = True) -> dict:
     """Metrics dict (the training metrics schema plus artifact/runtime fields); written to ``out`` if given."""
     artifact = Path(artifact)
-    if not artifact.is_file():
-        raise UserError(f"{artifact}: no such file")
+    io.check_regular_file(artifact, "model file")
+    if out is not None:
+        io.check_out(out, "file")
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be >= 1 (the number of test samples to evaluate), got {limit}")
     config = run_config_for(artifact)
     runtime = runtime or (runtimes_for(artifact) or [None])[0]
     # data given: it only has to hold test data (the run's config.json has classes, standardization, windows)
     test = load_data_for_run(config, data, test_only=data is not None).splits["test"]
     if len(test) == 0:
         raise UserError(f"{data or config['data']}: no test samples to evaluate on")
-    n = len(test) if limit is None else max(1, min(limit, len(test)))
+    n = len(test) if limit is None else min(limit, len(test))
     X, y = prepare_inputs(test.X[:n], config), test.y[:n]
     with open_runtime(artifact, runtime) as rt:
         outputs = predict(rt, X, progress, f"{artifact.name} on {rt.name}")

@@ -27,7 +27,12 @@ def model_kind(path: Path) -> str:
     if path.suffix == ".tflite":
         from edgernn.export.tflite_info import describe
 
-        return describe(path)["kind"]
+        try:
+            return describe(path)["kind"]
+        except UserError:
+            raise
+        except Exception as e:  # noqa: BLE001  (a damaged flatbuffer can fail anywhere in the object API)
+            raise UserError(f"{path}: corrupt TFLite model ({type(e).__name__})") from None
     return {".onnx": "onnx", ".keras": "keras"}.get(path.suffix, "unknown")
 
 
@@ -54,7 +59,9 @@ def _test_inputs(artifact: Path, data, limit: int | None, folder: Path):
     config_file = artifact.parent / "config.json"
     if limit == 0 or not config_file.is_file():
         return None, None, None
-    config = io.read_json(config_file)
+    from edgernn.train.run import read_config
+
+    config = read_config(config_file)
     if data is None and not Path(config["data"]).exists():
         return None, None, None
     test = load_data_for_run(config, data).splits["test"]
@@ -107,9 +114,12 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
     artifacts = [Path(a) for a in artifacts]
     if not artifacts:
         raise UserError("no artifacts to benchmark")
+    if out is not None:
+        io.check_out(out, "folder")  # before anything is measured
+    if limit is not None and limit < 0:
+        raise UserError(f"--limit must be >= 0 (0: no accuracy), got {limit}")
     for a in artifacts:
-        if not a.is_file():
-            raise UserError(f"{a}: no such file")
+        io.check_regular_file(a, "model file")
         if not runtimes_for(a):
             raise UserError(f"{a}: unknown artifact type (expected .keras, .tflite or .onnx)")
     if runtimes is not None:
@@ -138,7 +148,8 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
             for artifact, runtime in plan:
                 bar.update(task, description=f"{artifact.name} on {runtime}")
                 if artifact not in per_artifact:
-                    per_artifact[artifact] = (*_test_inputs(artifact, data, limit, Path(tmp)), _input_shape(artifact))
+                    per_artifact[artifact] = (*_test_inputs(artifact, data, limit, Path(tmp)),
+                                              _input_shape(artifact, runtime))
                 X_path, y, config, input_shape = per_artifact[artifact]
                 spec = {"artifact": str(artifact), "runtime": runtime, "threads": threads, "warmup": warmup,
                         "runs": runs, "input_shape": input_shape}
@@ -165,7 +176,14 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
     return rows
 
 
-def _input_shape(artifact: Path) -> list[int]:
+def _input_shape(artifact: Path, runtime: str = "litert") -> list[int]:
+    """Read in a child for .tflite files: a crafted model may crash LiteRT or TFLite Micro, not in this process."""
+    if artifact.suffix == ".tflite":
+        from edgernn.runtimes.probe import probe_tflite
+
+        reader = "tflm" if runtime in ("tflm", "native") else "litert"
+        probed = probe_tflite(artifact, reader, io.read_user_file(artifact, "TFLite model"))
+        return [1, *probed["input"]["shape"][1:]]
     from edgernn.runtimes import open_runtime
 
     with open_runtime(artifact) as rt:
@@ -180,11 +198,21 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
     artifacts = [Path(a) for a in artifacts]
     if not artifacts:
         raise UserError("no artifacts to benchmark")
-    rows = []
+    if vectors < 1:
+        raise UserError("--vectors must be at least 1")
+    if not 0 < timeout <= 24 * 3600:
+        raise UserError(f"--timeout must be more than 0 and at most a day, got {timeout}")
+    if out is not None:
+        io.check_out(out, "folder")  # before anything is built or measured
     for a in artifacts:
+        io.check_regular_file(a, "model file")
         if a.suffix != ".tflite":
             raise UserError(f"{a}: --target mcu takes int8 .tflite models")
-        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference)
+    rows = []
+    for i, a in enumerate(artifacts):
+        # firmware goes inside --out when given (one folder per artifact), else next to the model as before
+        fw = Path(out) / f"firmware-{board}-{i}-{a.stem}" if out is not None else None
+        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference, out=fw)
         r = {**artifact_fields(a), "runtime": "native-c" + ("-reference" if reference else ""),
              "runtime_version": f"edgernn codegen, {'DSP (SMLAD)' if m['dsp_kernels'] else 'reference'} kernels",
              "target": "mcu", "host": f"qemu {m['qemu_machine']}", "cpu_model": m["cpu"], "machine": "armv7m/v8m/v6m",

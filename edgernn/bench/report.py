@@ -102,6 +102,7 @@ def _pareto_front(pts: list[dict]) -> list[dict]:
 
 def write_bench_outputs(rows: list[dict], out: Path) -> None:
     """results.json, results.csv, report.md and pareto.png in ``out`` (each written atomically)."""
+    io.check_out(out, "folder")
     out.mkdir(parents=True, exist_ok=True)
     io.write_json(out / "results.json", {"results": rows})
     buf = _io.StringIO()
@@ -145,8 +146,8 @@ def report(folders, out, formats=("md", "html")) -> list[Path]:
     unknown = [f for f in formats if f not in ("md", "html")]
     if unknown:
         raise UserError(f"unknown report format(s) {', '.join(unknown)} (choose md, html)")
+    out = io.check_out(out, "folder")
     rows = [r for f in folders for r in load_results(Path(f))]
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     targets = sorted({r["target"] for r in rows})
     pngs = {}

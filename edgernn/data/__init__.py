@@ -17,7 +17,10 @@ def detect_task(path: str | Path) -> str:
     p = Path(path)
     if not p.exists():
         raise UserError(f"{p}: no such file or folder")
-    if p.is_file():
+    if not p.is_dir():
+        from edgernn.io import check_regular_file
+
+        check_regular_file(p, "dataset file (.npz or .csv) or folder")  # FIFOs and devices: refused, not read
         if p.suffix == ".npz":
             return "classify"
         if p.suffix == ".csv":

@@ -23,25 +23,32 @@ from edgernn.data.dataset import Dataset, Split
 from edgernn.errors import UserError
 
 IGNORED = {"time", "timestamp", "t", "anomaly_kind"}
+MAX_CSV_BYTES = 2 * 1024 ** 3
+SNIFF_ROWS = 100
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_series(path: Path, label_column: str = "label"):
     """(channel names, values [n, C] float64, labels [n] int64) from one CSV file."""
+    from edgernn.io import read_user_file
+
+    data = read_user_file(path, "CSV file", MAX_CSV_BYTES)  # regular files only, bounded
     try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+        rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
     except (UnicodeDecodeError, csv.Error) as e:
-        raise UserError(f"{path}: not a readable CSV ({e})") from None
+        raise UserError(f"{path}: not a readable CSV ({str(e)[:120]})") from None
     if len(rows) < 2:
         raise UserError(f"{path}: needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
     if all(_is_number(h) for h in header):
         raise UserError(f"{path}: first row must be a header naming the columns")
-    first = rows[1]
+    # A column is a channel if any of the first rows holds a number in it (not only the first row: an
+    # empty or "n/a" cell there must be reported, not silently drop the channel). Every cell of a
+    # channel must then be a number.
+    head = rows[1:1 + SNIFF_ROWS]
     channels = [i for i, h in enumerate(header)
-                if h.lower() not in IGNORED and h != label_column and i < len(first) and _is_number(first[i])]
+                if h.lower() not in IGNORED and h != label_column
+                and any(i < len(r) and _is_number(r[i]) for r in head)]
     if not channels:
         raise UserError(f"{path}: no numeric channel columns")
     lab = header.index(label_column) if label_column in header else None
@@ -72,6 +79,8 @@ def _number(s: str, path, row: int, col: str) -> float:
         raise UserError(f"{path}: row {row}, column {col!r}: {s!r} is not a number") from None
     if not np.isfinite(v):
         raise UserError(f"{path}: row {row}, column {col!r}: {s} (NaN/inf not allowed)")
+    if abs(v) > FLOAT32_MAX:  # would become inf in float32 and train a NaN model
+        raise UserError(f"{path}: row {row}, column {col!r}: {s} is beyond the float32 range (|x| > 3.4e38)")
     return v
 
 

@@ -22,25 +22,45 @@ from edgernn.data.dataset import SPLITS, Dataset, Split
 from edgernn.errors import UserError
 
 
+MAX_NPZ_BYTES = 4 * 1024 ** 3
+MAX_CLASSES = 10_000
+
+
 def _open(path: Path) -> dict:
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    from edgernn.io import check_regular_file, check_zip_bounds
+
+    check_regular_file(path, ".npz dataset", MAX_NPZ_BYTES)  # FIFOs and devices refused, never read
+    check_zip_bounds(path, None, ".npz dataset", max_unpacked=2 * MAX_NPZ_BYTES)
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
         raise UserError(f"{path}: not a readable .npz ({str(e)[:100]})") from None
 
 
-def _labels(y: np.ndarray, names, path: Path):
+def _labels(y: np.ndarray, names, path: Path, max_classes: int | None = None):
+    """(int64 labels, class names). ``max_classes``: the bound on label values (default: the samples, at
+    most MAX_CLASSES, since every class of a training set needs samples)."""
+    if names is not None and (names.ndim != 1 or not 1 <= len(names) <= MAX_CLASSES):
+        raise UserError(f"{path}: class_names must be a 1-D list of 1..{MAX_CLASSES} names, got shape {names.shape}")
     if y.dtype.kind in "US":
         classes = sorted(set(y.tolist()))
+        if len(classes) > MAX_CLASSES:
+            raise UserError(f"{path}: {len(classes)} distinct labels; at most {MAX_CLASSES} classes")
         return np.searchsorted(np.array(classes), y).astype(np.int64), classes
-    if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
+    if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y))):
         raise UserError(f"{path}: y must hold integer class labels (got {y.dtype})")
-    y = y.astype(np.int64)
     if y.min() < 0:
         raise UserError(f"{path}: y has negative labels")
+    # Bound the label values before anything is sized by them: every class needs samples, so a label
+    # can be at most N - 1 (and the class count stays small), whatever the file claims.
+    top = y.max()
+    if max_classes is not None and top >= max_classes:
+        raise UserError(f"{path}: label {top:.0f} is beyond the run's {max_classes} classes")
+    if top >= min(len(y), MAX_CLASSES) and max_classes is None:
+        raise UserError(f"{path}: label value {top:.0f} is too large: labels must be 0..C-1 with every class "
+                        f"present, C <= {MAX_CLASSES} and C <= the {len(y)} samples")
+    y = y.astype(np.int64)
     n = int(y.max()) + 1
     classes = [str(c) for c in names] if names is not None else [str(i) for i in range(n)]
     if len(classes) < n:
@@ -68,7 +88,7 @@ def _run_labels(y: np.ndarray, names, run_classes: list[str], path: Path) -> np.
         if unknown:
             raise UserError(f"{path}: label(s) {unknown[:5]} are not classes of the run ({', '.join(run_classes)})")
         return np.array([run_classes.index(v) for v in y.tolist()], dtype=np.int64)
-    y, _ = _labels(y, None, path)
+    y, _ = _labels(y, None, path, max_classes=len(run_classes))
     if len(y) and y.max() >= len(run_classes):
         raise UserError(f"{path}: label {int(y.max())} is beyond the run's {len(run_classes)} classes")
     return y
@@ -88,12 +108,20 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
         raise UserError(f"{path}: X must be 3-D [N, T, F], got shape {X.shape}")
     if y.ndim != 1 or len(y) != len(X):
         raise UserError(f"{path}: y must be 1-D with one label per row of X ({len(X)}), got shape {y.shape}")
+    if min(X.shape) == 0:
+        raise UserError(f"{path}: X has shape {X.shape}; N (samples), T (steps) and F (features) must all be >= 1")
     if X.dtype.kind not in "iuf":
         raise UserError(f"{path}: X must be numeric, got {X.dtype}")
+    if X.dtype.kind == "f" and X.dtype.itemsize > 4:
+        finite = np.abs(X[np.isfinite(X)])
+        if finite.size and finite.max() > np.finfo(np.float32).max:  # would become inf in float32
+            raise UserError(f"{path}: X has values beyond the float32 range (|x| > 3.4e38); rescale the data")
     X, lengths = pre_pad(X.astype(np.float32), z.get("lengths"), path)
     if test_only:
         return _test_only(path, X, y, z, class_names)
     y, classes = _labels(y, z.get("class_names"), path)
+    if len(np.unique(y)) < 2:
+        raise UserError(f"{path}: every sample has the same label; classification needs at least 2 classes")
     if "split" in z:
         split = z["split"].astype(str)
         if len(split) != len(X):

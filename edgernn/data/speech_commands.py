@@ -247,9 +247,8 @@ def load_speech_commands(path: str | Path, features: FeatureConfig | dict | None
             "keywords": list(keywords), "holdout_engine": holdout_engine, "augment": augment}
     if holdout_engine:  # the word of every hold-out clip, in split order (for per-word-group figures)
         meta["holdout_words"] = [rel.split("/")[0] for rel, _ in chosen["holdout"]]
-    if cache.is_file():
-        with np.load(cache) as z:
-            splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in chosen}
+    splits = _load_cache(cache, chosen, cfg, len(names))
+    if splits is not None:
         return Dataset("kws", splits, names, str(root), meta)
     counts = {s: int(round(len(v) / (len(names) - 1) * silence_fraction)) for s, v in chosen.items() if s != "holdout"}
     silence = silence_clips(root, counts, seed, cfg.sample_rate)
@@ -257,6 +256,29 @@ def load_speech_commands(path: str | Path, features: FeatureConfig | dict | None
     splits = _extract(root, chosen, silence, cfg, progress, augment, noises, seed)
     _save_cache(cache, splits)
     return Dataset("kws", splits, names, str(root), meta)
+
+
+def _load_cache(cache: Path, chosen, cfg: FeatureConfig, n_classes: int) -> dict[str, Split] | None:
+    """The cached features if the file is intact and fits this selection; None (rebuild) otherwise.
+
+    A cache truncated by a crash or edited by hand is detected here and rebuilt, instead of breaking
+    every later load."""
+    if not cache.is_file():
+        return None
+    try:
+        with np.load(cache, allow_pickle=False) as z:
+            splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in chosen}
+    except Exception:  # noqa: BLE001  (any damage: zip, header, missing key -> rebuild)
+        return None
+    for s, split in splits.items():
+        X, y = split.X, split.y
+        ok = (X.ndim == 3 and X.dtype == np.float32 and y.ndim == 1 and y.dtype == np.int64
+              and len(X) == len(y) >= len(chosen[s]) and np.all(np.isfinite(X))
+              and (len(y) == 0 or (y.min() >= 0 and y.max() < n_classes))
+              and X.shape[1:] == (cfg.num_frames, cfg.num_features))
+        if not ok:
+            return None
+    return splits
 
 
 def _load_test_only(root: Path, cfg: FeatureConfig, seed: int, silence_fraction: float, keywords,

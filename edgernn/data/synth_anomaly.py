@@ -105,13 +105,18 @@ def _csv(sig: np.ndarray, label: np.ndarray, kind) -> str:
     return "\n".join(lines) + "\n"
 
 
+MAX_SECONDS = 24 * 3600  # a day of 800 Hz signal is ~200 MB of CSV per split
+
+
 def synth_anomaly(out: str | Path, seed: int = 0, train_seconds: float = 150, val_seconds: float = 40,
                   test_seconds: float = 120, overwrite: bool = False) -> Path:
     """Write the rotating-machine anomaly dataset (train/val normal, test with faults) to ``out``."""
-    if min(train_seconds, val_seconds, test_seconds) < 5:
-        raise UserError("each split needs at least 5 seconds of signal")
+    for name, seconds in (("--train-seconds", train_seconds), ("--val-seconds", val_seconds),
+                          ("--test-seconds", test_seconds)):
+        if not (isinstance(seconds, (int, float)) and 5 <= seconds <= MAX_SECONDS):  # NaN fails both tests
+            raise UserError(f"{name} must be between 5 and {MAX_SECONDS} seconds, got {seconds}")
     rng = np.random.default_rng(seed)
-    out = Path(out)
+    out = io.check_out(out, "folder", overwrite=overwrite)
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         counts = {}
         for name, seconds in (("train", train_seconds), ("val", val_seconds)):

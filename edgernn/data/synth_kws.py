@@ -94,6 +94,7 @@ RATE = 16000
 NOISE_SECONDS = 30
 ROOMS = 48                      # impulse responses simulated once per dataset
 VALIDATION_PERCENT, TESTING_PERCENT = 10, 10
+MAX_PER_WORD = 100_000  # speakers; Speech Commands v2 has ~2,600
 KEYWORD_RE = re.compile(r"^[a-z][a-z']{0,31}$")
 # Augmentation probabilities of the synthesized clips (recorded in edgernn_dataset.json).
 RENDER = {"carrier_prob": 0.5, "shift_range": (0.86, 1.16), "reverb_prob": 0.4, "noise_prob": 0.85,
@@ -386,13 +387,16 @@ def synth_kws(out: str | Path, seed: int = 0, per_word: int = 400, unknown_total
               progress: bool = True, keywords=None, engines=None) -> Path:
     """Synthesize the keyword dataset (``keywords`` + _unknown_ + _silence_) into ``out``."""
     out = Path(out)
-    if per_word < 1:
-        raise UserError(f"--per-word must be at least 1 (got {per_word})")
-    if workers < 1:
-        raise UserError(f"--workers must be at least 1 (got {workers})")
+    if not 1 <= per_word <= MAX_PER_WORD:
+        raise UserError(f"--per-word must be between 1 and {MAX_PER_WORD} (got {per_word})")
+    if unknown_total is not None and not 0 <= unknown_total <= MAX_PER_WORD * len(OTHER_WORDS):
+        raise UserError(f"--unknown-total must be between 0 and {MAX_PER_WORD * len(OTHER_WORDS)} (got {unknown_total})")
+    if not 1 <= workers <= 256:
+        raise UserError(f"--workers must be between 1 and 256 (got {workers})")
     keywords = parse_keywords(keywords)
     if skip_existing and is_complete(out):
         return out
+    io.check_out(out, "folder", overwrite=overwrite)
     engines = parse_engines(engines)
     check_keywords_audible(keywords, engines)
     unknown_total = per_word * 4 if unknown_total is None else unknown_total

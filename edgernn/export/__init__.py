@@ -38,4 +38,8 @@ FORMATS = {"onnx": _onnx, "c-array": _c_array, "c": _c}
 def export(source, format: str = "onnx", out=None, int8: bool = False) -> Path:
     if format not in FORMATS:
         raise UserError(f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
+    if out is not None:
+        from edgernn.io import check_out
+
+        check_out(out, "file" if format == "onnx" else "folder")  # c and c-array write into a folder
     return FORMATS[format](source, out=out, int8=int8)

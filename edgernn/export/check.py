@@ -125,6 +125,9 @@ def explain(info: dict, reason: str) -> str:
 def check(model_path: str | Path, target: str = "tflm") -> dict:
     if target not in TARGETS:
         raise UserError(f"unknown target {target!r} (choose from {', '.join(TARGETS)})")
+    from edgernn.io import check_regular_file
+
+    check_regular_file(model_path, "TFLite model")  # a FIFO or folder is refused, never read
     info = describe(model_path)
     data = Path(model_path).read_bytes()
     arena, reason = smallest_arena(data)

@@ -47,29 +47,36 @@ def export_onnx(run: str | Path, int8: bool = False, out: str | Path | None = No
     run = check_run(run)
     model, config = load_run(run)
     float_path = run / "model.onnx" if (out is None or int8) else Path(out)
-    keras_to_onnx(model, config["input_shape"], float_path)
-    X = prepare_inputs(load_data_for_run(config).splits["test"].X[:samples], config)
-    ref = model.predict(X, batch_size=256, verbose=0)
-    got = OnnxRuntime(float_path).predict(X)
-    diff = float(np.abs(ref - got).max())
-    ops = op_counts(float_path)
-    record = {"float": {"model": str(float_path), "bytes": float_path.stat().st_size, "ops": ops,
-                        "max_abs_diff_vs_keras": diff, "samples": len(X), "tolerance": PARITY_TOLERANCE,
-                        "within_tolerance": diff <= PARITY_TOLERANCE}}
-    if diff > PARITY_TOLERANCE:
-        raise UserError(f"{float_path}: onnxruntime output differs from Keras by {diff:.2e} (> {PARITY_TOLERANCE})")
-    result = float_path
-    if int8:
-        result = Path(out) if out else run / "model_int8.onnx"
-        quantize_onnx(float_path, result)
-        q = OnnxRuntime(result).predict(X)
-        record["int8"] = {"model": str(result), "bytes": result.stat().st_size, "ops": op_counts(result),
-                          "method": "onnxruntime.quantization.quantize_dynamic (int8 weights)",
-                          "max_abs_diff_vs_keras": float(np.abs(ref - q).max())}
-        if config["task"] != "anomaly":
-            record["int8"]["argmax_agreement_vs_keras"] = float((ref.argmax(-1) == q.argmax(-1)).mean())
-    io.write_json(run / "export_onnx.json", io.record("export onnx", {"run": str(run)}, {"int8": int8},
-                                                      {"model": str(result)}, record))
+    result = Path(out) if (out and int8) else run / "model_int8.onnx" if int8 else float_path
+    for p in {float_path, result}:
+        io.check_out(p, "file")
+    # Built and checked in a private folder; the record is written first and the models renamed into place
+    # last, so a failed parity check or an interruption leaves no model without its record.
+    with tempfile.TemporaryDirectory(prefix="edgernn-onnx-") as tmp:
+        staged_float, staged_int8 = Path(tmp) / "model.onnx", Path(tmp) / "model_int8.onnx"
+        keras_to_onnx(model, config["input_shape"], staged_float)
+        X = prepare_inputs(load_data_for_run(config).splits["test"].X[:samples], config)
+        ref = model.predict(X, batch_size=256, verbose=0)
+        got = OnnxRuntime(staged_float).predict(X)
+        diff = float(np.abs(ref - got).max())
+        record = {"float": {"model": str(float_path), "bytes": staged_float.stat().st_size,
+                            "ops": op_counts(staged_float), "max_abs_diff_vs_keras": diff, "samples": len(X),
+                            "tolerance": PARITY_TOLERANCE, "within_tolerance": diff <= PARITY_TOLERANCE}}
+        if diff > PARITY_TOLERANCE:
+            raise UserError(f"{float_path}: onnxruntime output differs from Keras by {diff:.2e} (> {PARITY_TOLERANCE})")
+        if int8:
+            quantize_onnx(staged_float, staged_int8)
+            q = OnnxRuntime(staged_int8).predict(X)
+            record["int8"] = {"model": str(result), "bytes": staged_int8.stat().st_size, "ops": op_counts(staged_int8),
+                              "method": "onnxruntime.quantization.quantize_dynamic (int8 weights)",
+                              "max_abs_diff_vs_keras": float(np.abs(ref - q).max())}
+            if config["task"] != "anomaly":
+                record["int8"]["argmax_agreement_vs_keras"] = float((ref.argmax(-1) == q.argmax(-1)).mean())
+        io.write_json(run / "export_onnx.json", io.record("export onnx", {"run": str(run)}, {"int8": int8},
+                                                          {"model": str(result)}, record))
+        io.atomic_write_bytes(float_path, staged_float.read_bytes())
+        if int8:
+            io.atomic_write_bytes(result, staged_int8.read_bytes())
     return result
 
 

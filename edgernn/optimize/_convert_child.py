@@ -39,4 +39,7 @@ def convert(run: str, mode: str, calibration: str, out: str) -> None:
 
 
 if __name__ == "__main__":
+    from edgernn.procs import die_with_parent
+
+    die_with_parent()  # a killed CLI must not leave the converter running on as an orphan
     convert(*sys.argv[1:5])

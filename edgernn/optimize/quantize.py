@@ -10,6 +10,7 @@ The converter runs in a child process, so a converter crash is reported, not fat
 """
 from __future__ import annotations
 
+import hashlib
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.procs import run_child
 from edgernn.train.run import check_run, load_config, load_data_for_run, load_run, prepare_inputs
 
 MODES = ("int8", "float16", "dynamic")
@@ -38,8 +40,8 @@ def convert_in_child(run: Path, mode: str, calibration: np.ndarray, timeout: flo
         cal, out = Path(tmp) / "calibration.npy", Path(tmp) / "model.tflite"
         np.save(cal, calibration)
         try:
-            proc = subprocess.run([sys.executable, "-m", "edgernn.optimize._convert_child", str(run), mode, str(cal),
-                                   str(out)], capture_output=True, text=True, timeout=timeout)
+            proc = run_child([sys.executable, "-m", "edgernn.optimize._convert_child", str(run), mode, str(cal),
+                              str(out)], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise UserError(f"TFLite converter timed out after {timeout:.0f} s converting {run} ({mode})") from None
         if proc.returncode < 0:
@@ -61,7 +63,7 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
         raise UserError("--calibration-samples must be at least 1")
     run = check_run(run)
     config = load_config(run)
-    out = Path(out) if out else run / f"model_{mode}.tflite"
+    out = io.check_out(Path(out) if out else run / f"model_{mode}.tflite", "file")
     cal = calibration_set(config, calibration_samples, seed) if mode == "int8" else np.zeros((1, 1, 1), np.float32)
     if mode == "int8" and config["arch"] == "gru":
         from edgernn.export.gru_int8 import build, build_anomaly
@@ -72,13 +74,19 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
     else:
         data = convert_in_child(run, mode, cal)
         method = "TFLiteConverter.from_keras_model (child process)"
-    io.atomic_write_bytes(out, data)
-    record = io.record("quantize", {"run": str(run)}, {"mode": mode, "calibration_samples": len(cal), "seed": seed},
-                       {"model": str(out), "method": method}, parity(run, out, config))
     from edgernn.export.tflite_info import describe
 
-    record["model"] = describe(out)
+    # The model and its record land together: both are made from a private copy first, then the record is
+    # written and the model renamed into place last, so an interrupted quantize never leaves a model
+    # without its record (the record names the model's sha256, so a stale pair is detectable).
+    with tempfile.TemporaryDirectory(prefix="edgernn-quantize-") as tmp:
+        staged = Path(tmp) / out.name
+        staged.write_bytes(data)
+        record = io.record("quantize", {"run": str(run)}, {"mode": mode, "calibration_samples": len(cal), "seed": seed},
+                           {"model": str(out), "method": method}, parity(run, staged, config))
+        record["model"] = dict(describe(staged), path=str(out), sha256=hashlib.sha256(data).hexdigest())
     io.write_json(out.with_name(f"quantize_{mode}.json") if out.parent == run else out.with_suffix(".json"), record)
+    io.atomic_write_bytes(out, data)
     return out
 
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edgernn.errors import UserError
 from edgernn.runtimes.base import Runtime, TensorInfo
 
 
@@ -13,14 +12,12 @@ class KerasRuntime(Runtime):
     name = "keras"
 
     def __init__(self, path: str | Path):
+        from edgernn.io import load_keras_model
         from edgernn.tf import load
 
-        tf, keras = load()
+        tf, _ = load()
         self.path = Path(path)
-        try:
-            self.model = keras.models.load_model(self.path, compile=False)
-        except Exception as e:
-            raise UserError(f"{self.path}: cannot load Keras model ({str(e).splitlines()[0][:160]})") from None
+        self.model = load_keras_model(self.path)  # the one safe loader: zip .keras with safe_mode only
         # A traced call avoids Keras' per-call Python overhead, so latency reflects the model.
         self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
 

@@ -21,9 +21,14 @@ class LiteRTRuntime(Runtime):
     def __init__(self, path: str | Path, threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
+        from edgernn.io import read_user_file
+        from edgernn.runtimes.probe import probe_tflite
+
         self.path = Path(path)
+        data = read_user_file(self.path, "TFLite model")
+        probe_tflite(self.path, "litert", data)  # a crash on this file happens in a child, not here
         try:
-            self.interp = Interpreter(model_path=str(self.path), num_threads=threads)
+            self.interp = Interpreter(model_content=data, num_threads=threads)
             self.interp.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             raise UserError(f"{self.path}: LiteRT cannot load it ({str(e).splitlines()[0][:160]})") from None

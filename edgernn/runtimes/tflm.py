@@ -34,10 +34,15 @@ class TFLMRuntime(Runtime):
     name = "tflm"
 
     def __init__(self, path: str | Path, arena_size: int | None = None):
+        from edgernn.io import read_user_file
+        from edgernn.runtimes.probe import probe_tflite
+
         self.path = Path(path)
         self.arena_size = arena_size or DEFAULT_ARENA
+        data = read_user_file(self.path, "TFLite model")
+        probe_tflite(self.path, "tflm", data, self.arena_size)  # a crash on this file happens in a child
         try:
-            self.interp = make_interpreter(self.path.read_bytes(), self.arena_size)
+            self.interp = make_interpreter(data, self.arena_size)
         except (RuntimeError, ValueError) as e:
             raise UserError(f"{self.path}: TFLite Micro cannot run it ({str(e).splitlines()[0][:200]}); "
                             f"see `edgernn check {self.path} --target tflm`") from None

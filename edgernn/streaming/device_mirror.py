@@ -109,6 +109,9 @@ def read_pcm16(path: str | Path, sample_rate: int, max_seconds: float = MAX_WAV_
     """A mono WAV at exactly ``sample_rate`` Hz as int16 samples (no silent resampling or mixing)."""
     import soundfile as sf
 
+    from edgernn.io import check_regular_file
+
+    check_regular_file(path, "WAV file")  # a FIFO named *.wav is refused, not waited on
     try:
         info = sf.info(str(path))
     except Exception as e:  # soundfile raises several types for bad files

@@ -30,11 +30,18 @@ class CpuTarget(Target):
             spec.update(inputs=str(inputs), outputs=str(outputs))
         spec_file = self.tmp / "spec.json"
         spec_file.write_text(json.dumps(spec))
+        from edgernn.procs import run_child
+
         try:
-            proc = subprocess.run([sys.executable, str(RUNNER), str(spec_file)], capture_output=True, text=True,
-                                  timeout=self.timeout)
+            proc = run_child([sys.executable, str(RUNNER), str(spec_file)], capture_output=True, text=True,
+                             timeout=self.timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise UserError(f"benchmark of {spec['artifact']} on {spec['runtime']} timed out after {self.timeout:.0f} s") from None
+        if proc.returncode < 0:
+            import signal
+
+            raise UserError(f"{spec['artifact']}: the {spec['runtime']} runtime crashed "
+                            f"({signal.Signals(-proc.returncode).name}) running it")
         return parse_runner_output(proc.stdout + proc.stderr[-500:], "cpu"), outputs
 
     def close(self) -> None:

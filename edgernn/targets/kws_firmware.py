@@ -190,11 +190,10 @@ def parse_kws_output(text: str, returncode: int) -> dict:
 
 
 def run_kws_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = 300) -> dict:
-    from edgernn.targets.mcu import _tool
+    from edgernn.targets.mcu import _tool, check_arm_elf
 
     elf, b = Path(elf), get_board(board)
-    if not elf.is_file():
-        raise UserError(f"{elf}: no such file")
+    check_arm_elf(elf)  # anything but an ARM executable would only time out in QEMU
     cmd = [_tool("qemu-system-arm"), "-M", b.qemu_machine, "-nographic", "-monitor", "none", "-serial", "null",
            "-icount", "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
     try:

@@ -11,6 +11,7 @@ MAC, and a latency *estimate* at the real part's clock (CPI 1).
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -80,8 +81,6 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
     core has no FPU; see targets/kws_firmware.py).
     ``test_set``: (inputs, expected outputs) already computed by the caller; else made here.
     """
-    from edgernn.export.codegen import generate_c
-
     if app == "kws":
         from edgernn.targets.kws_firmware import build_kws_firmware
 
@@ -99,10 +98,63 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
         with_uart = ", ".join(name for name, x in BOARDS.items() if x.uart)
         raise UserError(f"the serial app needs a UART driver for {board}; boards with one: {with_uart}")
     gcc = _tool("arm-none-eabi-gcc")
-    out = Path(out) if out else model.parent / f"firmware-{board}"
-    build = out / "src"
-    generate_c(model, build)
+    out = io.check_out(Path(out) if out else model.parent / f"firmware-{board}", "folder")
+    _check_previous_src(out)
+    # TFLite Micro reads the model (in a child first) before anything is written: a damaged model fails here.
     inputs, expected = test_set if test_set is not None else test_vectors(model, vectors, data_inputs=data_inputs)
+    with _staged_src(out) as build:
+        elf = _build_in(build, model, b, board, app, reference, gcc, inputs, expected, vectors, out)
+    return elf
+
+
+def _check_previous_src(out: Path) -> None:
+    """``out/src`` is replaced by a new build only if an earlier `firmware build` made it."""
+    if (out / "src").exists() and not any((out / f"firmware-{a}.json").is_file() for a in APPS):
+        raise UserError(f"{out / 'src'} exists and was not made by `edgernn firmware build`; choose another --out")
+
+
+@contextlib.contextmanager
+def _staged_src(out: Path):
+    """A private build folder inside ``out``, renamed to ``out/src`` only when the build succeeds.
+
+    A failed build leaves neither a ``src/`` nor (if this build created it) ``out`` itself."""
+    import shutil
+    import tempfile
+
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    io.clean_stale_partials(out)
+    staging = Path(tempfile.mkdtemp(prefix=".src.", suffix=".partial", dir=out))
+    io.mark_partial(staging)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if empty: nothing of anyone else's is removed
+        raise
+
+
+def _install(staging: Path, out: Path) -> None:
+    """Move the finished build folder to ``out/src`` (the previous build's src is removed after)."""
+    import shutil
+
+    (staging / io.PARTIAL_MARK).unlink(missing_ok=True)
+    old = None
+    if (out / "src").exists():
+        old = out / f".src.old.{os.getpid()}"
+        os.replace(out / "src", old)
+    os.replace(staging, out / "src")
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool, gcc: str, inputs, expected,
+              vectors: int, out: Path) -> Path:
+    from edgernn.export.codegen import generate_c
+
+    generate_c(model, build)
     io.atomic_write_text(build / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(build / "link.ld", linker_script(b))
     sources = ["boards/startup.c", "app/main.c"] if app == "bench" else ["boards/startup.c", "boards/uart.c",
@@ -116,15 +168,21 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
     if app == "serial":
         flags += [f"-DERN_UART_{b.uart.upper()}=1", f"-DERN_UART_BASE=0x{b.uart_base:08x}u"]
     elf = out / f"edgernn-{board}{'-serial' if app == 'serial' else ''}.elf"
+    staged_elf = build / elf.name
     cmd = [gcc, *flags, "-nostdlib", "-T", str(build / "link.ld"), "-Wl,--gc-sections",
            *[str(build / Path(f).name) for f in sources], str(build / "model.c"), str(build / "edgernn_rt.c"),
-           "-lgcc", "-o", str(elf)]
+           "-lgcc", "-o", str(staged_elf)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise UserError(f"firmware build failed: {proc.stderr.strip()[-600:]}")
+    final_cmd = [c.replace(str(build), str(out / "src")) for c in cmd[:-1]] + [str(elf)]
+    # the ELF and its record are written together: record first, ELF renamed into place last
     io.write_json(out / f"firmware-{app}.json", {"model": str(model), "board": board, "app": app,
                                                 "dsp": b.dsp and not reference, "vectors": vectors, "elf": str(elf),
-                                                "command": cmd, "compiler_warnings": proc.stderr.strip()})
+                                                "command": final_cmd,
+                                                "compiler_warnings": proc.stderr.strip().replace(str(build), "src")})
+    os.replace(staged_elf, elf)
+    _install(build, out)
     return elf
 
 
@@ -141,11 +199,24 @@ def elf_sizes(elf: Path) -> dict:
     return {"flash_bytes": flash, "static_ram_bytes": static_ram, "sections": sizes}
 
 
+def check_arm_elf(elf: Path) -> None:
+    """A 32-bit little-endian ARM executable, checked from its header before QEMU sees it (QEMU would wait
+    for the timeout on anything else and then print a register dump)."""
+    head = io.read_user_file(elf, "firmware ELF", 64 * 1024 * 1024)[:20]
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        raise UserError(f"{elf}: not an ELF file (run the .elf that `edgernn firmware build` wrote)")
+    if head[4] != 1 or head[5] != 1 or int.from_bytes(head[18:20], "little") != 40:  # ELFCLASS32, LSB, EM_ARM
+        raise UserError(f"{elf}: an ELF file, but not a 32-bit ARM (Cortex-M) executable")
+    if int.from_bytes(head[16:18], "little") != 2:  # ET_EXEC
+        raise UserError(f"{elf}: an ARM ELF file, but not a linked executable")
+
+
 def run_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = 120) -> dict:
     """Run under QEMU; returns the parsed summary and outputs. Hangs and crashes are errors."""
     elf, b = Path(elf), get_board(board)
-    if not elf.is_file():
-        raise UserError(f"{elf}: no such file")
+    check_arm_elf(elf)
+    if not (isinstance(timeout, (int, float)) and 0 < timeout <= 24 * 3600):
+        raise UserError(f"--timeout must be more than 0 and at most a day, got {timeout}")
     qemu = _tool("qemu-system-arm")
     cmd = [qemu, "-M", b.qemu_machine, "-nographic", "-monitor", "none", "-serial", "null", "-icount", "shift=0",
            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]

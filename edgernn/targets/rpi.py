@@ -8,6 +8,7 @@ prompting; ConnectTimeout bounds an unreachable host.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 import subprocess
@@ -37,14 +38,22 @@ class RpiTarget(Target):
             raise UserError(f"invalid --port {port}")
         if identity is not None and not Path(identity).is_file():
             raise UserError(f"{identity}: identity file not found")
+        if not timeout > 0 or timeout != timeout or timeout > 3600:
+            raise UserError(f"invalid --timeout {timeout} (seconds to wait for the connection: more than 0, at most 3600)")
+        if not remote_dir or not remote_dir.startswith("/") or "\n" in remote_dir or "\0" in remote_dir:
+            raise UserError(f"invalid --remote-dir {remote_dir!r} (an absolute folder on the board)")
         self.port, self.identity, self.timeout, self.run_timeout = port, identity, timeout, run_timeout
-        self.remote_python, self.remote_dir = remote_python, remote_dir.rstrip("/")
+        # remote_dir is the base; this run works only in its own new subfolder of it (self.run_dir)
+        self.remote_python, self.remote_base = remote_python, remote_dir.rstrip("/") or "/"
+        self.remote_dir: str | None = None
+        self.created_base = False
+        self.unreachable = False
         self.known_hosts = known_hosts
         self.tmp = Path(tempfile.mkdtemp(prefix="edgernn-rpi-"))
         self.remote_names: dict[str, str] = {}
 
     def _options(self) -> list[str]:
-        opts = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(self.timeout)}",
+        opts = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, math.ceil(self.timeout))}",
                 "-o", "StrictHostKeyChecking=accept-new", "-o", "LogLevel=ERROR"]
         if self.known_hosts:
             opts += ["-o", f"UserKnownHostsFile={self.known_hosts}"]
@@ -56,9 +65,12 @@ class RpiTarget(Target):
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise UserError(f"{self.host}: {what} timed out after {timeout:.0f} s") from None
+            self.unreachable = True  # clean-up would only wait as long again
+            raise UserError(f"{self.host}: {what} timed out after {timeout:g} s") from None
         except FileNotFoundError:
             raise UserError(f"{argv[0]} not found (Debian: apt-get install openssh-client)") from None
+        if proc.returncode == 255:  # ssh's own failure (connection, authentication), not the remote command's
+            self.unreachable = True
         if proc.returncode != 0:
             msg = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
             raise UserError(f"{self.host}:{self.port}: {what} failed: {msg[:300]}")
@@ -78,7 +90,19 @@ class RpiTarget(Target):
         self._call(argv, self.timeout + 60, "copying results back")
 
     def prepare(self, artifacts: list[Path]) -> None:
-        self.ssh(f"mkdir -p {shlex.quote(self.remote_dir)}", what="connecting")
+        # A new, unique folder inside --remote-dir for this run (mktemp -d): two benches sharing the base
+        # never touch each other's files, and clean-up removes only this folder (and the base only if this
+        # run created it and it is empty).
+        base = shlex.quote(self.remote_base)
+        out = self.ssh(f"if [ -d {base} ]; then echo existed; else mkdir -p {base} && echo created; fi && "
+                       f"mktemp -d {shlex.quote(self.remote_base.rstrip('/') + '/edgernn-run.XXXXXXXX')}",
+                       what="connecting")
+        lines = out.strip().splitlines()
+        if len(lines) != 2 or lines[0] not in ("existed", "created") or not lines[1].startswith(
+                self.remote_base.rstrip("/") + "/edgernn-run."):
+            raise UserError(f"{self.host}: could not create a scratch folder in {self.remote_base}: {out.strip()[:200]}")
+        self.created_base = lines[0] == "created"
+        self.remote_dir = lines[1]
         staged = []
         for i, a in enumerate(artifacts):  # numbered names: no remote clashes, no odd characters
             name = f"a{i}{a.suffix}"
@@ -111,10 +135,16 @@ class RpiTarget(Target):
         return {"target": self.name, "host": f"{self.host}:{self.port}"}
 
     def close(self) -> None:
+        """Remove what this run created on the board: its own subfolder, and the base folder only if this run
+        made it and nothing else is in it (rmdir fails on a non-empty folder). Nothing if the board is unreachable."""
         import shutil
 
-        try:
-            self.ssh(f"rm -rf {shlex.quote(self.remote_dir)}", what="cleaning up")
-        except UserError:
-            pass
+        if self.remote_dir is not None and not self.unreachable:
+            cmd = f"rm -rf -- {shlex.quote(self.remote_dir)}"
+            if self.created_base:
+                cmd += f"; rmdir -- {shlex.quote(self.remote_base)} 2>/dev/null; true"
+            try:
+                self.ssh(cmd, what="cleaning up")
+            except UserError:
+                pass
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -209,7 +209,24 @@ def run(spec: dict) -> dict:
     return result
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this runner when the process that started it dies (no orphaned benchmarks)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    parent = os.environ.get("EDGERNN_PARENT_PID", "")
+    if parent.isdigit() and os.getppid() != int(parent):
+        os._exit(1)
+
+
 if __name__ == "__main__":
+    _die_with_parent()
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     try:

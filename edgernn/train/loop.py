@@ -59,7 +59,9 @@ def kws_class_weights(weights: dict[int, float]) -> dict[int, float]:
     return {**weights, 1: float(np.mean(keyword_weights))} if keyword_weights else weights
 
 
-def _validate(task, arch, units, layers):
+def _validate(task, arch, units, layers, dropout=0.0):
+    if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):  # NaN fails too
+        raise UserError(f"--dropout must be in [0, 1), got {dropout}")
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
     cell(arch)
@@ -84,18 +86,18 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     out of train/val/test and reported on its own), ``augment`` (True: defaults, a dict: overrides,
     False: off; see ``edgernn.data.augment``).
     """
-    _validate(task, arch, units, layers)
+    _validate(task, arch, units, layers, dropout)
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
                        min_epochs=min_epochs, lr=lr, clipnorm=clipnorm)
     make_recipe(1, **recipe_args)  # bad values fail before the data is read
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise UserError(f"{out} already exists (pass --overwrite to replace it)")
+    out = io.check_out(out, "folder", overwrite=overwrite)
     data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic),
                         **_kws_data_options(task, data, keywords, holdout_engine, augment))
     ds = load_dataset(data, task=task, **data_options)
     if task != "anomaly" and ds.task == "anomaly":
         raise UserError(f"{data}: anomaly data; use --task anomaly")
+    if task != "anomaly" and len(np.unique(ds.splits["train"].y)) < 2:
+        raise UserError(f"{data}: the training split holds one class only; a classifier needs at least 2")
     recipe = make_recipe(len(ds.splits["train"]), **recipe_args)
     config = {
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,

@@ -73,9 +73,9 @@ def _check(given: dict) -> None:
     for k in ("warmup_epochs", "min_epochs"):
         if k in given and given[k] < 0:
             raise UserError(f"--{k.replace('_', '-')} must be >= 0 (got {given[k]})")
-    if "lr" in given and not given["lr"] > 0:
+    if "lr" in given and not (given["lr"] > 0 and math.isfinite(given["lr"])):  # NaN and inf too
         raise UserError(f"--lr must be > 0 (got {given['lr']})")
-    if "clipnorm" in given and given["clipnorm"] < 0:
+    if "clipnorm" in given and not (given["clipnorm"] >= 0 and math.isfinite(given["clipnorm"])):
         raise UserError(f"--clipnorm must be >= 0 (0 turns clipping off; got {given['clipnorm']})")
 
 

@@ -9,6 +9,7 @@ runs/NAME/
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -23,27 +24,94 @@ def check_run(run_dir: str | Path) -> Path:
     run = Path(run_dir)
     if not run.is_dir():
         raise UserError(f"{run}: no such run folder")
-    missing = [f for f in RUN_FILES if not (run / f).is_file()]
+    missing = [f for f in RUN_FILES if not (run / f).exists()]  # a FIFO etc. is refused when read
     if missing:
         raise UserError(f"{run}: not a complete run folder (missing {', '.join(missing)})")
     return run
 
 
 def load_config(run_dir: str | Path) -> dict:
-    return read_json(check_run(run_dir) / "config.json")
+    return read_config(check_run(run_dir) / "config.json")
+
+
+# config.json schema: key -> (accepted types, check on the value, what it must be). Keys marked optional
+# may be missing; every key present is checked. One validator, used wherever a run folder is read.
+_INT = (int,)
+_NUM = (int, float)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, _NUM) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _int_in(lo: int, hi: int):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+CONFIG_SCHEMA = {
+    "task": (lambda v: v in ("kws", "classify", "anomaly"), "one of kws, classify, anomaly"),
+    "arch": (lambda v: isinstance(v, str) and v.isalnum() and v.islower() and len(v) <= 16, "a cell name such as gru"),
+    "units": (_int_in(1, 4096), "an integer 1..4096"),
+    "layers": (_int_in(1, 16), "an integer 1..16"),
+    "input_shape": (lambda v: isinstance(v, list) and len(v) == 2 and all(_int_in(1, 1_000_000)(d) for d in v),
+                    "[steps, features], two positive integers"),
+    "class_names": (lambda v: isinstance(v, list) and 1 <= len(v) <= 10_000 and all(isinstance(c, str) for c in v),
+                    "a list of 1..10000 strings"),
+    "data": (lambda v: isinstance(v, str) and 0 < len(v) < 4096, "the dataset path (a string)"),
+    "input_norm": (lambda v: isinstance(v, dict) and isinstance(v.get("mean"), list) and isinstance(v.get("std"), list),
+                   "{mean: [...], std: [...]}"),
+}
+OPTIONAL_SCHEMA = {
+    "dropout": (lambda v: _finite(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "threshold": (_finite, "a finite number"),
+    "anomaly_model": (lambda v: v in ("predictor", "autoencoder"), "predictor or autoencoder"),
+    "data_options": (lambda v: isinstance(v, dict), "an object"),
+    "params": (_int_in(0, 10**12), "a non-negative integer"),
+    "macs": (_int_in(0, 10**15), "a non-negative integer"),
+    "float32_bytes": (_int_in(0, 10**13), "a non-negative integer"),
+    "epochs_run": (_int_in(0, 10**7), "a non-negative integer"),
+    "train_seconds": (lambda v: _finite(v) and v >= 0, "a non-negative number"),
+}
+
+
+def validate_config(config, where: str | Path = "config.json") -> dict:
+    """``config`` if it matches the run-folder schema; else a UserError naming the first bad key."""
+    if not isinstance(config, dict):
+        raise UserError(f"{where}: must be a JSON object, got {type(config).__name__}")
+    for key, (ok, expected) in CONFIG_SCHEMA.items():
+        if key not in config:
+            raise UserError(f"{where}: missing key {key!r} ({expected})")
+        if not ok(config[key]):
+            raise UserError(f"{where}: {key!r} must be {expected}, got {json.dumps(config[key])[:60]}")
+    for key, (ok, expected) in OPTIONAL_SCHEMA.items():
+        if key in config and not ok(config[key]):
+            raise UserError(f"{where}: {key!r} must be {expected}, got {json.dumps(config[key])[:60]}")
+    features = config["input_shape"][1]
+    for stat in ("mean", "std"):
+        values = config["input_norm"][stat]
+        if len(values) != features or not all(_finite(v) for v in values):
+            raise UserError(f"{where}: input_norm.{stat} must be {features} finite numbers (one per feature)")
+    if not all(v > 0 for v in config["input_norm"]["std"]):
+        raise UserError(f"{where}: input_norm.std must be positive")
+    if config["task"] == "anomaly" and "threshold" not in config:
+        raise UserError(f"{where}: missing key 'threshold' (anomaly runs need one)")
+    if config["task"] != "anomaly" and len(config["class_names"]) < 2:
+        raise UserError(f"{where}: class_names must name at least 2 classes")
+    return config
+
+
+def read_config(path: str | Path) -> dict:
+    """Read and validate a run's config.json."""
+    return validate_config(read_json(path), path)
 
 
 def load_run(run_dir: str | Path):
     """(tf_keras model, config dict) of a run folder."""
-    from edgernn.tf import load
+    from edgernn.io import load_keras_model
 
     run = check_run(run_dir)
-    _, keras = load()
-    try:
-        model = keras.models.load_model(run / "model.keras", compile=False)
-    except Exception as e:
-        raise UserError(f"{run / 'model.keras'}: cannot load model ({str(e).splitlines()[0][:160]})") from None
-    return model, read_json(run / "config.json")
+    config = load_config(run)
+    return load_keras_model(run / "model.keras"), config
 
 
 def input_norm(X: np.ndarray) -> dict:

@@ -1,0 +1,43 @@
+"""Child processes that die with their parent.
+
+Converters, model probes and benchmark runners run in child processes (a crash there must not
+kill the CLI). If the CLI is killed (SIGKILL, closed terminal), such a child would otherwise keep
+running for tens of seconds as an orphan: each child calls ``die_with_parent()`` first thing, which
+asks Linux to send it SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG) and exits at once if the
+parent is already gone.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+PARENT_ENV = "EDGERNN_PARENT_PID"
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child: get SIGKILL when the parent dies (Linux); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    expected = os.environ.get(PARENT_ENV)
+    if expected and expected.isdigit() and os.getppid() != int(expected):
+        os._exit(1)  # the parent died before prctl took effect
+
+
+def child_env(extra: dict | None = None) -> dict:
+    """The environment for a child: ours, plus the parent pid ``die_with_parent`` checks."""
+    return {**os.environ, PARENT_ENV: str(os.getpid()), **(extra or {})}
+
+
+def run_child(argv: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run`` with the parent pid passed on; the child must call ``die_with_parent``."""
+    return subprocess.run(argv, timeout=timeout, env=child_env(kwargs.pop("env", None)), **kwargs)
