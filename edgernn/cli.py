@@ -114,7 +114,7 @@ def data_info(path, task):
 @main.command()
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
               help="kws: 12-class keywords; classify: any .npz sequence classification; anomaly: CSV time series.")
-@click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru or lstm.")
+@click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru, lstm or rnn (vanilla tanh RNN).")
 @click.option("--units", default=64, show_default=True, help="Hidden units per recurrent layer.")
 @click.option("--layers", default=1, show_default=True, help="Stacked recurrent layers.")
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
