@@ -173,3 +173,9 @@ def test_compare_three_cells_with_a_forced_failure(tiny_data, tmp_path, monkeypa
     assert "## Pruning sensitivity" in md and "| 50% |" in md and "## Paired per-seed differences" in md
     assert all(set(m["pruning"]) == {"0", "50"} for m in r["models"])
     assert (folder / "pruning_sensitivity.png").stat().st_size > 1000
+
+
+def test_sequence_study_units_are_budget_matched():
+    from edgernn.bench.compare import SEQ_UNITS, seq_study_units
+    units = seq_study_units(["gru", "lstm", "rnn"], "params")
+    assert units["gru"] == SEQ_UNITS and units["lstm"] < SEQ_UNITS < units["rnn"]

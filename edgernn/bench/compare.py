@@ -259,7 +259,9 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
                              tgts, progress, sparsities, prune_epochs)
                   for seed in range(seeds) for c in names]
         mark_failures(models, chance)
-        seq = [dict(_seq_point(tmp, n, c, seq_epochs, seq_samples, progress), steps=n) for n in lens for c in names]
+        seq_units = seq_study_units(names, budget)
+        seq = [dict(_seq_point(tmp, n, c, seq_epochs, seq_samples, progress, seq_units[c]), steps=n)
+               for n in lens for c in names]
         user_seq = [_user_seq_point(tmp, ds, n, c, match[c][0], epochs, progress) for n in user_lens for c in names]
         summary = summarize(models, tgts, names)
         result = {"data": str(data), "task": task, "budget": budget, "cells": names, "chance": chance,
@@ -320,15 +322,27 @@ def _lengths(spec: str | None, option: str) -> list[int]:
     return lens
 
 
-def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, progress: bool) -> dict:
+SEQ_UNITS = 32  # the first cell's units in the sequence-length study; the others are budget-matched
+
+
+def seq_study_units(cells: list[str], budget: str) -> dict[str, int]:
+    """Units per cell for the long-dependency task, matched on ``budget`` like the main comparison."""
+    base = {"task": "classify", "layers": 1, "input_shape": [50, 4], "class_names": list(range(4))}
+    return {c: SEQ_UNITS if i == 0 else match_units(base, budget, cells[0], SEQ_UNITS, c)[0]
+            for i, c in enumerate(cells)}
+
+
+def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, progress: bool,
+               units: int = SEQ_UNITS) -> dict:
     from edgernn import api
 
     data = long_dependency_data(folder / "seqlen" / f"first_step_{steps}.npz", steps, n=samples)
     # No early stopping: long-dependency tasks sit on a loss plateau before they are learned.
-    run = api.train(task="classify", arch=arch, units=32, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
+    run = api.train(task="classify", arch=arch, units=units, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
                     epochs=epochs, patience=epochs, overwrite=True, progress=progress)
     m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
-    return {"arch": arch, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"], "chance": 0.25}
+    return {"arch": arch, "units": units, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"],
+            "chance": 0.25}
 
 
 def _plots(folder: Path, models, summary, seq, targets, cells=("gru", "lstm"), sparsities=()) -> None:
@@ -464,7 +478,9 @@ def _markdown(r: dict) -> str:
     if r.get("prune_sparsities"):
         lines += _pruning_section(r)
     if r["seq_len_study"]:
-        lines += [f"## Sequence length (class cue in the first {CUE_STEPS} steps, then noise; 4 classes, chance 25%)", "",
+        units = ", ".join(f"{c.upper()} {u}" for c, u in {p["arch"]: p.get("units") for p in r["seq_len_study"]}.items())
+        lines += [f"## Sequence length (class cue in the first {CUE_STEPS} steps, then noise; 4 classes, chance 25%; "
+                  f"units matched on {r['budget']}: {units}; one seed)", "",
                   *_seq_table(r["seq_len_study"], cells), "", "![sequence length](seq_len.png)", ""]
     if r.get("user_data_seq_len_study"):
         lines += [f"## Your data resampled in time (originally {r['user_data_steps']} steps; one seed)", "",

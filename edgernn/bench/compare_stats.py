@@ -214,7 +214,7 @@ def recommend(models: list[dict], summary: dict, cells: list[str]) -> dict:
     open_pairs = [p for p in inner if p["verdict"] == "unclear"] or inner
     need = max(p.get("seeds_needed", MIN_PAIRS) for p in open_pairs)
     detail = "; ".join(_pair_text(p["first"], p["second"], p, basis) for p in open_pairs)
-    names = " and ".join(c.upper() for c in contenders)
+    names = ", ".join(c.upper() for c in contenders[:-1]) + f" and {contenders[-1].upper()}"
     text = (f"Not enough evidence to choose between {names} ({detail}): about {need} successful seeds per cell "
             f"would settle it.{(' ' + worse) if worse else ''}{note}")
     return dict(figures, choice=None, kind="not enough evidence", seeds_needed=need, text=text)
