@@ -151,7 +151,8 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
         if kind == "cpu":
             row = api.bench([int8], target="cpu", runtimes=["litert"], runs=100, warmup=10, repeats=1, limit=0,
                             progress=False)[0]
-            r["targets"][key] = {"latency_ms": row["latency_ms"]["p50"], "basis": "measured p50, LiteRT, 1 thread"}
+            r["targets"][key] = ({"latency_ms": row["latency_ms"]["p50"], "basis": "measured p50, LiteRT, 1 thread"}
+                                 if row.get("latency_ms") else {"error": row.get("error") or "no latency measured"})
         else:
             try:
                 row = api.bench([int8], target="mcu", board=board, vectors=2)[0]["mcu"]

@@ -194,7 +194,8 @@ def recommend(models: list[dict], summary: dict, cells: list[str]) -> dict:
         if p["verdict"] in ("first", "second"):
             winner, loser = (p["first"], p["second"]) if p["verdict"] == "first" else (p["second"], p["first"])
             beaten.setdefault(loser, []).append((winner, p))
-    contenders = [c for c in alive if c not in beaten]
+    # Medians of paired differences need not be transitive; if every cell is beaten, none is excluded.
+    contenders = [c for c in alive if c not in beaten] or list(alive)
     worse = " ".join(f"{c.upper()} is clearly less accurate ({_pair_text(w, c, _oriented(p, w, c), basis)})."
                      for c, ws in beaten.items() for w, p in ws[:1])
     inner = [p for p in pairs.values() if p["first"] in contenders and p["second"] in contenders]
