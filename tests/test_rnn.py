@@ -95,7 +95,9 @@ def test_firmware_is_bit_exact(rnn_int8_model, tmp_path, board, reference):
 def test_onnx_export_matches_keras(rnn_run):
     api.export(rnn_run, format="onnx")
     record = json.loads((rnn_run / "export_onnx.json").read_text())
-    assert record["metrics"]["float"]["within_tolerance"] and record["metrics"]["float"]["max_abs_diff_vs_keras"] <= 1e-4
+    f = record["metrics"]["float"]
+    assert f["within_tolerance"] and f["max_abs_diff_vs_keras"] <= 1e-4
+    assert f["ops"] == {"RNN": 2, "Squeeze": 2, "Transpose": 1, "MatMul": 1, "Add": 1, "Softmax": 1}  # native, no Loop
 
 
 def test_magnitude_and_structured_pruning(rnn_run, tmp_path):
