@@ -175,7 +175,7 @@ def _pruning_sensitivity(run: Path, int8_metric: float, sparsities, epochs: int,
 
     out, errors = {"0": int8_metric}, {}
     for s in sparsities:
-        key = S._sparsity_key(s)
+        key = S.sparsity_key(s)
         try:
             pruned = api.prune(run, sparsity=s, epochs=epochs, out=run.with_name(f"{run.name}-pruned{key}"),
                                overwrite=True)
@@ -524,7 +524,7 @@ def _pairs_section(r: dict) -> list[str]:
 
 def _pruning_section(r: dict) -> list[str]:
     cells = r["cells"]
-    keys = ["0"] + [S._sparsity_key(s) for s in r["prune_sparsities"]]
+    keys = ["0"] + [S.sparsity_key(s) for s in r["prune_sparsities"]]
     lines = [f"## Pruning sensitivity (magnitude pruning, {r['prune_epochs']} fine-tuning epochs, then int8 on "
              "TFLite Micro; mean ± std over successful seeds)", "",
              "| sparsity | " + " | ".join(f"{c.upper()} int8 accuracy % | {c.upper()} drop, pt" for c in cells) + " |",

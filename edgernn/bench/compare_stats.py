@@ -243,7 +243,7 @@ def drop_claim(models: list[dict], sparsities: list[float]) -> dict:
 
     tests = {"int8 quantization": paired_differences(models, "lstm", "gru", int8_drop)[1]}
     if sparsities:
-        top = _sparsity_key(max(sparsities))
+        top = sparsity_key(max(sparsities))
 
         def prune_drop(m):
             p = m.get("pruning") or {}
@@ -269,5 +269,5 @@ def _claim_word(verdict: str) -> str:
             "unclear": "within seed noise"}[verdict]
 
 
-def _sparsity_key(s: float) -> str:
+def sparsity_key(s: float) -> str:
     return str(int(round(100 * s)))
