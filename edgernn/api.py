@@ -34,16 +34,46 @@ def load_data(path, task=None, **options):
     return load_dataset(path, task=task, **options)
 
 
-def data_info(path, task=None) -> dict:
-    """Samples per split and class, as a table dict (title, columns, rows)."""
+def data_info(path, task=None, **options) -> dict:
+    """Samples per split and class, as a table dict (title, columns, rows).
+
+    ``options`` go to the loader (anomaly: window, stride, train_end); for anomaly series the
+    table also holds the suggested window and the loader's warnings.
+    """
     import numpy as np
 
-    ds = load_data(path, task=task)
+    ds = load_data(path, task=task, **options)
     splits = [s for s in ("train", "val", "test") if s in ds.splits]
     rows = [[name] + [int(np.sum(ds.splits[s].y == k)) for s in splits] for k, name in enumerate(ds.class_names)]
     rows.append(["total"] + [len(ds.splits[s]) for s in splits])
+    if ds.task == "anomaly":
+        sug = ds.meta.get("suggested")
+        if sug:
+            rows.append([f"suggested: --window {sug['window']} --stride {sug['stride']} ({sug['why']})"]
+                        + [""] * len(splits))
+        rows += [[f"warning: {w}"] + [""] * len(splits) for w in ds.meta.get("warnings", [])]
     T, F = ds.input_shape
     return {"title": f"{path}: {ds.task}, input {T}x{F}", "columns": ["class", *splits], "rows": rows}
+
+def bundled(name, out, seed=0, val_fraction=0.2, overwrite=False):
+    """Write the real dataset ``name`` bundled with sktime to ``out`` (.npz or .csv); returns the path."""
+    from edgernn.data.bundled import write_bundled
+
+    return write_bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)
+
+
+def load_bundled(name, seed=0, val_fraction=0.2) -> dict:
+    """The arrays of a bundled real dataset (see ``edgernn.data.bundled``)."""
+    from edgernn.data.bundled import load_bundled as _load
+
+    return _load(name, seed=seed, val_fraction=val_fraction)
+
+
+def bundled_table() -> dict:
+    """The bundled real datasets as a table dict."""
+    from edgernn.data.bundled import bundled_table as _table
+
+    return _table()
 
 # --- train ---
 def train(task, arch, data, out, units=64, layers=1, **options):

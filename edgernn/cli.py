@@ -103,11 +103,57 @@ def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, over
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=None,
               help="Task (default: detected from the data format).")
-def data_info(path, task):
-    """Count samples per split and class of any supported dataset."""
+@click.option("--window", default=None, help="anomaly: window (samples) or 'auto', as in train.")
+@click.option("--stride", type=int, default=None, help="anomaly: stride, as in train.")
+@click.option("--train-end", type=int, default=None, help="anomaly, one CSV: first row of the test part, as in train.")
+def data_info(path, task, window, stride, train_end):
+    """Count samples per split and class of any supported dataset.
+
+    For anomaly series it also suggests --window/--stride from the dominant period of the
+    training part, and says which labelled anomalies a split would leave out.
+    """
     from edgernn import api
 
-    _print_table(api.data_info(path, task=task))
+    options = _anomaly_options(task or "anomaly", window, stride, train_end)
+    _print_table(api.data_info(path, task=task, **options))
+
+
+@data.command("bundled")
+@click.argument("name", required=False)
+@click.argument("out", required=False, type=click.Path(path_type=Path))
+@click.option("--list", "list_names", is_flag=True, help="List the bundled datasets and exit.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the stratified validation part.")
+@click.option("--val-fraction", default=0.2, show_default=True,
+              help="Part of the archive's train split held out for validation (the test split stays as is).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
+    """Write real dataset NAME that ships inside sktime to OUT (.npz: classification, .csv: anomaly)."""
+    from edgernn import api
+
+    if list_names:
+        _print_table(api.bundled_table())
+        return
+    if not name or not out:
+        raise UserError("need NAME and OUT (see --list for the names)")
+    click.echo(f"{api.bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)}: written")
+
+
+def _window_option(window):
+    if window is None or window == "auto":
+        return window
+    try:
+        return int(window)
+    except ValueError:
+        raise UserError(f"--window must be an integer or 'auto' (got {window!r})") from None
+
+
+def _anomaly_options(task, window, stride, train_end) -> dict:
+    """Loader options of anomaly windows (only those given); refused for other tasks."""
+    given = {k: v for k, v in (("window", _window_option(window)), ("stride", stride), ("train_end", train_end))
+             if v is not None}
+    if given and task != "anomaly":
+        raise UserError(f"--{next(iter(given)).replace('_', '-')} applies to --task anomaly only")
+    return given
 
 
 # --- train ---
@@ -120,25 +166,51 @@ def data_info(path, task):
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
               help="Dataset: Speech Commands-layout folder, .npz, .csv or folder of CSVs.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to create.")
-@click.option("--epochs", default=40, show_default=True, help="Maximum epochs (early stopping may end sooner).")
-@click.option("--batch-size", default=64, show_default=True, help="Training batch size.")
-@click.option("--lr", default=3e-3, show_default=True, help="Adam learning rate (halved on plateaus).")
-@click.option("--patience", default=8, show_default=True, help="Epochs without validation improvement before stopping.")
+@click.option("--epochs", type=int, default=None,
+              help="Maximum epochs; early stopping may end sooner. Default: enough for ~1000 optimizer steps (40-300).")
+@click.option("--batch-size", type=int, default=None,
+              help="Training batch size. Default: the largest power of two giving >= 10 steps per epoch (8-64).")
+@click.option("--lr", type=float, default=None,
+              help="Peak Adam learning rate, reached after the warm-up and halved on plateaus. Default: 0.003.")
+@click.option("--patience", type=int, default=None,
+              help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs).")
+@click.option("--warmup-epochs", type=int, default=None,
+              help="Epochs of linear learning-rate warm-up (0: none). Default: ~50 optimizer steps (1-5 epochs).")
+@click.option("--min-epochs", type=int, default=None,
+              help="Epochs before early stopping and best-weights tracking start. Default: ~100 steps, at least the "
+                   "warm-up, at most a quarter of --epochs.")
+@click.option("--clipnorm", type=float, default=None,
+              help="Clip gradients to this global norm (0: off). Default: 1.0.")
 @click.option("--dropout", default=0.3, show_default=True, help="Dropout before the classifier head.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (weights, shuffling).")
 @click.option("--class-weights/--no-class-weights", default=True, show_default=True,
               help="Weight classes inversely to their frequency.")
 @click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default="predictor",
               show_default=True, help="anomaly: next-step predictor or sequence autoencoder.")
+@click.option("--window", default=None,
+              help="anomaly: samples per window, or 'auto' (one dominant period of the training part; "
+                   "`edgernn data info` shows it). Default: 64.")
+@click.option("--stride", type=int, default=None,
+              help="anomaly: samples between window starts (training uses half). Default: 32, or window/4 with auto.")
+@click.option("--train-end", type=int, default=None,
+              help="anomaly, one CSV: first row of the test part; rows before it are known-normal (their last fifth "
+                   "validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, dropout, seed,
-          class_weights, anomaly_model, overwrite):
-    """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out."""
+def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
+          clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite):
+    """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
+
+    Batch size, epochs, patience and warm-up are derived from the training split's size unless
+    given; config.json["recipe"] records the values used. A run whose result is near chance (or
+    whose best epoch was the first) prints a warning and is flagged in metrics.json["guard"].
+    """
     from edgernn import api
 
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
-                    batch_size=batch_size, lr=lr, patience=patience, dropout=dropout, seed=seed,
-                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite)
+                    batch_size=batch_size, lr=lr, patience=patience, warmup_epochs=warmup_epochs,
+                    min_epochs=min_epochs, clipnorm=clipnorm, dropout=dropout, seed=seed,
+                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite,
+                    data_options=_anomaly_options(task, window, stride, train_end))
     _print_table(api.run_summary(run))
 
 # --- prune ---
@@ -245,14 +317,28 @@ def check(model, target, as_json):
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the metrics JSON here.")
 @click.option("--limit", type=int, default=None, help="Evaluate only the first N test samples.")
 def eval_cmd(artifact, data_path, runtime, out, limit):
-    """Accuracy (ROC-AUC for anomaly) of ARTIFACT on the test split, batch 1, on one runtime."""
+    """Accuracy (ROC-AUC for anomaly) of ARTIFACT on the test split, batch 1, on one runtime.
+
+    --data may hold test data only: an .npz of test rows (all rows without `split`), a Speech
+    Commands folder with some of the words (all clips without testing_list.txt), a CSV scored as a
+    whole; the run's config.json supplies classes, standardization and windows. Classes with no
+    test sample are listed as absent.
+    """
     from edgernn import api
     from edgernn.train.metrics import main_metric
 
     m = api.evaluate(artifact, data=data_path, runtime=runtime, out=out, limit=limit)
     name, value = main_metric(m)
-    _print_table({"title": f"eval {artifact} on {m['runtime']}", "columns": ["metric", "value"],
-                  "rows": [[name, f"{value:.4f}"], ["test samples", m["samples"]]]})
+    rows = [[name, f"{value:.4f}"], ["test samples", m["samples"]]]
+    if m.get("absent_classes"):
+        rows.append(["absent classes", ", ".join(m["absent_classes"])])
+    if m.get("events", {}).get("events"):
+        ev = m["events"]
+        rows += [["pr_auc", f"{m['pr_auc']:.4f}"],
+                 [f"top-1 location (±{ev['tolerance']})", f"row {ev['top1_row']}: {'hit' if ev['top1_hit'] else 'miss'}"]]
+    _print_table({"title": f"eval {artifact} on {m['runtime']}", "columns": ["metric", "value"], "rows": rows})
+    for note in m.get("notes", []):
+        click.echo(f"edgernn: warning: {note}", err=True)
 
 # --- bench ---
 @main.command()
