@@ -68,6 +68,15 @@ def test_a_tie_goes_to_the_cheaper_cell():
     assert r["kind"] == "tie, cheapest" and r["choice"] == "gru" and "-23% int8 flash" in r["text"]
 
 
+def test_cheapest_weighs_how_much_cheaper():
+    """6% less flash does not outweigh 18x the latency (the KWS GRU vs LSTM case)."""
+    models = ([run("gru", s, a, size=21952, lat=0.037) for s, a in enumerate([0.969, 0.970, 0.968])]
+              + [run("lstm", s, a, size=20688, lat=0.697) for s, a in enumerate([0.966, 0.967, 0.963])])
+    r = verdict(models)
+    assert r["kind"] == "tie, cheapest" and r["choice"] == "gru"
+    assert S.cheapest({"a": {"int8_bytes": {"median": 100}}, "b": {"int8_bytes": {"median": 90}}}, ["a", "b"]) == "b"
+
+
 def test_not_enough_evidence_names_the_seeds_needed():
     models = ([run("gru", s, a) for s, a in enumerate([0.90, 0.86, 0.93])]
               + [run("lstm", s, a, size=26000) for s, a in enumerate([0.88, 0.91, 0.90])])
@@ -179,3 +188,21 @@ def test_sequence_study_units_are_budget_matched():
     from edgernn.bench.compare import SEQ_UNITS, seq_study_units
     units = seq_study_units(["gru", "lstm", "rnn"], "params")
     assert units["gru"] == SEQ_UNITS and units["lstm"] < SEQ_UNITS < units["rnn"]
+
+
+def test_rewrite_report_recomputes_the_verdict_from_the_json(tmp_path):
+    from edgernn.bench.compare import rewrite_report
+    models = lstm_clearly_better(gru_seed2=0.08)
+    for m in models:
+        m["failed"] = S.failure_reasons(m, 1 / 12) or None
+    r = {"data": "d", "task": "kws", "budget": "params", "cells": ["gru", "lstm"], "chance": 1 / 12, "seeds": 4,
+         "budget_match": {"reference": "gru", "units": {"gru": 8, "lstm": 7}, "relative_difference": {"gru": 0, "lstm": 0}},
+         "targets": ["cpu"], "recommendation": {"text": "stale"}, "summary": summarize(models, [("cpu", None)], ["gru", "lstm"]),
+         "failed_runs": [{"arch": "gru", "seed": 2, "reasons": models[2]["failed"]}], "prune_sparsities": [],
+         "prune_epochs": 3, "models": models, "seq_len_study": [], "user_data_seq_len_study": [], "user_data_steps": 49,
+         "seconds": 1.0}
+    (tmp_path / "comparison.json").write_text(json.dumps(r))
+    rewrite_report(tmp_path)
+    assert json.loads((tmp_path / "comparison.json").read_text())["recommendation"]["choice"] == "lstm"
+    md = (tmp_path / "report.md").read_text()
+    assert "**Recommendation: LSTM: clearly the most accurate." in md and "| GRU | 2 |" in md

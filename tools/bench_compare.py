@@ -44,7 +44,17 @@ def main() -> int:
     ap.add_argument("--prune-sparsities", default="0.5,0.75,0.9")
     ap.add_argument("--prune-epochs", type=int, default=3)
     ap.add_argument("--seq-lens", default="50,200", help="sequence-length study, run once (with the first real set)")
+    ap.add_argument("--rereport", nargs="+", metavar="DIR",
+                    help="only recompute the verdict and report.md of these comparison folders from their "
+                         "comparison.json (after a change to the statistics; nothing is re-measured)")
     args = ap.parse_args()
+    if args.rereport:
+        from edgernn.bench.compare import rewrite_report
+
+        for folder in map(rewrite_report, args.rereport):
+            print(f"\n==== {folder}/report.md (verdict recomputed) ====\n")
+            print((folder / "report.md").read_text())
+        return 0
     out = Path(args.out)
     jobs = []
     if args.kws:

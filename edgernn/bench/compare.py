@@ -283,6 +283,18 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
     return out
 
 
+def rewrite_report(folder) -> Path:
+    """Recompute the verdict, the quantization/pruning claim and report.md from DIR/comparison.json
+    (nothing is re-measured; the plots stay): for comparisons made before a change to the statistics."""
+    folder = Path(folder)
+    r = io.read_json(folder / "comparison.json")
+    r["recommendation"] = S.recommend(r["models"], r["summary"], r["cells"])
+    r["quantization_pruning_claim"] = S.drop_claim(r["models"], r.get("prune_sparsities", []))
+    io.write_json(folder / "comparison.json", r)
+    io.atomic_write_text(folder / "report.md", _markdown(r))
+    return folder
+
+
 def resample_time(X: np.ndarray, steps: int) -> np.ndarray:
     """[N, T, F] -> [N, steps, F] by linear interpolation along time."""
     src = np.linspace(0.0, 1.0, X.shape[1])

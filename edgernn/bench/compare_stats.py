@@ -147,16 +147,16 @@ def cost_figures(summary: dict, cell: str) -> dict[str, float]:
 
 
 def cheapest(summary: dict, cells: list[str]) -> str:
-    """The cell with the lowest rank sum over the costs every one of them has (flash breaks ties)."""
+    """The cell whose costs are lowest on balance: the smallest sum over the cost figures every cell
+    has of log(cost / the lowest cost), so 6% more flash does not outweigh 18x the latency
+    (a rank count would call that a draw). Flash breaks exact ties."""
     figs = {c: cost_figures(summary, c) for c in cells}
     common = set.intersection(*(set(f) for f in figs.values())) if figs else set()
     if not common:
         return cells[0]
-    ranks = {c: 0.0 for c in cells}
-    for key in common:
-        for r, c in enumerate(sorted(cells, key=lambda c: figs[c][key])):
-            ranks[c] += r
-    return min(cells, key=lambda c: (ranks[c], figs[c].get("int8 flash", 0.0)))
+    lowest = {k: min(figs[c][k] for c in cells) for k in common}
+    score = {c: sum(math.log(max(figs[c][k], 1e-12) / max(lowest[k], 1e-12)) for k in common) for c in cells}
+    return min(cells, key=lambda c: (round(score[c], 9), figs[c].get("int8 flash", 0.0)))
 
 
 def cost_text(summary: dict, cell: str, other: str) -> str:
