@@ -2,7 +2,9 @@
 built-in keyword data and on real datasets bundled inside a Python wheel (sktime).
 
     python tools/bench_compare.py [--kws data/kws] [--real ItalyPowerDemand,BasicMotions,GunPoint]
-                                  [--out bench/compare] [--kws-seeds 3] [--real-seeds 5] ...
+                                  [--out bench/compare] [--kws-seeds 3] [--real-seeds 3] ...
+    python tools/bench_compare.py --kws "" --real ItalyPowerDemand --prune-sparsities 0.5,0.75,0.9 \
+                                  --seq-lens 50,200 --out bench/compare-prune   # pruning + memory study
 
 Real datasets are written with `edgernn.data.bundled.write_bundled` (the `edgernn data bundled`
 command; needs the `real` extra), or pass `--real PATH.npz` for any classification npz. Each
@@ -40,10 +42,10 @@ def main() -> int:
     ap.add_argument("--cells", default="gru,lstm,rnn")
     ap.add_argument("--kws-seeds", type=int, default=3)
     ap.add_argument("--kws-epochs", type=int, default=20)
-    ap.add_argument("--real-seeds", type=int, default=5)
-    ap.add_argument("--prune-sparsities", default="0.5,0.75,0.9")
-    ap.add_argument("--prune-epochs", type=int, default=3)
-    ap.add_argument("--seq-lens", default="50,200", help="sequence-length study, run once (with the first real set)")
+    ap.add_argument("--real-seeds", type=int, default=3)
+    ap.add_argument("--prune-sparsities", default="", help="pruning sensitivity (e.g. 0.5,0.75,0.9; empty: skip)")
+    ap.add_argument("--prune-epochs", type=int, default=20)
+    ap.add_argument("--seq-lens", default="", help="sequence-length study (e.g. 50,200), run once (with the first real set)")
     ap.add_argument("--rereport", nargs="+", metavar="DIR",
                     help="only recompute the verdict and report.md of these comparison folders from their "
                          "comparison.json (after a change to the statistics; nothing is re-measured)")
