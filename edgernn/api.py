@@ -11,12 +11,17 @@ from __future__ import annotations
 
 # --- data ---
 def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_existing=False, overwrite=False,
-              progress=True):
-    """Synthesize the built-in 12-class keyword dataset (espeak-ng) into ``out``."""
+              progress=True, keywords=None, engines=None):
+    """Synthesize the built-in keyword dataset (espeak-ng, flite, festival) into ``out``.
+
+    ``keywords``: "w1,w2,..." or a list (default: the ten core words); ``engines``: subset of
+    espeak,flite,festival (default: every one installed).
+    """
     from edgernn.data.synth_kws import synth_kws as _synth
 
     return _synth(out, seed=seed, per_word=per_word, unknown_total=unknown_total, workers=workers,
-                  skip_existing=skip_existing, overwrite=overwrite, progress=progress)
+                  skip_existing=skip_existing, overwrite=overwrite, progress=progress, keywords=keywords,
+                  engines=engines)
 
 
 def synth_anomaly(out, seed=0, train_seconds=150, val_seconds=40, test_seconds=120, overwrite=False):
@@ -37,13 +42,13 @@ def load_data(path, task=None, **options):
 def data_info(path, task=None, **options) -> dict:
     """Samples per split and class, as a table dict (title, columns, rows).
 
-    ``options`` go to the loader (anomaly: window, stride, train_end); for anomaly series the
-    table also holds the suggested window and the loader's warnings.
+    ``options`` go to the loader (anomaly: window, stride, train_end; kws: keywords, holdout_engine);
+    for anomaly series the table also holds the suggested window and the loader's warnings.
     """
     import numpy as np
 
     ds = load_data(path, task=task, **options)
-    splits = [s for s in ("train", "val", "test") if s in ds.splits]
+    splits = [s for s in ("train", "val", "test", "holdout") if s in ds.splits]
     rows = [[name] + [int(np.sum(ds.splits[s].y == k)) for s in splits] for k, name in enumerate(ds.class_names)]
     rows.append(["total"] + [len(ds.splits[s]) for s in splits])
     if ds.task == "anomaly":
@@ -80,7 +85,9 @@ def train(task, arch, data, out, units=64, layers=1, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.
 
     Options: epochs, batch_size, lr, patience, dropout, seed, class_weights, anomaly_model,
-    overwrite, progress (see ``edgernn train --help``).
+    overwrite, progress, feature_arithmetic ("fixed": kws features as cores without an FPU compute
+    them) (see ``edgernn train --help``); KWS: keywords, holdout_engine,
+    augment (True | False | dict of overrides, see ``edgernn.data.augment``).
     """
     from edgernn.train.loop import train as _train
 
@@ -163,11 +170,65 @@ def report(folders, out, formats=("md", "html")):
     return _report(folders, out, formats=formats)
 
 # --- firmware ---
-def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench"):
-    """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial); returns the ELF."""
+def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench", wav=None,
+                   every_ms=200, arithmetic="auto", audio="flash"):
+    """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial | kws); returns
+    the ELF. app "kws": ``model`` is a run folder, ``wav`` the audio linked into flash, the model runs every
+    ``every_ms``, its front end in ``arithmetic`` (auto | float | fixed); ``audio`` "serial": streamed
+    over the UART at run time (``firmware_stream_kws``) instead of ``wav`` in flash."""
     from edgernn.targets.mcu import build_firmware
 
-    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app)
+    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
+                          every_ms=every_ms, arithmetic=arithmetic, audio=audio)
+
+
+def firmware_stream_kws(elf, wav, board="mps2-an386", port=None, baud=115200, timeout=60):
+    """Stream ``wav`` to the serial-audio kws app: on ``port`` (a real board) or ``elf`` in QEMU; returns
+    its results and detections."""
+    import json
+    from pathlib import Path
+
+    from edgernn.streaming.device_mirror import read_pcm16
+    from edgernn.targets.kws_firmware import run_kws_serial_qemu, stream_kws_serial
+
+    rate = 16000
+    record = Path(elf).parent / "firmware-kws-serial.json" if elf else None
+    if record is not None and record.is_file():  # the run's rate, not an assumed one
+        from edgernn.streaming.device_mirror import load_setup
+
+        rate = load_setup(json.loads(record.read_text())["run"]).features.sample_rate
+    pcm = read_pcm16(wav, rate)
+    if port is not None:
+        return stream_kws_serial(port, pcm, baud=baud, timeout=timeout)
+    if not Path(elf).is_file():
+        from edgernn.errors import UserError
+
+        raise UserError(f"{elf}: no such file")
+    return run_kws_serial_qemu(elf, pcm, board=board, timeout=timeout)
+
+
+def firmware_run_kws(elf, board="mps2-an386", timeout=300):
+    """Run a kws-app ELF in QEMU; returns its results, detections and instruction counts."""
+    from edgernn.targets.kws_firmware import run_kws_firmware
+
+    return run_kws_firmware(elf, board=board, timeout=timeout)
+
+
+def kws_device_detections(run, wav, every_ms=200, frontend="python", fixed=None):
+    """The host twin of the kws firmware: detections on ``wav`` by the streaming timing contract
+    (``fixed``: the integer front end of cores without an FPU; default: the run's arithmetic)."""
+    from edgernn.streaming.device_mirror import detections_of_wav
+
+    return detections_of_wav(run, wav, every_ms=every_ms, frontend=frontend, fixed=fixed)
+
+
+def bench_kws(runs, board="mps2-an386", wav=None, every_ms=200, timeout=600, out=None, arithmetic="auto"):
+    """The kws app on a QEMU board: front end and model instructions per second of audio, real-time factor,
+    flash/RAM, detections vs the host. Rows in the bench schema (figures under "mcu")."""
+    from edgernn.bench.kws_device import bench_mcu_kws
+
+    return bench_mcu_kws(runs, board=board, wav=wav, every_ms=every_ms, timeout=timeout, out=out,
+                         arithmetic=arithmetic)
 
 
 def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, timeout=30):
@@ -189,6 +250,24 @@ def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=Fals
     from edgernn.targets.flash import flash
 
     return flash(elf, board=board, probe=probe, target=target, drive=drive, dry_run=dry_run)
+
+
+# --- detect ---
+def detect(run_or_model, audio, every_ms=None, threshold=None) -> dict:
+    """Streaming keyword detection over a long recording: detections with times (see edgernn.streaming.stream)."""
+    from edgernn.streaming.stream import detect_file
+
+    return detect_file(run_or_model, audio, every_ms=every_ms, threshold=threshold)
+
+
+def streaming_eval(run_or_model, minutes=60.0, calibration_minutes=30.0, target_fa_per_hour=1.0, every_ms=200,
+                   seed=0, store=True, progress=True) -> dict:
+    """FRR and false alarms per hour on long synthetic streams; calibrates and stores the threshold."""
+    from edgernn.streaming.evaluate import evaluate_streaming
+
+    return evaluate_streaming(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
+                              target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=store,
+                              progress=progress)
 
 
 # --- compare ---
