@@ -274,10 +274,13 @@ def streaming_eval(run_or_model, minutes=60.0, calibration_minutes=30.0, target_
 
 # --- compare ---
 def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu", seq_lens="50,200,800", out="compare",
-            epochs=None, seq_epochs=30, seq_samples=4000, user_seq_lens=None, overwrite=False, progress=True):
-    """GRU vs LSTM with matched budgets: train, convert, benchmark, recommend; returns the report folder."""
+            epochs=None, seq_epochs=30, seq_samples=4000, user_seq_lens=None, overwrite=False, progress=True,
+            cells="gru,lstm", prune_sparsities="0.5,0.75,0.9", prune_epochs=10):
+    """GRU vs LSTM (vs vanilla RNN: ``cells``) with matched budgets: train, convert, benchmark, prune, recommend;
+    returns the report folder."""
     from edgernn.bench.compare import compare as _compare
 
     return _compare(data, task=task, budget=budget, units=units, seeds=seeds, targets=targets, seq_lens=seq_lens,
                     out=out, epochs=epochs, seq_epochs=seq_epochs, seq_samples=seq_samples,
-                    user_seq_lens=user_seq_lens, overwrite=overwrite, progress=progress)
+                    user_seq_lens=user_seq_lens, overwrite=overwrite, progress=progress, cells=cells,
+                    prune_sparsities=prune_sparsities, prune_epochs=prune_epochs)

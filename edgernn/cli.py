@@ -197,7 +197,7 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
               help="kws: keywords + _unknown_ + _silence_ (12 classes by default, see --keywords); classify: any .npz "
                    "sequence classification; anomaly: CSV time series.")
-@click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru or lstm.")
+@click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru, lstm or rnn (vanilla tanh RNN).")
 @click.option("--units", default=64, show_default=True, help="Hidden units per recurrent layer.")
 @click.option("--layers", default=1, show_default=True, help="Stacked recurrent layers.")
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
@@ -697,7 +697,10 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
               help="Task of the dataset.")
 @click.option("--budget", type=click.Choice(["params", "size", "macs"]), default="params", show_default=True,
               help="What to hold equal: parameters, int8 weight bytes, or MACs per inference.")
-@click.option("--units", default=64, show_default=True, help="GRU units; the LSTM's are matched to the budget.")
+@click.option("--units", default=64, show_default=True,
+              help="Units of the first of --cells; the other cells' are matched to the budget.")
+@click.option("--cells", default="gru,lstm", show_default=True,
+              help="Comma-separated cells to compare: gru, lstm, rnn (vanilla tanh RNN).")
 @click.option("--seeds", default=3, show_default=True, help="Training seeds per cell type (mean ± std).")
 @click.option("--targets", default="cpu,mcu:mps2-an386", show_default=True,
               help=f"Comma-separated: cpu, mcu:BOARD ({', '.join(BOARDS)}).")
@@ -709,18 +712,28 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
 @click.option("--user-seq-lens", default=None,
               help="Also train both cells on your data resampled in time to these lengths (classification data; "
                    "one seed each). Off by default: upsampling is slow and only meaningful for some signals.")
+@click.option("--prune-sparsities", default="0.5,0.75,0.9", show_default=True,
+              help="Pruning sensitivity: magnitude-prune every successful run to these sparsities and measure int8 "
+                   "accuracy on TFLite Micro (empty: skip it).")
+@click.option("--prune-epochs", default=10, show_default=True, help="Fine-tuning epochs per pruned model.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the comparison.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def compare(data_path, task, budget, units, seeds, targets, seq_lens, epochs, seq_epochs, seq_samples, user_seq_lens,
-            out, overwrite):
-    """GRU or LSTM? Train both with matched budgets over several seeds, convert, benchmark and recommend."""
+def compare(data_path, task, budget, units, cells, seeds, targets, seq_lens, epochs, seq_epochs, seq_samples,
+            user_seq_lens, prune_sparsities, prune_epochs, out, overwrite):
+    """GRU, LSTM or RNN? Train --cells with matched budgets over several seeds, convert, benchmark and recommend.
+
+    Failed runs (near chance, the training guard's flag, NaN) are reported and left out; the
+    recommendation rests on paired per-seed differences (median and bootstrap interval)."""
     from edgernn import api
     from edgernn.io import read_json
 
     folder = api.compare(data_path, task=task, budget=budget, units=units, seeds=seeds, targets=targets,
                          seq_lens=seq_lens or None, out=out, epochs=epochs, seq_epochs=seq_epochs,
-                         seq_samples=seq_samples, user_seq_lens=user_seq_lens or None, overwrite=overwrite)
+                         seq_samples=seq_samples, user_seq_lens=user_seq_lens or None, overwrite=overwrite,
+                         cells=cells, prune_sparsities=prune_sparsities or None, prune_epochs=prune_epochs)
     r = read_json(Path(folder) / "comparison.json")
+    for f in r["failed_runs"]:
+        click.echo(f"failed run: {f['arch'].upper()} seed {f['seed']}: {'; '.join(f['reasons'])}")
     click.echo(f"recommendation: {r['recommendation']['text']}")
     click.echo(f"wrote {folder}/report.md, comparison.json and plots ({r['seconds'] / 60:.1f} minutes)")
 

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgernn import api
-from edgernn.bench.compare import BUDGET_FN, long_dependency_data, match_units, recommend
+from edgernn.bench.compare import BUDGET_FN, long_dependency_data, match_units
 from edgernn.cli import main
 from edgernn.data import load_dataset
 
@@ -43,17 +43,6 @@ def test_long_dependency_task_is_answered_by_the_first_steps_only(tmp_path):
     assert all(abs(np.corrcoef(later[:, f], y)[0, 1]) < 0.2 for f in range(4))  # the rest carries nothing
 
 
-def test_recommendation_follows_the_figures():
-    def arch(acc, std, size, lat):
-        s = lambda m, d=0.0: {"mean": m, "std": d, "n": 3}  # noqa: E731
-        return {"float": s(acc, std), "int8": s(acc, std), "int8_bytes": s(size), "train_seconds": s(10),
-                "latency_ms": {"cpu": s(lat)}}
-    tie = recommend({"gru": arch(0.960, 0.004, 20000, 1.0), "lstm": arch(0.962, 0.004, 26000, 1.5)}, [("cpu", None)])
-    assert tie["text"].startswith("GRU: accuracy is a tie") and tie["figures"]["flash_pct"] < 0
-    better = recommend({"gru": arch(0.90, 0.001, 20000, 1.0), "lstm": arch(0.96, 0.001, 26000, 1.5)}, [("cpu", None)])
-    assert "GRU unless 6.00 pt matters; then LSTM" in better["text"]
-
-
 def test_resample_time_keeps_end_points_and_interpolates():
     from edgernn.bench.compare import resample_time
     X = np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1)  # 0,1,2 and 3,4,5
@@ -63,7 +52,8 @@ def test_resample_time_keeps_end_points_and_interpolates():
 
 def test_compare_report(tiny_data, tmp_path):
     folder = api.compare(tiny_data, task="classify", units=8, seeds=2, targets="cpu", seq_lens="8,16", out=tmp_path / "c",
-                         epochs=2, seq_epochs=1, seq_samples=120, user_seq_lens="24", progress=False)
+                         epochs=2, seq_epochs=1, seq_samples=120, user_seq_lens="24", progress=False,
+                         prune_sparsities=None)
     r = json.loads((folder / "comparison.json").read_text())
     assert {"recommendation", "summary", "models", "seq_len_study", "budget_match", "seconds"} <= set(r)
     assert len(r["models"]) == 4 and {m["arch"] for m in r["models"]} == {"gru", "lstm"}

@@ -39,4 +39,4 @@ def test_bad_sizes():
     with pytest.raises(UserError, match="units"):
         build_classifier("gru", 0, 1, (4, 2), 2)
     with pytest.raises(UserError, match="unknown arch"):
-        build_classifier("rnn", 4, 1, (4, 2), 2)
+        build_classifier("transformer", 4, 1, (4, 2), 2)

@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgernn import api  # noqa: E402
 
-SIZE_TARGET = {"gru": 40 * 1024, "lstm": 30 * 1024}
+SIZE_TARGET = {"gru": 40 * 1024, "lstm": 30 * 1024, "rnn": 40 * 1024}
 
 
 def ensure_run(run: Path, data: str) -> None:
     if not (run / "metrics.json").is_file():
-        arch = "lstm" if "lstm" in run.name else "gru"
+        arch = next((a for a in ("lstm", "rnn") if a in run.name), "gru")
         api.synth_kws(data, skip_existing=True)
         api.train(task="kws", arch=arch, units=64, data=data, out=run, overwrite=True)
 

@@ -2,8 +2,9 @@
 
     python tools/bench_mcu.py [MODEL.tflite ...] [--boards mps2-an386,...] [--vectors 16]
 
-Default models: runs/gru64/model_int8.tflite and runs/lstm64/model_int8.tflite (made by
-tools/bench_convert.py). First the generated C built for the host against the tflite-micro
+Default models: runs/gru64/model_int8.tflite, runs/lstm64/model_int8.tflite and
+runs/rnn64/model_int8.tflite (made by tools/bench_convert.py). Each model's line also gives its
+TFLite Micro figures: .tflite bytes, the measured arena and the test accuracy on TFLite Micro. First the generated C built for the host against the tflite-micro
 interpreter on 100 random and 100 real test inputs. Then for each board, with the DSP kernels
 and with the plain reference kernels: bit-exactness against TFLite Micro on the test vectors
 (real test inputs), instructions per inference and per MAC (QEMU -icount, SysTick calibrated), flash
@@ -58,9 +59,20 @@ def host_parity(model: Path, n_random: int, n_real: int) -> str:
             f"({n_random} random, {len(inputs) - n_random} real test inputs)")
 
 
+def tflm_figures(model: Path) -> str:
+    """The model on the TFLite Micro interpreter: measured arena and test accuracy (with its run's data)."""
+    from edgernn import api
+
+    arena = api.check(model).get("arena_bytes")
+    acc = (f"{100 * api.evaluate(model, runtime='tflm', progress=False)['accuracy']:.2f}%"
+           if (model.parent / "config.json").is_file() else "n/a (no config.json beside the model)")
+    return f"TFLite Micro: arena {arena} B (measured), test accuracy {acc}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("models", nargs="*", default=["runs/gru64/model_int8.tflite", "runs/lstm64/model_int8.tflite"])
+    ap.add_argument("models", nargs="*", default=["runs/gru64/model_int8.tflite", "runs/lstm64/model_int8.tflite",
+                                                  "runs/rnn64/model_int8.tflite"])
     ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,stm32f4,microbit")
     ap.add_argument("--vectors", type=int, default=16)
     ap.add_argument("--host-random", type=int, default=100, help="random inputs for the host-build parity check")
@@ -74,6 +86,7 @@ def main() -> int:
         weights = info["weight_bytes"].get("int8", 0)
         print(f"\n== {model}: {info['file_bytes']} B .tflite, int8 weights {weights} B; flash target "
               f"<= {weights + 16384} B ==")
+        print(tflm_figures(model))
         print(host_parity(model, args.host_random, args.host_real))
         print(f"{'board':12} {'kernels':9} {'bit-exact':9} {'instr/inference':>15} {'instr/MAC':>9} {'flash B*':>8} "
               f"{'RAM B':>6} {'est. ms':>8}")

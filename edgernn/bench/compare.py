@@ -1,12 +1,16 @@
-"""``edgernn compare``: GRU or LSTM for this data and these targets? Measured, not anecdotal.
+"""``edgernn compare``: GRU, LSTM or vanilla RNN for this data and these targets? Measured, not anecdotal.
 
-1. Budget matching: the GRU keeps ``--units``; the LSTM gets the unit count whose parameters,
-   int8 weight bytes or MACs per inference (``--budget``) come closest to the GRU's.
-2. Both cells are trained with several seeds, quantized to int8, checked on TFLite Micro and
-   benchmarked on every target; figures are reported as mean ± std over seeds.
-3. A sequence-length study on a task whose answer is only in its first steps (a class cue, then
+1. Budget matching: the first of ``--cells`` keeps ``--units``; every other cell gets the unit count
+   whose parameters, int8 weight bytes or MACs per inference (``--budget``) come closest to it.
+2. Every cell is trained with the same seeds, quantized to int8, checked on TFLite Micro and
+   benchmarked on every target; failed runs are named and left out (``compare_stats``); figures
+   are mean ± std and median over the successful seeds.
+3. Pruning sensitivity: int8 accuracy on TFLite Micro after magnitude pruning to each of
+   ``--prune-sparsities``, per cell and seed.
+4. A sequence-length study on a task whose answer is only in its first steps (a class cue, then
    noise to the end) shows where each cell's memory gives out.
-4. The recommendation at the top is computed from the figures, with the figures it rests on.
+5. The recommendation at the top is computed from paired per-seed differences (``compare_stats``),
+   with the figures it rests on.
 """
 from __future__ import annotations
 
@@ -17,11 +21,35 @@ from pathlib import Path
 import numpy as np
 
 from edgernn import io
+from edgernn.bench import compare_stats as S
 from edgernn.errors import UserError
-from edgernn.models import count_macs, count_params, recurrent_dims
+from edgernn.models import ARCHS, count_macs, count_params, recurrent_dims
 
 BUDGETS = ("params", "size", "macs")
-ARCHS = ("gru", "lstm")
+DEFAULT_CELLS = "gru,lstm"
+COLORS = {"gru": "tab:blue", "lstm": "tab:orange", "rnn": "tab:green"}
+
+
+def parse_cells(spec: str) -> list[str]:
+    """"gru,lstm,rnn" -> ["gru", "lstm", "rnn"]; at least one, no repeats, known cells only."""
+    cells = [c.strip().lower() for c in (spec or "").split(",") if c.strip()]
+    unknown = [c for c in cells if c not in ARCHS]
+    if unknown:
+        raise UserError(f"unknown cell(s) {', '.join(unknown)} in --cells (choose from {', '.join(ARCHS)})")
+    if not cells or len(set(cells)) != len(cells):
+        raise UserError(f"--cells must name each cell once, comma-separated (got {spec!r})")
+    return cells
+
+
+def parse_sparsities(spec: str | None) -> list[float]:
+    """"0.5,0.75,0.9" -> [0.5, 0.75, 0.9] (each strictly between 0 and 1); empty: no pruning study."""
+    try:
+        values = [float(v) for v in (spec or "").split(",") if v.strip()]
+    except ValueError:
+        values = [-1.0]
+    if any(not 0.0 < v < 1.0 for v in values) or len(set(values)) != len(values):
+        raise UserError(f"--prune-sparsities must be distinct fractions between 0 and 1, comma-separated (got {spec!r})")
+    return sorted(values)
 
 
 def int8_weight_bytes(config: dict) -> int:
@@ -94,19 +122,22 @@ def _npz_bytes(**arrays) -> bytes:
 
 
 def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epochs: int | None,
-               targets, progress: bool) -> dict:
+               targets, progress: bool, sparsities=(), prune_epochs: int = 10) -> dict:
     from edgernn import api
 
     kwargs = {"epochs": epochs} if epochs else {}
-    run = api.train(task=task, arch=arch, units=units, data=data, out=out, seed=seed, overwrite=True,
-                    progress=progress, **kwargs)
+    name = "roc_auc" if task == "anomaly" else "accuracy"
+    r = {"arch": arch, "units": units, "seed": seed, "metric": name, "targets": {}, "history": {}}
+    try:
+        run = api.train(task=task, arch=arch, units=units, data=data, out=out, seed=seed, overwrite=True,
+                        progress=progress, **kwargs)
+    except UserError as e:  # e.g. a loss that became NaN: a failed run, not a failed comparison
+        return dict(r, train_error=str(e))
     config = io.read_json(run / "config.json")
     metrics = io.read_json(run / "metrics.json")
-    name = "roc_auc" if task == "anomaly" else "accuracy"
-    r = {"arch": arch, "units": units, "seed": seed, "run": str(run), "metric": name, "float": metrics[name],
-         "params": config["params"], "macs": config["macs"], "train_seconds": config["train_seconds"],
-         "float32_bytes": config["float32_bytes"],
-         "epochs": config["epochs_run"], "history": io.read_json(run / "history.json"), "targets": {}}
+    r.update(run=str(run), float=metrics[name], guard=metrics.get("guard"), params=config["params"],
+             macs=config["macs"], train_seconds=config["train_seconds"], float32_bytes=config["float32_bytes"],
+             epochs=config["epochs_run"], history=io.read_json(run / "history.json"))
     try:
         int8 = api.quantize(run, mode="int8")
     except UserError as e:
@@ -120,7 +151,8 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
         if kind == "cpu":
             row = api.bench([int8], target="cpu", runtimes=["litert"], runs=100, warmup=10, repeats=1, limit=0,
                             progress=False)[0]
-            r["targets"][key] = {"latency_ms": row["latency_ms"]["p50"], "basis": "measured p50, LiteRT, 1 thread"}
+            r["targets"][key] = ({"latency_ms": row["latency_ms"]["p50"], "basis": "measured p50, LiteRT, 1 thread"}
+                                 if row.get("latency_ms") else {"error": row.get("error") or "no latency measured"})
         else:
             try:
                 row = api.bench([int8], target="mcu", board=board, vectors=2)[0]["mcu"]
@@ -132,26 +164,59 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
                                      "bit_exact_vs_tflm": True, "basis": row["estimate"]}
             except UserError as e:
                 r["targets"][key] = {"error": str(e)}
+    if sparsities:
+        r["pruning"], r["pruning_errors"] = _pruning_sensitivity(run, r["int8"], sparsities, prune_epochs, name)
     return r
+
+
+def _pruning_sensitivity(run: Path, int8_metric: float, sparsities, epochs: int, name: str) -> tuple[dict, dict]:
+    """int8 metric on TFLite Micro after magnitude pruning to each sparsity (key: percent; "0": unpruned)."""
+    from edgernn import api
+
+    out, errors = {"0": int8_metric}, {}
+    for s in sparsities:
+        key = S.sparsity_key(s)
+        try:
+            pruned = api.prune(run, sparsity=s, epochs=epochs, out=run.with_name(f"{run.name}-pruned{key}"),
+                               overwrite=True)
+            out[key] = api.evaluate(api.quantize(pruned, mode="int8"), runtime="tflm", progress=False)[name]
+        except UserError as e:
+            errors[key] = str(e)
+    return out, errors
+
+
+def mark_failures(models: list[dict], chance: float) -> None:
+    """Set ``failed`` (reasons) on every run that did not learn; they stay in the report, out of the statistics."""
+    for m in models:
+        reasons = S.failure_reasons(m, chance)
+        m["failed"] = reasons or None
 
 
 def _stats(values) -> dict | None:
     v = [x for x in values if x is not None]
     if not v:
         return None
-    return {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, "n": len(v)}
+    return {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
+            "median": float(np.median(v)), "n": len(v)}
 
 
-def summarize(models: list[dict], targets) -> dict:
+def summarize(models: list[dict], targets, cells=("gru", "lstm")) -> dict:
+    """Per cell, over its successful runs only: mean, std, median and count of every figure."""
     out = {}
-    for arch in ARCHS:
-        ms = [m for m in models if m["arch"] == arch]
+    for arch in cells:
+        every = [m for m in models if m["arch"] == arch]
+        ms = S.succeeded(every)
+        if not every:
+            continue
         if not ms:
+            out[arch] = {"units": every[0]["units"], "failed": len(every), "latency_ms": {}}
             continue
         s = {k: _stats([m.get(k) for m in ms]) for k in ("float", "int8", "params", "macs", "float32_bytes", "int8_bytes",
                                                           "arena_bytes", "train_seconds", "epochs")}
         s["int8_drop_points"] = _stats([100 * (m["float"] - m["int8"]) for m in ms if "int8" in m])
-        s["units"] = ms[0]["units"]
+        s["units"], s["failed"] = ms[0]["units"], len(every) - len(ms)
+        s["pruning"] = {k: _stats([(m.get("pruning") or {}).get(k) for m in ms])
+                        for k in sorted({k for m in ms for k in (m.get("pruning") or {})}, key=int)}
         s["latency_ms"] = {}
         for kind, board in targets:
             key = kind if board is None else f"mcu:{board}"
@@ -160,58 +225,23 @@ def summarize(models: list[dict], targets) -> dict:
     return out
 
 
-def recommend(summary: dict, targets) -> dict:
-    """A verdict computed from the figures: accuracy difference vs seed noise, and the costs."""
-    g, l = summary.get("gru"), summary.get("lstm")
-    if not g or not l:
-        return {"text": "only one cell type was measured; nothing to compare", "figures": {}}
-    acc = "int8" if g.get("int8") and l.get("int8") else "float"
-    d_acc = 100 * (g[acc]["mean"] - l[acc]["mean"])
-    noise = 100 * max(g[acc]["std"], l[acc]["std"])
-    pct = lambda a, b: 100 * (a - b) / b if b else 0.0  # noqa: E731
-    figures = {"accuracy_points_gru_minus_lstm": d_acc, "seed_noise_points": noise, "accuracy_basis": acc}
-    costs = []
-    if g.get("int8_bytes") and l.get("int8_bytes"):
-        figures["flash_pct"] = pct(g["int8_bytes"]["mean"], l["int8_bytes"]["mean"])
-        costs.append(f"{figures['flash_pct']:+.0f}% flash")
-    figures["train_time_pct"] = pct(g["train_seconds"]["mean"], l["train_seconds"]["mean"])
-    costs.append(f"{figures['train_time_pct']:+.0f}% training time")
-    faster_votes = 0
-    for key, gs in g["latency_ms"].items():
-        ls = l["latency_ms"].get(key)
-        if gs and ls:
-            p = pct(gs["mean"], ls["mean"])
-            figures[f"latency_pct_{key}"] = p
-            costs.append(f"{p:+.0f}% latency on {key}")
-            faster_votes += 1 if p < 0 else -1
-    cheaper = "gru" if faster_votes + (1 if figures.get("flash_pct", 0) < 0 else -1) >= 0 else "lstm"
-    cost_text = ", ".join(costs)
-    if abs(d_acc) <= max(noise, 0.1):
-        verdict = (f"{cheaper.upper()}: accuracy is a tie within seed noise ({d_acc:+.2f} pt, noise ±{noise:.2f} pt); "
-                   f"GRU vs LSTM costs: {cost_text} -> take the cheaper one, {cheaper.upper()}")
-    else:
-        better = "gru" if d_acc > 0 else "lstm"
-        if better == cheaper:
-            verdict = (f"{better.upper()}: more accurate ({d_acc:+.2f} pt GRU-LSTM, seed noise ±{noise:.2f} pt) and "
-                       f"faster or smaller on balance; GRU relative to LSTM: {cost_text}")
-        else:
-            verdict = (f"GRU: {d_acc:+.2f} pt accuracy, {cost_text} (GRU relative to LSTM) -> {cheaper.upper()} "
-                       f"unless {abs(d_acc):.2f} pt matters; then {better.upper()}")
-    return {"text": verdict, "figures": figures}
-
-
 def compare(data, task: str = "kws", budget: str = "params", units: int = 64, seeds: int = 3,
             targets: str = "cpu", seq_lens: str | None = "50,200,800", out="compare", epochs: int | None = None,
             seq_epochs: int = 30, seq_samples: int = 4000, user_seq_lens: str | None = None, overwrite: bool = False,
-            progress: bool = True) -> Path:
-    """Train, convert and benchmark GRU and LSTM with matched budgets; write DIR/report.md and comparison.json."""
+            progress: bool = True, cells: str = DEFAULT_CELLS, prune_sparsities: str | None = "0.5,0.75,0.9",
+            prune_epochs: int = 10) -> Path:
+    """Train, convert and benchmark ``cells`` with matched budgets; write DIR/report.md and comparison.json."""
     from edgernn.data import TASKS
 
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
     if seeds < 1:
         raise UserError("--seeds must be at least 1")
+    if prune_epochs < 1:
+        raise UserError("--prune-epochs must be at least 1")
+    names = parse_cells(cells)
     tgts = parse_targets(targets)
+    sparsities = parse_sparsities(prune_sparsities)
     lens = _lengths(seq_lens, "--seq-lens")
     user_lens = _lengths(user_seq_lens, "--user-seq-lens")
     if user_lens and task == "anomaly":
@@ -220,28 +250,49 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
 
     ds = load_dataset(data, task=task)
     base = {"task": task, "layers": 1, "input_shape": list(ds.input_shape), "class_names": ds.class_names}
-    lstm_units, diff = match_units(base, budget, "gru", units, "lstm")
+    match = {names[0]: (units, 0.0), **{c: match_units(base, budget, names[0], units, c) for c in names[1:]}}
+    test_y = ds.splits["test"].y if task != "anomaly" else None
+    chance = S.chance_level(task, test_y, len(ds.class_names) if task != "anomaly" else None)
     start = time.perf_counter()
     out = Path(out)
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
-        models = [_one_model(arch, u, seed, data, task, tmp / "runs" / f"{arch}{u}-seed{seed}", epochs, tgts, progress)
-                  for seed in range(seeds) for arch, u in (("gru", units), ("lstm", lstm_units))]
-        seq = [dict(_seq_point(tmp, n, arch, seq_epochs, seq_samples, progress), steps=n)
-               for n in lens for arch in ARCHS]
-        user_seq = [_user_seq_point(tmp, ds, n, arch, u, epochs, progress)
-                    for n in user_lens for arch, u in (("gru", units), ("lstm", lstm_units))]
-        summary = summarize(models, tgts)
-        result = {"data": str(data), "task": task, "budget": budget, "budget_match": {
-            "gru_units": units, "lstm_units": lstm_units, "relative_difference": diff},
-            "seeds": seeds, "targets": [t if b is None else f"{t}:{b}" for t, b in tgts],
-            "recommendation": recommend(summary, tgts), "summary": summary,
-            "models": [{k: v for k, v in m.items() if k != "history"} for m in models], "seq_len_study": seq,
-            "user_data_seq_len_study": user_seq, "user_data_steps": ds.input_shape[0],
-            "seconds": round(time.perf_counter() - start, 1)}
+        models = [_one_model(c, match[c][0], seed, data, task, tmp / "runs" / f"{c}{match[c][0]}-seed{seed}", epochs,
+                             tgts, progress, sparsities, prune_epochs)
+                  for seed in range(seeds) for c in names]
+        mark_failures(models, chance)
+        seq_units = seq_study_units(names, budget)
+        seq = [dict(_seq_point(tmp, n, c, seq_epochs, seq_samples, progress, seq_units[c]), steps=n)
+               for n in lens for c in names]
+        user_seq = [_user_seq_point(tmp, ds, n, c, match[c][0], epochs, progress) for n in user_lens for c in names]
+        summary = summarize(models, tgts, names)
+        result = {"data": str(data), "task": task, "budget": budget, "cells": names, "chance": chance,
+                  "budget_match": {"reference": names[0], "units": {c: u for c, (u, _) in match.items()},
+                                   "relative_difference": {c: d for c, (_, d) in match.items()}},
+                  "seeds": seeds, "targets": [t if b is None else f"{t}:{b}" for t, b in tgts],
+                  "recommendation": S.recommend(models, summary, names), "summary": summary,
+                  "failed_runs": [{"arch": m["arch"], "seed": m["seed"], "reasons": m["failed"]}
+                                  for m in models if m.get("failed")],
+                  "prune_sparsities": sparsities, "prune_epochs": prune_epochs,
+                  "quantization_pruning_claim": S.drop_claim(models, sparsities),
+                  "models": [{k: v for k, v in m.items() if k != "history"} for m in models], "seq_len_study": seq,
+                  "user_data_seq_len_study": user_seq, "user_data_steps": ds.input_shape[0],
+                  "seconds": round(time.perf_counter() - start, 1)}
         io.write_json(tmp / "comparison.json", result)
-        _plots(tmp, models, summary, seq, tgts)
+        _plots(tmp, models, summary, seq, tgts, names, sparsities)
         io.atomic_write_text(tmp / "report.md", _markdown(result))
     return out
+
+
+def rewrite_report(folder) -> Path:
+    """Recompute the verdict, the quantization/pruning claim and report.md from DIR/comparison.json
+    (nothing is re-measured; the plots stay): for comparisons made before a change to the statistics."""
+    folder = Path(folder)
+    r = io.read_json(folder / "comparison.json")
+    r["recommendation"] = S.recommend(r["models"], r["summary"], r["cells"])
+    r["quantization_pruning_claim"] = S.drop_claim(r["models"], r.get("prune_sparsities", []))
+    io.write_json(folder / "comparison.json", r)
+    io.atomic_write_text(folder / "report.md", _markdown(r))
+    return folder
 
 
 def resample_time(X: np.ndarray, steps: int) -> np.ndarray:
@@ -284,18 +335,30 @@ def _lengths(spec: str | None, option: str) -> list[int]:
     return lens
 
 
-def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, progress: bool) -> dict:
+SEQ_UNITS = 32  # the first cell's units in the sequence-length study; the others are budget-matched
+
+
+def seq_study_units(cells: list[str], budget: str) -> dict[str, int]:
+    """Units per cell for the long-dependency task, matched on ``budget`` like the main comparison."""
+    base = {"task": "classify", "layers": 1, "input_shape": [50, 4], "class_names": list(range(4))}
+    return {c: SEQ_UNITS if i == 0 else match_units(base, budget, cells[0], SEQ_UNITS, c)[0]
+            for i, c in enumerate(cells)}
+
+
+def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, progress: bool,
+               units: int = SEQ_UNITS) -> dict:
     from edgernn import api
 
     data = long_dependency_data(folder / "seqlen" / f"first_step_{steps}.npz", steps, n=samples)
     # No early stopping: long-dependency tasks sit on a loss plateau before they are learned.
-    run = api.train(task="classify", arch=arch, units=32, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
+    run = api.train(task="classify", arch=arch, units=units, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
                     epochs=epochs, patience=epochs, overwrite=True, progress=progress)
     m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
-    return {"arch": arch, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"], "chance": 0.25}
+    return {"arch": arch, "units": units, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"],
+            "chance": 0.25}
 
 
-def _plots(folder: Path, models, summary, seq, targets) -> None:
+def _plots(folder: Path, models, summary, seq, targets, cells=("gru", "lstm"), sparsities=()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -303,51 +366,47 @@ def _plots(folder: Path, models, summary, seq, targets) -> None:
 
     from edgernn.train.plots import save_png
 
-    colors = {"gru": "tab:blue", "lstm": "tab:orange"}
+    ok = S.succeeded(models)
     keys = [k if b is None else f"mcu:{b}" for k, b in targets]
     fig, axes = plt.subplots(1, len(keys) + 1, figsize=(5 * (len(keys) + 1), 4), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        for m in models:
+        for m in ok:
             t = m["targets"].get(key, {})
             if "latency_ms" in t and "int8" in m:
-                ax.scatter(t["latency_ms"], 100 * m["int8"], color=colors[m["arch"]], label=m["arch"].upper())
+                ax.scatter(t["latency_ms"], 100 * m["int8"], color=COLORS[m["arch"]], label=m["arch"].upper())
         ax.ticklabel_format(axis="x", useOffset=False)
         ax.set_xlabel(f"latency ms on {key}" + (" (estimate)" if key.startswith("mcu") else " (p50)"))
         ax.set_ylabel("int8 test accuracy, %")
         ax.set_title(f"accuracy vs latency: {key}")
     ax = axes[0][-1]
-    for m in models:
+    for m in ok:
         if "int8_bytes" in m:
-            ax.scatter(m["int8_bytes"] / 1024, 100 * m["int8"], color=colors[m["arch"]], label=m["arch"].upper())
+            ax.scatter(m["int8_bytes"] / 1024, 100 * m["int8"], color=COLORS[m["arch"]], label=m["arch"].upper())
     ax.set_xlabel("int8 model (flash) KB")
-    ax.set_title("accuracy vs flash")
+    ax.set_title("accuracy vs flash (successful runs)")
     for a in axes[0]:
-        handles, labels = a.get_legend_handles_labels()
-        uniq = dict(zip(labels, handles))
-        if uniq:
-            a.legend(uniq.values(), uniq.keys())
+        _legend(a)
         a.grid(alpha=0.3)
     save_png(fig, folder / "accuracy_tradeoffs.png")
     fig, ax = plt.subplots(figsize=(7, 4))
     for m in models:
         h = m["history"]
         if "val_accuracy" in h:
-            ax.plot(np.arange(1, len(h["val_accuracy"]) + 1), h["val_accuracy"], color=colors[m["arch"]], alpha=0.7,
-                    label=m["arch"].upper())
-    handles, labels = ax.get_legend_handles_labels()
-    uniq = dict(zip(labels, handles))
-    if uniq:
-        ax.legend(uniq.values(), uniq.keys())
+            ax.plot(np.arange(1, len(h["val_accuracy"]) + 1), h["val_accuracy"], color=COLORS[m["arch"]], alpha=0.7,
+                    ls=":" if m.get("failed") else "-", label=m["arch"].upper() + (" (failed)" if m.get("failed") else ""))
+    _legend(ax)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
-    ax.set_title("training curves, every seed")
+    ax.set_title("training curves, every seed (failed runs dotted)")
     ax.grid(alpha=0.3)
     save_png(fig, folder / "training_curves.png")
+    if sparsities:
+        _pruning_plot(folder, ok, summary, cells, sparsities)
     if seq:
         fig, ax = plt.subplots(figsize=(6, 4))
-        for arch in ARCHS:
+        for arch in cells:
             pts = sorted((p["steps"], p["accuracy"]) for p in seq if p["arch"] == arch)
-            ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], "o-", color=colors[arch], label=arch.upper())
+            ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], "o-", color=COLORS[arch], label=arch.upper())
         ax.axhline(25, color="grey", ls=":", label="chance")
         ax.set_xscale("log")
         ax.set_xlabel("sequence length (steps between the cue and the answer)")
@@ -358,6 +417,36 @@ def _plots(folder: Path, models, summary, seq, targets) -> None:
         save_png(fig, folder / "seq_len.png")
 
 
+def _pruning_plot(folder: Path, ok, summary, cells, sparsities) -> None:
+    """int8 accuracy vs sparsity: every successful seed as a dot, the median as a line."""
+    import matplotlib.pyplot as plt
+
+    from edgernn.train.plots import save_png
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for arch in cells:
+        for m in (m for m in ok if m["arch"] == arch and m.get("pruning")):
+            xs = sorted(int(k) for k in m["pruning"])
+            ax.scatter(xs, [100 * m["pruning"][str(x)] for x in xs], color=COLORS[arch], alpha=0.35, s=14)
+        med = summary.get(arch, {}).get("pruning") or {}
+        xs = sorted(int(k) for k in med if med[k])
+        if xs:
+            ax.plot(xs, [100 * med[str(x)]["median"] for x in xs], "o-", color=COLORS[arch], label=f"{arch.upper()} median")
+    ax.set_xlabel("magnitude-pruning sparsity, %")
+    ax.set_ylabel("int8 test accuracy on TFLite Micro, %")
+    ax.set_title("pruning sensitivity (int8)")
+    _legend(ax)
+    ax.grid(alpha=0.3)
+    save_png(fig, folder / "pruning_sensitivity.png")
+
+
+def _legend(ax) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    uniq = dict(zip(labels, handles))
+    if uniq:
+        ax.legend(uniq.values(), uniq.keys())
+
+
 def _fmt(s: dict | None, scale: float = 1.0, digits: int = 2) -> str:
     if not s:
         return "n/a"
@@ -365,44 +454,111 @@ def _fmt(s: dict | None, scale: float = 1.0, digits: int = 2) -> str:
 
 
 def _markdown(r: dict) -> str:
-    g, l = r["summary"].get("gru", {}), r["summary"].get("lstm", {})
-    rows = [("units", str(g.get("units")), str(l.get("units"))),
-            ("parameters", _fmt(g.get("params"), 1, 0), _fmt(l.get("params"), 1, 0)),
-            ("MACs / inference", _fmt(g.get("macs"), 1, 0), _fmt(l.get("macs"), 1, 0)),
-            ("float accuracy %", _fmt(g.get("float"), 100), _fmt(l.get("float"), 100)),
-            ("int8 accuracy % (TFLite Micro)", _fmt(g.get("int8"), 100), _fmt(l.get("int8"), 100)),
-            ("int8 drop, points", _fmt(g.get("int8_drop_points")), _fmt(l.get("int8_drop_points"))),
-            ("float32 weights, bytes", _fmt(g.get("float32_bytes"), 1, 0), _fmt(l.get("float32_bytes"), 1, 0)),
-            ("int8 .tflite size, bytes", _fmt(g.get("int8_bytes"), 1, 0), _fmt(l.get("int8_bytes"), 1, 0)),
-            ("TFLM arena, bytes", _fmt(g.get("arena_bytes"), 1, 0), _fmt(l.get("arena_bytes"), 1, 0)),
-            ("training seconds", _fmt(g.get("train_seconds"), 1, 1), _fmt(l.get("train_seconds"), 1, 1)),
-            ("epochs to converge", _fmt(g.get("epochs"), 1, 1), _fmt(l.get("epochs"), 1, 1))]
+    cells = r["cells"]
+    su = {c: r["summary"].get(c, {}) for c in cells}
+
+    def row(label, key, scale=1.0, digits=2):
+        return (label, *[_fmt(su[c].get(key), scale, digits) for c in cells])
+
+    rows = [("units", *[str(r["budget_match"]["units"][c]) for c in cells]),
+            ("successful / failed runs", *[f"{r['seeds'] - su[c].get('failed', 0)} / {su[c].get('failed', 0)}"
+                                          for c in cells]),
+            row("parameters", "params", 1, 0), row("MACs / inference", "macs", 1, 0),
+            row("float accuracy %", "float", 100), row("int8 accuracy % (TFLite Micro)", "int8", 100),
+            ("int8 accuracy %, median", *[_med(su[c].get("int8"), 100) for c in cells]),
+            row("int8 drop, points", "int8_drop_points"), row("float32 weights, bytes", "float32_bytes", 1, 0),
+            row("int8 .tflite size, bytes", "int8_bytes", 1, 0), row("TFLM arena, bytes", "arena_bytes", 1, 0),
+            row("training seconds", "train_seconds", 1, 1), row("epochs to converge", "epochs", 1, 1)]
     for key in r["targets"]:
         rows.append((f"latency ms on {key}" + (" (estimate)" if key.startswith("mcu") else ""),
-                     _fmt(g.get("latency_ms", {}).get(key), 1, 3), _fmt(l.get("latency_ms", {}).get(key), 1, 3)))
+                     *[_fmt(su[c].get("latency_ms", {}).get(key), 1, 3) for c in cells]))
     errors = sorted({f"{m['arch'].upper()} on {k}: {t['error']}" for m in r["models"] for k, t in m["targets"].items()
-                     if "error" in t} | {f"{m['arch'].upper()}: {m['int8_error']}" for m in r["models"] if "int8_error" in m})
-    lines = [f"# GRU vs LSTM on {r['data']}", "", f"**Recommendation: {r['recommendation']['text']}**", "",
-             f"Budget: {r['budget']} matched (GRU {r['budget_match']['gru_units']} units, LSTM "
-             f"{r['budget_match']['lstm_units']} units, {100 * r['budget_match']['relative_difference']:+.1f}%). "
-             f"{r['seeds']} seeds; mean ± std. Whole comparison: {r['seconds'] / 60:.1f} minutes.", "",
-             "| | GRU | LSTM |", "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""]
+                     if "error" in t} | {f"{m['arch'].upper()}: {m['int8_error']}" for m in r["models"] if "int8_error" in m}
+                    | {f"{m['arch'].upper()} seed {m['seed']} pruned to {k}%: {e}" for m in r["models"]
+                       for k, e in (m.get("pruning_errors") or {}).items()})
+    bm = r["budget_match"]
+    match = ", ".join(f"{c.upper()} {bm['units'][c]} units ({100 * bm['relative_difference'][c]:+.1f}%)" for c in cells)
+    names = " vs ".join(c.upper() for c in cells)
+    lines = [f"# {names} on {r['data']}", "", f"**Recommendation: {r['recommendation']['text']}**", "",
+             f"Budget: {r['budget']} matched to {bm['reference'].upper()} ({match}). {r['seeds']} seeds per cell; "
+             f"mean ± std over the successful runs. Whole comparison: {r['seconds'] / 60:.1f} minutes.", "",
+             "| | " + " | ".join(c.upper() for c in cells) + " |", "|---" * (len(cells) + 1) + "|",
+             *["| " + " | ".join(x) + " |" for x in rows], ""]
+    lines += _failed_section(r) + _pairs_section(r)
     if errors:
         lines += ["Not measured:", *[f"- {e}" for e in errors], ""]
     lines += ["![trade-offs](accuracy_tradeoffs.png)", "", "![training curves](training_curves.png)", ""]
+    if r.get("prune_sparsities"):
+        lines += _pruning_section(r)
     if r["seq_len_study"]:
-        lines += [f"## Sequence length (class cue in the first {CUE_STEPS} steps, then noise; 4 classes, chance 25%)", "",
-                  *_seq_table(r["seq_len_study"]), "", "![sequence length](seq_len.png)", ""]
+        units = ", ".join(f"{c.upper()} {u}" for c, u in {p["arch"]: p.get("units") for p in r["seq_len_study"]}.items())
+        lines += [f"## Sequence length (class cue in the first {CUE_STEPS} steps, then noise; 4 classes, chance 25%; "
+                  f"units matched on {r['budget']}: {units}; one seed)", "",
+                  *_seq_table(r["seq_len_study"], cells), "", "![sequence length](seq_len.png)", ""]
     if r.get("user_data_seq_len_study"):
         lines += [f"## Your data resampled in time (originally {r['user_data_steps']} steps; one seed)", "",
-                  *_seq_table(r["user_data_seq_len_study"]), ""]
+                  *_seq_table(r["user_data_seq_len_study"], cells), ""]
     return "\n".join(lines)
 
 
-def _seq_table(points: list[dict]) -> list[str]:
+def _med(s: dict | None, scale: float = 1.0) -> str:
+    return "n/a" if not s else f"{s['median'] * scale:.2f}"
+
+
+def _failed_section(r: dict) -> list[str]:
+    chance = f"chance {100 * r['chance']:.1f}%, failure floor {100 * (r['chance'] + S.NEAR_CHANCE * (1 - r['chance'])):.1f}%"
+    if not r["failed_runs"]:
+        return [f"Failed runs: none ({chance}; training guard; NaN).", ""]
+    return [f"## Failed runs (left out of every statistic; {chance})", "", "| cell | seed | why |", "|---|---|---|",
+            *[f"| {f['arch'].upper()} | {f['seed']} | {'; '.join(f['reasons'])} |" for f in r["failed_runs"]], ""]
+
+
+def _pairs_section(r: dict) -> list[str]:
+    rec = r["recommendation"]
+    if not rec.get("pairs"):
+        return []
+    words = {"first": "{a} more accurate", "second": "{b} more accurate", "tie": "tie",
+             "unclear": "not enough evidence ({n} seeds needed)"}
+    lines = [f"## Paired per-seed differences ({rec['basis']} accuracy, points; median and "
+             f"{100 * S.CONFIDENCE:.0f}% bootstrap interval of the median)", "",
+             f"Rules: a cell is clearly more accurate with >= {S.MIN_PAIRS} paired seeds, an interval excluding 0 and "
+             f"a median >= {S.MIN_EFFECT_POINTS} pt; a tie when the interval is inside ±{S.EQUIVALENCE_POINTS} pt.", "",
+             "| pair | seeds | differences | median | interval | verdict |", "|---|---|---|---|---|---|"]
+    for p in rec["pairs"].values():
+        a, b = p["first"].upper(), p["second"].upper()
+        diffs = ", ".join(f"{d:+.2f}" for d in p.get("differences", []))
+        med = "n/a" if p["median"] is None else f"{p['median']:+.2f}"
+        iv = "n/a" if not p["interval"] else f"[{p['interval'][0]:+.2f}, {p['interval'][1]:+.2f}]"
+        lines.append(f"| {a} - {b} | {p['n']} | {diffs} | {med} | {iv} | "
+                     f"{words[p['verdict']].format(a=a, b=b, n=p.get('seeds_needed'))} |")
+    return lines + [""]
+
+
+def _pruning_section(r: dict) -> list[str]:
+    cells = r["cells"]
+    keys = ["0"] + [S.sparsity_key(s) for s in r["prune_sparsities"]]
+    lines = [f"## Pruning sensitivity (magnitude pruning, {r['prune_epochs']} fine-tuning epochs, then int8 on "
+             "TFLite Micro; mean ± std over successful seeds)", "",
+             "| sparsity | " + " | ".join(f"{c.upper()} int8 accuracy % | {c.upper()} drop, pt" for c in cells) + " |",
+             "|---" * (2 * len(cells) + 1) + "|"]
+    for k in keys:
+        cols = []
+        for c in cells:
+            p = (r["summary"].get(c, {}).get("pruning") or {})
+            base = p.get("0")
+            cols.append(_fmt(p.get(k), 100))
+            cols.append("n/a" if not (p.get(k) and base) else f"{100 * (base['mean'] - p[k]['mean']):.2f}")
+        lines.append(f"| {k}% | " + " | ".join(cols) + " |")
+    drops = ", ".join(f"{c.upper()} {_fmt(r['summary'].get(c, {}).get('int8_drop_points'))} pt" for c in cells)
+    lines += ["", f"int8 drop (float -> int8) per cell: {drops}.", "",
+              r["quantization_pruning_claim"]["text"], "", "![pruning sensitivity](pruning_sensitivity.png)", ""]
+    return lines
+
+
+def _seq_table(points: list[dict], cells=("gru", "lstm")) -> list[str]:
     """Markdown rows: accuracy of each cell at each sequence length."""
-    rows = ["| steps | GRU accuracy | LSTM accuracy |", "|---|---|---|"]
+    rows = ["| steps | " + " | ".join(f"{c.upper()} accuracy" for c in cells) + " |", "|---" * (len(cells) + 1) + "|"]
     for n in sorted({p["steps"] for p in points}):
         acc = {p["arch"]: p["accuracy"] for p in points if p["steps"] == n}
-        rows.append(f"| {n} | {100 * acc.get('gru', float('nan')):.1f}% | {100 * acc.get('lstm', float('nan')):.1f}% |")
+        rows.append(f"| {n} | " + " | ".join(f"{100 * acc.get(c, float('nan')):.1f}%" for c in cells) + " |")
     return rows

@@ -27,6 +27,11 @@ def op_counts(path: Path) -> dict[str, int]:
 
 
 def keras_to_onnx(model, input_shape, out: Path, opset: int = 17) -> None:
+    from edgernn.export.onnx_rnn import is_rnn_classifier, rnn_onnx
+
+    if is_rnn_classifier(model):  # tf2onnx has no SimpleRNN rewriter: it would emit a generic Loop
+        io.atomic_write_bytes(out, rnn_onnx(model, opset).SerializeToString())
+        return
     import tf2onnx
 
     from edgernn.tf import _quiet_stderr, load

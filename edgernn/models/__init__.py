@@ -1,4 +1,4 @@
-"""Model builders: GRU/LSTM classifiers and anomaly models, plus size and cost counts.
+"""Model builders: GRU/LSTM/vanilla RNN classifiers and anomaly models, plus size and cost counts.
 
 Builders return tf_keras models. ``export_model`` rebuilds a model with a static batch of 1
 (the TFLite converter needs it for recurrent layers) and copies the weights.
@@ -6,9 +6,9 @@ Builders return tf_keras models. ``export_model`` rebuilds a model with a static
 from __future__ import annotations
 
 from edgernn.errors import UserError
-from edgernn.models import gru, lstm
+from edgernn.models import gru, lstm, rnn
 
-ARCHS = {"gru": gru, "lstm": lstm}
+ARCHS = {"gru": gru, "lstm": lstm, "rnn": rnn}
 ANOMALY_MODELS = ("predictor", "autoencoder")
 
 

@@ -1,6 +1,6 @@
 """``edgernn prune``: magnitude pruning (tfmot) or structured removal of whole hidden units.
 
-Magnitude: tensorflow-model-optimization's prune_low_magnitude on every GRU/LSTM (kernel and
+Magnitude: tensorflow-model-optimization's prune_low_magnitude on every GRU/LSTM/SimpleRNN (kernel and
 recurrent kernel) and Dense layer, with a PolynomialDecay schedule from 0 to the target
 sparsity over the first 60% of fine-tuning steps (the rest recovers). The schedule's ``frequency`` is set from
 the step count (its default, 100, prunes nothing on short fine-tunes). Zeros only pay off
@@ -25,11 +25,11 @@ from edgernn.models import build_from_config, count_macs, count_params
 from edgernn.train import metrics as M
 from edgernn.train.run import check_run, load_data_for_run, load_run, prepare_inputs
 
-RECURRENT = ("GRU", "LSTM")
+RECURRENT = ("GRU", "LSTM", "SimpleRNN")
 
 
 def _gates(layer) -> int:
-    return 3 if type(layer).__name__ == "GRU" else 4
+    return {"GRU": 3, "LSTM": 4, "SimpleRNN": 1}[type(layer).__name__]
 
 
 def sparsity_report(model) -> dict[str, float]:

@@ -3,7 +3,8 @@
 - int8 (full integer, int8 input and output), calibrated on training samples:
   LSTM through the TFLite converter, which fuses it into UNIDIRECTIONAL_SEQUENCE_LSTM
   (int8 with a 16-bit cell state); GRU classifiers through edgernn's own compact graph
-  (``edgernn.export.gru_int8``), because the converter's GRU is either huge or crashes.
+  (``edgernn.export.gru_int8``), because the converter's GRU is either huge or crashes;
+  vanilla RNN classifiers likewise (``edgernn.export.rnn_int8``).
 - float16: float16 weights, float compute. dynamic: int8 weights, float activations (hybrid;
   LiteRT only, TFLite Micro rejects hybrid models).
 The converter runs in a child process, so a converter crash is reported, not fatal.
@@ -71,6 +72,15 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
         model, _ = load_run(run)
         data = build_anomaly(model, cal) if config["task"] == "anomaly" else build(model, cal)
         method = "edgernn compact GRU graph (WHILE loop, own int8 calibration)"
+    elif mode == "int8" and config["arch"] == "rnn":
+        if config["task"] == "anomaly":
+            raise UserError("int8 RNN anomaly models are not supported yet (RNN int8 covers classifiers); "
+                            "use --mode float16 or dynamic, or an LSTM anomaly model")
+        from edgernn.export.rnn_int8 import build as build_rnn
+
+        model, _ = load_run(run)
+        data = build_rnn(model, cal)
+        method = "edgernn compact RNN graph (WHILE loop, own int8 calibration)"
     else:
         data = convert_in_child(run, mode, cal)
         method = "TFLiteConverter.from_keras_model (child process)"

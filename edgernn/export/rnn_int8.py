@@ -1,0 +1,147 @@
+"""A compact full-integer vanilla (tanh) RNN classifier for TFLite / TFLite Micro, built by hand.
+
+Why: as for the GRU, the converter unrolls a SimpleRNN per time step (the graph grows with the
+sequence length), so edgernn writes the int8 graph itself, in the same shape as the GRU's
+(``gru_int8``, whose quantization helpers it reuses):
+
+  main:  x int8 [1,T,F] -> RESHAPE [T,F] -> WHILE(cond, body) -> FULLY_CONNECTED (head)
+         -> SOFTMAX -> y int8 [1,C]
+  cond:  LESS(step, T)
+  body:  GATHER the step's input row; per layer: FULLY_CONNECTED x_t (input projection, with the
+         bias), FULLY_CONNECTED h (recurrent), ADD, TANH (new h); ADD (step + 1)
+
+As in the GRU graph, the input projection runs per step on the gathered row rather than once on
+[T, F] before the loop: only the small input travels as loop state (TFLite Micro copies loop
+state between subgraphs), which keeps the arena small; the MACs are the same.
+
+The hidden state needs no extra op to keep one scale around the loop: TANH's int8 output is at
+scale 1/128, zero point 0, which is exactly the hidden-state scale ``H_SCALE``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# The one place this module depends on the GRU builder (which may move to edgernn/optimize/).
+from edgernn.export.gru_int8 import H_SCALE, SOFTMAX, TANH, _binary, _fully_connected, affine_params
+from edgernn.export.tflite_builder import ModelBuilder
+
+assert TANH == (H_SCALE, 0)  # TANH's int8 output is the hidden state's scale: no rescale around the loop
+
+
+def rnn_weights(model) -> dict:
+    """Kernel/recurrent/bias per SimpleRNN layer and the dense head, from a tf_keras classifier."""
+    layers, head = [], None
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "SimpleRNN":
+            if layer.activation.__name__ != "tanh" or not layer.use_bias:
+                raise ValueError("only SimpleRNN layers with tanh and a bias (the defaults) are supported")
+            k, r, b = [w.astype(np.float64) for w in layer.get_weights()]
+            layers.append({"kernel": k, "recurrent": r, "bias": b})
+        elif kind == "Dense":
+            w, b = [w.astype(np.float64) for w in layer.get_weights()]
+            head = {"kernel": w, "bias": b}
+        elif kind not in ("InputLayer", "Dropout"):
+            raise ValueError(f"layer {layer.name} ({kind}) is not supported in the int8 RNN graph")
+    if not layers or head is None:
+        raise ValueError("the model needs at least one SimpleRNN layer and a Dense head")
+    return {"layers": layers, "head": head}
+
+
+def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
+    """Run the graph in float64; return (softmax probabilities, per-tensor (min, max) ranges)."""
+    ranges: dict[str, list[float]] = {}
+
+    def seen(name, v):
+        lo, hi = float(np.min(v)), float(np.max(v))
+        r = ranges.setdefault(name, [lo, hi])
+        r[0], r[1] = min(r[0], lo), max(r[1], hi)
+        return v
+
+    seen("input", X)
+    n, steps, _ = X.shape
+    units = w["layers"][0]["recurrent"].shape[0]
+    hs = [np.zeros((n, units)) for _ in w["layers"]]
+    for t in range(steps):
+        below = X[:, t]
+        for li, L in enumerate(w["layers"]):
+            xp = seen(f"xp{li}", below @ L["kernel"] + L["bias"])
+            hp = seen(f"hp{li}", hs[li] @ L["recurrent"])
+            hs[li] = np.tanh(seen(f"a{li}", xp + hp))
+            below = hs[li]
+    logits = seen("logits", hs[-1] @ w["head"]["kernel"] + w["head"]["bias"])
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True), ranges
+
+
+def build(model, calibration: np.ndarray) -> bytes:
+    """int8 .tflite bytes of a tf_keras SimpleRNN classifier; ``calibration`` = standardized inputs."""
+    w = rnn_weights(model)
+    _, ranges = float_reference(calibration.astype(np.float64), w)
+    q = {name: affine_params(*r) for name, r in ranges.items()}
+    steps, feats = calibration.shape[1:]
+    n_layers = len(w["layers"])
+    units = w["layers"][0]["recurrent"].shape[0]
+    classes = w["head"]["bias"].shape[0]
+    mb = ModelBuilder(f"edgernn compact int8 RNN: {n_layers} x {units} units, {steps} steps")
+    main, cond, body = mb.subgraph("main"), mb.subgraph("cond"), mb.subgraph("body")
+
+    # WHILE state, the same in all three subgraphs: step counter, hidden states, the input.
+    def state(sg, prefix):
+        ids = [sg.tensor(f"{prefix}step", [1], "int32")]
+        ids += [sg.tensor(f"{prefix}h{i}", [1, units], "int8", H_SCALE, 0) for i in range(n_layers)]
+        ids.append(sg.tensor(f"{prefix}x", [steps, feats], "int8", *q["input"]))
+        return ids
+
+    # main
+    x = main.tensor("input", [1, steps, feats], "int8", *q["input"])
+    x2 = main.tensor("input_2d", [steps, feats], "int8", *q["input"])
+    main.op("RESHAPE", [x, main.const("shape", [steps, feats], "int32")], [x2],
+            main.options("ReshapeOptions", newShape=[steps, feats]), "ReshapeOptions")
+    init = [main.const("step0", [0], "int32")]
+    init += [main.const(f"h{i}_init", np.zeros((1, units)), "int8", H_SCALE, 0) for i in range(n_layers)]
+    init.append(x2)
+    final = state(main, "final_")
+    main.op("WHILE", init, final, main.options("WhileOptions", condSubgraphIndex=1, bodySubgraphIndex=2),
+            "WhileOptions")
+    logits = main.tensor("logits", [1, classes], "int8", *q["logits"])
+    _fully_connected(main, "head", final[-2], H_SCALE, w["head"]["kernel"], w["head"]["bias"], logits)
+    y = main.tensor("output", [1, classes], "int8", *SOFTMAX)
+    main.op("SOFTMAX", [logits], [y], main.options("SoftmaxOptions", beta=1.0), "SoftmaxOptions")
+    main.g.inputs, main.g.outputs = [x], [y]
+
+    # cond: step < T
+    c_in = state(cond, "")
+    keep = cond.tensor("keep_going", [1], "bool")
+    cond.op("LESS", [c_in[0], cond.const("steps", [steps], "int32")], [keep])
+    cond.g.inputs, cond.g.outputs = c_in, [keep]
+
+    # body: one time step of every layer
+    b_in = state(body, "")
+    step, x_all = b_in[0], b_in[-1]
+    outs = [body.tensor("next_step", [1], "int32")]
+    body.op("ADD", [step, body.const("one", [1], "int32")], [outs[0]],
+            body.options("AddOptions", fusedActivationFunction=0), "AddOptions")
+    below = body.tensor("x_t", [1, feats], "int8", *q["input"])
+    body.op("GATHER", [x_all, step], [below], body.options("GatherOptions", axis=0, batchDims=0), "GatherOptions")
+    below_scale = q["input"][0]
+    for li, L in enumerate(w["layers"]):
+        h_new = _rnn_step(body, li, below, below_scale, b_in[1 + li], L, q, units)
+        outs.append(h_new)
+        below, below_scale = h_new, H_SCALE
+    outs.append(x_all)
+    body.g.inputs, body.g.outputs = b_in, outs
+    return mb.to_bytes()
+
+
+def _rnn_step(sg, li, x_t, x_scale, h, L, q, units) -> int:
+    """h_new = tanh(x_t W + b + h U): two FULLY_CONNECTEDs, an ADD and a TANH; returns h_new."""
+    xp = sg.tensor(f"xp{li}_t", [1, units], "int8", *q[f"xp{li}"])
+    _fully_connected(sg, f"proj{li}", x_t, x_scale, L["kernel"], L["bias"], xp)
+    hp = sg.tensor(f"hp{li}", [1, units], "int8", *q[f"hp{li}"])
+    # The recurrent FULLY_CONNECTED gets an all-zero bias: the layer's one bias is in the projection.
+    _fully_connected(sg, f"rec{li}", h, H_SCALE, L["recurrent"], np.zeros(units), hp)
+    a, _ = _binary(sg, "ADD", (xp, units), (hp, units), "a", q[f"a{li}"], li)
+    h_new = sg.tensor(f"h{li}_next", [1, units], "int8", *TANH)
+    sg.op("TANH", [a], [h_new])
+    return h_new
