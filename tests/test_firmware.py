@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from edgernn import api
 from edgernn.cli import main
 from edgernn.errors import UserError
+from edgernn.export.codegen.sources import firmware_dir
 from edgernn.targets import mcu
 from edgernn.targets.boards import BOARDS, get_board, linker_script
 
@@ -77,7 +78,7 @@ def test_hung_firmware_times_out(tmp_path):
     (tmp_path / "hang.c").write_text("int main(void) { for (;;) {} }\n")
     elf = tmp_path / "hang.elf"
     subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-O2", "-ffreestanding", "-nostdlib",
-                    "-T", str(tmp_path / "link.ld"), str(mcu.FIRMWARE / "boards" / "startup.c"),
+                    "-T", str(tmp_path / "link.ld"), str(firmware_dir() / "boards" / "startup.c"),
                     str(tmp_path / "hang.c"), "-lgcc", "-o", str(elf)], check=True)
     r = CliRunner().invoke(main, ["firmware", "run", str(elf), "--timeout", "3"])
     assert r.exit_code == 2 and "did not finish within 3 s" in r.output

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from edgernn.errors import UserError  # noqa: E402
-from edgernn.export.tflite_info import describe  # noqa: E402
+from edgernn.tflite.info import describe  # noqa: E402
 from edgernn.targets.boards import get_board  # noqa: E402
 from edgernn.targets.mcu import measure  # noqa: E402
 

@@ -25,7 +25,7 @@ REMOTE_RUNTIMES = ("litert", "onnxrt")  # what a board can have without TensorFl
 
 def model_kind(path: Path) -> str:
     if path.suffix == ".tflite":
-        from edgernn.export.tflite_info import describe
+        from edgernn.tflite.info import describe
 
         return describe(path)["kind"]
     return {".onnx": "onnx", ".keras": "keras"}.get(path.suffix, "unknown")

@@ -3,7 +3,7 @@
 - int8 (full integer, int8 input and output), calibrated on training samples:
   LSTM through the TFLite converter, which fuses it into UNIDIRECTIONAL_SEQUENCE_LSTM
   (int8 with a 16-bit cell state); GRU classifiers through edgernn's own compact graph
-  (``edgernn.export.gru_int8``), because the converter's GRU is either huge or crashes.
+  (``edgernn.optimize.gru_int8``), because the converter's GRU is either huge or crashes.
 - float16: float16 weights, float compute. dynamic: int8 weights, float activations (hybrid;
   LiteRT only, TFLite Micro rejects hybrid models).
 The converter runs in a child process, so a converter crash is reported, not fatal.
@@ -67,7 +67,7 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
         if config["task"] == "anomaly":
             raise UserError("int8 GRU anomaly models are not supported yet (GRU int8 covers classifiers); "
                             "use --mode float16 or dynamic, or an LSTM anomaly model")
-        from edgernn.export.gru_int8 import build
+        from edgernn.optimize.gru_int8 import build
 
         model, _ = load_run(run)
         data = build(model, cal)
@@ -78,7 +78,7 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
     io.atomic_write_bytes(out, data)
     record = io.record("quantize", {"run": str(run)}, {"mode": mode, "calibration_samples": len(cal), "seed": seed},
                        {"model": str(out), "method": method}, parity(run, out, config))
-    from edgernn.export.tflite_info import describe
+    from edgernn.tflite.info import describe
 
     record["model"] = describe(out)
     io.write_json(out.with_name(f"quantize_{mode}.json") if out.parent == run else out.with_suffix(".json"), record)
