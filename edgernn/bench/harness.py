@@ -82,6 +82,24 @@ def _accuracy(outputs: Path, X_path: Path, y, config) -> tuple[str, float]:
     return "accuracy", M.classification_metrics(y, out, config["class_names"])["accuracy"]
 
 
+def _tflm_test_accuracy(artifact: Path, data, limit, tmp: Path):
+    """(metric, accuracy, basis, int8 test inputs) of TFLite Micro on the run's test split; Nones without one."""
+    from edgernn.runtimes.base import quantize
+    from edgernn.runtimes.tflm import TFLMRuntime
+
+    X_path, y, config = _test_inputs(artifact, data, limit, tmp)
+    if X_path is None:
+        return None, None, "none: no run folder with test data next to the model", None
+    X = np.load(X_path)
+    ref = TFLMRuntime(artifact)
+    np.save(tmp / "outputs.npy", ref.predict(X))
+    metric, acc = _accuracy(tmp / "outputs.npy", X_path, y, config)
+    basis = (f"TFLite Micro on the test split ({len(X)} samples); the C is bit-exact with it on the test vectors, "
+             "so it has the same accuracy")
+    info = ref.input_info()
+    return metric, acc, basis, np.stack([quantize(X[i:i + 1], info) for i in range(len(X))])
+
+
 def _combine(results: list[dict]) -> dict:
     """Pool the repeats: median of their p50s, worst of their tails, plus each repeat's p50."""
     ok = [r for r in results if "latency_ms" in r]
@@ -173,8 +191,12 @@ def _input_shape(artifact: Path) -> list[int]:
 
 
 def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: float = 120, reference: bool = False,
-              out=None) -> list[dict]:
-    """Microcontroller rows: each int8 .tflite as generated C in firmware under QEMU (see targets/mcu.py)."""
+              data=None, limit: int | None = None, out=None) -> list[dict]:
+    """Microcontroller rows: each int8 .tflite as generated C in firmware under QEMU (see targets/mcu.py).
+
+    With the artifact's run folder (config.json and its data), the test vectors are real test inputs,
+    and the row carries TFLite Micro's accuracy on the test split, which the C has too where it is
+    bit-exact (``accuracy_basis`` says so); rows that are not bit-exact get no accuracy."""
     from edgernn.targets.mcu import measure
 
     artifacts = [Path(a) for a in artifacts]
@@ -184,16 +206,20 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
     for a in artifacts:
         if a.suffix != ".tflite":
             raise UserError(f"{a}: --target mcu takes int8 .tflite models")
-        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference)
+        with tempfile.TemporaryDirectory(prefix="edgernn-bench-mcu-") as tmp:
+            metric, acc, basis, data_inputs = _tflm_test_accuracy(a, data, limit, Path(tmp))
+        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference, data_inputs=data_inputs)
+        if not m["bit_exact_vs_tflm"]:
+            acc, basis = None, "none: the C is not bit-exact with TFLite Micro"
         r = {**artifact_fields(a), "runtime": "native-c" + ("-reference" if reference else ""),
              "runtime_version": f"edgernn codegen, {'DSP (SMLAD)' if m['dsp_kernels'] else 'reference'} kernels",
              "target": "mcu", "host": f"qemu {m['qemu_machine']}", "cpu_model": m["cpu"], "machine": "armv7m/v8m/v6m",
              "threads": 1, "warmup": 0, "runs": m["vectors"], "repeats": 1,
              "latency_ms": {k: m["estimated_latency_ms"] for k in ("p50", "p90", "p99", "min", "max", "mean")},
              "p50_per_repeat_ms": [m["estimated_latency_ms"]], "p50_spread_ms": [m["estimated_latency_ms"]] * 2,
-             "throughput_per_s": 1000.0 / m["estimated_latency_ms"], "peak_rss_bytes": m["ram_bytes"],
-             "metric": None, "accuracy": None, "estimate": m["estimate"]}
-        rows.append(dict(row(r), mcu=m))
+             "throughput_per_s": 1000.0 / m["estimated_latency_ms"], "peak_rss_bytes": None,
+             "metric": metric, "accuracy": acc, "estimate": m["estimate"]}
+        rows.append(dict(row(r), mcu={**m, "accuracy_basis": basis}))
     if out:
         from edgernn.bench.report import write_bench_outputs
 
