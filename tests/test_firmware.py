@@ -39,7 +39,7 @@ def lstm_int8(tiny_data, tmp_path_factory):
 
 
 @pytest.mark.parametrize("board,reference", [("mps2-an386", False), ("mps2-an386", True), ("mps2-an500", False),
-                                             ("mps2-an505", False), ("microbit", True)])
+                                             ("mps2-an505", False), ("mps3-an547", False), ("microbit", True)])
 def test_lstm_firmware_is_bit_exact(lstm_int8, tmp_path, board, reference):
     r = mcu.measure(lstm_int8, board, vectors=6, reference=reference, out=tmp_path / board)
     assert r["bit_exact_vs_tflm"] and r["mismatching_vectors"] == 0 and r["vectors"] == 6

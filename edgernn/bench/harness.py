@@ -82,6 +82,10 @@ def _accuracy(outputs: Path, X_path: Path, y, config) -> tuple[str, float]:
     return "accuracy", M.classification_metrics(y, out, config["class_names"])["accuracy"]
 
 
+def _kernels(m: dict) -> str:
+    return "Helium (MVE)" if m.get("mve_kernels") else "DSP (SMLAD)" if m["dsp_kernels"] else "reference"
+
+
 def _tflm_test_accuracy(artifact: Path, data, limit, tmp: Path):
     """(metric, accuracy, basis, int8 test inputs) of TFLite Micro on the run's test split; Nones without one."""
     from edgernn.runtimes.base import quantize
@@ -212,7 +216,7 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
         if not m["bit_exact_vs_tflm"]:
             acc, basis = None, "none: the C is not bit-exact with TFLite Micro"
         r = {**artifact_fields(a), "runtime": "native-c" + ("-reference" if reference else ""),
-             "runtime_version": f"edgernn codegen, {'DSP (SMLAD)' if m['dsp_kernels'] else 'reference'} kernels",
+             "runtime_version": f"edgernn codegen, {_kernels(m)} kernels",
              "target": "mcu", "host": f"qemu {m['qemu_machine']}", "cpu_model": m["cpu"], "machine": "armv7m/v8m/v6m",
              "threads": 1, "warmup": 0, "runs": m["vectors"], "repeats": 1,
              "latency_ms": {k: m["estimated_latency_ms"] for k in ("p50", "p90", "p99", "min", "max", "mean")},

@@ -49,7 +49,7 @@ def mcu_table_rows(rows: list[dict]) -> list[list]:
         vectors, bad = m.get("vectors", 0), m.get("mismatching_vectors", 0)
         ipm = m.get("instructions_per_mac")
         out.append([short_name(r), m.get("board", ""), (m.get("cpu") or "").replace("cortex-m", "Cortex-M"),
-                    "DSP (SMLAD)" if m.get("dsp_kernels") else "reference",
+                    "Helium (MVE)" if m.get("mve_kernels") else "DSP (SMLAD)" if m.get("dsp_kernels") else "reference",
                     f"{m['flash_without_vectors_bytes'] / 1024:.1f}", f"{m['ram_bytes'] / 1024:.1f}",
                     f"{m['instructions_per_inference']:,}", f"{ipm:.2f}" if ipm else "-",
                     f"{m['estimated_latency_ms']:.3f}", m.get("estimate") or "",

@@ -17,6 +17,7 @@ class Board:
     cpu: str                 # -mcpu
     arch_flags: tuple        # extra gcc flags (float ABI, ...)
     dsp: bool                # has the DSP extension (SMLAD, SXTB16)
+    mve: bool = False        # has Helium (M-profile vector extension, integer): the MVE kernels
     flash_origin: int
     flash_bytes: int
     ram_origin: int
@@ -44,6 +45,12 @@ BOARDS = {b.name: b for b in (
           flash_origin=0x00000000, flash_bytes=256 << 10, ram_origin=0x20000000, ram_bytes=16 << 10,
           clock_hz=133_000_000, stands_for="Cortex-M0+, e.g. RP2040 at 133 MHz",
           uart="nrf51", uart_base=0x40002000, flashing="microbit"),
+    # Arm Corstone-300 FPGA image (Cortex-M55 with Helium): code in ITCM at 0, data in DTCM at 0x20000000
+    # (QEMU 7.2). softfp: Helium integer instructions with the soft-float calling convention of libgcc.
+    Board(name="mps3-an547", qemu_machine="mps3-an547", cpu="cortex-m55", arch_flags=("-mfloat-abi=softfp",),
+          dsp=True, mve=True, flash_origin=0x00000000, flash_bytes=512 << 10, ram_origin=0x20000000,
+          ram_bytes=512 << 10, clock_hz=400_000_000, stands_for="Cortex-M55 with Helium, e.g. Alif Ensemble E3 at 400 MHz",
+          flashing="mps2"),
     # A real part's memory map: STM32F4 flash at 0x08000000 (aliased at 0 on boot), SRAM at 0x20000000,
     # USART1 at 0x40011000. QEMU emulates it as the Netduino Plus 2 (STM32F405RG).
     Board(name="stm32f4", qemu_machine="netduinoplus2", cpu="cortex-m4", arch_flags=_SOFT, dsp=True,

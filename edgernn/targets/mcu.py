@@ -104,6 +104,8 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
              "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-I", str(build), f'-DEDGERNN_BOARD="{board}"']
     if b.dsp and not reference:
         flags.append("-DERN_USE_DSP=1")
+    if b.mve and not reference:
+        flags.append("-DERN_USE_MVE=1")
     if app == "serial":
         flags += [f"-DERN_UART_{b.uart.upper()}=1", f"-DERN_UART_BASE=0x{b.uart_base:08x}u"]
     elf = out / f"edgernn-{board}{'-serial' if app == 'serial' else ''}.elf"
@@ -114,7 +116,8 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
     if proc.returncode != 0:
         raise UserError(f"firmware build failed: {proc.stderr.strip()[-600:]}")
     io.write_json(out / f"firmware-{app}.json", {"model": str(model), "board": board, "app": app,
-                                                "dsp": b.dsp and not reference, "vectors": vectors, "elf": str(elf),
+                                                "dsp": b.dsp and not reference, "mve": b.mve and not reference,
+                                                "vectors": vectors, "elf": str(elf),
                                                 "command": cmd, "compiler_warnings": proc.stderr.strip()})
     return elf
 
@@ -227,6 +230,7 @@ def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, time
     sizes = elf_sizes(elf)
     return {
         "board": board, "qemu_machine": b.qemu_machine, "cpu": b.cpu, "dsp_kernels": b.dsp and not reference,
+        "mve_kernels": b.mve and not reference,
         "vectors": r["vectors"], "bit_exact_vs_tflm": host_mismatches == 0 and r["mismatches"] == 0,
         "mismatching_vectors": host_mismatches, "instructions_per_inference": round(instructions),
         "instructions_resolution": round(instr_per_tick), "macs_per_inference": macs,

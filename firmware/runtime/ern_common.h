@@ -33,6 +33,13 @@
 #define ERN_INT32_MAX 2147483647
 #define ERN_PAD4(n) (((n) + 3) & ~3)
 
+/* Helium (MVE, Cortex-M55/M85): the dot products use 16-byte vectors, and packed weights are laid out
+ * row by row within each block of 4 rows (ERN_ROW_BLOCKS; the generated model.c holds both layouts). */
+#if defined(ERN_USE_MVE) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define ERN_MVE 1
+#define ERN_ROW_BLOCKS 1
+#endif
+
 #if defined(ERN_USE_DSP) && defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 #define ERN_DSP 1

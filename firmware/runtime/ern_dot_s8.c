@@ -6,6 +6,11 @@
  * Columns past the end are zero (the packed weights are zero there too). */
 void ern_widen_s8(const int8_t *x, int cols, int16_t *x16) {
     const int padded = (cols + 3) & ~3;
+#ifdef ERN_MVE
+    int8_t *x8 = (int8_t *)x16;
+    for (int c = 0; c < padded; ++c) x8[c] = c < cols ? x[c] : 0;
+    return;
+#endif
     for (int c = 0; c < padded; c += 4) {
         static const int order[4] = {0, 2, 1, 3};
         for (int k = 0; k < 4; ++k) x16[c + k] = c + order[k] < cols ? x[c + order[k]] : 0;

@@ -26,8 +26,10 @@ from edgernn.tflite.reader import Graph
 from edgernn.tflite.types import INT8
 from edgernn.tflite.validate import check_graph
 
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 8
 COMMON_FILES = ("ern_common.h",)
+# Headers a kernel includes beyond its own: the reference and the optimized (DSP) dot product.
+KERNEL_HEADERS = {"ern_dot_s8": ("ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h")}
 
 
 def runtime_sources() -> list[Path]:
@@ -84,7 +86,9 @@ def generate_c(model_path: str | Path, out_dir: str | Path, name: str = "model")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rt = runtime_dir()
-    for f in [*COMMON_FILES, *(f"{k}{ext}" for k in em.kernels for ext in (".h", ".c"))]:
+    files = [*COMMON_FILES, *(f"{k}{ext}" for k in em.kernels for ext in (".h", ".c"))]
+    files += [h for k in em.kernels for h in KERNEL_HEADERS.get(k, ())]
+    for f in files:
         if not (rt / f).is_file():
             raise UserError(f"C runtime source {rt / f} not found")
         io.atomic_write_bytes(out_dir / f, (rt / f).read_bytes())

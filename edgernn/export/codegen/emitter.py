@@ -34,6 +34,14 @@ def pack_weights(w: np.ndarray) -> np.ndarray:
     return padded.reshape(pad4(rows) // 4, 4, pad4(cols) // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
 
 
+def pack_row_blocks(w: np.ndarray) -> np.ndarray:
+    """The Helium kernels' layout (ERN_ROW_BLOCKS): the same padded blocks of 4 rows, each row whole in turn."""
+    rows, cols = w.shape
+    padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
+    padded[:rows, :cols] = w
+    return padded.reshape(-1)
+
+
 def op_spec(graph, op):
     name = graph.op_name(op)
     spec = REGISTRY.get(name)
@@ -90,8 +98,18 @@ class Emitter:
 
     # storage -------------------------------------------------------------------------------
     def packed(self, sg: int, i: int) -> str:
-        """A weight matrix in the kernels' packed layout."""
-        return self.const_array("int8_t", f"w{sg}_{i}", lambda: pack_weights(self.g.const(sg, i)))
+        """A weight matrix in the kernels' packed layout: both layouts, the compiler keeps the one its
+        kernels read (ERN_ROW_BLOCKS: Helium), so one model.c serves every core."""
+        name = f"w{sg}_{i}"
+        if name not in self.const_names:
+            self.const_names.add(name)
+            w = self.g.const(sg, i)
+            dsp, rows = pack_weights(w), pack_row_blocks(w)
+            decl = f"static const int8_t {name}[{dsp.size}] ERN_ALIGN(4) = {{\n  "
+            self.consts.append(f"#ifdef ERN_ROW_BLOCKS\n{decl}{c_array(rows)}\n}};\n#else\n{decl}{c_array(dsp)}\n}};\n"
+                               "#endif")
+            self.const_bytes += dsp.size
+        return name
 
     def scratch(self) -> str:
         """This op's working memory in the arena."""
