@@ -1,5 +1,8 @@
 """MCU rows of `bench` and `report` have their own columns: flash, RAM, instructions, the estimate's basis,
 bit-exactness on how many vectors, and the test-split accuracy the bit-exact C therefore has."""
+import shutil
+
+import pytest
 from click.testing import CliRunner
 
 from edgernn import api
@@ -8,8 +11,13 @@ from edgernn.cli import main
 from edgernn.runtimes.tflm import TFLMRuntime
 
 
-def test_mcu_rows_get_device_columns_and_the_bit_exact_accuracy(tiny_runs, tmp_path):
-    model = api.quantize(tiny_runs["gru"], mode="int8", calibration_samples=40)
+@pytest.fixture(scope="module")
+def gru_int8(tiny_runs):
+    return api.quantize(tiny_runs["gru"], mode="int8", calibration_samples=40)
+
+
+def test_mcu_rows_get_device_columns_and_the_bit_exact_accuracy(gru_int8, tmp_path):
+    model = gru_int8
     rows = api.bench([model], target="mcu", board="mps2-an386", vectors=4, out=tmp_path / "mcu")
     r = rows[0]
     assert r["mcu"]["bit_exact_vs_tflm"] and r["peak_rss_bytes"] is None  # no host RSS for a microcontroller
@@ -32,8 +40,9 @@ def test_mcu_rows_get_device_columns_and_the_bit_exact_accuracy(tiny_runs, tmp_p
     assert "<th>bit-exact vs TFLM</th>" in html
 
 
-def test_mcu_row_without_run_folder_has_no_accuracy(tiny_runs, tmp_path):
-    model = api.quantize(tiny_runs["lstm"], mode="int8", calibration_samples=40, out=tmp_path / "alone.tflite")
+def test_mcu_row_without_run_folder_has_no_accuracy(gru_int8, tmp_path):
+    model = tmp_path / "alone.tflite"  # no config.json next to it: no test split to judge
+    shutil.copy(gru_int8, model)
     assert TFLMRuntime(model).input_info().dtype == "int8"
     r = api.bench([model], target="mcu", board="mps2-an386", vectors=2)[0]
     assert r["accuracy"] is None and r["mcu"]["accuracy_basis"].startswith("none")

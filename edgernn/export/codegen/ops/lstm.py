@@ -176,5 +176,5 @@ def emit(em, sg, op):
     # TFLite Micro resets variable tensors per inference: int8 to its zero point, int16 to 0.
     return [f"memset({hidden}, {p['hidden_zero_point']}, {p['n_state']});",
             f"memset({cell}, 0, {2 * p['n_state']});",
-            f"ern_lstm_s8(&{params}, {em.ref(sg, int(op.inputs[0]))}, {hidden}, {cell}, {em.ref(sg, out)}, "
+            f"ern_lstm_s8(&{params}, {em.ref(sg, em.g.operands(op).input)}, {hidden}, {cell}, {em.ref(sg, out)}, "
             f"(int16_t *){em.scratch()});"]
