@@ -2,7 +2,8 @@
 
     python tools/fuzz_tflite.py [MODEL.tflite ...] [--mutants 300] [--seed 0] [--inputs 4]
 
-Each mutant goes through ``edgernn export MUTANT --format c`` in a child process with a timeout
+Half the mutants hit only bytes outside the weights (the flatbuffer's tables, shapes, indices,
+quantization), where a mutation changes the graph rather than a weight value. Each mutant goes through ``edgernn export MUTANT --format c`` in a child process with a timeout
 (a worker that is restarted when it dies or hangs). The only acceptable outcomes are a clean
 refusal (exit 2, one ``edgernn: error:`` line) or success. Every exported mutant's C is compiled
 with ``-fsanitize=address,undefined`` and run on random inputs: any sanitizer report, crash or hang
@@ -54,22 +55,45 @@ SAN_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-
 
 # ---- mutation --------------------------------------------------------------------------------
 
-def mutate(data: bytes, rng: np.random.Generator) -> bytes:
-    """One seeded byte-level mutation: bit flips, random bytes, or an interesting int32 at an aligned offset."""
+def structure_offsets(data: bytes, min_len: int = 64) -> np.ndarray:
+    """Byte offsets outside the model's large constant buffers (weights): the flatbuffer's tables,
+    vectors of indices and shapes, quantization. Found by locating each buffer's bytes in the file."""
+    from edgernn.tflite.schema import schema
+
+    s = schema()
+    m = s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
+    weights = np.zeros(len(data), bool)
+    for buf in m.buffers or []:
+        if buf.data is not None and len(buf.data) >= min_len:
+            raw = bytes(np.asarray(buf.data, np.uint8))
+            at = data.find(raw)
+            if at >= 0:
+                weights[at:at + len(raw)] = True
+    return np.flatnonzero(~weights)
+
+
+def mutate(data: bytes, rng: np.random.Generator, structure: np.ndarray | None = None) -> bytes:
+    """One seeded byte-level mutation: bit flips, random bytes, an interesting int32 or a small delta at an
+    aligned offset. With ``structure``, half the mutants hit only bytes outside the weights."""
     b = bytearray(data)
     kind = rng.integers(0, 4)
+    targeted = structure is not None and len(structure) and rng.random() < 0.5
+
+    def offset(aligned: bool) -> int:
+        i = int(structure[rng.integers(0, len(structure))]) if targeted else int(rng.integers(0, len(b)))
+        return min(i // 4 * 4, len(b) - 4) if aligned else i
+
     for _ in range(int(rng.integers(1, 4))):
         if kind == 0:                                   # flip a bit
-            i = int(rng.integers(0, len(b)))
-            b[i] ^= 1 << int(rng.integers(0, 8))
+            b[offset(False)] ^= 1 << int(rng.integers(0, 8))
         elif kind == 1:                                 # a random byte
-            b[int(rng.integers(0, len(b)))] = int(rng.integers(0, 256))
+            b[offset(False)] = int(rng.integers(0, 256))
         elif kind == 2:                                 # an interesting int32 (lengths, indices, shapes)
-            i = int(rng.integers(0, len(b) // 4)) * 4
+            i = offset(True)
             v = INTERESTING_INT32[int(rng.integers(0, len(INTERESTING_INT32)))]
             b[i:i + 4] = int(v & 0xFFFFFFFF).to_bytes(4, "little")
         else:                                           # a small delta to an aligned int32 (shape dims, indices)
-            i = int(rng.integers(0, len(b) // 4)) * 4
+            i = offset(True)
             v = int.from_bytes(b[i:i + 4], "little", signed=True) + int(rng.integers(-3, 4))
             b[i:i + 4] = int(v & 0xFFFFFFFF).to_bytes(4, "little")
     return bytes(b)
@@ -185,8 +209,9 @@ def fuzz(models: list[Path], mutants: int, seed: int = 0, inputs: int = 4, expor
             for model in models:
                 data, counts = Path(model).read_bytes(), Counter()
                 rng = np.random.default_rng([seed, len(per_model)])
+                structure = structure_offsets(data)
                 for k in range(mutants):
-                    mutant = mutate(data, rng)
+                    mutant = mutate(data, rng, structure)
                     path, out = Path(tmp) / f"m{k}.tflite", Path(tmp) / f"c{k}"
                     path.write_bytes(mutant)
                     r = child.export(path, out, export_timeout)
