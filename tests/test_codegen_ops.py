@@ -101,3 +101,27 @@ def test_single_op_is_bit_exact_in_qemu(tmp_path, name):
     model = single_op_model(tmp_path / f"{name}.tflite", name)
     r = mcu.measure(model, "mps2-an386", vectors=6, out=tmp_path / "fw")
     assert r["bit_exact_vs_tflm"] and r["mismatching_vectors"] == 0 and r["vectors"] == 6
+
+
+def test_identical_constants_are_stored_once(tmp_path):
+    """Two ADDs with the same quantization share one 1 KB table; the model stays bit-exact."""
+    rng = np.random.default_rng(3)
+    mb = ModelBuilder("two adds")
+    g = mb.subgraph("main")
+    x = g.tensor("x", [1, 16], "int8", 0.05, 1)
+    c1 = g.const("c1", rng.integers(-128, 128, (1, 16)), "int8", 0.02, 3)
+    c2 = g.const("c2", rng.integers(-128, 128, (1, 16)), "int8", 0.02, 3)
+    y1 = g.tensor("y1", [1, 16], "int8", 0.05, 1)
+    y2 = g.tensor("y2", [1, 16], "int8", 0.08, -4)
+    g.op("ADD", [x, c1], [y1])
+    g.op("ADD", [y1, c2], [y2])
+    g.g.inputs, g.g.outputs = [x], [y2]
+    model = tmp_path / "adds.tflite"
+    model.write_bytes(mb.to_bytes())
+    from edgernn.export.codegen import generate_c
+
+    source = generate_c(model, tmp_path / "c").read_text()
+    assert source.count("static const int32_t addtab") == 1 and source.count("ern_add_s8(&") == 2
+    native, ref = NativeRuntime(model), TFLMRuntime(model)
+    for x_in in [rng.integers(-128, 128, (1, 16)).astype(np.int8) for _ in range(30)]:
+        np.testing.assert_array_equal(native.invoke_raw(x_in), ref.invoke_raw(x_in))

@@ -55,6 +55,8 @@ class Emitter:
         self.g = graph
         self.consts: list[str] = []
         self.const_names: set[str] = set()
+        self.const_aliases: dict[str, str] = {}         # name -> the identical array emitted first
+        self.const_by_content: dict[tuple, str] = {}
         self.const_bytes = 0
         for sg in range(len(graph.subgraphs)):  # every op supported before any work
             for op in graph.ops(sg):
@@ -74,10 +76,18 @@ class Emitter:
     def const_array(self, ctype: str, name: str, values) -> str:
         """Emit a const array once, however often it is used (model constants, packed weights, folded
         biases, tables); returns its name. 4-byte aligned: the DSP kernels load weights a word (or
-        two) at a time. ``values`` may be a callable, evaluated only on first use."""
+        two) at a time. ``values`` may be a callable, evaluated only on first use. Arrays with the same
+        contents are stored once (two ADDs with the same input quantization share one 1 KB table)."""
+        if name in self.const_aliases:
+            return self.const_aliases[name]
         if name not in self.const_names:
-            self.const_names.add(name)
             values = np.asarray(values() if callable(values) else values)
+            key = (ctype, values.size, np.ascontiguousarray(values, dtype=np.int64).tobytes())
+            if key in self.const_by_content:
+                self.const_aliases[name] = self.const_by_content[key]
+                return self.const_aliases[name]
+            self.const_by_content[key] = name
+            self.const_names.add(name)
             self.consts.append(f"static const {ctype} {name}[{max(values.size, 1)}] ERN_ALIGN(4) = {{\n  "
                                f"{c_array(values) if values.size else '0'}\n}};")
             self.const_bytes += values.size * _C_SIZES.get(ctype, 4)
