@@ -220,7 +220,7 @@ def fuzz(models: list[Path], mutants: int, seed: int = 0, inputs: int = 4, expor
                     counts[kind] += 1
                     detail = r["message"]
                     if kind == "refused":  # why, without the file name: "invalid TFLite model: ...", ...
-                        reasons[re.sub(r"^edgernn: error: \S+?\.tflite: ", "", detail)[:60]] += 1
+                        reasons[re.sub(r"^edgernn: error: (\S+?\.tflite: )?", "", detail)[:60]] += 1
                     if kind == "exported":
                         outcome, detail = sanitizer_run(out, inputs, run_timeout, Path(tmp))
                         counts[{"hang": "run-hang"}.get(outcome, outcome)] += 1
