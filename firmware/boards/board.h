@@ -1,5 +1,6 @@
 /* What every edgernn firmware app may call on any board: semihosting output and exit, the stack
- * high-water mark (startup.c), and the UART of boards that have a driver (uart.c). */
+ * high-water mark (startup.c), and the UART of boards that have a driver (uart.c). The board files
+ * themselves do not include it, so apps that bring their own declarations still build. */
 #ifndef ERN_BOARD_H_
 #define ERN_BOARD_H_
 

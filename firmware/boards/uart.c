@@ -7,8 +7,6 @@
  * same image runs in QEMU and on the board. */
 #include <stdint.h>
 
-#include "board.h"
-
 #define REG(offset) (*(volatile uint32_t *)(ERN_UART_BASE + (offset)))
 
 #if defined(ERN_UART_CMSDK)
