@@ -46,3 +46,12 @@ def test_mcu_row_without_run_folder_has_no_accuracy(gru_int8, tmp_path):
     assert TFLMRuntime(model).input_info().dtype == "int8"
     r = api.bench([model], target="mcu", board="mps2-an386", vectors=2)[0]
     assert r["accuracy"] is None and r["mcu"]["accuracy_basis"].startswith("none")
+
+
+def test_mcu_rows_without_model_figures_keep_the_general_table():
+    """An app's MCU row (its own figures under "mcu", e.g. the keyword-spotting app) is not forced into the
+    model columns."""
+    app_row = {"artifact": "r/model_int8.tflite", "target": "mcu", "runtime": "native-c+frontend", "file_bytes": 1000,
+               "latency_ms": {"p50": 1.0, "p99": 1.0}, "p50_spread_ms": [1.0, 1.0], "mcu": {"rtf_total": 0.1}}
+    columns, cells = columns_and_rows([app_row])
+    assert columns == COLUMNS and len(cells[0]) == len(COLUMNS)

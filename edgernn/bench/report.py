@@ -59,8 +59,14 @@ def mcu_table_rows(rows: list[dict]) -> list[list]:
     return out
 
 
+MODEL_ROW_KEYS = ("instructions_per_inference", "flash_without_vectors_bytes", "ram_bytes", "estimated_latency_ms")
+
+
 def is_mcu(rows: list[dict]) -> bool:
-    return bool(rows) and all(r.get("target") == "mcu" and isinstance(r.get("mcu"), dict) for r in rows)
+    """Rows of a model benchmarked as firmware (`bench --target mcu`); other MCU rows (apps with their own
+    figures, such as the keyword-spotting app) keep the general table."""
+    return bool(rows) and all(r.get("target") == "mcu" and isinstance(r.get("mcu"), dict)
+                              and all(k in r["mcu"] for k in MODEL_ROW_KEYS) for r in rows)
 
 
 def columns_and_rows(rows: list[dict]) -> tuple[list[str], list[list]]:
