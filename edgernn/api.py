@@ -159,7 +159,7 @@ def bench(artifacts, target="cpu", runtimes=None, threads=1, warmup=20, runs=200
     if target == "mcu":
         from edgernn.bench.harness import bench_mcu
 
-        return bench_mcu(artifacts, out=out, **target_options)
+        return bench_mcu(artifacts, out=out, data=data, limit=limit, **target_options)
 
     return _bench(artifacts, target=target, runtimes=runtimes, threads=threads, warmup=warmup, runs=runs,
                   repeats=repeats, data=data, limit=limit, out=out, progress=progress, **target_options)

@@ -468,14 +468,8 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
         return
     if target == "mcu":
         rows = api.bench(list(artifacts), target="mcu", out=out, board=board, vectors=vectors, reference=reference,
-                         timeout=max(timeout, 120))
-        _print_table({"title": f"edgernn bench --target mcu --board {board}", "columns": [
-            "artifact", "bit-exact vs TFLM", "instructions / inference", "instructions / MAC", "flash B", "RAM B",
-            "est. latency ms"], "rows": [[r["artifact"], "yes" if r["mcu"]["bit_exact_vs_tflm"] else "NO",
-                                        f"{r['mcu']['instructions_per_inference']:,}",
-                                        f"{r['mcu']['instructions_per_mac']:.2f}", r["mcu"]["flash_bytes"],
-                                        r["mcu"]["ram_bytes"], f"{r['mcu']['estimated_latency_ms']:.2f}"]
-                                       for r in rows]})
+                         timeout=max(timeout, 120), data=data_path, limit=limit)
+        print_table(rows, f"edgernn bench --target mcu --board {board}")
         click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
         return
     if target == "rpi":

@@ -12,10 +12,10 @@ from edgernn.cli import main
 from edgernn.data import load_dataset
 from edgernn.errors import UserError
 from edgernn.export.codegen import generate_c, strided_slice_indices
-from edgernn.export.codegen import lstm as L
+from edgernn.export.codegen.ops import lstm as L
 from edgernn.export.codegen import params as P
-from edgernn.export.tflite_builder import ModelBuilder
-from edgernn.export.tflite_info import describe
+from edgernn.tflite.builder import ModelBuilder
+from edgernn.tflite.info import describe
 from edgernn.runtimes.base import quantize
 from edgernn.runtimes.native import NativeRuntime
 from edgernn.runtimes.tflm import TFLMRuntime
@@ -57,7 +57,11 @@ def test_export_c_writes_compilable_self_contained_sources(gru_int8, tmp_path):
     r = CliRunner().invoke(main, ["export", str(model), "--format", "c", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     names = {p.name for p in (tmp_path / "c").iterdir()}
-    assert names == {"model.c", "model.h", "edgernn_rt.c", "edgernn_rt.h"}
+    # only the kernels this GRU calls: no LSTM kernel, no file it does not need
+    assert names == {"model.c", "model.h", "edgernn_rt.c", "edgernn_rt.h", "ern_common.h", "ern_dot_s8_ref.h",
+                     "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h",
+                     *(f"ern_{k}_s8.{ext}" for k in ("dot", "fully_connected", "add", "mul", "lut", "softmax")
+                       for ext in "ch")}
     source = (tmp_path / "c" / "model.c").read_text()
     assert "malloc" not in source and "static uint8_t arena[" in source
     main_c = tmp_path / "c" / "main.c"
@@ -99,10 +103,11 @@ def test_generated_lstm_is_bit_exact_with_tflm(lstm_int8):
 
 
 def _runtime_library(tmp_path):
-    from edgernn.export.codegen import runtime_sources
+    from edgernn.export.codegen import runtime_dir
 
     lib = tmp_path / "librt.so"
-    subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-o", str(lib), str(runtime_sources()[1])], check=True)
+    files = [str(runtime_dir() / f) for f in ("ern_fixedpoint.c", "ern_dot_s8.c", "ern_lstm_s8.c")]
+    subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-o", str(lib), *files], check=True)
     return ctypes.CDLL(str(lib))
 
 

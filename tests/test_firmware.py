@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from edgernn import api
 from edgernn.cli import main
 from edgernn.errors import UserError
+from edgernn.export.codegen.sources import firmware_dir
 from edgernn.targets import mcu
 from edgernn.targets.boards import BOARDS, get_board, linker_script
 
@@ -38,7 +39,7 @@ def lstm_int8(tiny_data, tmp_path_factory):
 
 
 @pytest.mark.parametrize("board,reference", [("mps2-an386", False), ("mps2-an386", True), ("mps2-an500", False),
-                                             ("mps2-an505", False), ("microbit", True)])
+                                             ("mps2-an505", False), ("mps3-an547", False), ("microbit", True)])
 def test_lstm_firmware_is_bit_exact(lstm_int8, tmp_path, board, reference):
     r = mcu.measure(lstm_int8, board, vectors=6, reference=reference, out=tmp_path / board)
     assert r["bit_exact_vs_tflm"] and r["mismatching_vectors"] == 0 and r["vectors"] == 6
@@ -77,7 +78,7 @@ def test_hung_firmware_times_out(tmp_path):
     (tmp_path / "hang.c").write_text("int main(void) { for (;;) {} }\n")
     elf = tmp_path / "hang.elf"
     subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-O2", "-ffreestanding", "-nostdlib",
-                    "-T", str(tmp_path / "link.ld"), str(mcu.FIRMWARE / "boards" / "startup.c"),
+                    "-T", str(tmp_path / "link.ld"), str(firmware_dir() / "boards" / "startup.c"),
                     str(tmp_path / "hang.c"), "-lgcc", "-o", str(elf)], check=True)
     r = CliRunner().invoke(main, ["firmware", "run", str(elf), "--timeout", "3"])
     assert r.exit_code == 2 and "did not finish within 3 s" in r.output

@@ -7,7 +7,7 @@ import pytest
 
 from edgernn import api
 from edgernn.export.check import check, ops_tflm_lacks
-from edgernn.export.tflite_info import describe
+from edgernn.tflite.info import describe
 from edgernn.runtimes.litert import LiteRTRuntime
 from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.train.run import load_data_for_run, load_run, prepare_inputs
@@ -85,7 +85,7 @@ def test_int8_gru_anomaly_eval_matches_the_threshold_workflow(gru_int8):
 
 
 def test_check_names_an_op_tflite_micro_lacks(tmp_path):
-    from edgernn.export.tflite_builder import ModelBuilder
+    from edgernn.tflite.builder import ModelBuilder
 
     mb = ModelBuilder("tile only")
     g = mb.subgraph("main")

@@ -9,7 +9,7 @@ from edgernn import api
 from edgernn.cli import main
 from edgernn.data import load_dataset
 from edgernn.errors import UserError
-from edgernn.export.tflite_info import describe
+from edgernn.tflite.info import describe
 from edgernn.runtimes.keras import KerasRuntime
 from edgernn.runtimes.litert import LiteRTRuntime
 from edgernn.runtimes.tflm import TFLMRuntime

@@ -9,7 +9,7 @@ from edgernn import api
 from edgernn.cli import main
 from edgernn.data import load_dataset
 from edgernn.export import rnn_int8
-from edgernn.export.tflite_info import describe
+from edgernn.tflite.info import describe
 from edgernn.models import build_classifier, count_macs, count_params
 from edgernn.runtimes.base import quantize
 from edgernn.runtimes.keras import KerasRuntime

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from edgernn.errors import UserError  # noqa: E402
-from edgernn.export.tflite_info import describe  # noqa: E402
+from edgernn.tflite.info import describe  # noqa: E402
 from edgernn.targets.boards import get_board  # noqa: E402
 from edgernn.targets.mcu import measure  # noqa: E402
 
@@ -73,7 +73,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", default=["runs/gru64/model_int8.tflite", "runs/lstm64/model_int8.tflite",
                                                   "runs/rnn64/model_int8.tflite"])
-    ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,stm32f4,microbit")
+    ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,mps3-an547,stm32f4,microbit")
     ap.add_argument("--vectors", type=int, default=16)
     ap.add_argument("--host-random", type=int, default=100, help="random inputs for the host-build parity check")
     ap.add_argument("--host-real", type=int, default=100, help="real test inputs for the host-build parity check")
@@ -88,7 +88,7 @@ def main() -> int:
               f"<= {weights + 16384} B ==")
         print(tflm_figures(model))
         print(host_parity(model, args.host_random, args.host_real))
-        print(f"{'board':12} {'kernels':9} {'bit-exact':9} {'instr/inference':>15} {'instr/MAC':>9} {'flash B*':>8} "
+        print(f"{'board':12} {'core':10} {'kernels':9} {'bit-exact':9} {'instr/inference':>15} {'instr/MAC':>9} {'flash B*':>8} "
               f"{'RAM B':>6} {'est. ms':>8}")
         inputs = real_inputs(model, args.vectors)
         for board in args.boards.split(","):
@@ -98,8 +98,8 @@ def main() -> int:
                 except UserError as e:
                     print(f"{board:12} not run: {e}")
                     break
-                kernels = "DSP" if r["dsp_kernels"] else "reference"
-                print(f"{board:12} {kernels:9} {'yes' if r['bit_exact_vs_tflm'] else 'NO':9} "
+                kernels = "Helium" if r.get("mve_kernels") else "DSP" if r["dsp_kernels"] else "reference"
+                print(f"{board:12} {get_board(board).cpu.replace('cortex-m', 'Cortex-M'):10} {kernels:9} {'yes' if r['bit_exact_vs_tflm'] else 'NO':9} "
                       f"{r['instructions_per_inference']:>15,} {r['instructions_per_mac']:>9.2f} {r['flash_without_vectors_bytes']:>8} "
                       f"{r['ram_bytes']:>6} {r['estimated_latency_ms']:>8.2f}")
                 if not get_board(board).dsp:

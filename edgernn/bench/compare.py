@@ -123,14 +123,19 @@ def _npz_bytes(**arrays) -> bytes:
 
 def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epochs: int | None,
                targets, progress: bool, sparsities=(), prune_epochs: int = 10) -> dict:
-    from edgernn import api
+    # Stage functions, not edgernn.api (which imports this module: no cycle).
+    from edgernn.bench.evaluate import evaluate
+    from edgernn.bench.harness import bench, bench_mcu
+    from edgernn.export.check import check
+    from edgernn.optimize.quantize import quantize
+    from edgernn.train.loop import train
 
     kwargs = {"epochs": epochs} if epochs else {}
     name = "roc_auc" if task == "anomaly" else "accuracy"
     r = {"arch": arch, "units": units, "seed": seed, "metric": name, "targets": {}, "history": {}}
     try:
-        run = api.train(task=task, arch=arch, units=units, data=data, out=out, seed=seed, overwrite=True,
-                        progress=progress, **kwargs)
+        run = train(task=task, arch=arch, units=units, data=data, out=out, seed=seed, overwrite=True,
+                    progress=progress, **kwargs)
     except UserError as e:  # e.g. a loss that became NaN: a failed run, not a failed comparison
         return dict(r, train_error=str(e))
     config = io.read_json(run / "config.json")
@@ -139,23 +144,23 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
              macs=config["macs"], train_seconds=config["train_seconds"], float32_bytes=config["float32_bytes"],
              epochs=config["epochs_run"], history=io.read_json(run / "history.json"))
     try:
-        int8 = api.quantize(run, mode="int8")
+        int8 = quantize(run, mode="int8")
     except UserError as e:
         r["int8_error"] = str(e)
         return r
-    r["int8"] = api.evaluate(int8, runtime="tflm", progress=False)[name]
-    chk = api.check(int8)
+    r["int8"] = evaluate(int8, runtime="tflm", progress=False)[name]
+    chk = check(int8)
     r.update(int8_bytes=int8.stat().st_size, arena_bytes=chk.get("arena_bytes"))
     for kind, board in targets:
         key = kind if board is None else f"mcu:{board}"
         if kind == "cpu":
-            row = api.bench([int8], target="cpu", runtimes=["litert"], runs=100, warmup=10, repeats=1, limit=0,
-                            progress=False)[0]
+            row = bench([int8], target="cpu", runtimes=["litert"], runs=100, warmup=10, repeats=1, limit=0,
+                        progress=False)[0]
             r["targets"][key] = ({"latency_ms": row["latency_ms"]["p50"], "basis": "measured p50, LiteRT, 1 thread"}
                                  if row.get("latency_ms") else {"error": row.get("error") or "no latency measured"})
         else:
             try:
-                row = api.bench([int8], target="mcu", board=board, vectors=2)[0]["mcu"]
+                row = bench_mcu([int8], board=board, vectors=2, limit=0)[0]["mcu"]
                 if not row["bit_exact_vs_tflm"]:
                     raise UserError(f"the generated C differs from TFLite Micro on {row['mismatching_vectors']} "
                                     f"of {row['vectors']} vectors")
@@ -171,15 +176,17 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
 
 def _pruning_sensitivity(run: Path, int8_metric: float, sparsities, epochs: int, name: str) -> tuple[dict, dict]:
     """int8 metric on TFLite Micro after magnitude pruning to each sparsity (key: percent; "0": unpruned)."""
-    from edgernn import api
+    from edgernn.bench.evaluate import evaluate
+    from edgernn.optimize.prune import prune
+    from edgernn.optimize.quantize import quantize
 
     out, errors = {"0": int8_metric}, {}
     for s in sparsities:
         key = S.sparsity_key(s)
         try:
-            pruned = api.prune(run, sparsity=s, epochs=epochs, out=run.with_name(f"{run.name}-pruned{key}"),
-                               overwrite=True)
-            out[key] = api.evaluate(api.quantize(pruned, mode="int8"), runtime="tflm", progress=False)[name]
+            pruned = prune(run, sparsity=s, epochs=epochs, out=run.with_name(f"{run.name}-pruned{key}"),
+                           overwrite=True)
+            out[key] = evaluate(quantize(pruned, mode="int8"), runtime="tflm", progress=False)[name]
         except UserError as e:
             errors[key] = str(e)
     return out, errors
@@ -315,12 +322,12 @@ def user_data_at(ds, steps: int, path: Path) -> Path:
 
 
 def _user_seq_point(folder: Path, ds, steps: int, arch: str, units: int, epochs: int | None, progress: bool) -> dict:
-    from edgernn import api
+    from edgernn.train.loop import train
 
     data = user_data_at(ds, steps, folder / "user_seqlen" / f"data_{steps}.npz")
     kwargs = {"epochs": epochs} if epochs else {}
-    run = api.train(task="classify", arch=arch, units=units, data=data, out=folder / "user_seqlen" / f"{arch}-{steps}",
-                    overwrite=True, progress=progress, **kwargs)
+    run = train(task="classify", arch=arch, units=units, data=data, out=folder / "user_seqlen" / f"{arch}-{steps}",
+                overwrite=True, progress=progress, **kwargs)
     m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
     return {"arch": arch, "steps": steps, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"]}
 
@@ -347,12 +354,12 @@ def seq_study_units(cells: list[str], budget: str) -> dict[str, int]:
 
 def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, progress: bool,
                units: int = SEQ_UNITS) -> dict:
-    from edgernn import api
+    from edgernn.train.loop import train
 
     data = long_dependency_data(folder / "seqlen" / f"first_step_{steps}.npz", steps, n=samples)
     # No early stopping: long-dependency tasks sit on a loss plateau before they are learned.
-    run = api.train(task="classify", arch=arch, units=units, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
-                    epochs=epochs, patience=epochs, overwrite=True, progress=progress)
+    run = train(task="classify", arch=arch, units=units, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
+                epochs=epochs, patience=epochs, overwrite=True, progress=progress)
     m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
     return {"arch": arch, "units": units, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"],
             "chance": 0.25}

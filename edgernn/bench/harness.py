@@ -25,7 +25,7 @@ REMOTE_RUNTIMES = ("litert", "onnxrt")  # what a board can have without TensorFl
 
 def model_kind(path: Path) -> str:
     if path.suffix == ".tflite":
-        from edgernn.export.tflite_info import describe
+        from edgernn.tflite.info import describe
 
         try:
             return describe(path)["kind"]
@@ -87,6 +87,28 @@ def _accuracy(outputs: Path, X_path: Path, y, config) -> tuple[str, float]:
         scores = M.anomaly_scores(out, np.load(X_path), config)
         return "roc_auc", M.anomaly_metrics(y, scores, config["threshold"])["roc_auc"]
     return "accuracy", M.classification_metrics(y, out, config["class_names"])["accuracy"]
+
+
+def _kernels(m: dict) -> str:
+    return "Helium (MVE)" if m.get("mve_kernels") else "DSP (SMLAD)" if m["dsp_kernels"] else "reference"
+
+
+def _tflm_test_accuracy(artifact: Path, data, limit, tmp: Path):
+    """(metric, accuracy, basis, int8 test inputs) of TFLite Micro on the run's test split; Nones without one."""
+    from edgernn.runtimes.base import quantize
+    from edgernn.runtimes.tflm import TFLMRuntime
+
+    X_path, y, config = _test_inputs(artifact, data, limit, tmp)
+    if X_path is None:
+        return None, None, "none: no run folder with test data next to the model", None
+    X = np.load(X_path)
+    ref = TFLMRuntime(artifact)
+    np.save(tmp / "outputs.npy", ref.predict(X))
+    metric, acc = _accuracy(tmp / "outputs.npy", X_path, y, config)
+    basis = (f"TFLite Micro on the test split ({len(X)} samples); the C is bit-exact with it on the test vectors, "
+             "so it has the same accuracy")
+    info = ref.input_info()
+    return metric, acc, basis, np.stack([quantize(X[i:i + 1], info) for i in range(len(X))])
 
 
 def _combine(results: list[dict]) -> dict:
@@ -191,8 +213,12 @@ def _input_shape(artifact: Path, runtime: str = "litert") -> list[int]:
 
 
 def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: float = 120, reference: bool = False,
-              out=None) -> list[dict]:
-    """Microcontroller rows: each int8 .tflite as generated C in firmware under QEMU (see targets/mcu.py)."""
+              data=None, limit: int | None = None, out=None) -> list[dict]:
+    """Microcontroller rows: each int8 .tflite as generated C in firmware under QEMU (see targets/mcu.py).
+
+    With the artifact's run folder (config.json and its data), the test vectors are real test inputs,
+    and the row carries TFLite Micro's accuracy on the test split, which the C has too where it is
+    bit-exact (``accuracy_basis`` says so); rows that are not bit-exact get no accuracy."""
     from edgernn.targets.mcu import measure
 
     artifacts = [Path(a) for a in artifacts]
@@ -212,16 +238,20 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
     for i, a in enumerate(artifacts):
         # firmware goes inside --out when given (one folder per artifact), else next to the model as before
         fw = Path(out) / f"firmware-{board}-{i}-{a.stem}" if out is not None else None
-        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference, out=fw)
+        with tempfile.TemporaryDirectory(prefix="edgernn-bench-mcu-") as tmp:
+            metric, acc, basis, data_inputs = _tflm_test_accuracy(a, data, limit, Path(tmp))
+        m = measure(a, board, vectors=vectors, timeout=timeout, reference=reference, data_inputs=data_inputs, out=fw)
+        if not m["bit_exact_vs_tflm"]:
+            acc, basis = None, "none: the C is not bit-exact with TFLite Micro"
         r = {**artifact_fields(a), "runtime": "native-c" + ("-reference" if reference else ""),
-             "runtime_version": f"edgernn codegen, {'DSP (SMLAD)' if m['dsp_kernels'] else 'reference'} kernels",
+             "runtime_version": f"edgernn codegen, {_kernels(m)} kernels",
              "target": "mcu", "host": f"qemu {m['qemu_machine']}", "cpu_model": m["cpu"], "machine": "armv7m/v8m/v6m",
              "threads": 1, "warmup": 0, "runs": m["vectors"], "repeats": 1,
              "latency_ms": {k: m["estimated_latency_ms"] for k in ("p50", "p90", "p99", "min", "max", "mean")},
              "p50_per_repeat_ms": [m["estimated_latency_ms"]], "p50_spread_ms": [m["estimated_latency_ms"]] * 2,
-             "throughput_per_s": 1000.0 / m["estimated_latency_ms"], "peak_rss_bytes": m["ram_bytes"],
-             "metric": None, "accuracy": None, "estimate": m["estimate"]}
-        rows.append(dict(row(r), mcu=m))
+             "throughput_per_s": 1000.0 / m["estimated_latency_ms"], "peak_rss_bytes": None,
+             "metric": metric, "accuracy": acc, "estimate": m["estimate"]}
+        rows.append(dict(row(r), mcu={**m, "accuracy_basis": basis}))
     if out:
         from edgernn.bench.report import write_bench_outputs
 

@@ -36,6 +36,43 @@ def table_rows(rows: list[dict]) -> list[list]:
 COLUMNS = ["artifact", "kind", "runtime", "target", "KB", "p50 ms", "p50 min-max", "p99 ms", "peak RSS MB",
            "accuracy", "note"]
 
+# Microcontroller rows (--target mcu) have their own columns: what matters on a device, each with its basis.
+MCU_COLUMNS = ["artifact", "board", "core", "kernels", "flash KB", "RAM KB", "instructions / inference",
+               "instructions / MAC", "est. latency ms", "latency basis", "bit-exact vs TFLM", "accuracy",
+               "accuracy basis"]
+
+
+def mcu_table_rows(rows: list[dict]) -> list[list]:
+    out = []
+    for r in rows:
+        m = r["mcu"]
+        vectors, bad = m.get("vectors", 0), m.get("mismatching_vectors", 0)
+        ipm = m.get("instructions_per_mac")
+        out.append([short_name(r), m.get("board", ""), (m.get("cpu") or "").replace("cortex-m", "Cortex-M"),
+                    "Helium (MVE)" if m.get("mve_kernels") else "DSP (SMLAD)" if m.get("dsp_kernels") else "reference",
+                    f"{m['flash_without_vectors_bytes'] / 1024:.1f}", f"{m['ram_bytes'] / 1024:.1f}",
+                    f"{m['instructions_per_inference']:,}", f"{ipm:.2f}" if ipm else "-",
+                    f"{m['estimated_latency_ms']:.3f}", m.get("estimate") or "",
+                    f"{'yes' if m.get('bit_exact_vs_tflm') else 'NO'} ({vectors - bad}/{vectors} vectors)",
+                    f"{r['accuracy']:.4f}" if r.get("accuracy") is not None else "-",
+                    m.get("accuracy_basis") or ""])
+    return out
+
+
+MODEL_ROW_KEYS = ("instructions_per_inference", "flash_without_vectors_bytes", "ram_bytes", "estimated_latency_ms")
+
+
+def is_mcu(rows: list[dict]) -> bool:
+    """Rows of a model benchmarked as firmware (`bench --target mcu`); other MCU rows (apps with their own
+    figures, such as the keyword-spotting app) keep the general table."""
+    return bool(rows) and all(r.get("target") == "mcu" and isinstance(r.get("mcu"), dict)
+                              and all(k in r["mcu"] for k in MODEL_ROW_KEYS) for r in rows)
+
+
+def columns_and_rows(rows: list[dict]) -> tuple[list[str], list[list]]:
+    """The MCU table for microcontroller rows, the latency/memory table for the rest."""
+    return (MCU_COLUMNS, mcu_table_rows(rows)) if is_mcu(rows) else (COLUMNS, table_rows(rows))
+
 
 def print_table(rows: list[dict], title: str = "benchmark") -> None:
     import sys
@@ -44,16 +81,20 @@ def print_table(rows: list[dict], title: str = "benchmark") -> None:
     from rich.table import Table
 
     t = Table(title=title)
-    for c in COLUMNS:
-        t.add_column(c, justify="left" if c in ("artifact", "kind", "runtime", "target", "note") else "right")
-    for r in table_rows(rows):
+    columns, cells = columns_and_rows(rows)
+    left = ("artifact", "kind", "runtime", "target", "note", "board", "core", "kernels", "latency basis",
+            "bit-exact vs TFLM", "accuracy basis")
+    for c in columns:
+        t.add_column(c, justify="left" if c in left else "right")
+    for r in cells:
         t.add_row(*map(str, r))
     Console(width=None if sys.stdout.isatty() else 180).print(t)  # pipes and logs get the full table
 
 
 def markdown_table(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in r) + " |" for r in table_rows(rows)]
+    columns, cells = columns_and_rows(rows)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in r) + " |" for r in cells]
     return "\n".join(lines)
 
 
@@ -120,13 +161,20 @@ def write_bench_outputs(rows: list[dict], out: Path) -> None:
 def _markdown(rows: list[dict], png: str | None, title: str = "edgernn benchmark") -> str:
     hosts = sorted({f"{r['target']}: {r.get('cpu_model') or '?'} ({r.get('machine') or '?'}), host {r.get('host')}"
                     for r in rows})
-    parts = [f"# {title}", "", "Measured, batch 1: warm-up, then timed invokes; p50 min-max is the spread of the "
-             "per-repeat medians (fresh process each repeat). Peak RSS is the benchmark process's peak resident set (VmHWM). "
-             "Accuracy is the artifact's on that runtime on the test split.", "",
+    about = MCU_ABOUT if is_mcu(rows) else (
+        "Measured, batch 1: warm-up, then timed invokes; p50 min-max is the spread of the "
+        "per-repeat medians (fresh process each repeat). Peak RSS is the benchmark process's peak resident set (VmHWM). "
+        "Accuracy is the artifact's on that runtime on the test split.")
+    parts = [f"# {title}", "", about, "",
              *[f"- {h}" for h in hosts], "", markdown_table(rows), ""]
     if png:
         parts += [f"![accuracy vs latency]({png})", ""]
     return "\n".join(parts)
+
+
+MCU_ABOUT = ("Generated C in firmware under QEMU: instructions counted exactly (SysTick under -icount, "
+             "calibrated); latency is an estimate from them (basis in each row); flash is code + constants without "
+             "the benchmark's test vectors; RAM is static data + measured stack high-water mark.")
 
 
 def load_results(folder: Path) -> list[dict]:
@@ -160,7 +208,8 @@ def report(folders, out, formats=("md", "html")) -> list[Path]:
     if "md" in formats:
         sections = ["# edgernn report", ""]
         for t in targets:
-            sections += [f"## target: {t}", "", markdown_table([r for r in rows if r["target"] == t]), ""]
+            trows = [r for r in rows if r["target"] == t]
+            sections += [f"## target: {t}", "", *([MCU_ABOUT, ""] if is_mcu(trows) else []), markdown_table(trows), ""]
             if t in pngs:
                 sections += [f"![{t}](pareto_{t}.png)", ""]
         io.atomic_write_text(out / "report.md", "\n".join(sections))
@@ -177,9 +226,11 @@ def _html(rows, targets, pngs) -> str:
             "<p>Every figure measured: batch-1 latency (p50 and the min-max of per-repeat p50s), peak RSS of the "
             "benchmark process, accuracy of the artifact on that runtime on the test split.</p>"]
     for t in targets:
-        body.append(f"<h2>target: {html.escape(t)}</h2><table><tr>" +
-                    "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr>")
-        for r in table_rows([r for r in rows if r["target"] == t]):
+        columns, cells = columns_and_rows([r for r in rows if r["target"] == t])
+        about = f"<p>{html.escape(MCU_ABOUT)}</p>" if columns is MCU_COLUMNS else ""
+        body.append(f"<h2>target: {html.escape(t)}</h2>{about}<table><tr>" +
+                    "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>")
+        for r in cells:
             body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>")
         body.append("</table>")
         if t in pngs:

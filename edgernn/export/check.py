@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.export.tflite_info import describe
+from edgernn.tflite.info import describe
 
 TARGETS = ("tflm",)
 ARENA_MAX = 8 * 1024 * 1024
@@ -54,7 +54,7 @@ def _runs_with(model: bytes, arena: int) -> tuple[bool, str]:
 
 
 def _probe(model: bytes, arena: int) -> tuple[bool, str]:
-    from edgernn.runtimes.tflm import make_interpreter
+    from edgernn.tflite.micro import make_interpreter
     from edgernn.tf import _quiet_stderr
 
     try:

@@ -3,8 +3,8 @@
 - int8 (full integer, int8 input and output), calibrated on training samples:
   LSTM through the TFLite converter, which fuses it into UNIDIRECTIONAL_SEQUENCE_LSTM
   (int8 with a 16-bit cell state); GRU classifiers through edgernn's own compact graph
-  (``edgernn.export.gru_int8``), because the converter's GRU is either huge or crashes;
-  vanilla RNN classifiers likewise (``edgernn.export.rnn_int8``).
+  (``edgernn.optimize.gru_int8``), because the converter's GRU is either huge or crashes;
+  vanilla RNN classifiers likewise (``edgernn.optimize.rnn_int8``).
 - float16: float16 weights, float compute. dynamic: int8 weights, float activations (hybrid;
   LiteRT only, TFLite Micro rejects hybrid models).
 The converter runs in a child process, so a converter crash is reported, not fatal.
@@ -67,7 +67,7 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
     out = io.check_out(Path(out) if out else run / f"model_{mode}.tflite", "file")
     cal = calibration_set(config, calibration_samples, seed) if mode == "int8" else np.zeros((1, 1, 1), np.float32)
     if mode == "int8" and config["arch"] == "gru":
-        from edgernn.export.gru_int8 import build, build_anomaly
+        from edgernn.optimize.gru_int8 import build, build_anomaly
 
         model, _ = load_run(run)
         data = build_anomaly(model, cal) if config["task"] == "anomaly" else build(model, cal)
@@ -76,7 +76,7 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
         if config["task"] == "anomaly":
             raise UserError("int8 RNN anomaly models are not supported yet (RNN int8 covers classifiers); "
                             "use --mode float16 or dynamic, or an LSTM anomaly model")
-        from edgernn.export.rnn_int8 import build as build_rnn
+        from edgernn.optimize.rnn_int8 import build as build_rnn
 
         model, _ = load_run(run)
         data = build_rnn(model, cal)
@@ -84,7 +84,7 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
     else:
         data = convert_in_child(run, mode, cal)
         method = "TFLiteConverter.from_keras_model (child process)"
-    from edgernn.export.tflite_info import describe
+    from edgernn.tflite.info import describe
 
     # The model and its record land together: both are made from a private copy first, then the record is
     # written and the model renamed into place last, so an interrupted quantize never leaves a model

@@ -11,6 +11,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.runtimes.base import Runtime, TensorInfo
+from edgernn.tflite.micro import make_interpreter
 
 DEFAULT_ARENA = 256 * 1024
 
@@ -21,13 +22,6 @@ def _info(detail: dict) -> TensorInfo:
     zps = q.get("zero_points", [])
     return TensorInfo(tuple(int(d) for d in detail["shape"]), np.dtype(detail["dtype"]).name,
                       float(scales[0]) if len(scales) else 0.0, int(zps[0]) if len(zps) else 0)
-
-
-def make_interpreter(model: bytes, arena_size: int):
-    """A tflite-micro interpreter, or raise RuntimeError with TFLM's reason."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
 
 
 class TFLMRuntime(Runtime):

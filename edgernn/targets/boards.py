@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from edgernn.errors import UserError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Board:
     name: str
     qemu_machine: str
     cpu: str                 # -mcpu
     arch_flags: tuple        # extra gcc flags (float ABI, ...)
     dsp: bool                # has the DSP extension (SMLAD, SXTB16)
+    mve: bool = False        # has Helium (M-profile vector extension, integer): the MVE kernels
     flash_origin: int
     flash_bytes: int
     ram_origin: int
@@ -29,29 +30,39 @@ class Board:
     uart_qemu_index: int = 0         # which -serial of the QEMU machine is that UART
 
 
+_MPS2 = dict(flash_origin=0x00000000, flash_bytes=4 << 20, ram_origin=0x20000000, ram_bytes=4 << 20, flashing="mps2")
+_SOFT = ("-mfloat-abi=soft",)
+
 BOARDS = {b.name: b for b in (
-    Board("mps2-an386", "mps2-an386", "cortex-m4", ("-mfloat-abi=soft",), True,
-          0x00000000, 4 << 20, 0x20000000, 4 << 20, 168_000_000, "Cortex-M4F, e.g. STM32F407 at 168 MHz",
-          "cmsdk", 0x40004000, "mps2"),
-    Board("mps2-an500", "mps2-an500", "cortex-m7", ("-mfloat-abi=soft",), True,
-          0x00000000, 4 << 20, 0x20000000, 4 << 20, 216_000_000, "Cortex-M7, e.g. STM32F746 at 216 MHz",
-          "cmsdk", 0x40004000, "mps2"),
-    Board("mps2-an505", "mps2-an505", "cortex-m33", ("-mfloat-abi=soft",), True,
-          0x10000000, 4 << 20, 0x38000000, 2 << 20, 110_000_000, "Cortex-M33, e.g. STM32L552 at 110 MHz",
-          None, 0, "mps2"),
-    Board("microbit", "microbit", "cortex-m0", ("-mfloat-abi=soft",), False,
-          0x00000000, 256 << 10, 0x20000000, 16 << 10, 133_000_000, "Cortex-M0+, e.g. RP2040 at 133 MHz",
-          "nrf51", 0x40002000, "microbit"),
+    Board(name="mps2-an386", qemu_machine="mps2-an386", cpu="cortex-m4", arch_flags=_SOFT, dsp=True, **_MPS2,
+          clock_hz=168_000_000, stands_for="Cortex-M4F, e.g. STM32F407 at 168 MHz", uart="cmsdk", uart_base=0x40004000),
+    Board(name="mps2-an500", qemu_machine="mps2-an500", cpu="cortex-m7", arch_flags=_SOFT, dsp=True, **_MPS2,
+          clock_hz=216_000_000, stands_for="Cortex-M7, e.g. STM32F746 at 216 MHz", uart="cmsdk", uart_base=0x40004000),
+    Board(name="mps2-an505", qemu_machine="mps2-an505", cpu="cortex-m33", arch_flags=_SOFT, dsp=True,
+          flash_origin=0x10000000, flash_bytes=4 << 20, ram_origin=0x38000000, ram_bytes=2 << 20, flashing="mps2",
+          clock_hz=110_000_000, stands_for="Cortex-M33, e.g. STM32L552 at 110 MHz"),
+    Board(name="microbit", qemu_machine="microbit", cpu="cortex-m0", arch_flags=_SOFT, dsp=False,
+          flash_origin=0x00000000, flash_bytes=256 << 10, ram_origin=0x20000000, ram_bytes=16 << 10,
+          clock_hz=133_000_000, stands_for="Cortex-M0+, e.g. RP2040 at 133 MHz",
+          uart="nrf51", uart_base=0x40002000, flashing="microbit"),
+    # Arm Corstone-300 FPGA image (Cortex-M55 with Helium): code in ITCM at 0, data in DTCM at 0x20000000
+    # (QEMU 7.2). softfp: Helium integer instructions with the soft-float calling convention of libgcc.
+    Board(name="mps3-an547", qemu_machine="mps3-an547", cpu="cortex-m55", arch_flags=("-mfloat-abi=softfp",),
+          dsp=True, mve=True, flash_origin=0x00000000, flash_bytes=512 << 10, ram_origin=0x20000000,
+          ram_bytes=512 << 10, clock_hz=400_000_000, stands_for="Cortex-M55 with Helium, e.g. Alif Ensemble E3 at 400 MHz",
+          flashing="mps2"),
     # A real part's memory map: STM32F4 flash at 0x08000000 (aliased at 0 on boot), SRAM at 0x20000000,
     # USART1 at 0x40011000. QEMU emulates it as the Netduino Plus 2 (STM32F405RG).
-    Board("stm32f4", "netduinoplus2", "cortex-m4", ("-mfloat-abi=soft",), True,
-          0x08000000, 1 << 20, 0x20000000, 128 << 10, 168_000_000, "STM32F405/F407 (Cortex-M4F) at 168 MHz",
-          "stm32", 0x40011000, "stm32f4"),
+    Board(name="stm32f4", qemu_machine="netduinoplus2", cpu="cortex-m4", arch_flags=_SOFT, dsp=True,
+          flash_origin=0x08000000, flash_bytes=1 << 20, ram_origin=0x20000000, ram_bytes=128 << 10,
+          clock_hz=168_000_000, stands_for="STM32F405/F407 (Cortex-M4F) at 168 MHz",
+          uart="stm32", uart_base=0x40011000, flashing="stm32f4"),
     # The same part family with the serial app on USART2 (PA2/PA3): the ST-LINK virtual COM port of
     # Nucleo-64 boards (F401RE, F411RE, F446RE). QEMU's second -serial is USART2.
-    Board("stm32f4-nucleo", "netduinoplus2", "cortex-m4", ("-mfloat-abi=soft",), True,
-          0x08000000, 1 << 20, 0x20000000, 96 << 10, 84_000_000, "STM32F401/F411 Nucleo-64 (Cortex-M4F) at 84 MHz",
-          "stm32", 0x40004400, "stm32f4", 1),
+    Board(name="stm32f4-nucleo", qemu_machine="netduinoplus2", cpu="cortex-m4", arch_flags=_SOFT, dsp=True,
+          flash_origin=0x08000000, flash_bytes=1 << 20, ram_origin=0x20000000, ram_bytes=96 << 10,
+          clock_hz=84_000_000, stands_for="STM32F401/F411 Nucleo-64 (Cortex-M4F) at 84 MHz",
+          uart="stm32", uart_base=0x40004400, flashing="stm32f4", uart_qemu_index=1),
 )}
 
 

@@ -24,7 +24,6 @@ from edgernn import io
 from edgernn.errors import UserError
 from edgernn.targets.boards import BOARDS, get_board, linker_script
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 SUMMARY_RE = re.compile(r"^EDGERNN-MCU vectors=(\d+) mismatches=(\d+) ticks=(\d+) calib_ticks=(\d+) "
                         r"calib_instructions=(\d+) stack_used=(\d+) stack_size=(\d+)$")
 OUT_RE = re.compile(r"^EDGERNN-OUT (\d+) ([0-9a-f]*)$")
@@ -157,14 +156,18 @@ def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool
     generate_c(model, build)
     io.atomic_write_text(build / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(build / "link.ld", linker_script(b))
-    sources = ["boards/startup.c", "app/main.c"] if app == "bench" else ["boards/startup.c", "boards/uart.c",
-                                                                          "app/serial.c"]
-    for f in sources:
-        io.atomic_write_bytes(build / Path(f).name, (FIRMWARE / f).read_bytes())
+    board_files = ["boards/startup.c", "boards/timing.c"] + (["boards/uart.c"] if app == "serial" else [])
+    sources = board_files + [f"app/{'main' if app == 'bench' else 'serial'}.c"]
+    from edgernn.export.codegen.sources import firmware_dir
+
+    for f in [*sources, "boards/board.h", "boards/timing.h"]:
+        io.atomic_write_bytes(build / Path(f).name, (firmware_dir() / f).read_bytes())
     flags = [f"-mcpu={b.cpu}", "-mthumb", *b.arch_flags, "-O2", "-std=c99", "-ffreestanding", "-fno-builtin",
              "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-I", str(build), f'-DEDGERNN_BOARD="{board}"']
     if b.dsp and not reference:
         flags.append("-DERN_USE_DSP=1")
+    if b.mve and not reference:
+        flags.append("-DERN_USE_MVE=1")
     if app == "serial":
         flags += [f"-DERN_UART_{b.uart.upper()}=1", f"-DERN_UART_BASE=0x{b.uart_base:08x}u"]
     elf = out / f"edgernn-{board}{'-serial' if app == 'serial' else ''}.elf"
@@ -178,8 +181,8 @@ def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool
     final_cmd = [c.replace(str(build), str(out / "src")) for c in cmd[:-1]] + [str(elf)]
     # the ELF and its record are written together: record first, ELF renamed into place last
     io.write_json(out / f"firmware-{app}.json", {"model": str(model), "board": board, "app": app,
-                                                "dsp": b.dsp and not reference, "vectors": vectors, "elf": str(elf),
-                                                "command": final_cmd,
+                                                "dsp": b.dsp and not reference, "mve": b.mve and not reference,
+                                                "vectors": vectors, "elf": str(elf), "command": final_cmd,
                                                 "compiler_warnings": proc.stderr.strip().replace(str(build), "src")})
     os.replace(staged_elf, elf)
     _install(build, out)
@@ -257,39 +260,38 @@ def parse_output(text: str, returncode: int) -> dict:
 
 def model_macs(model: Path) -> int:
     """MACs per inference of the FULLY_CONNECTED and fused LSTM ops, loop bodies once per iteration."""
-    from edgernn.export.tflite_builder import schema
-    from edgernn.export.tflite_info import op_name, read_model
+    from edgernn.tflite.reader import Graph
 
-    s, m = schema(), read_model(model)
+    graph = Graph(model)
 
     def sg_macs(k: int) -> int:
         total = 0
-        g = m.subgraphs[k]
-        for op in g.operators or []:
-            name = op_name(s, m.operatorCodes[op.opcodeIndex])
+        for op in graph.ops(k):
+            name = graph.op_name(op)
             if name == "FULLY_CONNECTED":
-                w = g.tensors[op.inputs[1]].shape
-                total += int(np.prod(g.tensors[op.inputs[0]].shape)) // int(w[1]) * int(w[0]) * int(w[1])
+                ins = graph.operands(op)
+                rows, cols = graph.shape(k, ins.weights)
+                total += graph.numel(k, ins.input) // cols * rows * cols
             elif name == "UNIDIRECTIONAL_SEQUENCE_LSTM":  # 4 gates x (input + recurrent) per step
-                batch_steps = int(np.prod(g.tensors[op.inputs[0]].shape[:-1]))
-                n_in, n_state = int(g.tensors[op.inputs[0]].shape[-1]), int(g.tensors[op.inputs[18]].shape[-1])
-                total += batch_steps * 4 * n_state * (n_in + n_state)
+                ins = graph.operands(op)
+                shape = graph.shape(k, ins.input)
+                n_in, n_state = shape[-1], graph.shape(k, ins.output_state)[-1]
+                total += int(np.prod(shape[:-1])) * 4 * n_state * (n_in + n_state)
             elif name == "WHILE":
-                steps = _loop_trip_count(m, op.builtinOptions.condSubgraphIndex)
+                steps = _loop_trip_count(graph, op.builtinOptions.condSubgraphIndex)
                 total += steps * sg_macs(op.builtinOptions.bodySubgraphIndex)
         return total
 
     return sg_macs(0)
 
 
-def _loop_trip_count(m, cond: int) -> int:
+def _loop_trip_count(graph, cond: int) -> int:
     """Our GRU graph's cond is LESS(step, const T) from step 0: T iterations."""
-    g = m.subgraphs[cond]
-    for op in g.operators or []:
-        t = g.tensors[op.inputs[1]]
-        data = m.buffers[t.buffer].data
-        if data is not None and len(data):
-            return int(np.frombuffer(bytes(np.asarray(data, np.uint8)), np.int32)[0])
+    for op in graph.ops(cond):
+        if graph.op_name(op) == "LESS":
+            limit = graph.const(cond, graph.operands(op).b)
+            if limit is not None and limit.size:
+                return int(limit.reshape(-1)[0])
     raise UserError("cannot tell the loop's trip count")
 
 
@@ -308,6 +310,7 @@ def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, time
     sizes = elf_sizes(elf)
     return {
         "board": board, "qemu_machine": b.qemu_machine, "cpu": b.cpu, "dsp_kernels": b.dsp and not reference,
+        "mve_kernels": b.mve and not reference,
         "vectors": r["vectors"], "bit_exact_vs_tflm": host_mismatches == 0 and r["mismatches"] == 0,
         "mismatching_vectors": host_mismatches, "instructions_per_inference": round(instructions),
         "instructions_resolution": round(instr_per_tick), "macs_per_inference": macs,

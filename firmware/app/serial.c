@@ -17,17 +17,8 @@
 
 #include "model.h"
 
-void ern_uart_init(void);
-void ern_uart_put(char c);
-char ern_uart_get(void);
-
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-#define RELOAD 0xFFFFFFu
-#define BARRIER() __asm__ volatile("" ::: "memory")
-
-extern volatile uint32_t ern_systick_wraps;
+#include "board.h"
+#include "timing.h"
 
 static void put_c(char c) { ern_uart_put(c); }
 
@@ -43,33 +34,6 @@ static void put_i(int64_t v) {
 }
 
 static char get_c(void) { return ern_uart_get(); }
-
-static uint64_t now_ticks(void) {
-    uint32_t w1, w2, cvr;
-    do { w1 = ern_systick_wraps; cvr = SYST_CVR; w2 = ern_systick_wraps; } while (w1 != w2);
-    return (uint64_t)w1 * (RELOAD + 1u) + (RELOAD - cvr);
-}
-
-static void __attribute__((noinline)) spin(uint32_t n) {
-    __asm__ volatile(".syntax unified\n1: subs %0, %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
-}
-
-/* DWT cycle counter (Cortex-M3/M4/M7/M33). QEMU does not model it: it reads 0 there, and the
- * reply then has no m-dwt-cycles line. M0/M0+ cores have no CYCCNT at all. */
-#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
-#define DEMCR (*(volatile uint32_t *)0xE000EDFCu)
-#define DWT_CTRL (*(volatile uint32_t *)0xE0001000u)
-#define DWT_CYCCNT (*(volatile uint32_t *)0xE0001004u)
-static void dwt_start(void) {
-    DEMCR |= 1u << 24; /* TRCENA */
-    DWT_CYCCNT = 0;
-    DWT_CTRL |= 1u;    /* CYCCNTENA */
-}
-static uint32_t dwt_cycles(void) { return DWT_CYCCNT; }
-#else
-static void dwt_start(void) {}
-static uint32_t dwt_cycles(void) { return 0; }
-#endif
 
 static int starts_with(const char *s, const char *prefix) {
     while (*prefix) if (*s++ != *prefix++) return 0;
@@ -129,17 +93,17 @@ static void handle(const char *cmd) {
         if (!p || !parse_u(p, &w) || n == 0) { put_s("m-error-[infer N W]\r\n"); return; }
         if (loaded_bytes != EDGERNN_MODEL_INPUT_SIZE) { put_s("m-error-[no input loaded]\r\n"); return; }
         for (uint32_t i = 0; i < w; ++i) edgernn_model_invoke(input, output);
-        uint64_t t0 = now_ticks();
-        spin(1000000);
-        const uint64_t calib = now_ticks() - t0;
-        BARRIER();
-        const uint32_t c0 = dwt_cycles();
-        t0 = now_ticks();
-        BARRIER();
+        uint64_t t0 = ern_now_ticks();
+        ern_spin(1000000);
+        const uint64_t calib = ern_now_ticks() - t0;
+        ERN_BARRIER();
+        const uint32_t c0 = ern_dwt_cycles();
+        t0 = ern_now_ticks();
+        ERN_BARRIER();
         for (uint32_t i = 0; i < n; ++i) edgernn_model_invoke(input, output);
-        BARRIER();
-        const uint64_t ticks = now_ticks() - t0;
-        const uint32_t dwt = dwt_cycles() - c0;
+        ERN_BARRIER();
+        const uint64_t ticks = ern_now_ticks() - t0;
+        const uint32_t dwt = ern_dwt_cycles() - c0;
         put_s("m-cycles-[");  /* ticks per inference: core cycles on a real board */
         put_i((int64_t)(ticks / n));
         if (dwt != 0 && ticks < 0xFFFFFFFFu) { /* a running DWT counter (real hardware), not wrapped */
@@ -168,11 +132,7 @@ static void handle(const char *cmd) {
 int main(void) {
     static char cmd[4 * EDGERNN_MODEL_INPUT_SIZE + 64];
     ern_uart_init();
-    dwt_start();
-    SYST_RVR = RELOAD;
-    SYST_CVR = 0;
-    SYST_CSR = 7;
-    while (SYST_CVR == 0) {}
+    ern_timing_start();
     put_s("m-ready\r\n");
     for (;;) {
         uint32_t len = 0;

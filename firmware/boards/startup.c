@@ -51,6 +51,11 @@ uint32_t ern_stack_unused(void) {
 uint32_t ern_stack_size(void) { return (uint32_t)((uint8_t *)&_stack_top - (uint8_t *)&_stack_bottom); }
 
 void reset_handler(void) {
+#if defined(__ARM_FEATURE_MVE) || (defined(__ARM_FP) && !defined(__SOFTFP__))
+    /* Coprocessors 10 and 11 (FPU, Helium) on: their first instruction faults otherwise. */
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20; /* CPACR */
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     uint32_t *src = &_data_load, *dst = &_data_start;
     while (dst < &_data_end) *dst++ = *src++;
     for (dst = &_bss_start; dst < &_bss_end;) *dst++ = 0;

@@ -7,17 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def schema():
-    from edgernn.tf import load
-
-    load()  # TensorFlow must be imported through edgernn.tf first (quiet, legacy Keras)
-    from tensorflow.lite.python import schema_py_generated as s
-
-    return s
-
-
-_TYPES = {"float32": 0, "int32": 2, "bool": 6, "int16": 7, "int8": 9}
+from edgernn.tflite.schema import schema
+from edgernn.tflite.types import code_of
 
 
 class Subgraph:
@@ -28,24 +19,27 @@ class Subgraph:
         self.g.name = name
         self.g.tensors, self.g.operators, self.g.inputs, self.g.outputs = [], [], [], []
 
-    def tensor(self, name: str, shape, dtype: str, scale: float | None = None, zero_point: int = 0,
-               data: np.ndarray | None = None) -> int:
+    def tensor(self, name: str, shape, dtype: str, scale=None, zero_point=0,
+               data: np.ndarray | None = None, axis: int = 0) -> int:
+        """A tensor; ``scale`` one float (per-tensor) or a list (per-channel along ``axis``, zero points 0)."""
         t = self.s.TensorT()
         t.name = name
         t.shape = [int(d) for d in shape]
-        t.type = _TYPES[dtype]
+        t.type = code_of(dtype)
         t.buffer = self.model.buffer(data)
         if scale is not None:
             q = self.s.QuantizationParametersT()
-            q.scale = [float(scale)]
-            q.zeroPoint = [int(zero_point)]
+            scales = [float(v) for v in np.atleast_1d(scale)]
+            q.scale = scales
+            q.zeroPoint = [int(v) for v in np.broadcast_to(np.atleast_1d(zero_point), len(scales))]
+            q.quantizedDimension = int(axis)
             t.quantization = q
         self.g.tensors.append(t)
         return len(self.g.tensors) - 1
 
-    def const(self, name: str, value, dtype: str, scale: float | None = None, zero_point: int = 0) -> int:
+    def const(self, name: str, value, dtype: str, scale=None, zero_point=0, axis: int = 0) -> int:
         arr = np.asarray(value, dtype=dtype)
-        return self.tensor(name, arr.shape, dtype, scale, zero_point, data=arr)
+        return self.tensor(name, arr.shape, dtype, scale, zero_point, data=arr, axis=axis)
 
     def op(self, name: str, inputs, outputs, options=None, options_type: str | None = None) -> None:
         s = self.s

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgernn.export.tflite_builder import ModelBuilder
+from edgernn.tflite.builder import ModelBuilder
 
 H_SCALE = 1.0 / 128
 SIGMOID = (1.0 / 256, -128)

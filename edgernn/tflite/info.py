@@ -4,33 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-
-from edgernn.errors import UserError
-
-_TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
-
-
-def read_model(path: str | Path):
-    """The flatbuffer as schema objects, or UserError for anything that is not a TFLite model."""
-    from edgernn.export.tflite_builder import schema
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise UserError(f"{path}: not a TFLite model (no TFL3 identifier)")
-    s = schema()
-    try:
-        return s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
-    except Exception as e:
-        raise UserError(f"{path}: corrupt TFLite model ({type(e).__name__}: {str(e)[:100]})") from None
-
-
-def op_name(s, code) -> str:
-    builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-    names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
-    return names.get(builtin, f"BUILTIN_{builtin}") if builtin != 32 else f"CUSTOM:{code.customCode}"
+from edgernn.tflite.reader import read_model  # noqa: F401  (re-exported: the one reader)
+from edgernn.tflite.schema import op_name
+from edgernn.tflite.types import type_name
 
 
 def describe(path: str | Path) -> dict:
@@ -39,14 +15,11 @@ def describe(path: str | Path) -> dict:
     kind: "int8" (full integer), "float32", "float16" (float16 weights), or "hybrid"
     (float activations with int8 weights: LiteRT's dynamic-range mode, which TFLite Micro rejects).
     """
-    from edgernn.export.tflite_builder import schema
-
-    s = schema()
     m = read_model(path)
     ops = Counter()
     for g in m.subgraphs:
         for o in g.operators or []:
-            ops[op_name(s, m.operatorCodes[o.opcodeIndex])] += 1
+            ops[op_name(m.operatorCodes[o.opcodeIndex])] += 1
     const_bytes: Counter = Counter()
     activation_types: Counter = Counter()
     for g in m.subgraphs:
@@ -58,13 +31,13 @@ def describe(path: str | Path) -> dict:
                 continue
             buf = m.buffers[t.buffer] if t.buffer < len(m.buffers) else None
             size = len(buf.data) if buf is not None and buf.data is not None else 0
-            dtype = _TYPE_NAMES.get(t.type, str(t.type))
+            dtype = type_name(t.type)
             if size:
                 const_bytes[dtype] += size
             else:
                 activation_types[dtype] += 1
     main = m.subgraphs[0]
-    io_types = [_TYPE_NAMES.get(main.tensors[i].type) for i in list(main.inputs) + list(main.outputs)]
+    io_types = [type_name(main.tensors[i].type) for i in list(main.inputs) + list(main.outputs)]
     if const_bytes.get("float16"):
         kind = "float16"
     elif activation_types.get("float32") and const_bytes.get("int8"):

@@ -21,15 +21,18 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.export.codegen import params as P
+from edgernn.export.codegen.ops import register
 from edgernn.export.codegen.tflm_probe import op_on_every_input
+from edgernn.tflite.operands import LSTM_GATES
+from edgernn.tflite.types import INT8, INT16
 
 GATE_INPUT_SCALE = 2.0 ** -12    # nonlinear_input_scale in TFLM
 GATE_OUTPUT_SCALE = 2.0 ** -15   # nonlinear_output_scale
-# Operand positions in the op (lstm_shared.h); gate order input, forget, cell, output.
-INPUT_WEIGHTS, RECURRENT_WEIGHTS, BIASES = (1, 2, 3, 4), (5, 6, 7, 8), (12, 13, 14, 15)
-HIDDEN_STATE, CELL_STATE = 18, 19
-UNSUPPORTED_OPERANDS = {9: "peephole", 10: "peephole", 11: "peephole", 16: "projection", 17: "projection",
-                        20: "layer norm", 21: "layer norm", 22: "layer norm", 23: "layer norm"}
+# Operands (named in edgernn/tflite/operands.py) this kernel has no code for.
+UNSUPPORTED_OPERANDS = {**{f"cell_to_{g}_weights": "peephole" for g in ("input", "forget", "output")},
+                        "projection_weights": "projection", "projection_bias": "projection",
+                        **{f"{g}_layer_norm_coefficients": "layer norm" for g in LSTM_GATES}}
+KERNELS = ("ern_dot_s8", "ern_lstm_s8")
 ACTIVATION_TANH, ACTIVATION_SIGMOID = 4, 6
 
 
@@ -84,35 +87,38 @@ def tanh_input_rescale(cell_scale_power: int) -> tuple[int, int]:
 
 def lstm_params(graph, sg: int, op) -> dict:
     """Every integer the C kernel needs, plus the (sg, tensor) indices of weights and states."""
-    ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
-    used = sorted({kind for i, kind in UNSUPPORTED_OPERANDS.items() if ins[i] >= 0})
+    ins = graph.operands(op)
+    used = sorted({kind for name, kind in UNSUPPORTED_OPERANDS.items() if ins[name] >= 0})
     if used:
         raise UserError(f"UNIDIRECTIONAL_SEQUENCE_LSTM with {', '.join(used)} is not supported by the C generator")
     o = op.builtinOptions
-    x, h, c = ins[0], ins[HIDDEN_STATE], ins[CELL_STATE]
-    shape = list(graph.tensor(sg, x).shape)
+    x, h, c = ins.input, ins.output_state, ins.cell_state
+    shape = graph.shape(sg, x)
     batch, steps = (shape[1], shape[0]) if o.timeMajor else (shape[0], shape[1])
     if batch != 1:
         raise UserError(f"the C generator runs batch-1 LSTMs only (input shape {shape})")
-    if graph.tensor(sg, c).type != 7 or graph.tensor(sg, x).type != 9:
+    if graph.type(sg, c) != INT16 or graph.type(sg, x) != INT8:
         raise UserError("the C generator's LSTM needs int8 activations with an int16 cell state")
     if o.fusedActivationFunction not in (ACTIVATION_TANH, ACTIVATION_SIGMOID):
         raise UserError(f"LSTM cell activation {o.fusedActivationFunction} is not supported (tanh or sigmoid)")
     (s_x, z_x), (s_h, z_h), (s_c, _) = graph.qparams(sg, x), graph.qparams(sg, h), graph.qparams(sg, c)
-    n_state = int(graph.tensor(sg, h).shape[-1])
+    n_state = graph.shape(sg, h)[-1]
     gates = []
-    for wi, wr, b in zip(INPUT_WEIGHTS, RECURRENT_WEIGHTS, BIASES):
-        w_in, w_rec = graph.const(sg, ins[wi]), graph.const(sg, ins[wr])
-        bias = graph.const(sg, ins[b]) if ins[b] >= 0 else np.zeros(n_state, np.int32)
-        if graph.qparams(sg, ins[wi])[1] or graph.qparams(sg, ins[wr])[1]:
+    for gate in LSTM_GATES:
+        wi, wr, b = ins[f"input_to_{gate}_weights"], ins[f"recurrent_to_{gate}_weights"], ins[f"{gate}_gate_bias"]
+        w_in, w_rec = graph.const(sg, wi), graph.const(sg, wr)
+        bias = graph.const(sg, b) if b >= 0 else np.zeros(n_state, np.int32)
+        if graph.qparams(sg, wi)[1] or graph.qparams(sg, wr)[1]:
             raise UserError("LSTM weights with a non-zero zero point are not supported")
-        m_in, sh_in = P.quantize_multiplier(float(s_x) * float(graph.qparams(sg, ins[wi])[0]) / GATE_INPUT_SCALE)
-        m_rec, sh_rec = P.quantize_multiplier(float(s_h) * float(graph.qparams(sg, ins[wr])[0]) / GATE_INPUT_SCALE)
-        gates.append(dict(input_weights=ins[wi], recurrent_weights=ins[wr],
+        m_in, sh_in = P.quantize_multiplier(float(s_x) * float(graph.qparams(sg, wi)[0]) / GATE_INPUT_SCALE)
+        m_rec, sh_rec = P.quantize_multiplier(float(s_h) * float(graph.qparams(sg, wr)[0]) / GATE_INPUT_SCALE)
+        gates.append(dict(input_weights=wi, recurrent_weights=wr,
                           input_bias=P.fold_zero_point(bias, -z_x, w_in),
                           recurrent_bias=P.fold_zero_point(np.zeros(n_state, np.int64), -z_h, w_rec),
                           input_multiplier=m_in, input_shift=sh_in, recurrent_multiplier=m_rec, recurrent_shift=sh_rec))
     power = checked_log2(s_c)
+    if not -40 <= power <= 2:  # tanh(cell) multiplies an int16 by 3 << (12 + power): keep it inside int32
+        raise UserError(f"LSTM cell state scale 2^{power} is outside the range the C kernel supports")
     tanh_mult, tanh_shift = tanh_input_rescale(power)
     forget = P.quantize_multiplier(GATE_OUTPUT_SCALE * float(s_c) / float(s_c))
     inp = P.quantize_multiplier(GATE_OUTPUT_SCALE * GATE_OUTPUT_SCALE / float(s_c))
@@ -122,3 +128,53 @@ def lstm_params(graph, sg: int, op) -> dict:
                 cell_gate_tanh=int(o.fusedActivationFunction == ACTIVATION_TANH),
                 forget_mul=forget, input_mul=inp, output_mul=out, hidden=h, cell=c, hidden_zero_point=z_h,
                 cell_tanh_multiplier=tanh_mult, cell_tanh_shift=tanh_shift, cell_clip=clip)
+
+
+def scratch_bytes(graph, sg, op) -> int:
+    """ERN_LSTM_S8_SCRATCH_BYTES(n_input, n_state): four int16 gate vectors, the widened input and hidden state."""
+    ins = graph.operands(op)
+    n_state, n_input = graph.shape(sg, ins.output_state)[-1], graph.shape(sg, ins.input)[-1]
+    pad4 = lambda n: (n + 3) // 4 * 4  # noqa: E731
+    return 2 * (4 * n_state + pad4(n_input) + pad4(n_state))
+
+
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", kernels=KERNELS, scratch=scratch_bytes)
+def emit(em, sg, op):
+    p = lstm_params(em.g, sg, op)
+    out = int(op.outputs[0])
+    name = f"lstm{sg}_{out}"
+    what = f"LSTM {em.g.name(sg, out)!r}"
+    for key in ("forget_mul", "input_mul", "output_mul"):
+        em.requant(*p[key], what)
+    if not 0 <= p["cell_tanh_shift"] <= 31:
+        raise UserError(f"{what}: cell state scale out of range")
+    table = em.const_array("uint16_t", "ern_lstm_sigmoid_table", sigmoid_table)
+    g = p["gates"]
+    for gate in g:
+        em.requant(gate["input_multiplier"], gate["input_shift"], what)
+        em.requant(gate["recurrent_multiplier"], gate["recurrent_shift"], what)
+    arr = lambda items: "{" + ", ".join(str(v) for v in items) + "}"  # noqa: E731
+    params = em.const_struct("ern_lstm_params", name, {
+        "steps": p["steps"], "n_input": p["n_input"], "n_state": p["n_state"],
+        "input_weights": arr(em.packed(sg, gate["input_weights"]) for gate in g),
+        "recurrent_weights": arr(em.packed(sg, gate["recurrent_weights"]) for gate in g),
+        "input_bias": arr(em.const_array("int32_t", f"{name}_bias_in{k}", gate["input_bias"]) for k, gate in enumerate(g)),
+        "recurrent_bias": arr(em.const_array("int32_t", f"{name}_bias_rec{k}", gate["recurrent_bias"])
+                              for k, gate in enumerate(g)),
+        "input_multiplier": arr(gate["input_multiplier"] for gate in g),
+        "recurrent_multiplier": arr(gate["recurrent_multiplier"] for gate in g),
+        "input_shift": arr(gate["input_shift"] for gate in g),
+        "recurrent_shift": arr(gate["recurrent_shift"] for gate in g),
+        "cell_gate_tanh": p["cell_gate_tanh"],
+        "forget_mul_multiplier": p["forget_mul"][0], "input_mul_multiplier": p["input_mul"][0],
+        "output_mul_multiplier": p["output_mul"][0],
+        "forget_mul_shift": p["forget_mul"][1], "input_mul_shift": p["input_mul"][1],
+        "output_mul_shift": p["output_mul"][1],
+        "hidden_zero_point": p["hidden_zero_point"], "cell_tanh_multiplier": p["cell_tanh_multiplier"],
+        "cell_tanh_shift": p["cell_tanh_shift"], "cell_clip": p["cell_clip"], "sigmoid_table": table})
+    hidden, cell = em.ref(sg, p["hidden"]), em.ref(sg, p["cell"])
+    # TFLite Micro resets variable tensors per inference: int8 to its zero point, int16 to 0.
+    return [f"memset({hidden}, {p['hidden_zero_point']}, {p['n_state']});",
+            f"memset({cell}, 0, {2 * p['n_state']});",
+            f"ern_lstm_s8(&{params}, {em.ref(sg, em.g.operands(op).input)}, {hidden}, {cell}, {em.ref(sg, out)}, "
+            f"(int16_t *){em.scratch()});"]

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 # The one place this module depends on the GRU builder (which may move to edgernn/optimize/).
-from edgernn.export.gru_int8 import H_SCALE, SOFTMAX, TANH, _binary, _fully_connected, affine_params
-from edgernn.export.tflite_builder import ModelBuilder
+from edgernn.optimize.gru_int8 import H_SCALE, SOFTMAX, TANH, _binary, _fully_connected, affine_params
+from edgernn.tflite.builder import ModelBuilder
 
 assert TANH == (H_SCALE, 0)  # TANH's int8 output is the hidden state's scale: no rescale around the loop
 

@@ -1,0 +1,175 @@
+"""Walk a checked graph and emit C: one function per subgraph, each op through its registered emitter.
+
+The emitter owns what every op shares: constants (emitted once, 4-byte aligned), C expressions
+for tensors (a const array or a place in the arena), each op's scratch memory, and the range
+checks on requantization parameters. What an op does is in its module under ``ops/``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from edgernn.errors import UserError
+from edgernn.export.codegen.ops import REGISTRY, supported_ops
+from edgernn.export.codegen.planner import SCRATCH, plan_arena
+from edgernn.tflite.types import TYPES, type_name
+
+_C_SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2}
+
+
+def c_array(values: np.ndarray, per_line: int = 16) -> str:
+    flat = [str(int(v)) for v in np.asarray(values).ravel()]
+    return ",\n  ".join(", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line))
+
+
+def pad4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def pack_weights(w: np.ndarray) -> np.ndarray:
+    """[rows][cols] int8 -> the kernels' layout: rows in blocks of 4, columns in groups of 4, zero-padded;
+    block b, group g holds 4 bytes of each of rows 4b..4b+3 in turn."""
+    rows, cols = w.shape
+    padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
+    padded[:rows, :cols] = w
+    return padded.reshape(pad4(rows) // 4, 4, pad4(cols) // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+
+
+def pack_row_blocks(w: np.ndarray) -> np.ndarray:
+    """The Helium kernels' layout (ERN_ROW_BLOCKS): the same padded blocks of 4 rows, each row whole in turn."""
+    rows, cols = w.shape
+    padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
+    padded[:rows, :cols] = w
+    return padded.reshape(-1)
+
+
+def op_spec(graph, op):
+    name = graph.op_name(op)
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise UserError(f"op {name} is not supported by the C generator yet (supported: {supported_ops()})")
+    return spec
+
+
+class Emitter:
+    def __init__(self, graph):
+        self.g = graph
+        self.consts: list[str] = []
+        self.const_names: set[str] = set()
+        self.const_aliases: dict[str, str] = {}         # name -> the identical array emitted first
+        self.const_by_content: dict[tuple, str] = {}
+        self.const_bytes = 0
+        for sg in range(len(graph.subgraphs)):  # every op supported before any work
+            for op in graph.ops(sg):
+                op_spec(graph, op)
+        self.plan = plan_arena(graph, self.scratch_bytes)
+        self.arena_size = self.plan.size
+        self.functions: dict[int, str] = {}   # subgraph -> its C function
+        self.order: list[int] = []            # callees before callers
+        self.ops_used: set[str] = set()
+        self.kernels: list[str] = []          # runtime C files the emitted code calls, in first-use order
+        self.sg, self.op_index = 0, 0         # subgraph and index of the op being emitted, for its scratch memory
+
+    def scratch_bytes(self, sg: int, k: int, op) -> int:
+        spec = op_spec(self.g, op)
+        return spec.scratch(self.g, sg, op) if spec.scratch else 0
+
+    def const_array(self, ctype: str, name: str, values) -> str:
+        """Emit a const array once, however often it is used (model constants, packed weights, folded
+        biases, tables); returns its name. 4-byte aligned: the DSP kernels load weights a word (or
+        two) at a time. ``values`` may be a callable, evaluated only on first use. Arrays with the same
+        contents are stored once (two ADDs with the same input quantization share one 1 KB table)."""
+        if name in self.const_aliases:
+            return self.const_aliases[name]
+        if name not in self.const_names:
+            values = np.asarray(values() if callable(values) else values)
+            key = (ctype, values.size, np.ascontiguousarray(values, dtype=np.int64).tobytes())
+            if key in self.const_by_content:
+                self.const_aliases[name] = self.const_by_content[key]
+                return self.const_aliases[name]
+            self.const_by_content[key] = name
+            self.const_names.add(name)
+            self.consts.append(f"static const {ctype} {name}[{max(values.size, 1)}] ERN_ALIGN(4) = {{\n  "
+                               f"{c_array(values) if values.size else '0'}\n}};")
+            self.const_bytes += values.size * _C_SIZES.get(ctype, 4)
+        return name
+
+    def const_struct(self, ctype: str, name: str, fields: dict) -> str:
+        """A params struct, filled by C99 designated initializers (field names, never positions)."""
+        if name not in self.const_names:
+            self.const_names.add(name)
+            body = ",\n  ".join(f".{k} = {v}" for k, v in fields.items())
+            self.consts.append(f"static const {ctype} {name} = {{\n  {body}\n}};")
+        return name
+
+    def use_kernels(self, *files: str) -> None:
+        for f in files:
+            if f not in self.kernels:
+                self.kernels.append(f)
+
+    # storage -------------------------------------------------------------------------------
+    def packed(self, sg: int, i: int) -> str:
+        """A weight matrix in the kernels' packed layout: both layouts, the compiler keeps the one its
+        kernels read (ERN_ROW_BLOCKS: Helium), so one model.c serves every core."""
+        name = f"w{sg}_{i}"
+        if name not in self.const_names:
+            self.const_names.add(name)
+            w = self.g.const(sg, i)
+            dsp, rows = pack_weights(w), pack_row_blocks(w)
+            decl = f"static const int8_t {name}[{dsp.size}] ERN_ALIGN(4) = {{\n  "
+            self.consts.append(f"#ifdef ERN_ROW_BLOCKS\n{decl}{c_array(rows)}\n}};\n#else\n{decl}{c_array(dsp)}\n}};\n"
+                               "#endif")
+            self.const_bytes += dsp.size
+        return name
+
+    def scratch(self) -> str:
+        """This op's working memory in the arena."""
+        return f"(arena + {self.plan.offsets[(self.sg, SCRATCH + self.op_index)]})"
+
+    def ctype(self, sg: int, i: int) -> str:
+        t = TYPES.get(self.g.type(sg, i))
+        if t is None or t.ctype is None:
+            raise UserError(f"tensor {self.g.name(sg, i)!r} has a type the C generator does not support "
+                            f"({type_name(self.g.type(sg, i))})")
+        return t.ctype
+
+    def ref(self, sg: int, i: int) -> str:
+        """C expression for tensor i of subgraph sg (a const array or a place in the arena)."""
+        ctype = self.ctype(sg, i)
+        data = self.g.const(sg, i)
+        if data is not None:
+            return self.const_array(ctype, f"t{sg}_{i}", data)
+        return f"(({ctype} *)(arena + {self.plan.offsets[(sg, i)]}))"
+
+    def nbytes(self, sg: int, i: int) -> int:
+        return self.g.nbytes(sg, i)
+
+    def numel(self, sg: int, i: int) -> int:
+        return self.g.numel(sg, i)
+
+    # parameters ----------------------------------------------------------------------------
+    @staticmethod
+    def requant(multiplier: int, shift: int, what: str) -> tuple[int, int]:
+        """A (multiplier, shift) pair the kernels handle exactly: 0 <= m < 2^31, -31 <= shift <= 30."""
+        if not (0 <= multiplier < 1 << 31 and -31 <= shift <= 30):
+            raise UserError(f"{what}: quantization scales out of the range TFLite's integer kernels handle "
+                            f"(multiplier {multiplier}, shift {shift})")
+        return multiplier, shift
+
+    # subgraphs -----------------------------------------------------------------------------
+    def subgraph(self, sg: int) -> None:
+        """Emit subgraph ``sg`` (and, first, every subgraph it calls) as ``static int subgraph_<sg>(void)``."""
+        if sg in self.functions:
+            return
+        self.functions[sg] = ""  # in progress (the reader has refused recursion)
+        lines = [f"static int subgraph_{sg}(void) {{"]
+        for k, op in enumerate(self.g.ops(sg)):
+            spec = op_spec(self.g, op)
+            self.ops_used.add(spec.name)
+            self.use_kernels(*spec.kernels)
+            self.op_index, self.sg = k, sg
+            body = spec.emit(self, sg, op)
+            lines.append(f"  /* {k}: {spec.name} */")
+            lines += ["  " + line for line in body]
+        lines += ["  return ERN_OK;", "}"]
+        self.functions[sg] = "\n".join(lines)
+        self.order.append(sg)

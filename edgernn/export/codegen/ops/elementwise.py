@@ -1,0 +1,72 @@
+"""ADD, SUB, MUL (int8) -> ern_add_s8.c, ern_mul_s8.c; ADD/SUB on int32 and LESS as inline loops."""
+from __future__ import annotations
+
+import numpy as np
+
+from edgernn.errors import UserError
+from edgernn.export.codegen import params as P
+from edgernn.export.codegen.ops import register
+from edgernn.tflite.types import INT32
+
+
+def _binary_params(em, sg, op):
+    ins = em.g.operands(op)
+    return (*em.g.qparams(sg, ins.a), *em.g.qparams(sg, ins.b), *em.g.qparams(sg, int(op.outputs[0])))
+
+
+def _add_sub(em, sg, op, kind):
+    ins = em.g.operands(op)
+    a, b, out = ins.a, ins.b, int(op.outputs[0])
+    n = em.numel(sg, out)
+    if em.g.type(sg, out) == INT32:  # the loop counter
+        sign = "+" if kind == "add" else "-"
+        return [f"for (int i = 0; i < {n}; ++i) {em.ref(sg, out)}[i] = (int32_t)((uint32_t){em.ref(sg, a)}[i] {sign} "
+                f"(uint32_t){em.ref(sg, b)}[i]);"]
+    p = (P.add if kind == "add" else P.sub)(*_binary_params(em, sg, op))
+    # The input rescaled by exactly 1/2 (the larger scale; both when the scales are equal) is
+    # (x + offset) << 19 in the kernel; the other one is tabulated, negated if it is subtracted.
+    half = [p[f"input{k}_multiplier"] == 1 << 30 and p[f"input{k}_shift"] == 0 for k in (1, 2)]
+    if not any(half):
+        raise UserError(f"{kind.upper()} without an input at the larger scale: not supported by the C generator")
+    tabled = 1 if half[0] else 0  # index of the tabled input
+    what = f"{kind.upper()} {em.g.name(sg, out)!r}"
+    em.requant(p[f"input{tabled + 1}_multiplier"], p[f"input{tabled + 1}_shift"], what)
+    table = P.add_input_table(p[f"input{tabled + 1}_offset"], p[f"input{tabled + 1}_multiplier"],
+                              p[f"input{tabled + 1}_shift"], p["left_shift"], negate=kind == "sub" and tabled == 1)
+    mult, shift = em.requant(p["output_multiplier"], p["output_shift"], what)
+    params = em.const_struct("ern_add_params", f"add{sg}_{out}", {
+        "table": em.const_array("int32_t", f"addtab{sg}_{out}", np.array(table)),
+        "table_input": tabled, "plain_offset": p[f"input{2 - tabled}_offset"],
+        "plain_sign": -1 if kind == "sub" and tabled == 0 else 1,
+        "output_multiplier": mult, "output_shift": shift, "output_offset": p["output_offset"]})
+    em.use_kernels("ern_add_s8")
+    return [f"ern_add_s8(&{params}, {em.ref(sg, a)}, {em.ref(sg, b)}, {em.ref(sg, out)}, {n});"]
+
+
+@register("ADD")
+def emit_add(em, sg, op):
+    return _add_sub(em, sg, op, "add")
+
+
+@register("SUB")
+def emit_sub(em, sg, op):
+    return _add_sub(em, sg, op, "sub")
+
+
+@register("MUL", kernels=("ern_mul_s8",))
+def emit_mul(em, sg, op):
+    p = P.mul(*_binary_params(em, sg, op))
+    ins, out = em.g.operands(op), int(op.outputs[0])
+    mult, shift = em.requant(p["multiplier"], p["shift"], f"MUL {em.g.name(sg, out)!r}")
+    params = em.const_struct("ern_mul_params", f"mul{sg}_{out}", {
+        "a_offset": p["a_offset"], "b_offset": p["b_offset"], "multiplier": mult, "shift": shift,
+        "output_offset": p["output_offset"]})
+    return [f"ern_mul_s8(&{params}, {em.ref(sg, ins.a)}, {em.ref(sg, ins.b)}, {em.ref(sg, out)}, "
+            f"{em.numel(sg, out)});"]
+
+
+@register("LESS")
+def emit_less(em, sg, op):
+    ins, out = em.g.operands(op), int(op.outputs[0])
+    return [f"for (int i = 0; i < {em.numel(sg, out)}; ++i) {em.ref(sg, out)}[i] = "
+            f"{em.ref(sg, ins.a)}[i] < {em.ref(sg, ins.b)}[i];"]

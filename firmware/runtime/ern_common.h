@@ -1,0 +1,93 @@
+/* edgernn runtime: what every kernel shares. Fixed-point primitives with TensorFlow Lite Micro's
+ * rounding ("double rounding": a saturating rounding doubling high multiply, then a rounding right
+ * shift), saturation, alignment, and the status codes of a generated model's invoke().
+ *
+ * Header-only (static inline) so each kernel file compiles on its own and the compiler can fold the
+ * primitives into its loops. All multipliers, shifts and offsets come from the code generator.
+ */
+#ifndef ERN_COMMON_H_
+#define ERN_COMMON_H_
+
+#include <stdint.h>
+#include <string.h>
+
+/* Alignment of the arena and the packed weights: the DSP kernels load them a word (or two) at a
+ * time. The portable kernels read bytes, so other compilers may leave it out. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ERN_ALIGN(n) __attribute__((aligned(n)))
+#define ERN_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ERN_ALIGN(n)
+#define ERN_ALWAYS_INLINE inline
+#endif
+
+/* invoke() results: 0, or why the inference stopped (TFLite Micro would report an error too). */
+#define ERN_OK 0
+#define ERN_ERROR_INDEX_OUT_OF_RANGE (-1) /* a GATHER index outside its table */
+#define ERN_ERROR_LOOP_LIMIT (-2)         /* a WHILE loop ran more than ERN_MAX_LOOP_STEPS times */
+#ifndef ERN_MAX_LOOP_STEPS
+#define ERN_MAX_LOOP_STEPS 65536
+#endif
+
+#define ERN_INT32_MIN (-2147483647 - 1)
+#define ERN_INT32_MAX 2147483647
+#define ERN_PAD4(n) (((n) + 3) & ~3)
+
+/* Helium (MVE, Cortex-M55/M85): the dot products use 16-byte vectors, and packed weights are laid out
+ * row by row within each block of 4 rows (ERN_ROW_BLOCKS; the generated model.c holds both layouts). */
+#if defined(ERN_USE_MVE) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define ERN_MVE 1
+#define ERN_ROW_BLOCKS 1
+#endif
+
+#if defined(ERN_USE_DSP) && defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#define ERN_DSP 1
+static inline int32_t clamp_s8(int32_t v) { return __ssat(v, 8); }   /* one SSAT instruction */
+static inline int32_t clamp_s16(int32_t v) { return __ssat(v, 16); }
+#else
+static inline int32_t clamp_s8(int32_t v) { return v < -128 ? -128 : (v > 127 ? 127 : v); }
+static inline int32_t clamp_s16(int32_t v) { return v < -32768 ? -32768 : (v > 32767 ? 32767 : v); }
+#endif
+
+/* a + b wrapping around as the device's adder does (signed overflow is undefined in C). */
+static inline int32_t add_wrap(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+
+/* gemmlowp SaturatingRoundingDoublingHighMul, general form (softmax needs its overflow case). */
+static inline int32_t srdhm(int32_t a, int32_t b) {
+    if (a == b && a == ERN_INT32_MIN) return ERN_INT32_MAX; /* the only overflow case */
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    /* gemmlowp: (ab + nudge) / 2^31, the division truncating toward zero. */
+    if (ab >= 0) return (int32_t)((ab + (1 << 30)) >> 31);
+    return (int32_t)-((-(ab + 1 - (1 << 30))) >> 31);
+}
+
+/* The same for a multiplier m >= 0 (every requantization): gemmlowp's nudged, truncating
+ * division equals floor((a*m + 2^30) / 2^31) for either sign of a*m, and the overflow case
+ * needs m = INT32_MIN. SMULL, ADDS, ADC and a funnel shift on a Cortex-M4. */
+static inline int32_t srdhm_m(int32_t a, int32_t m) {
+    return (int32_t)(((int64_t)a * m + (1 << 30)) >> 31);
+}
+
+/* gemmlowp RoundingDivideByPOT (round half away from zero). */
+static inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* The same for exponent >= 1 in four instructions: floor((x + 2^(e-1) - [x<0]) / 2^e), computed
+ * as ((x - [x<0]) >> (e-1) + 1) >> 1 so nothing overflows (x > INT32_MIN, which srdhm_m ensures). */
+static inline int32_t rdbp_pos(int32_t x, int exponent) {
+    return (((x + (x >> 31)) >> (exponent - 1)) + 1) >> 1;
+}
+
+/* tflite::MultiplyByQuantizedMultiplier: shift > 0 multiplies first, shift < 0 divides after. */
+static inline int32_t mbqm(int32_t x, int32_t multiplier, int shift) {
+    if (shift > 0) return srdhm_m((int32_t)((uint32_t)x << shift), multiplier);
+    const int32_t v = srdhm_m(x, multiplier);
+    return shift < 0 ? rdbp_pos(v, -shift) : v;
+}
+
+#endif

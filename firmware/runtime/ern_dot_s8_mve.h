@@ -1,0 +1,27 @@
+/* dot_4rows with Helium (MVE, Cortex-M55): 16 int8 products summed per VMLADAVA instruction.
+ * Weights: 4 rows one after the other in each block (ERN_ROW_BLOCKS), cols padded to 4; input: int8,
+ * zero-padded to 4 (ern_widen_s8). Loads past the padded length are predicated off (VCTP), so
+ * nothing outside the buffers is read. Bit-exact with ern_dot_s8_ref.h: the same integer sums. */
+#ifndef ERN_DOT_S8_MVE_H_
+#define ERN_DOT_S8_MVE_H_
+#include <arm_mve.h>
+
+#include "ern_common.h"
+
+static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
+    const int8_t *x = (const int8_t *)x16;
+    const int n = groups * 4; /* padded columns */
+    const int8_t *w0 = w, *w1 = w + n, *w2 = w + 2 * n, *w3 = w + 3 * n;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int c = 0; c < n; c += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - c));
+        const int8x16_t xv = vld1q_z_s8(x + c, p);
+        s0 = vmladavaq_s8(s0, vld1q_z_s8(w0 + c, p), xv);
+        s1 = vmladavaq_s8(s1, vld1q_z_s8(w1 + c, p), xv);
+        s2 = vmladavaq_s8(s2, vld1q_z_s8(w2 + c, p), xv);
+        s3 = vmladavaq_s8(s3, vld1q_z_s8(w3 + c, p), xv);
+    }
+    acc[0] = s0; acc[1] = s1; acc[2] = s2; acc[3] = s3;
+}
+
+#endif

@@ -1,0 +1,30 @@
+/* FULLY_CONNECTED, int8 (TFLite Micro reference semantics), per-tensor or per-channel weights.
+ *
+ * folded_bias[r] = bias[r] + input_offset * sum(weights[r]), computed at export time: the
+ * identity sum(w * (x + off)) = sum(w * x) + off * sum(w) holds exactly in int32, so the inner
+ * loop is a pure dot product (SMLAD on cores with the DSP extension, ERN_USE_DSP).
+ */
+#ifndef ERN_FULLY_CONNECTED_S8_H_
+#define ERN_FULLY_CONNECTED_S8_H_
+#include "ern_dot_s8.h"
+
+typedef struct {
+    int batches, cols, rows;
+    const int8_t *packed_weights;   /* [rows][cols], packed (ern_dot_s8.h) */
+    const int32_t *folded_bias;     /* [rows] */
+    int32_t multiplier;             /* per-tensor requantization */
+    int shift;
+    const int32_t *multipliers;     /* per-channel: one per row (ern_fully_connected_per_channel_s8) */
+    const int32_t *shifts;
+    int32_t output_offset;
+} ern_fully_connected_params;
+
+/* Scratch: the widened input, cols rounded up to 4, as int16. */
+#define ERN_FULLY_CONNECTED_S8_SCRATCH_BYTES(cols) (2 * ERN_PAD4(cols))
+
+void ern_fully_connected_s8(const ern_fully_connected_params *p, const int8_t *input, int8_t *output,
+                            int16_t *scratch);
+void ern_fully_connected_per_channel_s8(const ern_fully_connected_params *p, const int8_t *input, int8_t *output,
+                                        int16_t *scratch);
+
+#endif

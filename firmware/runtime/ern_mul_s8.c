@@ -1,0 +1,20 @@
+#include "ern_mul_s8.h"
+
+/* MUL: (a - za) * (b - zb) rescaled. Offsets are the negated zero points. */
+void ern_mul_s8(const ern_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n) {
+    const int32_t a_offset = p->a_offset, b_offset = p->b_offset, multiplier = p->multiplier;
+    const int32_t output_offset = p->output_offset;
+    const int shift = p->shift;
+    if (shift < 0) {
+        for (int i = 0; i < n; ++i) {
+            const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
+            out[i] = (int8_t)clamp_s8(rdbp_pos(srdhm_m(prod, multiplier), -shift) + output_offset);
+        }
+    } else {
+        for (int i = 0; i < n; ++i) {
+            const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
+            out[i] = (int8_t)clamp_s8(mbqm(prod, multiplier, shift) + output_offset);
+        }
+    }
+}
+

@@ -1,0 +1,14 @@
+/* MUL, int8: (a - za) * (b - zb) rescaled. Offsets are the negated zero points. */
+#ifndef ERN_MUL_S8_H_
+#define ERN_MUL_S8_H_
+#include "ern_common.h"
+
+typedef struct {
+    int32_t a_offset, b_offset, multiplier;
+    int shift;
+    int32_t output_offset;
+} ern_mul_params;
+
+void ern_mul_s8(const ern_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n);
+
+#endif
