@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from edgernn import api
 from edgernn.cli import main
 from edgernn.data import load_dataset
-from edgernn.export import rnn_int8
+from edgernn.optimize import rnn_int8
 from edgernn.tflite.info import describe
 from edgernn.models import build_classifier, count_macs, count_params
 from edgernn.runtimes.base import quantize

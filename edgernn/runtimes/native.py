@@ -98,7 +98,8 @@ def _compile(model_path: Path, model: bytes, out: Path) -> None:
         copy.write_bytes(model)
         src = generate_c(copy, Path(tmp) / "c")
         lib = Path(tmp) / "model.so"
-        sources = sorted(str(f) for f in Path(src).parent.glob("*.c"))  # the model and every runtime file
+        # the model and the runtime's one translation unit (edgernn_rt.c includes the per-op kernel files)
+        sources = [str(Path(src).parent / f) for f in ("model.c", "edgernn_rt.c")]
         proc = subprocess.run([cc, "-std=c99", "-O2", "-shared", "-fPIC", "-Wall", "-o", str(lib), *sources],
                               capture_output=True, text=True)
         if proc.returncode != 0:
