@@ -154,7 +154,9 @@ def test_bad_cell_options_exit_2(tiny_data, tmp_path, args, message):
 @pytest.mark.slow
 def test_compare_three_cells_with_a_forced_failure(tiny_data, tmp_path, monkeypatch):
     """End to end on tiny data: GRU seed 1 is forced to fail through the training guard's flag."""
-    real_train = api.train
+    import edgernn.train.loop as loop
+
+    real_train = loop.train  # compare calls the stage function, not edgernn.api
 
     def train(**kw):
         out = real_train(**kw)
@@ -164,7 +166,7 @@ def test_compare_three_cells_with_a_forced_failure(tiny_data, tmp_path, monkeypa
             (out / "metrics.json").write_text(json.dumps(metrics))
         return out
 
-    monkeypatch.setattr(api, "train", train)
+    monkeypatch.setattr(loop, "train", train)
     folder = api.compare(tiny_data, task="classify", units=8, seeds=3, targets="cpu", seq_lens="8", out=tmp_path / "c",
                          epochs=12, seq_epochs=1, seq_samples=120, progress=False, cells="gru,lstm,rnn",
                          prune_sparsities="0.5", prune_epochs=1)
