@@ -21,9 +21,10 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.resources import firmware_dir
 from edgernn.targets.boards import BOARDS, get_board, linker_script
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+FIRMWARE = firmware_dir()
 SUMMARY_RE = re.compile(r"^EDGERNN-MCU vectors=(\d+) mismatches=(\d+) ticks=(\d+) calib_ticks=(\d+) "
                         r"calib_instructions=(\d+) stack_used=(\d+) stack_size=(\d+)$")
 OUT_RE = re.compile(r"^EDGERNN-OUT (\d+) ([0-9a-f]*)$")

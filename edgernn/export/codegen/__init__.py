@@ -22,11 +22,12 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.resources import firmware_dir
 from edgernn.export.codegen import lstm as L
 from edgernn.export.codegen import params as P
 from edgernn.export.codegen.tflm_probe import op_on_every_input
 
-RUNTIME_DIR = Path(__file__).resolve().parents[3] / "firmware" / "runtime"
+RUNTIME_DIR = firmware_dir() / "runtime"
 RUNTIME_FILES = ("edgernn_rt.h", "edgernn_rt.c")
 GENERATOR_VERSION = 5
 _CTYPES = {9: "int8_t", 2: "int32_t", 6: "uint8_t", 7: "int16_t"}
