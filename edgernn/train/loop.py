@@ -58,13 +58,16 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"], lr: float = DEFAULTS["lr"],
           patience: int = DEFAULTS["patience"], dropout: float = DEFAULTS["dropout"], seed: int = 0,
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
-          progress: bool = True, callbacks=()) -> Path:
-    """Train a model and write the run folder ``out`` (built atomically). Returns its path."""
+          progress: bool = True, callbacks=(), data_options: dict | None = None) -> Path:
+    """Train a model and write the run folder ``out`` (built atomically). Returns its path.
+
+    ``data_options`` go to the data loader (e.g. ``{"window": 32, "stride": 16}`` for anomaly CSVs) and are
+    kept in config.json, so every later step loads the data the same way."""
     _validate(task, arch, units, layers, epochs, batch_size, lr)
     out = Path(out)
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists (pass --overwrite to replace it)")
-    ds = load_dataset(data, task=task)
+    ds = load_dataset(data, task=task, **(data_options or {}))
     if task != "anomaly" and ds.task == "anomaly":
         raise UserError(f"{data}: anomaly data; use --task anomaly")
     config = {
@@ -77,6 +80,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     }
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
+    if data_options:
+        config["data_options"] = dict(data_options)
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         model, history, seconds = _fit(config, ds, progress, callbacks)
         metrics = _evaluate(model, config, ds, tmp)
