@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +19,6 @@ from edgernn.errors import UserError
 from edgernn.studies import sweep as S
 
 REPO = Path(__file__).resolve().parents[1]
-RAY = Path(sys.executable).parent / "ray"
 
 
 # ------------------------------------------------------------ planning and selection (no Ray)
@@ -99,9 +95,9 @@ def test_pareto_front():
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from edgernn.studies.loopback import free_port
+
+    return free_port()
 
 
 @pytest.mark.parametrize("args,message", [
@@ -127,104 +123,13 @@ def test_unreachable_address_fails_fast(tiny_npz, tmp_path):
 
 # ------------------------------------------------------------ a real two-node Ray cluster on loopback
 
-def _ray_env() -> dict:
-    # `ray start --head` (2.60) turns on token authentication; nodes and drivers then present the token
-    # (~/.ray/auth_token, made by the head) when RAY_AUTH_MODE=token, as a user's cluster would.
-    return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                TF_USE_LEGACY_KERAS="1", RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token")
-
-
-def _parent(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("PPid:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _descendants(roots: set[int]) -> set[int]:
-    """Every live process below ``roots`` (Ray workers start their own process groups, so groups miss them)."""
-    found = set()
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        pid, chain = int(d.name), []
-        try:
-            while pid > 1 and pid not in roots and len(chain) < 20:
-                chain.append(pid)
-                pid = _parent(pid)
-        except (OSError, ValueError):
-            continue
-        if pid in roots:
-            found.update(chain)
-    return found
-
-
-def _start(args: list[str], log: Path) -> subprocess.Popen:
-    # Own session: teardown signals exactly this process group (the node and everything it started).
-    return subprocess.Popen([str(RAY), "start", "--block", "--num-cpus", "1", "--disable-usage-stats",
-                             "--dashboard-agent-listen-port", str(_free_port()), *args],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, env=_ray_env(), start_new_session=True)
-
-
-def _alive_nodes(address: str) -> int:
-    code = (f"import ray; ray.init(address={address!r}, logging_level='ERROR'); "
-            "print(sum(n['Alive'] for n in ray.nodes())); ray.shutdown()")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_ray_env(), timeout=120)
-    return int(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip() else 0
-
-
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
-    logs = tmp_path_factory.mktemp("raylogs")
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    procs = [_start(["--head", "--port", str(port), "--include-dashboard", "false",
-                     "--ray-client-server-port", str(_free_port()), "--min-worker-port", "22000",
-                     "--max-worker-port", "22999"], logs / "head.log")]
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not _port_open(port):
-            time.sleep(1)
-        procs.append(_start(["--address", address, "--min-worker-port", "23000",
-                             "--max-worker-port", "23999"], logs / "worker.log"))
-        while time.time() < deadline and _alive_nodes(address) < 2:
-            time.sleep(2)
-        assert _alive_nodes(address) == 2, (logs / "head.log").read_text()[-2000:] + (logs / "worker.log").read_text()[-2000:]
-        old_mode = os.environ.get("RAY_AUTH_MODE")
-        os.environ["RAY_AUTH_MODE"] = "token"  # this process is the sweep's driver
-        yield {"address": address, "roots": {p.pid for p in procs}}
-    finally:
-        if "old_mode" in locals():
-            os.environ.pop("RAY_AUTH_MODE") if old_mode is None else os.environ.update(RAY_AUTH_MODE=old_mode)
-        started = _descendants({p.pid for p in procs})  # only what these two `ray start` processes started
-        for p in reversed(procs):
-            with_signal(p, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-            with_signal(p, signal.SIGKILL)
-        for pid in started:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    from edgernn.studies.loopback import loopback_cluster
 
-
-def with_signal(p: subprocess.Popen, sig) -> None:
-    try:
-        os.killpg(p.pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+    with loopback_cluster(nodes=2, cpus_per_node=1, pythonpath=str(REPO),
+                          log_dir=tmp_path_factory.mktemp("raylogs")) as cluster:
+        yield cluster
 
 
 SWEEP = dict(task="classify", arch="gru,lstm", units="4,8", layers="1", sparsity="0", quant="int8", epochs=1,
@@ -262,8 +167,10 @@ def test_sweep_runs_across_two_nodes_and_resumes_without_work(ray_cluster, tiny_
 
 def _trial_workers(roots: set[int]) -> list[int]:
     """PIDs of Ray worker processes running a trial (process title ray::run_trial) in our cluster."""
+    from edgernn.studies.loopback import descendants
+
     pids = []
-    for pid in sorted(_descendants(roots)):
+    for pid in sorted(descendants(roots)):
         try:
             if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::run_trial"):
                 pids.append(pid)

@@ -496,6 +496,7 @@ def pareto_plot(records: list[dict], panels, title: str, best_id: str | None) ->
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401  (formatters below)
 
     panels = [(k, label) for k, label in panels if any(r["figures"].get(k) is not None for r in records)]
     if not panels:
@@ -516,6 +517,8 @@ def pareto_plot(records: list[dict], panels, title: str, best_id: str | None) ->
         if best_id:
             ax.scatter([], [], facecolors="none", edgecolors="red", linewidths=2, label="chosen")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())  # plain numbers, no crowded minor labels
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(label + " (log)")
         ax.set_ylabel(f"{records[0]['figures']['metric']} on the test split, %")
         ax.grid(alpha=0.3)
