@@ -218,3 +218,19 @@ def test_a_failed_trial_is_recorded_not_raised(tmp_path):
                     {"task": "classify", "data": str(bad), "epochs": 1, "prune_epochs": 1, "seed": 0,
                      "board": "mps2-an386", "mcu_vectors": 2, "cpu_runs": 5})
     assert r["status"] == "failed" and r["reason"] and r["files"] == {} and r["node_id"] is None
+
+
+@pytest.mark.slow
+def test_anomaly_window_is_a_design_axis(tmp_path):
+    """--window cuts the anomaly windows the trial trains, quantizes and measures on (kept in config.json)."""
+    from edgernn import api
+
+    data = api.synth_anomaly(tmp_path / "a", seed=0, train_seconds=30, val_seconds=10, test_seconds=30)
+    r = S.run_trial({"arch": "lstm", "units": 8, "layers": 1, "sparsity": 0.0, "quant": "int8", "window": 32},
+                    {"task": "anomaly", "data": str(data), "epochs": 1, "prune_epochs": 1, "seed": 0,
+                     "board": "mps2-an386", "mcu_vectors": 2, "cpu_runs": 5})
+    assert r["status"] == "ok", r["reason"]
+    config = json.loads(r["files"]["config.json"])
+    assert config["input_shape"][0] == 32 and config["data_options"] == {"window": 32, "stride": 16}
+    assert r["figures"]["metric"] == "roc_auc" and 0 <= r["figures"]["accuracy"] <= 1
+    assert r["figures"]["flash_bytes"] > 0 and r["figures"]["mcu_latency_ms"] > 0
