@@ -234,3 +234,18 @@ def test_anomaly_window_is_a_design_axis(tmp_path):
     assert config["input_shape"][0] == 32 and config["data_options"] == {"window": 32, "stride": 16}
     assert r["figures"]["metric"] == "roc_auc" and 0 <= r["figures"]["accuracy"] <= 1
     assert r["figures"]["flash_bytes"] > 0 and r["figures"]["mcu_latency_ms"] > 0
+
+
+@pytest.mark.slow
+def test_local_ray_by_default_through_the_cli(tiny_data, tmp_path):
+    """Without --address: a fresh local Ray instance; the CLI prints the chosen trial and writes the folder."""
+    out = tmp_path / "sweep"
+    args = ["sweep", "--data", str(tiny_data), "--task", "classify", "--out", str(out), "--arch", "gru", "--units", "4",
+            "--epochs", "1", "--num-cpus", "1", "--max-flash", "64KB"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "chosen: gru4x1-s0-int8-" in r.output and (out / "best" / "model_int8.tflite").is_file()
+    sweep = json.loads((out / "sweep.json").read_text())
+    assert sweep["sessions"][-1]["address"] == "local" and len(sweep["sessions"][-1]["nodes"]) == 1
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0 and "this run: 0 trials" in r.output, r.output
