@@ -113,6 +113,16 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_npz, tmp_path, args, message):
     assert r.exit_code == 2 and message in r.output and r.output.count("\n") == 1, r.output
 
 
+def test_out_must_be_a_sweep_folder(tiny_npz, tmp_path):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    for out, message in ((tmp_path / "file", "is not a folder"), (tmp_path / "mine", "not a sweep")):
+        r = CliRunner().invoke(main, ["sweep", "--data", str(tiny_npz), "--task", "classify", "--out", str(out)])
+        assert r.exit_code == 2 and message in r.output and r.output.count("\n") == 1, r.output
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
 def test_unreachable_address_fails_fast(tiny_npz, tmp_path):
     start = time.time()
     r = CliRunner().invoke(main, ["sweep", "--data", str(tiny_npz), "--task", "classify", "--out", str(tmp_path / "s"),

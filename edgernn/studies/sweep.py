@@ -358,6 +358,10 @@ def sweep(data, task: str = "kws", out="sweep", arch="gru,lstm", units="16,32", 
     settings = {"task": task, "data": data, "epochs": epochs, "prune_epochs": prune_epochs, "seed": seed,
                 "board": board, "mcu_vectors": mcu_vectors, "cpu_runs": cpu_runs}
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "sweep.json").is_file():
+        raise UserError(f"--out {out}: a folder that is not a sweep (no sweep.json); choose a new or a sweep folder")
     out.mkdir(parents=True, exist_ok=True)
     planned = [(trial_id(p, settings), p) for p in designs]
     done = load_done(out)
