@@ -34,23 +34,54 @@ def load_data(path, task=None, **options):
     return load_dataset(path, task=task, **options)
 
 
-def data_info(path, task=None) -> dict:
-    """Samples per split and class, as a table dict (title, columns, rows)."""
+def data_info(path, task=None, **options) -> dict:
+    """Samples per split and class, as a table dict (title, columns, rows).
+
+    ``options`` go to the loader (anomaly: window, stride, train_end); for anomaly series the
+    table also holds the suggested window and the loader's warnings.
+    """
     import numpy as np
 
-    ds = load_data(path, task=task)
+    ds = load_data(path, task=task, **options)
     splits = [s for s in ("train", "val", "test") if s in ds.splits]
     rows = [[name] + [int(np.sum(ds.splits[s].y == k)) for s in splits] for k, name in enumerate(ds.class_names)]
     rows.append(["total"] + [len(ds.splits[s]) for s in splits])
+    if ds.task == "anomaly":
+        sug = ds.meta.get("suggested")
+        if sug:
+            rows.append([f"suggested: --window {sug['window']} --stride {sug['stride']} ({sug['why']})"]
+                        + [""] * len(splits))
+        rows += [[f"warning: {w}"] + [""] * len(splits) for w in ds.meta.get("warnings", [])]
     T, F = ds.input_shape
     return {"title": f"{path}: {ds.task}, input {T}x{F}", "columns": ["class", *splits], "rows": rows}
+
+def bundled(name, out, seed=0, val_fraction=0.2, overwrite=False):
+    """Write the real dataset ``name`` bundled with sktime to ``out`` (.npz or .csv); returns the path."""
+    from edgernn.data.bundled import write_bundled
+
+    return write_bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)
+
+
+def load_bundled(name, seed=0, val_fraction=0.2) -> dict:
+    """The arrays of a bundled real dataset (see ``edgernn.data.bundled``)."""
+    from edgernn.data.bundled import load_bundled as _load
+
+    return _load(name, seed=seed, val_fraction=val_fraction)
+
+
+def bundled_table() -> dict:
+    """The bundled real datasets as a table dict."""
+    from edgernn.data.bundled import bundled_table as _table
+
+    return _table()
 
 # --- train ---
 def train(task, arch, data, out, units=64, layers=1, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.
 
     Options: epochs, batch_size, lr, patience, dropout, seed, class_weights, anomaly_model,
-    overwrite, progress (see ``edgernn train --help``).
+    overwrite, progress, feature_arithmetic ("fixed": kws features as cores without an FPU compute
+    them) (see ``edgernn train --help``).
     """
     from edgernn.train.loop import train as _train
 
@@ -133,11 +164,65 @@ def report(folders, out, formats=("md", "html")):
     return _report(folders, out, formats=formats)
 
 # --- firmware ---
-def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench"):
-    """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial); returns the ELF."""
+def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench", wav=None,
+                   every_ms=200, arithmetic="auto", audio="flash"):
+    """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial | kws); returns
+    the ELF. app "kws": ``model`` is a run folder, ``wav`` the audio linked into flash, the model runs every
+    ``every_ms``, its front end in ``arithmetic`` (auto | float | fixed); ``audio`` "serial": streamed
+    over the UART at run time (``firmware_stream_kws``) instead of ``wav`` in flash."""
     from edgernn.targets.mcu import build_firmware
 
-    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app)
+    return build_firmware(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
+                          every_ms=every_ms, arithmetic=arithmetic, audio=audio)
+
+
+def firmware_stream_kws(elf, wav, board="mps2-an386", port=None, baud=115200, timeout=60):
+    """Stream ``wav`` to the serial-audio kws app: on ``port`` (a real board) or ``elf`` in QEMU; returns
+    its results and detections."""
+    import json
+    from pathlib import Path
+
+    from edgernn.streaming.device_mirror import read_pcm16
+    from edgernn.targets.kws_firmware import run_kws_serial_qemu, stream_kws_serial
+
+    rate = 16000
+    record = Path(elf).parent / "firmware-kws-serial.json" if elf else None
+    if record is not None and record.is_file():  # the run's rate, not an assumed one
+        from edgernn.streaming.device_mirror import load_setup
+
+        rate = load_setup(json.loads(record.read_text())["run"]).features.sample_rate
+    pcm = read_pcm16(wav, rate)
+    if port is not None:
+        return stream_kws_serial(port, pcm, baud=baud, timeout=timeout)
+    if not Path(elf).is_file():
+        from edgernn.errors import UserError
+
+        raise UserError(f"{elf}: no such file")
+    return run_kws_serial_qemu(elf, pcm, board=board, timeout=timeout)
+
+
+def firmware_run_kws(elf, board="mps2-an386", timeout=300):
+    """Run a kws-app ELF in QEMU; returns its results, detections and instruction counts."""
+    from edgernn.targets.kws_firmware import run_kws_firmware
+
+    return run_kws_firmware(elf, board=board, timeout=timeout)
+
+
+def kws_device_detections(run, wav, every_ms=200, frontend="python", fixed=None):
+    """The host twin of the kws firmware: detections on ``wav`` by the streaming timing contract
+    (``fixed``: the integer front end of cores without an FPU; default: the run's arithmetic)."""
+    from edgernn.streaming.device_mirror import detections_of_wav
+
+    return detections_of_wav(run, wav, every_ms=every_ms, frontend=frontend, fixed=fixed)
+
+
+def bench_kws(runs, board="mps2-an386", wav=None, every_ms=200, timeout=600, out=None, arithmetic="auto"):
+    """The kws app on a QEMU board: front end and model instructions per second of audio, real-time factor,
+    flash/RAM, detections vs the host. Rows in the bench schema (figures under "mcu")."""
+    from edgernn.bench.kws_device import bench_mcu_kws
+
+    return bench_mcu_kws(runs, board=board, wav=wav, every_ms=every_ms, timeout=timeout, out=out,
+                         arithmetic=arithmetic)
 
 
 def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, timeout=30):

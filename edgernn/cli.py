@@ -5,6 +5,7 @@ Each command has its own section below, marked ``# --- <name> ---``.
 """
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -103,11 +104,57 @@ def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, over
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=None,
               help="Task (default: detected from the data format).")
-def data_info(path, task):
-    """Count samples per split and class of any supported dataset."""
+@click.option("--window", default=None, help="anomaly: window (samples) or 'auto', as in train.")
+@click.option("--stride", type=int, default=None, help="anomaly: stride, as in train.")
+@click.option("--train-end", type=int, default=None, help="anomaly, one CSV: first row of the test part, as in train.")
+def data_info(path, task, window, stride, train_end):
+    """Count samples per split and class of any supported dataset.
+
+    For anomaly series it also suggests --window/--stride from the dominant period of the
+    training part, and says which labelled anomalies a split would leave out.
+    """
     from edgernn import api
 
-    _print_table(api.data_info(path, task=task))
+    options = _anomaly_options(task or "anomaly", window, stride, train_end)
+    _print_table(api.data_info(path, task=task, **options))
+
+
+@data.command("bundled")
+@click.argument("name", required=False)
+@click.argument("out", required=False, type=click.Path(path_type=Path))
+@click.option("--list", "list_names", is_flag=True, help="List the bundled datasets and exit.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the stratified validation part.")
+@click.option("--val-fraction", default=0.2, show_default=True,
+              help="Part of the archive's train split held out for validation (the test split stays as is).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
+    """Write real dataset NAME that ships inside sktime to OUT (.npz: classification, .csv: anomaly)."""
+    from edgernn import api
+
+    if list_names:
+        _print_table(api.bundled_table())
+        return
+    if not name or not out:
+        raise UserError("need NAME and OUT (see --list for the names)")
+    click.echo(f"{api.bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)}: written")
+
+
+def _window_option(window):
+    if window is None or window == "auto":
+        return window
+    try:
+        return int(window)
+    except ValueError:
+        raise UserError(f"--window must be an integer or 'auto' (got {window!r})") from None
+
+
+def _anomaly_options(task, window, stride, train_end) -> dict:
+    """Loader options of anomaly windows (only those given); refused for other tasks."""
+    given = {k: v for k, v in (("window", _window_option(window)), ("stride", stride), ("train_end", train_end))
+             if v is not None}
+    if given and task != "anomaly":
+        raise UserError(f"--{next(iter(given)).replace('_', '-')} applies to --task anomaly only")
+    return given
 
 
 # --- train ---
@@ -120,25 +167,56 @@ def data_info(path, task):
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
               help="Dataset: Speech Commands-layout folder, .npz, .csv or folder of CSVs.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to create.")
-@click.option("--epochs", default=40, show_default=True, help="Maximum epochs (early stopping may end sooner).")
-@click.option("--batch-size", default=64, show_default=True, help="Training batch size.")
-@click.option("--lr", default=3e-3, show_default=True, help="Adam learning rate (halved on plateaus).")
-@click.option("--patience", default=8, show_default=True, help="Epochs without validation improvement before stopping.")
+@click.option("--epochs", type=int, default=None,
+              help="Maximum epochs; early stopping may end sooner. Default: enough for ~1000 optimizer steps (40-300).")
+@click.option("--batch-size", type=int, default=None,
+              help="Training batch size. Default: the largest power of two giving >= 10 steps per epoch (8-64).")
+@click.option("--lr", type=float, default=None,
+              help="Peak Adam learning rate, reached after the warm-up and halved on plateaus. Default: 0.003.")
+@click.option("--patience", type=int, default=None,
+              help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs).")
+@click.option("--warmup-epochs", type=int, default=None,
+              help="Epochs of linear learning-rate warm-up (0: none). Default: ~50 optimizer steps (1-5 epochs).")
+@click.option("--min-epochs", type=int, default=None,
+              help="Epochs before early stopping and best-weights tracking start. Default: ~100 steps, at least the "
+                   "warm-up, at most a quarter of --epochs.")
+@click.option("--clipnorm", type=float, default=None,
+              help="Clip gradients to this global norm (0: off). Default: 1.0.")
 @click.option("--dropout", default=0.3, show_default=True, help="Dropout before the classifier head.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (weights, shuffling).")
 @click.option("--class-weights/--no-class-weights", default=True, show_default=True,
               help="Weight classes inversely to their frequency.")
 @click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default="predictor",
               show_default=True, help="anomaly: next-step predictor or sequence autoencoder.")
+@click.option("--window", default=None,
+              help="anomaly: samples per window, or 'auto' (one dominant period of the training part; "
+                   "`edgernn data info` shows it). Default: 64.")
+@click.option("--stride", type=int, default=None,
+              help="anomaly: samples between window starts (training uses half). Default: 32, or window/4 with auto.")
+@click.option("--train-end", type=int, default=None,
+              help="anomaly, one CSV: first row of the test part; rows before it are known-normal (their last fifth "
+                   "validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, dropout, seed,
-          class_weights, anomaly_model, overwrite):
-    """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out."""
+@click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default="float", show_default=True,
+              help="kws: the MFCC front end's arithmetic. fixed: the integer front end of cores without an FPU "
+                   "(Cortex-M0), bit for bit, so a model for such a board sees exactly the device's features.")
+def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
+          clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite,
+          feature_arithmetic):
+    """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
+
+    Batch size, epochs, patience and warm-up are derived from the training split's size unless
+    given; config.json["recipe"] records the values used. A run whose result is near chance (or
+    whose best epoch was the first) prints a warning and is flagged in metrics.json["guard"].
+    """
     from edgernn import api
 
+    options = {"feature_arithmetic": feature_arithmetic} if feature_arithmetic != "float" else {}
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
-                    batch_size=batch_size, lr=lr, patience=patience, dropout=dropout, seed=seed,
-                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite)
+                    batch_size=batch_size, lr=lr, patience=patience, warmup_epochs=warmup_epochs,
+                    min_epochs=min_epochs, clipnorm=clipnorm, dropout=dropout, seed=seed,
+                    class_weights=class_weights, anomaly_model=anomaly_model, overwrite=overwrite,
+                    data_options=_anomaly_options(task, window, stride, train_end), **options)
     _print_table(api.run_summary(run))
 
 # --- prune ---
@@ -245,14 +323,28 @@ def check(model, target, as_json):
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the metrics JSON here.")
 @click.option("--limit", type=int, default=None, help="Evaluate only the first N test samples.")
 def eval_cmd(artifact, data_path, runtime, out, limit):
-    """Accuracy (ROC-AUC for anomaly) of ARTIFACT on the test split, batch 1, on one runtime."""
+    """Accuracy (ROC-AUC for anomaly) of ARTIFACT on the test split, batch 1, on one runtime.
+
+    --data may hold test data only: an .npz of test rows (all rows without `split`), a Speech
+    Commands folder with some of the words (all clips without testing_list.txt), a CSV scored as a
+    whole; the run's config.json supplies classes, standardization and windows. Classes with no
+    test sample are listed as absent.
+    """
     from edgernn import api
     from edgernn.train.metrics import main_metric
 
     m = api.evaluate(artifact, data=data_path, runtime=runtime, out=out, limit=limit)
     name, value = main_metric(m)
-    _print_table({"title": f"eval {artifact} on {m['runtime']}", "columns": ["metric", "value"],
-                  "rows": [[name, f"{value:.4f}"], ["test samples", m["samples"]]]})
+    rows = [[name, f"{value:.4f}"], ["test samples", m["samples"]]]
+    if m.get("absent_classes"):
+        rows.append(["absent classes", ", ".join(m["absent_classes"])])
+    if m.get("events", {}).get("events"):
+        ev = m["events"]
+        rows += [["pr_auc", f"{m['pr_auc']:.4f}"],
+                 [f"top-1 location (±{ev['tolerance']})", f"row {ev['top1_row']}: {'hit' if ev['top1_hit'] else 'miss'}"]]
+    _print_table({"title": f"eval {artifact} on {m['runtime']}", "columns": ["metric", "value"], "rows": rows})
+    for note in m.get("notes", []):
+        click.echo(f"edgernn: warning: {note}", err=True)
 
 # --- bench ---
 @main.command()
@@ -290,13 +382,25 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
               help="mcu: measure through the serial protocol (QEMU's UART on a pty) instead of semihosting.")
 @click.option("--serial-port", default=None,
               help="mcu: a real board's serial port (e.g. /dev/ttyACM0), flashed with `firmware build --app serial`.")
+@click.option("--app", "mcu_app", type=click.Choice(["model", "kws"]), default="model", show_default=True,
+              help="mcu: model = the model alone on test vectors; kws = the keyword-spotting app streaming --wav "
+                   "(ARTIFACTS are run folders): front end and model instructions per second of audio, real-time "
+                   "factor, flash and RAM, detections vs the host.")
+@click.option("--wav", type=click.Path(path_type=Path), default=None, help="mcu --app kws: the audio to stream.")
+@click.option("--every-ms", default=200, show_default=True, help="mcu --app kws: model every this many ms.")
 def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path, limit, out, host, port, identity,
-          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference, use_serial, serial_port):
+          timeout, remote_python, remote_dir, known_hosts, board, vectors, reference, use_serial, serial_port,
+          mcu_app, wav, every_ms):
     """Measure latency, memory, size and accuracy of ARTIFACTS (.keras, .tflite, .onnx) on a target."""
     from edgernn import api
     from edgernn.bench.report import print_table
 
     options = {}
+    if mcu_app == "kws":
+        if target != "mcu":
+            raise UserError("--app kws is for --target mcu")
+        _bench_kws(api.bench_kws(list(artifacts), board=board, wav=wav, every_ms=every_ms, out=out), board)
+        return
     if target == "mcu" and (use_serial or serial_port):
         results = [api.bench_serial(a, board=board, port=serial_port, vectors=vectors) for a in artifacts]
         # QEMU: instructions (SysTick under -icount); a real board: measured cycles (DWT or SysTick)
@@ -334,6 +438,17 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
     if out:
         click.echo(f"wrote {out}/results.json, results.csv, report.md" + (", pareto.png" if (Path(out) / "pareto.png").exists() else ""))
 
+def _bench_kws(rows: list, board: str) -> None:
+    _print_table({"title": f"edgernn bench --target mcu --app kws --board {board}", "columns": [
+        "run", "front end instr / s audio", "model instr / s audio", "RTF front end", "RTF total", "flash B", "RAM B",
+        "detections = host"], "rows": [[r["artifact"], f"{r['mcu']['frontend_instructions_per_audio_second']:,}",
+                                        f"{r['mcu']['model_instructions_per_audio_second']:,}",
+                                        f"{r['mcu']['rtf_frontend']:.4f}", f"{r['mcu']['rtf_total']:.4f}",
+                                        r["mcu"]["flash_bytes"], r["mcu"]["ram_bytes"],
+                                        "yes" if r["mcu"]["detections_equal_host"] else "NO"] for r in rows]})
+    click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
+
+
 # --- report ---
 @main.command()
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
@@ -361,14 +476,29 @@ def firmware():
 @click.option("--vectors", default=8, show_default=True,
               help="Test vectors baked in; expected outputs come from TFLite Micro.")
 @click.option("--reference", is_flag=True, help="Plain C kernels even where the core has DSP instructions.")
-@click.option("--app", type=click.Choice(["bench", "serial"]), default="bench", show_default=True,
+@click.option("--app", type=click.Choice(["bench", "serial", "kws"]), default="bench", show_default=True,
               help="bench: test vectors, results over semihosting (QEMU); serial: the serial benchmark protocol "
-                   "on the UART (for `bench --target mcu --serial` or a real board with --port).")
-def firmware_build(model, board, out, vectors, reference, app):
-    """Generate C for MODEL (int8 .tflite) and link benchmark firmware for BOARD."""
+                   "on the UART (for `bench --target mcu --serial` or a real board with --port); kws: keyword "
+                   "spotting on audio (MODEL is then a run folder: C front end + model + smoothing, detections "
+                   "printed with timestamps).")
+@click.option("--wav", type=click.Path(path_type=Path), default=None,
+              help="kws: the audio linked into flash (mono, 16-bit PCM, at the run's sample rate).")
+@click.option("--every-ms", default=200, show_default=True,
+              help="kws: run the model every this many ms (a multiple of the hop) on the last second of frames.")
+@click.option("--arithmetic", type=click.Choice(["auto", "float", "fixed"]), default="auto", show_default=True,
+              help="kws: the front end's arithmetic. auto: float32 on cores with an FPU, the integer path on cores "
+                   "without one (Cortex-M0) or when the run was trained with fixed-point features.")
+@click.option("--audio", type=click.Choice(["flash", "serial"]), default="flash", show_default=True,
+              help="kws: where the audio comes from: the --wav linked into flash, or streamed over the board's UART "
+                   "at run time (`firmware stream`).")
+def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, arithmetic, audio):
+    """Generate C for MODEL (int8 .tflite; --app kws: a run folder) and link firmware for BOARD."""
     from edgernn import api
 
-    elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app)
+    if app != "kws" and (wav is not None or audio != "flash"):
+        raise UserError("--wav and --audio are only for --app kws")
+    elf = api.firmware_build(model, board=board, out=out, vectors=vectors, reference=reference, app=app, wav=wav,
+                             every_ms=every_ms, arithmetic=arithmetic, audio=audio)
     click.echo(f"wrote {elf}")
 
 
@@ -376,14 +506,54 @@ def firmware_build(model, board, out, vectors, reference, app):
 @click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds before a hung run is stopped.")
-def firmware_run(elf, board, timeout):
+@click.option("--app", type=click.Choice(["bench", "kws"]), default="bench", show_default=True,
+              help="The app the ELF was built with (kws: print the detections with their timestamps).")
+def firmware_run(elf, board, timeout, app):
     """Run firmware in qemu-system-arm and report its summary. Exit 1 if outputs differ from TFLite Micro."""
     from edgernn import api
+
+    if app == "kws":
+        _print_kws_run(api.firmware_run_kws(elf, board=board, timeout=max(timeout, 300)), elf, board)
+        return
 
     r = api.firmware_run(elf, board=board, timeout=timeout)
     r.pop("outputs")
     _print_table({"title": f"firmware run {elf} ({board})", "columns": ["", ""], "rows": [[k, v] for k, v in r.items()]})
     sys.exit(1 if r["mismatches"] else 0)
+
+
+@firmware.command("stream")
+@click.argument("elf", type=click.Path(path_type=Path), required=False)
+@click.option("--wav", type=click.Path(path_type=Path), required=True,
+              help="Audio to stream (mono, 16-bit PCM, at the run's sample rate).")
+@click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
+@click.option("--port", default=None,
+              help="A real board's serial port (flashed with `firmware build RUN --app kws --audio serial`); "
+                   "without it ELF runs in QEMU with its UART on a pseudo-terminal.")
+@click.option("--baud", default=115200, show_default=True, help="Serial speed.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for any reply.")
+def firmware_stream(elf, wav, board, port, baud, timeout):
+    """Stream a WAV to the kws app over serial and print its detections with their timestamps."""
+    from edgernn import api
+
+    if elf is None and port is None:
+        raise UserError("give the ELF (run in QEMU) or --port (a real board)")
+    r = api.firmware_stream_kws(elf, wav, board=board, port=port, baud=baud, timeout=timeout)
+    _print_kws_run(r, elf or Path(port), board)
+
+
+def _print_kws_run(r: dict, elf: Path, board: str) -> None:
+    import json
+
+    names = None
+    records = [Path(elf).parent / f"firmware-kws{s}.json" for s in ("", "-serial")]
+    for record in [rec for rec in records if rec.is_file()][:1]:  # label names from the run the ELF was built for
+        with contextlib.suppress(Exception):
+            names = json.loads(Path(json.loads(record.read_text())["run"], "config.json").read_text())["class_names"]
+    _print_table({"title": f"keyword detections ({elf}, {board})", "columns": ["time ms", "label", "score"],
+                  "rows": [[t, names[k] if names and k < len(names) else k, s] for t, k, s in r["detection_list"]]})
+    rows = [[k, r[k]] for k in ("samples", "frames", "results", "detections", "fe_ticks", "model_ticks", "stack_used")]
+    _print_table({"title": "kws firmware summary", "columns": ["", ""], "rows": rows})
 
 
 @firmware.command("flash")

@@ -46,15 +46,26 @@ def evaluate(artifact: str | Path, data: str | Path | None = None, runtime: str 
         raise UserError(f"{artifact}: no such file")
     config = run_config_for(artifact)
     runtime = runtime or (runtimes_for(artifact) or [None])[0]
-    test = load_data_for_run(config, data).splits["test"]
+    # data given: it only has to hold test data (the run's config.json has classes, standardization, windows)
+    test = load_data_for_run(config, data, test_only=data is not None).splits["test"]
+    if len(test) == 0:
+        raise UserError(f"{data or config['data']}: no test samples to evaluate on")
     n = len(test) if limit is None else max(1, min(limit, len(test)))
     X, y = prepare_inputs(test.X[:n], config), test.y[:n]
     with open_runtime(artifact, runtime) as rt:
         outputs = predict(rt, X, progress, f"{artifact.name} on {rt.name}")
     if config["task"] == "anomaly":
-        metrics = M.anomaly_metrics(y, M.anomaly_scores(outputs, X, config), config["threshold"])
+        scores = M.anomaly_scores(outputs, X, config)
+        metrics = M.anomaly_metrics(y, scores, config["threshold"])
+        metrics["notes"] = M.anomaly_notes(y)
+        series = M.series_report(outputs, X, config, test, scores, config["threshold"])
+        if series:
+            metrics["events"] = series["events"]
     else:
         metrics = M.classification_metrics(y, outputs, config["class_names"])
+        # classes of the run with no test sample here (a test-only set holding some of the words)
+        metrics["absent_classes"] = [c for c, k in zip(config["class_names"], np.bincount(y, minlength=len(
+            config["class_names"]))) if k == 0]
     metrics.update(artifact=str(artifact), runtime=runtime, data=str(data or config["data"]))
     if out:
         io.write_json(out, metrics)

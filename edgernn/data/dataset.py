@@ -13,6 +13,11 @@ SPLITS = ("train", "val", "test")
 class Split:
     X: np.ndarray  # float32 [N, T, F]: T time steps of F features
     y: np.ndarray  # int64 [N]: class index (anomaly: 0 normal, 1 anomalous)
+    # anomaly test split of one series only: per-sample labels, window start rows (relative to
+    # row0, the split's first row in the source series), for mapping scores back onto the series
+    series_labels: np.ndarray | None = None
+    starts: np.ndarray | None = None
+    row0: int = 0
 
     def __len__(self) -> int:
         return int(self.X.shape[0])

@@ -3,6 +3,13 @@
 Keys: ``X`` [N, T, F] numbers, ``y`` [N] integer labels 0..C-1 (or strings, mapped to
 their sorted order), optional ``split`` [N] of "train"/"val"/"test" and optional
 ``class_names`` [C]. Without ``split`` a seeded, stratified 80/10/10 split is made.
+
+Variable-length sequences: either ``lengths`` [N] (row i holds its sequence in its first
+``lengths[i]`` steps; what follows is padding of any value), or NaN padding (whole NaN steps
+before or after the sequence). Either way the loaded rows are *pre-padded*: padding steps come
+before the data and hold NaN, so the last step the recurrent layer reads is real data.
+Standardization ignores the NaN steps and turns them into zeros (``train.run.prepare_inputs``),
+the same for training, eval, quantization calibration, ONNX/C test vectors and firmware vectors.
 """
 from __future__ import annotations
 
@@ -52,7 +59,25 @@ def stratified_split(y: np.ndarray, seed: int, val_fraction: float, test_fractio
     return split
 
 
-def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Dataset:
+def _run_labels(y: np.ndarray, names, run_classes: list[str], path: Path) -> np.ndarray:
+    """Labels of a test-only file as indices into the run's classes (strings by name, integers as they are)."""
+    if names is not None and [str(c) for c in names] != list(run_classes)[:len(names)]:
+        raise UserError(f"{path}: class_names {[str(c) for c in names]} differ from the run's {list(run_classes)}")
+    if y.dtype.kind in "US":
+        unknown = sorted(set(y.tolist()) - set(run_classes))
+        if unknown:
+            raise UserError(f"{path}: label(s) {unknown[:5]} are not classes of the run ({', '.join(run_classes)})")
+        return np.array([run_classes.index(v) for v in y.tolist()], dtype=np.int64)
+    y, _ = _labels(y, None, path)
+    if len(y) and y.max() >= len(run_classes):
+        raise UserError(f"{path}: label {int(y.max())} is beyond the run's {len(run_classes)} classes")
+    return y
+
+
+def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1,
+             test_only: bool = False, class_names: list[str] | None = None) -> Dataset:
+    """Load a classification .npz. ``test_only`` (for ``eval``): only test rows are needed (all rows
+    without ``split``), labels are read against ``class_names`` (the run's), classes may be absent."""
     path = Path(path)
     z = _open(path)
     for key in ("X", "y"):
@@ -65,8 +90,9 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
         raise UserError(f"{path}: y must be 1-D with one label per row of X ({len(X)}), got shape {y.shape}")
     if X.dtype.kind not in "iuf":
         raise UserError(f"{path}: X must be numeric, got {X.dtype}")
-    if not np.all(np.isfinite(X)):
-        raise UserError(f"{path}: X contains NaN or inf")
+    X, lengths = pre_pad(X.astype(np.float32), z.get("lengths"), path)
+    if test_only:
+        return _test_only(path, X, y, z, class_names)
     y, classes = _labels(y, z.get("class_names"), path)
     if "split" in z:
         split = z["split"].astype(str)
@@ -83,4 +109,78 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
         raise UserError(f"{path}: class(es) with no training samples: {', '.join(missing)}")
     if len(splits["test"]) == 0:
         raise UserError(f"{path}: the test split is empty")
-    return Dataset("classify", splits, classes, str(path), {"source_format": "npz"})
+    meta = {"source_format": "npz"}
+    if lengths is not None:
+        meta.update(padding="pre", min_length=int(lengths.min()), max_length=int(lengths.max()))
+    return Dataset("classify", splits, classes, str(path), meta)
+
+
+def _test_only(path: Path, X: np.ndarray, y: np.ndarray, z: dict, class_names) -> Dataset:
+    X, lengths = pre_pad(X.astype(np.float32), z.get("lengths"), path)
+    classes = list(class_names) if class_names is not None else _labels(y, z.get("class_names"), path)[1]
+    y = _run_labels(y, z.get("class_names"), classes, path)
+    if "split" in z:
+        split = z["split"].astype(str)
+        if len(split) != len(X):
+            raise UserError(f"{path}: split has {len(split)} entries, X has {len(X)} rows")
+        keep = split == "test"
+        if not keep.any():
+            raise UserError(f"{path}: no rows with split 'test' to evaluate on")
+        X, y = X[keep], y[keep]
+    empty = Split(X[:0], y[:0])
+    meta = {"source_format": "npz", "test_only": True}
+    if lengths is not None:
+        meta.update(padding="pre", min_length=int(lengths.min()), max_length=int(lengths.max()))
+    return Dataset("classify", {"train": empty, "val": empty, "test": Split(X, y)}, classes, str(path), meta)
+
+
+def _nan_lengths(X: np.ndarray, path: Path) -> np.ndarray:
+    """Lengths of NaN-padded rows; NaN is allowed only as whole steps around one block of data."""
+    pad = np.all(np.isnan(X), axis=2)           # [N, T] padding steps
+    partial = np.any(np.isnan(X), axis=2) & ~pad
+    if partial.any():
+        i, t = map(int, np.argwhere(partial)[0])
+        raise UserError(f"{path}: X row {i}, step {t} is partly NaN (NaN padding must fill whole steps)")
+    data = ~pad
+    lengths = data.sum(axis=1)
+    if (lengths == 0).any():
+        raise UserError(f"{path}: X row {int(np.flatnonzero(lengths == 0)[0])} is all padding (NaN)")
+    first = data.argmax(axis=1)
+    last = X.shape[1] - 1 - data[:, ::-1].argmax(axis=1)
+    gaps = np.flatnonzero(last - first + 1 != lengths)
+    if len(gaps):
+        raise UserError(f"{path}: X row {int(gaps[0])} has NaN steps inside the sequence "
+                        "(only padding before or after it may be NaN)")
+    return lengths
+
+
+def pre_pad(X: np.ndarray, lengths, path: Path):
+    """(X with every sequence at the end of its row and NaN before it, lengths or None)."""
+    if np.isinf(X).any():
+        raise UserError(f"{path}: X contains inf")
+    N, T = X.shape[:2]
+    if lengths is None:
+        if not np.isnan(X).any():
+            return X, None
+        lengths = _nan_lengths(X, path)
+        starts = np.argmax(~np.all(np.isnan(X), axis=2), axis=1)
+    else:
+        lengths = np.asarray(lengths)
+        if lengths.shape != (N,) or lengths.dtype.kind not in "iu" and not (
+                lengths.dtype.kind == "f" and np.all(lengths == np.round(lengths))):
+            raise UserError(f"{path}: lengths must be {N} integers, one per row of X (got shape "
+                            f"{lengths.shape}, {lengths.dtype})")
+        lengths = lengths.astype(np.int64)
+        bad = np.flatnonzero((lengths < 1) | (lengths > T))
+        if len(bad):
+            raise UserError(f"{path}: lengths[{int(bad[0])}] = {int(lengths[bad[0]])} is inconsistent with X "
+                            f"(each length must be 1..{T}, the steps of X)")
+        starts = np.zeros(N, dtype=np.int64)
+        valid = np.arange(T)[None, :] < lengths[:, None]
+        if np.isnan(X[valid]).any():
+            i = int(np.flatnonzero((np.isnan(X).any(axis=2) & valid).any(axis=1))[0])
+            raise UserError(f"{path}: X row {i} has NaN within its first lengths[{i}] = {int(lengths[i])} steps")
+    out = np.full_like(X, np.nan)
+    for i, (s, n) in enumerate(zip(starts, lengths)):
+        out[i, T - n:] = X[i, s:s + n]
+    return out, lengths

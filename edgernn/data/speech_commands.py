@@ -28,8 +28,12 @@ CACHE_DIR = ".edgernn_cache"
 LOADER_VERSION = 1  # bump when the clip selection or labelling changes
 
 
-def list_clips(root: Path) -> dict[str, list[str]]:
-    """Relative paths of every word clip, keyed by split."""
+def list_clips(root: Path, test_only: bool = False) -> dict[str, list[str]]:
+    """Relative paths of every word clip, keyed by split.
+
+    ``test_only`` (for ``eval``): word folders may be missing, and without ``testing_list.txt``
+    every clip is a test clip.
+    """
     if not root.is_dir():
         raise UserError(f"{root}: no such folder")
     words = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
@@ -37,16 +41,23 @@ def list_clips(root: Path) -> dict[str, list[str]]:
     if len(missing) == len(CORE_WORDS):
         raise UserError(f"{root}: not a Speech Commands folder (none of the word folders "
                         f"{', '.join(CORE_WORDS)} found)")
-    if missing:
+    if missing and not test_only:
         raise UserError(f"{root}: missing word folder(s): {', '.join(missing)}")
-    listed = {split: set(_read_list(root / name)) for split, name in SPLIT_FILES.items()}
+    if test_only:
+        tests = root / SPLIT_FILES["test"]
+        listed = {"val": set(), "test": set(_read_list(tests)) if tests.is_file() else None}
+    else:
+        listed = {split: set(_read_list(root / name)) for split, name in SPLIT_FILES.items()}
     clips: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for word in words:
         wavs = sorted(f"{word}/{p.name}" for p in (root / word).glob("*.wav"))
         if not wavs and word in CORE_WORDS:
             raise UserError(f"{root / word}: class folder has no .wav files")
         for rel in wavs:
-            split = "val" if rel in listed["val"] else "test" if rel in listed["test"] else "train"
+            if listed["test"] is None:
+                split = "test"
+            else:
+                split = "val" if rel in listed["val"] else "test" if rel in listed["test"] else "train"
             clips[split].append(rel)
     return clips
 
@@ -126,12 +137,18 @@ def _extract(root: Path, chosen, silence, cfg: FeatureConfig, progress: bool):
     return out
 
 
-def load_speech_commands(path: str | Path, features: FeatureConfig | None = None, seed: int = 0,
+def load_speech_commands(path: str | Path, features: FeatureConfig | dict | None = None, seed: int = 0,
                          silence_fraction: float = 1.0, unknown_fraction: float = 1.0,
-                         progress: bool = True) -> Dataset:
-    """Load a Speech Commands-layout folder as the 12-class KWS task (features cached)."""
+                         progress: bool = True, test_only: bool = False) -> Dataset:
+    """Load a Speech Commands-layout folder as the 12-class KWS task (features cached).
+
+    ``test_only`` (for ``eval``): only the test clips are read, all of them (no subsampling); absent words and a missing
+    ``_background_noise_`` (no ``_silence_`` clips) are allowed.
+    """
     root = Path(path)
-    cfg = features or FeatureConfig()
+    cfg = FeatureConfig(**features) if isinstance(features, dict) else features or FeatureConfig()
+    if test_only:
+        return _load_test_only(root, cfg, seed, silence_fraction, unknown_fraction, progress)
     chosen = select_clips(list_clips(root), seed, unknown_fraction)
     for split in ("train", "test"):
         if not chosen[split]:
@@ -148,6 +165,24 @@ def load_speech_commands(path: str | Path, features: FeatureConfig | None = None
     splits = _extract(root, chosen, silence, cfg, progress)
     _save_cache(cache, splits)
     return Dataset("kws", splits, list(CLASS_NAMES), str(root), meta)
+
+
+def _load_test_only(root: Path, cfg: FeatureConfig, seed: int, silence_fraction: float, unknown_fraction: float,
+                    progress: bool) -> Dataset:
+    clips = list_clips(root, test_only=True)
+    # every clip counts: a user's test folder is not rebalanced (no _unknown_ subsampling)
+    chosen = {"test": [(r, CLASS_NAMES.index(r.split("/")[0]) if r.split("/")[0] in CORE_WORDS else 1)
+                       for r in clips["test"]]}
+    if not chosen["test"]:
+        raise UserError(f"{root}: no test clips (none listed in testing_list.txt)")
+    has_noise = any((root / "_background_noise_").glob("*.wav"))
+    n_silence = int(round(len(chosen["test"]) / (len(CLASS_NAMES) - 1) * silence_fraction)) if has_noise else 0
+    silence = silence_clips(root, {"test": n_silence}, seed, cfg.sample_rate) if n_silence else \
+        {"test": np.zeros((0, cfg.clip_samples), dtype=np.float32)}
+    test = _extract(root, chosen, silence, cfg, progress)["test"]
+    empty = Split(test.X[:0], test.y[:0])
+    meta = {"features": cfg.to_dict(), "sample_rate": cfg.sample_rate, "test_only": True}
+    return Dataset("kws", {"train": empty, "val": empty, "test": test}, list(CLASS_NAMES), str(root), meta)
 
 
 def _save_cache(cache: Path, splits: dict[str, Split]) -> None:

@@ -31,6 +31,9 @@ class FeatureConfig:
     fmin, fmax: band edges in Hz of the mel filterbank.
     kind: "mfcc" -> [frames, n_mfcc]; "logmel" -> [frames, n_mels].
     clip_seconds: waveforms are padded / cut to this length before framing.
+    arithmetic: "float" (NumPy float32, what FPU cores compute to within rounding) or "fixed" (the
+      integer front end of cores without an FPU, bit for bit: ``fixed_point.py``). Train with
+      "fixed" to deploy on a Cortex-M0 with no train/deploy feature skew.
     """
 
     sample_rate: int = 16000
@@ -43,6 +46,11 @@ class FeatureConfig:
     fmax: float = 4000.0
     kind: str = "mfcc"
     clip_seconds: float = 1.0
+    arithmetic: str = "float"
+
+    def __post_init__(self):
+        if self.arithmetic not in ("float", "fixed"):
+            raise ValueError(f"arithmetic must be 'float' or 'fixed', got {self.arithmetic!r}")
 
     @property
     def window(self) -> int:
@@ -65,7 +73,10 @@ class FeatureConfig:
         return self.n_mfcc if self.kind == "mfcc" else self.n_mels
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["arithmetic"] == "float":  # float configs keep the digest (and feature caches) they always had
+            del d["arithmetic"]
+        return d
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
@@ -138,6 +149,10 @@ def mfcc(x: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
 
 def features(x: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
     """The configured front end: ``mfcc`` or ``logmel``, for one waveform or a batch."""
+    if cfg.arithmetic == "fixed":
+        from edgernn.features.fixed_point import fixed_features
+
+        return fixed_features(fit_length(np.asarray(x, dtype=np.float32), cfg.clip_samples), cfg)
     if cfg.kind == "mfcc":
         return mfcc(x, cfg)
     if cfg.kind == "logmel":

@@ -65,19 +65,29 @@ def _vectors_header(inputs: np.ndarray, expected: np.ndarray) -> str:
             f"static const int8_t ern_expected[{n}][{osz}] = {{\n{rows(expected)}\n}};\n")
 
 
-APPS = ("bench", "serial")
+APPS = ("bench", "serial", "kws")
 
 
 def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path | None = None, vectors: int = 8,
                    reference: bool = False, data_inputs: np.ndarray | None = None, app: str = "bench",
-                   test_set: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
+                   test_set: tuple[np.ndarray, np.ndarray] | None = None, wav: str | Path | None = None,
+                   every_ms: int = 200, arithmetic: str = "auto", audio: str = "flash") -> Path:
     """Build firmware for ``model`` on ``board``; returns the ELF path.
 
     app "bench": baked-in test vectors, results over semihosting (QEMU).
     app "serial": the serial benchmark protocol on the UART (QEMU -serial pty, or a real board).
+    app "kws": keyword spotting on ``wav`` linked into flash; ``model`` is the run folder (or its int8
+    .tflite), the model runs every ``every_ms``, the front end in ``arithmetic`` (auto: integer where the
+    core has no FPU; see targets/kws_firmware.py).
     ``test_set``: (inputs, expected outputs) already computed by the caller; else made here.
     """
     from edgernn.export.codegen import generate_c
+
+    if app == "kws":
+        from edgernn.targets.kws_firmware import build_kws_firmware
+
+        return build_kws_firmware(model, board, wav=wav, out=out, every_ms=every_ms, arithmetic=arithmetic,
+                                  audio=audio)
 
     model, b = Path(model), get_board(board)
     if not model.is_file():

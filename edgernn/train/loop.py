@@ -1,6 +1,7 @@
 """``edgernn train``: fit a GRU/LSTM model on a dataset and write a complete run folder."""
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -11,10 +12,13 @@ from edgernn.data import TASKS, load_dataset
 from edgernn.errors import UserError
 from edgernn.models import build_anomaly, build_classifier, cell, check_size, count_macs, count_params
 from edgernn.train import metrics as M
+from edgernn.train import guard as G
 from edgernn.train import plots
+from edgernn.train.recipe import make_recipe, warmup_callback
 from edgernn.train.run import input_norm, prepare_inputs
 
-DEFAULTS = {"epochs": 40, "batch_size": 64, "lr": 3e-3, "patience": 8, "dropout": 0.3}
+# batch size, epochs, patience and learning rate are derived from the data (train.recipe) unless given
+DEFAULTS = {"dropout": 0.3}
 
 
 def balanced_class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
@@ -45,46 +49,62 @@ def _progress_callback(keras, epochs: int, enabled: bool):
     return RichProgress()
 
 
-def _validate(task, arch, units, layers, epochs, batch_size, lr):
+def _validate(task, arch, units, layers):
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
     cell(arch)
     check_size(units, layers)
-    if epochs < 1 or batch_size < 1 or not lr > 0:
-        raise UserError("--epochs and --batch-size must be >= 1 and --lr > 0")
 
 
 def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 64, layers: int = 1,
-          epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"], lr: float = DEFAULTS["lr"],
-          patience: int = DEFAULTS["patience"], dropout: float = DEFAULTS["dropout"], seed: int = 0,
+          epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
+          patience: int | None = None, dropout: float = DEFAULTS["dropout"], seed: int = 0,
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
-          progress: bool = True, callbacks=(), data_options: dict | None = None) -> Path:
+          progress: bool = True, callbacks=(), warmup_epochs: int | None = None, min_epochs: int | None = None,
+          clipnorm: float | None = None, data_options: dict | None = None, feature_arithmetic: str = "float") -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
-    ``data_options`` go to the data loader (e.g. ``{"window": 32, "stride": 16}`` for anomaly CSVs) and are
-    kept in config.json, so every later step loads the data the same way."""
-    _validate(task, arch, units, layers, epochs, batch_size, lr)
+    ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
+    ``None`` derives them from the training split's size (see ``edgernn.train.recipe``).
+    ``data_options`` go to the dataset loader (e.g. anomaly ``window``, ``stride``, ``train_end``)
+    and are written to ``config.json`` so every later step loads the data the same way.
+    ``feature_arithmetic`` (kws): "fixed" trains on the integer front end of cores without an FPU.
+    """
+    _validate(task, arch, units, layers)
+    recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
+                       min_epochs=min_epochs, lr=lr, clipnorm=clipnorm)
+    make_recipe(1, **recipe_args)  # bad values fail before the data is read
     out = Path(out)
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists (pass --overwrite to replace it)")
-    ds = load_dataset(data, task=task, **(data_options or {}))
+    data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic))
+    ds = load_dataset(data, task=task, **data_options)
     if task != "anomaly" and ds.task == "anomaly":
         raise UserError(f"{data}: anomaly data; use --task anomaly")
+    recipe = make_recipe(len(ds.splits["train"]), **recipe_args)
     config = {
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
         "input_shape": list(ds.input_shape), "class_names": ds.class_names,
         "data": str(Path(data).resolve()), "dataset_meta": ds.meta, "seed": seed,
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
+        "epochs": recipe["epochs"], "batch_size": recipe["batch_size"], "lr": recipe["lr"],
+        "patience": recipe["patience"], "recipe": recipe,
         "class_weights": class_weights and task != "anomaly",
         "input_norm": input_norm(ds.splits["train"].X),
     }
+    if data_options.get("window") == "auto":  # later steps must cut the same windows, whatever data they read
+        data_options.update(window=ds.meta["window"], stride=ds.meta["stride"])
+    if data_options:
+        config["data_options"] = data_options
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
-    if data_options:
-        config["data_options"] = dict(data_options)
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         model, history, seconds = _fit(config, ds, progress, callbacks)
         metrics = _evaluate(model, config, ds, tmp)
+        metrics["guard"], val_acc = _guard(model, config, ds, history, metrics)
+        if val_acc is not None:
+            metrics["val_accuracy"] = val_acc  # of the kept weights; what a tuning grid may select on
+        for reason in metrics["guard"]["reasons"]:
+            print(f"edgernn: warning: did not learn? {reason}", file=sys.stderr)
         config.update({"params": count_params(config), "macs": count_macs(config),
                        "float32_bytes": int(model.count_params() * 4), "train_seconds": round(seconds, 1),
                        "epochs_run": len(history["loss"])})
@@ -101,6 +121,19 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     return out
 
 
+def _feature_options(task: str, arithmetic: str) -> dict:
+    """Loader options for a non-default feature arithmetic (JSON, stored in config.json)."""
+    if arithmetic not in ("float", "fixed"):
+        raise UserError(f"unknown feature arithmetic {arithmetic!r} (float or fixed)")
+    if arithmetic == "float":
+        return {}
+    if task != "kws":
+        raise UserError("--feature-arithmetic is for --task kws (audio features)")
+    from edgernn.features.frontend import FeatureConfig
+
+    return {"features": FeatureConfig(arithmetic=arithmetic).to_dict()}
+
+
 def _fit(config: dict, ds, progress: bool, extra_callbacks):
     from edgernn.tf import load, set_seed
 
@@ -111,12 +144,12 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
     if config["task"] == "anomaly":
         model = build_anomaly(config["arch"], config["units"], config["layers"], config["input_shape"],
                               config["anomaly_model"])
-        model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss=_anomaly_loss(config))
+        model.compile(optimizer=_optimizer(keras, config), loss=_anomaly_loss(config))
         fit_args = dict(x=Xtr, y=Xtr, validation_data=(Xva, Xva) if Xva is not None else None)
     else:
         model = build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
                                  len(config["class_names"]), config["dropout"])
-        model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss="sparse_categorical_crossentropy",
+        model.compile(optimizer=_optimizer(keras, config), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         yva = ds.splits["val"].y if Xva is not None else None
         weights = balanced_class_weights(ds.splits["train"].y, len(config["class_names"])) \
@@ -124,14 +157,44 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
         fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
     monitor = "val_loss" if Xva is not None else "loss"
-    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config["patience"], restore_best_weights=True),
+    recipe = config["recipe"]
+    # best weights are tracked (and restored) only from min_epochs on: never the untrained first epochs
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config["patience"], restore_best_weights=True,
+                                               start_from_epoch=recipe["min_epochs"]),
                  keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, config["patience"] // 3)),
                  _progress_callback(keras, config["epochs"], progress), *extra_callbacks]
+    if recipe["warmup_epochs"] > 0:
+        callbacks.insert(0, warmup_callback(keras, config["lr"], recipe["warmup_epochs"] * recipe["steps_per_epoch"]))
     start = time.perf_counter()
     hist = model.fit(**fit_args, epochs=config["epochs"], batch_size=config["batch_size"], shuffle=True,
                      verbose=0, callbacks=callbacks)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "lr"}
     return model, history, time.perf_counter() - start
+
+
+def _optimizer(keras, config: dict):
+    clip = config["recipe"]["clipnorm"]
+    return keras.optimizers.Adam(config["lr"], global_clipnorm=clip if clip > 0 else None)
+
+
+def _guard(model, config: dict, ds, history: dict, metrics: dict) -> dict:
+    recipe = config["recipe"]
+    if config["task"] == "anomaly":
+        return G.anomaly_guard(history, recipe, metrics.get("roc_auc")), None
+    val = ds.splits.get("val")
+    val_acc = None
+    if val is not None and len(val):
+        probs = model.predict(prepare_inputs(val.X, config), batch_size=256, verbose=0)
+        val_acc = float((probs.argmax(axis=-1) == val.y).mean())
+    return G.classification_guard(history, recipe, val.y if val is not None else [], val_acc,
+                                  ds.splits["test"].y, metrics["accuracy"], len(config["class_names"])), val_acc
+
+
+def write_series_scores(path: Path, split, sample_scores: np.ndarray) -> None:
+    """row (in the source series), label, score: the test part's per-sample anomaly scores."""
+    lines = ["row,label,score"] + [f"{split.row0 + i},{int(lab)},{'' if not np.isfinite(v) else f'{v:.6g}'}"
+                                   for i, (lab, v) in enumerate(zip(split.series_labels, sample_scores))]
+    io.atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def _anomaly_loss(config: dict):
@@ -160,6 +223,13 @@ def _evaluate(model, config: dict, ds, folder: Path) -> dict:
     threshold = M.choose_threshold(M.anomaly_scores(model.predict(Xva, batch_size=256, verbose=0), Xva, config))
     scores = M.anomaly_scores(out, Xte, config)
     m = M.anomaly_metrics(test.y, scores, threshold)
+    m["notes"] = ds.meta.get("warnings", []) + M.anomaly_notes(test.y, len(Xva))
+    series = M.series_report(out, Xte, config, test, scores, threshold)
+    if series:
+        m["events"] = series["events"]
+        write_series_scores(folder / "series_scores.csv", test, series["sample_scores"])
+    for note in m["notes"]:
+        print(f"edgernn: warning: {note}", file=sys.stderr)
     fpr, tpr = M.roc_curve(test.y, scores)
     plots.anomaly_scores(test.y, scores, threshold, fpr, tpr, m["roc_auc"], folder / "anomaly_scores.png",
                          f"{config['arch'].upper()}-{config['units']} {config['anomaly_model']}")

@@ -47,8 +47,10 @@ def load_run(run_dir: str | Path):
 
 
 def input_norm(X: np.ndarray) -> dict:
-    """Per-feature mean and std over all windows and steps of the training split."""
+    """Per-feature mean and std over all windows and steps of the training split; padding steps
+    (NaN, see ``data.npz``) are not data and are left out."""
     flat = X.reshape(-1, X.shape[-1]).astype(np.float64)
+    flat = flat[~np.isnan(flat).any(axis=1)]
     std = flat.std(axis=0)
     return {"mean": flat.mean(axis=0).tolist(), "std": np.where(std < 1e-8, 1.0, std).tolist()}
 
@@ -57,7 +59,7 @@ def prepare_inputs(X: np.ndarray, config: dict) -> np.ndarray:
     """Raw features -> what the model takes: standardized with the run's training statistics.
 
     Every consumer of a run (eval, quantize calibration, bench, firmware test vectors) calls
-    this, so the float, int8, ONNX and C models all see identical inputs.
+    this, so the float, int8, ONNX and C models all see identical inputs (padding included).
     """
     norm = config["input_norm"]
     mean = np.asarray(norm["mean"], dtype=np.float32)
@@ -66,12 +68,31 @@ def prepare_inputs(X: np.ndarray, config: dict) -> np.ndarray:
     if X.ndim != 3 or X.shape[1:] != tuple(config["input_shape"]):
         raise UserError(f"data shape {tuple(X.shape[1:])} does not match the model's input "
                         f"{tuple(config['input_shape'])}")
-    return (X - mean) / std
+    # padding steps (NaN) become 0, the standardized mean: the most neutral input the model can see
+    return np.nan_to_num((X - mean) / std, nan=0.0)
 
 
-def load_data_for_run(config: dict, data: str | Path | None = None):
-    """The dataset a run was trained on (or ``data``), loaded the same way."""
+def load_data_for_run(config: dict, data: str | Path | None = None, test_only: bool = False):
+    """The dataset a run was trained on (or ``data``), loaded the same way.
+
+    ``test_only``: ``data`` holds only data to evaluate on (an npz of test rows, a Speech Commands
+    folder with some words, a CSV to score as a whole); the run's config supplies the classes,
+    the standardization and the windows, so nothing has to be learnt from it.
+    """
     from edgernn.data import load_dataset
 
-    opts = config.get("data_options", {})
+    opts = dict(config.get("data_options", {}))
+    if test_only:
+        opts["test_only"] = True
+        if config["task"] == "classify":
+            opts["class_names"] = config["class_names"]
+        if config["task"] == "anomaly":
+            meta = config.get("dataset_meta", {})
+            opts.setdefault("window", meta.get("window", config["input_shape"][0]))
+            if opts["window"] == "auto":
+                opts["window"] = config["input_shape"][0]
+            opts.setdefault("stride", meta.get("stride"))
+            opts.pop("train_end", None)
+            if meta.get("label_column"):
+                opts.setdefault("label_column", meta["label_column"])
     return load_dataset(data or config["data"], task=config["task"], **opts)

@@ -1,0 +1,95 @@
+"""The training recipe: batch size, epochs, patience, warm-up and clipping derived from the data.
+
+Fixed settings fail on small sets: batch 64 on 300 sequences is 5 optimizer steps per epoch,
+and patience 8 then stops training after ~40 steps, before the model has learnt anything.
+So the recipe counts optimizer steps, not epochs, and derives every epoch count from
+the training split's size alone (never from validation or test results):
+
+- batch size: the largest power of two giving >= 10 steps per epoch, within 8..64;
+- epochs (the ceiling; early stopping ends sooner): enough for ~1000 steps, within 40..300;
+- patience: ~200 steps without validation improvement, within 8..40 epochs;
+- learning-rate warm-up: linear from ~0 over ~50 steps (1..5 epochs), then halved on plateaus;
+- gradient clipping at global norm 1 (recurrent nets on raw real signals can blow up);
+- early stopping and best-weights restore only from ``min_epochs`` on (~100 steps, at least the
+  warm-up), so a lucky first epoch is never what is kept.
+
+Every value can be given explicitly; ``config.json["recipe"]`` records the values used and which
+were derived.
+"""
+from __future__ import annotations
+
+import math
+
+from edgernn.errors import UserError
+
+STEPS_PER_EPOCH_TARGET = 10
+TOTAL_STEPS_TARGET = 1000
+PATIENCE_STEPS = 200
+WARMUP_STEPS = 50
+MIN_STEPS_BEFORE_STOPPING = 100
+DEFAULT_LR = 3e-3
+DEFAULT_CLIPNORM = 1.0
+KEYS = ("batch_size", "epochs", "patience", "warmup_epochs", "min_epochs", "lr", "clipnorm")
+
+
+def _clamp(v: int, lo: int, hi: int) -> int:
+    return max(lo, min(hi, v))
+
+
+def auto_batch_size(n_train: int) -> int:
+    target = max(1, n_train // STEPS_PER_EPOCH_TARGET)
+    return _clamp(2 ** int(math.floor(math.log2(target))), 8, 64)
+
+
+def make_recipe(n_train: int, batch_size: int | None = None, epochs: int | None = None,
+                patience: int | None = None, warmup_epochs: int | None = None, min_epochs: int | None = None,
+                lr: float | None = None, clipnorm: float | None = None) -> dict:
+    """Resolved training settings for ``n_train`` training sequences; ``None`` = derive it."""
+    given = {k: v for k, v in dict(batch_size=batch_size, epochs=epochs, patience=patience,
+                                   warmup_epochs=warmup_epochs, min_epochs=min_epochs, lr=lr,
+                                   clipnorm=clipnorm).items() if v is not None}
+    _check(given)
+    if n_train < 1:
+        raise UserError("no training samples")
+    r = dict(given)
+    r.setdefault("batch_size", auto_batch_size(n_train))
+    steps = max(1, math.ceil(n_train / r["batch_size"]))
+    r.setdefault("epochs", _clamp(math.ceil(TOTAL_STEPS_TARGET / steps), 40, 300))
+    r.setdefault("patience", _clamp(math.ceil(PATIENCE_STEPS / steps), 8, 40))
+    r.setdefault("warmup_epochs", min(_clamp(math.ceil(WARMUP_STEPS / steps), 1, 5), max(0, r["epochs"] - 1)))
+    r.setdefault("min_epochs", min(max(r["warmup_epochs"], math.ceil(MIN_STEPS_BEFORE_STOPPING / steps)),
+                                   r["epochs"] // 4))
+    r.setdefault("lr", DEFAULT_LR)
+    r.setdefault("clipnorm", DEFAULT_CLIPNORM)
+    r["steps_per_epoch"] = steps
+    r["derived"] = [k for k in KEYS if k not in given]
+    return r
+
+
+def _check(given: dict) -> None:
+    for k in ("batch_size", "epochs", "patience"):
+        if k in given and given[k] < 1:
+            raise UserError(f"--{k.replace('_', '-')} must be >= 1 (got {given[k]})")
+    for k in ("warmup_epochs", "min_epochs"):
+        if k in given and given[k] < 0:
+            raise UserError(f"--{k.replace('_', '-')} must be >= 0 (got {given[k]})")
+    if "lr" in given and not given["lr"] > 0:
+        raise UserError(f"--lr must be > 0 (got {given['lr']})")
+    if "clipnorm" in given and given["clipnorm"] < 0:
+        raise UserError(f"--clipnorm must be >= 0 (0 turns clipping off; got {given['clipnorm']})")
+
+
+def warmup_callback(keras, lr: float, warmup_steps: int):
+    """Linear learning-rate warm-up over the first ``warmup_steps`` optimizer steps."""
+
+    class Warmup(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.step = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.step < warmup_steps:  # afterwards ReduceLROnPlateau owns the learning rate
+                keras.backend.set_value(self.model.optimizer.learning_rate, lr * (self.step + 1) / warmup_steps)
+            self.step += 1
+
+    return Warmup()

@@ -1,0 +1,104 @@
+"""The training recipe derived from the data, and the "did not learn" guard."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgernn import api
+from edgernn.cli import main
+from edgernn.errors import UserError
+from edgernn.train import guard as G
+from edgernn.train.recipe import make_recipe
+
+
+def test_small_sets_get_small_batches_more_epochs_and_patience():
+    small, large = make_recipe(29), make_recipe(20000)
+    assert small["batch_size"] == 8 and small["steps_per_epoch"] == 4
+    assert small["epochs"] == 250 and small["patience"] == 40  # ~1000 steps budget, ~200 steps of patience
+    assert small["min_epochs"] >= small["warmup_epochs"] >= 1
+    assert large["batch_size"] == 64 and large["epochs"] == 40 and large["patience"] == 8
+    assert large["steps_per_epoch"] * large["epochs"] >= 1000
+    mid = make_recipe(428)  # a few hundred sequences: >= 10 steps per epoch
+    assert mid["steps_per_epoch"] >= 10 and mid["batch_size"] == 32
+
+
+def test_given_values_win_and_are_not_listed_as_derived():
+    r = make_recipe(29, batch_size=16, patience=5, lr=1e-2, clipnorm=0)
+    assert (r["batch_size"], r["patience"], r["lr"], r["clipnorm"]) == (16, 5, 1e-2, 0)
+    assert r["steps_per_epoch"] == 2 and r["epochs"] == 300  # epochs still derived from the given batch
+    assert set(r["derived"]) == {"epochs", "warmup_epochs", "min_epochs"}
+    r = make_recipe(29, epochs=2)
+    assert r["min_epochs"] == 0 and r["warmup_epochs"] <= 1  # never more waiting than training
+
+
+@pytest.mark.parametrize("kwargs", [dict(batch_size=0), dict(epochs=0), dict(patience=0), dict(lr=0.0),
+                                    dict(clipnorm=-1.0), dict(warmup_epochs=-1), dict(min_epochs=-2)])
+def test_bad_recipe_values_are_user_errors(kwargs):
+    with pytest.raises(UserError):
+        make_recipe(100, **kwargs)
+
+
+def test_bad_recipe_option_exits_2_before_reading_data(tmp_path):
+    r = CliRunner().invoke(main, ["train", "--task", "classify", "--data", str(tmp_path / "none.npz"),
+                                  "--out", str(tmp_path / "r"), "--batch-size", "0"])
+    assert r.exit_code == 2 and "--batch-size must be >= 1" in r.output
+
+
+def test_guard_flags_near_chance_and_first_epoch_best():
+    history = {"loss": [1.0, 0.9, 0.8], "val_loss": [1.0, 1.1, 1.2]}
+    y = np.array([0, 1, 2] * 10)
+    g = G.classification_guard(history, {"steps_per_epoch": 3, "batch_size": 64}, y, 0.36, y, 0.30, 3)
+    assert g["did_not_learn"]
+    text = " ".join(g["reasons"])
+    assert "epoch 1 of 3" in text and "3 per epoch" in text
+    assert "validation accuracy 36.0% is near chance" in text and "test accuracy 30.0%" in text
+    good = G.classification_guard({"loss": [1.0, 0.5, 0.2], "val_loss": [1.0, 0.6, 0.3]}, {}, y, 0.9, y, 0.88, 3)
+    assert good == {"did_not_learn": False, "reasons": []}
+    assert G.anomaly_guard({"loss": [1.0, 0.2]}, {}, 0.5)["did_not_learn"]
+    assert not G.anomaly_guard({"loss": [1.0, 0.2]}, {}, 0.9)["did_not_learn"]
+    assert "NaN" in G.anomaly_guard({"loss": [1.0, float("nan")]}, {}, None)["reasons"][0]
+
+
+def test_chance_is_the_majority_share():
+    y = np.array([0] * 80 + [1] * 20)
+    assert G.chance_accuracy(y, 2) == 0.8
+    assert G.near_chance(0.84, 0.8) and not G.near_chance(0.9, 0.8)
+
+
+def test_run_records_recipe_and_warms_up_the_learning_rate(tiny_npz, tmp_path):
+    from edgernn.tf import load
+
+    _, keras = load()
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(keras.backend.get_value(self.model.optimizer.learning_rate)))
+
+    run = api.train(task="classify", arch="gru", units=8, data=tiny_npz, out=tmp_path / "run", epochs=12,
+                    lr=1e-2, warmup_epochs=2, progress=False, callbacks=[Record()])
+    config = json.loads((run / "config.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    r = config["recipe"]
+    assert r["batch_size"] == config["batch_size"] == 16 and r["steps_per_epoch"] == 10  # 160 rows
+    assert "batch_size" in r["derived"] and "epochs" not in r["derived"]
+    warm = 2 * r["steps_per_epoch"]
+    assert np.allclose(seen[:warm], 1e-2 * np.arange(1, warm + 1) / warm, rtol=1e-5)
+    assert seen[warm] == pytest.approx(1e-2, rel=1e-5)
+    assert metrics["guard"] == {"did_not_learn": False, "reasons": []} and metrics["accuracy"] > 0.8
+
+
+def test_run_on_unlearnable_data_warns_and_is_flagged(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 6, 2)).astype(np.float32)
+    y = rng.integers(0, 4, 120)  # labels unrelated to X
+    np.savez(tmp_path / "noise.npz", X=X, y=y, split=np.array(["train"] * 80 + ["val"] * 20 + ["test"] * 20))
+    r = CliRunner().invoke(main, ["train", "--task", "classify", "--arch", "gru", "--units", "4", "--epochs", "4",
+                                  "--data", str(tmp_path / "noise.npz"), "--out", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    assert "edgernn: warning: did not learn?" in r.output
+    guard = json.loads((tmp_path / "r" / "metrics.json").read_text())["guard"]
+    assert guard["did_not_learn"] and guard["reasons"]
