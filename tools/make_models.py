@@ -144,8 +144,10 @@ def make_one(name: str, out: Path, data: Path, boards, retrain: bool) -> dict:
         (folder / "quantize_int8.json").unlink(missing_ok=True)  # the card carries what matters
     config = io.read_json(folder / "config.json")
     metric = "roc_auc" if spec["task"] == "anomaly" else "accuracy"
-    float_m = api.evaluate(folder / "model.keras", data=data, progress=False)
-    int8_m = api.evaluate(int8, data=data, runtime="tflm", progress=False)
+    # The run's own test split (config.json names the data), as training measured it; an explicit
+    # data argument would make evaluate read the folder as test-only data (a different sample).
+    float_m = api.evaluate(folder / "model.keras", progress=False)
+    int8_m = api.evaluate(int8, runtime="tflm", progress=False)
     chk = api.check(int8)
     # Ship the path the README's data command creates, so `bench`/`eval` find the data when run from the repo.
     set_data_path(folder, spec["data"])
