@@ -436,8 +436,10 @@ def _brief(r: dict) -> dict:
 def no_fit_message(summary: dict, constraints: dict) -> str:
     limits = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in constraints.items() if v is not None) or "none"
     if not summary["ok"]:
-        reasons = "; ".join(f"{f['id']}: {f['reason']}" for f in summary["failed"][:2])
-        return f"no trial finished ({len(summary['failed'])} failed{': ' + reasons if reasons else ''})"
+        bad = summary["failed"] + summary["did_not_learn"]
+        reasons = "; ".join(f"{f['id']}: {f['reason']}" for f in bad[:2])
+        return (f"no usable trial: {len(summary['failed'])} failed, {len(summary['did_not_learn'])} did not learn"
+                f"{' (' + reasons + ')' if reasons else ''}")
     closest = "; ".join(
         f"{c['id']} ({', '.join(f'{k} {v:+.0%}' if v != float('inf') else f'{k} not measured' for k, v in c['misses'].items())})"
         for c in summary["closest"])
