@@ -11,12 +11,17 @@ from __future__ import annotations
 
 # --- data ---
 def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_existing=False, overwrite=False,
-              progress=True):
-    """Synthesize the built-in 12-class keyword dataset (espeak-ng) into ``out``."""
+              progress=True, keywords=None, engines=None):
+    """Synthesize the built-in keyword dataset (espeak-ng, flite, festival) into ``out``.
+
+    ``keywords``: "w1,w2,..." or a list (default: the ten core words); ``engines``: subset of
+    espeak,flite,festival (default: every one installed).
+    """
     from edgernn.data.synth_kws import synth_kws as _synth
 
     return _synth(out, seed=seed, per_word=per_word, unknown_total=unknown_total, workers=workers,
-                  skip_existing=skip_existing, overwrite=overwrite, progress=progress)
+                  skip_existing=skip_existing, overwrite=overwrite, progress=progress, keywords=keywords,
+                  engines=engines)
 
 
 def synth_anomaly(out, seed=0, train_seconds=150, val_seconds=40, test_seconds=120, overwrite=False):
@@ -37,13 +42,13 @@ def load_data(path, task=None, **options):
 def data_info(path, task=None, **options) -> dict:
     """Samples per split and class, as a table dict (title, columns, rows).
 
-    ``options`` go to the loader (anomaly: window, stride, train_end); for anomaly series the
-    table also holds the suggested window and the loader's warnings.
+    ``options`` go to the loader (anomaly: window, stride, train_end; kws: keywords, holdout_engine);
+    for anomaly series the table also holds the suggested window and the loader's warnings.
     """
     import numpy as np
 
     ds = load_data(path, task=task, **options)
-    splits = [s for s in ("train", "val", "test") if s in ds.splits]
+    splits = [s for s in ("train", "val", "test", "holdout") if s in ds.splits]
     rows = [[name] + [int(np.sum(ds.splits[s].y == k)) for s in splits] for k, name in enumerate(ds.class_names)]
     rows.append(["total"] + [len(ds.splits[s]) for s in splits])
     if ds.task == "anomaly":
@@ -81,7 +86,8 @@ def train(task, arch, data, out, units=64, layers=1, **options):
 
     Options: epochs, batch_size, lr, patience, dropout, seed, class_weights, anomaly_model,
     overwrite, progress, feature_arithmetic ("fixed": kws features as cores without an FPU compute
-    them) (see ``edgernn train --help``).
+    them) (see ``edgernn train --help``); KWS: keywords, holdout_engine,
+    augment (True | False | dict of overrides, see ``edgernn.data.augment``).
     """
     from edgernn.train.loop import train as _train
 
@@ -244,6 +250,24 @@ def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=Fals
     from edgernn.targets.flash import flash
 
     return flash(elf, board=board, probe=probe, target=target, drive=drive, dry_run=dry_run)
+
+
+# --- detect ---
+def detect(run_or_model, audio, every_ms=None, threshold=None) -> dict:
+    """Streaming keyword detection over a long recording: detections with times (see edgernn.streaming.stream)."""
+    from edgernn.streaming.stream import detect_file
+
+    return detect_file(run_or_model, audio, every_ms=every_ms, threshold=threshold)
+
+
+def streaming_eval(run_or_model, minutes=60.0, calibration_minutes=30.0, target_fa_per_hour=1.0, every_ms=200,
+                   seed=0, store=True, progress=True) -> dict:
+    """FRR and false alarms per hour on long synthetic streams; calibrates and stores the threshold."""
+    from edgernn.streaming.evaluate import evaluate_streaming
+
+    return evaluate_streaming(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
+                              target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=store,
+                              progress=progress)
 
 
 # --- compare ---

@@ -70,19 +70,27 @@ def data():
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--seed", default=0, show_default=True, help="Random seed: the same seed gives identical files.")
 @click.option("--per-word", default=800, show_default=True,
-              help="Speakers (voice x accent x pitch x speed); each says every core word once.")
+              help="Speakers (engine voice x rate x pitch x vocal-tract shift); each says every keyword once.")
 @click.option("--unknown-total", type=int, default=None,
-              help="Clips of non-keywords for _unknown_ (default: 2 x --per-word).")
+              help="Clips of non-keywords for _unknown_, drawn from ~500 words (default: 4 x --per-word).")
+@click.option("--keywords", default=None,
+              help="Comma-separated keywords, e.g. marvin,sheila,lights (default: yes,no,up,down,left,right,on,off,stop,go).")
+@click.option("--engines", default=None,
+              help="Comma-separated subset of espeak,flite,festival (default: every one installed).")
 @click.option("--workers", default=2, show_default=True, help="Parallel synthesis processes.")
 @click.option("--skip-existing", is_flag=True, help="Do nothing if OUT already holds a complete dataset.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def data_synth_kws(out, seed, per_word, unknown_total, workers, skip_existing, overwrite):
-    """Synthesize the 12-class keyword dataset (espeak-ng) into OUT, in Speech Commands layout."""
+def data_synth_kws(out, seed, per_word, unknown_total, keywords, engines, workers, skip_existing, overwrite):
+    """Synthesize a keyword dataset into OUT, in Speech Commands layout.
+
+    Several offline text-to-speech engines (espeak-ng, flite, festival), words alone or cut out of
+    carrier phrases, simulated rooms, noise at random SNR, telephone band, cheap-microphone EQ,
+    clipping. speakers.csv records each speaker's engine (see `train --holdout-engine`)."""
     from edgernn import api
 
     existed = out.exists()
     path = api.synth_kws(out, seed=seed, per_word=per_word, unknown_total=unknown_total, workers=workers,
-                         skip_existing=skip_existing, overwrite=overwrite)
+                         skip_existing=skip_existing, overwrite=overwrite, keywords=keywords, engines=engines)
     click.echo(f"{path}: {'already complete, skipped' if existed and skip_existing else 'written'}")
 
 
@@ -107,7 +115,11 @@ def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, over
 @click.option("--window", default=None, help="anomaly: window (samples) or 'auto', as in train.")
 @click.option("--stride", type=int, default=None, help="anomaly: stride, as in train.")
 @click.option("--train-end", type=int, default=None, help="anomaly, one CSV: first row of the test part, as in train.")
-def data_info(path, task, window, stride, train_end):
+@click.option("--keywords", default=None,
+              help="kws folders: comma-separated keywords; other word folders count as _unknown_.")
+@click.option("--holdout-engine", type=click.Choice(["espeak", "flite", "festival"]), default=None,
+              help="kws, synthesized data: count this engine's clips as a separate 'holdout' split.")
+def data_info(path, task, window, stride, train_end, keywords, holdout_engine):
     """Count samples per split and class of any supported dataset.
 
     For anomaly series it also suggests --window/--stride from the dominant period of the
@@ -116,6 +128,7 @@ def data_info(path, task, window, stride, train_end):
     from edgernn import api
 
     options = _anomaly_options(task or "anomaly", window, stride, train_end)
+    options.update({k: v for k, v in (("keywords", keywords), ("holdout_engine", holdout_engine)) if v is not None})
     _print_table(api.data_info(path, task=task, **options))
 
 
@@ -160,7 +173,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 # --- train ---
 @main.command()
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
-              help="kws: 12-class keywords; classify: any .npz sequence classification; anomaly: CSV time series.")
+              help="kws: keywords + _unknown_ + _silence_ (12 classes by default, see --keywords); classify: any .npz "
+                   "sequence classification; anomaly: CSV time series.")
 @click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru or lstm.")
 @click.option("--units", default=64, show_default=True, help="Hidden units per recurrent layer.")
 @click.option("--layers", default=1, show_default=True, help="Stacked recurrent layers.")
@@ -200,9 +214,20 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default="float", show_default=True,
               help="kws: the MFCC front end's arithmetic. fixed: the integer front end of cores without an FPU "
                    "(Cortex-M0), bit for bit, so a model for such a board sees exactly the device's features.")
+@click.option("--keywords", default=None,
+              help="kws: comma-separated keywords to recognize; every other word folder becomes _unknown_ "
+                   "(default: the keywords the dataset was synthesized with, else the ten core words).")
+@click.option("--holdout-engine", type=click.Choice(["espeak", "flite", "festival"]), default=None,
+              help="kws, synthesized data: keep this engine out of train/val/test and report its keyword "
+                   "accuracy and false-fire rate separately (voices the model never heard).")
+@click.option("--augment/--no-augment", default=True, show_default=True,
+              help="kws: time shift + background mixing (extra training copies) and SpecAugment masks per batch.")
+@click.option("--augment-options", default=None,
+              help="kws: overrides, e.g. copies=2,time_shift_ms=80,background_prob=0.8,snr_db=0:20,time_masks=2,"
+                   "time_mask_frames=6,freq_masks=1,freq_mask_bins=2 (recorded in config.json).")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
           clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite,
-          feature_arithmetic):
+          feature_arithmetic, keywords, holdout_engine, augment, augment_options):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
 
     Batch size, epochs, patience and warm-up are derived from the training split's size unless
@@ -212,6 +237,12 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
     from edgernn import api
 
     options = {"feature_arithmetic": feature_arithmetic} if feature_arithmetic != "float" else {}
+    if keywords is not None or holdout_engine is not None:
+        options.update(keywords=keywords, holdout_engine=holdout_engine)
+    if task == "kws":
+        from edgernn.data.augment import parse_augment_options
+
+        options["augment"] = parse_augment_options(augment_options) if augment else False
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
                     batch_size=batch_size, lr=lr, patience=patience, warmup_epochs=warmup_epochs,
                     min_epochs=min_epochs, clipnorm=clipnorm, dropout=dropout, seed=seed,
@@ -576,6 +607,65 @@ def firmware_flash(elf, board, probe, target, drive, dry_run):
         click.echo(("would run: " if dry_run else "ran: ") + " ".join(shlex.quote(c) for c in r["command"]))
     if r.get("written"):
         click.echo(f"wrote {r['written']} ({r['bytes']} bytes): {r['note']}")
+
+
+# --- detect ---
+@main.command()
+@click.argument("run_or_model", type=click.Path(path_type=Path))
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option("--every-ms", type=int, default=None,
+              help="Run the model every N ms on the last 1 s of features, a multiple of the 20 ms hop "
+                   "(default: config.json 'streaming', else 200).")
+@click.option("--threshold", type=int, default=None,
+              help="Detection threshold 0..255 on the averaged score (default: config.json 'streaming', "
+                   "set by `edgernn streaming-eval`, else 200).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def detect(run_or_model, audio, every_ms, threshold, as_json):
+    """Find keywords in a long recording AUDIO (WAV, 16 kHz mono) with RUN_OR_MODEL.
+
+    RUN_OR_MODEL is a run folder (its model.keras) or a .keras/.tflite file inside one. Results
+    are averaged over 1 s and suppressed for 1.5 s after a detection, as TensorFlow Lite Micro's
+    RecognizeCommands does (edgernn/streaming/recognize.py; the firmware uses the same rules)."""
+    from edgernn import api
+
+    r = api.detect(run_or_model, audio, every_ms=every_ms, threshold=threshold)
+    if as_json:
+        _echo_json(r)
+        return
+    rows = [[f"{d['time_ms'] / 1000:.2f}", d["label"], d["score"]] for d in r["detections"]]
+    _print_table({"title": f"{audio}: {len(rows)} detection(s) in {r['seconds']:.1f} s "
+                           f"(threshold {r['recognize']['threshold']}/255)",
+                  "columns": ["time (s)", "keyword", "score"], "rows": rows})
+
+
+@main.command("streaming-eval")
+@click.argument("run_or_model", type=click.Path(path_type=Path))
+@click.option("--minutes", default=60.0, show_default=True, help="Length of the test stream.")
+@click.option("--calibration-minutes", default=30.0, show_default=True, help="Length of the calibration stream.")
+@click.option("--target-fa-per-hour", default=1.0, show_default=True,
+              help="Calibrate the threshold for at most this many false alarms per hour (on the calibration stream).")
+@click.option("--every-ms", default=200, show_default=True, help="Model run interval (multiple of the hop).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the streams.")
+@click.option("--no-store", is_flag=True, help="Do not write the calibrated threshold into config.json.")
+def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hour, every_ms, seed, no_store):
+    """False rejections and false alarms per hour on long streams; calibrate the detection threshold.
+
+    The test stream holds the run's held-out engine (train --holdout-engine), else its test split:
+    keywords at known times among other words and noise. The threshold is calibrated on a stream of
+    validation clips and stored in config.json ("streaming"); det_curve.png and streaming_eval.json
+    go to the run folder."""
+    from edgernn import api
+
+    r = api.streaming_eval(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
+                           target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=not no_store)
+    a, o = r["at_calibrated_threshold"], r["test_operating_point"]
+    stream = r["test_stream"]
+    _print_table({"title": f"streaming on {stream['minutes']:g} min of {stream['engine'] or stream['split']} clips",
+                  "columns": ["", "threshold", "FRR", "false alarms / hour", "keywords"],
+                  "rows": [["calibrated on validation stream", r["recognize"]["threshold"],
+                            f"{a['false_rejection_rate']:.1%}", f"{a['false_alarms_per_hour']:.2f}", a["keywords"]],
+                           [f"test DET point (<= {r['target_fa_per_hour']:g} FA/h)", o["threshold"],
+                            f"{o['false_rejection_rate']:.1%}", f"{o['false_alarms_per_hour']:.2f}", o["keywords"]]]})
 
 
 # --- compare ---

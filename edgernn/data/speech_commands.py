@@ -1,10 +1,20 @@
-"""Loader for the Speech Commands layout (real v2 download or ``edgernn data synth-kws``).
+"""Loader for the Speech Commands layout (real v2 download, ``edgernn data synth-kws``, or a
+user's own recordings: one folder of WAVs per word).
 
-The standard 12-class task: ``_silence_``, ``_unknown_`` and the ten core words.
+Classes: ``_silence_``, ``_unknown_`` and the keywords (default: the ten core words, or the
+keywords a synthesized dataset was made with; ``keywords=`` picks any words that have a folder).
 - Splits come from ``validation_list.txt`` and ``testing_list.txt``; every other clip trains.
-- Words outside the core ten form ``_unknown_``, subsampled (seeded) to about one class's size.
+  A folder without these lists is split by speaker hash (the part of the file name before
+  ``_nohash_``, else the whole name), with Speech Commands' 10 % / 10 % rule.
+- Words outside the keywords form ``_unknown_``, subsampled (seeded) to ``unknown_fraction``
+  times one class's size.
 - ``_silence_`` clips are 1 s cuts of ``_background_noise_`` at random gains, about one
-  class's size per split (Speech Commands ships no silence clips of its own).
+  class's size per split (Speech Commands ships no silence clips of its own); a folder without
+  background noise gets generated noise.
+- ``holdout_engine``: a synthesized dataset's clips from that engine (``speakers.csv``) leave
+  train/val/test and form the extra split ``holdout``: voices the model never heard.
+- ``augment``: extra, seeded training copies with time shift and background mixing
+  (``edgernn.data.augment``); validation and test stay clean.
 Features are computed once and cached in ``<folder>/.edgernn_cache/``.
 """
 from __future__ import annotations
@@ -17,7 +27,7 @@ import numpy as np
 
 from edgernn import io
 from edgernn.data.dataset import Dataset, Split
-from edgernn.data.synth_kws import CORE_WORDS
+from edgernn.data.synth_kws import CORE_WORDS, NOISE_KINDS, parse_keywords, read_speakers, split_of, synth_noise
 from edgernn.data.wav import read_wav
 from edgernn.errors import UserError
 from edgernn.features.frontend import FeatureConfig, features
@@ -25,41 +35,71 @@ from edgernn.features.frontend import FeatureConfig, features
 CLASS_NAMES = ["_silence_", "_unknown_", *CORE_WORDS]
 SPLIT_FILES = {"val": "validation_list.txt", "test": "testing_list.txt"}
 CACHE_DIR = ".edgernn_cache"
-LOADER_VERSION = 1  # bump when the clip selection or labelling changes
+LOADER_VERSION = 2  # bump when the clip selection or labelling changes
+MAX_CLIPS = 2_000_000  # bound on the clips one folder may list
 
 
-def list_clips(root: Path, test_only: bool = False) -> dict[str, list[str]]:
+def default_keywords(root: Path) -> tuple[str, ...]:
+    """The keywords a synthesized dataset was made with, else the ten core words."""
+    record = root / "edgernn_dataset.json"
+    if record.is_file():
+        try:
+            words = io.read_json(record).get("outputs", {}).get("keywords")
+        except Exception:
+            words = None
+        if isinstance(words, list) and words:
+            return parse_keywords(words)
+    return CORE_WORDS
+
+
+def class_names(keywords) -> list[str]:
+    return ["_silence_", "_unknown_", *keywords]
+
+
+def list_clips(root: Path, keywords=CORE_WORDS, test_only: bool = False) -> dict[str, list[str]]:
     """Relative paths of every word clip, keyed by split.
 
-    ``test_only`` (for ``eval``): word folders may be missing, and without ``testing_list.txt``
+    ``test_only`` (for ``eval``): keyword folders may be missing, and without ``testing_list.txt``
     every clip is a test clip.
     """
     if not root.is_dir():
         raise UserError(f"{root}: no such folder")
     words = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    missing = [w for w in CORE_WORDS if w not in words]
-    if len(missing) == len(CORE_WORDS):
+    missing = [w for w in keywords if w not in words]
+    present = ", ".join(words[:60]) + (" ..." if len(words) > 60 else "") if words else "none"
+    if len(missing) == len(keywords):
         raise UserError(f"{root}: not a Speech Commands folder (none of the word folders "
-                        f"{', '.join(CORE_WORDS)} found)")
+                        f"{', '.join(keywords)} found; word folders present: {present})")
     if missing and not test_only:
-        raise UserError(f"{root}: missing word folder(s): {', '.join(missing)}")
+        raise UserError(f"{root}: missing word folder(s): {', '.join(missing)} (word folders present: {present})")
     if test_only:
         tests = root / SPLIT_FILES["test"]
-        listed = {"val": set(), "test": set(_read_list(tests)) if tests.is_file() else None}
+        listed = {"val": set(), "test": set(_read_list(tests))} if tests.is_file() else "all-test"
     else:
-        listed = {split: set(_read_list(root / name)) for split, name in SPLIT_FILES.items()}
+        has_lists = any((root / name).is_file() for name in SPLIT_FILES.values())
+        listed = {split: set(_read_list(root / name)) for split, name in SPLIT_FILES.items()} if has_lists else None
     clips: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    total = 0
     for word in words:
         wavs = sorted(f"{word}/{p.name}" for p in (root / word).glob("*.wav"))
-        if not wavs and word in CORE_WORDS:
+        if not wavs and word in keywords:
             raise UserError(f"{root / word}: class folder has no .wav files")
+        total += len(wavs)
+        if total > MAX_CLIPS:
+            raise UserError(f"{root}: more than {MAX_CLIPS} clips; split the folder")
         for rel in wavs:
-            if listed["test"] is None:
-                split = "test"
-            else:
-                split = "val" if rel in listed["val"] else "test" if rel in listed["test"] else "train"
-            clips[split].append(rel)
+            clips[_split_for(rel, listed)].append(rel)
     return clips
+
+
+def _split_for(rel: str, listed) -> str:
+    if listed == "all-test":  # a test-only folder without testing_list.txt
+        return "test"
+    if listed is not None:
+        return "val" if rel in listed["val"] else "test" if rel in listed["test"] else "train"
+    stem = rel.split("/")[1].rsplit(".", 1)[0]
+    speaker = stem.split("_nohash_")[0] if "_nohash_" in stem else rel
+    return {"validation": "val", "testing": "test", "training": "train"}[split_of(speaker)]
 
 
 def _read_list(path: Path) -> list[str]:
@@ -68,16 +108,37 @@ def _read_list(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-def select_clips(clips: dict[str, list[str]], seed: int, unknown_fraction: float
+def hold_out(clips: dict[str, list[str]], root: Path, engine: str | None) -> dict[str, list[str]]:
+    """Move every clip of ``engine``'s speakers out of train/val/test into 'holdout'."""
+    if engine is None:
+        return clips
+    speakers = read_speakers(root)
+    if not speakers:
+        raise UserError(f"{root}: --holdout-engine needs a dataset made by `edgernn data synth-kws` "
+                        "(speakers.csv names each speaker's engine)")
+    engines = sorted(set(speakers.values()))
+    if engine not in engines:
+        raise UserError(f"--holdout-engine {engine!r}: not in {root} (engines: {', '.join(engines)})")
+    def engine_of(rel):
+        return speakers.get(rel.split("/")[1].split("_nohash_")[0])
+    out = {s: [r for r in rels if engine_of(r) != engine] for s, rels in clips.items()}
+    out["holdout"] = sorted(r for rels in clips.values() for r in rels if engine_of(r) == engine)
+    return out
+
+
+def select_clips(clips: dict[str, list[str]], seed: int, unknown_fraction: float, keywords=CORE_WORDS
                  ) -> dict[str, list[tuple[str, int]]]:
-    """(relative path, class index) per split; unknown words subsampled."""
+    """(relative path, class index) per split; unknown words subsampled (all kept in 'holdout')."""
     rng = np.random.default_rng(seed)
+    names = class_names(keywords)
     chosen = {}
     for split, rels in clips.items():
-        known = [(r, CLASS_NAMES.index(r.split("/")[0])) for r in rels if r.split("/")[0] in CORE_WORDS]
-        unknown = [r for r in rels if r.split("/")[0] not in CORE_WORDS]
-        per_class = max(1, len(known) // len(CORE_WORDS))
+        known = [(r, names.index(r.split("/")[0])) for r in rels if r.split("/")[0] in keywords]
+        unknown = [r for r in rels if r.split("/")[0] not in keywords]
+        per_class = max(1, len(known) // len(keywords))
         n_unknown = min(len(unknown), int(round(per_class * unknown_fraction)))
+        if split == "holdout":
+            n_unknown = len(unknown)
         picked = [unknown[i] for i in sorted(rng.choice(len(unknown), n_unknown, replace=False))]
         chosen[split] = known + [(r, 1) for r in picked]
     return chosen
@@ -85,14 +146,7 @@ def select_clips(clips: dict[str, list[str]], seed: int, unknown_fraction: float
 
 def silence_clips(root: Path, counts: dict[str, int], seed: int, rate: int) -> dict[str, np.ndarray]:
     """1 s background-noise cuts at random gain (some near silent), per split."""
-    noise_dir = root / "_background_noise_"
-    files = sorted(noise_dir.glob("*.wav")) if noise_dir.is_dir() else []
-    if not files:
-        raise UserError(f"{noise_dir}: no background noise WAVs (needed for the _silence_ class)")
-    noises = [read_wav(f, rate) for f in files]
-    noises = [n for n in noises if len(n) > rate]
-    if not noises:
-        raise UserError(f"{noise_dir}: background noise files are shorter than 1 s")
+    noises = background_noises(root, rate, seed)
     out = {}
     for i, (split, n) in enumerate(sorted(counts.items())):
         rng = np.random.default_rng([seed, i, 7])
@@ -105,20 +159,37 @@ def silence_clips(root: Path, counts: dict[str, int], seed: int, rate: int) -> d
     return out
 
 
-def _cache_key(root: Path, clips, cfg: FeatureConfig, seed, silence_fraction, unknown_fraction) -> str:
+def background_noises(root: Path, rate: int, seed: int) -> list[np.ndarray]:
+    """The folder's ``_background_noise_`` WAVs, or generated noise when it has none."""
+    noise_dir = root / "_background_noise_"
+    if not noise_dir.is_dir():
+        rng = np.random.default_rng([seed, 11])
+        return [synth_noise(k, 30, rng) for k in NOISE_KINDS]
+    files = sorted(noise_dir.glob("*.wav"))
+    if not files:
+        raise UserError(f"{noise_dir}: no background noise WAVs (needed for the _silence_ class)")
+    noises = [read_wav(f, rate) for f in files]
+    noises = [n for n in noises if len(n) > rate]
+    if not noises:
+        raise UserError(f"{noise_dir}: background noise files are shorter than 1 s")
+    return noises
+
+
+def _cache_key(root: Path, clips, cfg: FeatureConfig, seed, silence_fraction, unknown_fraction, extra=()) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([LOADER_VERSION, cfg.to_dict(), seed, silence_fraction, unknown_fraction],
-                        sort_keys=True).encode())
+    h.update(json.dumps([LOADER_VERSION, cfg.to_dict(), seed, silence_fraction, unknown_fraction, list(extra)],
+                        sort_keys=True, default=str).encode())
     for split in sorted(clips):
         for rel, label in clips[split]:
             st = (root / rel).stat()
             h.update(f"{split}|{rel}|{label}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    for f in sorted((root / "_background_noise_").glob("*.wav")):
+    noise_dir = root / "_background_noise_"
+    for f in sorted(noise_dir.glob("*.wav")) if noise_dir.is_dir() else []:
         h.update(f"{f.name}|{f.stat().st_size}|{f.stat().st_mtime_ns}\n".encode())
     return h.hexdigest()[:20]
 
 
-def _extract(root: Path, chosen, silence, cfg: FeatureConfig, progress: bool):
+def _extract(root: Path, chosen, silence, cfg: FeatureConfig, progress: bool, augment=None, noises=(), seed=0):
     from rich.progress import Progress
 
     total = sum(len(v) for v in chosen.values())
@@ -131,58 +202,80 @@ def _extract(root: Path, chosen, silence, cfg: FeatureConfig, progress: bool):
                 x = read_wav(root / rel, cfg.sample_rate)[:cfg.clip_samples]
                 waves[i, :len(x)] = x
                 bar.advance(task)
-            labels = [label for _, label in items] + [0] * len(silence[split])
-            X = np.concatenate([features(waves, cfg), features(silence[split], cfg)]).astype(np.float32)
-            out[split] = Split(X, np.asarray(labels, dtype=np.int64))
+            sil = silence.get(split, np.zeros((0, cfg.clip_samples), np.float32))
+            labels = np.asarray([label for _, label in items] + [0] * len(sil), dtype=np.int64)
+            X = np.concatenate([features(waves, cfg), features(sil, cfg)]).astype(np.float32)
+            if split == "train" and augment is not None:
+                from edgernn.data.augment import augmented_copies
+
+                Xa, ya = augmented_copies(np.concatenate([waves, sil]), labels, noises, augment, seed, cfg)
+                X, labels = np.concatenate([X, Xa]), np.concatenate([labels, ya])
+            out[split] = Split(X, labels)
     return out
 
 
 def load_speech_commands(path: str | Path, features: FeatureConfig | dict | None = None, seed: int = 0,
-                         silence_fraction: float = 1.0, unknown_fraction: float = 1.0,
-                         progress: bool = True, test_only: bool = False) -> Dataset:
-    """Load a Speech Commands-layout folder as the 12-class KWS task (features cached).
+                         silence_fraction: float = 1.0, unknown_fraction: float = 3.0,
+                         progress: bool = True, keywords=None, holdout_engine: str | None = None,
+                         augment: dict | None = None, test_only: bool = False) -> Dataset:
+    """Load a Speech Commands-layout folder as a KWS task: _silence_, _unknown_, keywords (features cached).
 
     ``test_only`` (for ``eval``): only the test clips are read, all of them (no subsampling); absent words and a missing
     ``_background_noise_`` (no ``_silence_`` clips) are allowed.
     """
     root = Path(path)
     cfg = FeatureConfig(**features) if isinstance(features, dict) else features or FeatureConfig()
+    if not root.is_dir():
+        raise UserError(f"{root}: no such folder")
+    keywords = parse_keywords(keywords) if keywords is not None else default_keywords(root)
+    names = class_names(keywords)
     if test_only:
-        return _load_test_only(root, cfg, seed, silence_fraction, unknown_fraction, progress)
-    chosen = select_clips(list_clips(root), seed, unknown_fraction)
+        return _load_test_only(root, cfg, seed, silence_fraction, keywords, progress)
+    if augment is not None:
+        from edgernn.data.augment import check_augment
+
+        augment = check_augment(augment)
+    clips = hold_out(list_clips(root, keywords), root, holdout_engine)
+    chosen = select_clips(clips, seed, unknown_fraction, keywords)
     for split in ("train", "test"):
         if not chosen[split]:
             raise UserError(f"{root}: the {split} split is empty (check validation_list.txt / testing_list.txt)")
-    key = _cache_key(root, chosen, cfg, seed, silence_fraction, unknown_fraction)
+    key = _cache_key(root, chosen, cfg, seed, silence_fraction, unknown_fraction,
+                     [list(keywords), holdout_engine, augment])
     cache = root / CACHE_DIR / f"features-{key}.npz"
-    meta = {"features": cfg.to_dict(), "sample_rate": cfg.sample_rate, "cache": str(cache)}
+    meta = {"features": cfg.to_dict(), "sample_rate": cfg.sample_rate, "cache": str(cache),
+            "keywords": list(keywords), "holdout_engine": holdout_engine, "augment": augment}
+    if holdout_engine:  # the word of every hold-out clip, in split order (for per-word-group figures)
+        meta["holdout_words"] = [rel.split("/")[0] for rel, _ in chosen["holdout"]]
     if cache.is_file():
         with np.load(cache) as z:
-            splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in ("train", "val", "test")}
-        return Dataset("kws", splits, list(CLASS_NAMES), str(root), meta)
-    counts = {s: int(round(len(v) / (len(CLASS_NAMES) - 1) * silence_fraction)) for s, v in chosen.items()}
+            splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in chosen}
+        return Dataset("kws", splits, names, str(root), meta)
+    counts = {s: int(round(len(v) / (len(names) - 1) * silence_fraction)) for s, v in chosen.items() if s != "holdout"}
     silence = silence_clips(root, counts, seed, cfg.sample_rate)
-    splits = _extract(root, chosen, silence, cfg, progress)
+    noises = background_noises(root, cfg.sample_rate, seed) if augment is not None else ()
+    splits = _extract(root, chosen, silence, cfg, progress, augment, noises, seed)
     _save_cache(cache, splits)
-    return Dataset("kws", splits, list(CLASS_NAMES), str(root), meta)
+    return Dataset("kws", splits, names, str(root), meta)
 
 
-def _load_test_only(root: Path, cfg: FeatureConfig, seed: int, silence_fraction: float, unknown_fraction: float,
+def _load_test_only(root: Path, cfg: FeatureConfig, seed: int, silence_fraction: float, keywords,
                     progress: bool) -> Dataset:
-    clips = list_clips(root, test_only=True)
+    names = class_names(keywords)
+    clips = list_clips(root, keywords, test_only=True)
     # every clip counts: a user's test folder is not rebalanced (no _unknown_ subsampling)
-    chosen = {"test": [(r, CLASS_NAMES.index(r.split("/")[0]) if r.split("/")[0] in CORE_WORDS else 1)
+    chosen = {"test": [(r, names.index(r.split("/")[0]) if r.split("/")[0] in keywords else 1)
                        for r in clips["test"]]}
     if not chosen["test"]:
         raise UserError(f"{root}: no test clips (none listed in testing_list.txt)")
     has_noise = any((root / "_background_noise_").glob("*.wav"))
-    n_silence = int(round(len(chosen["test"]) / (len(CLASS_NAMES) - 1) * silence_fraction)) if has_noise else 0
+    n_silence = int(round(len(chosen["test"]) / (len(names) - 1) * silence_fraction)) if has_noise else 0
     silence = silence_clips(root, {"test": n_silence}, seed, cfg.sample_rate) if n_silence else \
         {"test": np.zeros((0, cfg.clip_samples), dtype=np.float32)}
     test = _extract(root, chosen, silence, cfg, progress)["test"]
     empty = Split(test.X[:0], test.y[:0])
-    meta = {"features": cfg.to_dict(), "sample_rate": cfg.sample_rate, "test_only": True}
-    return Dataset("kws", {"train": empty, "val": empty, "test": test}, list(CLASS_NAMES), str(root), meta)
+    meta = {"features": cfg.to_dict(), "sample_rate": cfg.sample_rate, "test_only": True, "keywords": list(keywords)}
+    return Dataset("kws", {"train": empty, "val": empty, "test": test}, names, str(root), meta)
 
 
 def _save_cache(cache: Path, splits: dict[str, Split]) -> None:

@@ -1,20 +1,25 @@
-"""The built-in keyword-spotting dataset, synthesized offline with espeak-ng.
+"""The built-in keyword-spotting dataset, synthesized offline by several text-to-speech engines.
 
 Writes the Speech Commands v2 layout, so one loader serves it and the real download:
   OUT/<word>/<speaker>_nohash_<k>.wav   1 s, 16 kHz, mono, 16-bit
   OUT/_background_noise_/*.wav          long noise recordings (here: generated)
   OUT/validation_list.txt, OUT/testing_list.txt   split by speaker, as Speech Commands does
-A "speaker" is one espeak-ng accent + voice variant + base pitch + base speed; every clip
-gets its own small pitch/speed jitter, a random position in the second, a random gain and
-background noise at a random SNR. Everything derives from ``seed``: same seed, same bytes.
+  OUT/speakers.csv                      speaker -> engine, voice (lets training hold one engine out)
+A "speaker" is one engine voice with its own rate, pitch and vocal-tract shift (resampling). It
+says every keyword once, alone or inside a short carrier phrase it is cut out of (flite and
+festival report word times), plus some of a large list of other words (the _unknown_ class).
+Each clip then goes through a random room (pyroomacoustics image-method impulse responses),
+background noise at a random SNR, a random channel (8 kHz telephone band, cheap-microphone EQ,
+clipping) and a random gain and position in the second. Everything derives from ``seed``: the
+same seed gives the same bytes, whatever the number of workers.
 """
 from __future__ import annotations
 
-import functools
+import csv
 import hashlib
+import io as _io
 import multiprocessing as mp
-import shutil
-import subprocess
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from edgernn import io
-from edgernn.data.wav import decode_wav_bytes, resample, write_wav
+from edgernn.data import tts
+from edgernn.data.wav import resample, write_wav
 from edgernn.errors import UserError
 
 CORE_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -30,45 +36,110 @@ CORE_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "
 OTHER_WORDS = ("bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house",
                "marvin", "nine", "one", "seven", "sheila", "six", "three", "tree", "two",
                "wow", "zero", "backward", "forward", "follow", "learn", "visual")
+# Words that sound close to a core word (yet/yes, know/no, cup/up, town/down, lift/left, ...):
+# the hardest non-keywords; metrics report false fires on them separately.
+NEAR_MISSES = tuple("""
+yet yeah yell yep less guess chess dress know now snow note nose new oh own low
+cup us but pup hop uh town round gown brown sound ground lift loft laugh
+lived leaf life write ride bright light night white rate fight of often awe oft
+all top shop stock spot step store stood stamp goal ghost girl gold good gone grow
+""".split())
+# Many more non-keywords, so the model learns to reject speech in general: common words and
+# the near misses above.
+EXTRA_UNKNOWN = NEAR_MISSES + tuple("""
+coat call come came could can't cannot get got give gave great green again ago air
+also always and any apple april area arm around ask away baby back bad bag ball bank bay
+bear beat been before begin best better big black blue boat body book born both box boy
+bread break bring brother build bus busy buy cake car card care carry case catch cell
+chair change check child city class clean clear clock close cloud cold color cook cool
+corn count country course cover cross cry cut dance dark day dead dear deep desk did
+dinner doctor does door double draw dream drink drive drop dry during each ear early
+earth east easy eat egg else empty end enough even evening ever every eye face fact fall
+family far farm fast father feel few field fill find fine fire first fish fit flat floor
+flower fly food foot form free fresh friend from front fruit full fun game garden gate
+glass glad hair half hall hand hang hard hat have head hear heart heat heavy hello help
+here high hill hold hole home hope horse hot hour how hundred hunt idea inch into iron
+island jump just keep key kind king kitchen lake lamp land large last late lay lead
+leave leg letter level line lion list little long look lot love lunch make man many map
+mark market matter may meat meet middle milk mind minute miss money month moon more
+morning most mother mountain mouth move much music must name near neck need never next
+nice north nothing number ocean offer office oil okay old once only open orange order
+other out over page pair paper park part party pass past pay pen people pick picture
+piece place plan plant play please point pool poor post power press pretty price print
+pull push put queen question quick quiet radio rain reach read ready red rest rice rich
+river road rock roof room rose run sad safe said salt same sand save say school sea
+season seat second see seed sell send set shape share she sheep ship shirt shoe short
+should show side sign silver simple sing sister sit size skin sky sleep slow small smile
+smoke soft some son song soon south space speak spring square stand star start station
+stay stone street strong student study such sugar summer sun table take talk tall teach
+team tell ten test than thank that their them then there these thick thin thing think
+this those though today together tomorrow tonight too tooth train travel true turn
+under until upon use very voice wait walk wall want warm wash watch water wave way wear
+weather week well west what wheel when where which while wide wife wild will wind window
+winter wish with woman wood word work world year young
+""".split())
+EXTRA_UNKNOWN = tuple(w for w in dict.fromkeys(EXTRA_UNKNOWN) if re.fullmatch(r"[a-z']+", w))
+# Carrier phrases for words said in running speech; "{}" is the word that is cut out.
+CARRIERS = ("please say {} now", "i said {}", "{} please", "say {} again", "the word {} is next",
+            "okay {} then", "and {} too", "{} is what i said")
 ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp",
            "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
 VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",
             "croak", "klatt", "klatt2", "klatt3", "Andy", "Annie", "belinda", "david",
             "edward", "linda", "max", "paul", "quincy", "robert", "steph", "travis")
+# Share of speakers per engine (renormalised over the engines installed).
+ENGINE_SHARE = {"espeak": 0.4, "flite": 0.3, "festival": 0.3}
 NOISE_KINDS = ("white", "pink", "brown", "hum", "tap", "babble")
 RATE = 16000
 NOISE_SECONDS = 30
+ROOMS = 48                      # impulse responses simulated once per dataset
 VALIDATION_PERCENT, TESTING_PERCENT = 10, 10
+KEYWORD_RE = re.compile(r"^[a-z][a-z']{0,31}$")
+# Augmentation probabilities of the synthesized clips (recorded in edgernn_dataset.json).
+RENDER = {"carrier_prob": 0.5, "shift_range": (0.86, 1.16), "reverb_prob": 0.4, "noise_prob": 0.85,
+          "snr_db": (0.0, 30.0), "telephone_prob": 0.2, "eq_prob": 0.35, "clip_prob": 0.1,
+          "peak": (0.05, 0.9)}
+
+
+def parse_keywords(keywords) -> tuple[str, ...]:
+    """'a,b,c' or a sequence -> validated tuple; duplicates and odd spellings are user errors."""
+    if keywords is None:
+        return CORE_WORDS
+    words = [w.strip().lower() for w in (keywords.split(",") if isinstance(keywords, str) else keywords)]
+    if not words or any(not w for w in words):
+        raise UserError("--keywords needs a comma-separated list of words, e.g. --keywords marvin,sheila")
+    dup = sorted({w for w in words if words.count(w) > 1})
+    if dup:
+        raise UserError(f"--keywords lists {', '.join(dup)} more than once")
+    bad = [w for w in words if not KEYWORD_RE.match(w) or w.startswith("_")]
+    if bad:
+        raise UserError(f"keyword(s) {', '.join(map(repr, bad))}: use 1-32 letters a-z (and ')")
+    if len(words) > 64:
+        raise UserError(f"--keywords: at most 64 keywords (got {len(words)})")
+    return tuple(words)
+
+
+def unknown_vocabulary(keywords) -> tuple[str, ...]:
+    """Every listed word that is not a keyword (core words become unknowns when not chosen)."""
+    keys = set(keywords)
+    pool = dict.fromkeys([*CORE_WORDS, *OTHER_WORDS, *EXTRA_UNKNOWN])
+    return tuple(w for w in pool if w not in keys and "-" not in w)
 
 
 @dataclass(frozen=True)
-class Clip:
+class Item:
     word: str
-    speaker: str        # 8 hex chars
-    take: int           # k in <speaker>_nohash_<k>.wav
-    voice: str          # espeak-ng voice, e.g. en-us+m3
-    speed: int          # words per minute
-    pitch: int          # 0..99
+    take: int
+    carrier: int        # index into CARRIERS, or -1 for the word alone
     seed: int
 
-    @property
-    def relpath(self) -> str:
-        return f"{self.word}/{self.speaker}_nohash_{self.take}.wav"
 
-
-def espeak_binary() -> str:
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise UserError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
-    return exe
-
-
-@functools.cache
-def installed_variants() -> frozenset[str]:
-    """Voice variants this espeak-ng install has (their file names, as used after '+')."""
-    out = subprocess.run([espeak_binary(), "--voices=variant"], capture_output=True, text=True, check=True)
-    return frozenset(word.split("/")[-1] for line in out.stdout.splitlines() for word in line.split()
-                     if word.startswith("!v/"))
+@dataclass(frozen=True)
+class Speaker:
+    id: str             # 8 hex chars
+    voice: tts.Voice
+    shift: float        # resampling factor: >1 raises pitch and formants and shortens
+    items: tuple[Item, ...]
 
 
 def split_of(speaker: str) -> str:
@@ -81,25 +152,51 @@ def split_of(speaker: str) -> str:
     return "training"
 
 
-def plan_clips(per_word: int, seed: int, unknown_total: int | None = None,
-               words=CORE_WORDS, others=OTHER_WORDS) -> list[Clip]:
-    """One speaker per core-word take; each speaker also says a few other (unknown) words."""
+def _voice_for(engine: str, rng: np.random.Generator) -> tts.Voice:
+    stretch = float(np.round(rng.uniform(0.8, 1.25), 3))
+    if engine == "espeak":
+        name = f"{ACCENTS[rng.integers(len(ACCENTS))]}+{VARIANTS[rng.integers(len(VARIANTS))]}"
+        return tts.Voice(engine, name, stretch, int(rng.integers(20, 81)))
+    if engine == "flite":
+        pitch = 0 if rng.random() < 0.5 else int(rng.integers(85, 201))
+        return tts.Voice(engine, tts.FLITE_VOICES[rng.integers(len(tts.FLITE_VOICES))], stretch, pitch)
+    voices = tts.festival_voices()
+    return tts.Voice(engine, voices[rng.integers(len(voices))], stretch, 0)
+
+
+def engine_plan(n: int, engines: tuple[str, ...]) -> list[str]:
+    """n speaker slots shared by the engines in proportion to ENGINE_SHARE (deterministic)."""
+    share = np.array([ENGINE_SHARE[e] for e in engines])
+    counts = np.floor(share / share.sum() * n).astype(int)
+    for i in range(n - counts.sum()):
+        counts[i % len(engines)] += 1
+    return [e for e, c in zip(engines, counts) for _ in range(c)]
+
+
+def plan_speakers(per_word: int, seed: int, unknown_total: int, keywords=CORE_WORDS,
+                  engines: tuple[str, ...] = tts.ENGINES) -> list[Speaker]:
+    """One speaker per keyword take; each speaker also says a share of the unknown words."""
     rng = np.random.default_rng(seed)
-    unknown_total = per_word * 2 if unknown_total is None else unknown_total
-    clips: list[Clip] = []
+    others = unknown_vocabulary(keywords)
+    slots = engine_plan(per_word, engines)
+    order = rng.permutation(len(slots))
+    speakers = []
     for s in range(per_word):
-        accent = ACCENTS[rng.integers(len(ACCENTS))]
-        variant = VARIANTS[rng.integers(len(VARIANTS))]
-        speaker = hashlib.sha1(f"{seed}:{s}:{accent}:{variant}".encode()).hexdigest()[:8]
-        base_speed, base_pitch = int(rng.integers(120, 221)), int(rng.integers(20, 81))
+        engine = slots[order[s]]
+        voice = _voice_for(engine, rng)
+        shift = float(np.round(rng.uniform(*RENDER["shift_range"]), 3))
+        sid = hashlib.sha1(f"{seed}:{s}:{voice}:{shift}".encode()).hexdigest()[:8]
         n_other = unknown_total // per_word + (1 if s < unknown_total % per_word else 0)
-        said = list(words) + [others[i] for i in rng.choice(len(others), n_other, replace=False)]
+        said = list(keywords) + [others[i] for i in rng.choice(len(others), min(n_other, len(others)),
+                                                                replace=False)]
+        items = []
         for word in said:
-            clips.append(Clip(word, speaker, 0, f"{accent}+{variant}",
-                              base_speed + int(rng.integers(-15, 16)),
-                              int(np.clip(base_pitch + rng.integers(-8, 9), 0, 99)),
-                              int(rng.integers(2**31))))
-    return clips
+            carrier = -1
+            if engine != "espeak" and rng.random() < RENDER["carrier_prob"]:
+                carrier = int(rng.integers(len(CARRIERS)))
+            items.append(Item(word, 0, carrier, int(rng.integers(2**31))))
+        speakers.append(Speaker(sid, voice, shift, tuple(items)))
+    return speakers
 
 
 def synth_noise(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
@@ -136,113 +233,242 @@ def synth_noise(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarr
     return (x * (0.1 / (np.sqrt(np.mean(x ** 2)) + 1e-12))).astype(np.float32)
 
 
-def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """espeak-ng -> float32 at 16 kHz with leading/trailing silence trimmed."""
-    if voice.split("+")[-1] not in installed_variants():
-        voice = voice.split("+")[0]  # a variant missing on this install: the plain accent, every time
-    cmd = [espeak_binary(), "--stdout", "-v", voice, "-s", str(speed), "-p", str(pitch), word]
-    for _ in range(3):  # retry a transient failure rather than silently change the data
-        out = subprocess.run(cmd, capture_output=True, check=False)
-        if out.returncode == 0 and len(out.stdout) >= 100:
-            break
-    else:
-        raise RuntimeError(f"espeak-ng failed on {cmd[1:]}: exit {out.returncode}, "
-                           f"{out.stderr.decode(errors='replace').strip()[:200]}")
-    x, sr = decode_wav_bytes(out.stdout)
-    x = resample(x, sr, RATE)
-    loud = np.flatnonzero(np.abs(x) > 0.02 * (np.abs(x).max() + 1e-9))
-    return x[loud[0]:loud[-1] + 1] if loud.size else x
+def room_impulse_responses(count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shoebox rooms (pyroomacoustics image method): random size, absorption, positions."""
+    import pyroomacoustics as pra
+
+    rirs = []
+    for _ in range(count):
+        dims = rng.uniform([2.5, 2.5, 2.2], [9.0, 7.0, 3.5])
+        absorption = float(rng.uniform(0.15, 0.7))
+        room = pra.ShoeBox(dims, fs=RATE, materials=pra.Material(absorption), max_order=12)
+        room.add_source(rng.uniform(0.3, dims - 0.3))
+        room.add_microphone(rng.uniform(0.3, dims - 0.3))
+        room.compute_rir()
+        h = np.asarray(room.rir[0][0], dtype=np.float64)[: RATE // 2]
+        rirs.append((h / (np.abs(h).max() + 1e-12)).astype(np.float32))
+    return rirs
 
 
-def render_clip(clip: Clip, noises: list[np.ndarray]) -> np.ndarray:
-    """Place the spoken word at a random offset in 1 s, with gain and background noise."""
-    rng = np.random.default_rng(clip.seed)
-    speech = speak(clip.word, clip.voice, clip.speed, clip.pitch)[:RATE]
-    speech = speech / (np.abs(speech).max() + 1e-9) * rng.uniform(0.3, 0.9)
+def change_rate(x: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``x`` ``factor`` times faster: pitch and formants move up, duration shrinks."""
+    if abs(factor - 1.0) < 1e-3 or len(x) == 0:
+        return x
+    up = 100
+    down = int(round(up * factor))
+    from scipy.signal import resample_poly
+
+    return resample_poly(x, up, down).astype(np.float32)
+
+
+def cheap_mic_eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A smooth random frequency response: a few +-8 dB bumps and a low-frequency roll-off."""
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / RATE)
+    gain_db = np.zeros_like(f)
+    for _ in range(int(rng.integers(1, 4))):
+        centre, width, g = rng.uniform(300, 6000), rng.uniform(200, 2000), rng.uniform(-8, 8)
+        gain_db += g * np.exp(-0.5 * ((f - centre) / width) ** 2)
+    cutoff = rng.uniform(80, 400)
+    gain = 10 ** (gain_db / 20) / np.sqrt(1 + (cutoff / np.maximum(f, 1.0)) ** 4)
+    return np.fft.irfft(spec * gain, len(x)).astype(np.float32)
+
+
+def telephone_band(x: np.ndarray) -> np.ndarray:
+    """Down to 8 kHz sampling and back (nothing above 4 kHz), plus the 300 Hz high-pass."""
+    from scipy.signal import butter, sosfilt
+
+    y = resample(resample(x, RATE, 8000), 8000, RATE)[: len(x)]
+    return sosfilt(butter(4, 300, "highpass", fs=RATE, output="sos"), y).astype(np.float32)
+
+
+def render_clip(speech: np.ndarray, seed: int, noises: list[np.ndarray], rirs: list[np.ndarray]) -> np.ndarray:
+    """Word -> 1 s clip: room, placement, noise at a random SNR, channel, gain."""
+    rng = np.random.default_rng(seed)
+    speech = change_rate(speech, float(rng.uniform(0.97, 1.03)))  # per-take tempo jitter
+    if len(speech) > int(0.95 * RATE):  # too long for the window: say it faster rather than cut it
+        speech = change_rate(speech, len(speech) / (0.95 * RATE))[: int(0.95 * RATE)]
+    speech = speech / (np.abs(speech).max() + 1e-9)
+    if rng.random() < RENDER["reverb_prob"]:
+        from scipy.signal import fftconvolve
+
+        wet = fftconvolve(speech, rirs[rng.integers(len(rirs))])[: len(speech) + RATE // 4]
+        speech = (wet / (np.abs(wet).max() + 1e-9)).astype(np.float32)
+    speech = speech[:RATE]
     out = np.zeros(RATE, dtype=np.float32)
     start = int(rng.integers(0, RATE - len(speech) + 1))
     out[start:start + len(speech)] = speech
-    if rng.random() < 0.85:
+    if rng.random() < RENDER["noise_prob"]:
         noise = noises[rng.integers(len(noises))]
         at = int(rng.integers(0, len(noise) - RATE))
         seg = noise[at:at + RATE]
-        snr_db = rng.uniform(5, 30)
+        snr_db = rng.uniform(*RENDER["snr_db"])
         p_speech = np.mean(speech ** 2)
-        seg = seg * np.sqrt(p_speech / (np.mean(seg ** 2) + 1e-12) / 10 ** (snr_db / 10))
-        out = out + seg
-    return np.clip(out, -1, 1)
+        out = out + seg * np.sqrt(p_speech / (np.mean(seg ** 2) + 1e-12) / 10 ** (snr_db / 10))
+    if rng.random() < RENDER["eq_prob"]:
+        out = cheap_mic_eq(out, rng)
+    if rng.random() < RENDER["telephone_prob"]:
+        out = telephone_band(out)
+    out = out / (np.abs(out).max() + 1e-9) * rng.uniform(*RENDER["peak"])
+    if rng.random() < RENDER["clip_prob"]:  # overdriven input: boost, then the converter clips
+        out = np.clip(out * rng.uniform(1.5, 4.0), -0.9, 0.9)
+    return np.clip(out, -1, 1).astype(np.float32)
 
 
-_NOISES: list[np.ndarray] = []
+def speak_items(speaker: Speaker) -> list[np.ndarray]:
+    """Every item's word, cut out of its carrier phrase (or said alone), at 16 kHz."""
+    texts = [CARRIERS[it.carrier].format(it.word) if it.carrier >= 0 else it.word for it in speaker.items]
+    index = [CARRIERS[it.carrier].split().index("{}") if it.carrier >= 0 else 0 for it in speaker.items]
+    spoken = tts.say(speaker.voice, texts)
+    words = [tts.cut_word(s, i) for s, i in zip(spoken, index)]
+    retry = [k for k, w in enumerate(words) if len(w) == 0 and speaker.items[k].carrier >= 0]
+    if retry:  # the engine's word timing did not line up: say the word alone instead
+        again = tts.say(speaker.voice, [speaker.items[k].word for k in retry])
+        for k, s in zip(retry, again):
+            words[k] = tts.cut_word(s, 0)
+    return [change_rate(w, speaker.shift) for w in words]
 
 
-def _init_worker(noises):
-    _NOISES[:] = noises
+_SHARED: dict = {}
 
 
-def _render_to(args) -> str:
-    clip, root = args
-    write_wav(Path(root) / clip.relpath, render_clip(clip, _NOISES), RATE)
-    return clip.relpath
+def _init_worker(noises, rirs):
+    _SHARED["noises"], _SHARED["rirs"] = noises, rirs
+
+
+def _render_speaker(args) -> list[str]:
+    speaker, root = args
+    written = []
+    for item, word in zip(speaker.items, speak_items(speaker)):
+        if len(word) == 0:
+            continue  # counted by the caller: the dataset records every missing clip
+        rel = f"{item.word}/{speaker.id}_nohash_{item.take}.wav"
+        write_wav(Path(root) / rel, render_clip(word, item.seed, _SHARED["noises"], _SHARED["rirs"]), RATE)
+        written.append(rel)
+    return written
 
 
 def is_complete(out: Path) -> bool:
     return (out / "edgernn_dataset.json").is_file() and (out / "testing_list.txt").is_file()
 
 
+def check_keywords_audible(keywords, engines) -> None:
+    """Each keyword must give audio from every engine used (one short test per engine)."""
+    for engine in engines:
+        voice = tts.Voice(engine, {"espeak": "en-us", "flite": "slt",
+                                   "festival": (tts.festival_voices() or ("",))[0]}[engine], 1.0,
+                          50 if engine == "espeak" else 0)
+        for word, spoken in zip(keywords, tts.say(voice, list(keywords))):
+            if len(tts.cut_word(spoken, 0)) == 0:
+                raise UserError(f"keyword {word!r}: {tts.ENGINE_BINARIES[engine]} produces no audio for it")
+
+
+def parse_engines(engines) -> tuple[str, ...]:
+    if engines is None:
+        have = tts.available_engines()
+        if "espeak" not in have:
+            tts.binary("espeak")  # the one engine the built-in data needs: say how to install it
+        return have
+    names = [e.strip() for e in (engines.split(",") if isinstance(engines, str) else engines) if e.strip()]
+    bad = [e for e in names if e not in tts.ENGINES]
+    if bad or not names or len(set(names)) != len(names):
+        raise UserError(f"--engines: choose distinct names from {', '.join(tts.ENGINES)} (got {engines!r})")
+    for e in names:
+        tts.binary(e)
+        if e == "festival" and not tts.festival_voices():
+            raise UserError("festival has none of its English voices installed "
+                            f"(Debian: apt-get install {tts.ENGINE_PACKAGES['festival']})")
+    return tuple(names)
+
+
 def synth_kws(out: str | Path, seed: int = 0, per_word: int = 400, unknown_total: int | None = None,
               workers: int = 2, skip_existing: bool = False, overwrite: bool = False,
-              progress: bool = True) -> Path:
-    """Synthesize the 12-class keyword dataset into ``out``; returns its path."""
+              progress: bool = True, keywords=None, engines=None) -> Path:
+    """Synthesize the keyword dataset (``keywords`` + _unknown_ + _silence_) into ``out``."""
     out = Path(out)
     if per_word < 1:
         raise UserError(f"--per-word must be at least 1 (got {per_word})")
+    if workers < 1:
+        raise UserError(f"--workers must be at least 1 (got {workers})")
+    keywords = parse_keywords(keywords)
     if skip_existing and is_complete(out):
         return out
-    espeak_binary()
-    clips = plan_clips(per_word, seed, unknown_total)
+    engines = parse_engines(engines)
+    check_keywords_audible(keywords, engines)
+    unknown_total = per_word * 4 if unknown_total is None else unknown_total
+    speakers = plan_speakers(per_word, seed, unknown_total, keywords, engines)
     rng = np.random.default_rng(seed)
     noises = {k: synth_noise(k, NOISE_SECONDS, rng) for k in NOISE_KINDS}
+    rirs = room_impulse_responses(ROOMS, np.random.default_rng([seed, 1]))
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         (tmp / "_background_noise_").mkdir()
         for kind, x in noises.items():
             write_wav(tmp / "_background_noise_" / f"{kind}_noise.wav", x, RATE)
-        for word in sorted({c.word for c in clips}):
+        for word in sorted({it.word for s in speakers for it in s.items}):
             (tmp / word).mkdir()
-        _render_all(clips, tmp, list(noises.values()), workers, progress)
-        _write_split_lists(tmp, clips)
+        written = _render_all(speakers, tmp, list(noises.values()), rirs, workers, progress)
+        missing = sorted({it.word for s in speakers for it in s.items} - {r.split("/")[0] for r in written})
+        for word in missing:
+            (tmp / word).rmdir()
+        _write_split_lists(tmp, written)
+        _write_speakers(tmp, speakers)
+        counts = {e: sum(1 for s in speakers if s.voice.engine == e) for e in engines}
         io.write_json(tmp / "edgernn_dataset.json", io.record(
-            "data synth-kws", inputs={}, params={"seed": seed, "per_word": per_word,
-                                                 "unknown_total": unknown_total or per_word * 2},
-            outputs={"clips": len(clips), "words": sorted({c.word for c in clips}),
+            "data synth-kws", inputs={}, params={"seed": seed, "per_word": per_word, "unknown_total": unknown_total,
+                                                 "keywords": list(keywords), "engines": list(engines),
+                                                 "render": RENDER, "rooms": ROOMS},
+            outputs={"clips": len(written), "planned": sum(len(s.items) for s in speakers),
+                     "keywords": list(keywords), "speakers_per_engine": counts,
+                     "words": sorted({r.split("/")[0] for r in written}),
                      "noise": list(NOISE_KINDS), "sample_rate": RATE}))
     return out
 
 
-def _render_all(clips, root: Path, noises, workers: int, progress: bool) -> None:
+def _render_all(speakers, root: Path, noises, rirs, workers: int, progress: bool) -> list[str]:
     from rich.progress import Progress
 
-    jobs = [(c, str(root)) for c in clips]
+    jobs = [(s, str(root)) for s in speakers]
+    written: list[str] = []
     with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("synthesizing clips", total=len(jobs))
+        task = bar.add_task("synthesizing speakers", total=len(jobs))
         if workers <= 1:
-            _init_worker(noises)
+            _init_worker(noises, rirs)
             for job in jobs:
-                _render_to(job)
+                written += _render_speaker(job)
                 bar.advance(task)
-            return
+            return sorted(written)
         # fork is fastest, but not from a process already running TensorFlow's threads.
         ctx = mp.get_context("spawn" if "tensorflow" in sys.modules else "fork")
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(noises,)) as pool:
-            for _ in pool.imap_unordered(_render_to, jobs, chunksize=16):
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(noises, rirs)) as pool:
+            for rels in pool.imap_unordered(_render_speaker, jobs, chunksize=2):
+                written += rels
                 bar.advance(task)
+    return sorted(written)
 
 
-def _write_split_lists(root: Path, clips: list[Clip]) -> None:
+def _write_split_lists(root: Path, written: list[str]) -> None:
     lists = {"validation": [], "testing": []}
-    for c in sorted(clips, key=lambda c: c.relpath):
-        split = split_of(c.speaker)
+    for rel in sorted(written):
+        split = split_of(rel.split("/")[1].split("_nohash_")[0])
         if split in lists:
-            lists[split].append(c.relpath)
+            lists[split].append(rel)
     for name, rows in lists.items():
         io.atomic_write_text(root / f"{name}_list.txt", "".join(r + "\n" for r in rows))
+
+
+def _write_speakers(root: Path, speakers: list[Speaker]) -> None:
+    buf = _io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["speaker", "engine", "voice", "stretch", "pitch", "shift"])
+    for s in sorted(speakers, key=lambda s: s.id):
+        w.writerow([s.id, s.voice.engine, s.voice.name, s.voice.stretch, s.voice.pitch, s.shift])
+    io.atomic_write_text(root / "speakers.csv", buf.getvalue())
+
+
+def read_speakers(root: str | Path) -> dict[str, str]:
+    """speaker id -> engine, from a synthesized dataset's speakers.csv ({} if there is none)."""
+    path = Path(root) / "speakers.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        return {row["speaker"]: row["engine"] for row in csv.DictReader(f) if "speaker" in row and "engine" in row}

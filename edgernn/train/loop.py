@@ -49,6 +49,16 @@ def _progress_callback(keras, epochs: int, enabled: bool):
     return RichProgress()
 
 
+def kws_class_weights(weights: dict[int, float]) -> dict[int, float]:
+    """Keywords balanced among themselves; an _unknown_ clip weighs as much as a keyword clip.
+
+    _unknown_ stands for hundreds of words: balanced weighting would shrink it to one keyword's
+    share of the loss, and the model would learn to call unknown speech a keyword.
+    """
+    keyword_weights = [w for k, w in weights.items() if k > 1]
+    return {**weights, 1: float(np.mean(keyword_weights))} if keyword_weights else weights
+
+
 def _validate(task, arch, units, layers):
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
@@ -61,7 +71,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           patience: int | None = None, dropout: float = DEFAULTS["dropout"], seed: int = 0,
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
           progress: bool = True, callbacks=(), warmup_epochs: int | None = None, min_epochs: int | None = None,
-          clipnorm: float | None = None, data_options: dict | None = None, feature_arithmetic: str = "float") -> Path:
+          clipnorm: float | None = None, data_options: dict | None = None, feature_arithmetic: str = "float",
+          keywords=None, holdout_engine: str | None = None, augment: bool | dict = True) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
@@ -69,6 +80,9 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     ``data_options`` go to the dataset loader (e.g. anomaly ``window``, ``stride``, ``train_end``)
     and are written to ``config.json`` so every later step loads the data the same way.
     ``feature_arithmetic`` (kws): "fixed" trains on the integer front end of cores without an FPU.
+    KWS only: ``keywords`` (default: the dataset's), ``holdout_engine`` (a synthesis engine kept
+    out of train/val/test and reported on its own), ``augment`` (True: defaults, a dict: overrides,
+    False: off; see ``edgernn.data.augment``).
     """
     _validate(task, arch, units, layers)
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
@@ -77,7 +91,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     out = Path(out)
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists (pass --overwrite to replace it)")
-    data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic))
+    data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic),
+                        **_kws_data_options(task, data, keywords, holdout_engine, augment))
     ds = load_dataset(data, task=task, **data_options)
     if task != "anomaly" and ds.task == "anomaly":
         raise UserError(f"{data}: anomaly data; use --task anomaly")
@@ -85,7 +100,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     config = {
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
         "input_shape": list(ds.input_shape), "class_names": ds.class_names,
-        "data": str(Path(data).resolve()), "dataset_meta": ds.meta, "seed": seed,
+        "data": str(Path(data).resolve()), "seed": seed,
+        "dataset_meta": {k: v for k, v in ds.meta.items() if k != "holdout_words"},
         "epochs": recipe["epochs"], "batch_size": recipe["batch_size"], "lr": recipe["lr"],
         "patience": recipe["patience"], "recipe": recipe,
         "class_weights": class_weights and task != "anomaly",
@@ -95,6 +111,9 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         data_options.update(window=ds.meta["window"], stride=ds.meta["stride"])
     if data_options:
         config["data_options"] = data_options
+    if "keywords" in data_options:  # a keyword folder
+        config.update({"keywords": ds.class_names[2:], "holdout_engine": holdout_engine,
+                       "augment": data_options.get("augment")})
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
@@ -105,6 +124,12 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
             metrics["val_accuracy"] = val_acc  # of the kept weights; what a tuning grid may select on
         for reason in metrics["guard"]["reasons"]:
             print(f"edgernn: warning: did not learn? {reason}", file=sys.stderr)
+        if "holdout" in ds.splits:
+            from edgernn.train.holdout import holdout_metrics
+
+            probs = model.predict(prepare_inputs(ds.splits["holdout"].X, config), batch_size=256, verbose=0)
+            metrics["holdout"] = holdout_metrics(ds.splits["holdout"].y, probs, config["class_names"], holdout_engine,
+                                                 ds.meta.get("holdout_words"))
         config.update({"params": count_params(config), "macs": count_macs(config),
                        "float32_bytes": int(model.count_params() * 4), "train_seconds": round(seconds, 1),
                        "epochs_run": len(history["loss"])})
@@ -132,6 +157,54 @@ def _feature_options(task: str, arithmetic: str) -> dict:
     from edgernn.features.frontend import FeatureConfig
 
     return {"features": FeatureConfig(arithmetic=arithmetic).to_dict()}
+def _kws_data_options(task, data, keywords, holdout_engine, augment) -> dict:
+    """Loader options of a KWS folder, recorded in config.json so every later step loads the same."""
+    from edgernn.data import detect_task
+
+    kws_folder = task == "kws" and detect_task(data) == "kws"
+    if not kws_folder:
+        if keywords is not None or holdout_engine is not None:
+            raise UserError("--keywords and --holdout-engine need --task kws and a folder of word clips")
+        return {}
+    from edgernn.data.augment import check_augment
+    from edgernn.data.synth_kws import parse_keywords
+
+    opts: dict = {"keywords": list(parse_keywords(keywords)) if keywords is not None else None}
+    if holdout_engine is not None:
+        opts["holdout_engine"] = holdout_engine
+    if augment is not False:
+        opts["augment"] = check_augment(augment if isinstance(augment, dict) else None)
+    if opts["keywords"] is None:
+        from edgernn.data.speech_commands import default_keywords
+
+        opts["keywords"] = list(default_keywords(Path(data)))
+    return opts
+
+
+def _training_batches(keras, X, y, config: dict):
+    """SpecAugment masks drawn anew for every batch of every epoch (seeded by epoch and batch)."""
+    from edgernn.data.augment import spec_mask
+
+    options, seed, batch = config["augment"], config["seed"], config["batch_size"]
+
+    class MaskedBatches(keras.utils.Sequence):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self.order = np.random.default_rng([seed, 0]).permutation(len(X))
+
+        def __len__(self):
+            return (len(X) + batch - 1) // batch
+
+        def __getitem__(self, i):
+            idx = self.order[i * batch:(i + 1) * batch]
+            return spec_mask(X[idx], np.random.default_rng([seed, self.epoch, i]), options), y[idx]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(X))
+
+    return MaskedBatches()
 
 
 def _fit(config: dict, ds, progress: bool, extra_callbacks):
@@ -154,8 +227,12 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
         yva = ds.splits["val"].y if Xva is not None else None
         weights = balanced_class_weights(ds.splits["train"].y, len(config["class_names"])) \
             if config["class_weights"] else None
+        if weights and config.get("keywords"):  # a keyword folder: _silence_, _unknown_, keywords
+            weights = kws_class_weights(weights)
         fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
+        if config.get("augment"):
+            fit_args["x"], fit_args["y"] = _training_batches(keras, Xtr, ds.splits["train"].y, config), None
     monitor = "val_loss" if Xva is not None else "loss"
     recipe = config["recipe"]
     # best weights are tracked (and restored) only from min_epochs on: never the untrained first epochs
@@ -166,8 +243,10 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
     if recipe["warmup_epochs"] > 0:
         callbacks.insert(0, warmup_callback(keras, config["lr"], recipe["warmup_epochs"] * recipe["steps_per_epoch"]))
     start = time.perf_counter()
-    hist = model.fit(**fit_args, epochs=config["epochs"], batch_size=config["batch_size"], shuffle=True,
-                     verbose=0, callbacks=callbacks)
+    sequence = fit_args.get("y") is None and bool(config.get("augment"))  # it batches and shuffles itself
+    batching = {} if sequence else {"batch_size": config["batch_size"]}
+    hist = model.fit(**fit_args, epochs=config["epochs"], shuffle=not sequence, verbose=0, callbacks=callbacks,
+                     **batching)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "lr"}
     return model, history, time.perf_counter() - start
 
