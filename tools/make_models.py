@@ -159,7 +159,8 @@ def make_one(name: str, out: Path, data: Path, boards, retrain: bool) -> dict:
         "command": f"python tools/make_models.py --only {name}",
         "training_command": f"edgernn train --task {spec['task']} --arch {spec['arch']} --units {spec['units']} "
                             f"--data {spec['data']} --seed {SEED}",
-        "data": {"path": spec["data"], "note": spec["data_note"], "test_samples": _test_count(folder, data)},
+        "data": {"path": spec["data"], "note": spec["data_note"], "test_samples": _test_count(folder, data),
+                 "fingerprint": data_fingerprint(data)},
         "metric": metric,
         "metrics": {"float_keras": {metric: float_m[metric]}, "int8_tflm": {metric: int8_m[metric]}},
         "params": config["params"], "macs": config["macs"], "input_shape": config["input_shape"],
@@ -174,6 +175,18 @@ def make_one(name: str, out: Path, data: Path, boards, retrain: bool) -> dict:
     io.write_json(folder / "card.json", card)
     io.atomic_write_text(folder / "README.md", card_markdown(card))
     return card
+
+
+def data_fingerprint(data: Path) -> str | None:
+    """What made the dataset (its edgernn_dataset.json record without the time), hashed: a card's metrics
+    only apply to data made the same way."""
+    import json
+
+    record = Path(data) / "edgernn_dataset.json"
+    if not record.is_file():
+        return None
+    rec = {k: v for k, v in json.loads(record.read_text()).items() if k not in ("time", "versions")}
+    return hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _test_count(folder: Path, data: Path) -> int:
