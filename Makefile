@@ -9,6 +9,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # espeak-ng: KWS synthesis; arm toolchain + QEMU: firmware; openssh-server: Raspberry Pi target tests;
+# qemu-user: the emulated ARM64 Raspberry Pi userland (tools/arm64_userland.py, tests/test_rpi_arm64.py);
 # openocd: `firmware flash` (its tests check the board scripts exist).
 # flite, festival + voices: more KWS synthesis engines (data synth-kws, train --holdout-engine).
 APT_PKGS := espeak-ng libsndfile1 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \

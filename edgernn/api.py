@@ -284,3 +284,21 @@ def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu",
                     out=out, epochs=epochs, seq_epochs=seq_epochs, seq_samples=seq_samples,
                     user_seq_lens=user_seq_lens, overwrite=overwrite, progress=progress, cells=cells,
                     prune_sparsities=prune_sparsities, prune_epochs=prune_epochs)
+
+
+# --- sweep ---
+def sweep(data, task="kws", out="sweep", arch="gru,lstm", units="16,32", layers="1", sparsity="0", quant="int8",
+          window=None, search="grid", trials=None, seed=0, epochs=3, prune_epochs=2, max_flash=None, max_ram=None,
+          max_latency_ms=None, board="mps2-an386", address=None, num_cpus=None, cpus_per_trial=1.0, retries=1,
+          progress=True) -> dict:
+    """Search designs under device constraints on Ray (local, or a cluster at ``address``); resumes in ``out``.
+
+    Returns the summary (chosen trial, closest trials, failures); raises UserError when no trial
+    meets the constraints (the results are written first).
+    """
+    from edgernn.studies.sweep import sweep as _sweep
+
+    return _sweep(data, task=task, out=out, arch=arch, units=units, layers=layers, sparsity=sparsity, quant=quant,
+                  window=window, search=search, trials=trials, seed=seed, epochs=epochs, prune_epochs=prune_epochs,
+                  max_flash=max_flash, max_ram=max_ram, max_latency_ms=max_latency_ms, board=board, address=address,
+                  num_cpus=num_cpus, cpus_per_trial=cpus_per_trial, retries=retries, progress=progress)

@@ -732,5 +732,62 @@ def compare(data_path, task, budget, units, cells, seeds, targets, seq_lens, epo
     click.echo(f"wrote {folder}/report.md, comparison.json and plots ({r['seconds'] / 60:.1f} minutes)")
 
 
+# --- sweep ---
+@main.command()
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
+              help="Dataset (any supported format); on a cluster the path must exist on every node.")
+@click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
+              help="Task of the dataset.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Sweep folder; running the same command again resumes it (recorded trials are not redone).")
+@click.option("--arch", default="gru,lstm", show_default=True, help="Cells to try (comma-separated).")
+@click.option("--units", default="16,32", show_default=True, help="Hidden units per layer to try.")
+@click.option("--layers", default="1", show_default=True, help="Recurrent layer counts to try.")
+@click.option("--sparsity", default="0", show_default=True,
+              help="Magnitude-pruning sparsities to try (0 = no pruning; 0 <= s < 1).")
+@click.option("--quant", default="int8", show_default=True,
+              help="Quantization modes to try: int8 (microcontroller), float16, dynamic (CPU only).")
+@click.option("--window", default=None, help="Anomaly data only: window lengths in samples to try (stride = half).")
+@click.option("--search", type=click.Choice(["grid", "random"]), default="grid", show_default=True,
+              help="grid: every combination; random: --trials designs drawn without repeats (seeded).")
+@click.option("--trials", type=int, default=None, help="Number of designs (random: default 16; grid: cap).")
+@click.option("--seed", default=0, show_default=True, help="Training seed and random-search seed.")
+@click.option("--epochs", default=3, show_default=True, help="Training epochs per trial (early stopping still applies).")
+@click.option("--prune-epochs", default=2, show_default=True, help="Fine-tuning epochs of pruned trials.")
+@click.option("--max-flash", default=None, help="Flash limit on --board, e.g. 64KB (KB = 1024 bytes).")
+@click.option("--max-ram", default=None, help="RAM limit on --board (static data + measured stack), e.g. 16KB.")
+@click.option("--max-latency-ms", type=float, default=None,
+              help="Latency limit on --board (instructions at CPI 1 at the part's clock: an estimate).")
+@click.option("--board", type=click.Choice(sorted(BOARDS)), default="mps2-an386", show_default=True,
+              help="Board whose flash, RAM and latency are measured (generated C in QEMU) and constrained.")
+@click.option("--address", default=None,
+              help="HOST:PORT of an existing Ray cluster's head (`ray start --head`); default: a local Ray instance.")
+@click.option("--num-cpus", type=int, default=None, help="Local Ray only: CPUs to use (default: all).")
+@click.option("--cpus-per-trial", default=1.0, show_default=True, help="CPUs Ray reserves for each trial.")
+@click.option("--retries", default=1, show_default=True, help="Re-runs of a trial whose worker process died.")
+def sweep(data_path, task, out, arch, units, layers, sparsity, quant, window, search, trials, seed, epochs,
+          prune_epochs, max_flash, max_ram, max_latency_ms, board, address, num_cpus, cpus_per_trial, retries):
+    """Search cell, units, layers, sparsity, quantization (and anomaly window) under a device budget, on Ray.
+
+    Each trial trains, prunes, quantizes, checks and benchmarks one design (MCU in QEMU, CPU); OUT gets
+    every trial's figures (trials.csv/json), Pareto plots per target, the chosen model in best/, summary.md
+    and a results.json that `edgernn report OUT` reads.
+    """
+    from edgernn import api
+
+    s = api.sweep(data_path, task=task, out=out, arch=arch, units=units, layers=layers, sparsity=sparsity,
+                  quant=quant, window=window, search=search, trials=trials, seed=seed, epochs=epochs,
+                  prune_epochs=prune_epochs, max_flash=max_flash, max_ram=max_ram, max_latency_ms=max_latency_ms,
+                  board=board, address=address, num_cpus=num_cpus, cpus_per_trial=cpus_per_trial, retries=retries)
+    b = s["best"]
+    click.echo(f"{s['trials']} trials ({s['ok']} ok, {len(s['failed'])} failed, {len(s['did_not_learn'])} did not "
+               f"learn) on {len(s['nodes_used'])} Ray node(s); this run: {s['session']['trials_run']} trials in "
+               f"{s['session']['wall_seconds']:.0f} s")
+    click.echo(f"chosen: {b['id']}: {b['metric']} {b['accuracy']:.4f}, flash {b['flash_bytes']} B, RAM {b['ram_bytes']} B, "
+               f"{board} {b['mcu_latency_ms'] if b['mcu_latency_ms'] is None else round(b['mcu_latency_ms'], 3)} ms "
+               f"(estimate), CPU p50 {b['cpu_p50_ms']} ms -> {out}/best")
+    click.echo(f"wrote {out}/summary.md, trials.csv, trials.json, results.json and Pareto plots")
+
+
 if __name__ == "__main__":
     main()

@@ -18,8 +18,9 @@ import numpy as np
 from edgernn.errors import UserError
 from edgernn.export.frontend_c import frontend_header
 from edgernn.features.frontend import FeatureConfig
+from edgernn.resources import firmware_dir
 
-FEATURES_DIR = Path(__file__).resolve().parents[2] / "firmware" / "features"
+FEATURES_DIR = firmware_dir() / "features"
 SOURCES = ("ern_frontend.h", "ern_frontend.c")
 CACHE = Path(tempfile.gettempdir()) / "edgernn-native"
 # C99 without contraction: the same float operations, in the same order, as arm-none-eabi-gcc -std=c99

@@ -15,9 +15,10 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.resources import firmware_dir
 from edgernn.targets.boards import get_board, linker_script
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+FIRMWARE = firmware_dir()
 APP_SOURCES = ("boards/startup.c", "app/kws.c", "app/kws_recognize.c", "features/ern_frontend.c")
 AUDIO_SOURCES = {"flash": ("app/kws_audio_flash.c",), "serial": ("app/kws_audio_serial.c", "boards/uart.c")}
 APP_HEADERS = ("app/kws_recognize.h", "app/kws_audio.h", "features/ern_frontend.h")

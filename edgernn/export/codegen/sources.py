@@ -1,24 +1,22 @@
-"""Where the C sources live: ``firmware/`` (runtime kernels, boards, apps). The one place that knows.
+"""Where the C runtime sources are, for the code generator.
 
-A source checkout has ``firmware/`` at the top of the tree; an installed wheel carries it as
-package data next to the ``edgernn`` package. Everything that copies or compiles firmware
-sources asks ``firmware_dir()``.
+``edgernn.resources.firmware_dir()`` is the one place that knows where ``firmware/`` is (the source
+tree, or the copy a wheel carries as package data); this module only checks that the runtime is
+there and lists its files.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from edgernn.errors import UserError
-
-_CANDIDATES = (Path(__file__).resolve().parents[3] / "firmware",    # source tree
-               Path(__file__).resolve().parents[2] / "firmware")    # inside the installed package
+from edgernn.resources import firmware_dir as _located_firmware
 
 
 def firmware_dir() -> Path:
-    for d in _CANDIDATES:
-        if (d / "runtime" / "ern_common.h").is_file():
-            return d
-    raise UserError(f"edgernn's C sources (firmware/) not found (looked in {', '.join(map(str, _CANDIDATES))})")
+    d = _located_firmware()
+    if not (d / "runtime" / "ern_common.h").is_file():
+        raise UserError(f"edgernn's C sources (firmware/runtime) not found at {d}; reinstall edgernn")
+    return d
 
 
 def runtime_dir() -> Path:

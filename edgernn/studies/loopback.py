@@ -1,0 +1,144 @@
+"""A real multi-node Ray cluster on this machine, for tests and ``tools/bench_sweep.py``.
+
+Each node is its own ``ray start --block`` process (head: ``--head``; the others join with
+``--address``), exactly as on separate machines, only on loopback. Stopping signals those
+processes and then every process they started, by PID (Ray workers start their own process
+groups, so signalling groups would miss them); nothing else on the machine is touched.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+from edgernn.errors import UserError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def ray_env(extra_path: str | None = None) -> dict:
+    # `ray start --head` (2.60) turns on token authentication; nodes and drivers present the token the
+    # head keeps in ~/.ray/auth_token when RAY_AUTH_MODE=token, as on a user's cluster.
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token")
+    if extra_path:
+        env["PYTHONPATH"] = extra_path + os.pathsep + os.environ.get("PYTHONPATH", "")
+    return env
+
+
+def _parent(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    return 0
+
+
+def descendants(roots: set[int]) -> set[int]:
+    """Every live process below ``roots``."""
+    found = set()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        pid, chain = int(d.name), []
+        try:
+            while pid > 1 and pid not in roots and len(chain) < 20:
+                chain.append(pid)
+                pid = _parent(pid)
+        except (OSError, ValueError):
+            continue
+        if pid in roots:
+            found.update(chain)
+    return found
+
+
+def alive_nodes(address: str, env: dict) -> int:
+    code = (f"import ray; ray.init(address={address!r}, logging_level='ERROR'); "
+            "print(sum(n['Alive'] for n in ray.nodes())); ray.shutdown()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
+    lines = r.stdout.strip().splitlines()
+    return int(lines[-1]) if r.returncode == 0 and lines and lines[-1].isdigit() else 0
+
+
+def _ray_cli() -> str:
+    ray = Path(sys.executable).parent / "ray"
+    if not ray.is_file():
+        raise UserError(f"{ray} not found: pip install ray==2.60.0")
+    return str(ray)
+
+
+@contextlib.contextmanager
+def loopback_cluster(nodes: int = 2, cpus_per_node: int = 1, pythonpath: str | None = None,
+                     log_dir: str | Path | None = None, timeout: float = 180) -> Iterator[dict]:
+    """Yield {"address": "127.0.0.1:PORT", "roots": {pid, ...}} of a running ``nodes``-node cluster."""
+    env = ray_env(pythonpath)
+    logs = Path(log_dir or tempfile.mkdtemp(prefix="edgernn-ray-"))
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    procs: list[subprocess.Popen] = []
+
+    def start(i: int, args: list[str]) -> None:
+        lo = 22000 + 1000 * i  # separate worker port ranges: two raylets on one machine must not collide
+        procs.append(subprocess.Popen(
+            [_ray_cli(), "start", "--block", "--num-cpus", str(cpus_per_node), "--disable-usage-stats",
+             "--dashboard-agent-listen-port", str(free_port()), "--min-worker-port", str(lo),
+             "--max-worker-port", str(lo + 999), *args],
+            stdout=(logs / f"node{i}.log").open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True))
+
+    old_mode = os.environ.get("RAY_AUTH_MODE")
+    try:
+        start(0, ["--head", "--port", str(port), "--include-dashboard", "false",
+                  "--ray-client-server-port", str(free_port())])
+        deadline = time.time() + timeout
+        while time.time() < deadline and not port_open(port):
+            time.sleep(1)
+        for i in range(1, nodes):
+            start(i, ["--address", address])
+        while time.time() < deadline and alive_nodes(address, env) < nodes:
+            time.sleep(2)
+        if alive_nodes(address, env) < nodes:
+            tail = (logs / "node0.log").read_text()[-800:]
+            raise RuntimeError(f"the {nodes}-node Ray cluster did not come up in {timeout:.0f} s; head log: {tail}")
+        os.environ["RAY_AUTH_MODE"] = "token"  # this process is the driver
+        yield {"address": address, "roots": {p.pid for p in procs}, "logs": str(logs)}
+    finally:
+        if old_mode is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = old_mode
+        stop(procs)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    started = descendants({p.pid for p in procs})  # only what these `ray start` processes started
+    for p in reversed(procs):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=10)
+    for pid in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

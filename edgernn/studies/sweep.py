@@ -1,0 +1,566 @@
+"""``edgernn sweep``: search model designs under a device budget, trials run on Ray.
+
+A trial is one design (cell, units, layers, sparsity, quantization mode and, for anomaly data,
+window) taken through the ordinary pipeline in a Ray worker: train -> prune -> quantize ->
+accuracy on the runtime the device uses (TFLite Micro for int8) -> ``check`` (arena) ->
+generated C on the board in QEMU (flash, RAM, latency estimate) -> LiteRT on this CPU (p50).
+The driver (this process) only plans, schedules and records:
+
+- the search space is a grid (every combination) or a seeded random sample of it;
+- each trial's figures and small artifacts come back through Ray and are written to
+  ``OUT/trials/<id>/`` atomically, so a cluster worker needs no shared output folder (only the
+  data path must exist on every node);
+- a trial that fails (bad design, converter crash, a worker process killed) is recorded with
+  its reason; a crashed worker is retried ``retries`` times first; the sweep goes on;
+- a trial's id is a hash of its design and of the settings that shape its figures, so running
+  the same command again skips every recorded trial (it resumes; nothing finished is redone);
+- the constraints (flash, RAM, latency) select among the results and never change a trial, so
+  they can be changed on a re-run at no cost.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as _io
+import itertools
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from edgernn import io
+from edgernn.errors import UserError
+
+QUANT_MODES = ("int8", "float16", "dynamic")
+SEARCHES = ("grid", "random")
+SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|k|mb|mib|m)?\s*$", re.IGNORECASE)
+SIZE_UNITS = {None: 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20}
+TRIAL_FILES = ("model.keras", "config.json", "metrics.json")
+
+
+# ---------------------------------------------------------------- the search space
+
+def parse_size(text: str | int | None, option: str) -> int | None:
+    """'64KB' -> 65536 (KB = 1024 bytes, as microcontroller datasheets count); None stays None."""
+    if text is None or isinstance(text, int):
+        return text
+    m = SIZE_RE.match(str(text))
+    if not m:
+        raise UserError(f"{option}: cannot read {text!r} as a size (e.g. 64KB, 16KiB, 1MB, 20000)")
+    value = int(float(m.group(1)) * SIZE_UNITS[(m.group(2) or "").lower() or None])
+    if value <= 0:
+        raise UserError(f"{option}: must be positive, got {text!r}")
+    return value
+
+
+def _values(text, option: str, kind) -> list:
+    items = text if isinstance(text, (list, tuple)) else [s.strip() for s in str(text).split(",")]
+    items = [s for s in items if str(s).strip() != ""]
+    if not items:
+        raise UserError(f"{option} is empty: the search space has no designs")
+    try:
+        values = [kind(s) for s in items]
+    except ValueError:
+        raise UserError(f"{option}: cannot read {text!r} (comma-separated {kind.__name__} values)") from None
+    return list(dict.fromkeys(values))  # de-duplicated, order kept
+
+
+def search_space(task: str, arch="gru,lstm", units="16,32", layers="1", sparsity="0", quant="int8",
+                 window=None) -> dict:
+    """Validated axes of the search space: {axis: [values]}; impossible values are UserErrors."""
+    from edgernn.models import cell, check_size
+
+    space = {"arch": _values(arch, "--arch", str), "units": _values(units, "--units", int),
+             "layers": _values(layers, "--layers", int), "sparsity": _values(sparsity, "--sparsity", float),
+             "quant": _values(quant, "--quant", str)}
+    for a in space["arch"]:
+        cell(a)  # the cells edgernn.models builds (unknown ones are a UserError naming the choices)
+    for u in space["units"]:
+        for n in space["layers"]:
+            check_size(u, n)
+    bad = [s for s in space["sparsity"] if not 0.0 <= s < 1.0]
+    if bad:
+        raise UserError(f"--sparsity: {bad[0]} is impossible (0 <= sparsity < 1)")
+    bad = [q for q in space["quant"] if q not in QUANT_MODES]
+    if bad:
+        raise UserError(f"--quant: unknown mode {bad[0]!r} (choose from {', '.join(QUANT_MODES)})")
+    if window is not None and str(window).strip():
+        if task != "anomaly":
+            raise UserError("--window applies to anomaly data only (keyword and sequence inputs have a fixed length)")
+        space["window"] = _values(window, "--window", int)
+        if any(w < 2 for w in space["window"]):
+            raise UserError("--window: windows need at least 2 samples")
+    return space
+
+
+def plan_trials(space: dict, search: str = "grid", trials: int | None = None, seed: int = 0) -> list[dict]:
+    """The designs to run, in a fixed order: every combination, or a seeded random sample of them."""
+    if search not in SEARCHES:
+        raise UserError(f"unknown search {search!r} (choose from {', '.join(SEARCHES)})")
+    axes = list(space)
+    grid = [dict(zip(axes, combo)) for combo in itertools.product(*(space[a] for a in axes))]
+    if trials is not None and trials < 1:
+        raise UserError("--trials must be at least 1")
+    if search == "grid":
+        return grid if trials is None else grid[:trials]
+    # Random search samples designs without repeats; the seed makes the list (and so the resume) stable.
+    n = min(trials or 16, len(grid))
+    return random.Random(seed).sample(grid, n)
+
+
+def trial_id(params: dict, settings: dict) -> str:
+    """Stable id of a trial: its design plus every setting that shapes its figures."""
+    shaping = {k: settings[k] for k in ("task", "data", "epochs", "prune_epochs", "seed", "board", "mcu_vectors")}
+    blob = json.dumps({"params": params, "settings": shaping}, sort_keys=True)
+    label = "-".join(f"{params['arch']}{params['units']}x{params['layers']}" if k == "arch" else
+                     f"s{params[k]:g}" if k == "sparsity" else f"{params[k]}" if k == "quant" else f"w{params[k]}"
+                     for k in params if k not in ("units", "layers"))
+    return f"{label}-{hashlib.sha1(blob.encode()).hexdigest()[:8]}"
+
+
+# ---------------------------------------------------------------- one trial (runs in a Ray worker)
+
+def run_trial(params: dict, settings: dict) -> dict:
+    """Take one design through the pipeline; never raises for a failed design (the reason is returned)."""
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    started = time.time()
+    where = _where()
+    with tempfile.TemporaryDirectory(prefix="edgernn-trial-") as tmp:
+        try:
+            figures, files, status, reason = _pipeline(params, settings, Path(tmp))
+        except UserError as e:
+            figures, files, status, reason = {}, {}, "failed", str(e)
+        except Exception as e:  # a library failure inside one design must not stop the sweep
+            first = (str(e).strip().splitlines() or [""])[0][:300]
+            figures, files, status, reason = {}, {}, "failed", f"{type(e).__name__}: {first}"
+    return {"status": status, "reason": reason, "figures": figures, "files": files,
+            "seconds": round(time.time() - started, 1), **where}
+
+
+def _where() -> dict:
+    out = {"host": socket.gethostname(), "pid": os.getpid()}
+    import ray
+
+    # Outside Ray (run_trial called directly) there is no node; asking would start a local instance.
+    out["node_id"] = ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+    return out
+
+
+def _pipeline(params: dict, settings: dict, tmp: Path):
+    import math
+
+    stages, last = {}, [time.time()]
+
+    def lap(name: str) -> None:  # seconds per stage, to see where a sweep's time goes
+        now = time.time()
+        stages[name] = round(now - last[0], 1)
+        last[0] = now
+
+    from edgernn import api
+    from edgernn.train.metrics import main_metric
+
+    # anomaly window: a loader option, kept in the run's config.json so every later step cuts the same windows
+    options = {"window": params["window"], "stride": max(1, params["window"] // 2)} if "window" in params else None
+    run = api.train(task=settings["task"], arch=params["arch"], units=params["units"], layers=params["layers"],
+                    data=settings["data"], out=tmp / "run", seed=settings["seed"], epochs=settings["epochs"],
+                    progress=False, data_options=options)
+    lap("train")
+    if params["sparsity"] > 0:
+        run = api.prune(run, sparsity=params["sparsity"], epochs=settings["prune_epochs"], out=tmp / "pruned")
+        lap("prune")
+    metrics = io.read_json(run / "metrics.json")
+    metric, float_value = main_metric(metrics)
+    guard = metrics.get("guard") or {}
+    figures = {"metric": metric, "float": float_value, "guard": guard, "stage_seconds": stages}
+    config = io.read_json(run / "config.json")
+    figures.update(params=config["params"], macs=config["macs"])
+    if not math.isfinite(float_value):
+        return figures, {}, "failed", f"diverged: test {metric} is {float_value}"
+    mode = params["quant"]
+    model = api.quantize(run, mode=mode, out=run / f"model_{mode}.tflite")
+    lap("quantize")
+    runtime = "tflm" if mode == "int8" else "litert"
+    value = api.evaluate(model, runtime=runtime, progress=False)[metric]
+    lap("evaluate")
+    figures.update(quantized=value, quantized_runtime=runtime, file_bytes=model.stat().st_size, accuracy=value)
+    rows = []
+    cpu = api.bench([model], target="cpu", runtimes=["litert"], runs=settings["cpu_runs"], warmup=5, repeats=1,
+                    limit=0, progress=False)[0]
+    rows.append(dict(cpu, metric=metric, accuracy=value))
+    figures["cpu_p50_ms"] = (cpu.get("latency_ms") or {}).get("p50")
+    lap("bench_cpu")
+    if mode == "int8":
+        figures["arena_bytes"] = api.check(model).get("arena_bytes")
+        lap("check")
+        mcu = api.bench([model], target="mcu", board=settings["board"], vectors=settings["mcu_vectors"])[0]
+        m = mcu["mcu"]
+        lap("bench_mcu")
+        if not m["bit_exact_vs_tflm"]:
+            return figures, {}, "failed", (f"generated C differs from TFLite Micro on {m['mismatching_vectors']} of "
+                                           f"{m['vectors']} test vectors on {settings['board']}")
+        mcu = {k: v for k, v in mcu.items() if k != "mcu"}
+        rows.append(dict(mcu, target=f"mcu:{settings['board']}", metric=metric, accuracy=value))
+        figures.update(flash_bytes=m["flash_without_vectors_bytes"], ram_bytes=m["ram_bytes"],
+                       mcu_latency_ms=m["estimated_latency_ms"], mcu_estimate=m["estimate"],
+                       instructions_per_inference=m["instructions_per_inference"])
+    figures["rows"] = rows
+    files = {name: (run / name).read_bytes() for name in TRIAL_FILES}
+    files[model.name] = model.read_bytes()
+    status, reason = "ok", None
+    if guard.get("did_not_learn"):
+        status, reason = "did_not_learn", "; ".join(guard.get("reasons") or ["flagged by the training guard"])
+    return figures, files, status, reason
+
+
+# ---------------------------------------------------------------- the driver
+
+def parse_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--address {address!r}: expected HOST:PORT of a Ray head node (e.g. 10.0.0.5:6379)")
+    return host, int(port)
+
+
+def check_reachable(address: str, timeout: float = 3.0) -> None:
+    host, port = parse_address(address)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot reach a Ray cluster at {address}: {e.strerror or e} "
+                        "(start one with `ray start --head`, or drop --address to run locally)") from None
+
+
+def _connect(address: str | None, num_cpus: int | None):
+    import ray
+
+    env = {"env_vars": {"TF_USE_LEGACY_KERAS": "1", "MPLBACKEND": "Agg"}}
+    if address:
+        check_reachable(address)
+        try:
+            ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level="ERROR")
+        except Exception as e:  # a port that answers but is not a Ray head
+            raise UserError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0][:200]}") from None
+    else:  # "local": always a fresh instance on this machine, never a cluster that happens to be running
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                 logging_level="ERROR")
+    return ray
+
+
+def load_done(out: Path) -> dict[str, dict]:
+    done = {}
+    for f in sorted((out / "trials").glob("*/trial.json")):
+        try:
+            rec = io.read_json(f)
+        except UserError:
+            continue  # unreadable record: the trial is run again
+        if isinstance(rec, dict) and rec.get("id") == f.parent.name:
+            done[rec["id"]] = rec
+    return done
+
+
+def _record(out: Path, tid: str, params: dict, result: dict, attempts: list[str]) -> dict:
+    rec = {"id": tid, "params": params, "status": result["status"], "reason": result.get("reason"),
+           "attempts": len(attempts) + 1, "crashes": attempts, "seconds": result.get("seconds"),
+           "host": result.get("host"), "node_id": result.get("node_id"), "pid": result.get("pid"),
+           "figures": {k: v for k, v in result.get("figures", {}).items() if k != "rows"},
+           "rows": result.get("figures", {}).get("rows", []),
+           "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    folder = out / "trials" / tid
+    with io.atomic_dir(folder, overwrite=True) as tmp:
+        for name, data in (result.get("files") or {}).items():
+            io.atomic_write_bytes(tmp / Path(name).name, data)
+        for r in rec["rows"]:  # artifacts point at the recorded copy, not the worker's temporary folder
+            r["artifact"] = str(folder / Path(r["artifact"]).name)
+        io.write_json(tmp / "trial.json", rec)
+    return rec
+
+
+def _crash_reason(e: Exception) -> str:
+    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return f"{type(e).__name__}: {text[:240]}"
+
+
+def run_pending(pending: list[tuple[str, dict]], settings: dict, out: Path, address: str | None,
+                num_cpus: int | None, cpus_per_trial: float, retries: int, progress: bool) -> dict:
+    """Run trials on Ray; record each as it finishes. Returns session facts (nodes, wall time)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    ray = _connect(address, num_cpus)
+    try:
+        nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
+        remote = ray.remote(num_cpus=cpus_per_trial, max_retries=0)(run_trial)  # retries are ours, recorded
+        settings_ref = ray.put(settings)
+        refs, crashes = {}, {}
+        for tid, params in pending:
+            refs[remote.remote(params, settings_ref)] = (tid, params)
+        counts = {"ok": 0, "failed": 0, "did_not_learn": 0}
+        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), disable=not progress, transient=False) as bar:
+            task = bar.add_task("", total=len(pending))
+            while refs:
+                ready, _ = ray.wait(list(refs), num_returns=1)
+                ref = ready[0]
+                tid, params = refs.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except Exception as e:  # the worker died (killed, out of memory) or Ray lost it
+                    crashes.setdefault(tid, []).append(_crash_reason(e))
+                    if len(crashes[tid]) <= retries:
+                        refs[remote.remote(params, settings_ref)] = (tid, params)
+                        continue
+                    result = {"status": "failed", "reason": f"worker crashed {len(crashes[tid])} times; last: "
+                                                            f"{crashes[tid][-1]}", "figures": {}, "files": {}}
+                    crashes[tid] = crashes[tid][:-1]
+                rec = _record(out, tid, params, result, crashes.get(tid, []))
+                counts[rec["status"]] = counts.get(rec["status"], 0) + 1
+                bar.update(task, advance=1, description=f"ok {counts['ok']}  failed {counts['failed']}  "
+                                                        f"did-not-learn {counts['did_not_learn']}  last {tid}")
+    finally:
+        ray.shutdown()
+    return {"nodes": nodes}
+
+
+def sweep(data, task: str = "kws", out="sweep", arch="gru,lstm", units="16,32", layers="1", sparsity="0",
+          quant="int8", window=None, search: str = "grid", trials: int | None = None, seed: int = 0,
+          epochs: int = 3, prune_epochs: int = 2, max_flash=None, max_ram=None, max_latency_ms: float | None = None,
+          board: str = "mps2-an386", address: str | None = None, num_cpus: int | None = None,
+          cpus_per_trial: float = 1.0, retries: int = 1, mcu_vectors: int = 2, cpu_runs: int = 50,
+          progress: bool = True) -> dict:
+    """Run (or resume) a sweep into ``out``; returns the summary (also in ``out/summary.json``)."""
+    from edgernn.data import detect_task
+    from edgernn.targets.boards import get_board
+
+    space = search_space(task, arch, units, layers, sparsity, quant, window)
+    designs = plan_trials(space, search, trials, seed)
+    constraints = {"max_flash_bytes": parse_size(max_flash, "--max-flash"),
+                   "max_ram_bytes": parse_size(max_ram, "--max-ram"), "max_latency_ms": max_latency_ms}
+    if max_latency_ms is not None and not max_latency_ms > 0:
+        raise UserError("--max-latency-ms must be positive")
+    board = get_board(board).name
+    if any(v is not None for v in constraints.values()) and "int8" not in space["quant"]:
+        raise UserError("flash, RAM and latency limits are measured on the microcontroller, which runs int8 models "
+                        "only: add int8 to --quant")
+    if epochs < 1 or prune_epochs < 1 or retries < 0 or cpus_per_trial <= 0:
+        raise UserError("--epochs and --prune-epochs must be >= 1, --retries >= 0, --cpus-per-trial > 0")
+    if address:
+        parse_address(address)
+    data = str(Path(data).resolve())
+    found = detect_task(data)
+    if (found == "anomaly") != (task == "anomaly"):
+        raise UserError(f"{data}: {found} data does not fit --task {task}")
+    settings = {"task": task, "data": data, "epochs": epochs, "prune_epochs": prune_epochs, "seed": seed,
+                "board": board, "mcu_vectors": mcu_vectors, "cpu_runs": cpu_runs}
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "sweep.json").is_file():
+        raise UserError(f"--out {out}: a folder that is not a sweep (no sweep.json); choose a new or a sweep folder")
+    out.mkdir(parents=True, exist_ok=True)
+    planned = [(trial_id(p, settings), p) for p in designs]
+    done = load_done(out)
+    pending = [(t, p) for t, p in planned if t not in done]
+    if pending and address:
+        check_reachable(address)  # before anything is printed or started: an unreachable cluster is one error line
+    started = time.time()
+    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "trials_run": len(pending),
+               "trials_already_done": len(planned) - len(pending), "address": address or "local"}
+    if progress:
+        print(f"sweep: {len(planned)} trials planned, {len(planned) - len(pending)} already recorded in {out}, "
+              f"{len(pending)} to run", flush=True)
+    if pending:
+        session.update(run_pending(pending, settings, out, address, num_cpus, cpus_per_trial, retries, progress))
+    session["wall_seconds"] = round(time.time() - started, 1)
+    done = load_done(out)
+    records = [done[t] for t, _ in planned if t in done]
+    summary = summarize(records, constraints, board, task)
+    previous = io.read_json(out / "sweep.json") if (out / "sweep.json").is_file() else {}
+    sessions = (previous.get("sessions") or []) + [session]
+    io.write_json(out / "sweep.json", {"space": space, "search": search, "trials": trials, "settings": settings,
+                                       "constraints": constraints, "sessions": sessions})
+    write_outputs(out, records, summary, board)
+    summary.update(session=session, out=str(out))
+    io.write_json(out / "summary.json", summary)
+    if summary["best"] is None:
+        raise UserError(no_fit_message(summary, constraints))
+    return summary
+
+
+# ---------------------------------------------------------------- results: selection, Pareto, files
+
+def violations(rec: dict, constraints: dict) -> dict[str, float]:
+    """How far a trial misses each constraint, as a ratio over the limit (empty: it meets them all)."""
+    f, out = rec.get("figures", {}), {}
+    pairs = (("max_flash_bytes", "flash_bytes"), ("max_ram_bytes", "ram_bytes"), ("max_latency_ms", "mcu_latency_ms"))
+    for limit_key, figure in pairs:
+        limit = constraints.get(limit_key)
+        if limit is None:
+            continue
+        value = f.get(figure)
+        out_of = float("inf") if value is None else value / limit - 1
+        if out_of > 0:
+            out[figure] = out_of
+    return out
+
+
+def summarize(records: list[dict], constraints: dict, board: str, task: str) -> dict:
+    ok = [r for r in records if r["status"] == "ok"]
+    fits = [r for r in ok if not violations(r, constraints)]
+    # Highest accuracy of the model as the device runs it; ties go to the smaller flash, then RAM.
+    key = lambda r: (-r["figures"]["accuracy"], r["figures"].get("flash_bytes") or 0, r["figures"].get("ram_bytes") or 0)  # noqa: E731
+    best = min(fits, key=key) if fits else None
+    closest = sorted(ok, key=lambda r: (sum(min(v, 1e9) for v in violations(r, constraints).values()),
+                                        -r["figures"]["accuracy"]))[:3]
+    return {"task": task, "board": board, "constraints": constraints, "trials": len(records),
+            "ok": len(ok), "meeting_constraints": len(fits),
+            "failed": [{"id": r["id"], "reason": r["reason"]} for r in records if r["status"] == "failed"],
+            "did_not_learn": [{"id": r["id"], "reason": r["reason"]} for r in records if r["status"] == "did_not_learn"],
+            "best": _brief(best) if best else None,
+            "closest": [dict(_brief(r), misses=violations(r, constraints)) for r in closest] if not best else [],
+            "nodes_used": sorted({r.get("node_id") for r in records if r.get("node_id")})}
+
+
+def _brief(r: dict) -> dict:
+    f = r["figures"]
+    keep = ("metric", "float", "accuracy", "quantized_runtime", "params", "macs", "file_bytes", "arena_bytes",
+            "flash_bytes", "ram_bytes", "mcu_latency_ms", "mcu_estimate", "cpu_p50_ms")
+    return {"id": r["id"], "params": r["params"], **{k: f.get(k) for k in keep}}
+
+
+def no_fit_message(summary: dict, constraints: dict) -> str:
+    limits = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in constraints.items() if v is not None) or "none"
+    if not summary["ok"]:
+        bad = summary["failed"] + summary["did_not_learn"]
+        reasons = "; ".join(f"{f['id']}: {f['reason']}" for f in bad[:2])
+        return (f"no usable trial: {len(summary['failed'])} failed, {len(summary['did_not_learn'])} did not learn"
+                f"{' (' + reasons + ')' if reasons else ''}")
+    closest = "; ".join(
+        f"{c['id']} ({', '.join(f'{k} {v:+.0%}' if v != float('inf') else f'{k} not measured' for k, v in c['misses'].items())})"
+        for c in summary["closest"])
+    return f"no trial meets the constraints ({limits}); closest: {closest}"
+
+
+CSV_COLUMNS = ("id", "status", "arch", "units", "layers", "sparsity", "quant", "window", "metric", "float", "accuracy",
+               "params", "macs", "file_bytes", "arena_bytes", "flash_bytes", "ram_bytes", "mcu_latency_ms", "cpu_p50_ms",
+               "seconds", "attempts", "node_id", "reason")
+
+
+def write_outputs(out: Path, records: list[dict], summary: dict, board: str) -> None:
+    rows = []
+    for r in records:
+        rows.append({**{c: r["figures"].get(c) for c in CSV_COLUMNS}, **r["params"],
+                     **{c: r.get(c) for c in ("id", "status", "seconds", "attempts", "node_id", "reason")}})
+    buf = _io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    io.atomic_write_text(out / "trials.csv", buf.getvalue())
+    io.write_json(out / "trials.json", {"trials": records})
+    # `edgernn report OUT` reads this: every ok trial's rows in the bench schema (cpu and mcu targets)
+    io.write_json(out / "results.json", {"results": [row for r in records if r["status"] == "ok" for row in r["rows"]]})
+    ok = [r for r in records if r["status"] == "ok"]
+    plots = {}
+    for target, panels in (("mcu", (("mcu_latency_ms", "latency, ms (estimate)"), ("flash_bytes", "flash, bytes"),
+                                    ("ram_bytes", "RAM, bytes"))),
+                           ("cpu", (("cpu_p50_ms", "p50 latency, ms (LiteRT)"), ("file_bytes", "model file, bytes")))):
+        name = f"pareto_{target}" + (f"_{board}" if target == "mcu" else "") + ".png"
+        png = pareto_plot(ok, panels, f"{target}{':' + board if target == 'mcu' else ''}",
+                          summary["best"]["id"] if summary["best"] else None)
+        if png:
+            io.atomic_write_bytes(out / name, png)
+            plots[target] = name
+    best = out / "best"
+    if summary["best"]:
+        src = out / "trials" / summary["best"]["id"]
+        with io.atomic_dir(best, overwrite=True) as tmp:
+            for f in src.iterdir():
+                shutil.copy2(f, tmp / f.name)
+    elif best.exists() and (best / "trial.json").is_file():
+        shutil.rmtree(best)  # a best from looser constraints would mislead
+    io.atomic_write_text(out / "summary.md", summary_markdown(records, summary, plots))
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of points no other point beats on both cost (lower) and accuracy (higher)."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], float("-inf")
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def pareto_plot(records: list[dict], panels, title: str, best_id: str | None) -> bytes | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401  (formatters below)
+
+    panels = [(k, label) for k, label in panels if any(r["figures"].get(k) is not None for r in records)]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
+    for ax, (key, label) in zip(axes[0], panels):
+        pts = [r for r in records if r["figures"].get(key) is not None]
+        xy = [(r["figures"][key], 100 * r["figures"]["accuracy"]) for r in pts]
+        colors = {"gru": "tab:blue", "lstm": "tab:orange", "rnn": "tab:green"}
+        for r, (x, y) in zip(pts, xy):
+            ax.scatter(x, y, s=36, color=colors.get(r["params"]["arch"], "gray"), alpha=0.7,
+                       edgecolors="red" if r["id"] == best_id else "none", linewidths=2)
+        front = [xy[i] for i in pareto_front(xy)]
+        ax.plot([p[0] for p in front], [p[1] for p in front], "k--", lw=0.9, label="Pareto front")
+        for arch, c in colors.items():
+            if any(r["params"]["arch"] == arch for r in pts):
+                ax.scatter([], [], color=c, label=arch.upper())
+        if best_id:
+            ax.scatter([], [], facecolors="none", edgecolors="red", linewidths=2, label="chosen")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())  # plain numbers, no crowded minor labels
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(label + " (log)")
+        ax.set_ylabel(f"{records[0]['figures']['metric']} on the test split, %")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"sweep, target {title}: {len(records)} trials")
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def summary_markdown(records: list[dict], summary: dict, plots: dict) -> str:
+    c = summary["constraints"]
+    lines = ["# edgernn sweep", "",
+             f"{summary['trials']} trials: {summary['ok']} ok, {len(summary['failed'])} failed, "
+             f"{len(summary['did_not_learn'])} did not learn; {summary['meeting_constraints']} meet the constraints "
+             f"(flash <= {c['max_flash_bytes']} B, RAM <= {c['max_ram_bytes']} B, latency <= {c['max_latency_ms']} ms "
+             f"on {summary['board']}; None = no limit). Ray nodes used: {len(summary['nodes_used'])}.", ""]
+    b = summary["best"]
+    if b:
+        lines += [f"**Chosen**: `{b['id']}`: {b['metric']} {b['accuracy']:.4f} ({b['quantized_runtime']}), "
+                  f"flash {b['flash_bytes']} B, RAM {b['ram_bytes']} B, latency {b['mcu_latency_ms']} ms "
+                  f"({b['mcu_estimate']}); copied to `best/`.", ""]
+    else:
+        lines += ["**No trial meets the constraints.** Closest: " +
+                  "; ".join(f"`{x['id']}` misses {x['misses']}" for x in summary["closest"]), ""]
+    lines += ["| id | status | accuracy | flash B | RAM B | MCU ms | CPU p50 ms | node | reason |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        f = r["figures"]
+        lines.append(f"| {r['id']} | {r['status']} | {_fmt(f.get('accuracy'))} | {f.get('flash_bytes', '')} | "
+                     f"{f.get('ram_bytes', '')} | {_fmt(f.get('mcu_latency_ms'))} | {_fmt(f.get('cpu_p50_ms'))} | "
+                     f"{(r.get('node_id') or '')[:8]} | {(r.get('reason') or '').replace('|', '/')} |")
+    lines.append("")
+    lines += [f"![{t}]({name})" for t, name in plots.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(v) -> str:
+    return "" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)

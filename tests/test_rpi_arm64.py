@@ -1,0 +1,117 @@
+"""`bench --target rpi` on real ARM64 code: Debian bookworm arm64 Python 3.11 with the aarch64
+numpy and ai-edge-litert wheels a Raspberry Pi installs, run by qemu-aarch64 (user mode) behind a
+real OpenSSH server on loopback (tools/arm64_userland.py builds the userland once, ~1 minute, into
+a cache folder). The accuracy must equal the x86 result; the rows say the figures are emulated."""
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgernn import api
+
+REPO = Path(__file__).resolve().parents[1]
+USERLAND = Path(os.environ.get("EDGERNN_ARM64_USERLAND", Path.home() / ".cache" / "edgernn" / "arm64-userland"))
+FAST = {"warmup": 2, "runs": 10, "repeats": 1, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def arm64_python():
+    if not shutil.which("qemu-aarch64"):
+        pytest.fail("qemu-aarch64 missing: `make test` installs qemu-user")
+    wrapper = USERLAND / "python3"
+    if not wrapper.is_file():
+        subprocess.run([sys.executable, str(REPO / "tools" / "arm64_userland.py"), "--dir", str(USERLAND)], check=True,
+                       stdout=subprocess.DEVNULL)
+    return wrapper
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """Debian's sshd on a free loopback port with throwaway keys (as tests/test_bench.py uses)."""
+    from edgernn.studies.loopback import free_port, port_open
+
+    d = tmp_path_factory.mktemp("sshd")
+    for key in ("host_key", "user_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
+    (d / "authorized_keys").write_text((d / "user_key.pub").read_text())
+    os.chmod(d / "authorized_keys", 0o600)
+    port = free_port()
+    (d / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host_key'}\nPidFile {d / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {d / 'authorized_keys'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n")
+    os.makedirs("/run/sshd", exist_ok=True)
+    proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline and not port_open(port):
+        time.sleep(0.1)
+    yield {"host": f"{getpass.getuser()}@127.0.0.1", "port": port, "identity": str(d / "user_key"),
+           "known_hosts": str(d / "known_hosts"), "remote_dir": str(d / "remote")}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_the_userland_is_arm64_python_with_the_pi_wheels(arm64_python):
+    out = subprocess.run([str(arm64_python), "-c", "import platform, numpy, ai_edge_litert, sys; "
+                          "print(platform.machine(), sys.version_info[:2], numpy.__version__)"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.split()[0] == "aarch64" and "(3, 11)" in out.stdout, out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["kws-gru64", "kws-lstm64", "anomaly-lstm32"])
+def test_bench_rpi_on_arm64_matches_x86_accuracy(arm64_python, sshd, name, tmp_path):
+    model = REPO / "models" / name / "model_int8.tflite"
+    data = None
+    if name.startswith("anomaly"):
+        data = api.synth_anomaly(tmp_path / "anomaly", seed=0)
+    elif not (REPO / "data" / "kws").is_dir():
+        pytest.skip("data/kws not made (edgernn data synth-kws data/kws)")
+    limit = 300
+    x86 = api.bench([model], target="cpu", runtimes=["litert"], data=data, limit=limit, **FAST)[0]
+    rows = api.bench([model], target="rpi", runtimes=["litert"], data=data, limit=limit, remote_python=str(arm64_python),
+                     out=tmp_path / "rpi", **FAST, **sshd)
+    arm = rows[0]
+    assert arm["error"] is None, arm["error"]
+    assert arm["machine"] == "aarch64" and "EMULATED" in arm["cpu_model"]  # labelled: not a Pi's timing
+    assert arm["latency_ms"]["p50"] > 0 and arm["accuracy"] is not None
+    assert arm["accuracy"] == pytest.approx(x86["accuracy"], abs=0.0), (arm["accuracy"], x86["accuracy"])
+
+
+def test_arm64_outputs_equal_x86_outputs(arm64_python, tmp_path):
+    """The aarch64 kernels on the same int8 inputs: outputs equal LiteRT's on x86, byte for byte."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = REPO / "models" / "kws-gru64" / "model_int8.tflite"
+    rng = np.random.default_rng(0)
+    ip = Interpreter(model_path=str(model), num_threads=1)
+    ip.allocate_tensors()
+    inp, outp = ip.get_input_details()[0], ip.get_output_details()[0]
+    X = rng.integers(-128, 128, size=(8, *inp["shape"][1:]), dtype=np.int8)
+    np.save(tmp_path / "x.npy", X)
+    want = []
+    for x in X:
+        ip.set_tensor(inp["index"], x[None])
+        ip.invoke()
+        want.append(ip.get_tensor(outp["index"])[0].copy())
+    script = tmp_path / "arm.py"
+    script.write_text(
+        "import numpy as np, sys\nfrom ai_edge_litert.interpreter import Interpreter\n"
+        f"ip = Interpreter(model_path={str(model)!r}, num_threads=1); ip.allocate_tensors()\n"
+        "i, o = ip.get_input_details()[0], ip.get_output_details()[0]\nout = []\n"
+        f"for x in np.load({str(tmp_path / 'x.npy')!r}):\n"
+        "    ip.set_tensor(i['index'], x[None]); ip.invoke(); out.append(ip.get_tensor(o['index'])[0].copy())\n"
+        f"np.save({str(tmp_path / 'y.npy')!r}, np.array(out))\n")
+    r = subprocess.run([str(arm64_python), str(script)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-1000:]
+    got = np.load(tmp_path / "y.npy")
+    assert np.array_equal(got, np.array(want)), (got[:2], np.array(want)[:2])

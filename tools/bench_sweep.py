@@ -1,0 +1,64 @@
+"""Sweep benchmark (issue 15): >= 24 trials on the built-in KWS data across a 2-node Ray cluster.
+
+    python tools/bench_sweep.py [--data data/kws] [--out sweeps/kws-bench] [--nodes 2] [--cpus-per-node 1]
+
+Starts a real Ray cluster on this machine (head + worker nodes, each its own `ray start` process,
+joined over loopback), runs `edgernn sweep` over GRU/LSTM x 8/16/32 units x 1/2 layers x sparsity
+0/0.5 (int8, 3 epochs: trials are kept small because the machine is shared) under
+--max-flash 64KB --max-ram 16KB --max-latency-ms 20 on mps2-an386, then runs the same sweep again
+and shows that the re-run does no work. Prints: trials, failures, Ray nodes used, wall time, the
+chosen model's measured figures against each constraint, the Pareto plot files, and the re-run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edgernn import api  # noqa: E402
+from edgernn.studies.loopback import loopback_cluster  # noqa: E402
+
+SPACE = dict(task="kws", arch="gru,lstm", units="8,16,32", layers="1,2", sparsity="0,0.5", quant="int8", epochs=3,
+             prune_epochs=2)
+LIMITS = dict(max_flash="64KB", max_ram="16KB", max_latency_ms=20.0, board="mps2-an386")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(ROOT / "data" / "kws"))
+    p.add_argument("--out", default=str(ROOT / "sweeps" / "kws-bench"))
+    p.add_argument("--nodes", type=int, default=2)
+    p.add_argument("--cpus-per-node", type=int, default=1)
+    a = p.parse_args(argv)
+    with loopback_cluster(nodes=a.nodes, cpus_per_node=a.cpus_per_node, pythonpath=str(ROOT)) as cluster:
+        print(f"Ray cluster: {a.nodes} nodes on loopback, head {cluster['address']}", flush=True)
+        t0 = time.time()
+        s = api.sweep(a.data, out=a.out, address=cluster["address"], **SPACE, **LIMITS)
+        wall = time.time() - t0
+        t1 = time.time()
+        again = api.sweep(a.data, out=a.out, address=cluster["address"], progress=False, **SPACE, **LIMITS)
+        rerun = time.time() - t1
+    b = s["best"]
+    print(f"\ntrials: {s['trials']} ({s['ok']} ok, {len(s['failed'])} failed, {len(s['did_not_learn'])} did not learn); "
+          f"{s['meeting_constraints']} meet the constraints")
+    for f in s["failed"]:
+        print(f"  failed {f['id']}: {f['reason']}")
+    print(f"Ray nodes that ran trials: {len(s['nodes_used'])} ({', '.join(n[:8] for n in s['nodes_used'])})")
+    print(f"wall time: {wall:.0f} s for {s['session']['trials_run']} trials run in this session")
+    print(f"chosen: {b['id']}  {b['metric']} {b['accuracy']:.4f} (int8 on {b['quantized_runtime']}; float {b['float']:.4f})")
+    print(f"  flash {b['flash_bytes']:,} B <= {64 * 1024:,} B: {b['flash_bytes'] <= 64 * 1024}")
+    print(f"  RAM {b['ram_bytes']:,} B <= {16 * 1024:,} B: {b['ram_bytes'] <= 16 * 1024}")
+    print(f"  latency {b['mcu_latency_ms']:.2f} ms <= 20 ms on mps2-an386: {b['mcu_latency_ms'] <= 20} ({b['mcu_estimate']})")
+    print(f"  arena {b['arena_bytes']:,} B, int8 file {b['file_bytes']:,} B, CPU p50 {b['cpu_p50_ms']:.4f} ms (LiteRT)")
+    print(f"Pareto plots: {a.out}/pareto_mcu_mps2-an386.png, {a.out}/pareto_cpu.png; best model: {a.out}/best/")
+    print(f"re-run of the same command: {again['session']['trials_run']} trials run, "
+          f"{again['session']['trials_already_done']} already recorded, {rerun:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
