@@ -13,7 +13,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # openocd: `firmware flash` (its tests check the board scripts exist).
 # flite, festival + voices: more KWS synthesis engines (data synth-kws, train --holdout-engine).
 APT_PKGS := espeak-ng libsndfile1 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
-            openssh-server openssh-client gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user openocd \
+            openssh-server openssh-client qemu-user openocd \
             flite festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k
 APT_STAMP := $(VENV)/.apt
 
