@@ -218,7 +218,9 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
                    "warm-up, at most a quarter of --epochs.")
 @click.option("--clipnorm", type=float, default=None,
               help="Clip gradients to this global norm (0: off). Default: 1.0.")
-@click.option("--dropout", default=0.3, show_default=True, help="Dropout before the classifier head.")
+@click.option("--dropout", type=float, default=None,
+              help="Dropout before the classifier head. Default: 0.3; 0 for --task kws with augmentation on "
+                   "(the augmentation regularizes enough).")
 @click.option("--seed", default=0, show_default=True, help="Random seed (weights, shuffling).")
 @click.option("--class-weights/--no-class-weights", default=True, show_default=True,
               help="Weight classes inversely to their frequency.")

@@ -19,6 +19,15 @@ from edgernn.train.run import input_norm, prepare_inputs
 
 # batch size, epochs, patience and learning rate are derived from the data (train.recipe) unless given
 DEFAULTS = {"dropout": 0.3}
+# With KWS augmentation on (fresh masks every batch, noisy extra copies) the model underfits rather
+# than overfits (training accuracy stays below validation accuracy): dropout on top only cost
+# validation accuracy (GRU-64, default keyword set, flite held out: 86.2% -> 87.1% without it).
+AUGMENTED_KWS_DROPOUT = 0.0
+
+
+def default_dropout(task: str, augment) -> float:
+    """Dropout when none is given: none for augmented keyword spotting, else DEFAULTS["dropout"]."""
+    return AUGMENTED_KWS_DROPOUT if task == "kws" and augment is not False else DEFAULTS["dropout"]
 
 
 def balanced_class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
@@ -70,7 +79,7 @@ def _validate(task, arch, units, layers, dropout=0.0):
 
 def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 64, layers: int = 1,
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
-          patience: int | None = None, dropout: float = DEFAULTS["dropout"], seed: int = 0,
+          patience: int | None = None, dropout: float | None = None, seed: int = 0,
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
           progress: bool = True, callbacks=(), warmup_epochs: int | None = None, min_epochs: int | None = None,
           clipnorm: float | None = None, data_options: dict | None = None, feature_arithmetic: str = "float",
@@ -84,8 +93,10 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     ``feature_arithmetic`` (kws): "fixed" trains on the integer front end of cores without an FPU.
     KWS only: ``keywords`` (default: the dataset's), ``holdout_engine`` (a synthesis engine kept
     out of train/val/test and reported on its own), ``augment`` (True: defaults, a dict: overrides,
-    False: off; see ``edgernn.data.augment``).
+    False: off; see ``edgernn.data.augment``). ``dropout``: ``None`` = ``default_dropout``.
     """
+    if dropout is None:
+        dropout = default_dropout(task, augment)
     _validate(task, arch, units, layers, dropout)
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
                        min_epochs=min_epochs, lr=lr, clipnorm=clipnorm)
