@@ -30,7 +30,7 @@ def test_the_reference_models_are_there():
 
 @pytest.mark.parametrize("card_path", CARDS, ids=lambda p: p.parent.name)
 def test_card_files_sizes_and_structure_match(card_path):
-    from edgernn.export.tflite_info import describe
+    from edgernn.tflite.info import describe
     from edgernn.models import count_macs, count_params
     from edgernn.train.run import load_run
 
