@@ -162,17 +162,23 @@ def _pipeline(params: dict, settings: dict, tmp: Path):
         stages[name] = round(now - last[0], 1)
         last[0] = now
 
-    from edgernn import api
+    # Stage functions, not edgernn.api (which imports this module: no cycle).
+    from edgernn.bench.evaluate import evaluate
+    from edgernn.bench.harness import bench, bench_mcu
+    from edgernn.export.check import check
+    from edgernn.optimize.prune import prune
+    from edgernn.optimize.quantize import quantize
+    from edgernn.train.loop import train
     from edgernn.train.metrics import main_metric
 
     # anomaly window: a loader option, kept in the run's config.json so every later step cuts the same windows
     options = {"window": params["window"], "stride": max(1, params["window"] // 2)} if "window" in params else None
-    run = api.train(task=settings["task"], arch=params["arch"], units=params["units"], layers=params["layers"],
-                    data=settings["data"], out=tmp / "run", seed=settings["seed"], epochs=settings["epochs"],
-                    progress=False, data_options=options)
+    run = train(task=settings["task"], arch=params["arch"], units=params["units"], layers=params["layers"],
+                data=settings["data"], out=tmp / "run", seed=settings["seed"], epochs=settings["epochs"],
+                progress=False, data_options=options)
     lap("train")
     if params["sparsity"] > 0:
-        run = api.prune(run, sparsity=params["sparsity"], epochs=settings["prune_epochs"], out=tmp / "pruned")
+        run = prune(run, sparsity=params["sparsity"], epochs=settings["prune_epochs"], out=tmp / "pruned")
         lap("prune")
     metrics = io.read_json(run / "metrics.json")
     metric, float_value = main_metric(metrics)
@@ -183,22 +189,22 @@ def _pipeline(params: dict, settings: dict, tmp: Path):
     if not math.isfinite(float_value):
         return figures, {}, "failed", f"diverged: test {metric} is {float_value}"
     mode = params["quant"]
-    model = api.quantize(run, mode=mode, out=run / f"model_{mode}.tflite")
+    model = quantize(run, mode=mode, out=run / f"model_{mode}.tflite")
     lap("quantize")
     runtime = "tflm" if mode == "int8" else "litert"
-    value = api.evaluate(model, runtime=runtime, progress=False)[metric]
+    value = evaluate(model, runtime=runtime, progress=False)[metric]
     lap("evaluate")
     figures.update(quantized=value, quantized_runtime=runtime, file_bytes=model.stat().st_size, accuracy=value)
     rows = []
-    cpu = api.bench([model], target="cpu", runtimes=["litert"], runs=settings["cpu_runs"], warmup=5, repeats=1,
-                    limit=0, progress=False)[0]
+    cpu = bench([model], target="cpu", runtimes=["litert"], runs=settings["cpu_runs"], warmup=5, repeats=1,
+                limit=0, progress=False)[0]
     rows.append(dict(cpu, metric=metric, accuracy=value))
     figures["cpu_p50_ms"] = (cpu.get("latency_ms") or {}).get("p50")
     lap("bench_cpu")
     if mode == "int8":
-        figures["arena_bytes"] = api.check(model).get("arena_bytes")
+        figures["arena_bytes"] = check(model).get("arena_bytes")
         lap("check")
-        mcu = api.bench([model], target="mcu", board=settings["board"], vectors=settings["mcu_vectors"])[0]
+        mcu = bench_mcu([model], board=settings["board"], vectors=settings["mcu_vectors"])[0]
         m = mcu["mcu"]
         lap("bench_mcu")
         if not m["bit_exact_vs_tflm"]:
