@@ -110,8 +110,30 @@ def build(model, calibration: np.ndarray) -> bytes:
     q = {name: affine_params(*r) for name, r in ranges.items()}
     steps, feats = calibration.shape[1:]
     units = w["layers"][0]["recurrent"].shape[0]
+
+    def gru_layer(body, li, x_t, x_scale, h, L):
+        xp = body.tensor(f"xp{li}_t", [1, 3 * units], "int8", *q[f"xp{li}"])
+        _fully_connected(body, f"proj{li}", x_t, x_scale, L["kernel"], L["bias_in"], xp)
+        h_new = body.tensor(f"h{li}_next", [1, units], "int8", H_SCALE, 0)
+        _gru_step(body, li, h, xp, q[f"xp{li}"], L, q, units, h_new)
+        return h_new
+
+    return loop_classifier(f"edgernn compact int8 GRU: {len(w['layers'])} x {units} units, {steps} steps",
+                           w, q, steps, feats, gru_layer)
+
+
+def loop_classifier(title: str, w: dict, q: dict, steps: int, feats: int, layer_step) -> bytes:
+    """The int8 classifier graph the compact recurrent cells share (GRU here, vanilla RNN in rnn_int8):
+    RESHAPE -> WHILE {GATHER x_t, one time step of every layer} -> FULLY_CONNECTED head -> SOFTMAX.
+
+    ``w``: {"layers": [...], "head": {"kernel", "bias"}}; ``q``: (scale, zero point) per calibrated tensor;
+    ``layer_step(body, li, x_t, x_scale, h, L)`` adds layer ``li``'s time step to the loop body and
+    returns its new hidden state (int8 at H_SCALE, the scale every hidden state keeps around the loop).
+    """
+    n_layers = len(w["layers"])
+    units = w["layers"][0]["recurrent"].shape[0]
     classes = w["head"]["bias"].shape[0]
-    mb = ModelBuilder(f"edgernn compact int8 GRU: {len(w['layers'])} x {units} units, {steps} steps")
+    mb = ModelBuilder(title)
     main, cond, body = mb.subgraph("main"), mb.subgraph("cond"), mb.subgraph("body")
 
     # WHILE state, the same in all three subgraphs: step counter, hidden states, the input.
@@ -119,7 +141,7 @@ def build(model, calibration: np.ndarray) -> bytes:
     # state is copied between subgraphs, so this keeps the tensor arena small.
     def state(sg, prefix):
         ids = [sg.tensor(f"{prefix}step", [1], "int32")]
-        ids += [sg.tensor(f"{prefix}h{i}", [1, units], "int8", H_SCALE, 0) for i in range(len(w["layers"]))]
+        ids += [sg.tensor(f"{prefix}h{i}", [1, units], "int8", H_SCALE, 0) for i in range(n_layers)]
         ids.append(sg.tensor(f"{prefix}x", [steps, feats], "int8", *q["input"]))
         return ids
 
@@ -129,7 +151,7 @@ def build(model, calibration: np.ndarray) -> bytes:
     main.op("RESHAPE", [x, main.const("shape", [steps, feats], "int32")], [x2],
             main.options("ReshapeOptions", newShape=[steps, feats]), "ReshapeOptions")
     init = [main.const("step0", [0], "int32")]
-    init += [main.const(f"h{i}_init", np.zeros((1, units)), "int8", H_SCALE, 0) for i in range(len(w["layers"]))]
+    init += [main.const(f"h{i}_init", np.zeros((1, units)), "int8", H_SCALE, 0) for i in range(n_layers)]
     init.append(x2)
     final = state(main, "final_")
     main.op("WHILE", init, final, main.options("WhileOptions", condSubgraphIndex=1, bodySubgraphIndex=2),
@@ -156,10 +178,7 @@ def build(model, calibration: np.ndarray) -> bytes:
     body.op("GATHER", [x_all, step], [below], body.options("GatherOptions", axis=0, batchDims=0), "GatherOptions")
     below_scale = q["input"][0]
     for li, L in enumerate(w["layers"]):
-        xp = body.tensor(f"xp{li}_t", [1, 3 * units], "int8", *q[f"xp{li}"])
-        _fully_connected(body, f"proj{li}", below, below_scale, L["kernel"], L["bias_in"], xp)
-        h_new = body.tensor(f"h{li}_next", [1, units], "int8", H_SCALE, 0)
-        _gru_step(body, li, b_in[1 + li], xp, q[f"xp{li}"], L, q, units, h_new)
+        h_new = layer_step(body, li, below, below_scale, b_in[1 + li], L)
         outs.append(h_new)
         below, below_scale = h_new, H_SCALE
     outs.append(x_all)

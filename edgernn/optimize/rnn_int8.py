@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# The one place this module depends on the GRU builder (which may move to edgernn/optimize/).
-from edgernn.optimize.gru_int8 import H_SCALE, SOFTMAX, TANH, _binary, _fully_connected, affine_params
-from edgernn.tflite.builder import ModelBuilder
+# The loop skeleton and the quantization helpers are the GRU builder's: one graph layout for both cells.
+from edgernn.optimize.gru_int8 import H_SCALE, TANH, _binary, _fully_connected, affine_params, loop_classifier
 
 assert TANH == (H_SCALE, 0)  # TANH's int8 output is the hidden state's scale: no rescale around the loop
 
@@ -80,58 +79,13 @@ def build(model, calibration: np.ndarray) -> bytes:
     _, ranges = float_reference(calibration.astype(np.float64), w)
     q = {name: affine_params(*r) for name, r in ranges.items()}
     steps, feats = calibration.shape[1:]
-    n_layers = len(w["layers"])
     units = w["layers"][0]["recurrent"].shape[0]
-    classes = w["head"]["bias"].shape[0]
-    mb = ModelBuilder(f"edgernn compact int8 RNN: {n_layers} x {units} units, {steps} steps")
-    main, cond, body = mb.subgraph("main"), mb.subgraph("cond"), mb.subgraph("body")
 
-    # WHILE state, the same in all three subgraphs: step counter, hidden states, the input.
-    def state(sg, prefix):
-        ids = [sg.tensor(f"{prefix}step", [1], "int32")]
-        ids += [sg.tensor(f"{prefix}h{i}", [1, units], "int8", H_SCALE, 0) for i in range(n_layers)]
-        ids.append(sg.tensor(f"{prefix}x", [steps, feats], "int8", *q["input"]))
-        return ids
+    def rnn_layer(body, li, x_t, x_scale, h, L):
+        return _rnn_step(body, li, x_t, x_scale, h, L, q, units)
 
-    # main
-    x = main.tensor("input", [1, steps, feats], "int8", *q["input"])
-    x2 = main.tensor("input_2d", [steps, feats], "int8", *q["input"])
-    main.op("RESHAPE", [x, main.const("shape", [steps, feats], "int32")], [x2],
-            main.options("ReshapeOptions", newShape=[steps, feats]), "ReshapeOptions")
-    init = [main.const("step0", [0], "int32")]
-    init += [main.const(f"h{i}_init", np.zeros((1, units)), "int8", H_SCALE, 0) for i in range(n_layers)]
-    init.append(x2)
-    final = state(main, "final_")
-    main.op("WHILE", init, final, main.options("WhileOptions", condSubgraphIndex=1, bodySubgraphIndex=2),
-            "WhileOptions")
-    logits = main.tensor("logits", [1, classes], "int8", *q["logits"])
-    _fully_connected(main, "head", final[-2], H_SCALE, w["head"]["kernel"], w["head"]["bias"], logits)
-    y = main.tensor("output", [1, classes], "int8", *SOFTMAX)
-    main.op("SOFTMAX", [logits], [y], main.options("SoftmaxOptions", beta=1.0), "SoftmaxOptions")
-    main.g.inputs, main.g.outputs = [x], [y]
-
-    # cond: step < T
-    c_in = state(cond, "")
-    keep = cond.tensor("keep_going", [1], "bool")
-    cond.op("LESS", [c_in[0], cond.const("steps", [steps], "int32")], [keep])
-    cond.g.inputs, cond.g.outputs = c_in, [keep]
-
-    # body: one time step of every layer
-    b_in = state(body, "")
-    step, x_all = b_in[0], b_in[-1]
-    outs = [body.tensor("next_step", [1], "int32")]
-    body.op("ADD", [step, body.const("one", [1], "int32")], [outs[0]],
-            body.options("AddOptions", fusedActivationFunction=0), "AddOptions")
-    below = body.tensor("x_t", [1, feats], "int8", *q["input"])
-    body.op("GATHER", [x_all, step], [below], body.options("GatherOptions", axis=0, batchDims=0), "GatherOptions")
-    below_scale = q["input"][0]
-    for li, L in enumerate(w["layers"]):
-        h_new = _rnn_step(body, li, below, below_scale, b_in[1 + li], L, q, units)
-        outs.append(h_new)
-        below, below_scale = h_new, H_SCALE
-    outs.append(x_all)
-    body.g.inputs, body.g.outputs = b_in, outs
-    return mb.to_bytes()
+    return loop_classifier(f"edgernn compact int8 RNN: {len(w['layers'])} x {units} units, {steps} steps",
+                           w, q, steps, feats, rnn_layer)
 
 
 def _rnn_step(sg, li, x_t, x_scale, h, L, q, units) -> int:
