@@ -55,11 +55,12 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="edgernn")
 def main():
-    """edgernn: small GRU/LSTM models from data to microcontroller.
+    """edgernn: small GRU/LSTM/RNN models from data to microcontroller.
 
     Pipeline: data -> train -> prune / quantize -> export -> check / eval -> bench -> report;
-    compare runs the whole path for GRU and LSTM and says which to use.
-    Every command has --help.
+    compare runs the whole path for GRU, LSTM and vanilla RNN and says which to use; sweep
+    searches designs under device constraints on Ray; detect and streaming-eval run keyword
+    models over long recordings. Every command has --help.
     """
 
 
