@@ -58,8 +58,9 @@ def gru_weights(model) -> dict:
     return {"layers": layers, "head": head}
 
 
-def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
-    """Run the graph in float64; return (softmax probabilities, per-tensor (min, max) ranges)."""
+def range_tracker():
+    """(ranges, seen) for calibration: ``seen(name, v)`` widens ``ranges[name]`` = [min, max] by ``v``
+    and returns ``v``, so a float reference can record every tensor's range as it computes it."""
     ranges: dict[str, list[float]] = {}
 
     def seen(name, v):
@@ -67,6 +68,13 @@ def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
         r = ranges.setdefault(name, [lo, hi])
         r[0], r[1] = min(r[0], lo), max(r[1], hi)
         return v
+
+    return ranges, seen
+
+
+def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
+    """Run the graph in float64; return (softmax probabilities, per-tensor (min, max) ranges)."""
+    ranges, seen = range_tracker()
 
     seen("input", X)
     n, steps, _ = X.shape
@@ -274,13 +282,7 @@ def _cell_float(seen, tag, xp, h, L):
 
 def anomaly_float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
     """The anomaly graph in float64: (outputs [N, T, C], per-tensor ranges)."""
-    ranges: dict[str, list[float]] = {}
-
-    def seen(name, v):
-        lo, hi = float(np.min(v)), float(np.max(v))
-        r = ranges.setdefault(name, [lo, hi])
-        r[0], r[1] = min(r[0], lo), max(r[1], hi)
-        return v
+    ranges, seen = range_tracker()
 
     seen("input", X)
     n, steps, _ = X.shape

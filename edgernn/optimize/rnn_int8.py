@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 # The loop skeleton and the quantization helpers are the GRU builder's: one graph layout for both cells.
-from edgernn.optimize.gru_int8 import H_SCALE, TANH, _binary, _fully_connected, affine_params, loop_classifier
+from edgernn.optimize.gru_int8 import (H_SCALE, TANH, _binary, _fully_connected, affine_params, loop_classifier,
+                                     range_tracker)
 
 assert TANH == (H_SCALE, 0)  # TANH's int8 output is the hidden state's scale: no rescale around the loop
 
@@ -49,13 +50,7 @@ def rnn_weights(model) -> dict:
 
 def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
     """Run the graph in float64; return (softmax probabilities, per-tensor (min, max) ranges)."""
-    ranges: dict[str, list[float]] = {}
-
-    def seen(name, v):
-        lo, hi = float(np.min(v)), float(np.max(v))
-        r = ranges.setdefault(name, [lo, hi])
-        r[0], r[1] = min(r[0], lo), max(r[1], hi)
-        return v
+    ranges, seen = range_tracker()
 
     seen("input", X)
     n, steps, _ = X.shape
