@@ -3,7 +3,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import time
 
@@ -109,33 +108,14 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
     """Debian's sshd on a free loopback port, throwaway host and user keys; yields connection options."""
+    from edgernn.studies.loopback import loopback_sshd
+
     sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
     if not os.path.exists(sshd_bin) or not shutil.which("ssh"):
         pytest.fail("openssh-server/openssh-client missing: `make test` installs them")
-    d = tmp_path_factory.mktemp("sshd")
-    for key in ("host_key", "user_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
-    (d / "authorized_keys").write_text((d / "user_key.pub").read_text())
-    os.chmod(d / "authorized_keys", 0o600)
-    port = _free_port()
-    (d / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host_key'}\nPidFile {d / 'sshd.pid'}\n"
-        f"AuthorizedKeysFile {d / 'authorized_keys'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n")
-    os.makedirs("/run/sshd", exist_ok=True)
-    proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")], stderr=subprocess.PIPE)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    import getpass
-    yield {"host": f"{getpass.getuser()}@127.0.0.1", "port": port, "identity": str(d / "user_key"),
-           "known_hosts": str(d / "known_hosts"), "remote_dir": str(d / "remote work dir"),
-           "remote_python": sys.executable}  # the venv's python: has numpy, ai-edge-litert, onnxruntime
-    proc.terminate()
-    proc.wait(timeout=10)
+    with loopback_sshd(tmp_path_factory.mktemp("sshd"), remote_dir_name="remote work dir") as options:
+        # the venv's python: has numpy, ai-edge-litert, onnxruntime
+        yield dict(options, remote_python=sys.executable)
 
 
 def test_rpi_over_ssh_has_the_cpu_schema(artifacts, sshd, tmp_path):

@@ -4,12 +4,10 @@ real OpenSSH server on loopback (tools/arm64_userland.py builds the userland onc
 a cache folder). The accuracy must equal the x86 result; the rows say the figures are emulated."""
 from __future__ import annotations
 
-import getpass
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,28 +34,10 @@ def arm64_python():
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
     """Debian's sshd on a free loopback port with throwaway keys (as tests/test_bench.py uses)."""
-    from edgernn.studies.loopback import free_port, port_open
+    from edgernn.studies.loopback import loopback_sshd
 
-    d = tmp_path_factory.mktemp("sshd")
-    for key in ("host_key", "user_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
-    (d / "authorized_keys").write_text((d / "user_key.pub").read_text())
-    os.chmod(d / "authorized_keys", 0o600)
-    port = free_port()
-    (d / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host_key'}\nPidFile {d / 'sshd.pid'}\n"
-        f"AuthorizedKeysFile {d / 'authorized_keys'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n")
-    os.makedirs("/run/sshd", exist_ok=True)
-    proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline and not port_open(port):
-        time.sleep(0.1)
-    yield {"host": f"{getpass.getuser()}@127.0.0.1", "port": port, "identity": str(d / "user_key"),
-           "known_hosts": str(d / "known_hosts"), "remote_dir": str(d / "remote")}
-    proc.terminate()
-    proc.wait(timeout=10)
+    with loopback_sshd(tmp_path_factory.mktemp("sshd")) as options:
+        yield options
 
 
 def test_the_userland_is_arm64_python_with_the_pi_wheels(arm64_python):

@@ -11,48 +11,16 @@ equal), p50 latency (the ARM64 one is the emulator's: its cpu_model says EMULATE
 from __future__ import annotations
 
 import argparse
-import contextlib
-import getpass
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edgernn import api  # noqa: E402
-from edgernn.studies.loopback import free_port, port_open  # noqa: E402
-
-
-@contextlib.contextmanager
-def loopback_sshd():
-    with tempfile.TemporaryDirectory(prefix="edgernn-sshd-") as tmp:
-        d = Path(tmp)
-        for key in ("host_key", "user_key"):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
-        (d / "authorized_keys").write_text((d / "user_key.pub").read_text())
-        os.chmod(d / "authorized_keys", 0o600)
-        port = free_port()
-        (d / "sshd_config").write_text(
-            f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host_key'}\nPidFile {d / 'sshd.pid'}\n"
-            f"AuthorizedKeysFile {d / 'authorized_keys'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
-            "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n")
-        os.makedirs("/run/sshd", exist_ok=True)
-        proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
-                                stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.time() + 10
-            while time.time() < deadline and not port_open(port):
-                time.sleep(0.1)
-            yield {"host": f"{getpass.getuser()}@127.0.0.1", "port": port, "identity": str(d / "user_key"),
-                   "known_hosts": str(d / "known_hosts"), "remote_dir": str(d / "remote")}
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+from edgernn.studies.loopback import loopback_sshd  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -64,7 +32,8 @@ def main(argv=None) -> int:
     if not python.is_file():
         subprocess.run([sys.executable, str(ROOT / "tools" / "arm64_userland.py"), "--dir", a.userland], check=True)
     timing = {"warmup": 5, "runs": 50, "repeats": 1, "progress": False}
-    with tempfile.TemporaryDirectory() as tmp, loopback_sshd() as ssh:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory(prefix="edgernn-sshd-") as keys, \
+            loopback_sshd(Path(keys)) as ssh:
         anomaly = api.synth_anomaly(Path(tmp) / "anomaly", seed=0)
         print(f"{'model':<16} {'target':<6} {'machine':<8} {'metric':<9} {'value':>7} {'p50 ms':>8}  cpu_model")
         for name in ("kws-gru64", "kws-lstm64", "anomaly-lstm32"):

@@ -35,6 +35,37 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
+@contextlib.contextmanager
+def loopback_sshd(folder: Path, remote_dir_name: str = "remote") -> Iterator[dict]:
+    """Debian's sshd on a free loopback port with throwaway host and user keys kept in ``folder``, for
+    tests and tools of the Raspberry Pi target; yields the ``bench --target rpi`` connection options."""
+    import getpass
+    import shutil
+
+    d = Path(folder)
+    for key in ("host_key", "user_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
+    (d / "authorized_keys").write_text((d / "user_key.pub").read_text())
+    os.chmod(d / "authorized_keys", 0o600)
+    port = free_port()
+    (d / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host_key'}\nPidFile {d / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {d / 'authorized_keys'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n")
+    os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation directory
+    proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not port_open(port):
+            time.sleep(0.1)
+        yield {"host": f"{getpass.getuser()}@127.0.0.1", "port": port, "identity": str(d / "user_key"),
+               "known_hosts": str(d / "known_hosts"), "remote_dir": str(d / remote_dir_name)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def ray_env(extra_path: str | None = None) -> dict:
     # `ray start --head` (2.60) turns on token authentication; nodes and drivers present the token the
     # head keeps in ~/.ray/auth_token when RAY_AUTH_MODE=token, as on a user's cluster.
