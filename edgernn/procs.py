@@ -5,10 +5,16 @@ kill the CLI). If the CLI is killed (SIGKILL, closed terminal), such a child wou
 running for tens of seconds as an orphan: each child calls ``die_with_parent()`` first thing, which
 asks Linux to send it SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG) and exits at once if the
 parent is already gone.
+
+External tools (QEMU, the compilers, ssh/scp, flashers) cannot call that themselves, and setting it
+with ``preexec_fn`` is unsafe next to TensorFlow's threads; ``tied_to_parent(argv)`` starts them
+through util-linux's ``setpriv --pdeathsig KILL``, which sets the same flag and then execs the tool.
 """
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,3 +47,28 @@ def child_env(extra: dict | None = None) -> dict:
 def run_child(argv: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
     """``subprocess.run`` with the parent pid passed on; the child must call ``die_with_parent``."""
     return subprocess.run(argv, timeout=timeout, env=child_env(kwargs.pop("env", None)), **kwargs)
+
+
+@functools.lru_cache(maxsize=1)
+def _setpriv() -> str | None:
+    """util-linux's setpriv if it can set the parent-death signal here (Linux only), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    exe = shutil.which("setpriv")
+    if exe is None:
+        return None
+    try:
+        probe = subprocess.run([exe, "--pdeathsig", "KILL", "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return exe if probe.returncode == 0 else None
+
+
+def tied_to_parent(argv: list[str]) -> list[str]:
+    """``argv`` started so that the tool gets SIGKILL when this process dies (no orphaned QEMU, gcc,
+    ssh after the CLI is killed). Where setpriv is missing it is ``argv`` unchanged: the callers'
+    timeouts still end the tool."""
+    exe = _setpriv()
+    if exe is None or shutil.which(argv[0]) is None:  # a missing tool stays FileNotFoundError for the caller
+        return list(argv)
+    return [exe, "--pdeathsig", "KILL", "--", *argv]

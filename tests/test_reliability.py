@@ -52,6 +52,51 @@ def test_child_dies_when_its_parent_is_killed(tmp_path):
         pytest.fail("the child outlived its killed parent")
 
 
+def test_external_tool_dies_when_its_parent_is_killed(tmp_path):
+    """QEMU, gcc and ssh cannot call die_with_parent themselves: started through tied_to_parent (setpriv
+    --pdeathsig), a tool goes when the CLI is SIGKILLed."""
+    pid_file = tmp_path / "tool.pid"
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        "from edgernn.procs import tied_to_parent\n"
+        "p = subprocess.Popen(tied_to_parent(['sleep', '120']))\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(120)\n")], env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
+    deadline = time.time() + 60
+    while not (pid_file.is_file() and pid_file.read_text()) and time.time() < deadline:
+        time.sleep(0.1)
+    tool = int(pid_file.read_text())
+    time.sleep(0.5)  # setpriv has exec'd sleep by now
+    parent.kill()
+    parent.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            state = Path(f"/proc/{tool}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        if state == "Z":  # killed, waiting to be reaped by init
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(tool, 9)
+        pytest.fail("the external tool outlived its killed parent")
+
+
+def test_missing_external_tool_is_still_file_not_found():
+    from edgernn.procs import tied_to_parent
+
+    with pytest.raises(FileNotFoundError):
+        subprocess.run(tied_to_parent(["edgernn-no-such-tool-xyz"]), capture_output=True)
+
+
+def test_qemu_compilers_and_ssh_are_started_tied_to_the_parent():
+    root = Path(__file__).parents[1] / "edgernn"
+    for rel, calls in {"targets/mcu.py": 3, "targets/kws_firmware.py": 2, "targets/rpi.py": 1,
+                       "targets/flash.py": 1, "runtimes/native.py": 1, "runtimes/frontend_native.py": 1}.items():
+        assert (root / rel).read_text().count("tied_to_parent(") >= calls, rel
+
+
 def test_converter_child_and_runner_ask_to_die_with_parent():
     root = Path(__file__).parents[1] / "edgernn"
     assert "die_with_parent()" in (root / "optimize" / "_convert_child.py").read_text()

@@ -18,6 +18,7 @@ import numpy as np
 from edgernn.errors import UserError
 from edgernn.export.frontend_c import frontend_header
 from edgernn.features.frontend import FeatureConfig
+from edgernn.procs import tied_to_parent
 from edgernn.resources import firmware_dir
 
 FEATURES_DIR = firmware_dir() / "features"
@@ -51,7 +52,7 @@ def build_frontend_library(tables: str) -> Path:
             shutil.copy(f, tmp)
         (Path(tmp) / "ern_frontend_tables.h").write_text(tables)
         out = Path(tmp) / "frontend.so"
-        proc = subprocess.run([cc, *CFLAGS, "-I", tmp, "-o", str(out), str(Path(tmp) / "ern_frontend.c")],
+        proc = subprocess.run(tied_to_parent([cc, *CFLAGS, "-I", tmp, "-o", str(out), str(Path(tmp) / "ern_frontend.c")]),
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise UserError(f"compiling the C front end failed: {proc.stderr.strip()[-400:]}")

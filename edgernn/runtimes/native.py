@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
+from edgernn.procs import tied_to_parent
 from edgernn.runtimes.base import Runtime, TensorInfo
 
 KEY_FILE = "key"
@@ -100,7 +101,7 @@ def _compile(model_path: Path, model: bytes, out: Path) -> None:
         lib = Path(tmp) / "model.so"
         # the model and the runtime's one translation unit (edgernn_rt.c includes the per-op kernel files)
         sources = [str(Path(src).parent / f) for f in ("model.c", "edgernn_rt.c")]
-        proc = subprocess.run([cc, "-std=c99", "-O2", "-shared", "-fPIC", "-Wall", "-o", str(lib), *sources],
+        proc = subprocess.run(tied_to_parent([cc, "-std=c99", "-O2", "-shared", "-fPIC", "-Wall", "-o", str(lib), *sources]),
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise UserError(f"compiling the generated C for {model_path} failed: {proc.stderr.strip()[-400:]}")

@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from edgernn.errors import UserError
+from edgernn.procs import tied_to_parent
 from edgernn.targets.boards import get_board
 
 PROBES = ("openocd", "pyocd", "drive")
@@ -119,7 +120,7 @@ def flash(elf: str | Path, board: str, probe: str | None = None, target: str | N
     if exe is None:
         raise UserError(f"{cmd[0]} not found ({INSTALL[cmd[0]]})")
     try:
-        proc = subprocess.run([exe, *cmd[1:]], capture_output=True, text=True, timeout=timeout,
+        proc = subprocess.run(tied_to_parent([exe, *cmd[1:]]), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise UserError(f"{cmd[0]} did not finish within {timeout:.0f} s") from None

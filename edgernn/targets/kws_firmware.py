@@ -15,6 +15,7 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.procs import tied_to_parent
 from edgernn.resources import firmware_dir
 from edgernn.targets.boards import get_board, linker_script
 
@@ -141,7 +142,7 @@ def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Pa
         sources.append(str(build / "kws_pcm.S"))
     cmd = [gcc, *flags, "-nostdlib", "-T", str(build / "link.ld"), "-Wl,--gc-sections", *sources, "-lgcc", "-o",
            str(elf)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True)
     if proc.returncode != 0:
         if "will not fit" in proc.stderr or "overflowed" in proc.stderr:
             raise UserError(f"the kws firmware does not fit on {board} (model + front end + audio); "
@@ -198,7 +199,8 @@ def run_kws_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float 
     cmd = [_tool("qemu-system-arm"), "-M", b.qemu_machine, "-nographic", "-monitor", "none", "-serial", "null",
            "-icount", "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise UserError(f"kws firmware on {board} did not finish within {timeout:.0f} s") from None
     text = proc.stdout + proc.stderr

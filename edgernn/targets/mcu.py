@@ -22,6 +22,7 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.procs import tied_to_parent
 from edgernn.targets.boards import BOARDS, get_board, linker_script
 
 SUMMARY_RE = re.compile(r"^EDGERNN-MCU vectors=(\d+) mismatches=(\d+) ticks=(\d+) calib_ticks=(\d+) "
@@ -175,7 +176,7 @@ def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool
     cmd = [gcc, *flags, "-nostdlib", "-T", str(build / "link.ld"), "-Wl,--gc-sections",
            *[str(build / Path(f).name) for f in sources], str(build / "model.c"), str(build / "edgernn_rt.c"),
            "-lgcc", "-o", str(staged_elf)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True)
     if proc.returncode != 0:
         raise UserError(f"firmware build failed: {proc.stderr.strip()[-600:]}")
     final_cmd = [c.replace(str(build), str(out / "src")) for c in cmd[:-1]] + [str(elf)]
@@ -224,7 +225,8 @@ def run_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = 12
     cmd = [qemu, "-M", b.qemu_machine, "-nographic", "-monitor", "none", "-serial", "null", "-icount", "shift=0",
            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise UserError(f"firmware on {board} did not finish within {timeout:.0f} s (hung?); "
                         "raise --timeout for very large models") from None
@@ -332,9 +334,9 @@ def qemu_serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20)
     """Run firmware in QEMU with its UART on a pseudo-terminal; yields the pty path."""
     b = get_board(board)
     serials = ["-serial", "null"] * b.uart_qemu_index + ["-serial", "pty"]  # the board's UART gets the pty
-    proc = subprocess.Popen([_tool("qemu-system-arm"), "-M", b.qemu_machine, "-display", "none", "-monitor", "none",
-                             *serials, "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
-                             "-kernel", str(elf)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(tied_to_parent([_tool("qemu-system-arm"), "-M", b.qemu_machine, "-display", "none",
+                                            "-monitor", "none", *serials, "-icount", "shift=0", "-semihosting-config",
+                                            "enable=on,target=native", "-kernel", str(elf)]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         port, deadline = None, time.monotonic() + timeout

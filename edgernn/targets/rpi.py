@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from edgernn.errors import UserError
+from edgernn.procs import tied_to_parent
 from edgernn.targets.base import RUNNER, Target, parse_runner_output
 
 HOST_RE = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])$")
@@ -63,7 +64,8 @@ class RpiTarget(Target):
 
     def _call(self, argv: list[str], timeout: float, what: str) -> str:
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(tied_to_parent(argv), capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             self.unreachable = True  # clean-up would only wait as long again
             raise UserError(f"{self.host}: {what} timed out after {timeout:g} s") from None
