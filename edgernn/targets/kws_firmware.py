@@ -20,9 +20,10 @@ from edgernn.resources import firmware_dir
 from edgernn.targets.boards import get_board, linker_script
 
 FIRMWARE = firmware_dir()
-APP_SOURCES = ("boards/startup.c", "app/kws.c", "app/kws_recognize.c", "features/ern_frontend.c")
+APP_SOURCES = ("boards/startup.c", "boards/timing.c", "boards/text.c", "app/kws.c", "app/kws_recognize.c", "features/ern_frontend.c")
 AUDIO_SOURCES = {"flash": ("app/kws_audio_flash.c",), "serial": ("app/kws_audio_serial.c", "boards/uart.c")}
-APP_HEADERS = ("app/kws_recognize.h", "app/kws_audio.h", "features/ern_frontend.h")
+APP_HEADERS = ("app/kws_recognize.h", "app/kws_audio.h", "features/ern_frontend.h", "boards/board.h",
+               "boards/timing.h", "boards/text.h")
 # The front end's float code on the part's FPU; cores without one use libgcc's soft float.
 # (-mfpu=auto takes the FPU from -mcpu; one -mfloat-abi only, or gcc picks the wrong libgcc multilib.)
 FPU_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")

@@ -157,11 +157,11 @@ def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool
     generate_c(model, build)
     io.atomic_write_text(build / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(build / "link.ld", linker_script(b))
-    board_files = ["boards/startup.c", "boards/timing.c"] + (["boards/uart.c"] if app == "serial" else [])
+    board_files = ["boards/startup.c", "boards/timing.c", "boards/text.c"] + (["boards/uart.c"] if app == "serial" else [])
     sources = board_files + [f"app/{'main' if app == 'bench' else 'serial'}.c"]
     from edgernn.export.codegen.sources import firmware_dir
 
-    for f in [*sources, "boards/board.h", "boards/timing.h"]:
+    for f in [*sources, "boards/board.h", "boards/timing.h", "boards/text.h"]:
         io.atomic_write_bytes(build / Path(f).name, (firmware_dir() / f).read_bytes())
     flags = [f"-mcpu={b.cpu}", "-mthumb", *b.arch_flags, "-O2", "-std=c99", "-ffreestanding", "-fno-builtin",
              "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-I", str(build), f'-DEDGERNN_BOARD="{board}"']

@@ -13,7 +13,7 @@
  *   EDGERNN-KWS-DET <time_ms> <label index> <averaged score>
  *   EDGERNN-KWS samples=.. frames=.. results=.. detections=.. fe_ticks=.. model_ticks=.. calib_ticks=..
  *               calib_instructions=.. stack_used=.. stack_size=..
- * Ticks are SysTick counts (instructions under qemu -icount shift=0, calibrated as in main.c);
+ * Ticks are SysTick counts (instructions under qemu -icount shift=0, calibrated by timing.c);
  * on a real board they are core clock cycles.
  */
 #include <stdint.h>
@@ -23,6 +23,8 @@
 #include "kws_config.h"
 #include "kws_recognize.h"
 #include "model.h"
+#include "text.h"
+#include "timing.h"
 
 #if ERN_KWS_UART /* output on the UART, beside the audio stream (kws_audio_serial.c) */
 void ern_kws_puts(const char *s);
@@ -30,16 +32,7 @@ void ern_kws_puts(const char *s);
 #else
 void ern_puts(const char *s);
 #endif
-uint32_t ern_stack_unused(void);
-uint32_t ern_stack_size(void);
-extern volatile uint32_t ern_systick_wraps;
-
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
 #define CPACR (*(volatile uint32_t *)0xE000ED88u)
-#define RELOAD 0xFFFFFFu
-#define BARRIER() __asm__ volatile("" ::: "memory")
 
 #if ERN_FE_FEATURES * ERN_FE_FRAMES != EDGERNN_MODEL_INPUT_SIZE
 #error "the front end's frames x features differ from the model's input size"
@@ -47,36 +40,6 @@ extern volatile uint32_t ern_systick_wraps;
 #if ERN_KWS_CLASSES != EDGERNN_MODEL_OUTPUT_SIZE
 #error "the run's class count differs from the model's output size"
 #endif
-
-static uint64_t now_ticks(void) {
-    uint32_t w1, w2, cvr;
-    do {
-        w1 = ern_systick_wraps;
-        cvr = SYST_CVR;
-        w2 = ern_systick_wraps;
-    } while (w1 != w2);
-    return (uint64_t)w1 * (RELOAD + 1u) + (RELOAD - cvr);
-}
-
-static void __attribute__((noinline)) spin(uint32_t n) { /* exactly 2 instructions per iteration */
-    __asm__ volatile(".syntax unified\n1: subs %0, %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
-}
-
-static char *put_u(char *p, uint64_t v) {
-    char tmp[24];
-    int n = 0;
-    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
-}
-
-static char *put_s(char *p, const char *s) { while (*s) *p++ = *s++; return p; }
-
-static char *put_hex(char *p, const uint8_t *b, int n) {
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < n; ++i) { *p++ = hex[b[i] >> 4]; *p++ = hex[b[i] & 15]; }
-    return p;
-}
 
 static void emit(char *line, char *end) { *end++ = '\n'; *end = 0; ern_puts(line); }
 
@@ -90,38 +53,32 @@ static char line[64 + 2 * (EDGERNN_MODEL_OUTPUT_SIZE + ERN_FE_FEATURES)];
 
 /* One model result on the newest FRAMES frames; returns 1 when the recognizer fires. */
 static int run_model(uint32_t frames, uint64_t *model_ticks, uint32_t *time_ms, int *label, int *score) {
-    BARRIER();
-    const uint64_t t0 = now_ticks();
-    BARRIER();
+    ERN_BARRIER();
+    const uint64_t t0 = ern_now_ticks();
+    ERN_BARRIER();
     for (uint32_t k = 0; k < ERN_FE_FRAMES; ++k) { /* oldest first */
         const int8_t *src = frame_ring[(frames - ERN_FE_FRAMES + k) % ERN_FE_FRAMES];
         for (int j = 0; j < ERN_FE_FEATURES; ++j) model_input[k * ERN_FE_FEATURES + j] = src[j];
     }
     edgernn_model_invoke(model_input, model_output);
-    BARRIER();
-    *model_ticks += now_ticks() - t0;
-    BARRIER();
+    ERN_BARRIER();
+    *model_ticks += ern_now_ticks() - t0;
+    ERN_BARRIER();
     uint8_t scores[EDGERNN_MODEL_OUTPUT_SIZE];
     for (int c = 0; c < EDGERNN_MODEL_OUTPUT_SIZE; ++c) scores[c] = (uint8_t)(model_output[c] + 128);
     *time_ms = (uint32_t)(((uint64_t)(frames - 1) * ERN_FE_HOP + ERN_FE_WINDOW) * 1000u / ERN_FE_SAMPLE_RATE);
 #if ERN_KWS_PRINT_RESULTS
-    char *p = put_s(line, "EDGERNN-KWS-RES ");
-    p = put_u(p, *time_ms);
+    char *p = ern_put_s(line, "EDGERNN-KWS-RES ");
+    p = ern_put_u(p, *time_ms);
     *p++ = ' ';
-    emit(line, put_hex(p, scores, EDGERNN_MODEL_OUTPUT_SIZE));
+    emit(line, ern_put_hex(p, scores, EDGERNN_MODEL_OUTPUT_SIZE));
 #endif
     return ern_recognizer_update(&recognizer, *time_ms, scores, label, score);
 }
 
 static int __attribute__((noinline)) kws_main(void) {
-    SYST_RVR = RELOAD;
-    SYST_CVR = 0;
-    SYST_CSR = 7;
-    while (SYST_CVR == 0) {}
-    const uint32_t calib_iterations = 1000000;
-    uint64_t t0 = now_ticks();
-    spin(calib_iterations);
-    const uint64_t calib_ticks = now_ticks() - t0;
+    ern_timing_start();
+    const uint64_t calib_ticks = ern_calibration_ticks();
 
     if (ern_recognizer_init(&recognizer, ERN_KWS_CLASSES, ern_kws_ignore, ERN_KWS_WINDOW_MS, ERN_KWS_THRESHOLD,
                             ERN_KWS_SUPPRESSION_MS, ERN_KWS_MIN_COUNT) != 0) {
@@ -137,19 +94,19 @@ static int __attribute__((noinline)) kws_main(void) {
         samples += (uint64_t)n;
         for (int off = 0; off < n;) {
             int ready;
-            BARRIER();
-            t0 = now_ticks();
-            BARRIER();
+            ERN_BARRIER();
+            const uint64_t t0 = ern_now_ticks();
+            ERN_BARRIER();
             off += ern_frontend_push(&fe, chunk + off, n - off, frame_ring[frames % ERN_FE_FRAMES], &ready);
-            BARRIER();
-            fe_ticks += now_ticks() - t0;
-            BARRIER();
+            ERN_BARRIER();
+            fe_ticks += ern_now_ticks() - t0;
+            ERN_BARRIER();
             if (!ready) continue;
 #if ERN_KWS_PRINT_FEATURES
-            char *p = put_s(line, "EDGERNN-KWS-FEAT ");
-            p = put_u(p, frames);
+            char *p = ern_put_s(line, "EDGERNN-KWS-FEAT ");
+            p = ern_put_u(p, frames);
             *p++ = ' ';
-            emit(line, put_hex(p, (const uint8_t *)frame_ring[frames % ERN_FE_FRAMES], ERN_FE_FEATURES));
+            emit(line, ern_put_hex(p, (const uint8_t *)frame_ring[frames % ERN_FE_FRAMES], ERN_FE_FEATURES));
 #endif
             frames += 1;
             if (frames < ERN_FE_FRAMES || (frames - ERN_FE_FRAMES) % ERN_KWS_EVERY != 0) continue;
@@ -158,37 +115,29 @@ static int __attribute__((noinline)) kws_main(void) {
             results += 1;
             if (run_model(frames, &model_ticks, &time_ms, &label, &score)) {
                 detections += 1;
-                char *p = put_s(line, "EDGERNN-KWS-DET ");
-                p = put_u(p, time_ms);
+                char *p = ern_put_s(line, "EDGERNN-KWS-DET ");
+                p = ern_put_u(p, time_ms);
                 *p++ = ' ';
-                p = put_u(p, (uint64_t)label);
+                p = ern_put_u(p, (uint64_t)label);
                 *p++ = ' ';
-                emit(line, put_u(p, (uint64_t)score));
+                emit(line, ern_put_u(p, (uint64_t)score));
             }
         }
     }
-    char *p = put_s(line, "EDGERNN-KWS samples=");
-    p = put_u(p, samples);
-    p = put_s(p, " frames=");
-    p = put_u(p, frames);
-    p = put_s(p, " results=");
-    p = put_u(p, results);
-    p = put_s(p, " detections=");
-    p = put_u(p, detections);
+    char *p = ern_put_s(line, "EDGERNN-KWS samples=");
+    p = ern_put_u(p, samples);
+    p = ern_put_s(p, " frames=");
+    p = ern_put_u(p, frames);
+    p = ern_put_s(p, " results=");
+    p = ern_put_u(p, results);
+    p = ern_put_s(p, " detections=");
+    p = ern_put_u(p, detections);
     emit(line, p);
-    p = put_s(line, "EDGERNN-KWS-TIME fe_ticks=");
-    p = put_u(p, fe_ticks);
-    p = put_s(p, " model_ticks=");
-    p = put_u(p, model_ticks);
-    p = put_s(p, " calib_ticks=");
-    p = put_u(p, calib_ticks);
-    p = put_s(p, " calib_instructions=");
-    p = put_u(p, 2ull * calib_iterations);
-    p = put_s(p, " stack_used=");
-    p = put_u(p, ern_stack_size() - ern_stack_unused());
-    p = put_s(p, " stack_size=");
-    p = put_u(p, ern_stack_size());
-    emit(line, p);
+    p = ern_put_s(line, "EDGERNN-KWS-TIME fe_ticks=");
+    p = ern_put_u(p, fe_ticks);
+    p = ern_put_s(p, " model_ticks=");
+    p = ern_put_u(p, model_ticks);
+    emit(line, ern_put_calibration_and_stack(p, calib_ticks, ERN_CALIB_INSTRUCTIONS));
     return n < 0 ? 5 : 0;
 }
 

@@ -13,6 +13,7 @@
 #include "ern_frontend.h"
 #include "kws_audio.h"
 #include "kws_config.h"
+#include "text.h"
 
 void ern_uart_init(void);
 void ern_uart_put(char c);
@@ -23,14 +24,6 @@ void ern_kws_puts(const char *s) {
         if (*s == '\n') ern_uart_put('\r');
         ern_uart_put(*s);
     }
-}
-
-static char *put_u(char *p, uint32_t v) {
-    char tmp[12];
-    int n = 0;
-    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
 }
 
 static int read_command(char *buf, int size) { /* up to '%'; 0 if it did not fit */
@@ -58,15 +51,15 @@ void board_audio_init(void) {
         } else if (same(cmd, "start")) {
             char *p = line;
             for (const char *s = "m-kws-[rate="; *s;) *p++ = *s++;
-            p = put_u(p, ERN_FE_SAMPLE_RATE);
+            p = ern_put_u(p, ERN_FE_SAMPLE_RATE);
             for (const char *s = ",hop="; *s;) *p++ = *s++;
-            p = put_u(p, ERN_FE_HOP);
+            p = ern_put_u(p, ERN_FE_HOP);
             for (const char *s = ",frames="; *s;) *p++ = *s++;
-            p = put_u(p, ERN_FE_FRAMES);
+            p = ern_put_u(p, ERN_FE_FRAMES);
             for (const char *s = ",features="; *s;) *p++ = *s++;
-            p = put_u(p, ERN_FE_FEATURES);
+            p = ern_put_u(p, ERN_FE_FEATURES);
             for (const char *s = ",classes="; *s;) *p++ = *s++;
-            p = put_u(p, ERN_KWS_CLASSES);
+            p = ern_put_u(p, ERN_KWS_CLASSES);
             for (const char *s = "]\nm-ready\n"; *s;) *p++ = *s++;
             *p = 0;
             ern_kws_puts(line);
@@ -81,7 +74,7 @@ int board_audio_read(int16_t *buf, int max_samples) {
     char cmd[32], line[32];
     char *p = line;
     for (const char *s = "m-audio-["; *s;) *p++ = *s++;
-    p = put_u(p, (uint32_t)max_samples);
+    p = ern_put_u(p, (uint32_t)max_samples);
     *p++ = ']';
     *p++ = '\n';
     *p = 0;

@@ -32,7 +32,8 @@ void ern_timing_start(void) {
     while (SYST_CVR == 0) {} /* the first load from 0 raises no wrap: start once it has happened */
 }
 
-uint64_t ern_now_ticks(void) {
+/* noinline: the apps call it across files anyway; inlined here it would double the calibration code */
+__attribute__((noinline)) uint64_t ern_now_ticks(void) {
     uint32_t w1, w2, cvr;
     do { /* re-read if the counter wrapped between the two reads */
         w1 = ern_systick_wraps;
@@ -44,4 +45,10 @@ uint64_t ern_now_ticks(void) {
 
 void __attribute__((noinline)) ern_spin(uint32_t n) {
     __asm__ volatile(".syntax unified\n1: subs %0, %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
+}
+
+uint64_t ern_calibration_ticks(void) {
+    const uint64_t t0 = ern_now_ticks();
+    ern_spin(ERN_CALIB_ITERATIONS);
+    return ern_now_ticks() - t0;
 }

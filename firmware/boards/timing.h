@@ -19,4 +19,8 @@ uint64_t ern_now_ticks(void);        /* SysTick ticks since ern_timing_start */
 void ern_spin(uint32_t n);           /* exactly 2 instructions per iteration (subs, bne) */
 uint32_t ern_dwt_cycles(void);       /* DWT CYCCNT; 0 where there is none (M0) or QEMU does not model it */
 
+#define ERN_CALIB_ITERATIONS 1000000u
+#define ERN_CALIB_INSTRUCTIONS (2ull * ERN_CALIB_ITERATIONS)
+uint64_t ern_calibration_ticks(void); /* ticks taken by ERN_CALIB_INSTRUCTIONS instructions (ern_spin) */
+
 #endif
