@@ -99,12 +99,12 @@ def test_export_c_and_check_cli_on_an_anomaly_model(int8_models, tmp_path):
 
 
 def test_int8_gru_autoencoder_is_bit_exact_in_qemu(int8_models, tmp_path):
+    """`bench --target mcu` on an anomaly model: real test windows as vectors, the row's metric is ROC-AUC."""
     run, model = int8_models("gru", "autoencoder")  # one model in QEMU keeps the suite short
-    from edgernn.targets import mcu
-
-    r = mcu.measure(model, "mps2-an386", vectors=3, data_inputs=np.stack(real_windows(run, model, 3)),
-                    out=tmp_path / "fw")
-    assert r["bit_exact_vs_tflm"] and r["mismatching_vectors"] == 0 and r["vectors"] == 3
+    row, = api.bench([model], target="mcu", vectors=3, limit=20, progress=False, board="mps2-an386")
+    m = row["mcu"]
+    assert m["bit_exact_vs_tflm"] and m["mismatching_vectors"] == 0 and m["vectors"] == 3
+    assert row["metric"] == "roc_auc" and 0 <= row["accuracy"] <= 1 and m["accuracy_basis"].startswith("roc_auc")
 
 
 def _tile_model(path, in_shape, multiples):
