@@ -15,8 +15,8 @@ series). For each series and each of GRU / LSTM x predictor / autoencoder (`--un
 - QEMU bit-exact k/N: the C in Cortex-M firmware (`--board`), on the first `--qemu-vectors` test windows,
   and its instructions per inference;
 - ROC-AUC of the window anomaly scores on the test split: float Keras model (training's metrics.json)
-  and the int8 model on TFLite Micro (the C, bit-exact with it, has the same), plus whether the top-1
-  location hits the labelled anomaly on TFLite Micro.
+  and the int8 model on TFLite Micro (the C, bit-exact with it, has the same), and for both whether the
+  top-1 location hits the labelled anomaly; "guard" is training's "did not learn" verdict (metrics.json).
 For the LSTM autoencoder, whose RepeatVector converts to TILE (no TFLite Micro kernel) and which
 `quantize` writes as BROADCAST_TO, it also compares LiteRT on the converter's TILE model with LiteRT on
 the rewritten model over the same windows (the rewrite must change nothing).
@@ -85,7 +85,9 @@ def one_model(series: str, data: Path, out: Path, arch: str, kind: str, args) ->
     config = json.loads((run / "config.json").read_text())
     ops = describe(model)["ops"]
     row = {"series": series, "arch": arch, "kind": kind, "window": config["data_options"]["window"],
-           "ops": " ".join(sorted(ops)), "float_roc_auc": metrics["roc_auc"]}
+           "ops": " ".join(sorted(ops)), "float_roc_auc": metrics["roc_auc"],
+           "float_top1_hit": metrics.get("events", {}).get("top1_hit"),
+           "guard_flagged": metrics.get("guard", {}).get("did_not_learn", False)}
     c = check(model)
     row["tflm_runs"] = bool(c["runs"])
     if not c["runs"]:
@@ -117,7 +119,7 @@ def _k_of_n(v) -> str:
 
 def print_table(rows: list[dict]) -> None:
     head = ["series", "model", "window", "TFLM runs", "host C bit-exact", "QEMU bit-exact", "QEMU instr/inf",
-            "ROC-AUC float", "ROC-AUC int8 TFLM", "top-1 hit int8"]
+            "ROC-AUC float", "ROC-AUC int8 TFLM", "top-1 hit float", "top-1 hit int8", "guard"]
     lines = [head]
     for r in rows:
         lines.append([r["series"], f"int8 {r['arch'].upper()} {r['kind']}", str(r["window"]),
@@ -125,7 +127,8 @@ def print_table(rows: list[dict]) -> None:
                       _k_of_n(r.get("host_c_bit_exact")), _k_of_n(r.get("qemu_bit_exact")),
                       f"{r['qemu_instructions']:,}" if r.get("qemu_instructions") else "-",
                       f"{r['float_roc_auc']:.3f}", f"{r['int8_tflm_roc_auc']:.3f}" if "int8_tflm_roc_auc" in r else "-",
-                      {True: "yes", False: "no"}.get(r.get("int8_tflm_top1_hit"), "-")])
+                      *({True: "yes", False: "no"}.get(r.get(k), "-") for k in ("float_top1_hit", "int8_tflm_top1_hit")),
+                      "did not learn?" if r["guard_flagged"] else "ok"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     for k, line in enumerate(lines):
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
