@@ -110,7 +110,8 @@ def explain(info: dict, reason: str) -> str:
     lacking = ops_tflm_lacks(info.get("ops", []))
     if lacking:
         return (f"TFLite Micro has no kernel for op(s) {', '.join(lacking)}"
-                + (" (TILE comes from RepeatVector: use a GRU autoencoder, whose int8 graph feeds the decoder "
+                + (" (TILE comes from RepeatVector: `edgernn quantize RUN --mode int8` writes it as BROADCAST_TO, "
+                   "which TFLite Micro runs, or use a GRU autoencoder, whose int8 graph feeds the decoder "
                    "without TILE)" if "TILE" in lacking else ""))
     if info["kind"] == "hybrid":
         return ("hybrid (dynamic-range) model: float activations with int8 weights. TFLite Micro has no hybrid "

@@ -84,6 +84,11 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
     else:
         data = convert_in_child(run, mode, cal)
         method = "TFLiteConverter.from_keras_model (child process)"
+        if mode == "int8":  # RepeatVector's TILE (the LSTM autoencoder) -> BROADCAST_TO, which TFLite Micro runs
+            from edgernn.optimize.tile_free import tile_to_broadcast
+
+            data, replaced = tile_to_broadcast(data)
+            method += ", TILE -> BROADCAST_TO" if replaced else ""
     from edgernn.tflite.info import describe
 
     # The model and its record land together: both are made from a private copy first, then the record is

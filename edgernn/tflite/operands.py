@@ -20,6 +20,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "GATHER": ("params", "indices"),
     "SPLIT": ("axis", "input"),
     "STRIDED_SLICE": ("input", "begin", "end", "strides"),
+    "BROADCAST_TO": ("input", "shape"),
     # lstm_shared.h: 24 operands in this order
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (
         "input",

@@ -265,3 +265,59 @@ def _lstm(c: OpCheck) -> None:
             c.type(b, INT32)
             c.const(b, f"{g}_gate_bias")
             c.need(c.numel(b) == n_state, f"{g}_gate_bias has {c.numel(b)} elements, needs {n_state}")
+
+
+MAX_CONCATENATION_INPUTS = 10  # TFLite Micro's kMaxInputNum
+
+
+@contract("CONCATENATION")
+def _concatenation(c: OpCheck) -> None:
+    """As TFLite Micro's int8 concatenation accepts it (it copies bytes): int8 everywhere, every input at
+    the output's scale and zero point, no fused activation, shapes equal except along the axis."""
+    c.outputs_count(1)
+    out = c.outputs[0]
+    n = len(c.inputs)
+    c.need(0 < n <= MAX_CONCATENATION_INPUTS, f"{n} inputs, needs 1 to {MAX_CONCATENATION_INPUTS}")
+    c.need(all(t >= 0 for t in c.inputs), "an input is missing")
+    o = c.op.builtinOptions
+    c.need(o is not None and hasattr(o, "axis"), "no options")
+    c.need(getattr(o, "fusedActivationFunction", 0) == 0, "a fused activation is not supported (TFLite Micro "
+                                                          "refuses it on int8)")
+    c.type(out, INT8)
+    shape = c.shape(out)
+    rank = len(shape)
+    c.need(rank > 0 and -rank <= o.axis < rank, f"axis {o.axis} out of range for rank {rank}")
+    axis = o.axis % rank
+    q_out = c.g.qparams(c.sg, out)
+    along = 0
+    for t in c.inputs:
+        c.type(t, INT8)
+        c.need(c.g.qparams(c.sg, t) == q_out, f"input {t} is quantized (scale, zero point) {c.g.qparams(c.sg, t)}, "
+                                               f"the output {q_out}: only equal quantization is supported (as in "
+                                               "TFLite Micro)")
+        s = c.shape(t)
+        c.need(len(s) == rank and all(a == b for k, (a, b) in enumerate(zip(s, shape)) if k != axis),
+               f"input {t} shape {s} does not match output shape {shape} off axis {axis}")
+        along += s[axis]
+    c.need(along == shape[axis], f"inputs add up to {along} along axis {axis}, the output has {shape[axis]}")
+
+
+MAX_BROADCAST_RANK = 5  # TFLite Micro's broadcast_to handles up to 5 dimensions
+
+
+@contract("BROADCAST_TO")
+def _broadcast_to(c: OpCheck) -> None:
+    """As TFLite Micro's BROADCAST_TO: the constant shape is the output's, every input dimension (aligned
+    on the right) is 1 or the output's. int8 only: what edgernn's graphs broadcast."""
+    c.outputs_count(1)
+    x, shape_t, out = c.operand("input"), c.operand("shape"), c.outputs[0]
+    c.type(x, INT8), c.type(out, INT8), c.type(shape_t, INT32)
+    shape = [int(v) for v in c.const(shape_t, "shape").reshape(-1)]
+    in_shape, out_shape = c.shape(x), c.shape(out)
+    c.need(shape == out_shape, f"shape {shape} is not the output's shape {out_shape}")
+    c.need(0 < len(out_shape) <= MAX_BROADCAST_RANK and len(in_shape) <= len(out_shape),
+           f"input rank {len(in_shape)} / output rank {len(out_shape)} not supported (output rank 1 to "
+           f"{MAX_BROADCAST_RANK}, input rank at most the output's)")
+    c.need(all(d > 0 for d in out_shape) and c.numel(x) > 0, f"empty shapes ({in_shape} -> {out_shape})")
+    tail = out_shape[len(out_shape) - len(in_shape):]
+    c.need(all(d in (1, o) for d, o in zip(in_shape, tail)), f"input shape {in_shape} does not broadcast to {out_shape}")

@@ -38,3 +38,4 @@ def supported_ops() -> str:
 
 from edgernn.export.codegen.ops import (  # noqa: E402,F401  (each module registers its ops)
     activations, control, elementwise, fully_connected, lstm, shape)
+from edgernn.export.codegen.ops import broadcast_to, concatenation  # noqa: E402,F401  (its own line: merges stay trivial)

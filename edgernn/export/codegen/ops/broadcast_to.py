@@ -1,0 +1,30 @@
+"""BROADCAST_TO -> inline copies, no kernel file (it only moves bytes, as RESHAPE and GATHER do).
+
+TFLite Micro's BROADCAST_TO copies each input element to every output position it broadcasts to
+(numpy's rules: shapes aligned on the right, size-1 dimensions repeated), whatever the
+quantization. The int8 LSTM autoencoder uses it to give every decoder step the code vector
+(``edgernn.optimize.tile_free``): the whole input repeated, which is one memcpy per repeat.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from edgernn.export.codegen.ops import register
+
+
+def broadcast_indices(in_shape: list[int], out_shape: list[int]) -> np.ndarray:
+    """Flat input index of every output element, in output order."""
+    n = int(np.prod(in_shape)) if in_shape else 1
+    return np.broadcast_to(np.arange(n).reshape(in_shape), out_shape).reshape(-1)
+
+
+@register("BROADCAST_TO")
+def emit_broadcast_to(em, sg, op):
+    x, out = int(op.inputs[0]), int(op.outputs[0])
+    src = broadcast_indices(em.g.shape(sg, x), em.g.shape(sg, out))
+    n_in, size = em.numel(sg, x), em.nbytes(sg, x) // max(em.numel(sg, x), 1)
+    if src.size % n_in == 0 and np.array_equal(src, np.tile(np.arange(n_in), src.size // n_in)):
+        return [f"for (int r = 0; r < {src.size // n_in}; ++r) memcpy((uint8_t *){em.ref(sg, out)} + r * "
+                f"{n_in * size}, {em.ref(sg, x)}, {n_in * size});"]
+    idx = em.const_array("int32_t", f"bcast{sg}_{out}", src)
+    return [f"for (int i = 0; i < {src.size}; ++i) {em.ref(sg, out)}[i] = {em.ref(sg, x)}[{idx}[i]];"]
