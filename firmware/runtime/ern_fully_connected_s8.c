@@ -15,7 +15,17 @@ void ern_fully_connected_s8(const ern_fully_connected_params *p, const int8_t *i
         int8_t *out = output + b * rows;
         const int8_t *w = p->packed_weights;
         int r = 0;
-        if (shift < 0) {
+        if (p->fast) { /* |acc + bias| < 2^30 proven at export: one SMMULR per row */
+            const int32_t round = p->fast_round;
+            for (; r + 4 <= rows; r += 4, w += groups * 16) {
+                int32_t acc[4];
+                dot_4rows(w, x16, groups, acc);
+                out[r] = (int8_t)clamp_s8(requant_fast(2 * (acc[0] + folded_bias[r]), multiplier, round, right));
+                out[r + 1] = (int8_t)clamp_s8(requant_fast(2 * (acc[1] + folded_bias[r + 1]), multiplier, round, right));
+                out[r + 2] = (int8_t)clamp_s8(requant_fast(2 * (acc[2] + folded_bias[r + 2]), multiplier, round, right));
+                out[r + 3] = (int8_t)clamp_s8(requant_fast(2 * (acc[3] + folded_bias[r + 3]), multiplier, round, right));
+            }
+        } else if (shift < 0) {
             for (; r + 4 <= rows; r += 4, w += groups * 16) {
                 int32_t acc[4];
                 dot_4rows(w, x16, groups, acc);

@@ -7,6 +7,8 @@ typedef struct {
     int32_t a_offset, b_offset, multiplier;
     int shift;
     int32_t output_offset;
+    int fast;                 /* 1: requant_fast is exact (shift < 0; the generator checked) */
+    int32_t fast_round;       /* 2^(e-1) + output_offset * 2^e, e = -shift */
 } ern_mul_params;
 
 void ern_mul_s8(const ern_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n);
