@@ -22,7 +22,22 @@ typedef struct {
     int cell_tanh_shift;
     int32_t cell_clip;                   /* 0: no clipping */
     const uint16_t *sigmoid_table;       /* 256 entries, sigmoid(i/24) in 0.16, exact TFLite values */
+    /* fast: 1 when the generator proved requant_fast exact for every requantization (gates, cell,
+     * hidden); the rounds are requant_fast's constants (0 for a gate shift >= 0, which multiplies). */
+    int fast;
+    int32_t input_round[4], recurrent_round[4];
+    int32_t forget_mul_round, input_mul_round, output_mul_round;
 } ern_lstm_params;
+
+/* The requantization variants a model needs, chosen by the generator (edgernn_rt.c defines them; the
+ * defaults compile every variant): bit k of ERN_LSTM_GATE_VARIANTS set = gates whose input shift is
+ * >= 0 (k & 1) and recurrent shift is >= 0 (k & 2) occur; ERN_LSTM_GENERAL: a cell without the fast flag. */
+#ifndef ERN_LSTM_GATE_VARIANTS
+#define ERN_LSTM_GATE_VARIANTS 15
+#endif
+#ifndef ERN_LSTM_GENERAL
+#define ERN_LSTM_GENERAL 1
+#endif
 
 /* Scratch: 4 gate vectors of n_state int16, the widened input and hidden state (rounded up to 4). */
 #define ERN_LSTM_S8_SCRATCH_BYTES(n_input, n_state) (2 * (4 * (n_state) + ERN_PAD4(n_input) + ERN_PAD4(n_state)))

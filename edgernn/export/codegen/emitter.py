@@ -67,6 +67,7 @@ class Emitter:
         self.order: list[int] = []            # callees before callers
         self.ops_used: set[str] = set()
         self.kernels: list[str] = []          # runtime C files the emitted code calls, in first-use order
+        self.flags: dict[str, int] = {}       # kernel variant macros edgernn_rt.c defines (bits OR-ed over ops)
         self.sg, self.op_index = 0, 0         # subgraph and index of the op being emitted, for its scratch memory
 
     def scratch_bytes(self, sg: int, k: int, op) -> int:
@@ -100,6 +101,11 @@ class Emitter:
             body = ",\n  ".join(f".{k} = {v}" for k, v in fields.items())
             self.consts.append(f"static const {ctype} {name} = {{\n  {body}\n}};")
         return name
+
+    def flag(self, name: str, bits: int) -> None:
+        """Ask for kernel variants: ``#define name`` in edgernn_rt.c, OR-ed over every op that asks, so a
+        kernel compiles only the code paths this model reaches (each kernel's header has the defaults)."""
+        self.flags[name] = self.flags.get(name, 0) | int(bits)
 
     def use_kernels(self, *files: str) -> None:
         for f in files:
