@@ -23,8 +23,10 @@ void ern_add_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_
         }
         return;
     }
+#if ERN_ADD_GENERAL
     for (int i = 0; i < n; ++i) {
         const int32_t raw2 = table[(uint8_t)tabled[i]] + sign * plain[i] * (1 << 20);
         out[i] = (int8_t)clamp_s8(mbqm(raw2 >> 1, m, shift) + zp);
     }
+#endif
 }

@@ -16,6 +16,11 @@ typedef struct {
     int32_t fast_round;       /* requant_fast's round: 2^(e-1) + output_offset * 2^e, e = -output_shift */
 } ern_add_params;
 
+/* ERN_ADD_GENERAL 0 (edgernn_rt.c, when every ADD/SUB of the model is fast) leaves the general path out. */
+#ifndef ERN_ADD_GENERAL
+#define ERN_ADD_GENERAL 1
+#endif
+
 void ern_add_s8(const ern_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n);
 
 #endif

@@ -25,7 +25,9 @@ void ern_fully_connected_s8(const ern_fully_connected_params *p, const int8_t *i
                 out[r + 2] = (int8_t)clamp_s8(requant_fast(2 * (acc[2] + folded_bias[r + 2]), multiplier, round, right));
                 out[r + 3] = (int8_t)clamp_s8(requant_fast(2 * (acc[3] + folded_bias[r + 3]), multiplier, round, right));
             }
-        } else if (shift < 0) {
+        }
+#if ERN_FULLY_CONNECTED_GENERAL
+        else if (shift < 0) {
             for (; r + 4 <= rows; r += 4, w += groups * 16) {
                 int32_t acc[4];
                 dot_4rows(w, x16, groups, acc);
@@ -35,6 +37,7 @@ void ern_fully_connected_s8(const ern_fully_connected_params *p, const int8_t *i
                 out[r + 3] = requant_s8(add_wrap(acc[3], folded_bias[r + 3]), multiplier, right, output_offset);
             }
         }
+#endif
         for (; r < rows; r += 4, w += groups * 16) { /* any shift, and a last partial block */
             int32_t acc[4];
             dot_4rows(w, x16, groups, acc);

@@ -11,7 +11,10 @@ void ern_mul_s8(const ern_mul_params *p, const int8_t *a, const int8_t *b, int8_
             const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
             out[i] = (int8_t)clamp_s8(requant_fast(2 * prod, multiplier, round, -shift));
         }
-    } else if (shift < 0) {
+        return;
+    }
+#if ERN_MUL_GENERAL
+    if (shift < 0) {
         for (int i = 0; i < n; ++i) {
             const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
             out[i] = (int8_t)clamp_s8(rdbp_pos(srdhm_m(prod, multiplier), -shift) + output_offset);
@@ -22,5 +25,6 @@ void ern_mul_s8(const ern_mul_params *p, const int8_t *a, const int8_t *b, int8_
             out[i] = (int8_t)clamp_s8(mbqm(prod, multiplier, shift) + output_offset);
         }
     }
+#endif
 }
 

@@ -44,6 +44,7 @@ def _add_sub(em, sg, op, kind):
     if max_abs >= 1 << 30:
         raise UserError(f"{what}: input scales out of the range TFLite's integer kernels handle")
     fast, round_ = P.fast_requant(max_abs, shift, p["output_offset"])
+    em.flag("ERN_ADD_GENERAL", not fast)
     params = em.const_struct("ern_add_params", f"add{sg}_{out}", {
         "table": em.const_array("int32_t", f"addtab{sg}_{out}", table2),
         "table_input": tabled, "plain_offset": plain_offset, "plain_sign": sign,
@@ -72,9 +73,11 @@ def emit_mul(em, sg, op):
     p = P.mul(*_binary_params(em, sg, op))
     ins, out = em.g.operands(op), int(op.outputs[0])
     mult, shift = em.requant(p["multiplier"], p["shift"], f"MUL {em.g.name(sg, out)!r}")
+    fast = P.fast_requant(256 * 256, shift, p["output_offset"])
+    em.flag("ERN_MUL_GENERAL", not fast[0])
     params = em.const_struct("ern_mul_params", f"mul{sg}_{out}", {
         "a_offset": p["a_offset"], "b_offset": p["b_offset"], "multiplier": mult, "shift": shift,
-        "output_offset": p["output_offset"], **_fast_fields(P.fast_requant(256 * 256, shift, p["output_offset"]))})
+        "output_offset": p["output_offset"], **_fast_fields(fast)})
     return [f"ern_mul_s8(&{params}, {em.ref(sg, ins.a)}, {em.ref(sg, ins.b)}, {em.ref(sg, out)}, "
             f"{em.numel(sg, out)});"]
 
