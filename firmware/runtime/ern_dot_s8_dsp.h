@@ -27,12 +27,15 @@
     "sxtb16 %[t], %[v1], ror #8\n\t"                    \
     "smlad %[s3], %[t], %[xb], %[s3]\n\t"
 
-static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
+/* acc[k] = i_k + row k . x (dot_4rows starts from zero). */
+static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int groups, int32_t i0, int32_t i1, int32_t i2,
+                                  int32_t i3, int32_t acc[4]) {
     /* Hand-scheduled (GCC's version shuffled accumulators between registers); two groups per loop
      * iteration, an odd one first: 40 instructions per 32 MACs. */
     const int8_t *wp = w;
     const int16_t *xp = x16;
-    uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, xa, xb, v0, v1, t;
+    uint32_t s0 = (uint32_t)i0, s1 = (uint32_t)i1, s2 = (uint32_t)i2, s3 = (uint32_t)i3;
+    uint32_t xa, xb, v0, v1, t;
     int g = groups;
     __asm__ volatile(
         "tst %[g], #1\n\t"
@@ -52,6 +55,10 @@ static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, in
         :
         : "cc", "memory");
     acc[0] = (int32_t)s0; acc[1] = (int32_t)s1; acc[2] = (int32_t)s2; acc[3] = (int32_t)s3;
+}
+
+static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
+    dot_4rows_from(w, x16, groups, 0, 0, 0, 0, acc);
 }
 
 #endif

@@ -14,14 +14,10 @@ def _binary_params(em, sg, op):
     return (*em.g.qparams(sg, ins.a), *em.g.qparams(sg, ins.b), *em.g.qparams(sg, int(op.outputs[0])))
 
 
-def _add_sub(em, sg, op, kind):
-    ins = em.g.operands(op)
-    a, b, out = ins.a, ins.b, int(op.outputs[0])
-    n = em.numel(sg, out)
-    if em.g.type(sg, out) == INT32:  # the loop counter
-        sign = "+" if kind == "add" else "-"
-        return [f"for (int i = 0; i < {n}; ++i) {em.ref(sg, out)}[i] = (int32_t)((uint32_t){em.ref(sg, a)}[i] {sign} "
-                f"(uint32_t){em.ref(sg, b)}[i]);"]
+def add_sub_params(em, sg, op, kind) -> dict:
+    """ADD/SUB (int8) as the kernels run it: the tabled input, its doubled table with the plain input's
+    offset folded in, the plain input's sign, the output requantization and whether requant_fast is exact."""
+    out = int(op.outputs[0])
     p = (P.add if kind == "add" else P.sub)(*_binary_params(em, sg, op))
     # The input rescaled by exactly 1/2 (the larger scale; both when the scales are equal) is
     # (x + offset) << 19 in the kernel; the other one is tabulated, negated if it is subtracted.
@@ -44,12 +40,25 @@ def _add_sub(em, sg, op, kind):
     if max_abs >= 1 << 30:
         raise UserError(f"{what}: input scales out of the range TFLite's integer kernels handle")
     fast, round_ = P.fast_requant(max_abs, shift, p["output_offset"])
-    em.flag("ERN_ADD_GENERAL", not fast)
+    return dict(table=table2, tabled=tabled, plain_offset=plain_offset, sign=sign, multiplier=mult, shift=shift,
+                output_offset=p["output_offset"], fast=fast, round=round_)
+
+
+def _add_sub(em, sg, op, kind):
+    ins = em.g.operands(op)
+    a, b, out = ins.a, ins.b, int(op.outputs[0])
+    n = em.numel(sg, out)
+    if em.g.type(sg, out) == INT32:  # the loop counter
+        sign = "+" if kind == "add" else "-"
+        return [f"for (int i = 0; i < {n}; ++i) {em.ref(sg, out)}[i] = (int32_t)((uint32_t){em.ref(sg, a)}[i] {sign} "
+                f"(uint32_t){em.ref(sg, b)}[i]);"]
+    q = add_sub_params(em, sg, op, kind)
+    em.flag("ERN_ADD_GENERAL", not q["fast"])
     params = em.const_struct("ern_add_params", f"add{sg}_{out}", {
-        "table": em.const_array("int32_t", f"addtab{sg}_{out}", table2),
-        "table_input": tabled, "plain_offset": plain_offset, "plain_sign": sign,
-        "output_multiplier": mult, "output_shift": shift, "output_offset": p["output_offset"],
-        "fast": fast, "fast_round": round_})
+        "table": em.const_array("int32_t", f"addtab{sg}_{out}", q["table"]),
+        "table_input": q["tabled"], "plain_offset": q["plain_offset"], "plain_sign": q["sign"],
+        "output_multiplier": q["multiplier"], "output_shift": q["shift"], "output_offset": q["output_offset"],
+        "fast": q["fast"], "fast_round": q["round"]})
     em.use_kernels("ern_add_s8")
     return [f"ern_add_s8(&{params}, {em.ref(sg, a)}, {em.ref(sg, b)}, {em.ref(sg, out)}, {n});"]
 
