@@ -24,12 +24,6 @@ typedef struct {
 /* Scratch: the widened input, cols rounded up to 4, as int16. */
 #define ERN_FULLY_CONNECTED_S8_SCRATCH_BYTES(cols) (2 * ERN_PAD4(cols))
 
-/* ERN_FULLY_CONNECTED_GENERAL 0 (edgernn_rt.c, when every per-tensor FC of the model is fast) leaves the
- * block loop for other requantizations out; a last partial block always takes the general tail loop. */
-#ifndef ERN_FULLY_CONNECTED_GENERAL
-#define ERN_FULLY_CONNECTED_GENERAL 1
-#endif
-
 void ern_fully_connected_s8(const ern_fully_connected_params *p, const int8_t *input, int8_t *output,
                             int16_t *scratch);
 void ern_fully_connected_per_channel_s8(const ern_fully_connected_params *p, const int8_t *input, int8_t *output,

@@ -38,7 +38,10 @@ typedef struct {
      * h' = add_out(n, mul_z(z, sub_h(h, n))) */
     ern_gru_add_params add_z, add_r, add_n, sub_h, add_out;
     ern_gru_mul_params mul_r, mul_z;
-    const int8_t *lut_z, *lut_r, *lut_n;        /* LOGISTIC, LOGISTIC, TANH by int8 value: entry 128 of 256 */
+    /* LOGISTIC, LOGISTIC, TANH by int8 value (entry 128 of 256); z and r hold value + their MUL's a_offset
+     * (mul_z, mul_r then have a_offset 0): the gate's value as the MUL takes it, 0..255 */
+    const uint8_t *lut_z, *lut_r;
+    const int8_t *lut_n;
 } ern_gru_params;
 
 /* Scratch: the widened input and hidden state. */
@@ -50,6 +53,8 @@ void ern_gru_widen(const int8_t *x, int cols, int16_t *x16);
 /* acc[k] = init[k] + 2 * (row k . x): four rows' dot products (dot_4rows) started from the doubled bias,
  * so they come out as requant_fast's doubled argument. One out-of-line copy for all six projections. */
 void ern_gru_dot4(const int8_t *w, const int16_t *x16, int groups, const int32_t *init, int32_t acc[4]);
+/* The same for an even number of groups, given as pairs (no odd-group test per call). */
+void ern_gru_dot4_pairs(const int8_t *w, const int16_t *x16, int pairs, const int32_t *init, int32_t acc[4]);
 
 /* h_out may be h itself (each unit reads its own h before writing it; the products read the widened copy). */
 void ern_gru_step_s8(const ern_gru_params *p, const int8_t *x, const int8_t *h, int8_t *h_out, int16_t *scratch);
@@ -67,7 +72,8 @@ static ERN_ALWAYS_INLINE int32_t ern_gru_mul(const ern_gru_mul_params *p, int32_
 static ERN_ALWAYS_INLINE void ern_gru_rows(const int8_t *w, const int16_t *x16, int groups, const int32_t *bias2,
                                            int32_t m, int32_t round, int right, int32_t out[4]) {
     int32_t acc[4];
-    ern_gru_dot4(w, x16, groups, bias2, acc);
+    if (groups % 2 == 0 && groups > 0) ern_gru_dot4_pairs(w, x16, groups / 2, bias2, acc);  /* folded when inlined */
+    else ern_gru_dot4(w, x16, groups, bias2, acc);
     out[0] = clamp_s8(requant_fast(acc[0], m, round, right));
     out[1] = clamp_s8(requant_fast(acc[1], m, round, right));
     out[2] = clamp_s8(requant_fast(acc[2], m, round, right));

@@ -41,7 +41,6 @@ def emit(em, sg, op):
         fields["multiplier"], fields["shift"] = em.requant(p["multiplier"], p["shift"], what)
         fields["fast"], fields["fast_round"] = P.fast_requant(
             P.max_abs_fully_connected(folded_values, g.const(sg, w)), fields["shift"], z_out)
-        em.flag("ERN_FULLY_CONNECTED_GENERAL", not fields["fast"])
         kernel = "ern_fully_connected_s8"
     else:
         # Per-channel weights: one multiplier and shift per output row, as TFLite Micro's Prepare makes them.

@@ -27,6 +27,7 @@ from edgernn.tflite.types import INT8
 
 KERNELS = ("ern_dot_s8", "ern_gru_s8")
 ADD_ROLES = ("add_z", "add_r", "add_n", "sub_h", "add_out")
+GATE_MUL = {"lut_z": "mul_z", "lut_r": "mul_r"}  # the MUL whose first operand each gate is
 
 
 class _NoMatch(Exception):
@@ -138,9 +139,14 @@ def _match_at(em, sg, k_out, producer, consumers) -> GruStep:
         fast, round_ = P.fast_requant(256 * 256, shift, p["output_offset"])
         if not fast:
             raise _NoMatch(f"{role}: requantization not provably exact with requant_fast")
-        muls[role] = dict(a_offset=p["a_offset"], b_offset=p["b_offset"], multiplier=mult, round=round_, right=-shift)
+        muls[role] = dict(a_offset=0, b_offset=p["b_offset"], multiplier=mult, round=round_, right=-shift)
+        muls[role]["a_offset_folded"] = p["a_offset"]  # goes into the gate's table (emit)
     luts = {role: (g.op_name(ops[k]), g.qparams(sg, ins(k)[0]), g.qparams(sg, int(ops[k].outputs[0])),
                    int(ops[k].outputs[0])) for role, k in (("lut_z", k_z), ("lut_r", k_r), ("lut_n", k_nn))}
+    for role, mul in GATE_MUL.items():
+        lut = lut_from_tflm(*luts[role][:3]).astype(np.int64) + muls[mul]["a_offset_folded"]
+        if lut.min() < 0 or lut.max() > 255:
+            raise _NoMatch(f"{role}: gate + offset outside 0..255")
     scratch = 2 * ((fx["cols"] + 3) // 4 * 4 + n)
     return GruStep(ops=sorted(group), inputs=[x, h], output=out, scratch=scratch,
                    params=dict(fx=fx, fh=fh, adds=adds, muls=muls, luts=luts, n=n))
@@ -186,9 +192,12 @@ def emit(em, sg, step: GruStep) -> list[str]:
         fields[role] = (f"{{.table = {table} + 128, .tabled_second = {q['tabled']}, .plain_scale = {q['sign'] * (1 << 20)}, .multiplier = {q['multiplier']}, "
                         f".round = {q['round']}, .right = {-q['shift']}}}")
     for role, q in p["muls"].items():
-        fields[role] = "{" + ", ".join(f".{k} = {v}" for k, v in q.items()) + "}"
+        fields[role] = "{" + ", ".join(f".{k} = {v}" for k, v in q.items() if k != "a_offset_folded") + "}"
     for role, (op_name, in_q, out_q, out) in p["luts"].items():
-        fields[role] = em.const_array("int8_t", f"gru_lut{sg}_{out}", lut_from_tflm(op_name, in_q, out_q)) + " + 128"
+        lut, ctype = lut_from_tflm(op_name, in_q, out_q).astype(np.int64), "int8_t"
+        if role != "lut_n":  # the gate as its MUL takes it: value + the MUL's a_offset (checked 0..255 in match)
+            lut, ctype = lut + p["muls"][GATE_MUL[role]]["a_offset_folded"], "uint8_t"
+        fields[role] = em.const_array(ctype, f"gru_{role}{sg}_{out}", lut) + " + 128"
     params = em.const_struct("ern_gru_params", name, fields)
     x, h = step.inputs
     # the inline kernel with this model's constant params: the compiler folds them into the code
