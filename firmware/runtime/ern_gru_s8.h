@@ -47,15 +47,6 @@ typedef struct {
 /* Scratch: the widened input and hidden state. */
 #define ERN_GRU_S8_SCRATCH_BYTES(n_input, n_state) (2 * (ERN_PAD4(n_input) + ERN_PAD4(n_state)))
 
-/* The input widened for ern_gru_dot4: doubled int16 in dot_4rows' pair order (int8 as is with Helium). */
-void ern_gru_widen(const int8_t *x, int cols, int16_t *x16);
-
-/* acc[k] = init[k] + 2 * (row k . x): four rows' dot products (dot_4rows) started from the doubled bias,
- * so they come out as requant_fast's doubled argument. One out-of-line copy for all six projections. */
-void ern_gru_dot4(const int8_t *w, const int16_t *x16, int groups, const int32_t *init, int32_t acc[4]);
-/* The same for an even number of groups, given as pairs (no odd-group test per call). */
-void ern_gru_dot4_pairs(const int8_t *w, const int16_t *x16, int pairs, const int32_t *init, int32_t acc[4]);
-
 /* h_out may be h itself (each unit reads its own h before writing it; the products read the widened copy). */
 void ern_gru_step_s8(const ern_gru_params *p, const int8_t *x, const int8_t *h, int8_t *h_out, int16_t *scratch);
 
@@ -72,8 +63,7 @@ static ERN_ALWAYS_INLINE int32_t ern_gru_mul(const ern_gru_mul_params *p, int32_
 static ERN_ALWAYS_INLINE void ern_gru_rows(const int8_t *w, const int16_t *x16, int groups, const int32_t *bias2,
                                            int32_t m, int32_t round, int right, int32_t out[4]) {
     int32_t acc[4];
-    if (groups % 2 == 0 && groups > 0) ern_gru_dot4_pairs(w, x16, groups / 2, bias2, acc);  /* folded when inlined */
-    else ern_gru_dot4(w, x16, groups, bias2, acc);
+    ern_dot4_doubled_any(w, x16, groups, bias2, acc);
     out[0] = clamp_s8(requant_fast(acc[0], m, round, right));
     out[1] = clamp_s8(requant_fast(acc[1], m, round, right));
     out[2] = clamp_s8(requant_fast(acc[2], m, round, right));
@@ -84,8 +74,8 @@ static ERN_ALWAYS_INLINE void ern_gru_step_inline(const ern_gru_params *p, const
                                                   int8_t *h_out, int16_t *scratch) {
     const int n = p->n_state, gi = (p->n_input + 3) >> 2, gs = n >> 2;
     int16_t *x16 = scratch, *h16 = scratch + 4 * gi;
-    ern_gru_widen(x, p->n_input, x16);
-    ern_gru_widen(h, n, h16);
+    ern_widen2_s8(x, p->n_input, x16);
+    ern_widen2_s8(h, n, h16);
     const int32_t wi_gate = n * gi * 4, wr_gate = n * gs * 4; /* packed bytes per gate */
     for (int j = 0; j < n; j += 4) {
         int32_t xi[3][4], hr[3][4];

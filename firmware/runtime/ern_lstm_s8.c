@@ -2,35 +2,6 @@
 
 /* ---- int8 LSTM with int16 cell (TFLite Micro lstm_eval semantics) ---- */
 
-/* Sigmoid on a 2^-12 int16 input: |3x| indexes the table in steps of 2^9 with linear interpolation.
- * |3x| <= 98304, so the index stays below 193 and TFLite's saturation branch (index >= 255) is dead. */
-static inline int16_t sigmoid_s16(const uint16_t *table, int32_t x) {
-    const int32_t v = x * 3;
-    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
-    const uint32_t uh = a >> 9;
-    const uint32_t ua = table[uh], ub = table[uh + 1];
-    uint32_t r = (ua << 9) + (a & 0x1FFu) * (ub - ua);
-    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
-    return (int16_t)(r >> 10);
-}
-
-/* tanh(y) = 2 sigmoid(2y) - 1 on the same table, steps of 2^8. */
-static inline int16_t tanh_s16(const uint16_t *table, int32_t multiplier, int shift, int32_t x) {
-    const int32_t round = shift > 0 ? 1 << (shift - 1) : 0;
-    const int32_t v = (x * multiplier + round) >> shift;
-    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
-    const uint32_t uh = a >> 8;
-    int32_t r;
-    if (uh >= 255) {
-        r = (int32_t)(0xFFFFu << 8);
-    } else {
-        const uint32_t ua = table[uh], ub = table[uh + 1];
-        r = (int32_t)((ua << 8) + (a & 0xFFu) * (ub - ua));
-    }
-    r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
-    return (int16_t)(r >> 8);
-}
-
 void ern_sigmoid_s16(const uint16_t *table, const int16_t *in, int16_t *out, int n) {
     for (int i = 0; i < n; ++i) out[i] = sigmoid_s16(table, in[i]);
 }
@@ -80,22 +51,6 @@ static ERN_ALWAYS_INLINE void gate_rows(const ern_lstm_params *p, int g, const i
 #define ERN_GATE_VARIANT(k, fast) \
     if (variant == (k)) { gate_rows(p, g, x16, h16, out, (k) & 1, (k) >> 1, fast); return; }
 
-static void lstm_gate_fast(const ern_lstm_params *p, int g, const int16_t *x16, const int16_t *h16, int16_t *out) {
-    const int variant = (p->input_shift[g] >= 0) | (p->recurrent_shift[g] >= 0) << 1;
-#if ERN_LSTM_GATE_VARIANTS & 1
-    ERN_GATE_VARIANT(0, 1)
-#endif
-#if ERN_LSTM_GATE_VARIANTS & 2
-    ERN_GATE_VARIANT(1, 1)
-#endif
-#if ERN_LSTM_GATE_VARIANTS & 4
-    ERN_GATE_VARIANT(2, 1)
-#endif
-#if ERN_LSTM_GATE_VARIANTS & 8
-    ERN_GATE_VARIANT(3, 1)
-#endif
-}
-
 #if ERN_LSTM_GENERAL
 static void lstm_gate_general(const ern_lstm_params *p, int g, const int16_t *x16, const int16_t *h16, int16_t *out) {
     const int variant = (p->input_shift[g] >= 0) | (p->recurrent_shift[g] >= 0) << 1;
@@ -113,27 +68,6 @@ static void lstm_gate_general(const ern_lstm_params *p, int g, const int16_t *x1
 #endif
 }
 #endif
-
-/* The cell and hidden state update, fast: every product of two int16 is below 2^30 in magnitude. */
-static void lstm_state_fast(const ern_lstm_params *p, const int16_t *ig, const int16_t *fg, const int16_t *cg,
-                            const int16_t *og, int8_t *hidden, int16_t *cell) {
-    const int n = p->n_state;
-    const int32_t fm = p->forget_mul_multiplier, im = p->input_mul_multiplier, om = p->output_mul_multiplier;
-    const int32_t fr = p->forget_mul_round, ir = p->input_mul_round, orr = p->output_mul_round;
-    const int fe = -p->forget_mul_shift, ie = -p->input_mul_shift, oe = -p->output_mul_shift;
-    const int32_t clip = p->cell_clip, tm = p->cell_tanh_multiplier;
-    const int ts = p->cell_tanh_shift;
-    const uint16_t *table = p->sigmoid_table;
-    for (int i = 0; i < n; ++i) {
-        const int32_t kept = clamp_s16(requant_fast(2 * (int32_t)fg[i] * cell[i], fm, fr, fe));
-        const int32_t added = clamp_s16(requant_fast(2 * (int32_t)ig[i] * cg[i], im, ir, ie));
-        int32_t c = clamp_s16(kept + added);
-        if (clip > 0) c = c > clip ? clip : (c < -clip ? -clip : c);
-        cell[i] = (int16_t)c;
-        const int32_t tc = tanh_s16(table, tm, ts, c);
-        hidden[i] = (int8_t)clamp_s8(requant_fast(2 * tc * og[i], om, orr, oe));  /* round holds the zero point */
-    }
-}
 
 #if ERN_LSTM_GENERAL
 static void lstm_state_general(const ern_lstm_params *p, const int16_t *ig, const int16_t *fg, const int16_t *cg,
@@ -153,23 +87,19 @@ static void lstm_state_general(const ern_lstm_params *p, const int16_t *ig, cons
 
 void ern_lstm_s8(const ern_lstm_params *p, const int8_t *input, int8_t *hidden, int16_t *cell,
                  int8_t *output, int16_t *scratch) {
+    if (p->fast) {
+        ern_lstm_fast(p, input, hidden, cell, output, scratch);
+        return;
+    }
+#if ERN_LSTM_GENERAL
     const int n = p->n_state;
     int16_t *gates = scratch, *x16 = scratch + 4 * n, *h16 = x16 + ((p->n_input + 3) & ~3);
-#if ERN_LSTM_GENERAL
-    void (*gate)(const ern_lstm_params *, int, const int16_t *, const int16_t *, int16_t *) =
-        p->fast ? lstm_gate_fast : lstm_gate_general;
-#else
-    void (*gate)(const ern_lstm_params *, int, const int16_t *, const int16_t *, int16_t *) = lstm_gate_fast;
-#endif
     for (int t = 0; t < p->steps; ++t) {
         ern_widen_s8(input + t * p->n_input, p->n_input, x16);
         ern_widen_s8(hidden, n, h16);
-        for (int g = 0; g < 4; ++g) gate(p, g, x16, h16, gates + g * n);
-#if ERN_LSTM_GENERAL
-        if (!p->fast) lstm_state_general(p, gates, gates + n, gates + 2 * n, gates + 3 * n, hidden, cell);
-        else
-#endif
-        lstm_state_fast(p, gates, gates + n, gates + 2 * n, gates + 3 * n, hidden, cell);
+        for (int g = 0; g < 4; ++g) lstm_gate_general(p, g, x16, h16, gates + g * n);
+        lstm_state_general(p, gates, gates + n, gates + 2 * n, gates + 3 * n, hidden, cell);
         memcpy(output + t * n, hidden, (size_t)n);
     }
+#endif
 }

@@ -10,8 +10,8 @@ typedef struct {
     int steps, n_input, n_state;
     const int8_t *input_weights[4];      /* [n_state][n_input], packed as for FULLY_CONNECTED */
     const int8_t *recurrent_weights[4];  /* [n_state][n_state], packed */
-    const int32_t *input_bias[4];        /* gate bias + input zero point folded in */
-    const int32_t *recurrent_bias[4];    /* hidden-state zero point folded in */
+    const int32_t *input_bias[4];        /* gate bias + input zero point folded in (doubled when fast) */
+    const int32_t *recurrent_bias[4];    /* hidden-state zero point folded in (doubled when fast) */
     int32_t input_multiplier[4], recurrent_multiplier[4];
     int input_shift[4], recurrent_shift[4];
     int cell_gate_tanh;                  /* 1: tanh on the cell gate, 0: sigmoid */
@@ -43,7 +43,8 @@ typedef struct {
 #define ERN_LSTM_S8_SCRATCH_BYTES(n_input, n_state) (2 * (4 * (n_state) + ERN_PAD4(n_input) + ERN_PAD4(n_state)))
 
 /* hidden [n_state] int8 and cell [n_state] int16 carry the state (reset them before a sequence);
- * output [steps][n_state]. */
+ * output [steps][n_state]. With the fast flag the biases are doubled and padded to a multiple of 4
+ * (ern_dot4_doubled starts from them). */
 void ern_lstm_s8(const ern_lstm_params *p, const int8_t *input, int8_t *hidden, int16_t *cell,
                  int8_t *output, int16_t *scratch);
 
@@ -51,5 +52,109 @@ void ern_lstm_s8(const ern_lstm_params *p, const int8_t *input, int8_t *hidden, 
  * with input (x * multiplier + round) >> shift; output scale 2^-15. */
 void ern_sigmoid_s16(const uint16_t *table, const int16_t *in, int16_t *out, int n);
 void ern_tanh_s16(const uint16_t *table, int32_t multiplier, int shift, const int16_t *in, int16_t *out, int n);
+
+/* Sigmoid on a 2^-12 int16 input: |3x| indexes the table in steps of 2^9 with linear interpolation.
+ * |3x| <= 98304, so the index stays below 193 and TFLite's saturation branch (index >= 255) is dead. */
+static inline int16_t sigmoid_s16(const uint16_t *table, int32_t x) {
+    const int32_t v = x * 3;
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t uh = a >> 9;
+    const uint32_t ua = table[uh], ub = table[uh + 1];
+    uint32_t r = (ua << 9) + (a & 0x1FFu) * (ub - ua);
+    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
+    return (int16_t)(r >> 10);
+}
+
+/* tanh(y) = 2 sigmoid(2y) - 1 on the same table, steps of 2^8. */
+static inline int16_t tanh_s16(const uint16_t *table, int32_t multiplier, int shift, int32_t x) {
+    const int32_t round = shift > 0 ? 1 << (shift - 1) : 0;
+    const int32_t v = (x * multiplier + round) >> shift;
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t uh = a >> 8;
+    int32_t r;
+    if (uh >= 255) {
+        r = (int32_t)(0xFFFFu << 8);
+    } else {
+        const uint32_t ua = table[uh], ub = table[uh + 1];
+        r = (int32_t)((ua << 8) + (a & 0xFFu) * (ub - ua));
+    }
+    r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+    return (int16_t)(r >> 8);
+}
+
+
+/* ---- the fast path (params->fast): every requantization requant_fast, inputs doubled ---- */
+
+/* A gate projection to int16 from its doubled accumulator (a shift >= 0 multiplies: srdhm_m(x << s, m)). */
+static ERN_ALWAYS_INLINE int32_t ern_lstm_rq16(int32_t x2, int32_t m, int shift, int32_t round) {
+    if (shift >= 0) return clamp_s16(smmulr((int32_t)((uint32_t)x2 << shift), m));
+    return clamp_s16(requant_fast(x2, m, round, -shift));
+}
+
+static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const int g, const int16_t *x16,
+                                                 const int16_t *h16, int16_t *out) {
+    const int gi = (p->n_input + 3) >> 2, gs = (p->n_state + 3) >> 2, n = p->n_state;
+    const int32_t mi = p->input_multiplier[g], mr = p->recurrent_multiplier[g];
+    const int32_t ri = p->input_round[g], rr = p->recurrent_round[g];
+    const int si = p->input_shift[g], sr = p->recurrent_shift[g];
+    const int tanh_gate = g == 2 && p->cell_gate_tanh;
+    const uint16_t *table = p->sigmoid_table;
+    const int8_t *wi = p->input_weights[g], *wr = p->recurrent_weights[g];
+    const int32_t *ib = p->input_bias[g], *rb = p->recurrent_bias[g];
+    for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
+        int32_t ai[4], ar[4];
+        ern_dot4_doubled_any(wi, x16, gi, ib + r, ai);
+        ern_dot4_doubled_any(wr, h16, gs, rb + r, ar);
+        const int rows = n % 4 == 0 || n - r >= 4 ? 4 : n - r;
+        for (int j = 0; j < rows; ++j) {
+            const int32_t sum = clamp_s16(ern_lstm_rq16(ai[j], mi, si, ri) + ern_lstm_rq16(ar[j], mr, sr, rr));
+            out[r + j] = tanh_gate ? tanh_s16(table, 3, 0, sum) : sigmoid_s16(table, sum);
+        }
+    }
+}
+
+/* The cell and hidden state update: every product of two int16 is below 2^30 in magnitude. */
+static ERN_ALWAYS_INLINE void ern_lstm_state_fast(const ern_lstm_params *p, const int16_t *ig, const int16_t *fg,
+                                                  const int16_t *cg, const int16_t *og, int8_t *hidden,
+                                                  int16_t *cell) {
+    const int n = p->n_state;
+    const int32_t clip = p->cell_clip;
+    for (int i = 0; i < n; ++i) {
+        const int32_t kept = clamp_s16(requant_fast(2 * (int32_t)fg[i] * cell[i], p->forget_mul_multiplier,
+                                                    p->forget_mul_round, -p->forget_mul_shift));
+        const int32_t added = clamp_s16(requant_fast(2 * (int32_t)ig[i] * cg[i], p->input_mul_multiplier,
+                                                     p->input_mul_round, -p->input_mul_shift));
+        int32_t c = clamp_s16(kept + added);
+        if (clip > 0) c = c > clip ? clip : (c < -clip ? -clip : c);
+        cell[i] = (int16_t)c;
+        const int32_t tc = tanh_s16(p->sigmoid_table, p->cell_tanh_multiplier, p->cell_tanh_shift, c);
+        hidden[i] = (int8_t)clamp_s8(requant_fast(2 * tc * og[i], p->output_mul_multiplier, p->output_mul_round,
+                                                  -p->output_mul_shift));  /* round holds the zero point */
+    }
+}
+
+static ERN_ALWAYS_INLINE void ern_lstm_fast(const ern_lstm_params *p, const int8_t *input, int8_t *hidden,
+                                            int16_t *cell, int8_t *output, int16_t *scratch) {
+    const int n = p->n_state;
+    int16_t *gates = scratch, *x16 = scratch + 4 * n, *h16 = x16 + ((p->n_input + 3) & ~3);
+    for (int t = 0; t < p->steps; ++t) {
+        ern_widen2_s8(input + t * p->n_input, p->n_input, x16);
+        ern_widen2_s8(hidden, n, h16);
+        ern_lstm_gate_fast(p, 0, x16, h16, gates);
+        ern_lstm_gate_fast(p, 1, x16, h16, gates + n);
+        ern_lstm_gate_fast(p, 2, x16, h16, gates + 2 * n);
+        ern_lstm_gate_fast(p, 3, x16, h16, gates + 3 * n);
+        ern_lstm_state_fast(p, gates, gates + n, gates + 2 * n, gates + 3 * n, hidden, cell);
+        memcpy(output + t * n, hidden, (size_t)n);
+    }
+}
+
+/* The kernel as the generated model.c calls it: with the model's static const params the compiler folds
+ * every multiplier, shift, rounding constant and size into the code; without the fast flag, ern_lstm_s8. */
+static ERN_ALWAYS_INLINE void ern_lstm_s8_inline(const ern_lstm_params *p, const int8_t *input, int8_t *hidden,
+                                                 int16_t *cell, int8_t *output, int16_t *scratch) {
+    if (p->fast) ern_lstm_fast(p, input, hidden, cell, output, scratch);
+    else ern_lstm_s8(p, input, hidden, cell, output, scratch);
+}
 
 #endif

@@ -182,12 +182,21 @@ def emit(em, sg, op):
         em.flag("ERN_LSTM_GATE_VARIANTS", 1 << (int(gate["input_shift"] >= 0) | int(gate["recurrent_shift"] >= 0) << 1))
     em.flag("ERN_LSTM_GENERAL", int(not fast["fast"]))
     arr = lambda items: "{" + ", ".join(str(v) for v in items) + "}"  # noqa: E731
+
+    def bias(values):
+        """As the kernel's path reads it: fast, doubled and padded to whole 4-row blocks (ern_dot4_doubled)."""
+        if not fast["fast"]:
+            return values
+        padded = np.zeros((len(values) + 3) // 4 * 4, np.int64)
+        padded[:len(values)] = 2 * np.asarray(values, np.int64)
+        return padded
     params = em.const_struct("ern_lstm_params", name, {
         "steps": p["steps"], "n_input": p["n_input"], "n_state": p["n_state"],
         "input_weights": arr(em.packed(sg, gate["input_weights"]) for gate in g),
         "recurrent_weights": arr(em.packed(sg, gate["recurrent_weights"]) for gate in g),
-        "input_bias": arr(em.const_array("int32_t", f"{name}_bias_in{k}", gate["input_bias"]) for k, gate in enumerate(g)),
-        "recurrent_bias": arr(em.const_array("int32_t", f"{name}_bias_rec{k}", gate["recurrent_bias"])
+        "input_bias": arr(em.const_array("int32_t", f"{name}_bias_in{k}", bias(gate["input_bias"]))
+                          for k, gate in enumerate(g)),
+        "recurrent_bias": arr(em.const_array("int32_t", f"{name}_bias_rec{k}", bias(gate["recurrent_bias"]))
                               for k, gate in enumerate(g)),
         "input_multiplier": arr(gate["input_multiplier"] for gate in g),
         "recurrent_multiplier": arr(gate["recurrent_multiplier"] for gate in g),
@@ -207,5 +216,5 @@ def emit(em, sg, op):
     # TFLite Micro resets variable tensors per inference: int8 to its zero point, int16 to 0.
     return [f"memset({hidden}, {p['hidden_zero_point']}, {p['n_state']});",
             f"memset({cell}, 0, {2 * p['n_state']});",
-            f"ern_lstm_s8(&{params}, {em.ref(sg, em.g.operands(op).input)}, {hidden}, {cell}, {em.ref(sg, out)}, "
+            f"ern_lstm_s8_inline(&{params}, {em.ref(sg, em.g.operands(op).input)}, {hidden}, {cell}, {em.ref(sg, out)}, "
             f"(int16_t *){em.scratch()});"]
