@@ -22,6 +22,7 @@ typedef struct {
     int cell_tanh_shift;
     int32_t cell_clip;                   /* 0: no clipping */
     const uint16_t *sigmoid_table;       /* 256 entries, sigmoid(i/24) in 0.16, exact TFLite values */
+    const uint16_t *sigmoid_table1;      /* fast path: entries 0..193 plus one (TFLite's rounding term) */
     /* fast: 1 when the generator proved requant_fast exact for every requantization (gates, cell,
      * hidden); the rounds are requant_fast's constants (0 for a gate shift >= 0, which multiplies). */
     int fast;
@@ -59,10 +60,16 @@ static inline int16_t sigmoid_s16(const uint16_t *table, int32_t x) {
     const int32_t v = x * 3;
     const uint32_t a = (uint32_t)(v < 0 ? -v : v);
     const uint32_t uh = a >> 9;
+#if defined(ERN_DSP)
+    uint32_t pair;  /* both entries in one (unaligned) LDR */
+    __builtin_memcpy(&pair, table + uh, 4);
+    const uint32_t ua = pair & 0xFFFFu, ub = pair >> 16;
+#else
     const uint32_t ua = table[uh], ub = table[uh + 1];
-    uint32_t r = (ua << 9) + (a & 0x1FFu) * (ub - ua);
-    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
-    return (int16_t)(r >> 10);
+#endif
+    /* TFLite: v >= 0 ? (r + 2^9) >> 10 : ((2^25 - r) + 2^9 - 1) >> 10, which is 2^15 - ((r + 2^9) >> 10) */
+    const int32_t q = (int32_t)(((ua << 9) + (a & 0x1FFu) * (ub - ua) + (1u << 9)) >> 10);
+    return (int16_t)(v >= 0 ? q : 32768 - q);
 }
 
 /* tanh(y) = 2 sigmoid(2y) - 1 on the same table, steps of 2^8. */
@@ -71,19 +78,43 @@ static inline int16_t tanh_s16(const uint16_t *table, int32_t multiplier, int sh
     const int32_t v = (x * multiplier + round) >> shift;
     const uint32_t a = (uint32_t)(v < 0 ? -v : v);
     const uint32_t uh = a >> 8;
-    int32_t r;
+    uint32_t r;
     if (uh >= 255) {
-        r = (int32_t)(0xFFFFu << 8);
+        r = 0xFFFFu << 8;
     } else {
+#if defined(ERN_DSP)
+        uint32_t pair;  /* both entries in one (unaligned) LDR */
+        __builtin_memcpy(&pair, table + uh, 4);
+        const uint32_t ua = pair & 0xFFFFu, ub = pair >> 16;
+#else
         const uint32_t ua = table[uh], ub = table[uh + 1];
-        r = (int32_t)((ua << 8) + (a & 0xFFu) * (ub - ua));
+#endif
+        r = (ua << 8) + (a & 0xFFu) * (ub - ua);
     }
-    r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
-    return (int16_t)(r >> 8);
+    /* TFLite: v >= 0 ? (r - 2^23 + 2^7) >> 8 : (-r + 2^23 + 2^7 - 1) >> 8, i.e. +-(((r + 2^7) >> 8) - 2^15) */
+    const int32_t t = (int32_t)((r + (1u << 7)) >> 8) - 32768;
+    return (int16_t)(v >= 0 ? t : -t);
 }
 
 
 /* ---- the fast path (params->fast): every requantization requant_fast, inputs doubled ---- */
+
+/* sigmoid_s16 with table1[k] = table[k] + 1, so (ua << 9) already holds the 2^9 rounding term; the result
+ * in the low 16 bits (the caller stores it: no sign extension). */
+static inline int32_t ern_lstm_sigmoid_bits(const uint16_t *table1, int32_t x) {
+    const int32_t v = x * 3;
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t uh = a >> 9;
+#if defined(ERN_DSP)
+    uint32_t pair;
+    __builtin_memcpy(&pair, table1 + uh, 4);
+    const uint32_t ua = pair & 0xFFFFu, ub = pair >> 16;
+#else
+    const uint32_t ua = table1[uh], ub = table1[uh + 1];
+#endif
+    const int32_t q = (int32_t)(((ua << 9) + (a & 0x1FFu) * (ub - ua)) >> 10);
+    return v >= 0 ? q : 32768 - q;
+}
 
 /* A gate projection to int16 from its doubled accumulator (a shift >= 0 multiplies: srdhm_m(x << s, m)). */
 static ERN_ALWAYS_INLINE int32_t ern_lstm_rq16(int32_t x2, int32_t m, int shift, int32_t round) {
@@ -98,7 +129,7 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
     const int32_t ri = p->input_round[g], rr = p->recurrent_round[g];
     const int si = p->input_shift[g], sr = p->recurrent_shift[g];
     const int tanh_gate = g == 2 && p->cell_gate_tanh;
-    const uint16_t *table = p->sigmoid_table;
+    const uint16_t *table = p->sigmoid_table, *table1 = p->sigmoid_table1;
     const int8_t *wi = p->input_weights[g], *wr = p->recurrent_weights[g];
     const int32_t *ib = p->input_bias[g], *rb = p->recurrent_bias[g];
     for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
@@ -106,9 +137,10 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
         ern_dot4_doubled_any(wi, x16, gi, ib + r, ai);
         ern_dot4_doubled_any(wr, h16, gs, rb + r, ar);
         const int rows = n % 4 == 0 || n - r >= 4 ? 4 : n - r;
+#pragma GCC unroll 4
         for (int j = 0; j < rows; ++j) {
             const int32_t sum = clamp_s16(ern_lstm_rq16(ai[j], mi, si, ri) + ern_lstm_rq16(ar[j], mr, sr, rr));
-            out[r + j] = tanh_gate ? tanh_s16(table, 3, 0, sum) : sigmoid_s16(table, sum);
+            out[r + j] = (int16_t)(tanh_gate ? tanh_s16(table, 3, 0, sum) : ern_lstm_sigmoid_bits(table1, sum));
         }
     }
 }

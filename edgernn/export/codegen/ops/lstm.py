@@ -173,11 +173,17 @@ def emit(em, sg, op):
     if not 0 <= p["cell_tanh_shift"] <= 31:
         raise UserError(f"{what}: cell state scale out of range")
     table = em.const_array("uint16_t", "ern_lstm_sigmoid_table", sigmoid_table)
+    fast = fast_fields(em.g, sg, p)
+    table1 = "0"
+    if fast["fast"]:  # gate sigmoids read entries 0..193 (|3x| < 2^17); + 1 is TFLite's rounding term
+        entries = np.asarray(sigmoid_table()[:194], np.int64) + 1
+        if entries.max() > 0xFFFF:
+            raise UserError("internal error: sigmoid table entry out of range")
+        table1 = em.const_array("uint16_t", "ern_lstm_sigmoid_table1", entries)
     g = p["gates"]
     for gate in g:
         em.requant(gate["input_multiplier"], gate["input_shift"], what)
         em.requant(gate["recurrent_multiplier"], gate["recurrent_shift"], what)
-    fast = fast_fields(em.g, sg, p)
     for gate in g:  # the kernel compiles one gate variant per pair of shift signs that occurs
         em.flag("ERN_LSTM_GATE_VARIANTS", 1 << (int(gate["input_shift"] >= 0) | int(gate["recurrent_shift"] >= 0) << 1))
     em.flag("ERN_LSTM_GENERAL", int(not fast["fast"]))
@@ -209,6 +215,7 @@ def emit(em, sg, op):
         "output_mul_shift": p["output_mul"][1],
         "hidden_zero_point": p["hidden_zero_point"], "cell_tanh_multiplier": p["cell_tanh_multiplier"],
         "cell_tanh_shift": p["cell_tanh_shift"], "cell_clip": p["cell_clip"], "sigmoid_table": table,
+        "sigmoid_table1": table1,
         "fast": fast["fast"], "input_round": arr(fast["input_round"]), "recurrent_round": arr(fast["recurrent_round"]),
         "forget_mul_round": fast["forget_mul_round"], "input_mul_round": fast["input_mul_round"],
         "output_mul_round": fast["output_mul_round"]})
