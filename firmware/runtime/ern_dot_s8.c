@@ -39,13 +39,18 @@ void ern_widen2_s8(const int8_t *x, int cols, int16_t *x16) {
 #elif defined(ERN_DSP)
     /* ern_widen_s8's pair order, doubled: |2x| <= 256 fits int16, so the dot products come out doubled */
     uint32_t *out = (uint32_t *)x16;  /* 4-byte aligned: the dot product reads it with LDRD */
-    for (int c = 0; c < cols; c += 4, out += 2) {
+    int c = 0;
+    for (; c <= cols - 4; c += 4, out += 2) {  /* whole groups: one (unaligned) LDR each */
+        uint32_t word, odd;
+        __builtin_memcpy(&word, x + c, 4);
+        const uint32_t even = __sxtb16(word);
+        __asm__("sxtb16 %0, %1, ror #8" : "=r"(odd) : "r"(word));
+        out[0] = __sadd16(even, even);
+        out[1] = __sadd16(odd, odd);
+    }
+    if (c < cols) {  /* a last partial group, zero-padded */
         uint32_t word = 0, odd;
-        if (c + 4 <= cols) {
-            __builtin_memcpy(&word, x + c, 4);
-        } else {
-            for (int k = 0; c + k < cols; ++k) word |= (uint32_t)(uint8_t)x[c + k] << (8 * k);
-        }
+        for (int k = 0; c + k < cols; ++k) word |= (uint32_t)(uint8_t)x[c + k] << (8 * k);
         const uint32_t even = __sxtb16(word);
         __asm__("sxtb16 %0, %1, ror #8" : "=r"(odd) : "r"(word));
         out[0] = __sadd16(even, even);
@@ -72,5 +77,13 @@ void ern_dot4_doubled_pairs(const int8_t *w, const int16_t *x16, int pairs, cons
     ern_dot4_doubled(w, x16, 2 * pairs, init, acc);
 #else
     dot_4rows_pairs_from(w, x16, pairs, init[0], init[1], init[2], init[3], acc);
+#endif
+}
+
+void ern_dot4_doubled_odd(const int8_t *w, const int16_t *x16, int pairs, const int32_t *init, int32_t acc[4]) {
+#if defined(ERN_MVE)
+    ern_dot4_doubled(w, x16, 2 * pairs + 1, init, acc);
+#else
+    dot_4rows_odd_from(w, x16, pairs, init[0], init[1], init[2], init[3], acc);
 #endif
 }

@@ -21,11 +21,13 @@ void ern_widen_s8(const int8_t *x, int cols, int16_t *x16);
 void ern_widen2_s8(const int8_t *x, int cols, int16_t *x16);
 void ern_dot4_doubled(const int8_t *w, const int16_t *x16, int groups, const int32_t *init, int32_t acc[4]);
 void ern_dot4_doubled_pairs(const int8_t *w, const int16_t *x16, int pairs, const int32_t *init, int32_t acc[4]);
+void ern_dot4_doubled_odd(const int8_t *w, const int16_t *x16, int pairs, const int32_t *init, int32_t acc[4]);
 
 /* ern_dot4_doubled with the group count known at compile time: the even-group loop where it fits. */
 static inline void ern_dot4_doubled_any(const int8_t *w, const int16_t *x16, int groups, const int32_t *init,
                                         int32_t acc[4]) {
     if (groups % 2 == 0 && groups > 0) ern_dot4_doubled_pairs(w, x16, groups / 2, init, acc);
+    else if (groups % 2 == 1 && groups > 1) ern_dot4_doubled_odd(w, x16, groups / 2, init, acc);
     else ern_dot4_doubled(w, x16, groups, init, acc);
 }
 

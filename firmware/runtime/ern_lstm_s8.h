@@ -72,8 +72,8 @@ static inline int16_t sigmoid_s16(const uint16_t *table, int32_t x) {
     return (int16_t)(v >= 0 ? q : 32768 - q);
 }
 
-/* tanh(y) = 2 sigmoid(2y) - 1 on the same table, steps of 2^8. */
-static inline int16_t tanh_s16(const uint16_t *table, int32_t multiplier, int shift, int32_t x) {
+/* tanh(y) = 2 sigmoid(2y) - 1 on the same table, steps of 2^8; the result in the low 16 bits. */
+static inline int32_t ern_lstm_tanh_bits(const uint16_t *table, int32_t multiplier, int shift, int32_t x) {
     const int32_t round = shift > 0 ? 1 << (shift - 1) : 0;
     const int32_t v = (x * multiplier + round) >> shift;
     const uint32_t a = (uint32_t)(v < 0 ? -v : v);
@@ -93,7 +93,11 @@ static inline int16_t tanh_s16(const uint16_t *table, int32_t multiplier, int sh
     }
     /* TFLite: v >= 0 ? (r - 2^23 + 2^7) >> 8 : (-r + 2^23 + 2^7 - 1) >> 8, i.e. +-(((r + 2^7) >> 8) - 2^15) */
     const int32_t t = (int32_t)((r + (1u << 7)) >> 8) - 32768;
-    return (int16_t)(v >= 0 ? t : -t);
+    return v >= 0 ? t : -t;
+}
+
+static inline int16_t tanh_s16(const uint16_t *table, int32_t multiplier, int shift, int32_t x) {
+    return (int16_t)ern_lstm_tanh_bits(table, multiplier, shift, x);
 }
 
 
@@ -148,7 +152,7 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
 /* The cell and hidden state update: every product of two int16 is below 2^30 in magnitude. */
 static ERN_ALWAYS_INLINE void ern_lstm_state_fast(const ern_lstm_params *p, const int16_t *ig, const int16_t *fg,
                                                   const int16_t *cg, const int16_t *og, int8_t *hidden,
-                                                  int16_t *cell) {
+                                                  int16_t *cell, int8_t *output) {
     const int n = p->n_state;
     const int32_t clip = p->cell_clip;
     for (int i = 0; i < n; ++i) {
@@ -159,9 +163,16 @@ static ERN_ALWAYS_INLINE void ern_lstm_state_fast(const ern_lstm_params *p, cons
         int32_t c = clamp_s16(kept + added);
         if (clip > 0) c = c > clip ? clip : (c < -clip ? -clip : c);
         cell[i] = (int16_t)c;
-        const int32_t tc = tanh_s16(p->sigmoid_table, p->cell_tanh_multiplier, p->cell_tanh_shift, c);
-        hidden[i] = (int8_t)clamp_s8(requant_fast(2 * tc * og[i], p->output_mul_multiplier, p->output_mul_round,
-                                                  -p->output_mul_shift));  /* round holds the zero point */
+#if defined(ERN_DSP)  /* SMULBB multiplies the low halves as int16: tanh's int16 cast comes free */
+        int32_t prod;
+        __asm__("smulbb %0, %1, %2" : "=r"(prod)
+                : "r"(ern_lstm_tanh_bits(p->sigmoid_table, p->cell_tanh_multiplier, p->cell_tanh_shift, c)),
+                  "r"((int32_t)og[i]));
+#else
+        const int32_t prod = tanh_s16(p->sigmoid_table, p->cell_tanh_multiplier, p->cell_tanh_shift, c) * og[i];
+#endif
+        output[i] = hidden[i] = (int8_t)clamp_s8(requant_fast(2 * prod, p->output_mul_multiplier,
+                                                              p->output_mul_round, -p->output_mul_shift));  /* round: zp */
     }
 }
 
@@ -176,8 +187,7 @@ static ERN_ALWAYS_INLINE void ern_lstm_fast(const ern_lstm_params *p, const int8
         ern_lstm_gate_fast(p, 1, x16, h16, gates + n);
         ern_lstm_gate_fast(p, 2, x16, h16, gates + 2 * n);
         ern_lstm_gate_fast(p, 3, x16, h16, gates + 3 * n);
-        ern_lstm_state_fast(p, gates, gates + n, gates + 2 * n, gates + 3 * n, hidden, cell);
-        memcpy(output + t * n, hidden, (size_t)n);
+        ern_lstm_state_fast(p, gates, gates + n, gates + 2 * n, gates + 3 * n, hidden, cell, output + t * n);
     }
 }
 
