@@ -10,27 +10,21 @@ void ern_tanh_s16(const uint16_t *table, int32_t multiplier, int shift, const in
     for (int i = 0; i < n; ++i) out[i] = tanh_s16(table, multiplier, shift, in[i]);
 }
 
-/* Requantize a gate product to int16, the shift's sign known at compile time (each variant is
- * branch-free). fast: one SMMULR (requant_fast; for shift >= 0, srdhm_m(x << s, m) == smmulr(x << (s+1), m)). */
-static ERN_ALWAYS_INLINE int32_t requant_s16(int32_t acc, int32_t multiplier, int shift, int32_t round,
-                                             const int left, const int fast) {
-    if (fast) {
-        if (left) return clamp_s16(smmulr((int32_t)((uint32_t)acc << (shift + 1)), multiplier));
-        return clamp_s16(requant_fast(2 * acc, multiplier, round, -shift));
-    }
+/* The general path (params->fast 0; the fast path is ern_lstm_fast in the header). Requantize a gate
+ * product to int16, the shift's sign known at compile time (each variant is branch-free). */
+static ERN_ALWAYS_INLINE int32_t requant_s16(int32_t acc, int32_t multiplier, int shift, const int left) {
     if (left) return clamp_s16(srdhm_m((int32_t)((uint32_t)acc << shift), multiplier));  /* shift >= 0 */
     return clamp_s16(rdbp_pos(srdhm_m(acc, multiplier), -shift));                        /* shift < 0 */
 }
 
 /* One gate, four rows at a time: int16 (input FC + recurrent FC), saturating, then its activation
  * (tanh for the cell gate when the op says so, sigmoid otherwise). Instantiated per sign of the two
- * shifts and per requantization path, so no row pays for those branches. */
+ * shifts, so no row pays for those branches. */
 static ERN_ALWAYS_INLINE void gate_rows(const ern_lstm_params *p, int g, const int16_t *x16, const int16_t *h16,
-                                        int16_t *out, const int in_left, const int rec_left, const int fast) {
+                                        int16_t *out, const int in_left, const int rec_left) {
     const int gi = (p->n_input + 3) >> 2, gs = (p->n_state + 3) >> 2, n_state = p->n_state;
     const int32_t *ib = p->input_bias[g], *rb = p->recurrent_bias[g];
     const int32_t mi = p->input_multiplier[g], mr = p->recurrent_multiplier[g];
-    const int32_t ri = p->input_round[g], rr = p->recurrent_round[g];
     const int si = p->input_shift[g], sr = p->recurrent_shift[g];
     const int tanh_gate = g == 2 && p->cell_gate_tanh;
     const uint16_t *table = p->sigmoid_table;
@@ -41,30 +35,30 @@ static ERN_ALWAYS_INLINE void gate_rows(const ern_lstm_params *p, int g, const i
         dot_4rows(wr, h16, gs, ar);
         const int n = n_state - r < 4 ? n_state - r : 4;
         for (int j = 0; j < n; ++j) {
-            const int32_t sum = clamp_s16(requant_s16(add_wrap(ai[j], ib[r + j]), mi, si, ri, in_left, fast)
-                                          + requant_s16(add_wrap(ar[j], rb[r + j]), mr, sr, rr, rec_left, fast));
+            const int32_t sum = clamp_s16(requant_s16(add_wrap(ai[j], ib[r + j]), mi, si, in_left)
+                                          + requant_s16(add_wrap(ar[j], rb[r + j]), mr, sr, rec_left));
             out[r + j] = tanh_gate ? tanh_s16(table, 3, 0, sum) : sigmoid_s16(table, sum);
         }
     }
 }
 
-#define ERN_GATE_VARIANT(k, fast) \
-    if (variant == (k)) { gate_rows(p, g, x16, h16, out, (k) & 1, (k) >> 1, fast); return; }
+#define ERN_GATE_VARIANT(k) \
+    if (variant == (k)) { gate_rows(p, g, x16, h16, out, (k) & 1, (k) >> 1); return; }
 
 #if ERN_LSTM_GENERAL
 static void lstm_gate_general(const ern_lstm_params *p, int g, const int16_t *x16, const int16_t *h16, int16_t *out) {
     const int variant = (p->input_shift[g] >= 0) | (p->recurrent_shift[g] >= 0) << 1;
 #if ERN_LSTM_GATE_VARIANTS & 1
-    ERN_GATE_VARIANT(0, 0)
+    ERN_GATE_VARIANT(0)
 #endif
 #if ERN_LSTM_GATE_VARIANTS & 2
-    ERN_GATE_VARIANT(1, 0)
+    ERN_GATE_VARIANT(1)
 #endif
 #if ERN_LSTM_GATE_VARIANTS & 4
-    ERN_GATE_VARIANT(2, 0)
+    ERN_GATE_VARIANT(2)
 #endif
 #if ERN_LSTM_GATE_VARIANTS & 8
-    ERN_GATE_VARIANT(3, 0)
+    ERN_GATE_VARIANT(3)
 #endif
 }
 #endif

@@ -26,7 +26,7 @@ from edgernn.tflite.reader import Graph
 from edgernn.tflite.types import INT8
 from edgernn.tflite.validate import check_graph
 
-GENERATOR_VERSION = 30
+GENERATOR_VERSION = 31
 COMMON_FILES = ("ern_common.h",)
 # Headers a kernel includes beyond its own: the reference and the optimized (DSP) dot product.
 KERNEL_HEADERS = {"ern_dot_s8": ("ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h")}
