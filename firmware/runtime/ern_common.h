@@ -83,6 +83,27 @@ static inline int32_t rdbp_pos(int32_t x, int exponent) {
     return (((x + (x >> 31)) >> (exponent - 1)) + 1) >> 1;
 }
 
+/* round(a * b / 2^32), ties up: one SMMULR on cores with the DSP extension. For m >= 0 and |x| < 2^30,
+ * srdhm_m(x, m) == smmulr(2x, m): (2xm + 2^31) >> 32 == (xm + 2^30) >> 31. */
+static inline int32_t smmulr(int32_t a, int32_t b) {
+#if defined(ERN_DSP)
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * b + 0x80000000LL) >> 32);
+#endif
+}
+
+/* mbqm(x, m, -e) + offset for e >= 1 in four instructions, given x2 = 2x: the rounding divide and the
+ * output offset folded into one constant, round = 2^(e-1) + offset * 2^e. Exact when |x| < 2^30 and
+ * |x| + |round| < 2^31 (the generator proves both for every value a kernel can meet before it sets
+ * a params struct's fast flag): floor((v - [v<0] + 2^(e-1)) / 2^e) + offset, v = srdhm_m(x, m). */
+static inline int32_t requant_fast(int32_t x2, int32_t m, int32_t round, int e) {
+    const int32_t v = smmulr(x2, m);
+    return (v + (v >> 31) + round) >> e;
+}
+
 /* tflite::MultiplyByQuantizedMultiplier: shift > 0 multiplies first, shift < 0 divides after. */
 static inline int32_t mbqm(int32_t x, int32_t multiplier, int shift) {
     if (shift > 0) return srdhm_m((int32_t)((uint32_t)x << shift), multiplier);

@@ -14,6 +14,23 @@
  * with ERN_MVE a copy of the int8 input, zero-padded to a multiple of 4, in the same buffer. */
 void ern_widen_s8(const int8_t *x, int cols, int16_t *x16);
 
+/* The "doubled" convention of the fused kernels (GRU step, LSTM): the input widened times two (|2x| <= 256
+ * fits int16; with Helium the int8 input as is), and four rows' products started from doubled biases, so
+ * acc[k] = init[k] + 2 * (row k . x) comes out as requant_fast's doubled argument with no extra work.
+ * Out of line: one copy of the dot loop serves every projection. _pairs: an even number of groups >= 2. */
+void ern_widen2_s8(const int8_t *x, int cols, int16_t *x16);
+void ern_dot4_doubled(const int8_t *w, const int16_t *x16, int groups, const int32_t *init, int32_t acc[4]);
+void ern_dot4_doubled_pairs(const int8_t *w, const int16_t *x16, int pairs, const int32_t *init, int32_t acc[4]);
+void ern_dot4_doubled_odd(const int8_t *w, const int16_t *x16, int pairs, const int32_t *init, int32_t acc[4]);
+
+/* ern_dot4_doubled with the group count known at compile time: the even-group loop where it fits. */
+static inline void ern_dot4_doubled_any(const int8_t *w, const int16_t *x16, int groups, const int32_t *init,
+                                        int32_t acc[4]) {
+    if (groups % 2 == 0 && groups > 0) ern_dot4_doubled_pairs(w, x16, groups / 2, init, acc);
+    else if (groups % 2 == 1 && groups > 1) ern_dot4_doubled_odd(w, x16, groups / 2, init, acc);
+    else ern_dot4_doubled(w, x16, groups, init, acc);
+}
+
 /* dot_4rows(w, x16, groups, acc): four rows' dot products with the widened input. The optimized
  * version where the core has the DSP extension and ERN_USE_DSP is set, the reference otherwise. */
 #if defined(ERN_MVE)

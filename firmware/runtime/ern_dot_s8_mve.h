@@ -8,11 +8,13 @@
 
 #include "ern_common.h"
 
-static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
+/* acc[k] = i_k + row k . x (dot_4rows starts from zero). */
+static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int groups, int32_t i0, int32_t i1, int32_t i2,
+                                  int32_t i3, int32_t acc[4]) {
     const int8_t *x = (const int8_t *)x16;
     const int n = groups * 4; /* padded columns */
     const int8_t *w0 = w, *w1 = w + n, *w2 = w + 2 * n, *w3 = w + 3 * n;
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int32_t s0 = i0, s1 = i1, s2 = i2, s3 = i3;
     for (int c = 0; c < n; c += 16) {
         const mve_pred16_t p = vctp8q((uint32_t)(n - c));
         const int8x16_t xv = vld1q_z_s8(x + c, p);
@@ -22,6 +24,20 @@ static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, in
         s3 = vmladavaq_s8(s3, vld1q_z_s8(w3 + c, p), xv);
     }
     acc[0] = s0; acc[1] = s1; acc[2] = s2; acc[3] = s3;
+}
+
+static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
+    dot_4rows_from(w, x16, groups, 0, 0, 0, 0, acc);
+}
+
+static inline void dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
+                                      int32_t i2, int32_t i3, int32_t acc[4]) {
+    dot_4rows_from(w, x16, 2 * pairs + 1, i0, i1, i2, i3, acc);
+}
+
+static inline void dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
+                                        int32_t i2, int32_t i3, int32_t acc[4]) {
+    dot_4rows_from(w, x16, 2 * pairs, i0, i1, i2, i3, acc);
 }
 
 #endif

@@ -1,35 +1,30 @@
 #include "ern_fully_connected_s8.h"
 
-/* Requantize one accumulator (the common case, shift < 0, kept free of branches). */
-static inline int8_t requant_s8(int32_t acc, int32_t multiplier, int right, int32_t output_offset) {
-    return (int8_t)clamp_s8(rdbp_pos(srdhm_m(acc, multiplier), right) + output_offset);
-}
-
+/* One dot product loop per 4-row block (one copy of it in flash); rows the generator proved in range
+ * take requant_fast, a last partial block and other models the general requantization. */
 void ern_fully_connected_s8(const ern_fully_connected_params *p, const int8_t *input, int8_t *output,
                             int16_t *x16) {
-    const int batches = p->batches, cols = p->cols, rows = p->rows, shift = p->shift;
+    const int batches = p->batches, cols = p->cols, rows = p->rows, shift = p->shift, fast = p->fast;
     const int32_t multiplier = p->multiplier, output_offset = p->output_offset, *folded_bias = p->folded_bias;
+    const int32_t round = p->fast_round;
     const int groups = (cols + 3) >> 2, right = -shift;
     for (int b = 0; b < batches; ++b) {
         ern_widen_s8(input + b * cols, cols, x16);
         int8_t *out = output + b * rows;
         const int8_t *w = p->packed_weights;
-        int r = 0;
-        if (shift < 0) {
-            for (; r + 4 <= rows; r += 4, w += groups * 16) {
-                int32_t acc[4];
-                dot_4rows(w, x16, groups, acc);
-                out[r] = requant_s8(add_wrap(acc[0], folded_bias[r]), multiplier, right, output_offset);
-                out[r + 1] = requant_s8(add_wrap(acc[1], folded_bias[r + 1]), multiplier, right, output_offset);
-                out[r + 2] = requant_s8(add_wrap(acc[2], folded_bias[r + 2]), multiplier, right, output_offset);
-                out[r + 3] = requant_s8(add_wrap(acc[3], folded_bias[r + 3]), multiplier, right, output_offset);
-            }
-        }
-        for (; r < rows; r += 4, w += groups * 16) { /* any shift, and a last partial block */
+        for (int r = 0; r < rows; r += 4, w += groups * 16) {
             int32_t acc[4];
             dot_4rows(w, x16, groups, acc);
-            for (int j = 0; j < 4 && r + j < rows; ++j)
-                out[r + j] = (int8_t)clamp_s8(mbqm(add_wrap(acc[j], folded_bias[r + j]), multiplier, shift) + output_offset);
+            if (fast && r + 4 <= rows) { /* |acc + bias| < 2^30 proven at export: one SMMULR per row */
+                out[r] = (int8_t)clamp_s8(requant_fast(2 * (acc[0] + folded_bias[r]), multiplier, round, right));
+                out[r + 1] = (int8_t)clamp_s8(requant_fast(2 * (acc[1] + folded_bias[r + 1]), multiplier, round, right));
+                out[r + 2] = (int8_t)clamp_s8(requant_fast(2 * (acc[2] + folded_bias[r + 2]), multiplier, round, right));
+                out[r + 3] = (int8_t)clamp_s8(requant_fast(2 * (acc[3] + folded_bias[r + 3]), multiplier, round, right));
+            } else {
+                for (int j = 0; j < 4 && r + j < rows; ++j)
+                    out[r + j] = (int8_t)clamp_s8(mbqm(add_wrap(acc[j], folded_bias[r + j]), multiplier, shift)
+                                                  + output_offset);
+            }
         }
     }
 }

@@ -17,6 +17,8 @@ typedef struct {
     const int32_t *multipliers;     /* per-channel: one per row (ern_fully_connected_per_channel_s8) */
     const int32_t *shifts;
     int32_t output_offset;
+    int fast;                       /* per-tensor: 1 when requant_fast is exact for every input */
+    int32_t fast_round;             /* 2^(e-1) + output_offset * 2^e, e = -shift */
 } ern_fully_connected_params;
 
 /* Scratch: the widened input, cols rounded up to 4, as int16. */

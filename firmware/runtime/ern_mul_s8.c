@@ -5,6 +5,15 @@ void ern_mul_s8(const ern_mul_params *p, const int8_t *a, const int8_t *b, int8_
     const int32_t a_offset = p->a_offset, b_offset = p->b_offset, multiplier = p->multiplier;
     const int32_t output_offset = p->output_offset;
     const int shift = p->shift;
+    if (p->fast) { /* |product| <= 2^16: twice it goes straight into SMMULR */
+        const int32_t round = p->fast_round;
+        for (int i = 0; i < n; ++i) {
+            const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
+            out[i] = (int8_t)clamp_s8(requant_fast(2 * prod, multiplier, round, -shift));
+        }
+        return;
+    }
+#if ERN_MUL_GENERAL
     if (shift < 0) {
         for (int i = 0; i < n; ++i) {
             const int32_t prod = ((int32_t)a[i] + a_offset) * ((int32_t)b[i] + b_offset);
@@ -16,5 +25,6 @@ void ern_mul_s8(const ern_mul_params *p, const int8_t *a, const int8_t *b, int8_
             out[i] = (int8_t)clamp_s8(mbqm(prod, multiplier, shift) + output_offset);
         }
     }
+#endif
 }
 

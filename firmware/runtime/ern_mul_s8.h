@@ -7,7 +7,14 @@ typedef struct {
     int32_t a_offset, b_offset, multiplier;
     int shift;
     int32_t output_offset;
+    int fast;                 /* 1: requant_fast is exact (shift < 0; the generator checked) */
+    int32_t fast_round;       /* 2^(e-1) + output_offset * 2^e, e = -shift */
 } ern_mul_params;
+
+/* ERN_MUL_GENERAL 0 (edgernn_rt.c, when every MUL of the model is fast) leaves the general path out. */
+#ifndef ERN_MUL_GENERAL
+#define ERN_MUL_GENERAL 1
+#endif
 
 void ern_mul_s8(const ern_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int n);
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.export.codegen.ops import REGISTRY, supported_ops
+from edgernn.export.codegen.ops import FUSIONS, REGISTRY, supported_ops
 from edgernn.export.codegen.planner import SCRATCH, plan_arena
 from edgernn.tflite.types import TYPES, type_name
 
@@ -61,7 +61,14 @@ class Emitter:
         for sg in range(len(graph.subgraphs)):  # every op supported before any work
             for op in graph.ops(sg):
                 op_spec(graph, op)
-        self.plan = plan_arena(graph, self.scratch_bytes)
+        self.flags: dict[str, int] = {}       # kernel variant macros edgernn_rt.c defines (bits OR-ed over ops)
+        self.fused: dict[tuple[int, int], tuple] = {}  # (subgraph, op index) -> (fusion spec, group)
+        for sg in range(len(graph.subgraphs)):
+            for spec in FUSIONS:
+                for group in spec.match(self, sg):
+                    if not any((sg, k) in self.fused for k in group.ops):
+                        self.fused.update({(sg, k): (spec, group) for k in group.ops})
+        self.plan = plan_arena(graph, self.scratch_bytes, self.fused_spans)
         self.arena_size = self.plan.size
         self.functions: dict[int, str] = {}   # subgraph -> its C function
         self.order: list[int] = []            # callees before callers
@@ -70,8 +77,21 @@ class Emitter:
         self.sg, self.op_index = 0, 0         # subgraph and index of the op being emitted, for its scratch memory
 
     def scratch_bytes(self, sg: int, k: int, op) -> int:
+        if (sg, k) in self.fused:  # a fused group's scratch belongs to its last op (where its call is emitted)
+            group = self.fused[(sg, k)][1]
+            return group.scratch if k == group.ops[-1] else 0
         spec = op_spec(self.g, op)
         return spec.scratch(self.g, sg, op) if spec.scratch else 0
+
+    def fused_spans(self, sg: int) -> list[tuple[int, int, int]]:
+        """Lifetimes a fused call needs beyond its ops' own: it runs at its last op, reading its inputs and
+        its scratch from the group's first op on, so those stay live (and unshared) over the whole group."""
+        spans = []
+        for (s, k), (_, group) in self.fused.items():
+            if s == sg and k == group.ops[-1]:
+                first, last = group.ops[0], group.ops[-1]
+                spans += [(SCRATCH + last, first, last)] + [(t, first, last) for t in group.inputs]
+        return spans
 
     def const_array(self, ctype: str, name: str, values) -> str:
         """Emit a const array once, however often it is used (model constants, packed weights, folded
@@ -100,6 +120,11 @@ class Emitter:
             body = ",\n  ".join(f".{k} = {v}" for k, v in fields.items())
             self.consts.append(f"static const {ctype} {name} = {{\n  {body}\n}};")
         return name
+
+    def flag(self, name: str, bits: int) -> None:
+        """Ask for kernel variants: ``#define name`` in edgernn_rt.c, OR-ed over every op that asks, so a
+        kernel compiles only the code paths this model reaches (each kernel's header has the defaults)."""
+        self.flags[name] = self.flags.get(name, 0) | int(bits)
 
     def use_kernels(self, *files: str) -> None:
         for f in files:
@@ -163,6 +188,17 @@ class Emitter:
         self.functions[sg] = ""  # in progress (the reader has refused recursion)
         lines = [f"static int subgraph_{sg}(void) {{"]
         for k, op in enumerate(self.g.ops(sg)):
+            if (sg, k) in self.fused:
+                fusion, group = self.fused[(sg, k)]
+                if k != group.ops[-1]:
+                    lines.append(f"  /* {k}: {self.g.op_name(op)}, in the fused {fusion.name} call below */")
+                    continue
+                self.ops_used.add(fusion.name)
+                self.use_kernels(*fusion.kernels)
+                self.op_index, self.sg = k, sg
+                lines.append(f"  /* {k}: {fusion.name} (ops {', '.join(map(str, group.ops))}) */")
+                lines += ["  " + line for line in fusion.emit(self, sg, group)]
+                continue
             spec = op_spec(self.g, op)
             self.ops_used.add(spec.name)
             self.use_kernels(*spec.kernels)

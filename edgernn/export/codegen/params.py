@@ -106,3 +106,23 @@ def add_input_table(offset: int, multiplier: int, shift: int, left_shift: int, n
     """One ADD/SUB input rescaled as TFLite Micro does, for every int8 value, indexed by its byte."""
     values = [mbqm((offset + (b - 256 if b > 127 else b)) << left_shift, multiplier, shift) for b in range(256)]
     return [-v for v in values] if negate else values
+
+
+def fast_requant(max_abs: int, shift: int, offset: int = 0) -> tuple[int, int]:
+    """(fast, round) for ern_common.h's requant_fast: exact when the value requantized never exceeds
+    ``max_abs`` in magnitude, ``max_abs`` < 2^30 (twice it fits in int32 for SMMULR), the shift
+    divides (shift < 0) and the folded constant round = 2^(e-1) + offset * 2^e keeps the sum inside int32.
+    (0, 0) where it is not proven: the kernel then takes its general path."""
+    e = -shift
+    if not 1 <= e <= 31:
+        return 0, 0
+    round_ = (1 << (e - 1)) + offset * (1 << e)
+    if max_abs >= 1 << 30 or max_abs + 2 + abs(round_) >= 1 << 31:
+        return 0, 0
+    return 1, round_
+
+
+def max_abs_fully_connected(folded_bias: np.ndarray, weights: np.ndarray) -> int:
+    """A bound on |folded bias + weights . x| over every int8 x (|x| <= 128): what an FC requantizes."""
+    w = np.abs(weights.astype(np.int64)).sum(axis=1) * 128
+    return int((np.abs(folded_bias.astype(np.int64)) + w).max(initial=0))

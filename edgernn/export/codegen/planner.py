@@ -28,12 +28,13 @@ def align(n: int, to: int = 4) -> int:
     return (n + to - 1) // to * to
 
 
-def lifetimes(graph, sg: int, scratch_bytes) -> dict[int, list[int]]:
+def lifetimes(graph, sg: int, scratch_bytes, extend=None) -> dict[int, list[int]]:
     """[first, last] op index at which each activation of subgraph ``sg`` is live.
 
     Subgraph inputs are live from before the first op (-1), outputs until after the last (n).
     An op's inputs and outputs overlap at its index, so an output never shares memory with an
-    input of the same op (the kernels do not work in place).
+    input of the same op (the kernels do not work in place). ``extend(sg)``: (buffer key, first, last)
+    spans to widen live buffers by (a fused call reads its inputs and scratch over several op indices).
     """
     g = graph.subgraphs[sg]
     ops = graph.ops(sg)
@@ -54,6 +55,9 @@ def lifetimes(graph, sg: int, scratch_bytes) -> dict[int, list[int]]:
             life[SCRATCH + k] = [k, k]
     for t in g.outputs:
         touch(int(t), len(ops))
+    for key, first, last in (extend(sg) if extend else ()):
+        if key in life:
+            life[key] = [min(life[key][0], first), max(life[key][1], last)]
     return life
 
 
@@ -91,7 +95,7 @@ def passthrough_aliases(graph) -> dict[tuple[int, int], tuple[int, int]]:
     return aliases
 
 
-def plan_arena(graph, scratch_bytes) -> Plan:
+def plan_arena(graph, scratch_bytes, extend=None) -> Plan:
     """Offsets of every activation in one static arena, reused across lifetimes.
 
     The main subgraph gets the bottom of the arena. Loop subgraphs (WHILE cond and body) run only
@@ -102,7 +106,7 @@ def plan_arena(graph, scratch_bytes) -> Plan:
     aliases = passthrough_aliases(graph)
     loop_region = 0
     for sg in range(len(graph.subgraphs)):
-        spans = {t: span for t, span in lifetimes(graph, sg, scratch_bytes).items() if (sg, t) not in aliases}
+        spans = {t: span for t, span in lifetimes(graph, sg, scratch_bytes, extend).items() if (sg, t) not in aliases}
         ops = graph.ops(sg)
         sizes = {t: scratch_bytes(sg, t - SCRATCH, ops[t - SCRATCH]) if t >= SCRATCH else graph.nbytes(sg, t)
                  for t in spans}

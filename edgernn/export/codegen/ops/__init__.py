@@ -32,6 +32,24 @@ def register(*names: str, kernels: tuple[str, ...] = (), scratch: Callable | Non
     return add
 
 
+@dataclass(frozen=True)
+class FusionSpec:
+    """A pattern of several ops one kernel computes exactly (ops/gru.py): ``match(emitter, subgraph)``
+    returns the groups found, each with ``ops`` (indices), ``inputs``, ``output`` and ``scratch`` bytes;
+    ``emit(emitter, subgraph, group)`` returns the C that replaces them. Unmatched ops keep their own emitters."""
+    name: str
+    match: Callable
+    emit: Callable
+    kernels: tuple[str, ...] = ()
+
+
+FUSIONS: list[FusionSpec] = []
+
+
+def register_fusion(name: str, match: Callable, emit: Callable, kernels: tuple[str, ...] = ()) -> None:
+    FUSIONS.append(FusionSpec(name, match, emit, tuple(kernels)))
+
+
 def supported_ops() -> str:
     return ", ".join(sorted(REGISTRY))
 
@@ -39,3 +57,4 @@ def supported_ops() -> str:
 from edgernn.export.codegen.ops import (  # noqa: E402,F401  (each module registers its ops)
     activations, control, elementwise, fully_connected, lstm, shape)
 from edgernn.export.codegen.ops import broadcast_to, concatenation  # noqa: E402,F401  (its own line: merges stay trivial)
+from edgernn.export.codegen.ops import gru  # noqa: E402,F401  (fusions, after the per-op emitters they reuse)

@@ -31,13 +31,16 @@ def emit(em, sg, op):
         raise UserError("FULLY_CONNECTED weights without a usable quantization scale")
     bias = g.const(sg, b) if b >= 0 else np.zeros(rows, np.int32)
     # Fold the input zero point into the bias (exact in int32 arithmetic, wrap-around included).
-    folded = em.const_array("int32_t", f"bias{sg}_{out}", P.fold_zero_point(bias, -z_in, g.const(sg, w)))
+    folded_values = P.fold_zero_point(bias, -z_in, g.const(sg, w))
+    folded = em.const_array("int32_t", f"bias{sg}_{out}", folded_values)
     fields = {"batches": g.numel(sg, x) // cols, "cols": cols, "rows": rows, "packed_weights": em.packed(sg, w),
               "folded_bias": folded}
     what = f"FULLY_CONNECTED {g.name(sg, out)!r}"
     if len(w_scales) == 1:
         p = P.fully_connected(s_in, z_in, w_scales[0], s_out, z_out)
         fields["multiplier"], fields["shift"] = em.requant(p["multiplier"], p["shift"], what)
+        fields["fast"], fields["fast_round"] = P.fast_requant(
+            P.max_abs_fully_connected(folded_values, g.const(sg, w)), fields["shift"], z_out)
         kernel = "ern_fully_connected_s8"
     else:
         # Per-channel weights: one multiplier and shift per output row, as TFLite Micro's Prepare makes them.

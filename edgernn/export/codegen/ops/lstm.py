@@ -130,6 +130,30 @@ def lstm_params(graph, sg: int, op) -> dict:
                 cell_tanh_multiplier=tanh_mult, cell_tanh_shift=tanh_shift, cell_clip=clip)
 
 
+def _gate_fast(max_abs: int, shift: int) -> tuple[int, int]:
+    """requant_fast for a gate projection: a shift >= 0 multiplies (exact while |acc| << (shift + 1) fits)."""
+    if shift >= 0:
+        return (1, 0) if max_abs < 1 << (30 - shift) else (0, 0)
+    return P.fast_requant(max_abs, shift)
+
+
+def fast_fields(graph, sg: int, p: dict) -> dict:
+    """The kernel's fast flag and requant_fast rounds: 1 only if every requantization of the cell is
+    proven exact (accumulator bounds from the weights and biases, products of int16 below 2^30)."""
+    gate_fast, rounds = [], {"input_round": [], "recurrent_round": []}
+    for gate in p["gates"]:
+        for kind in ("input", "recurrent"):
+            bound = P.max_abs_fully_connected(np.asarray(gate[f"{kind}_bias"]), graph.const(sg, gate[f"{kind}_weights"]))
+            ok, round_ = _gate_fast(bound, gate[f"{kind}_shift"])
+            gate_fast.append(ok)
+            rounds[f"{kind}_round"].append(round_)
+    product = 32768 * 32767  # |sigmoid, tanh| <= 32767 or 32768: every product of two is below 2^30
+    state = {f"{k}_round": P.fast_requant(product, p[k][1], p["hidden_zero_point"] if k == "output_mul" else 0)
+             for k in ("forget_mul", "input_mul", "output_mul")}
+    fast = int(all(gate_fast) and all(ok for ok, _ in state.values()))
+    return {"fast": fast, **rounds, **{k: v[1] for k, v in state.items()}}
+
+
 def scratch_bytes(graph, sg, op) -> int:
     """ERN_LSTM_S8_SCRATCH_BYTES(n_input, n_state): four int16 gate vectors, the widened input and hidden state."""
     ins = graph.operands(op)
@@ -149,17 +173,36 @@ def emit(em, sg, op):
     if not 0 <= p["cell_tanh_shift"] <= 31:
         raise UserError(f"{what}: cell state scale out of range")
     table = em.const_array("uint16_t", "ern_lstm_sigmoid_table", sigmoid_table)
+    fast = fast_fields(em.g, sg, p)
+    table1 = "0"
+    if fast["fast"]:  # gate sigmoids read entries 0..193 (|3x| < 2^17); + 1 is TFLite's rounding term
+        entries = np.asarray(sigmoid_table()[:194], np.int64) + 1
+        if entries.max() > 0xFFFF:
+            raise UserError("internal error: sigmoid table entry out of range")
+        table1 = em.const_array("uint16_t", "ern_lstm_sigmoid_table1", entries)
     g = p["gates"]
     for gate in g:
         em.requant(gate["input_multiplier"], gate["input_shift"], what)
         em.requant(gate["recurrent_multiplier"], gate["recurrent_shift"], what)
+    for gate in g:  # the kernel compiles one gate variant per pair of shift signs that occurs
+        em.flag("ERN_LSTM_GATE_VARIANTS", 1 << (int(gate["input_shift"] >= 0) | int(gate["recurrent_shift"] >= 0) << 1))
+    em.flag("ERN_LSTM_GENERAL", int(not fast["fast"]))
     arr = lambda items: "{" + ", ".join(str(v) for v in items) + "}"  # noqa: E731
+
+    def bias(values):
+        """As the kernel's path reads it: fast, doubled and padded to whole 4-row blocks (ern_dot4_doubled)."""
+        if not fast["fast"]:
+            return values
+        padded = np.zeros((len(values) + 3) // 4 * 4, np.int64)
+        padded[:len(values)] = 2 * np.asarray(values, np.int64)
+        return padded
     params = em.const_struct("ern_lstm_params", name, {
         "steps": p["steps"], "n_input": p["n_input"], "n_state": p["n_state"],
         "input_weights": arr(em.packed(sg, gate["input_weights"]) for gate in g),
         "recurrent_weights": arr(em.packed(sg, gate["recurrent_weights"]) for gate in g),
-        "input_bias": arr(em.const_array("int32_t", f"{name}_bias_in{k}", gate["input_bias"]) for k, gate in enumerate(g)),
-        "recurrent_bias": arr(em.const_array("int32_t", f"{name}_bias_rec{k}", gate["recurrent_bias"])
+        "input_bias": arr(em.const_array("int32_t", f"{name}_bias_in{k}", bias(gate["input_bias"]))
+                          for k, gate in enumerate(g)),
+        "recurrent_bias": arr(em.const_array("int32_t", f"{name}_bias_rec{k}", bias(gate["recurrent_bias"]))
                               for k, gate in enumerate(g)),
         "input_multiplier": arr(gate["input_multiplier"] for gate in g),
         "recurrent_multiplier": arr(gate["recurrent_multiplier"] for gate in g),
@@ -171,10 +214,14 @@ def emit(em, sg, op):
         "forget_mul_shift": p["forget_mul"][1], "input_mul_shift": p["input_mul"][1],
         "output_mul_shift": p["output_mul"][1],
         "hidden_zero_point": p["hidden_zero_point"], "cell_tanh_multiplier": p["cell_tanh_multiplier"],
-        "cell_tanh_shift": p["cell_tanh_shift"], "cell_clip": p["cell_clip"], "sigmoid_table": table})
+        "cell_tanh_shift": p["cell_tanh_shift"], "cell_clip": p["cell_clip"], "sigmoid_table": table,
+        "sigmoid_table1": table1,
+        "fast": fast["fast"], "input_round": arr(fast["input_round"]), "recurrent_round": arr(fast["recurrent_round"]),
+        "forget_mul_round": fast["forget_mul_round"], "input_mul_round": fast["input_mul_round"],
+        "output_mul_round": fast["output_mul_round"]})
     hidden, cell = em.ref(sg, p["hidden"]), em.ref(sg, p["cell"])
     # TFLite Micro resets variable tensors per inference: int8 to its zero point, int16 to 0.
     return [f"memset({hidden}, {p['hidden_zero_point']}, {p['n_state']});",
             f"memset({cell}, 0, {2 * p['n_state']});",
-            f"ern_lstm_s8(&{params}, {em.ref(sg, em.g.operands(op).input)}, {hidden}, {cell}, {em.ref(sg, out)}, "
+            f"ern_lstm_s8_inline(&{params}, {em.ref(sg, em.g.operands(op).input)}, {hidden}, {cell}, {em.ref(sg, out)}, "
             f"(int16_t *){em.scratch()});"]
