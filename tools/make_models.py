@@ -37,7 +37,6 @@ SPECS = {
                   "data_note": "built-in keyword data: `edgernn data synth-kws data/kws` (espeak-ng, seed 0)"},
     "kws-lstm64": {"task": "kws", "arch": "lstm", "units": 64, "data": "data/kws",
                    "data_note": "built-in keyword data: `edgernn data synth-kws data/kws` (espeak-ng, seed 0)"},
-    # int8 GRU anomaly graphs are not supported yet (README, quantize): the anomaly reference is an LSTM.
     "anomaly-lstm32": {"task": "anomaly", "arch": "lstm", "units": 32, "data": "data/anomaly",
                        "data_note": "built-in machine sensor data: `edgernn data synth-anomaly data/anomaly` (seed 0)"},
 }
