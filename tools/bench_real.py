@@ -63,6 +63,7 @@ REFERENCES = {
     "ArrowHead": {"ed": 0.800, "best": ("DTW", 0.703), "source": UCR},
     "BasicMotions": {"ed": 0.676, "best": ("DTW_D", 0.975), "source": UEA},
     "JapaneseVowels": {"ed": 0.924, "best": ("DTW_D", 0.949), "source": UEA},
+    "OSULeaf": {"ed": 0.521, "best": ("DTW", 0.591), "source": UCR},
 }
 
 
