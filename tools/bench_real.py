@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgernn import api  # noqa: E402
 
-SETS = ["ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels"]
+SETS = ["ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels", "OSULeaf"]
 ARCHS = ["gru", "lstm"]
 UNITS = 32
 GRID = {"batch_size": [8, 32], "lr": [1e-3, 1e-2], "patience": [10, 40]}
