@@ -209,7 +209,9 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--batch-size", type=int, default=None,
               help="Training batch size. Default: the largest power of two giving >= 10 steps per epoch (8-64).")
 @click.option("--lr", type=float, default=None,
-              help="Peak Adam learning rate, reached after the warm-up and halved on plateaus. Default: 0.003.")
+              help="Peak Adam learning rate, reached after the warm-up and halved on validation plateaus "
+                   "(from --min-epochs on). Default: 0.01 for --task classify with <= 1000 training "
+                   "sequences, else 0.003.")
 @click.option("--patience", type=int, default=None,
               help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs).")
 @click.option("--warmup-epochs", type=int, default=None,

@@ -14,7 +14,7 @@ from edgernn.models import build_anomaly, build_classifier, cell, check_size, co
 from edgernn.train import metrics as M
 from edgernn.train import guard as G
 from edgernn.train import plots
-from edgernn.train.recipe import make_recipe, warmup_callback
+from edgernn.train.recipe import make_recipe, plateau_callback, warmup_callback
 from edgernn.train.run import input_norm, prepare_inputs
 
 # batch size, epochs, patience and learning rate are derived from the data (train.recipe) unless given
@@ -109,7 +109,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         raise UserError(f"{data}: anomaly data; use --task anomaly")
     if task != "anomaly" and len(np.unique(ds.splits["train"].y)) < 2:
         raise UserError(f"{data}: the training split holds one class only; a classifier needs at least 2")
-    recipe = make_recipe(len(ds.splits["train"]), **recipe_args)
+    recipe = make_recipe(len(ds.splits["train"]), **recipe_args, task=task)
     config = {
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
         "input_shape": list(ds.input_shape), "class_names": ds.class_names,
@@ -251,7 +251,7 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
     # best weights are tracked (and restored) only from min_epochs on: never the untrained first epochs
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config["patience"], restore_best_weights=True,
                                                start_from_epoch=recipe["min_epochs"]),
-                 keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, config["patience"] // 3)),
+                 plateau_callback(keras, monitor, max(2, config["patience"] // 3), recipe["min_epochs"], 0.0),
                  _progress_callback(keras, config["epochs"], progress), *extra_callbacks]
     if recipe["warmup_epochs"] > 0:
         callbacks.insert(0, warmup_callback(keras, config["lr"], recipe["warmup_epochs"] * recipe["steps_per_epoch"]))
