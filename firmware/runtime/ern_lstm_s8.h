@@ -126,6 +126,18 @@ static ERN_ALWAYS_INLINE int32_t ern_lstm_rq16(int32_t x2, int32_t m, int shift,
     return clamp_s16(requant_fast(x2, m, round, -shift));
 }
 
+#if defined(ERN_MVE)
+static ERN_ALWAYS_INLINE int32x4_t ern_clamp_s16_v(int32x4_t v) {
+    return vmaxq_s32(vminq_s32(v, vdupq_n_s32(32767)), vdupq_n_s32(-32768));
+}
+
+/* ern_lstm_rq16 on 4 lanes (VSHL by a register: the same wrapping left shift). */
+static ERN_ALWAYS_INLINE int32x4_t ern_lstm_rq16_v(int32x4_t x2, int32_t m, int shift, int32_t round) {
+    if (shift >= 0) return ern_clamp_s16_v(vrmulhq_s32(vshlq_r_s32(x2, shift), vdupq_n_s32(m)));
+    return ern_clamp_s16_v(ern_requant_fast_v(x2, m, round, -shift));
+}
+#endif
+
 static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const int g, const int16_t *x16,
                                                  const int16_t *h16, int16_t *out) {
     const int gi = (p->n_input + 3) >> 2, gs = (p->n_state + 3) >> 2, n = p->n_state;
@@ -136,6 +148,21 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
     const uint16_t *table = p->sigmoid_table, *table1 = p->sigmoid_table1;
     const int8_t *wi = p->input_weights[g], *wr = p->recurrent_weights[g];
     const int32_t *ib = p->input_bias[g], *rb = p->recurrent_bias[g];
+#if defined(ERN_MVE)
+    /* Helium: 4 rows' products, requantizations and sum in one vector each (the same bits); x16 and h16
+     * are the int8 input and state themselves (ern_lstm_fast), the rows PAD4(cols) apart (ERN_ROW_BLOCKS). */
+    const int8_t *x8 = (const int8_t *)x16, *h8 = (const int8_t *)h16;
+    for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
+        int32_t sum[4];
+        vst1q_s32(sum, ern_clamp_s16_v(vaddq_s32(ern_lstm_rq16_v(ern_dot4_doubled_v(wi, 4 * gi, x8, p->n_input, ib + r), mi, si, ri),
+                                                 ern_lstm_rq16_v(ern_dot4_doubled_v(wr, 4 * gs, h8, n, rb + r), mr, sr, rr))));
+        const int rows = n % 4 == 0 || n - r >= 4 ? 4 : n - r;
+#pragma GCC unroll 4
+        for (int j = 0; j < rows; ++j)
+            out[r + j] = (int16_t)(tanh_gate ? tanh_s16(table, 3, 0, sum[j]) : ern_lstm_sigmoid_bits(table1, sum[j]));
+    }
+    return;
+#endif
     for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
         int32_t ai[4], ar[4];
         ern_dot4_doubled_any(wi, x16, gi, ib + r, ai);
@@ -180,9 +207,15 @@ static ERN_ALWAYS_INLINE void ern_lstm_fast(const ern_lstm_params *p, const int8
                                             int16_t *cell, int8_t *output, int16_t *scratch) {
     const int n = p->n_state;
     int16_t *gates = scratch, *x16 = scratch + 4 * n, *h16 = x16 + ((p->n_input + 3) & ~3);
+    (void)h16;
     for (int t = 0; t < p->steps; ++t) {
+#if defined(ERN_MVE)  /* the int8 input and state as they are: the gates read hidden before the update writes it */
+        x16 = (int16_t *)(input + t * p->n_input);
+        h16 = (int16_t *)hidden;
+#else
         ern_widen2_s8(input + t * p->n_input, p->n_input, x16);
         ern_widen2_s8(hidden, n, h16);
+#endif
         ern_lstm_gate_fast(p, 0, x16, h16, gates);
         ern_lstm_gate_fast(p, 1, x16, h16, gates + n);
         ern_lstm_gate_fast(p, 2, x16, h16, gates + 2 * n);
