@@ -1,6 +1,7 @@
 /* The fused int8 GRU step with Helium (MVE, Cortex-M55): 4 units per vector. Included by ern_gru_s8.h when
  * ERN_MVE is set; ern_gru_step_inline then runs ern_gru_step_mve instead of the scalar loop.
  *
+ * All 3 x 2 projections first (to int8 on the stack, 6 n bytes), then the element-wise ops.
  * Same arithmetic as the scalar kernel, lane by lane, so the same bits (tests/test_firmware_m55.py):
  *   smmulr(a, m)            -> VRMULH.S32: round(a * m / 2^32), ties up, the same 64-bit product
  *   requant_fast's >> e     -> VSHL by -e (arithmetic, truncating like >>)
@@ -43,21 +44,27 @@ static ERN_ALWAYS_INLINE void ern_gru_step_mve(const ern_gru_params *p, const in
         vst1q_p_s8(h8 + c, vld1q_z_s8(h + c, q), q);
     }
     const int32_t wi_gate = n * si, wr_gate = n * ss; /* bytes per gate */
+    /* First every projection row, one gate and projection per loop (few live pointers: no spills), to int8 on the
+     * stack; then the element-wise ops 4 units at a time. */
+    int8_t xi[3][n], hr[3][n];
+    for (int g = 0; g < 3; ++g) {
+        for (int j = 0; j < n; j += 4)
+            vstrbq_s32(xi[g] + j, ern_gru_rows_v(p->input_weights + g * wi_gate + j * si, si, x, ni,
+                                                 p->input_bias + g * n + j, p->input_multiplier, p->input_round,
+                                                 p->input_right));
+        for (int j = 0; j < n; j += 4)
+            vstrbq_s32(hr[g] + j, ern_gru_rows_v(p->recurrent_weights + g * wr_gate + j * ss, ss, h8, n,
+                                                 p->recurrent_bias + g * n + j, p->recurrent_multiplier,
+                                                 p->recurrent_round, p->recurrent_right));
+    }
     for (int j = 0; j < n; j += 4) {
-        int32x4_t xi[3], hr[3];
-        for (int g = 0; g < 3; ++g) {
-            xi[g] = ern_gru_rows_v(p->input_weights + g * wi_gate + j * si, si, x, ni, p->input_bias + g * n + j,
-                                   p->input_multiplier, p->input_round, p->input_right);
-            hr[g] = ern_gru_rows_v(p->recurrent_weights + g * wr_gate + j * ss, ss, h8, n,
-                                   p->recurrent_bias + g * n + j, p->recurrent_multiplier, p->recurrent_round,
-                                   p->recurrent_right);
-        }
-        const int32x4_t z = vreinterpretq_s32_u32(
-            vldrbq_gather_offset_u32(p->lut_z - 128, ern_lut_index_v(ern_gru_add_v(&p->add_z, xi[0], hr[0]))));
-        const int32x4_t r = vreinterpretq_s32_u32(
-            vldrbq_gather_offset_u32(p->lut_r - 128, ern_lut_index_v(ern_gru_add_v(&p->add_r, xi[1], hr[1]))));
+        const int32x4_t z = vreinterpretq_s32_u32(vldrbq_gather_offset_u32(
+            p->lut_z - 128, ern_lut_index_v(ern_gru_add_v(&p->add_z, vldrbq_s32(xi[0] + j), vldrbq_s32(hr[0] + j)))));
+        const int32x4_t r = vreinterpretq_s32_u32(vldrbq_gather_offset_u32(
+            p->lut_r - 128, ern_lut_index_v(ern_gru_add_v(&p->add_r, vldrbq_s32(xi[1] + j), vldrbq_s32(hr[1] + j)))));
         const int32x4_t nn = vldrbq_gather_offset_s32(
-            p->lut_n - 128, ern_lut_index_v(ern_gru_add_v(&p->add_n, xi[2], ern_gru_mul_v(&p->mul_r, r, hr[2]))));
+            p->lut_n - 128, ern_lut_index_v(ern_gru_add_v(&p->add_n, vldrbq_s32(xi[2] + j),
+                                                          ern_gru_mul_v(&p->mul_r, r, vldrbq_s32(hr[2] + j)))));
         const int32x4_t s = ern_gru_add_v(&p->sub_h, vldrbq_s32(h8 + j), nn);
         vstrbq_s32(h_out + j, ern_gru_add_v(&p->add_out, nn, ern_gru_mul_v(&p->mul_z, z, s)));
     }
