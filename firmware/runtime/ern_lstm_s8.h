@@ -178,9 +178,10 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
      * are the int8 input and state themselves (ern_lstm_fast), the rows PAD4(cols) apart (ERN_ROW_BLOCKS). */
     const int8_t *x8 = (const int8_t *)x16, *h8 = (const int8_t *)h16;
     for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
-        const int32x4_t sum = ern_clamp_s16_v(vaddq_s32(
-            ern_lstm_rq16_v(ern_dot4_doubled_v(wi, 4 * gi, x8, p->n_input, ib + r), mi, si, ri),
-            ern_lstm_rq16_v(ern_dot4_doubled_v(wr, 4 * gs, h8, n, rb + r), mr, sr, rr)));
+        /* the state's (looped) products first: no vector is live across their loop (fewer spills) */
+        const int32x4_t rec = ern_lstm_rq16_v(ern_dot4_doubled_v(wr, 4 * gs, h8, n, rb + r), mr, sr, rr);
+        const int32x4_t in = ern_lstm_rq16_v(ern_dot4_doubled_v(wi, 4 * gi, x8, p->n_input, ib + r), mi, si, ri);
+        const int32x4_t sum = ern_clamp_s16_v(vaddq_s32(in, rec));
         /* the low 16 bits stored, as the scalar (int16_t) cast; rows past n_state not stored */
         vstrhq_p_s32(out + r, tanh_gate ? ern_lstm_tanh_v(table, 3, 0, sum) : ern_lstm_sigmoid_v(table1, sum),
                      vctp32q((uint32_t)(n - r)));
