@@ -181,10 +181,16 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
         /* the state's (looped) products first: no vector is live across their loop (fewer spills) */
         const int32x4_t rec = ern_lstm_rq16_v(ern_dot4_doubled_v(wr, 4 * gs, h8, n, rb + r), mr, sr, rr);
         const int32x4_t in = ern_lstm_rq16_v(ern_dot4_doubled_v(wi, 4 * gi, x8, p->n_input, ib + r), mi, si, ri);
-        const int32x4_t sum = ern_clamp_s16_v(vaddq_s32(in, rec));
-        /* the low 16 bits stored, as the scalar (int16_t) cast; rows past n_state not stored */
-        vstrhq_p_s32(out + r, tanh_gate ? ern_lstm_tanh_v(table, 3, 0, sum) : ern_lstm_sigmoid_v(table1, sum),
-                     vctp32q((uint32_t)(n - r)));
+        const int32x4_t sum = ern_clamp_s16_v(vaddq_s32(in, rec)); /* int16: stored as is, activated below */
+        if (n % 4 == 0) vstrhq_s32(out + r, sum);
+        else vstrhq_p_s32(out + r, sum, vctp32q((uint32_t)(n - r))); /* rows past n_state not stored */
+    }
+    /* the activation in a loop of its own (fewer live registers in the products' loop); the low 16 bits
+     * stored, as the scalar (int16_t) cast */
+    for (int r = 0; r < n; r += 4) {
+        const mve_pred16_t lanes = vctp32q((uint32_t)(n - r));
+        const int32x4_t sum = vldrhq_z_s32(out + r, lanes);
+        vstrhq_p_s32(out + r, tanh_gate ? ern_lstm_tanh_v(table, 3, 0, sum) : ern_lstm_sigmoid_v(table1, sum), lanes);
     }
     return;
 #endif
