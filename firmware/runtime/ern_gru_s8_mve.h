@@ -15,7 +15,7 @@
 
 static ERN_ALWAYS_INLINE int32x4_t ern_gru_rows_v(const int8_t *w, int stride, const int8_t *x, int cols,
                                                    const int32_t *bias2, int32_t m, int32_t round, int right) {
-    return ern_clamp_s8_v(ern_requant_fast_v(ern_dot4_doubled_v(w, stride, x, cols, bias2), m, round, right));
+    return ern_clamp_s8_v(ern_requant_fast_v(ern_dot4_doubled_unrolled_v(w, stride, x, cols, bias2), m, round, right));
 }
 
 /* ern_gru_add on 4 lanes: the tabled operand's int32 from the table, the plain one times +-2^20. */
