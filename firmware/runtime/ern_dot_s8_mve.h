@@ -40,4 +40,74 @@ static inline void dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int
     dot_4rows_from(w, x16, 2 * pairs, i0, i1, i2, i3, acc);
 }
 
+/* ---- 4 rows at once for the fused kernels (GRU step, LSTM): results in the lanes of one vector ---- */
+
+/* requant_fast on 4 lanes: VRMULH is SMMULR (round(a * m / 2^32), ties up); VSHL by -e shifts right
+ * arithmetically, truncating like >>. The same bits as the scalar requant_fast. */
+static ERN_ALWAYS_INLINE int32x4_t ern_requant_fast_v(int32x4_t x2, int32_t m, int32_t round, int e) {
+    int32x4_t v = vrmulhq_s32(x2, vdupq_n_s32(m));
+    v = vaddq_s32(v, vshrq_n_s32(v, 31));
+    return vshlq_r_s32(vaddq_n_s32(v, round), -e);
+}
+
+static ERN_ALWAYS_INLINE int32x4_t ern_clamp_s8_v(int32x4_t v) {
+    return vmaxq_s32(vminq_s32(v, vdupq_n_s32(127)), vdupq_n_s32(-128));
+}
+
+/* 16 weight bytes as one VLDRW: the packed weights are 4-byte aligned (ERN_ALIGN(4)) and their rows PAD4(cols)
+ * apart, and VLDRW reaches 4 times as far from one base register as VLDRB (fewer address instructions). */
+static ERN_ALWAYS_INLINE int8x16_t ern_load_w16(const int8_t *w) {
+    return vreinterpretq_s8_s32(vld1q_s32((const int32_t *)(const void *)w));
+}
+
+/* The end of the 4-row products below: the last partial 16 columns (lanes past cols predicated off: read as
+ * zero, nothing read past), the 4 sums into one vector, bias2 + 2 * sum. */
+static ERN_ALWAYS_INLINE int32x4_t ern_dot4_finish_v(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const int8_t *w,
+                                                     int stride, const int8_t *x, int cols, int c,
+                                                     const int32_t *bias2) {
+    if (c < cols) {
+        const mve_pred16_t p = vctp8q((uint32_t)(cols - c));
+        const int8x16_t xv = vld1q_z_s8(x + c, p);
+        s0 = vmladavaq_s8(s0, vld1q_z_s8(w + c, p), xv);
+        s1 = vmladavaq_s8(s1, vld1q_z_s8(w + stride + c, p), xv);
+        s2 = vmladavaq_s8(s2, vld1q_z_s8(w + 2 * stride + c, p), xv);
+        s3 = vmladavaq_s8(s3, vld1q_z_s8(w + 3 * stride + c, p), xv);
+    }
+    int32x4_t s = vdupq_n_s32(s0);
+    s = vsetq_lane_s32(s1, s, 1);
+    s = vsetq_lane_s32(s2, s, 2);
+    s = vsetq_lane_s32(s3, s, 3);
+    return vaddq_s32(vld1q_s32(bias2), vshlq_n_s32(s, 1));
+}
+
+#define ERN_DOT4_FULL_CHUNKS                                                \
+    for (; c + 16 <= cols; c += 16) {                                       \
+        const int8x16_t xv = vld1q_s8(x + c);                               \
+        s0 = vmladavaq_s8(s0, ern_load_w16(w + c), xv);                     \
+        s1 = vmladavaq_s8(s1, ern_load_w16(w + stride + c), xv);            \
+        s2 = vmladavaq_s8(s2, ern_load_w16(w + 2 * stride + c), xv);        \
+        s3 = vmladavaq_s8(s3, ern_load_w16(w + 3 * stride + c), xv);        \
+    }
+
+/* 4 rows (row k at w + k * stride) . x, |cols| int8 each, as bias2 + 2 * dot: requant_fast's doubled argument. */
+static ERN_ALWAYS_INLINE int32x4_t ern_dot4_doubled_v(const int8_t *w, int stride, const int8_t *x, int cols,
+                                                      const int32_t *bias2) {
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int c = 0;
+    ERN_DOT4_FULL_CHUNKS
+    return ern_dot4_finish_v(s0, s1, s2, s3, w, stride, x, cols, c, bias2);
+}
+
+/* The same with the 16-column loop unrolled 4 times: faster where few other values are live (the GRU step's
+ * projection loops), slower where the unrolled loop spills (the LSTM's gates). */
+static ERN_ALWAYS_INLINE int32x4_t ern_dot4_doubled_unrolled_v(const int8_t *w, int stride, const int8_t *x, int cols,
+                                                               const int32_t *bias2) {
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int c = 0;
+#pragma GCC unroll 4
+    ERN_DOT4_FULL_CHUNKS
+    return ern_dot4_finish_v(s0, s1, s2, s3, w, stride, x, cols, c, bias2);
+}
+#undef ERN_DOT4_FULL_CHUNKS
+
 #endif

@@ -70,8 +70,16 @@ static ERN_ALWAYS_INLINE void ern_gru_rows(const int8_t *w, const int16_t *x16, 
     out[3] = clamp_s8(requant_fast(acc[3], m, round, right));
 }
 
+#if defined(ERN_MVE)
+#include "ern_gru_s8_mve.h"
+#endif
+
 static ERN_ALWAYS_INLINE void ern_gru_step_inline(const ern_gru_params *p, const int8_t *x, const int8_t *h,
                                                   int8_t *h_out, int16_t *scratch) {
+#if defined(ERN_MVE)
+    ern_gru_step_mve(p, x, h, h_out, scratch); /* 4 units per Helium vector, the same bits */
+    return;
+#endif
     const int n = p->n_state, gi = (p->n_input + 3) >> 2, gs = n >> 2;
     int16_t *x16 = scratch, *h16 = scratch + 4 * gi;
     ern_widen2_s8(x, p->n_input, x16);

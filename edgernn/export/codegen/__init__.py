@@ -29,7 +29,8 @@ from edgernn.tflite.validate import check_graph
 GENERATOR_VERSION = 31
 COMMON_FILES = ("ern_common.h",)
 # Headers a kernel includes beyond its own: the reference and the optimized (DSP) dot product.
-KERNEL_HEADERS = {"ern_dot_s8": ("ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h")}
+KERNEL_HEADERS = {"ern_dot_s8": ("ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h"),
+                  "ern_gru_s8": ("ern_gru_s8_mve.h",)}
 
 
 def runtime_sources() -> list[Path]:
