@@ -1,0 +1,33 @@
+"""Defaults for rejecting non-keywords (issue 13): training sees more _unknown_ clips than val/test."""
+from edgernn.data.speech_commands import TRAIN_UNKNOWN_FRACTION, UNKNOWN_FRACTION, select_clips
+
+KEYWORDS = ("yes", "no")
+
+
+def _clips(n_keyword: int, n_unknown: int) -> list[str]:
+    rels = [f"{w}/s{i:04d}_nohash_0.wav" for w in KEYWORDS for i in range(n_keyword)]
+    return rels + [f"other{i % 50}/u{i:05d}_nohash_0.wav" for i in range(n_unknown)]
+
+
+def _unknowns(chosen, split):
+    return sum(1 for _, label in chosen[split] if label == 1)
+
+
+def test_training_unknown_share_is_set_apart_from_validation_and_test():
+    clips = {"train": _clips(100, 5000), "val": _clips(10, 500), "test": _clips(10, 500)}
+    chosen = select_clips(clips, seed=0, unknown_fraction=3, keywords=KEYWORDS, train_unknown_fraction=8)
+    assert _unknowns(chosen, "train") == 800  # 8 x one keyword class (100 clips)
+    assert _unknowns(chosen, "val") == _unknowns(chosen, "test") == 30  # 3 x 10
+    same = select_clips(clips, seed=0, unknown_fraction=3, keywords=KEYWORDS)
+    assert _unknowns(same, "train") == 300  # None: the one fraction for every split
+
+
+def test_training_unknowns_are_bounded_by_the_pool_and_distinct():
+    clips = {"train": _clips(100, 250), "val": _clips(10, 500), "test": _clips(10, 500)}
+    chosen = select_clips(clips, seed=1, unknown_fraction=3, keywords=KEYWORDS, train_unknown_fraction=8)
+    picked = [rel for rel, label in chosen["train"] if label == 1]
+    assert len(picked) == len(set(picked)) == 250
+
+
+def test_default_training_share_is_at_least_the_evaluation_share():
+    assert TRAIN_UNKNOWN_FRACTION >= UNKNOWN_FRACTION == 3.0
