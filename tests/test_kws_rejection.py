@@ -31,3 +31,17 @@ def test_training_unknowns_are_bounded_by_the_pool_and_distinct():
 
 def test_default_training_share_is_at_least_the_evaluation_share():
     assert TRAIN_UNKNOWN_FRACTION >= UNKNOWN_FRACTION == 3.0
+
+
+def test_synthesis_makes_unknown_per_speaker_non_keyword_clips_by_default(tmp_path):
+    from edgernn.data.synth_kws import UNKNOWN_PER_SPEAKER, synth_kws
+    from edgernn.io import read_json
+
+    out = synth_kws(tmp_path / "kws", seed=1, per_word=2, keywords="yes,no", engines="espeak", workers=1,
+                    progress=False)
+    record = read_json(out / "edgernn_dataset.json")
+    assert record["params"]["unknown_total"] == 2 * UNKNOWN_PER_SPEAKER
+    assert record["outputs"]["planned"] == 2 * (2 + UNKNOWN_PER_SPEAKER)
+    unknown = [p for p in out.iterdir() if p.is_dir() and p.name not in ("yes", "no", "_background_noise_")
+               and not p.name.startswith(".")]
+    assert sum(len(list(p.glob("*.wav"))) for p in unknown) == record["outputs"]["clips"] - 4
