@@ -39,7 +39,10 @@ CACHE_DIR = ".edgernn_cache"
 LOADER_VERSION = 2  # bump when the clip selection or labelling changes
 MAX_CLIPS = 2_000_000  # bound on the clips one folder may list
 UNKNOWN_FRACTION = 3.0  # _unknown_ clips in validation and test, in class sizes (figures stay comparable)
-TRAIN_UNKNOWN_FRACTION = 3.0  # ... and in training: see the README's "Rejection" paragraph for the choice
+# ... and in training. 8 (was 3): chosen on validation data with flite held out (GRU-64, 16 non-keyword
+# clips per speaker synthesized): at every matched validation false-fire rate keyword accuracy rose
+# (at <= 10%: 80.8% -> 83.8%; at <= 5%: 58.7% -> 73.7%), validation loss fell 0.368 -> 0.341.
+TRAIN_UNKNOWN_FRACTION = 8.0
 
 
 def default_keywords(root: Path) -> tuple[str, ...]:
