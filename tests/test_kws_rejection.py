@@ -45,3 +45,24 @@ def test_synthesis_makes_unknown_per_speaker_non_keyword_clips_by_default(tmp_pa
     unknown = [p for p in out.iterdir() if p.is_dir() and p.name not in ("yes", "no", "_background_noise_")
                and not p.name.startswith(".")]
     assert sum(len(list(p.glob("*.wav"))) for p in unknown) == record["outputs"]["clips"] - 4
+
+
+def test_levers_tool_compares_keyword_accuracy_at_a_matched_false_fire_rate():
+    import importlib.util
+    from pathlib import Path
+
+    import numpy as np
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "kws_rejection_levers.py"
+    spec = importlib.util.spec_from_file_location("kws_rejection_levers", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    # 4 non-keywords (class 1) and 4 keywords (class 2); two non-keywords lean to the keyword
+    probs = np.array([[0.0, 0.9, 0.1], [0.0, 0.8, 0.2], [0.0, 0.4, 0.6], [0.0, 0.3, 0.7],
+                      [0.0, 0.1, 0.9], [0.0, 0.2, 0.8], [0.0, 0.35, 0.65], [0.0, 0.45, 0.55]])
+    y = np.array([1, 1, 1, 1, 2, 2, 2, 2])
+    log_probs = np.log(probs + 1e-9)
+    assert tool.keyword_accuracy_at_false_fire(log_probs, y, 0.5) == 1.0  # as is: 2 of 4 fire, all keywords kept
+    # at most 1 of 4 may fire: the bias that silences the 0.4/0.6 clip also loses the 0.45/0.55 keyword
+    assert tool.keyword_accuracy_at_false_fire(log_probs, y, 0.25) == 0.75
+    assert tool.keyword_accuracy_at_false_fire(log_probs, y, 0.0) == 0.5
