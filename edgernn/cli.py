@@ -95,7 +95,7 @@ def data():
 @click.option("--per-word", default=800, show_default=True,
               help="Speakers (engine voice x rate x pitch x vocal-tract shift); each says every keyword once.")
 @click.option("--unknown-total", type=int, default=None,
-              help="Clips of non-keywords for _unknown_, drawn from ~500 words (default: 4 x --per-word).")
+              help="Clips of non-keywords for _unknown_, drawn from ~500 words (default: 16 x --per-word).")
 @click.option("--keywords", default=None,
               help="Comma-separated keywords, e.g. marvin,sheila,lights (default: yes,no,up,down,left,right,on,off,stop,go).")
 @click.option("--engines", default=None,

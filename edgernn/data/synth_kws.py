@@ -95,6 +95,10 @@ NOISE_SECONDS = 30
 ROOMS = 48                      # impulse responses simulated once per dataset
 VALIDATION_PERCENT, TESTING_PERCENT = 10, 10
 MAX_PER_WORD = 100_000  # speakers; Speech Commands v2 has ~2,600
+# Non-keyword clips per speaker by default (was 4). _unknown_ stands for every other word: with
+# ~5 clips per word the models called a quarter of unseen non-keywords keywords. The loader trains
+# on half of them (speech_commands.TRAIN_UNKNOWN_FRACTION), so each draw sees more distinct words.
+UNKNOWN_PER_SPEAKER = 16
 KEYWORD_RE = re.compile(r"^[a-z][a-z']{0,31}$")
 # Augmentation probabilities of the synthesized clips (recorded in edgernn_dataset.json).
 RENDER = {"carrier_prob": 0.5, "shift_range": (0.86, 1.16), "reverb_prob": 0.4, "noise_prob": 0.85,
@@ -399,7 +403,7 @@ def synth_kws(out: str | Path, seed: int = 0, per_word: int = 400, unknown_total
     io.check_out(out, "folder", overwrite=overwrite)
     engines = parse_engines(engines)
     check_keywords_audible(keywords, engines)
-    unknown_total = per_word * 4 if unknown_total is None else unknown_total
+    unknown_total = per_word * UNKNOWN_PER_SPEAKER if unknown_total is None else unknown_total
     speakers = plan_speakers(per_word, seed, unknown_total, keywords, engines)
     rng = np.random.default_rng(seed)
     noises = {k: synth_noise(k, NOISE_SECONDS, rng) for k in NOISE_KINDS}

@@ -1,0 +1,81 @@
+"""Keyword-spotting training levers judged on VALIDATION data, one engine held out (README: "Rejecting non-keywords").
+
+    python tools/kws_rejection_levers.py --data data/kws --out runs/levers/tuf8 --train-unknown-fraction 8 --copies 3
+
+Trains GRU-64 (or --arch) with ``--holdout-engine`` (default flite: never choose on the engine the
+bench tests, festival) and prints one row: validation keyword accuracy, share of validation
+non-keywords classified as a keyword, validation keyword accuracy once the ``_unknown_``
+log-probability is shifted until at most 10% / 5% of the validation non-keywords fire (compares the
+whole trade-off, not one point of it), best validation loss, the held-out engine's keyword accuracy
+and false-fire rate, and training samples per epoch. Never reads the test split.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def keyword_accuracy_at_false_fire(log_probs: np.ndarray, y: np.ndarray, target: float) -> float:
+    """Keyword accuracy after adding the smallest _unknown_ bias that keeps false fires <= target."""
+    kw, unk = y > 1, y == 1
+    for bias in np.linspace(-4, 8, 241):
+        shifted = log_probs.copy()
+        shifted[:, 1] += bias
+        pred = shifted.argmax(-1)
+        if not unk.any() or (pred[unk] > 1).mean() <= target:
+            return float((pred[kw] == y[kw]).mean())
+    return 0.0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="a synthesized keyword folder (speakers.csv names the engines)")
+    ap.add_argument("--out", required=True, help="run folder to write")
+    ap.add_argument("--arch", default="gru")
+    ap.add_argument("--holdout-engine", default="flite")
+    ap.add_argument("--train-unknown-fraction", type=float, default=None, help="default: the loader's")
+    ap.add_argument("--copies", type=int, default=None, help="augmented copies (default: the default's)")
+    ap.add_argument("--n-mfcc", type=int, default=None, help="MFCCs per frame (default: the front end's)")
+    args = ap.parse_args(argv)
+
+    from edgernn import api
+    from edgernn.data import load_dataset
+    from edgernn.tf import load
+    from edgernn.train.run import prepare_inputs
+
+    options: dict = {}
+    if args.train_unknown_fraction is not None:
+        options["train_unknown_fraction"] = args.train_unknown_fraction
+    if args.n_mfcc is not None:
+        options["features"] = {"n_mfcc": args.n_mfcc}
+    augment = {"copies": args.copies} if args.copies is not None else True
+    run = api.train(task="kws", arch=args.arch, units=64, data=args.data, out=args.out, overwrite=True,
+                    holdout_engine=args.holdout_engine, augment=augment, data_options=options or None,
+                    progress=False)
+    config = json.loads((Path(run) / "config.json").read_text())
+    metrics = json.loads((Path(run) / "metrics.json").read_text())
+    history = json.loads((Path(run) / "history.json").read_text())
+    _, keras = load()
+    model = keras.models.load_model(Path(run) / "model.keras")
+    ds = load_dataset(config["data"], task="kws", progress=False, **config["data_options"])
+    val = ds.splits["val"]
+    log_probs = np.log(model.predict(prepare_inputs(val.X, config), batch_size=512, verbose=0) + 1e-9)
+    pred = log_probs.argmax(-1)
+    kw, unk = val.y > 1, val.y == 1
+    h = metrics["holdout"]
+    row = {"run": str(run), "val_keyword_acc": float((pred[kw] == val.y[kw]).mean()),
+           "val_nonkeywords_fired": float((pred[unk] > 1).mean()),
+           "val_kw_acc_at_10pct_fired": keyword_accuracy_at_false_fire(log_probs, val.y, 0.10),
+           "val_kw_acc_at_5pct_fired": keyword_accuracy_at_false_fire(log_probs, val.y, 0.05),
+           "val_loss": min(history["val_loss"]), "holdout_keyword_acc": h["keyword_accuracy"],
+           "holdout_nonkeywords_fired": h["false_fire_rate"], "samples_per_epoch": len(ds.splits["train"].y)}
+    print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
