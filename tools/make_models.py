@@ -34,9 +34,9 @@ from edgernn.errors import UserError  # noqa: E402
 # name -> how it is made; data paths are the ones `edgernn data ...` creates in the repository.
 SPECS = {
     "kws-gru64": {"task": "kws", "arch": "gru", "units": 64, "data": "data/kws",
-                  "data_note": "built-in keyword data: `edgernn data synth-kws data/kws` (espeak-ng, seed 0)"},
+                  "data_note": "built-in keyword data: `edgernn data synth-kws data/kws` (espeak-ng, flite and festival voices, seed 0)"},
     "kws-lstm64": {"task": "kws", "arch": "lstm", "units": 64, "data": "data/kws",
-                   "data_note": "built-in keyword data: `edgernn data synth-kws data/kws` (espeak-ng, seed 0)"},
+                   "data_note": "built-in keyword data: `edgernn data synth-kws data/kws` (espeak-ng, flite and festival voices, seed 0)"},
     "anomaly-lstm32": {"task": "anomaly", "arch": "lstm", "units": 32, "data": "data/anomaly",
                        "data_note": "built-in machine sensor data: `edgernn data synth-anomaly data/anomaly` (seed 0)"},
 }
