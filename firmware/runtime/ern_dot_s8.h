@@ -41,4 +41,24 @@ static inline void ern_dot4_doubled_any(const int8_t *w, const int16_t *x16, int
 #include "ern_dot_s8_ref.h"
 #endif
 
+/* Every variant supplies dot_4rows_from (acc[k] = i_k + row k . x); these are derived from it.
+ * The DSP variant has its own pair loops (ERN_DOT_HAS_PAIR_LOOPS): only there do they differ. */
+static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
+    dot_4rows_from(w, x16, groups, 0, 0, 0, 0, acc);
+}
+
+#if !defined(ERN_DOT_HAS_PAIR_LOOPS)
+/* dot_4rows_from for an odd number of groups, given as pairs = groups / 2. */
+static inline void dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
+                                      int32_t i2, int32_t i3, int32_t acc[4]) {
+    dot_4rows_from(w, x16, 2 * pairs + 1, i0, i1, i2, i3, acc);
+}
+
+/* dot_4rows_from for an even number of groups, given as pairs. */
+static inline void dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
+                                        int32_t i2, int32_t i3, int32_t acc[4]) {
+    dot_4rows_from(w, x16, 2 * pairs, i0, i1, i2, i3, acc);
+}
+#endif
+
 #endif

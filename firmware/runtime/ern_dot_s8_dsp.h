@@ -2,6 +2,7 @@
  * Bit-exact with ern_dot_s8_ref.h (the firmware tests run both on the same vectors). */
 #ifndef ERN_DOT_S8_DSP_H_
 #define ERN_DOT_S8_DSP_H_
+#define ERN_DOT_HAS_PAIR_LOOPS 1 /* its own dot_4rows_odd_from and dot_4rows_pairs_from (asm loops) */
 #include "ern_common.h"
 
 /* One group: 4 columns of 4 rows, 16 MACs in 19 instructions (LDRD of inputs, two LDRD of weights,
@@ -55,10 +56,6 @@ static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int group
         :
         : "cc", "memory");
     acc[0] = (int32_t)s0; acc[1] = (int32_t)s1; acc[2] = (int32_t)s2; acc[3] = (int32_t)s3;
-}
-
-static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
-    dot_4rows_from(w, x16, groups, 0, 0, 0, 0, acc);
 }
 
 /* dot_4rows_from for an odd number of groups >= 3, given as pairs = groups / 2: the odd group, then the loop. */

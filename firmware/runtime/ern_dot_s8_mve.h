@@ -26,20 +26,6 @@ static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int group
     acc[0] = s0; acc[1] = s1; acc[2] = s2; acc[3] = s3;
 }
 
-static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
-    dot_4rows_from(w, x16, groups, 0, 0, 0, 0, acc);
-}
-
-static inline void dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
-                                      int32_t i2, int32_t i3, int32_t acc[4]) {
-    dot_4rows_from(w, x16, 2 * pairs + 1, i0, i1, i2, i3, acc);
-}
-
-static inline void dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
-                                        int32_t i2, int32_t i3, int32_t acc[4]) {
-    dot_4rows_from(w, x16, 2 * pairs, i0, i1, i2, i3, acc);
-}
-
 /* ---- 4 rows at once for the fused kernels (GRU step, LSTM): results in the lanes of one vector ---- */
 
 /* requant_fast on 4 lanes: VRMULH is SMMULR (round(a * m / 2^32), ties up); VSHL by -e shifts right

@@ -18,18 +18,4 @@ static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int group
     for (int j = 0; j < 4; ++j) acc[j] = s[j];
 }
 
-static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
-    dot_4rows_from(w, x16, groups, 0, 0, 0, 0, acc);
-}
-
-static inline void dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
-                                      int32_t i2, int32_t i3, int32_t acc[4]) {
-    dot_4rows_from(w, x16, 2 * pairs + 1, i0, i1, i2, i3, acc);
-}
-
-static inline void dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
-                                        int32_t i2, int32_t i3, int32_t acc[4]) {
-    dot_4rows_from(w, x16, 2 * pairs, i0, i1, i2, i3, acc);
-}
-
 #endif

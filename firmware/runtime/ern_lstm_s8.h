@@ -54,19 +54,27 @@ void ern_lstm_s8(const ern_lstm_params *p, const int8_t *input, int8_t *hidden, 
 void ern_sigmoid_s16(const uint16_t *table, const int16_t *in, int16_t *out, int n);
 void ern_tanh_s16(const uint16_t *table, int32_t multiplier, int shift, const int16_t *in, int16_t *out, int n);
 
+/* table[i] and table[i + 1], the two entries an interpolation reads. */
+static inline void ern_table_pair(const uint16_t *table, uint32_t i, uint32_t *a, uint32_t *b) {
+#if defined(ERN_DSP)
+    uint32_t pair; /* both entries in one (unaligned) LDR */
+    __builtin_memcpy(&pair, table + i, 4);
+    *a = pair & 0xFFFFu;
+    *b = pair >> 16;
+#else
+    *a = table[i];
+    *b = table[i + 1];
+#endif
+}
+
 /* Sigmoid on a 2^-12 int16 input: |3x| indexes the table in steps of 2^9 with linear interpolation.
  * |3x| <= 98304, so the index stays below 193 and TFLite's saturation branch (index >= 255) is dead. */
 static inline int16_t sigmoid_s16(const uint16_t *table, int32_t x) {
     const int32_t v = x * 3;
     const uint32_t a = (uint32_t)(v < 0 ? -v : v);
     const uint32_t uh = a >> 9;
-#if defined(ERN_DSP)
-    uint32_t pair;  /* both entries in one (unaligned) LDR */
-    __builtin_memcpy(&pair, table + uh, 4);
-    const uint32_t ua = pair & 0xFFFFu, ub = pair >> 16;
-#else
-    const uint32_t ua = table[uh], ub = table[uh + 1];
-#endif
+    uint32_t ua, ub;
+    ern_table_pair(table, uh, &ua, &ub);
     /* TFLite: v >= 0 ? (r + 2^9) >> 10 : ((2^25 - r) + 2^9 - 1) >> 10, which is 2^15 - ((r + 2^9) >> 10) */
     const int32_t q = (int32_t)(((ua << 9) + (a & 0x1FFu) * (ub - ua) + (1u << 9)) >> 10);
     return (int16_t)(v >= 0 ? q : 32768 - q);
@@ -82,13 +90,8 @@ static inline int32_t ern_lstm_tanh_bits(const uint16_t *table, int32_t multipli
     if (uh >= 255) {
         r = 0xFFFFu << 8;
     } else {
-#if defined(ERN_DSP)
-        uint32_t pair;  /* both entries in one (unaligned) LDR */
-        __builtin_memcpy(&pair, table + uh, 4);
-        const uint32_t ua = pair & 0xFFFFu, ub = pair >> 16;
-#else
-        const uint32_t ua = table[uh], ub = table[uh + 1];
-#endif
+        uint32_t ua, ub;
+        ern_table_pair(table, uh, &ua, &ub);
         r = (ua << 8) + (a & 0xFFu) * (ub - ua);
     }
     /* TFLite: v >= 0 ? (r - 2^23 + 2^7) >> 8 : (-r + 2^23 + 2^7 - 1) >> 8, i.e. +-(((r + 2^7) >> 8) - 2^15) */
