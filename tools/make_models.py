@@ -62,6 +62,8 @@ def train_into(folder: Path, name: str, spec: dict, data: Path) -> None:
         run = api.train(task=spec["task"], arch=spec["arch"], units=spec["units"], data=data, out=Path(tmp) / "run",
                         seed=SEED, progress=False)
         model, config = load_run(run)
+        # The feature cache is a path on the machine that trained it: meaningless (and private) in a shipped model.
+        config.get("dataset_meta", {}).pop("cache", None)
         folder.mkdir(parents=True, exist_ok=True)
         # Loaded uncompiled, so saved without optimizer state: a third of the size; nothing trains it further.
         model.save(folder / "model.keras")
