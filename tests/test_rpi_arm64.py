@@ -67,31 +67,51 @@ def test_bench_rpi_on_arm64_matches_x86_accuracy(arm64_python, sshd, name, tmp_p
     assert arm["accuracy"] == pytest.approx(x86["accuracy"], abs=0.0), (arm["accuracy"], x86["accuracy"])
 
 
+# Runs on x86 here and, as a script, on the emulated aarch64 userland: the int8 logits (the
+# SOFTMAX op's input) and the int8 output for each input row.
+_LOGITS_AND_OUTPUTS = """
+import warnings
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors")  # reading the logits is the point
+
+def logits_and_outputs(model, X):
+    ip = Interpreter(model_path=model, num_threads=1, experimental_preserve_all_tensors=True)
+    ip.allocate_tensors()
+    i, o = ip.get_input_details()[0], ip.get_output_details()[0]
+    softmax = [op for op in ip._get_ops_details() if op["op_name"] == "SOFTMAX"]
+    assert len(softmax) == 1, [op["op_name"] for op in ip._get_ops_details()]
+    logits_index = int(softmax[0]["inputs"][0])
+    logits, out = [], []
+    for x in X:
+        ip.set_tensor(i["index"], x[None]); ip.invoke()
+        logits.append(ip.get_tensor(logits_index)[0].copy()); out.append(ip.get_tensor(o["index"])[0].copy())
+    return np.array(logits), np.array(out)
+"""
+
+
 def test_arm64_outputs_equal_x86_outputs(arm64_python, tmp_path):
-    """The aarch64 kernels on the same int8 inputs: outputs equal LiteRT's on x86, byte for byte."""
+    """The aarch64 kernels on the same int8 inputs: every tensor up to the int8 logits equals LiteRT's
+    on x86 byte for byte; the int8 SOFTMAX output may differ by 1 LSB and no more. LiteRT's
+    optimized int8 softmax is built differently for aarch64 (NEON) and x86 and rounds some
+    probabilities one step apart (seen on a GRU-64 retrained on 2026-11-30: 1 of 8 random inputs,
+    logits identical); that is LiteRT's platform difference, not the model's, and what a Pi runs."""
+    model = str(REPO / "models" / "kws-gru64" / "model_int8.tflite")
+    namespace: dict = {}
+    exec(_LOGITS_AND_OUTPUTS, namespace)  # the same code the aarch64 side runs (our own source)
     from ai_edge_litert.interpreter import Interpreter
 
-    model = REPO / "models" / "kws-gru64" / "model_int8.tflite"
-    rng = np.random.default_rng(0)
-    ip = Interpreter(model_path=str(model), num_threads=1)
-    ip.allocate_tensors()
-    inp, outp = ip.get_input_details()[0], ip.get_output_details()[0]
-    X = rng.integers(-128, 128, size=(8, *inp["shape"][1:]), dtype=np.int8)
+    ip = Interpreter(model_path=model, num_threads=1)
+    shape = ip.get_input_details()[0]["shape"][1:]
+    X = np.random.default_rng(0).integers(-128, 128, size=(8, *shape), dtype=np.int8)
     np.save(tmp_path / "x.npy", X)
-    want = []
-    for x in X:
-        ip.set_tensor(inp["index"], x[None])
-        ip.invoke()
-        want.append(ip.get_tensor(outp["index"])[0].copy())
+    want_logits, want_out = namespace["logits_and_outputs"](model, X)
     script = tmp_path / "arm.py"
-    script.write_text(
-        "import numpy as np, sys\nfrom ai_edge_litert.interpreter import Interpreter\n"
-        f"ip = Interpreter(model_path={str(model)!r}, num_threads=1); ip.allocate_tensors()\n"
-        "i, o = ip.get_input_details()[0], ip.get_output_details()[0]\nout = []\n"
-        f"for x in np.load({str(tmp_path / 'x.npy')!r}):\n"
-        "    ip.set_tensor(i['index'], x[None]); ip.invoke(); out.append(ip.get_tensor(o['index'])[0].copy())\n"
-        f"np.save({str(tmp_path / 'y.npy')!r}, np.array(out))\n")
+    script.write_text(_LOGITS_AND_OUTPUTS + "\nimport sys\n"
+                      f"l, o = logits_and_outputs({model!r}, np.load({str(tmp_path / 'x.npy')!r}))\n"
+                      f"np.save({str(tmp_path / 'l.npy')!r}, l); np.save({str(tmp_path / 'o.npy')!r}, o)\n")
     r = subprocess.run([str(arm64_python), str(script)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-1000:]
-    got = np.load(tmp_path / "y.npy")
-    assert np.array_equal(got, np.array(want)), (got[:2], np.array(want)[:2])
+    got_logits, got_out = np.load(tmp_path / "l.npy"), np.load(tmp_path / "o.npy")
+    assert np.array_equal(got_logits, want_logits), (got_logits[:2], want_logits[:2])
+    assert np.abs(got_out.astype(int) - want_out.astype(int)).max() <= 1, (got_out[:2], want_out[:2])
