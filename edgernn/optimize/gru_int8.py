@@ -111,11 +111,17 @@ def symmetric(w: np.ndarray) -> tuple[np.ndarray, float]:
     return np.clip(np.round(w / scale), -127, 127).astype(np.int8), scale
 
 
+def calibrated_params(reference, calibration: np.ndarray, w: dict) -> dict[str, tuple[float, int]]:
+    """(scale, zero point) per tensor, from the value ranges ``reference`` (a NumPy float model of
+    the graph about to be built) sees on the standardized ``calibration`` inputs."""
+    _, ranges = reference(calibration.astype(np.float64), w)
+    return {name: affine_params(*r) for name, r in ranges.items()}
+
+
 def build(model, calibration: np.ndarray) -> bytes:
     """int8 .tflite bytes of a tf_keras GRU classifier; ``calibration`` = standardized inputs."""
     w = gru_weights(model)
-    _, ranges = float_reference(calibration.astype(np.float64), w)
-    q = {name: affine_params(*r) for name, r in ranges.items()}
+    q = calibrated_params(float_reference, calibration, w)
     steps, feats = calibration.shape[1:]
     units = w["layers"][0]["recurrent"].shape[0]
 
@@ -318,8 +324,7 @@ def anomaly_float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
 def build_anomaly(model, calibration: np.ndarray) -> bytes:
     """int8 .tflite bytes of a tf_keras GRU anomaly model (predictor or autoencoder)."""
     w = anomaly_weights(model)
-    _, ranges = anomaly_float_reference(calibration.astype(np.float64), w)
-    q = {name: affine_params(*r) for name, r in ranges.items()}
+    q = calibrated_params(anomaly_float_reference, calibration, w)
     steps, feats = calibration.shape[1:]
     units = w["encoder"][0]["recurrent"].shape[0]
     chans = w["head"]["bias"].shape[0]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 # The loop skeleton and the quantization helpers are the GRU builder's: one graph layout for both cells.
-from edgernn.optimize.gru_int8 import (H_SCALE, TANH, _binary, _fully_connected, affine_params, loop_classifier,
+from edgernn.optimize.gru_int8 import (H_SCALE, TANH, _binary, _fully_connected, calibrated_params, loop_classifier,
                                      range_tracker)
 
 assert TANH == (H_SCALE, 0)  # TANH's int8 output is the hidden state's scale: no rescale around the loop
@@ -71,8 +71,7 @@ def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
 def build(model, calibration: np.ndarray) -> bytes:
     """int8 .tflite bytes of a tf_keras SimpleRNN classifier; ``calibration`` = standardized inputs."""
     w = rnn_weights(model)
-    _, ranges = float_reference(calibration.astype(np.float64), w)
-    q = {name: affine_params(*r) for name, r in ranges.items()}
+    q = calibrated_params(float_reference, calibration, w)
     steps, feats = calibration.shape[1:]
     units = w["layers"][0]["recurrent"].shape[0]
 
