@@ -1,0 +1,58 @@
+"""tools/bench_real.py, anomaly part: the train end follows the archive's known-normal boundary where it
+gives one and a fixed 40% otherwise; a series without labelled anomalies is listed, never trained or scored."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_real_anomaly", REPO / "tools" / "bench_real.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_series_in_the_benchmark(bench):
+    assert bench.ANOMALY_SETS == ["yahoo", "mitdb", "ucr135", "daphnet"]
+    assert {"PickupGestureWiimoteZ", "UnitTest"} <= set(bench.SETS)
+
+
+def test_train_end_rule_and_unlabelled_series(bench, tmp_path, monkeypatch, capsys):
+    def fake_bundled(name, path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("value,label\n" + "1.0,0\n" * 1000)
+
+    labelled = {"a": True, "b": True, "c": False}
+    trained = []
+
+    def fake_train(task, arch, units, data, out, overwrite, progress, data_options):
+        trained.append((Path(data).stem, data_options["train_end"]))
+        out.mkdir(parents=True)
+        (out / "metrics.json").write_text(json.dumps({
+            "roc_auc": 0.9, "pr_auc": 0.5, "guard": {"did_not_learn": False},
+            "events": {"top1_row": 700, "top1_hit": True, "top1_chance": 0.1, "event_rows": [[690, 700]]}}))
+        (out / "config.json").write_text(json.dumps({"data_options": {"window": 50, "stride": 12}}))
+        return out
+
+    monkeypatch.setattr(bench.api, "bundled", fake_bundled)
+    monkeypatch.setattr(bench.api, "bundled_train_end", lambda name: 300 if name == "b" else None)
+    monkeypatch.setattr(bench.api, "load_bundled",
+                        lambda name: {"label": np.array([0, int(labelled[name]), 0])})
+    monkeypatch.setattr(bench.api, "train", fake_train)
+    rows = bench.anomaly(tmp_path, ["a", "b", "c"])
+    assert trained == [("a", 400), ("b", 300)]  # 40% of 1000 rows; the archive's boundary; c not trained
+    assert [(r["train_end"], r["rule"]) for r in rows] == [(400, "40%"), (300, "archive"), (400, "40%")]
+    assert rows[2]["note"] == "no labelled anomaly" and rows[0]["top1_hit"] is True
+    capsys.readouterr()
+    bench.print_tables([], rows)
+    table = capsys.readouterr().out
+    assert "400 (40%)" in table and "300 (archive)" in table
+    assert "no labelled anomaly: not scored" in table
