@@ -43,7 +43,7 @@ BUNDLED: dict[str, tuple[str, str, str]] = {
     "PLAID": ("classify", "PLAID", "UCR, 11 appliances from current, variable length 100-1344 steps, 537 / 537"),
     "yahoo": ("anomaly", "yahoo/yahoo.csv", "Yahoo S5 series, 1000 samples, 7 point anomalies"),
     "mitdb": ("anomaly", "mitdb/mitdb.csv", "MIT-BIH ECG excerpt, 7500 samples, one labelled anomalous stretch"),
-    "UnitTest": ("classify", "UnitTest", "UCR ChinaTown cut down (its train split, 22 of 343 test cases): "
+    "UnitTest": ("classify", "UnitTest", "UCR ChinaTown cut down (its train split, 22 of its test cases): "
                  "weekday vs weekend pedestrian counts, 24 steps, 20 / 22"),
     "PickupGestureWiimoteZ": ("classify", AEON + "PickupGestureWiimoteZ",
                               "UCR, 10 Wiimote gestures (z acceleration), variable length 29-361 steps, 50 / 50"),
