@@ -56,3 +56,23 @@ def test_train_end_rule_and_unlabelled_series(bench, tmp_path, monkeypatch, caps
     table = capsys.readouterr().out
     assert "400 (40%)" in table and "300 (archive)" in table
     assert "no labelled anomaly: not scored" in table
+
+
+def _row(name, arch, default, tuned):
+    return {"set": name, "arch": arch, "default": {"test": default}, "tuned": {"test": tuned}}
+
+
+def test_target_summary_counts_sets_where_both_models_hold(bench):
+    rows = [_row("JapaneseVowels", "gru", 0.95, 0.96), _row("JapaneseVowels", "lstm", 0.97, 0.96),
+            _row("A", "gru", 0.50, 0.52), _row("A", "lstm", 0.50, 0.53),  # LSTM 3 points short
+            *[_row(n, a, 0.9, 0.9) for n in "BCDE" for a in ("gru", "lstm")]]
+    text = bench.target_summary(rows)
+    assert "5 of 6 sets" in text and "missed: A" in text and "variable-length among them: JapaneseVowels" in text
+    assert text.endswith("met")
+    # without the variable-length set the target is missed although 4 other sets hold
+    assert bench.target_summary(rows[2:]).endswith("MISSED")
+
+
+def test_joined_tables_keep_the_last_measurement_of_a_set(bench):
+    rows = [{"set": "yahoo", "roc_auc": 0.1}, _row("A", "gru", 0.5, 0.5), {"set": "yahoo", "roc_auc": 0.9}]
+    assert bench.latest_rows(rows) == [{"set": "yahoo", "roc_auc": 0.9}, rows[1]]
