@@ -76,3 +76,11 @@ def test_target_summary_counts_sets_where_both_models_hold(bench):
 def test_joined_tables_keep_the_last_measurement_of_a_set(bench):
     rows = [{"set": "yahoo", "roc_auc": 0.1}, _row("A", "gru", 0.5, 0.5), {"set": "yahoo", "roc_auc": 0.9}]
     assert bench.latest_rows(rows) == [{"set": "yahoo", "roc_auc": 0.9}, rows[1]]
+
+
+def test_summaries_name_incomplete_sets_and_telling_top1_hits(bench):
+    text = bench.target_summary([_row("U", "gru", 0.9, 0.9)])
+    assert "0 of 1 sets" in text and "missed: none" in text and "not all models run: U" in text
+    anom = [{"set": "y", "top1_hit": True, "top1_chance": 0.91}, {"set": "m", "top1_hit": True, "top1_chance": 0.12},
+            {"set": "u", "top1_hit": False, "top1_chance": 0.03}, {"set": "d", "note": "no labelled anomaly"}]
+    assert bench.anomaly_summary(anom) == "top-1 hit on 2 of 3 labelled series (y, m); with chance < 50%: 1 (m)"

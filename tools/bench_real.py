@@ -197,13 +197,24 @@ def target_summary(cls: list[dict]) -> str:
         if "tuned" in r:
             sets.setdefault(r["set"], []).append(r["default"]["test"] - r["tuned"]["test"] >= -TARGET_POINTS / 100)
     ok = [s for s, within in sets.items() if all(within) and len(within) == len(ARCHS)]
-    missed = [s for s in sets if s not in ok]
+    missed = [s for s, within in sets.items() if not all(within)]
+    partial = [s for s, within in sets.items() if all(within) and len(within) < len(ARCHS)]
     var = [s for s in ok if s in VARIABLE_LENGTH]
     met = len(ok) >= 5 and len(var) >= 1
     return (f"default within {TARGET_POINTS} points of tuned for both models: {len(ok)} of {len(sets)} sets "
             f"({', '.join(ok) or 'none'}; variable-length among them: {', '.join(var) or 'none'}); "
-            f"missed: {', '.join(missed) or 'none'}; target (>= 5 sets, >= 1 variable-length): "
+            f"missed: {', '.join(missed) or 'none'}{'; not all models run: ' + ', '.join(partial) if partial else ''}; target (>= 5 sets, >= 1 variable-length): "
             f"{'met' if met else 'MISSED'}")
+
+
+def anomaly_summary(anom: list[dict]) -> str:
+    """Labelled series whose top-1 location hits an anomaly, and those where a random location would
+    hit less than half the time (only those hits say something about the detector)."""
+    hits = [r["set"] for r in anom if r.get("top1_hit")]
+    telling = [r["set"] for r in anom if r.get("top1_hit") and r.get("top1_chance", 1) < 0.5]
+    labelled = [r["set"] for r in anom if "note" not in r]
+    return (f"top-1 hit on {len(hits)} of {len(labelled)} labelled series ({', '.join(hits) or 'none'}); "
+            f"with chance < 50%: {len(telling)} ({', '.join(telling) or 'none'})")
 
 
 def print_tables(cls: list[dict], anom: list[dict]) -> None:
@@ -242,6 +253,7 @@ def print_tables(cls: list[dict], anom: list[dict]) -> None:
             print(f"{r['set']:<8}{end:>14}{r['window']:>7}{r['stride']:>7}{f(r['roc_auc']):>9}{f(r['pr_auc']):>8}"
                   f"{str(r['top1_row']):>10}{str(r['top1_hit']):>10}{f(r['top1_chance']):>8}"
                   f"{f(r['event_recall']):>10}{f(r['event_precision']):>8}  {r['events']}")
+        print(anomaly_summary(anom))
 
 
 def main() -> int:
