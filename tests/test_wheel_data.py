@@ -120,3 +120,12 @@ def test_unit_test_set_from_sktime():
     a = api.load_bundled("UnitTest")
     assert a["X"].shape == (42, 24, 1) and (a["split"] == "test").sum() == 22
     assert a["class_names"].tolist() == ["1", "2"]
+
+
+@needs_wheel
+def test_ts_set_from_the_wheel_without_sktime_is_a_one_line_error(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sktime.datasets", None)  # import now raises ImportError
+    r = CliRunner().invoke(main, ["data", "bundled", "PickupGestureWiimoteZ", str(tmp_path / "p.npz")])
+    assert r.exit_code == 2 and "pip install 'edgernn[real]'" in r.output and "Traceback" not in r.output

@@ -101,7 +101,10 @@ def _data_dir() -> Path:
 
 def _read_ts(path: Path):
     """(list of [T_i, F] float arrays, list of str labels) from one .ts file."""
-    from sktime.datasets import load_from_tsfile
+    try:  # also for .ts files from the aeon wheel: sktime's reader parses them
+        from sktime.datasets import load_from_tsfile
+    except ImportError:
+        raise UserError("bundled datasets need sktime: pip install 'edgernn[real]'") from None
 
     X, y = load_from_tsfile(str(path), return_data_type="nested_univ")
     seqs = []
