@@ -84,3 +84,16 @@ def test_summaries_name_incomplete_sets_and_telling_top1_hits(bench):
     anom = [{"set": "y", "top1_hit": True, "top1_chance": 0.91}, {"set": "m", "top1_hit": True, "top1_chance": 0.12},
             {"set": "u", "top1_hit": False, "top1_chance": 0.03}, {"set": "d", "note": "no labelled anomaly"}]
     assert bench.anomaly_summary(anom) == "top-1 hit on 2 of 3 labelled series (y, m); with chance < 50%: 1 (m)"
+
+
+def test_missing_wheel_is_one_line_from_the_script(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EDGERNN_WHEELS": str(tmp_path / "none"), "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, str(REPO / "tools" / "bench_real.py"), "--out", str(tmp_path / "b"),
+                        "--sets", "PickupGestureWiimoteZ", "--no-grid", "--seeds", "1", "--no-anomaly"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "pip download --no-deps --only-binary=:all: aeon==1.6.0" in r.stderr

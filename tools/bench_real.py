@@ -50,6 +50,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgernn import api  # noqa: E402
+from edgernn.errors import UserError  # noqa: E402
 
 SETS = ["ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels", "OSULeaf",
         "PickupGestureWiimoteZ", "UnitTest"]
@@ -292,4 +293,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except UserError as e:  # e.g. the aeon wheel not downloaded: one line saying how to fetch it
+        print(f"bench_real: error: {e}", file=sys.stderr)
+        sys.exit(2)
