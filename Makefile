@@ -20,9 +20,20 @@ APT_STAMP := $(VENV)/.apt
 DEMO_DATA := data/kws
 DEMO_RUNS := runs
 
-.PHONY: demo test setup apt venv clean bench-quality
+# Real datasets read out of the aeon wheel (never installed: its numba pins an older numpy), see
+# edgernn/data/wheel_data.py, which pins the same version and sha256. Fetched once into the cache.
+WHEEL_DIR   ?= $(HOME)/.cache/edgernn/wheels
+AEON_WHEEL  := $(WHEEL_DIR)/aeon-1.6.0-py3-none-any.whl
+AEON_SHA256 := d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409
 
-setup: apt venv
+.PHONY: demo test setup apt venv clean bench-quality wheels
+
+setup: apt venv wheels
+
+wheels: $(AEON_WHEEL)
+$(AEON_WHEEL): | $(STAMP)
+	$(BIN)/pip download -q --no-deps --only-binary=:all: aeon==1.6.0 -d $(WHEEL_DIR)
+	echo "$(AEON_SHA256)  $@" | sha256sum -c --quiet - || { rm -f $@; echo "aeon wheel: sha256 mismatch"; exit 1; }
 
 apt: $(APT_STAMP)
 $(APT_STAMP): Makefile

@@ -80,6 +80,14 @@ def bundled_table() -> dict:
 
     return _table()
 
+
+def bundled_train_end(name) -> int | None:
+    """First row after the archive's own known-normal part of bundled anomaly series ``name`` (the value
+    for ``--train-end``), or None when the archive gives no such boundary."""
+    from edgernn.data.bundled import known_normal_end
+
+    return known_normal_end(name)
+
 # --- train ---
 def train(task, arch, data, out, units=64, layers=1, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.

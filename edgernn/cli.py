@@ -164,7 +164,9 @@ def data_info(path, task, window, stride, train_end, keywords, holdout_engine):
               help="Part of the archive's train split held out for validation (the test split stays as is).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
-    """Write real dataset NAME that ships inside sktime to OUT (.npz: classification, .csv: anomaly)."""
+    """Write real dataset NAME that ships inside sktime or the pinned aeon wheel to OUT (.npz: classification,
+    .csv: anomaly). Sets read from the aeon wheel need it downloaded once (`make setup` does; otherwise the
+    error gives the pip command); it is hash-checked and never installed or imported."""
     from edgernn import api
 
     if list_names:
@@ -173,6 +175,9 @@ def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
     if not name or not out:
         raise UserError("need NAME and OUT (see --list for the names)")
     click.echo(f"{api.bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)}: written")
+    train_end = api.bundled_train_end(name)
+    if train_end is not None:  # the archive says where its known-normal part ends: tell how to use it
+        click.echo(f"rows 0..{train_end - 1} are the archive's known-normal part: train with --train-end {train_end}")
 
 
 def _window_option(window):

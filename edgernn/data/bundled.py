@@ -2,7 +2,10 @@
 
 ``sktime`` (the ``real`` extra: ``pip install edgernn[real]``) bundles a few UCR/UEA
 sequence-classification sets and two labelled anomaly series. ``aeon`` bundles more, but
-every aeon release needs a numba that pins numpy below our numpy, so it is not used.
+every aeon release needs a numba that pins numpy below our numpy, so it is never installed or
+imported: the sets marked ``aeon:`` are read straight out of its pinned, hash-checked wheel
+(``edgernn.data.wheel_data``; ``make setup`` downloads it). Their ``.ts`` files are still parsed
+by sktime's loader.
 
 ``load_bundled(name)`` returns the arrays of an edgernn data file:
 - classification: ``X`` [N, T, F] float32, ``y`` [N] int64, ``split`` [N] ("train"/"val"/"test"),
@@ -12,17 +15,22 @@ every aeon release needs a numba that pins numpy below our numpy, so it is not u
   in ``lengths`` (the npz loader moves the padding before the data, see README "Variable-length
   sequences").
 - anomaly: ``series`` [n, C] float64, ``label`` [n] int64 (1 anomalous), ``channels`` [C]; written
-  out as a CSV (``value...,label``) that ``--task anomaly`` reads.
+  out as a CSV (``value...,label``) that ``--task anomaly`` reads; ``train_end``: the first row
+  after the archive's own known-normal part (the UCR anomaly archive's TRAIN part), else None.
 """
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from edgernn.errors import UserError
 
-# name -> (kind, folder/file in sktime/datasets/data, one-line description)
+AEON = "aeon:"  # location prefix: inside the pinned aeon wheel, under AEON_DATA
+AEON_DATA = "aeon/datasets/data/"
+# name -> (kind, folder/file in sktime/datasets/data (or "aeon:" + one in the aeon wheel), one-line description)
 BUNDLED: dict[str, tuple[str, str, str]] = {
     "ArrowHead": ("classify", "ArrowHead", "UCR, 3 arrowhead shapes from outlines, 251 steps, 36 train / 175 test"),
     "ItalyPowerDemand": ("classify", "ItalyPowerDemand", "UCR, winter vs summer daily power demand, 24 steps, 67 / 1029"),
@@ -35,7 +43,20 @@ BUNDLED: dict[str, tuple[str, str, str]] = {
     "PLAID": ("classify", "PLAID", "UCR, 11 appliances from current, variable length 100-1344 steps, 537 / 537"),
     "yahoo": ("anomaly", "yahoo/yahoo.csv", "Yahoo S5 series, 1000 samples, 7 point anomalies"),
     "mitdb": ("anomaly", "mitdb/mitdb.csv", "MIT-BIH ECG excerpt, 7500 samples, one labelled anomalous stretch"),
+    "UnitTest": ("classify", "UnitTest", "UCR ChinaTown cut down (its train split, 22 of its test cases): "
+                 "weekday vs weekend pedestrian counts, 24 steps, 20 / 22"),
+    "PickupGestureWiimoteZ": ("classify", AEON + "PickupGestureWiimoteZ",
+                              "UCR, 10 Wiimote gestures (z acceleration), variable length 29-361 steps, 50 / 50"),
+    "ucr135": ("anomaly", AEON + "KDD-TSAD_135/135_UCR_Anomaly_InternalBleeding16_TEST.csv",
+               "UCR anomaly archive (KDD Cup 2021) no. 135, InternalBleeding16: 7501 samples, "
+               "rows 0-1199 known normal, one labelled anomaly (rows 4187-4198)"),
+    "daphnet": ("anomaly", AEON + "Daphnet_S06R02E0/S06R02E0.csv",
+                "Daphnet freezing of gait, subject 6 run 2: 7040 samples, 9 accelerometer channels; "
+                "no sample of this excerpt is labelled anomalous"),
 }
+# The archive's own known-normal part of an anomaly series (a file holding the series' first rows).
+KNOWN_NORMAL_PART = {"ucr135": "KDD-TSAD_135/135_UCR_Anomaly_InternalBleeding16_TRAIN.csv"}
+AEON_LABEL_COLUMN = "is_anomaly"
 
 
 def bundled_names(kind: str | None = None) -> list[str]:
@@ -49,6 +70,27 @@ def _resolve(name: str) -> str:
     raise UserError(f"unknown bundled dataset {name!r} (choose from {', '.join(BUNDLED)})")
 
 
+def _source(name: str) -> str:
+    return "aeon" if BUNDLED[name][1].startswith(AEON) else "sktime"
+
+
+@contextlib.contextmanager
+def _files(name: str, *relative: str):
+    """Paths of files ``relative`` (to the data folder) of bundled set ``name``; files in the aeon
+    wheel are extracted into a temporary folder that is removed afterwards."""
+    if _source(name) == "sktime":
+        yield [_data_dir() / r for r in relative]
+        return
+    from edgernn.data.wheel_data import extract_member
+
+    with tempfile.TemporaryDirectory(prefix="edgernn-wheel-") as tmp:
+        yield [extract_member("aeon", AEON_DATA + r, Path(tmp)) for r in relative]
+
+
+def _location(name: str) -> str:
+    return BUNDLED[name][1].removeprefix(AEON)
+
+
 def _data_dir() -> Path:
     try:
         import sktime.datasets
@@ -59,7 +101,10 @@ def _data_dir() -> Path:
 
 def _read_ts(path: Path):
     """(list of [T_i, F] float arrays, list of str labels) from one .ts file."""
-    from sktime.datasets import load_from_tsfile
+    try:  # also for .ts files from the aeon wheel: sktime's reader parses them
+        from sktime.datasets import load_from_tsfile
+    except ImportError:
+        raise UserError("bundled datasets need sktime: pip install 'edgernn[real]'") from None
 
     X, y = load_from_tsfile(str(path), return_data_type="nested_univ")
     seqs = []
@@ -92,9 +137,10 @@ def validation_split(y: np.ndarray, seed: int, fraction: float) -> np.ndarray:
 
 
 def _classification(name: str, seed: int, val_fraction: float) -> dict:
-    root = _data_dir() / BUNDLED[name][1]
-    train, y_train = _read_ts(root / f"{name}_TRAIN.ts")
-    test, y_test = _read_ts(root / f"{name}_TEST.ts")
+    folder = _location(name)
+    with _files(name, f"{folder}/{name}_TRAIN.ts", f"{folder}/{name}_TEST.ts") as (train_file, test_file):
+        train, y_train = _read_ts(train_file)
+        test, y_test = _read_ts(test_file)
     seqs, labels = train + test, y_train + y_test
     classes = _class_order(labels)
     y = np.array([classes.index(v) for v in labels], dtype=np.int64)
@@ -111,8 +157,25 @@ def _classification(name: str, seed: int, val_fraction: float) -> dict:
 def _anomaly(name: str) -> dict:
     from edgernn.data.csv_series import read_series
 
-    channels, values, labels = read_series(_data_dir() / BUNDLED[name][1], "label")
-    return {"series": values, "label": labels, "channels": np.array(channels)}
+    label_column = AEON_LABEL_COLUMN if _source(name) == "aeon" else "label"
+    normal_part = KNOWN_NORMAL_PART.get(name)
+    with _files(name, _location(name), *([normal_part] if normal_part else [])) as files:
+        channels, values, labels = read_series(files[0], label_column)
+        train_end = None
+        if normal_part:
+            _, normal, _ = read_series(files[1], label_column)
+            # the archive's TRAIN file is the series' first rows; check that before trusting it
+            if len(normal) >= len(values) or not np.array_equal(normal, values[:len(normal)]):
+                raise UserError(f"{name}: the archive's known-normal part is not the start of the series")
+            train_end = len(normal)
+    return {"series": values, "label": labels, "channels": np.array(channels), "train_end": train_end}
+
+
+def known_normal_end(name: str) -> int | None:
+    """First row after the archive's own known-normal part of anomaly series ``name`` (None if it gives none):
+    the value for ``--train-end``."""
+    name = _resolve(name)
+    return load_bundled(name)["train_end"] if name in KNOWN_NORMAL_PART else None
 
 
 def load_bundled(name: str, seed: int = 0, val_fraction: float = 0.2) -> dict:
@@ -151,6 +214,11 @@ def write_bundled(name: str, out: str | Path, seed: int = 0, val_fraction: float
 
 def bundled_table() -> dict:
     """The bundled datasets as a table dict (title, columns, rows)."""
-    rows = [[n, k, d] for n, (k, _, d) in BUNDLED.items()]
-    return {"title": "datasets bundled with sktime (install the real extra of edgernn)",
-            "columns": ["name", "task", "description"], "rows": rows}
+    from edgernn.data.wheel_data import PINNED_WHEELS, fetch_command, has_wheel
+
+    aeon = f"aeon {PINNED_WHEELS['aeon'][0]} wheel" + ("" if has_wheel("aeon") else " (not downloaded)")
+    rows = [[n, k, "sktime" if _source(n) == "sktime" else aeon, d] for n, (k, _, d) in BUNDLED.items()]
+    title = "real datasets bundled with sktime (install the real extra of edgernn) or in the aeon wheel"
+    if not has_wheel("aeon"):
+        title += f"; fetch that wheel with: {fetch_command('aeon')}"
+    return {"title": title, "columns": ["name", "task", "source", "description"], "rows": rows}
