@@ -22,7 +22,8 @@ DEMO_RUNS := runs
 
 # Real datasets read out of the aeon wheel (never installed: its numba pins an older numpy), see
 # edgernn/data/wheel_data.py, which pins the same version and sha256. Fetched once into the cache.
-WHEEL_DIR   ?= $(HOME)/.cache/edgernn/wheels
+WHEEL_DIR   ?= $(or $(EDGERNN_WHEELS),$(HOME)/.cache/edgernn/wheels)
+export EDGERNN_WHEELS := $(WHEEL_DIR)
 AEON_WHEEL  := $(WHEEL_DIR)/aeon-1.6.0-py3-none-any.whl
 AEON_SHA256 := d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409
 
