@@ -34,7 +34,12 @@ DEFAULT_LR = 3e-3
 SMALL_SET_LR = 1e-2
 SMALL_SET_MAX = 1000  # training sequences
 DEFAULT_CLIPNORM = 1.0
-KEYS = ("batch_size", "epochs", "patience", "warmup_epochs", "min_epochs", "lr", "clipnorm")
+# "plateau": the peak rate after the warm-up, halved when the validation loss stalls; "cosine": after
+# the warm-up the rate follows half a cosine from the peak to 0 at the epoch ceiling (a fixed
+# annealing that does not depend on how noisy the validation loss is).
+LR_SCHEDULES = ("plateau", "cosine")
+DEFAULT_LR_SCHEDULE = "plateau"
+KEYS = ("batch_size", "epochs", "patience", "warmup_epochs", "min_epochs", "lr", "clipnorm", "lr_schedule")
 
 
 def _clamp(v: int, lo: int, hi: int) -> int:
@@ -64,11 +69,12 @@ def auto_lr(n_train: int, task: str | None) -> float:
 
 def make_recipe(n_train: int, batch_size: int | None = None, epochs: int | None = None,
                 patience: int | None = None, warmup_epochs: int | None = None, min_epochs: int | None = None,
-                lr: float | None = None, clipnorm: float | None = None, task: str | None = None) -> dict:
+                lr: float | None = None, clipnorm: float | None = None, task: str | None = None,
+                lr_schedule: str | None = None) -> dict:
     """Resolved training settings for ``n_train`` training sequences of ``task``; ``None`` = derive it."""
     given = {k: v for k, v in dict(batch_size=batch_size, epochs=epochs, patience=patience,
                                    warmup_epochs=warmup_epochs, min_epochs=min_epochs, lr=lr,
-                                   clipnorm=clipnorm).items() if v is not None}
+                                   clipnorm=clipnorm, lr_schedule=lr_schedule).items() if v is not None}
     _check(given)
     if n_train < 1:
         raise UserError("no training samples")
@@ -82,6 +88,7 @@ def make_recipe(n_train: int, batch_size: int | None = None, epochs: int | None 
                                    r["epochs"] // 4))
     r.setdefault("lr", auto_lr(n_train, task))
     r.setdefault("clipnorm", DEFAULT_CLIPNORM)
+    r.setdefault("lr_schedule", DEFAULT_LR_SCHEDULE)
     r["steps_per_epoch"] = steps
     r["derived"] = [k for k in KEYS if k not in given]
     return r
@@ -98,6 +105,8 @@ def _check(given: dict) -> None:
         raise UserError(f"--lr must be > 0 (got {given['lr']})")
     if "clipnorm" in given and not (given["clipnorm"] >= 0 and math.isfinite(given["clipnorm"])):
         raise UserError(f"--clipnorm must be >= 0 (0 turns clipping off; got {given['clipnorm']})")
+    if "lr_schedule" in given and given["lr_schedule"] not in LR_SCHEDULES:
+        raise UserError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)} (got {given['lr_schedule']!r})")
 
 
 def plateau_callback(keras, monitor: str, patience: int, start_epoch: int, min_lr: float):
@@ -134,3 +143,27 @@ def warmup_callback(keras, lr: float, warmup_steps: int):
             self.step += 1
 
     return Warmup()
+
+
+def cosine_lr(step: int, lr: float, warmup_steps: int, total_steps: int) -> float:
+    """Linear warm-up to ``lr`` over ``warmup_steps``, then half a cosine down to 0 at ``total_steps``."""
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    span = max(1, total_steps - warmup_steps)
+    return 0.5 * lr * (1.0 + math.cos(math.pi * min(1.0, (step - warmup_steps) / span)))
+
+
+def cosine_callback(keras, lr: float, warmup_steps: int, total_steps: int):
+    """Sets the learning rate of every optimizer step to ``cosine_lr`` (replaces warm-up and plateau halving)."""
+
+    class Cosine(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.step = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            keras.backend.set_value(self.model.optimizer.learning_rate,
+                                    cosine_lr(self.step, lr, warmup_steps, total_steps))
+            self.step += 1
+
+    return Cosine()
