@@ -209,9 +209,9 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--batch-size", type=int, default=None,
               help="Training batch size. Default: the largest power of two giving >= 10 steps per epoch (8-64).")
 @click.option("--lr", type=float, default=None,
-              help="Peak Adam learning rate, reached after the warm-up and halved on validation plateaus "
-                   "(from --min-epochs on). Default: 0.01 for --task classify with <= 1000 training "
-                   "sequences, else 0.003.")
+              help="Peak Adam learning rate, reached after the warm-up, then scheduled by --lr-schedule. "
+                   "Default: 0.01 for --task classify with <= 1000 training sequences, 0.006 for --task kws, "
+                   "else 0.003.")
 @click.option("--patience", type=int, default=None,
               help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs).")
 @click.option("--warmup-epochs", type=int, default=None,
@@ -254,7 +254,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
                    "time_mask_frames=6,freq_masks=1,freq_mask_bins=2 (recorded in config.json).")
 @click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default=None,
               help="plateau: warm-up, then the peak rate halved when the validation loss stalls; cosine: warm-up, "
-                   "then half a cosine from the peak to 0 at the --epochs ceiling. Default: plateau.")
+                   "then half a cosine from the peak to 0 at the --epochs ceiling. Default: cosine for --task kws, "
+                   "else plateau.")
 @click.option("--label-smoothing", type=float, default=0.0, show_default=True,
               help="kws/classify: the training target keeps 1-s for the true class and spreads s over all classes.")
 @click.option("--unknown-weight", type=float, default=1.0, show_default=True,

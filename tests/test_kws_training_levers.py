@@ -12,7 +12,7 @@ from edgernn import api
 from edgernn.cli import main
 from edgernn.errors import UserError
 from edgernn.train.loop import kws_class_weights
-from edgernn.train.recipe import DEFAULT_LR_SCHEDULE, LR_SCHEDULES, cosine_lr, make_recipe
+from edgernn.train.recipe import DEFAULT_LR_SCHEDULE, KWS_LR, LR_SCHEDULES, cosine_lr, make_recipe
 
 
 def test_cosine_rate_warms_up_then_falls_to_zero_at_the_ceiling():
@@ -28,6 +28,9 @@ def test_cosine_rate_warms_up_then_falls_to_zero_at_the_ceiling():
 
 def test_schedule_is_recorded_and_checked():
     assert make_recipe(500)["lr_schedule"] == DEFAULT_LR_SCHEDULE in LR_SCHEDULES
+    assert make_recipe(500, task="classify")["lr_schedule"] == make_recipe(500, task="anomaly")["lr_schedule"] == "plateau"
+    kws = make_recipe(20000, task="kws")  # the keyword recipe adopted on validation data (README)
+    assert (kws["lr_schedule"], kws["lr"]) == ("cosine", KWS_LR) and "lr_schedule" in kws["derived"]
     r = make_recipe(500, lr_schedule="cosine")
     assert r["lr_schedule"] == "cosine" and "lr_schedule" not in r["derived"]
     with pytest.raises(UserError, match="--lr-schedule"):
