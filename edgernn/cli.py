@@ -213,7 +213,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
                    "Default: 0.01 for --task classify with <= 1000 training sequences, 0.006 for --task kws, "
                    "else 0.003.")
 @click.option("--patience", type=int, default=None,
-              help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs).")
+              help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs); "
+                   "with --lr-schedule cosine the whole schedule (the best epoch's weights are kept).")
 @click.option("--warmup-epochs", type=int, default=None,
               help="Epochs of linear learning-rate warm-up (0: none). Default: ~50 optimizer steps (1-5 epochs).")
 @click.option("--min-epochs", type=int, default=None,

@@ -31,6 +31,9 @@ def test_schedule_is_recorded_and_checked():
     assert make_recipe(500, task="classify")["lr_schedule"] == make_recipe(500, task="anomaly")["lr_schedule"] == "plateau"
     kws = make_recipe(20000, task="kws")  # the keyword recipe adopted on validation data (README)
     assert (kws["lr_schedule"], kws["lr"]) == ("cosine", KWS_LR) and "lr_schedule" in kws["derived"]
+    # the cosine schedule runs to its end unless a patience is given (the best weights are still kept)
+    assert kws["patience"] == kws["epochs"] and make_recipe(20000, task="kws", patience=5)["patience"] == 5
+    assert make_recipe(20000, task="kws", lr_schedule="plateau")["patience"] == make_recipe(20000)["patience"] == 8
     r = make_recipe(500, lr_schedule="cosine")
     assert r["lr_schedule"] == "cosine" and "lr_schedule" not in r["derived"]
     with pytest.raises(UserError, match="--lr-schedule"):

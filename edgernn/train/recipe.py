@@ -7,7 +7,8 @@ the training split's size alone (never from validation or test results):
 
 - batch size: the largest power of two giving >= 10 steps per epoch, within 8..64;
 - epochs (the ceiling; early stopping ends sooner): enough for ~1000 steps, within 40..300;
-- patience: ~200 steps without validation improvement, within 8..40 epochs;
+- patience: ~200 steps without validation improvement, within 8..40 epochs; with the cosine
+  schedule the whole schedule (the best epoch's weights are still the ones kept);
 - learning rate: 1e-2 for a small sequence-classification set (<= 1000 training sequences, where
   the ~1000-step budget is a few hundred epochs), 6e-3 for keyword spotting, else 3e-3 (see
   ``auto_lr`` for the evidence);
@@ -103,13 +104,16 @@ def make_recipe(n_train: int, batch_size: int | None = None, epochs: int | None 
     r.setdefault("batch_size", auto_batch_size(n_train))
     steps = max(1, math.ceil(n_train / r["batch_size"]))
     r.setdefault("epochs", _clamp(math.ceil(TOTAL_STEPS_TARGET / steps), 40, 300))
-    r.setdefault("patience", _clamp(math.ceil(PATIENCE_STEPS / steps), 8, 40))
+    r.setdefault("lr_schedule", auto_lr_schedule(task))
+    # a cosine schedule is a fixed budget whose gain comes at its end, at low rates: patience would cut
+    # it short at a noisy validation minimum (the best weights are still restored)
+    r.setdefault("patience", r["epochs"] if r["lr_schedule"] == "cosine"
+                 else _clamp(math.ceil(PATIENCE_STEPS / steps), 8, 40))
     r.setdefault("warmup_epochs", min(_clamp(math.ceil(WARMUP_STEPS / steps), 1, 5), max(0, r["epochs"] - 1)))
     r.setdefault("min_epochs", min(max(r["warmup_epochs"], math.ceil(MIN_STEPS_BEFORE_STOPPING / steps)),
                                    r["epochs"] // 4))
     r.setdefault("lr", auto_lr(n_train, task))
     r.setdefault("clipnorm", DEFAULT_CLIPNORM)
-    r.setdefault("lr_schedule", auto_lr_schedule(task))
     r["steps_per_epoch"] = steps
     r["derived"] = [k for k in KEYS if k not in given]
     return r
