@@ -270,7 +270,8 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
         callbacks.insert(0, cosine_callback(keras, config["lr"], warmup_steps,
                                             config["epochs"] * recipe["steps_per_epoch"]))
     else:
-        callbacks.insert(1, plateau_callback(keras, monitor, max(2, config["patience"] // 3), recipe["min_epochs"], 0.0))
+        halve_after = max(2, config["patience"] // 3)
+        callbacks.insert(1, plateau_callback(keras, monitor, halve_after, recipe["min_epochs"], 0.0))
         if warmup_steps > 0:
             callbacks.insert(0, warmup_callback(keras, config["lr"], warmup_steps))
     start = time.perf_counter()
