@@ -97,7 +97,8 @@ def train(task, arch, data, out, units=64, layers=1, **options):
     (loader options such as anomaly ``window``/``stride``/``train_end``), overwrite, progress,
     feature_arithmetic ("fixed": kws features as cores without an FPU compute them)
     (see ``edgernn train --help``); KWS: keywords, holdout_engine,
-    augment (True | False | dict of overrides, see ``edgernn.data.augment``).
+    augment (True | False | dict of overrides, see ``edgernn.data.augment``), unknown_weight;
+    lr_schedule ("plateau" | "cosine"), label_smoothing (classifiers).
     """
     from edgernn.train.loop import train as _train
 

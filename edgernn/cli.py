@@ -214,11 +214,12 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--batch-size", type=int, default=None,
               help="Training batch size. Default: the largest power of two giving >= 10 steps per epoch (8-64).")
 @click.option("--lr", type=float, default=None,
-              help="Peak Adam learning rate, reached after the warm-up and halved on validation plateaus "
-                   "(from --min-epochs on). Default: 0.01 for --task classify with <= 1000 training "
-                   "sequences, else 0.003.")
+              help="Peak Adam learning rate, reached after the warm-up, then scheduled by --lr-schedule. "
+                   "Default: 0.01 for --task classify with <= 1000 training sequences, 0.006 for --task kws, "
+                   "else 0.003.")
 @click.option("--patience", type=int, default=None,
-              help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs).")
+              help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs); "
+                   "with --lr-schedule cosine the whole schedule (the best epoch's weights are kept).")
 @click.option("--warmup-epochs", type=int, default=None,
               help="Epochs of linear learning-rate warm-up (0: none). Default: ~50 optimizer steps (1-5 epochs).")
 @click.option("--min-epochs", type=int, default=None,
@@ -257,9 +258,19 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--augment-options", default=None,
               help="kws: overrides, e.g. copies=2,time_shift_ms=80,background_prob=0.8,snr_db=0:20,time_masks=2,"
                    "time_mask_frames=6,freq_masks=1,freq_mask_bins=2 (recorded in config.json).")
+@click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default=None,
+              help="plateau: warm-up, then the peak rate halved when the validation loss stalls; cosine: warm-up, "
+                   "then half a cosine from the peak to 0 at the --epochs ceiling. Default: cosine for --task kws, "
+                   "else plateau.")
+@click.option("--label-smoothing", type=float, default=0.0, show_default=True,
+              help="kws/classify: the training target keeps 1-s for the true class and spreads s over all classes.")
+@click.option("--unknown-weight", type=float, default=1.0, show_default=True,
+              help="kws: loss weight of an _unknown_ clip relative to a keyword clip (above 1: fewer false fires, "
+                   "fewer keywords recognized).")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
           clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite,
-          feature_arithmetic, keywords, holdout_engine, augment, augment_options):
+          feature_arithmetic, keywords, holdout_engine, augment, augment_options, lr_schedule, label_smoothing,
+          unknown_weight):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
 
     Batch size, epochs, patience and warm-up are derived from the training split's size unless
@@ -269,6 +280,7 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
     from edgernn import api
 
     options = {"feature_arithmetic": feature_arithmetic} if feature_arithmetic != "float" else {}
+    options.update(lr_schedule=lr_schedule, label_smoothing=label_smoothing, unknown_weight=unknown_weight)
     if keywords is not None or holdout_engine is not None:
         options.update(keywords=keywords, holdout_engine=holdout_engine)
     if task == "kws":

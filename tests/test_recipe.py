@@ -29,7 +29,7 @@ def test_given_values_win_and_are_not_listed_as_derived():
     r = make_recipe(29, batch_size=16, patience=5, lr=1e-2, clipnorm=0)
     assert (r["batch_size"], r["patience"], r["lr"], r["clipnorm"]) == (16, 5, 1e-2, 0)
     assert r["steps_per_epoch"] == 2 and r["epochs"] == 300  # epochs still derived from the given batch
-    assert set(r["derived"]) == {"epochs", "warmup_epochs", "min_epochs"}
+    assert set(r["derived"]) == {"epochs", "warmup_epochs", "min_epochs", "lr_schedule"}
     r = make_recipe(29, epochs=2)
     assert r["min_epochs"] == 0 and r["warmup_epochs"] <= 1  # never more waiting than training
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgernn import api
-from edgernn.train.recipe import DEFAULT_LR, SMALL_SET_LR, make_recipe, plateau_callback
+from edgernn.train.recipe import DEFAULT_LR, KWS_LR, SMALL_SET_LR, make_recipe, plateau_callback
 
 
 def _rates(val_losses, patience=2, start_epoch=3, lr=1e-2):
@@ -43,7 +43,7 @@ def test_small_classification_sets_get_the_higher_learning_rate():
     assert make_recipe(30, task="classify")["lr"] == SMALL_SET_LR == 1e-2
     assert make_recipe(1000, task="classify")["lr"] == SMALL_SET_LR
     assert make_recipe(1001, task="classify")["lr"] == DEFAULT_LR == 3e-3
-    assert make_recipe(30, task="kws")["lr"] == DEFAULT_LR and make_recipe(30, task="anomaly")["lr"] == DEFAULT_LR
+    assert make_recipe(30, task="kws")["lr"] == KWS_LR and make_recipe(30, task="anomaly")["lr"] == DEFAULT_LR
     assert make_recipe(30)["lr"] == DEFAULT_LR
     r = make_recipe(30, task="classify", lr=1e-3)
     assert r["lr"] == 1e-3 and "lr" not in r["derived"]

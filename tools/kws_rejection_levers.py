@@ -1,13 +1,15 @@
 """Keyword-spotting training levers judged on VALIDATION data, one engine held out (README: "Rejecting non-keywords").
 
     python tools/kws_rejection_levers.py --data data/kws --out runs/levers/tuf8 --train-unknown-fraction 8 --copies 3
+    python tools/kws_rejection_levers.py --data data/kws --out runs/levers/cos --lr-schedule cosine --lr 0.006
 
 Trains GRU-64 (or --arch) with ``--holdout-engine`` (default flite: never choose on the engine the
 bench tests, festival) and prints one row: validation keyword accuracy, share of validation
 non-keywords classified as a keyword, validation keyword accuracy once the ``_unknown_``
 log-probability is shifted until at most 10% / 5% of the validation non-keywords fire (compares the
-whole trade-off, not one point of it), best validation loss, the held-out engine's keyword accuracy
-and false-fire rate, and training samples per epoch. Never reads the test split.
+whole trade-off, not one point of it), validation cross-entropy of the kept weights (unsmoothed,
+so rows with label smoothing compare), the held-out engine's keyword accuracy and false-fire rate,
+training samples per epoch, epochs run and training seconds. Never reads the test split.
 """
 from __future__ import annotations
 
@@ -40,6 +42,10 @@ def main(argv=None) -> int:
     ap.add_argument("--train-unknown-fraction", type=float, default=None, help="default: the loader's")
     ap.add_argument("--copies", type=int, default=None, help="augmented copies (default: the default's)")
     ap.add_argument("--n-mfcc", type=int, default=None, help="MFCCs per frame (default: the front end's)")
+    ap.add_argument("--augment-options", default=None, help="as `edgernn train --augment-options`")
+    for name, kind in (("batch-size", int), ("lr", float), ("epochs", int), ("lr-schedule", str),
+                       ("label-smoothing", float), ("unknown-weight", float)):
+        ap.add_argument(f"--{name}", type=kind, default=None, help=f"as `edgernn train --{name}` (default: its)")
     args = ap.parse_args(argv)
 
     from edgernn import api
@@ -52,15 +58,21 @@ def main(argv=None) -> int:
         options["train_unknown_fraction"] = args.train_unknown_fraction
     if args.n_mfcc is not None:
         options["features"] = {"n_mfcc": args.n_mfcc}
-    augment = {"copies": args.copies} if args.copies is not None else True
+    from edgernn.data.augment import parse_augment_options
+
+    augment = parse_augment_options(args.augment_options) if args.augment_options else {}
+    if args.copies is not None:
+        augment["copies"] = args.copies
+    recipe = {k: getattr(args, k) for k in ("batch_size", "lr", "epochs", "lr_schedule", "label_smoothing",
+                                            "unknown_weight") if getattr(args, k) is not None}
     run = api.train(task="kws", arch=args.arch, units=64, data=args.data, out=args.out, overwrite=True,
-                    holdout_engine=args.holdout_engine, augment=augment, data_options=options or None,
-                    progress=False)
+                    holdout_engine=args.holdout_engine, augment=augment or True, data_options=options or None,
+                    progress=False, **recipe)
     config = json.loads((Path(run) / "config.json").read_text())
     metrics = json.loads((Path(run) / "metrics.json").read_text())
     history = json.loads((Path(run) / "history.json").read_text())
     _, keras = load()
-    model = keras.models.load_model(Path(run) / "model.keras")
+    model = keras.models.load_model(Path(run) / "model.keras", compile=False)
     ds = load_dataset(config["data"], task="kws", progress=False, **config["data_options"])
     val = ds.splits["val"]
     log_probs = np.log(model.predict(prepare_inputs(val.X, config), batch_size=512, verbose=0) + 1e-9)
@@ -71,8 +83,13 @@ def main(argv=None) -> int:
            "val_nonkeywords_fired": float((pred[unk] > 1).mean()),
            "val_kw_acc_at_10pct_fired": keyword_accuracy_at_false_fire(log_probs, val.y, 0.10),
            "val_kw_acc_at_5pct_fired": keyword_accuracy_at_false_fire(log_probs, val.y, 0.05),
-           "val_loss": min(history["val_loss"]), "holdout_keyword_acc": h["keyword_accuracy"],
-           "holdout_nonkeywords_fired": h["false_fire_rate"], "samples_per_epoch": len(ds.splits["train"].y)}
+           "val_loss": float(-log_probs[np.arange(len(val.y)), val.y].mean()),
+           "best_val_loss_in_history": min(history["val_loss"]), "holdout_keyword_acc": h["keyword_accuracy"],
+           "holdout_nonkeywords_fired": h["false_fire_rate"], "samples_per_epoch": len(ds.splits["train"].y),
+           "epochs_run": config["epochs_run"], "train_seconds": config["train_seconds"],
+           "recipe": {k: config["recipe"][k] for k in ("batch_size", "lr", "epochs", "lr_schedule")},
+           "label_smoothing": config.get("label_smoothing"), "unknown_weight": config.get("unknown_weight"),
+           "augment": config.get("augment")}
     print(json.dumps(row))
     return 0
 

@@ -14,7 +14,7 @@ from edgernn.models import build_anomaly, build_classifier, cell, check_size, co
 from edgernn.train import metrics as M
 from edgernn.train import guard as G
 from edgernn.train import plots
-from edgernn.train.recipe import make_recipe, plateau_callback, warmup_callback
+from edgernn.train.recipe import cosine_callback, make_recipe, plateau_callback, warmup_callback
 from edgernn.train.run import input_norm, prepare_inputs
 
 # batch size, epochs, patience and learning rate are derived from the data (train.recipe) unless given
@@ -58,19 +58,25 @@ def _progress_callback(keras, epochs: int, enabled: bool):
     return RichProgress()
 
 
-def kws_class_weights(weights: dict[int, float]) -> dict[int, float]:
-    """Keywords balanced among themselves; an _unknown_ clip weighs as much as a keyword clip.
+def kws_class_weights(weights: dict[int, float], unknown_weight: float = 1.0) -> dict[int, float]:
+    """Keywords balanced among themselves; an _unknown_ clip weighs ``unknown_weight`` keyword clips.
 
     _unknown_ stands for hundreds of words: balanced weighting would shrink it to one keyword's
     share of the loss, and the model would learn to call unknown speech a keyword.
     """
     keyword_weights = [w for k, w in weights.items() if k > 1]
-    return {**weights, 1: float(np.mean(keyword_weights))} if keyword_weights else weights
+    return {**weights, 1: float(np.mean(keyword_weights)) * unknown_weight} if keyword_weights else weights
 
 
-def _validate(task, arch, units, layers, dropout=0.0):
+def _validate(task, arch, units, layers, dropout=0.0, label_smoothing=0.0, unknown_weight=1.0):
     if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):  # NaN fails too
         raise UserError(f"--dropout must be in [0, 1), got {dropout}")
+    if not (isinstance(label_smoothing, (int, float)) and 0.0 <= label_smoothing < 1.0):
+        raise UserError(f"--label-smoothing must be in [0, 1), got {label_smoothing}")
+    if label_smoothing and task == "anomaly":
+        raise UserError("--label-smoothing is for classifiers (--task kws or classify)")
+    if not (isinstance(unknown_weight, (int, float)) and 0.0 < unknown_weight <= 100.0):
+        raise UserError(f"--unknown-weight must be in (0, 100], got {unknown_weight}")
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
     cell(arch)
@@ -83,7 +89,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
           progress: bool = True, callbacks=(), warmup_epochs: int | None = None, min_epochs: int | None = None,
           clipnorm: float | None = None, data_options: dict | None = None, feature_arithmetic: str = "float",
-          keywords=None, holdout_engine: str | None = None, augment: bool | dict = True) -> Path:
+          keywords=None, holdout_engine: str | None = None, augment: bool | dict = True,
+          lr_schedule: str | None = None, label_smoothing: float = 0.0, unknown_weight: float = 1.0) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
@@ -93,13 +100,15 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     ``feature_arithmetic`` (kws): "fixed" trains on the integer front end of cores without an FPU.
     KWS only: ``keywords`` (default: the dataset's), ``holdout_engine`` (a synthesis engine kept
     out of train/val/test and reported on its own), ``augment`` (True: defaults, a dict: overrides,
-    False: off; see ``edgernn.data.augment``). ``dropout``: ``None`` = ``default_dropout``.
+    False: off; see ``edgernn.data.augment``), ``unknown_weight`` (loss weight of an _unknown_ clip
+    relative to a keyword clip). ``dropout``: ``None`` = ``default_dropout``. ``lr_schedule``:
+    "plateau" or "cosine" (``None``: the recipe's). ``label_smoothing``: classifiers, 0 = off.
     """
     if dropout is None:
         dropout = default_dropout(task, augment)
-    _validate(task, arch, units, layers, dropout)
+    _validate(task, arch, units, layers, dropout, label_smoothing, unknown_weight)
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
-                       min_epochs=min_epochs, lr=lr, clipnorm=clipnorm)
+                       min_epochs=min_epochs, lr=lr, clipnorm=clipnorm, lr_schedule=lr_schedule)
     make_recipe(1, **recipe_args)  # bad values fail before the data is read
     out = io.check_out(out, "folder", overwrite=overwrite)
     data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic),
@@ -124,9 +133,13 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         data_options.update(window=ds.meta["window"], stride=ds.meta["stride"])
     if data_options:
         config["data_options"] = data_options
+    if task != "anomaly":
+        config["label_smoothing"] = float(label_smoothing)
     if "keywords" in data_options:  # a keyword folder
         config.update({"keywords": ds.class_names[2:], "holdout_engine": holdout_engine,
-                       "augment": data_options.get("augment")})
+                       "augment": data_options.get("augment"), "unknown_weight": float(unknown_weight)})
+    elif unknown_weight != 1.0:
+        raise UserError("--unknown-weight needs --task kws and a folder of word clips")
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
@@ -235,13 +248,13 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
     else:
         model = build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
                                  len(config["class_names"]), config["dropout"])
-        model.compile(optimizer=_optimizer(keras, config), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(optimizer=_optimizer(keras, config), metrics=["accuracy"],
+                      loss=_classifier_loss(config.get("label_smoothing", 0.0), len(config["class_names"])))
         yva = ds.splits["val"].y if Xva is not None else None
         weights = balanced_class_weights(ds.splits["train"].y, len(config["class_names"])) \
             if config["class_weights"] else None
         if weights and config.get("keywords"):  # a keyword folder: _silence_, _unknown_, keywords
-            weights = kws_class_weights(weights)
+            weights = kws_class_weights(weights, config.get("unknown_weight", 1.0))
         fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
         if config.get("augment"):
@@ -251,10 +264,16 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
     # best weights are tracked (and restored) only from min_epochs on: never the untrained first epochs
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config["patience"], restore_best_weights=True,
                                                start_from_epoch=recipe["min_epochs"]),
-                 plateau_callback(keras, monitor, max(2, config["patience"] // 3), recipe["min_epochs"], 0.0),
                  _progress_callback(keras, config["epochs"], progress), *extra_callbacks]
-    if recipe["warmup_epochs"] > 0:
-        callbacks.insert(0, warmup_callback(keras, config["lr"], recipe["warmup_epochs"] * recipe["steps_per_epoch"]))
+    warmup_steps = recipe["warmup_epochs"] * recipe["steps_per_epoch"]
+    if recipe.get("lr_schedule", "plateau") == "cosine":
+        callbacks.insert(0, cosine_callback(keras, config["lr"], warmup_steps,
+                                            config["epochs"] * recipe["steps_per_epoch"]))
+    else:
+        halve_after = max(2, config["patience"] // 3)
+        callbacks.insert(1, plateau_callback(keras, monitor, halve_after, recipe["min_epochs"], 0.0))
+        if warmup_steps > 0:
+            callbacks.insert(0, warmup_callback(keras, config["lr"], warmup_steps))
     start = time.perf_counter()
     sequence = fit_args.get("y") is None and bool(config.get("augment"))  # it batches and shuffles itself
     batching = {} if sequence else {"batch_size": config["batch_size"]}
@@ -262,6 +281,22 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
                      **batching)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "lr"}
     return model, history, time.perf_counter() - start
+
+
+def _classifier_loss(label_smoothing: float, num_classes: int):
+    """Sparse cross-entropy; with smoothing, the one-hot target keeps 1 - s and spreads s over all classes
+    (tf_keras's sparse loss has no smoothing, so the integer labels are one-hot encoded here)."""
+    if not label_smoothing:
+        return "sparse_categorical_crossentropy"
+    from edgernn.tf import load
+
+    tf, keras = load()
+
+    def smoothed_crossentropy(y_true, y_pred):
+        onehot = tf.one_hot(tf.cast(tf.reshape(y_true, [-1]), tf.int32), num_classes)
+        return keras.losses.categorical_crossentropy(onehot, y_pred, label_smoothing=label_smoothing)
+
+    return smoothed_crossentropy
 
 
 def _optimizer(keras, config: dict):
