@@ -51,11 +51,16 @@ def test_stretch_slows_the_word_down(engine):
     assert len(slow) > 1.2 * len(fast)
 
 
-def test_neural_engines_synthesize_a_dataset(tmp_path):
+def test_neural_engines_synthesize_a_dataset_whatever_the_workers(tmp_path):
+    for out, workers in ((tmp_path / "d", "1"), (tmp_path / "d2", "2")):
+        r = CliRunner().invoke(main, ["data", "synth-kws", str(out), "--engines", "piper,hibari", "--keywords",
+                                      "yes,lamp", "--per-word", "4", "--unknown-total", "4", "--seed", "3",
+                                      "--workers", workers])
+        assert r.exit_code == 0, r.output
     out = tmp_path / "d"
-    r = CliRunner().invoke(main, ["data", "synth-kws", str(out), "--engines", "piper,hibari", "--keywords", "yes,lamp",
-                                  "--per-word", "4", "--unknown-total", "4", "--seed", "3", "--workers", "1"])
-    assert r.exit_code == 0, r.output
+    wavs = sorted(p.relative_to(out) for p in out.rglob("*.wav"))
+    assert wavs == sorted(p.relative_to(tmp_path / "d2") for p in (tmp_path / "d2").rglob("*.wav"))
+    assert all((out / w).read_bytes() == (tmp_path / "d2" / w).read_bytes() for w in wavs)
     assert set(sk.read_speakers(out).values()) == {"piper", "hibari"}
     for w in ("yes", "lamp"):
         clips = sorted((out / w).glob("*.wav"))
