@@ -69,14 +69,15 @@ def test_neural_engines_synthesize_a_dataset_whatever_the_workers(tmp_path):
         assert rate == 16000 and len(x) == 16000 and np.abs(x).max() > 0.04
 
 
-def test_neural_speakers_say_words_alone_and_old_engines_keep_their_plan():
+def test_neural_speakers_say_words_alone_and_share_the_default_800():
     speakers = sk.plan_speakers(40, 0, 40, engines=tts.ENGINES)
     engines = [s.voice.engine for s in speakers]
     assert {"piper", "hibari"} <= set(engines)
     assert all(it.carrier == -1 for s in speakers if s.voice.engine in NEURAL for it in s.items)
-    # the Debian engines alone keep the 4:3:3 split they had before the neural voices
-    plan = sk.engine_plan(800, tts.DEBIAN_ENGINES)
-    assert [plan.count(e) for e in tts.DEBIAN_ENGINES] == [320, 240, 240]
+    # the default: 800 speakers, neural voices in place of half of espeak-ng's
+    plan = sk.engine_plan(800, tts.ENGINES)
+    assert [plan.count(e) for e in tts.ENGINES] == [160, 240, 240, 80, 80]
+    assert sk.parse_engines(None) == tts.ENGINES
 
 
 @pytest.mark.parametrize("engine", NEURAL)
