@@ -12,10 +12,11 @@ from __future__ import annotations
 # --- data ---
 def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_existing=False, overwrite=False,
               progress=True, keywords=None, engines=None):
-    """Synthesize the built-in keyword dataset (espeak-ng, flite, festival) into ``out``.
+    """Synthesize the built-in keyword dataset (espeak-ng, flite, festival, piper, hibari) into ``out``.
 
     ``keywords``: "w1,w2,..." or a list (default: the ten core words); ``engines``: subset of
-    espeak,flite,festival (default: every one installed).
+    espeak,flite,festival,piper,hibari (default: every one installed; piper and hibari are
+    neural voices from Python wheels, the 'voices' extra).
     """
     from edgernn.data.synth_kws import synth_kws as _synth
 

