@@ -6,8 +6,21 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
+
+
+def load_tool(name: str):
+    """A script in tools/ (not a package) imported as a module, e.g. load_tool("bench_real")."""
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

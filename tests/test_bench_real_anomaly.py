@@ -2,22 +2,20 @@
 gives one and a fixed 40% otherwise; a series without labelled anomalies is listed, never trained or scored."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import load_tool
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_real_anomaly", REPO / "tools" / "bench_real.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("bench_real")
 
 
 def test_series_in_the_benchmark(bench):

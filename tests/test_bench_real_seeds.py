@@ -2,20 +2,14 @@
 the grid's choice made on validation accuracy, and flagged runs shown in the table."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import load_tool
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_real", REPO / "tools" / "bench_real.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("bench_real")
 
 
 def _run(test, val, flagged=False, seed=0):

@@ -48,15 +48,11 @@ def test_synthesis_makes_unknown_per_speaker_non_keyword_clips_by_default(tmp_pa
 
 
 def test_levers_tool_compares_keyword_accuracy_at_a_matched_false_fire_rate():
-    import importlib.util
-    from pathlib import Path
-
     import numpy as np
 
-    path = Path(__file__).resolve().parents[1] / "tools" / "kws_rejection_levers.py"
-    spec = importlib.util.spec_from_file_location("kws_rejection_levers", path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from tests.conftest import load_tool
+
+    tool = load_tool("kws_rejection_levers")
     # 4 non-keywords (class 1) and 4 keywords (class 2); two non-keywords lean to the keyword
     probs = np.array([[0.0, 0.9, 0.1], [0.0, 0.8, 0.2], [0.0, 0.4, 0.6], [0.0, 0.3, 0.7],
                       [0.0, 0.1, 0.9], [0.0, 0.2, 0.8], [0.0, 0.35, 0.65], [0.0, 0.45, 0.55]])
