@@ -23,6 +23,20 @@ def load_tool(name: str):
     return module
 
 
+def sine_series_csv(path, n=1200, period=40, anomalies=((900, 919),), seed=0):
+    """A one-channel anomaly CSV: a noisy sine of the given period, flat-lined at 2.5 and labelled 1
+    over each inclusive (first, last) row range of ``anomalies``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    v = np.sin(2 * np.pi * t / period) + rng.normal(0, 0.05, n)
+    lab = np.zeros(n, dtype=int)
+    for a, b in anomalies:
+        v[a:b + 1] = 2.5
+        lab[a:b + 1] = 1
+    path.write_text("value,label\n" + "".join(f"{x:.5f},{k}\n" for x, k in zip(v, lab)))
+    return path
+
+
 @pytest.fixture
 def tiny_npz(tmp_path):
     """A 3-class sequence-classification .npz whose class is readable from the data."""

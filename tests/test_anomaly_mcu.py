@@ -14,6 +14,7 @@ from edgernn.runtimes.native import NativeRuntime
 from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.tflite.info import describe
 from edgernn.train.run import load_data_for_run, load_run, prepare_inputs
+from tests.conftest import sine_series_csv
 
 WINDOW = 24
 
@@ -21,12 +22,7 @@ WINDOW = 24
 @pytest.fixture(scope="module")
 def series(tmp_path_factory):
     root = tmp_path_factory.mktemp("series")
-    t = np.arange(900)
-    rng = np.random.default_rng(0)
-    v = np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.05, len(t))
-    lab = np.zeros(len(t), dtype=int)
-    v[760:772], lab[760:772] = 2.5, 1
-    (root / "s.csv").write_text("value,label\n" + "".join(f"{x:.5f},{k}\n" for x, k in zip(v, lab)))
+    sine_series_csv(root / "s.csv", n=900, period=24, anomalies=((760, 771),))
     return root
 
 

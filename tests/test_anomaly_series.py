@@ -10,19 +10,7 @@ from click.testing import CliRunner
 from edgernn.cli import main
 from edgernn.data.csv_series import dominant_period, load_csv_series, suggest_window
 from edgernn.train import metrics as M
-
-
-def _series(path, n=1200, period=40, anomalies=((900, 919),), seed=0):
-    """A noisy sine of the given period with flat-lined anomalous stretches."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    v = np.sin(2 * np.pi * t / period) + rng.normal(0, 0.05, n)
-    lab = np.zeros(n, dtype=int)
-    for a, b in anomalies:
-        v[a:b + 1] = 2.5
-        lab[a:b + 1] = 1
-    path.write_text("value,label\n" + "".join(f"{x:.5f},{k}\n" for x, k in zip(v, lab)))
-    return path
+from tests.conftest import sine_series_csv
 
 
 def test_dominant_period_and_suggested_window():
@@ -35,7 +23,7 @@ def test_dominant_period_and_suggested_window():
 
 
 def test_train_end_puts_every_labelled_anomaly_in_the_test_part(tmp_path):
-    path = _series(tmp_path / "s.csv")
+    path = sine_series_csv(tmp_path / "s.csv")
     ds = load_csv_series(path, window="auto", train_end=600)
     assert ds.meta["window"] in (39, 40, 41) and ds.meta["warnings"] == []
     test = ds.splits["test"]
@@ -46,7 +34,7 @@ def test_train_end_puts_every_labelled_anomaly_in_the_test_part(tmp_path):
 
 
 def test_labelled_anomalies_left_out_of_the_test_part_are_reported(tmp_path):
-    path = _series(tmp_path / "s.csv", anomalies=((300, 310), (1000, 1010)))
+    path = sine_series_csv(tmp_path / "s.csv", anomalies=((300, 310), (1000, 1010)))
     ds = load_csv_series(path, window=40, stride=20)  # 60/20/20: the first anomaly is in training
     assert len(ds.meta["warnings"]) == 1
     assert "11 labelled anomalous sample(s) in the train part (rows 300..310)" in ds.meta["warnings"][0]
@@ -65,7 +53,7 @@ def test_labelled_anomalies_left_out_of_the_test_part_are_reported(tmp_path):
     (["--stride", "0"], "--stride must be >= 1"),
 ])
 def test_bad_window_and_train_end_are_one_line_errors(tmp_path, args, message):
-    path = _series(tmp_path / "s.csv")
+    path = sine_series_csv(tmp_path / "s.csv")
     for cmd in (["data", "info", str(path)],
                 ["train", "--task", "anomaly", "--data", str(path), "--out", str(tmp_path / "r")]):
         r = CliRunner().invoke(main, cmd + args)
@@ -117,7 +105,7 @@ def test_notes_explain_undefined_figures():
 
 
 def test_anomaly_run_writes_options_series_scores_and_finds_the_event(tmp_path):
-    path = _series(tmp_path / "s.csv")
+    path = sine_series_csv(tmp_path / "s.csv")
     r = CliRunner().invoke(main, ["train", "--task", "anomaly", "--arch", "gru", "--units", "8", "--epochs", "6",
                                   "--data", str(path), "--window", "auto", "--train-end", "600",
                                   "--out", str(tmp_path / "r")])
@@ -135,7 +123,7 @@ def test_anomaly_run_writes_options_series_scores_and_finds_the_event(tmp_path):
 
 
 def test_anomaly_free_test_part_is_explained_not_a_bare_nan(tmp_path):
-    path = _series(tmp_path / "s.csv", anomalies=())
+    path = sine_series_csv(tmp_path / "s.csv", anomalies=())
     r = CliRunner().invoke(main, ["train", "--task", "anomaly", "--arch", "gru", "--units", "4", "--epochs", "2",
                                   "--data", str(path), "--window", "40", "--out", str(tmp_path / "r")])
     assert r.exit_code == 0, r.output

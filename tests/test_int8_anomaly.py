@@ -11,17 +11,13 @@ from edgernn.tflite.info import describe
 from edgernn.runtimes.litert import LiteRTRuntime
 from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.train.run import load_data_for_run, load_run, prepare_inputs
+from tests.conftest import sine_series_csv
 
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory):
     root = tmp_path_factory.mktemp("series")
-    t = np.arange(1500)
-    rng = np.random.default_rng(0)
-    v = np.sin(2 * np.pi * t / 40) + rng.normal(0, 0.05, len(t))
-    lab = np.zeros(len(t), dtype=int)
-    v[1200:1220], lab[1200:1220] = 2.5, 1
-    (root / "s.csv").write_text("value,label\n" + "".join(f"{x:.5f},{k}\n" for x, k in zip(v, lab)))
+    sine_series_csv(root / "s.csv", n=1500, period=40, anomalies=((1200, 1219),))
     return root
 
 
