@@ -23,6 +23,23 @@ def load_tool(name: str):
     return module
 
 
+def assert_c_matches_tflm(model, n: int, seed: int, constants=(-128, 127, 0)):
+    """``n`` seeded random int8 inputs and one input filled with each of ``constants``: the generated C
+    (host build) gives TFLite Micro's output bytes for every one. Returns (inputs, outputs)."""
+    from edgernn.runtimes.native import NativeRuntime
+    from edgernn.runtimes.tflm import TFLMRuntime
+
+    native, ref = NativeRuntime(model), TFLMRuntime(model)
+    shape = ref.input_info().shape
+    rng = np.random.default_rng(seed)
+    inputs = [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(n)]
+    inputs += [np.full(shape, v, np.int8) for v in constants]
+    outputs = [native.invoke_raw(x) for x in inputs]
+    for x, out in zip(inputs, outputs):
+        np.testing.assert_array_equal(out, ref.invoke_raw(x))
+    return inputs, outputs
+
+
 def sine_series_csv(path, n=1200, period=40, anomalies=((900, 919),), seed=0):
     """A one-channel anomaly CSV: a noisy sine of the given period, flat-lined at 2.5 and labelled 1
     over each inclusive (first, last) row range of ``anomalies``."""

@@ -5,9 +5,8 @@ import pytest
 
 from edgernn.errors import UserError
 from edgernn.export.codegen import generate_c
-from edgernn.runtimes.native import NativeRuntime
-from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.tflite.builder import ModelBuilder
+from tests.conftest import assert_c_matches_tflm
 
 
 def broadcast_model(path, in_shape, out_shape, shape_const=None):
@@ -33,13 +32,8 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_broadcast_to_is_bit_exact_with_tflm(tmp_path, name):
     model = broadcast_model(tmp_path / f"{name}.tflite", *CASES[name])
-    native, ref = NativeRuntime(model), TFLMRuntime(model)
-    shape = ref.input_info().shape
-    rng = np.random.default_rng(2)
-    inputs = [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(20)]
-    outputs = [native.invoke_raw(x) for x in inputs]
+    inputs, outputs = assert_c_matches_tflm(model, 20, seed=2, constants=())
     for x, out in zip(inputs, outputs):
-        np.testing.assert_array_equal(out, ref.invoke_raw(x))
         np.testing.assert_array_equal(out.reshape(CASES[name][1]), np.broadcast_to(x.reshape(CASES[name][0]),
                                                                                   CASES[name][1]))
 

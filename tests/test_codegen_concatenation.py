@@ -5,10 +5,10 @@ import pytest
 
 from edgernn.errors import UserError
 from edgernn.export.codegen import generate_c
-from edgernn.runtimes.native import NativeRuntime
 from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.targets import mcu
 from edgernn.tflite.builder import ModelBuilder
+from tests.conftest import assert_c_matches_tflm
 
 Q = (0.05, -3)
 
@@ -51,14 +51,7 @@ CASES = {
 def test_concatenation_is_bit_exact_with_tflm(tmp_path, name):
     shapes, axis, variable = CASES[name]
     model = concat_model(tmp_path / f"{name}.tflite", shapes, axis, variable)
-    native, ref = NativeRuntime(model), TFLMRuntime(model)
-    shape = ref.input_info().shape
-    rng = np.random.default_rng(1)
-    inputs = [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(20)]
-    inputs += [np.full(shape, v, np.int8) for v in (-128, 127)]
-    outputs = [native.invoke_raw(x) for x in inputs]
-    for x, out in zip(inputs, outputs):
-        np.testing.assert_array_equal(out, ref.invoke_raw(x))
+    inputs, outputs = assert_c_matches_tflm(model, 20, seed=1, constants=(-128, 127))
     assert len({o.tobytes() for o in outputs}) == len(inputs)  # every input byte reaches the output
 
 

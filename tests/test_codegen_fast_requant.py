@@ -13,8 +13,7 @@ from edgernn import api
 from edgernn.export.codegen import generate_c, runtime_dir
 from edgernn.export.codegen import params as P
 from edgernn.export.codegen.ops import lstm as L
-from edgernn.runtimes.native import NativeRuntime
-from edgernn.runtimes.tflm import TFLMRuntime
+from tests.conftest import assert_c_matches_tflm
 from tests.test_codegen_ops import single_op_model
 
 
@@ -45,13 +44,7 @@ def test_requant_fast_equals_tflite_requantization(tmp_path):
 
 
 def _bit_exact(model, n=40):
-    native, ref = NativeRuntime(model), TFLMRuntime(model)
-    shape = ref.input_info().shape
-    rng = np.random.default_rng(2)
-    inputs = [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(n)]
-    inputs += [np.full(shape, v, np.int8) for v in (-128, 127, 0)]
-    for x in inputs:
-        np.testing.assert_array_equal(native.invoke_raw(x), ref.invoke_raw(x))
+    assert_c_matches_tflm(model, n, seed=2)
 
 
 def _without_fast(monkeypatch, tmp_path):

@@ -4,26 +4,17 @@ The matcher must find the step in edgernn's GRU WHILE body and replace its 14 op
 bit-exact with TFLite Micro; where it cannot prove the kernel exact (a state size that is not a
 multiple of 4, a requantization requant_fast does not cover) the per-op path runs instead, also exact.
 One layer and two stacked layers (the second layer's input is the first one's state); a subset in QEMU."""
-import numpy as np
 import pytest
 
 from edgernn import api
 from edgernn.export.codegen import generate_c
 from edgernn.export.codegen import params as P
-from edgernn.runtimes.native import NativeRuntime
-from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.targets import mcu
+from tests.conftest import assert_c_matches_tflm
 
 
 def _bit_exact(model, n=60):
-    native, ref = NativeRuntime(model), TFLMRuntime(model)
-    shape = ref.input_info().shape
-    rng = np.random.default_rng(4)
-    inputs = [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(n)]
-    inputs += [np.full(shape, v, np.int8) for v in (-128, 127, 0)]
-    outputs = [native.invoke_raw(x) for x in inputs]
-    for x, out in zip(inputs, outputs):
-        np.testing.assert_array_equal(out, ref.invoke_raw(x))
+    _, outputs = assert_c_matches_tflm(model, n, seed=4)
     assert len({o.tobytes() for o in outputs}) > 5
 
 
