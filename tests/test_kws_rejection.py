@@ -62,3 +62,19 @@ def test_levers_tool_compares_keyword_accuracy_at_a_matched_false_fire_rate():
     # at most 1 of 4 may fire: the bias that silences the 0.4/0.6 clip also loses the 0.45/0.55 keyword
     assert tool.keyword_accuracy_at_false_fire(log_probs, y, 0.25) == 0.75
     assert tool.keyword_accuracy_at_false_fire(log_probs, y, 0.0) == 0.5
+
+
+def test_words_said_exactly_like_a_keyword_are_never_non_keywords():
+    from edgernn.data import tts
+    from edgernn.data.synth_kws import CORE_WORDS, EXTRA_UNKNOWN, unknown_vocabulary
+
+    # know/no and write/right are in the near-miss list; espeak-ng gives each pair one phoneme string
+    assert {"know", "write"} <= set(EXTRA_UNKNOWN)
+    assert tts.homophones(CORE_WORDS, EXTRA_UNKNOWN) == {"know", "write"}
+    pool = unknown_vocabulary(CORE_WORDS)
+    assert "know" not in pool and "write" not in pool
+    assert {"now", "yet", "cup", "town"} <= set(pool)  # near misses that only sound close stay
+    # the rule follows the chosen keywords: "know" is an ordinary non-keyword once "no" is not one
+    other = unknown_vocabulary(("two", "marvin"))
+    assert "know" in other and "no" in other
+    assert "too" not in other and "two" not in other

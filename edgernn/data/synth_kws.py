@@ -131,10 +131,12 @@ def parse_keywords(keywords) -> tuple[str, ...]:
 
 
 def unknown_vocabulary(keywords) -> tuple[str, ...]:
-    """Every listed word that is not a keyword (core words become unknowns when not chosen)."""
+    """Every listed word that is neither a keyword nor said exactly like one (core words become
+    unknowns when not chosen; "know" is left out while "no" is a keyword, "write" while "right" is)."""
     keys = set(keywords)
-    pool = dict.fromkeys([*CORE_WORDS, *OTHER_WORDS, *EXTRA_UNKNOWN])
-    return tuple(w for w in pool if w not in keys and "-" not in w)
+    pool = [w for w in dict.fromkeys([*CORE_WORDS, *OTHER_WORDS, *EXTRA_UNKNOWN]) if w not in keys and "-" not in w]
+    same_sound = tts.homophones(keywords, pool)
+    return tuple(w for w in pool if w not in same_sound)
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,30 @@ def espeak_variants() -> frozenset[str]:
 
 
 @functools.cache
+def espeak_phonemes(words: tuple[str, ...]) -> tuple[str, ...]:
+    """espeak-ng's phoneme string of each word (US English; one process, one word per line)."""
+    if not words:
+        return ()
+    out = subprocess.run([binary("espeak"), "-q", "-x", "-v", "en-us"], input="\n".join(words) + "\n",
+                         capture_output=True, text=True, check=True).stdout.split()
+    if len(out) != len(words):  # never expected: a word that is not one line of phonemes
+        raise RuntimeError(f"espeak-ng gave {len(out)} phoneme strings for {len(words)} words")
+    return tuple(out)
+
+
+def homophones(keywords, words) -> set[str]:
+    """The ``words`` that espeak-ng pronounces exactly as one of ``keywords`` (know/no, write/right).
+
+    Such a word must not be a non-keyword: its clips sound like the keyword's, so labelling them
+    _unknown_ teaches the model two answers for one sound and scores it for an impossible choice.
+    """
+    keywords, words = tuple(keywords), tuple(w for w in words if w not in set(keywords))
+    said = espeak_phonemes(keywords + words)
+    keys = set(said[:len(keywords)])
+    return {w for w, p in zip(words, said[len(keywords):]) if p in keys}
+
+
+@functools.cache
 def festival_voices() -> tuple[str, ...]:
     """The festival voices from FESTIVAL_VOICES that this machine has."""
     if shutil.which("festival") is None:
