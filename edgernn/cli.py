@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -16,12 +18,31 @@ from edgernn.errors import UserError
 from edgernn.targets.boards import BOARDS, boards_help
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (`kill`, a parent stopping its background jobs) unwinds like Ctrl-C, so folders
+    being written are removed instead of left half-written; the previous handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class _Group(click.Group):
     """Turns UserError into 'edgernn: error: ...' and exit 2; Ctrl-C into exit 130."""
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with _terminate_as_interrupt():
+                return super().invoke(ctx)
         except UserError as e:
             click.echo(f"edgernn: error: {e}", err=True)
             sys.exit(UserError.exit_code)
@@ -258,7 +279,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="kws: time shift + background mixing (extra training copies) and SpecAugment masks per batch.")
 @click.option("--augment-options", default=None,
               help="kws: overrides, e.g. copies=2,time_shift_ms=80,background_prob=0.8,snr_db=0:20,time_masks=2,"
-                   "time_mask_frames=6,freq_masks=1,freq_mask_bins=2 (recorded in config.json).")
+                   "time_mask_frames=6,freq_masks=1,freq_mask_bins=2,warp=0 (recorded in config.json; warp=w "
+                   "resamples each extra copy by a factor from 1-w to 1+w, off by default).")
 @click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default=None,
               help="plateau: warm-up, then the peak rate halved when the validation loss stalls; cosine: warm-up, "
                    "then half a cosine from the peak to 0 at the --epochs ceiling. Default: cosine for --task kws, "

@@ -251,3 +251,35 @@ def test_onnx_failing_parity_leaves_no_model(tiny_runs, tmp_path, monkeypatch):
     with pytest.raises(UserError, match="differs from Keras"):
         api.export(run, format="onnx")
     assert not (run / "model.onnx").exists() and not (run / "export_onnx.json").exists()
+
+
+# --- SIGTERM unwinds like Ctrl-C -----------------------------------------------------------------------------
+
+def test_terminated_command_leaves_no_half_written_folder(tmp_path):
+    """`make demo` stops its background training with SIGTERM: the command must remove the folder it was
+    writing (as on Ctrl-C), exit 130 and say so in one line."""
+    out = tmp_path / "kws"
+    proc = subprocess.Popen([sys.executable, "-m", "edgernn.cli", "data", "synth-kws", str(out), "--per-word", "400",
+                             "--engines", "espeak", "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
+    deadline = time.time() + 120
+    while not any(p.name.endswith(".partial") for p in tmp_path.iterdir()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert any(p.name.endswith(".partial") for p in tmp_path.iterdir()), "synthesis never started writing"
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "edgernn: interrupted"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_handler_is_only_borrowed():
+    import signal
+
+    from edgernn.cli import _terminate_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with _terminate_as_interrupt():
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) is before
