@@ -41,3 +41,23 @@ def test_filterbank_triangles_and_orthonormal_dct():
 
 def test_silence_is_finite():
     assert np.all(np.isfinite(mfcc(np.zeros(16000, np.float32))))
+
+
+def test_mean_norm_study_option_centres_each_window_and_leaves_defaults_alone():
+    import dataclasses
+
+    import pytest
+
+    from edgernn.errors import UserError
+    from edgernn.export.frontend_c import check_feature_config
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 16000)).astype(np.float32) * 0.1
+    cfg = FeatureConfig()
+    normed = features(x, dataclasses.replace(cfg, mean_norm=True))
+    assert np.allclose(normed.mean(axis=1), 0, atol=1e-4)
+    assert np.allclose(normed, features(x, cfg) - features(x, cfg).mean(axis=1, keepdims=True), atol=1e-4)
+    # a default config keeps the digest (and the feature caches) it had before the option existed
+    assert "mean_norm" not in cfg.to_dict() and "mean_norm" in dataclasses.replace(cfg, mean_norm=True).to_dict()
+    with pytest.raises(UserError, match="mean_norm"):
+        check_feature_config(dataclasses.replace(cfg, mean_norm=True))

@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     ap.add_argument("--train-unknown-fraction", type=float, default=None, help="default: the loader's")
     ap.add_argument("--copies", type=int, default=None, help="augmented copies (default: the default's)")
     ap.add_argument("--n-mfcc", type=int, default=None, help="MFCCs per frame (default: the front end's)")
+    ap.add_argument("--feature-kind", default=None, help="mfcc or logmel (default: the front end's)")
+    ap.add_argument("--mean-norm", action="store_true", help="subtract each window's mean per coefficient")
     ap.add_argument("--augment-options", default=None, help="as `edgernn train --augment-options`")
     for name, kind in (("batch-size", int), ("lr", float), ("epochs", int), ("lr-schedule", str),
                        ("label-smoothing", float), ("unknown-weight", float)):
@@ -58,6 +60,12 @@ def main(argv=None) -> int:
         options["train_unknown_fraction"] = args.train_unknown_fraction
     if args.n_mfcc is not None:
         options["features"] = {"n_mfcc": args.n_mfcc}
+    if args.feature_kind or args.mean_norm:
+        options.setdefault("features", {})
+        if args.feature_kind:
+            options["features"]["kind"] = args.feature_kind
+        if args.mean_norm:
+            options["features"]["mean_norm"] = True
     from edgernn.data.augment import parse_augment_options
 
     augment = parse_augment_options(args.augment_options) if args.augment_options else {}

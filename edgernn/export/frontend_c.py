@@ -40,6 +40,9 @@ def check_feature_config(cfg: FeatureConfig) -> None:
         raise UserError(f"the C front end needs 1 <= window ({cfg.window}) <= n_fft ({n}) and hop >= 1")
     if cfg.kind not in ("mfcc", "logmel"):
         raise UserError(f"unknown feature kind {cfg.kind!r}")
+    if cfg.mean_norm:
+        raise UserError("the run was trained with per-window mean normalization (mean_norm), a training-study "
+                        "option the C front end does not implement")
     if cfg.kind == "mfcc" and not 1 <= cfg.n_mfcc <= cfg.n_mels:
         raise UserError(f"n_mfcc ({cfg.n_mfcc}) must be between 1 and n_mels ({cfg.n_mels})")
 

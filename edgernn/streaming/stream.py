@@ -112,6 +112,9 @@ def load_detector(run_or_model: str | Path) -> Detector:
         cfg = FeatureConfig(**feats)
     except TypeError:
         raise UserError(f"{run}/config.json: unreadable feature config") from None
+    if cfg.mean_norm:
+        raise UserError(f"{run}: trained with per-window mean normalization (mean_norm), a training-study "
+                        "option the streaming pipeline does not implement")
     return Detector(config, cfg, model, "keras" if model.suffix == ".keras" else "tflite")
 
 
