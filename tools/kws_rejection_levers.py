@@ -3,7 +3,7 @@
     python tools/kws_rejection_levers.py --data data/kws --out runs/levers/tuf8 --train-unknown-fraction 8 --copies 3
     python tools/kws_rejection_levers.py --data data/kws --out runs/levers/cos --lr-schedule cosine --lr 0.006
 
-Trains GRU-64 (or --arch) with ``--holdout-engine`` (default flite: never choose on the engine the
+Trains GRU-64 (or --arch, --units) with ``--holdout-engine`` (default flite: never choose on the engine the
 bench tests, festival) and prints one row: validation keyword accuracy, share of validation
 non-keywords classified as a keyword, validation keyword accuracy once the ``_unknown_``
 log-probability is shifted until at most 10% / 5% of the validation non-keywords fire (compares the
@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", required=True, help="a synthesized keyword folder (speakers.csv names the engines)")
     ap.add_argument("--out", required=True, help="run folder to write")
     ap.add_argument("--arch", default="gru")
+    ap.add_argument("--units", type=int, default=64, help="hidden units (64: the size the goals are set for)")
     ap.add_argument("--holdout-engine", default="flite")
     ap.add_argument("--train-unknown-fraction", type=float, default=None, help="default: the loader's")
     ap.add_argument("--copies", type=int, default=None, help="augmented copies (default: the default's)")
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
         augment["copies"] = args.copies
     recipe = {k: getattr(args, k) for k in ("batch_size", "lr", "epochs", "lr_schedule", "label_smoothing",
                                             "unknown_weight") if getattr(args, k) is not None}
-    run = api.train(task="kws", arch=args.arch, units=64, data=args.data, out=args.out, overwrite=True,
+    run = api.train(task="kws", arch=args.arch, units=args.units, data=args.data, out=args.out, overwrite=True,
                     holdout_engine=args.holdout_engine, augment=augment or True, data_options=options or None,
                     progress=False, **recipe)
     config = json.loads((Path(run) / "config.json").read_text())
