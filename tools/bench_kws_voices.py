@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     for name, m, _ in rows:
         h = m["holdout"]
         if "false_fire_rate_near_misses" in h:
-            print(f"{name}: held-out non-keywords fired: near misses of the core words (yet, know, cup, town, ...) "
+            print(f"{name}: held-out non-keywords fired: near misses of the core words (yet, now, cup, town, ...) "
                   f"{h['false_fire_rate_near_misses']:.1%} of {h['near_miss_clips']}, other words "
                   f"{h['false_fire_rate_other_words']:.1%} of {h['other_unknown_clips']}")
     print(f"total {time.time() - t0:.0f} s; runs in {args.runs}, DET curves in each run's det_curve.png")

@@ -106,11 +106,16 @@ def espeak_phonemes(words: tuple[str, ...]) -> tuple[str, ...]:
     """espeak-ng's phoneme string of each word (US English; one process, one word per line)."""
     if not words:
         return ()
-    out = subprocess.run([binary("espeak"), "-q", "-x", "-v", "en-us"], input="\n".join(words) + "\n",
-                         capture_output=True, text=True, check=True).stdout.split()
-    if len(out) != len(words):  # never expected: a word that is not one line of phonemes
-        raise RuntimeError(f"espeak-ng gave {len(out)} phoneme strings for {len(words)} words")
-    return tuple(out)
+    lines = _espeak_phoneme_lines("\n".join(words))
+    if len(lines) != len(words):  # a word that did not come out as one line: ask word by word
+        lines = [" ".join(_espeak_phoneme_lines(w)) for w in words]
+    return tuple(lines)
+
+
+def _espeak_phoneme_lines(text: str) -> list[str]:
+    out = subprocess.run([binary("espeak"), "-q", "-x", "-v", "en-us"], input=text + "\n",
+                         capture_output=True, text=True, check=True).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def homophones(keywords, words) -> set[str]:

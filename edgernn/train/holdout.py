@@ -12,7 +12,7 @@ SILENCE, UNKNOWN = 0, 1  # class indices every KWS dataset here uses
 
 def holdout_metrics(y_true, probs, class_names, engine: str | None = None, words=None) -> dict:
     """``words``: the spoken word of every clip; splits the false fires into near misses of the
-    core words (``synth_kws.NEAR_MISSES``: yet, know, cup, town, ...) and all other words."""
+    core words (``synth_kws.NEAR_MISSES``: yet, now, cup, town, ...) and all other words."""
     y = np.asarray(y_true, dtype=np.int64)
     pred = np.asarray(probs).argmax(axis=-1)
     is_kw, is_unknown = y > UNKNOWN, y == UNKNOWN
