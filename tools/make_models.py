@@ -31,14 +31,14 @@ sys.path.insert(0, str(ROOT))
 from edgernn import api, io  # noqa: E402
 from edgernn.errors import UserError  # noqa: E402
 
-# The shipped KWS models were trained on the previous synthesizer's data (espeak-ng alone): after a
-# --retrain on today's multi-engine data, say so in their data_note.
+KWS_DATA_NOTE = ("built-in keyword data: `edgernn data synth-kws data/kws` (default options: seed 0, 800 speakers "
+                 "of espeak-ng, flite, festival, piper and hibari)")
 # name -> how it is made; data paths are the ones `edgernn data ...` creates in the repository.
 SPECS = {
     "kws-gru64": {"task": "kws", "arch": "gru", "units": 64, "data": "data/kws",
-                  "data_note": "built-in keyword data: `edgernn data synth-kws data/kws` (espeak-ng, seed 0)"},
+                  "data_note": KWS_DATA_NOTE},
     "kws-lstm64": {"task": "kws", "arch": "lstm", "units": 64, "data": "data/kws",
-                   "data_note": "built-in keyword data: `edgernn data synth-kws data/kws` (espeak-ng, seed 0)"},
+                   "data_note": KWS_DATA_NOTE},
     "anomaly-lstm32": {"task": "anomaly", "arch": "lstm", "units": 32, "data": "data/anomaly",
                        "data_note": "built-in machine sensor data: `edgernn data synth-anomaly data/anomaly` (seed 0)"},
 }
