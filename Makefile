@@ -53,9 +53,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# The two trainings run side by side: one 64-unit recurrent net keeps about one core busy (its
-# steps are small and one after another), so on 2 cores both take about the time of one.
-# LSTM-64 writes to $(DEMO_RUNS)/lstm64.log; GRU-64 shows its progress here. Ctrl-C stops both.
+# The two trainings run side by side: a 64-unit recurrent net cannot keep 2 cores busy (its steps
+# are small and one after another), so the pair ends about a minute sooner than one after the
+# other (README "Keywords on real voices"). LSTM-64 writes to $(DEMO_RUNS)/lstm64.log; GRU-64
+# shows its progress here. Ctrl-C stops both.
 demo: setup
 	$(BIN)/edgernn data synth-kws $(DEMO_DATA) --skip-existing
 	@mkdir -p $(DEMO_RUNS)
