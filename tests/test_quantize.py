@@ -128,3 +128,17 @@ def test_bad_inputs_exit_2(tiny_runs, int8_models, tmp_path, args, message):
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2, r.output
     assert message in r.output and "Traceback" not in r.output
+
+
+def test_calibration_study_scores_the_validation_split_and_leaves_the_run_alone(tiny_runs):
+    from edgernn.train.run import load_data_for_run, read_config
+    from tests.conftest import load_tool
+
+    run = tiny_runs["gru"]
+    before = sorted(p.name for p in run.iterdir())
+    rows = load_tool("bench_int8_calibration").study(run, [20, 60])
+    assert [r["calibration_samples"] for r in rows] == ["float", 20, 60]
+    n_val = len(load_data_for_run(read_config(run / "config.json")).splits["val"].y)
+    assert all(r["val_samples"] == n_val for r in rows)
+    assert all(0.0 <= r["val_accuracy"] <= 1.0 for r in rows)
+    assert sorted(p.name for p in run.iterdir()) == before  # scratch models only
