@@ -12,7 +12,7 @@ from edgernn import api
 from edgernn.cli import main
 from edgernn.errors import UserError
 from edgernn.train.loop import kws_class_weights
-from edgernn.train.recipe import DEFAULT_LR_SCHEDULE, KWS_LR, LR_SCHEDULES, cosine_lr, make_recipe
+from edgernn.train.recipe import DEFAULT_LR_SCHEDULE, KWS_LR, LR_SCHEDULES, cosine_lr, make_recipe, warmup_lr
 
 
 def test_cosine_rate_warms_up_then_falls_to_zero_at_the_ceiling():
@@ -22,6 +22,9 @@ def test_cosine_rate_warms_up_then_falls_to_zero_at_the_ceiling():
     assert cosine_lr(60, 1.0, 10, 110) == pytest.approx(0.5)
     assert cosine_lr(110, 1.0, 10, 110) == pytest.approx(0.0, abs=1e-12)
     assert cosine_lr(500, 1.0, 10, 110) == pytest.approx(0.0, abs=1e-12)  # past the ceiling: stays at 0
+    # plateau halving shares the warm-up, then owns the rate (None: the callback leaves it alone)
+    assert [warmup_lr(s, 1.0, 10) for s in (0, 9)] == [pytest.approx(0.1), pytest.approx(1.0)]
+    assert warmup_lr(10, 1.0, 10) is None
     rates = [cosine_lr(s, 3e-3, 0, 50) for s in range(50)]
     assert rates[0] == pytest.approx(3e-3) and all(a >= b for a, b in zip(rates, rates[1:]))
 

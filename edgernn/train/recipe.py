@@ -154,41 +154,43 @@ def plateau_callback(keras, monitor: str, patience: int, start_epoch: int, min_l
     return Plateau(monitor=monitor, factor=0.5, patience=patience, min_lr=min_lr)
 
 
-def warmup_callback(keras, lr: float, warmup_steps: int):
-    """Linear learning-rate warm-up over the first ``warmup_steps`` optimizer steps."""
-
-    class Warmup(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.step = 0
-
-        def on_train_batch_begin(self, batch, logs=None):
-            if self.step < warmup_steps:  # afterwards ReduceLROnPlateau owns the learning rate
-                keras.backend.set_value(self.model.optimizer.learning_rate, lr * (self.step + 1) / warmup_steps)
-            self.step += 1
-
-    return Warmup()
+def warmup_lr(step: int, lr: float, warmup_steps: int) -> float | None:
+    """Linear warm-up to ``lr`` over ``warmup_steps`` optimizer steps; ``None`` afterwards."""
+    return lr * (step + 1) / warmup_steps if step < warmup_steps else None
 
 
 def cosine_lr(step: int, lr: float, warmup_steps: int, total_steps: int) -> float:
     """Linear warm-up to ``lr`` over ``warmup_steps``, then half a cosine down to 0 at ``total_steps``."""
-    if step < warmup_steps:
-        return lr * (step + 1) / warmup_steps
+    rate = warmup_lr(step, lr, warmup_steps)
+    if rate is not None:
+        return rate
     span = max(1, total_steps - warmup_steps)
     return 0.5 * lr * (1.0 + math.cos(math.pi * min(1.0, (step - warmup_steps) / span)))
 
 
-def cosine_callback(keras, lr: float, warmup_steps: int, total_steps: int):
-    """Sets the learning rate of every optimizer step to ``cosine_lr`` (replaces warm-up and plateau halving)."""
+def step_lr_callback(keras, lr_at):
+    """Sets the learning rate before every optimizer step to ``lr_at(step)`` (``None``: left as it is)."""
 
-    class Cosine(keras.callbacks.Callback):
+    class StepLR(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.step = 0
 
         def on_train_batch_begin(self, batch, logs=None):
-            keras.backend.set_value(self.model.optimizer.learning_rate,
-                                    cosine_lr(self.step, lr, warmup_steps, total_steps))
+            rate = lr_at(self.step)
+            if rate is not None:
+                keras.backend.set_value(self.model.optimizer.learning_rate, rate)
             self.step += 1
 
-    return Cosine()
+    return StepLR()
+
+
+def warmup_callback(keras, lr: float, warmup_steps: int):
+    """Linear warm-up over the first ``warmup_steps`` optimizer steps; afterwards ReduceLROnPlateau
+    owns the learning rate."""
+    return step_lr_callback(keras, lambda step: warmup_lr(step, lr, warmup_steps))
+
+
+def cosine_callback(keras, lr: float, warmup_steps: int, total_steps: int):
+    """Sets the learning rate of every optimizer step to ``cosine_lr`` (replaces warm-up and plateau halving)."""
+    return step_lr_callback(keras, lambda step: cosine_lr(step, lr, warmup_steps, total_steps))
