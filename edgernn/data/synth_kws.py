@@ -91,8 +91,6 @@ VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f
 # half of espeak-ng's speakers (the most robotic engine): chosen on validation, flite held out
 # (README "Neural voices"); giving them 30 % taken from every engine did worse there.
 ENGINE_SHARE = {"espeak": 0.2, "flite": 0.3, "festival": 0.3, "piper": 0.1, "hibari": 0.1}
-# Engines used when --engines is not given (those installed of them)
-DEFAULT_ENGINES = tts.ENGINES
 # Engines that report where each word of a sentence is (carrier phrases need it)
 WORD_TIMING_ENGINES = ("flite", "festival")
 NOISE_KINDS = ("white", "pink", "brown", "hum", "tap", "babble")
@@ -383,7 +381,7 @@ def check_keywords_audible(keywords, engines) -> None:
 
 def parse_engines(engines) -> tuple[str, ...]:
     if engines is None:
-        have = tuple(e for e in tts.available_engines() if e in DEFAULT_ENGINES)
+        have = tts.available_engines()  # every installed engine
         if "espeak" not in have:
             tts.binary("espeak")  # the one engine the built-in data needs: say how to install it
         return have

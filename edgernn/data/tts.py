@@ -124,10 +124,12 @@ def homophones(keywords, words) -> set[str]:
     Such a word must not be a non-keyword: its clips sound like the keyword's, so labelling them
     _unknown_ teaches the model two answers for one sound and scores it for an impossible choice.
     """
-    keywords, words = tuple(keywords), tuple(w for w in words if w not in set(keywords))
+    keywords = tuple(keywords)
+    chosen = set(keywords)
+    words = tuple(w for w in words if w not in chosen)
     said = espeak_phonemes(keywords + words)
-    keys = set(said[:len(keywords)])
-    return {w for w, p in zip(words, said[len(keywords):]) if p in keys}
+    keyword_sounds = set(said[:len(keywords)])
+    return {w for w, p in zip(words, said[len(keywords):]) if p in keyword_sounds}
 
 
 @functools.cache
