@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from edgernn.data.tts import ENGINES
 from edgernn.errors import UserError
 from edgernn.targets.boards import BOARDS, boards_help
 
@@ -162,7 +163,7 @@ def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, over
 @click.option("--train-end", type=int, default=None, help="anomaly, one CSV: first row of the test part, as in train.")
 @click.option("--keywords", default=None,
               help="kws folders: comma-separated keywords; other word folders count as _unknown_.")
-@click.option("--holdout-engine", type=click.Choice(["espeak", "flite", "festival"]), default=None,
+@click.option("--holdout-engine", type=click.Choice(ENGINES), default=None,
               help="kws, synthesized data: count this engine's clips as a separate 'holdout' split.")
 def data_info(path, task, window, stride, train_end, keywords, holdout_engine):
     """Count samples per split and class of any supported dataset.
@@ -272,7 +273,7 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--keywords", default=None,
               help="kws: comma-separated keywords to recognize; every other word folder becomes _unknown_ "
                    "(default: the keywords the dataset was synthesized with, else the ten core words).")
-@click.option("--holdout-engine", type=click.Choice(["espeak", "flite", "festival"]), default=None,
+@click.option("--holdout-engine", type=click.Choice(ENGINES), default=None,
               help="kws, synthesized data: keep this engine out of train/val/test and report its keyword "
                    "accuracy and false-fire rate separately (voices the model never heard).")
 @click.option("--augment/--no-augment", default=True, show_default=True,

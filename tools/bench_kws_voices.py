@@ -57,6 +57,9 @@ def main(argv=None) -> int:
             print(f"{name}: held-out non-keywords fired: near misses of the core words (yet, now, cup, town, ...) "
                   f"{h['false_fire_rate_near_misses']:.1%} of {h['near_miss_clips']}, other words "
                   f"{h['false_fire_rate_other_words']:.1%} of {h['other_unknown_clips']}")
+        for voice, v in h.get("per_voice", {}).items():
+            print(f"{name}: voice {voice}: keywords {v['keyword_accuracy']:.1%} of {v['keyword_clips']}, "
+                  f"non-keywords fired {v['false_fire_rate']:.1%} of {v['unknown_clips']}")
     print(f"total {time.time() - t0:.0f} s; runs in {args.runs}, DET curves in each run's det_curve.png")
     return 0
 

@@ -28,7 +28,8 @@ import numpy as np
 
 from edgernn import io
 from edgernn.data.dataset import Dataset, Split
-from edgernn.data.synth_kws import CORE_WORDS, NOISE_KINDS, parse_keywords, read_speakers, split_of, synth_noise
+from edgernn.data.synth_kws import (CORE_WORDS, NOISE_KINDS, parse_keywords, read_speakers, split_of, synth_noise,
+                                    voice_family)
 from edgernn.data.wav import read_wav
 from edgernn.errors import UserError
 from edgernn.features.frontend import FeatureConfig, features
@@ -127,10 +128,14 @@ def hold_out(clips: dict[str, list[str]], root: Path, engine: str | None) -> dic
     if engine not in engines:
         raise UserError(f"--holdout-engine {engine!r}: not in {root} (engines: {', '.join(engines)})")
     def engine_of(rel):
-        return speakers.get(rel.split("/")[1].split("_nohash_")[0])
+        return speakers.get(_speaker_of(rel))
     out = {s: [r for r in rels if engine_of(r) != engine] for s, rels in clips.items()}
     out["holdout"] = sorted(r for rels in clips.values() for r in rels if engine_of(r) == engine)
     return out
+
+
+def _speaker_of(rel: str) -> str:
+    return rel.split("/")[1].split("_nohash_")[0]
 
 
 def select_clips(clips: dict[str, list[str]], seed: int, unknown_fraction: float, keywords=CORE_WORDS,
@@ -258,8 +263,10 @@ def load_speech_commands(path: str | Path, features: FeatureConfig | dict | None
     meta = {"features": cfg.to_dict(), "sample_rate": cfg.sample_rate, "cache": str(cache),
             "keywords": list(keywords), "holdout_engine": holdout_engine, "augment": augment,
             "unknown_fraction": unknown_fraction, "train_unknown_fraction": train_unknown_fraction}
-    if holdout_engine:  # the word of every hold-out clip, in split order (for per-word-group figures)
+    if holdout_engine:  # the word and voice of every hold-out clip, in split order (per-group figures)
         meta["holdout_words"] = [rel.split("/")[0] for rel, _ in chosen["holdout"]]
+        voices = read_speakers(root, "voice")
+        meta["holdout_voices"] = [voice_family(voices.get(_speaker_of(rel), "?")) for rel, _ in chosen["holdout"]]
     splits = _load_cache(cache, chosen, cfg, len(names))
     if splits is not None:
         return Dataset("kws", splits, names, str(root), meta)

@@ -484,10 +484,16 @@ def _write_speakers(root: Path, speakers: list[Speaker]) -> None:
     io.atomic_write_text(root / "speakers.csv", buf.getvalue())
 
 
-def read_speakers(root: str | Path) -> dict[str, str]:
-    """speaker id -> engine, from a synthesized dataset's speakers.csv ({} if there is none)."""
+def read_speakers(root: str | Path, column: str = "engine") -> dict[str, str]:
+    """speaker id -> engine (or another column: "voice"), from a synthesized dataset's speakers.csv
+    ({} if there is none)."""
     path = Path(root) / "speakers.csv"
     if not path.is_file():
         return {}
     with open(path, newline="") as f:
-        return {row["speaker"]: row["engine"] for row in csv.DictReader(f) if "speaker" in row and "engine" in row}
+        return {row["speaker"]: row[column] for row in csv.DictReader(f) if row.get("speaker") and row.get(column)}
+
+
+def voice_family(name: str) -> str:
+    """A voice name without its blend weights ("jf_alpha:0.30+jm_kumo:0.70" -> "jf_alpha+jm_kumo")."""
+    return "+".join(sorted(piece.split(":")[0] for piece in name.split("+"))) if ":" in name else name

@@ -10,9 +10,11 @@ import numpy as np
 SILENCE, UNKNOWN = 0, 1  # class indices every KWS dataset here uses
 
 
-def holdout_metrics(y_true, probs, class_names, engine: str | None = None, words=None) -> dict:
+def holdout_metrics(y_true, probs, class_names, engine: str | None = None, words=None, voices=None) -> dict:
     """``words``: the spoken word of every clip; splits the false fires into near misses of the
-    core words (``synth_kws.NEAR_MISSES``: yet, now, cup, town, ...) and all other words."""
+    core words (``synth_kws.NEAR_MISSES``: yet, now, cup, town, ...) and all other words.
+    ``voices``: the voice of every clip; gives both figures per voice (``per_voice``), because an
+    engine's voices are not equally new (festival's kal_diphone is flite's kal diphone database)."""
     y = np.asarray(y_true, dtype=np.int64)
     pred = np.asarray(probs).argmax(axis=-1)
     is_kw, is_unknown = y > UNKNOWN, y == UNKNOWN
@@ -26,7 +28,25 @@ def holdout_metrics(y_true, probs, class_names, engine: str | None = None, words
         "false_fire_rate": float(fired[is_unknown].mean()) if is_unknown.any() else float("nan"),
         "per_keyword_accuracy": per_kw,
         **_false_fires_by_group(y, fired, words),
+        **_per_voice(y, pred, voices),
     }
+
+
+MAX_VOICES = 12  # more voice names than this (espeak's accent x variant) are not worth a table
+
+
+def _per_voice(y, pred, voices) -> dict:
+    if voices is None or len(voices) != len(y) or len(set(voices)) > MAX_VOICES:
+        return {}
+    voices = np.asarray(voices)
+    out = {}
+    for v in sorted(set(voices)):
+        kw, unk = (voices == v) & (y > UNKNOWN), (voices == v) & (y == UNKNOWN)
+        out[str(v)] = {"keyword_clips": int(kw.sum()),
+                       "keyword_accuracy": float((pred[kw] == y[kw]).mean()) if kw.any() else float("nan"),
+                       "unknown_clips": int(unk.sum()),
+                       "false_fire_rate": float((pred[unk] > UNKNOWN).mean()) if unk.any() else float("nan")}
+    return {"per_voice": out}
 
 
 def _false_fires_by_group(y, fired, words) -> dict:

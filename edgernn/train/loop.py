@@ -123,7 +123,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
         "input_shape": list(ds.input_shape), "class_names": ds.class_names,
         "data": str(Path(data).resolve()), "seed": seed,
-        "dataset_meta": {k: v for k, v in ds.meta.items() if k != "holdout_words"},
+        "dataset_meta": {k: v for k, v in ds.meta.items() if k not in ("holdout_words", "holdout_voices")},
         "epochs": recipe["epochs"], "batch_size": recipe["batch_size"], "lr": recipe["lr"],
         "patience": recipe["patience"], "recipe": recipe,
         "class_weights": class_weights and task != "anomaly",
@@ -155,7 +155,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
 
             probs = model.predict(prepare_inputs(ds.splits["holdout"].X, config), batch_size=256, verbose=0)
             metrics["holdout"] = holdout_metrics(ds.splits["holdout"].y, probs, config["class_names"], holdout_engine,
-                                                 ds.meta.get("holdout_words"))
+                                                 ds.meta.get("holdout_words"), ds.meta.get("holdout_voices"))
         config.update({"params": count_params(config), "macs": count_macs(config),
                        "float32_bytes": int(model.count_params() * 4), "train_seconds": round(seconds, 1),
                        "epochs_run": len(history["loss"])})
