@@ -118,8 +118,21 @@ def run_summary(run) -> dict:
     rows = [[name + " (test)", f"{value:.4f}"], ["params", config["params"]], ["MACs / inference", config["macs"]],
             ["float32 weights (bytes)", config["float32_bytes"]], ["epochs", config["epochs_run"]],
             ["train seconds", config["train_seconds"]]]
+    rows += holdout_rows(metrics.get("holdout"))
     return {"title": f"{run}: {config['arch'].upper()}-{config['units']} x{config['layers']} ({config['task']})",
             "columns": ["figure", "value"], "rows": rows}
+
+def holdout_rows(holdout: dict | None) -> list[list[str]]:
+    """The held-out engine's figures (train --holdout-engine), overall and per voice."""
+    if not holdout:
+        return []
+    engine = holdout.get("engine") or "held-out engine"
+    rows = [[f"{engine}: keywords recognized", f"{holdout['keyword_accuracy']:.1%} of {holdout['keyword_clips']}"],
+            [f"{engine}: non-keywords fired", f"{holdout['false_fire_rate']:.1%} of {holdout['unknown_clips']}"]]
+    for voice, v in holdout.get("per_voice", {}).items():
+        rows.append([f"  {voice}: keywords / fired",
+                     f"{v['keyword_accuracy']:.1%} of {v['keyword_clips']} / {v['false_fire_rate']:.1%} of {v['unknown_clips']}"])
+    return rows
 
 # --- prune ---
 def prune(run, sparsity=0.75, structured=False, epochs=45, out=None, overwrite=False):

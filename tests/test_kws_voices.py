@@ -208,3 +208,20 @@ def test_every_engine_can_be_held_out_from_the_command_line(engine, tmp_path):
     # an engine outside the choice is refused before any data is read; a known one gets as far as the folder
     r = CliRunner().invoke(main, ["data", "info", str(tmp_path / "none"), "--holdout-engine", engine])
     assert r.exit_code == 2 and "no such file or folder" in r.output, r.output
+
+
+def test_train_prints_the_held_out_engines_figures(custom, tmp_path):
+    r = CliRunner().invoke(main, ["train", "--task", "kws", "--arch", "gru", "--units", "8", "--epochs", "1",
+                                  "--data", str(custom), "--out", str(tmp_path / "run"), "--holdout-engine", "festival"])
+    assert r.exit_code == 0, r.output
+    import json
+    h = json.loads((tmp_path / "run" / "metrics.json").read_text())["holdout"]
+    assert "festival: keywords recognized" in r.output and f"{h['keyword_accuracy']:.1%} of {h['keyword_clips']}" in r.output
+    assert "festival: non-keywords fired" in r.output
+    assert all(f"{voice}: keywords / fired" in r.output for voice in h["per_voice"])
+
+
+def test_holdout_rows_are_empty_without_a_held_out_engine():
+    from edgernn.api import holdout_rows
+
+    assert holdout_rows(None) == [] and holdout_rows({}) == []
