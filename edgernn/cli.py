@@ -87,15 +87,18 @@ def main():
 
 
 def _print_table(table: dict) -> None:
-    """Render {"title", "columns", "rows"} with rich."""
+    """Render {"title", "columns", "rows"} with rich. Every text is escaped: paths, folder and
+    voice names come from the user, and rich would read "[/b]" in them as markup (and raise)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=table.get("title"))
+    title = table.get("title")
+    t = Table(title=escape(str(title)) if title is not None else None)
     for c in table["columns"]:
-        t.add_column(str(c), justify="left" if c == table["columns"][0] else "right")
+        t.add_column(escape(str(c)), justify="left" if c == table["columns"][0] else "right")
     for row in table["rows"]:
-        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        t.add_row(*[escape(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row])
     Console(width=None if sys.stdout.isatty() else 160).print(t)
 
 

@@ -694,3 +694,20 @@ def test_bad_input_suite(world, monkeypatch, capsys):
               f"{totals['silent']} silent crashes, {totals['hang']} hangs, {totals['wrong']} wrong message or files "
               f"({time.time() - start:.0f} s)")
     assert not failures, "\n".join(failures)
+
+
+def test_paths_that_look_like_rich_markup_are_printed_as_they_are(tmp_path, capsys):
+    # rich reads "[/b]" as a closing tag: unescaped, a folder named so made every table raise
+    from click.testing import CliRunner
+
+    from edgernn.bench.report import print_table
+    from edgernn.bench.schema import row
+    from edgernn.cli import main
+
+    data = tmp_path / "[/b]anom"
+    assert CliRunner().invoke(main, ["data", "synth-anomaly", str(data)]).exit_code == 0
+    r = CliRunner().invoke(main, ["data", "info", str(data), "--task", "anomaly"])
+    assert r.exit_code == 0 and "[/b]anom: anomaly" in r.output, r.output
+    print_table([row({"artifact": "runs/[/red]x.tflite", "runtime": "litert", "target": "cpu", "file_bytes": 2048})], title="[bold]t")
+    out = capsys.readouterr().out
+    assert "[/red]x.tflite" in out and "[bold]t" in out

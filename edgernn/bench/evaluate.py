@@ -29,11 +29,12 @@ def run_config_for(artifact: Path) -> dict:
 
 
 def predict(runtime, X: np.ndarray, progress: bool = True, label: str = "") -> np.ndarray:
+    from rich.markup import escape
     from rich.progress import Progress
 
     outs = []
     with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task(f"eval {label}", total=len(X))
+        task = bar.add_task(escape(f"eval {label}"), total=len(X))
         for i in range(len(X)):
             outs.append(runtime.invoke(X[i:i + 1]))
             bar.advance(task)

@@ -161,6 +161,7 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
         raise UserError("no runtime can run these artifacts on this target"
                         + ("" if target == "cpu" else f" (on {target}: {', '.join(REMOTE_RUNTIMES)})"))
     rows = []
+    from rich.markup import escape
     from rich.progress import Progress
 
     with tempfile.TemporaryDirectory(prefix="edgernn-bench-") as tmp, \
@@ -170,7 +171,7 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
             tgt.prepare(sorted({a for a, _ in plan}))
             per_artifact = {}  # test split and input shape, prepared once for all runtimes of an artifact
             for artifact, runtime in plan:
-                bar.update(task, description=f"{artifact.name} on {runtime}")
+                bar.update(task, description=escape(f"{artifact.name} on {runtime}"))
                 if artifact not in per_artifact:
                     per_artifact[artifact] = (*_test_inputs(artifact, data, limit, Path(tmp)),
                                               _input_shape(artifact, runtime))

@@ -80,14 +80,16 @@ def print_table(rows: list[dict], title: str = "benchmark") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=title)
+    from rich.markup import escape  # artifact paths come from the user: "[/b]" is not markup here
+
+    t = Table(title=escape(title))
     columns, cells = columns_and_rows(rows)
     left = ("artifact", "kind", "runtime", "target", "note", "board", "core", "kernels", "latency basis",
             "bit-exact vs TFLM", "accuracy basis")
     for c in columns:
-        t.add_column(c, justify="left" if c in left else "right")
+        t.add_column(escape(c), justify="left" if c in left else "right")
     for r in cells:
-        t.add_row(*map(str, r))
+        t.add_row(*(escape(str(v)) for v in r))
     Console(width=None if sys.stdout.isatty() else 180).print(t)  # pipes and logs get the full table
 
 
