@@ -17,19 +17,23 @@ def holdout_metrics(y_true, probs, class_names, engine: str | None = None, words
     engine's voices are not equally new (festival's kal_diphone is flite's kal diphone database)."""
     y = np.asarray(y_true, dtype=np.int64)
     pred = np.asarray(probs).argmax(axis=-1)
-    is_kw, is_unknown = y > UNKNOWN, y == UNKNOWN
-    fired = pred > UNKNOWN
     per_kw = {class_names[k]: float((pred[y == k] == k).mean()) for k in range(2, len(class_names)) if (y == k).any()}
     return {
         "engine": engine,
-        "keyword_clips": int(is_kw.sum()),
-        "keyword_accuracy": float((pred[is_kw] == y[is_kw]).mean()) if is_kw.any() else float("nan"),
-        "unknown_clips": int(is_unknown.sum()),
-        "false_fire_rate": float(fired[is_unknown].mean()) if is_unknown.any() else float("nan"),
+        **_keyword_and_false_fire(y, pred),
         "per_keyword_accuracy": per_kw,
-        **_false_fires_by_group(y, fired, words),
+        **_false_fires_by_group(y, pred > UNKNOWN, words),
         **_per_voice(y, pred, voices),
     }
+
+
+def _keyword_and_false_fire(y, pred) -> dict:
+    """The two headline figures (and their clip counts) over the clips given."""
+    is_kw, is_unknown = y > UNKNOWN, y == UNKNOWN
+    return {"keyword_clips": int(is_kw.sum()),
+            "keyword_accuracy": float((pred[is_kw] == y[is_kw]).mean()) if is_kw.any() else float("nan"),
+            "unknown_clips": int(is_unknown.sum()),
+            "false_fire_rate": float((pred[is_unknown] > UNKNOWN).mean()) if is_unknown.any() else float("nan")}
 
 
 MAX_VOICES = 12  # more voice names than this (espeak's accent x variant) are not worth a table
@@ -39,14 +43,8 @@ def _per_voice(y, pred, voices) -> dict:
     if voices is None or len(voices) != len(y) or len(set(voices)) > MAX_VOICES:
         return {}
     voices = np.asarray(voices)
-    out = {}
-    for v in sorted(set(voices)):
-        kw, unk = (voices == v) & (y > UNKNOWN), (voices == v) & (y == UNKNOWN)
-        out[str(v)] = {"keyword_clips": int(kw.sum()),
-                       "keyword_accuracy": float((pred[kw] == y[kw]).mean()) if kw.any() else float("nan"),
-                       "unknown_clips": int(unk.sum()),
-                       "false_fire_rate": float((pred[unk] > UNKNOWN).mean()) if unk.any() else float("nan")}
-    return {"per_voice": out}
+    return {"per_voice": {str(v): _keyword_and_false_fire(y[voices == v], pred[voices == v])
+                          for v in sorted(set(voices))}}
 
 
 def _false_fires_by_group(y, fired, words) -> dict:
