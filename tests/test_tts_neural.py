@@ -74,7 +74,7 @@ def test_kokoro_blends_voices_by_their_weights_and_each_blend_is_another_speaker
 def test_kokoro_reads_espeak_ipa_in_its_own_english_symbols():
     from edgernn.data import tts_kokoro as kk
 
-    ipa = kk.english_ipa(["go", "right", "learn", "stop"], tts.binary("espeak"))
+    ipa = tts.espeak_transcribe(["go", "right", "learn", "stop"], "--ipa")
     assert [kk.to_kokoro_phonemes(p) for p in ipa] == ["ɡˈO", "ɹˈIt", "lˈɜɹn", "stˈɑp"]
     vocab, _ = kk._tables()
     assert all(c in vocab for p in ipa for c in kk.to_kokoro_phonemes(p))

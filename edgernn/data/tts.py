@@ -106,17 +106,23 @@ def espeak_variants() -> frozenset[str]:
 
 @functools.cache
 def espeak_phonemes(words: tuple[str, ...]) -> tuple[str, ...]:
-    """espeak-ng's phoneme string of each word (US English; one process, one word per line)."""
-    if not words:
+    """espeak-ng's phoneme string of each word (its own mnemonics, ``-x``)."""
+    return espeak_transcribe(words, "-x")
+
+
+def espeak_transcribe(texts, notation: str) -> tuple[str, ...]:
+    """Each text as espeak-ng says it in US English, in ``notation`` ("-x": espeak's phoneme
+    mnemonics, "--ipa": IPA); one process, one text per line."""
+    if not texts:
         return ()
-    lines = _espeak_phoneme_lines("\n".join(words))
-    if len(lines) != len(words):  # a word that did not come out as one line: ask word by word
-        lines = [" ".join(_espeak_phoneme_lines(w)) for w in words]
+    lines = _espeak_lines("\n".join(texts), notation)
+    if len(lines) != len(texts):  # a text that did not come out as one line: ask one by one
+        lines = [" ".join(_espeak_lines(t, notation)) for t in texts]
     return tuple(lines)
 
 
-def _espeak_phoneme_lines(text: str) -> list[str]:
-    out = subprocess.run([binary("espeak"), "-q", "-x", "-v", "en-us"], input=text + "\n",
+def _espeak_lines(text: str, notation: str) -> list[str]:
+    out = subprocess.run([binary("espeak"), "-q", notation, "-v", "en-us"], input=text + "\n",
                          capture_output=True, text=True, check=True).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
 
@@ -343,7 +349,7 @@ def _hibari(voice: Voice, texts: list[str]) -> list[Spoken]:
 
 def _kokoro(voice: Voice, texts: list[str]) -> list[Spoken]:
     _check_plain("kokoro", texts)
-    waves = tts_kokoro.synthesize(voice.name, texts, 1.0 / voice.stretch, binary("espeak"))
+    waves = tts_kokoro.synthesize(voice.name, espeak_transcribe(texts, "--ipa"), 1.0 / voice.stretch)
     return [_alone(resample(x, tts_kokoro.SAMPLE_RATE, RATE), t) for x, t in zip(waves, texts)]
 
 

