@@ -14,9 +14,12 @@ from pathlib import Path
 
 import click
 
-from edgernn.data.tts import ENGINES
 from edgernn.errors import UserError
 from edgernn.targets.boards import BOARDS, boards_help
+
+# The synthesis engines (edgernn.data.tts.ENGINES), named here because importing tts would load
+# numpy and the data package on every start, --help included; a test keeps the two equal.
+ENGINES = ("espeak", "flite", "festival", "piper", "hibari", "kokoro")
 
 
 def _raise_interrupt(signum, frame):

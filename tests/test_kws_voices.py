@@ -203,6 +203,12 @@ def test_holdout_split_records_each_clips_voice(custom):
     assert set(voices) <= set(tts.FESTIVAL_VOICES) and len(set(voices)) >= 1
 
 
+def test_the_command_line_names_every_synthesis_engine():
+    from edgernn import cli
+
+    assert cli.ENGINES == tts.ENGINES
+
+
 @pytest.mark.parametrize("engine", tts.ENGINES)
 def test_every_engine_can_be_held_out_from_the_command_line(engine, tmp_path):
     # an engine outside the choice is refused before any data is read; a known one gets as far as the folder
