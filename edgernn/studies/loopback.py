@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from edgernn.errors import UserError
+from edgernn.studies import ray_auth
 
 
 def free_port() -> int:
@@ -66,10 +67,9 @@ def loopback_sshd(folder: Path, remote_dir_name: str = "remote") -> Iterator[dic
         proc.wait(timeout=10)
 
 
-def ray_env(extra_path: str | None = None) -> dict:
-    # `ray start --head` (2.60) turns on token authentication; nodes and drivers present the token the
-    # head keeps in ~/.ray/auth_token when RAY_AUTH_MODE=token, as on a user's cluster.
-    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token")
+def ray_env(auth: dict[str, str], extra_path: str | None = None) -> dict:
+    """The environment of the nodes: ours, plus the session's token settings (edgernn.studies.ray_auth)."""
+    env = ray_auth.node_env(dict(os.environ, TF_USE_LEGACY_KERAS="1", RAY_USAGE_STATS_ENABLED="0"), auth)
     if extra_path:
         env["PYTHONPATH"] = extra_path + os.pathsep + os.environ.get("PYTHONPATH", "")
     return env
@@ -118,8 +118,17 @@ def _ray_cli() -> str:
 @contextlib.contextmanager
 def loopback_cluster(nodes: int = 2, cpus_per_node: int = 1, pythonpath: str | None = None,
                      log_dir: str | Path | None = None, timeout: float = 180) -> Iterator[dict]:
-    """Yield {"address": "127.0.0.1:PORT", "roots": {pid, ...}} of a running ``nodes``-node cluster."""
-    env = ray_env(pythonpath)
+    """Yield {"address": "127.0.0.1:PORT", "roots": {pid, ...}} of a running ``nodes``-node cluster.
+
+    The cluster has a token of its own (edgernn.studies.ray_auth): nodes and this process, its
+    driver inside the block, use it; nothing under ~/.ray is needed or written."""
+    with ray_auth.session_token() as auth, _nodes(nodes, cpus_per_node, ray_env(auth, pythonpath),
+                                                  log_dir, timeout) as cluster, ray_auth.as_driver(auth):
+        yield cluster
+
+
+@contextlib.contextmanager
+def _nodes(nodes: int, cpus_per_node: int, env: dict, log_dir: str | Path | None, timeout: float) -> Iterator[dict]:
     logs = Path(log_dir or tempfile.mkdtemp(prefix="edgernn-ray-"))
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -134,27 +143,26 @@ def loopback_cluster(nodes: int = 2, cpus_per_node: int = 1, pythonpath: str | N
              "--max-worker-port", str(lo + 999), *args],
             stdout=(logs / f"node{i}.log").open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True))
 
-    old_mode = os.environ.get("RAY_AUTH_MODE")
+    def failed(why: str) -> RuntimeError:
+        tail = (logs / "node0.log").read_text()[-800:]
+        return RuntimeError(f"the {nodes}-node Ray cluster {why}; head log: {tail}")
+
     try:
         start(0, ["--head", "--port", str(port), "--include-dashboard", "false",
                   "--ray-client-server-port", str(free_port())])
         deadline = time.time() + timeout
         while time.time() < deadline and not port_open(port):
+            if procs[0].poll() is not None:  # a head that died will not open its port: say so now
+                raise failed(f"did not come up: the head node exited with status {procs[0].returncode}")
             time.sleep(1)
         for i in range(1, nodes):
             start(i, ["--address", address])
         while time.time() < deadline and alive_nodes(address, env) < nodes:
             time.sleep(2)
         if alive_nodes(address, env) < nodes:
-            tail = (logs / "node0.log").read_text()[-800:]
-            raise RuntimeError(f"the {nodes}-node Ray cluster did not come up in {timeout:.0f} s; head log: {tail}")
-        os.environ["RAY_AUTH_MODE"] = "token"  # this process is the driver
+            raise failed(f"did not come up in {timeout:.0f} s")
         yield {"address": address, "roots": {p.pid for p in procs}, "logs": str(logs)}
     finally:
-        if old_mode is None:
-            os.environ.pop("RAY_AUTH_MODE", None)
-        else:
-            os.environ["RAY_AUTH_MODE"] = old_mode
         stop(procs)
 
 

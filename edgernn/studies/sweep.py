@@ -19,6 +19,7 @@ The driver (this process) only plans, schedules and records:
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io as _io
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.studies import ray_auth
 
 QUANT_MODES = ("int8", "float16", "dynamic")
 SEARCHES = ("grid", "random")
@@ -253,10 +255,22 @@ def _connect(address: str | None, num_cpus: int | None):
             ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level="ERROR")
         except Exception as e:  # a port that answers but is not a Ray head
             raise UserError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0][:200]}") from None
-    else:  # "local": always a fresh instance on this machine, never a cluster that happens to be running
+    else:  # "local": always a fresh instance on this machine, never a cluster that happens to be running;
+        # it authenticates with the session token _local_auth set up, not with ~/.ray/auth_token
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
                  logging_level="ERROR")
     return ray
+
+
+@contextlib.contextmanager
+def _local_auth(address: str | None):
+    """A local cluster gets a token of its own, made before its first node starts and gone after it
+    (edgernn.studies.ray_auth); a cluster at --address is the user's, with Ray's own token rules."""
+    if address:
+        yield
+        return
+    with ray_auth.session_token() as auth, ray_auth.as_driver(auth):
+        yield
 
 
 def load_done(out: Path) -> dict[str, dict]:
@@ -296,6 +310,12 @@ def _crash_reason(e: Exception) -> str:
 def run_pending(pending: list[tuple[str, dict]], settings: dict, out: Path, address: str | None,
                 num_cpus: int | None, cpus_per_trial: float, retries: int, progress: bool) -> dict:
     """Run trials on Ray; record each as it finishes. Returns session facts (nodes, wall time)."""
+    with _local_auth(address):
+        return _run_on_ray(pending, settings, out, address, num_cpus, cpus_per_trial, retries, progress)
+
+
+def _run_on_ray(pending: list[tuple[str, dict]], settings: dict, out: Path, address: str | None,
+                num_cpus: int | None, cpus_per_trial: float, retries: int, progress: bool) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     ray = _connect(address, num_cpus)

@@ -1,0 +1,86 @@
+"""Ray clusters edgernn starts itself bring their own token (edgernn.studies.ray_auth): they work on a
+machine with no ~/.ray, and leave nothing there. docs/guides/ci-and-fresh-machines.md"""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from edgernn.studies import ray_auth
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_a_session_token_is_private_new_and_removed_after():
+    with ray_auth.session_token() as a, ray_auth.session_token() as b:
+        path = Path(a["RAY_AUTH_TOKEN_PATH"])
+        assert a["RAY_AUTH_MODE"] == "token"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        token = path.read_text()
+        assert len(token) == 64 and int(token, 16) and token != Path(b["RAY_AUTH_TOKEN_PATH"]).read_text()
+        assert not str(path).startswith(str(Path.home()))
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_node_env_drops_a_token_that_would_outrank_the_sessions():
+    env = ray_auth.node_env({"RAY_AUTH_TOKEN": "users-own", "PATH": "/bin"}, {"RAY_AUTH_MODE": "token",
+                                                                             "RAY_AUTH_TOKEN_PATH": "/x/t"})
+    assert env == {"PATH": "/bin", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": "/x/t"}
+
+
+def test_as_driver_restores_the_previous_settings(monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "users-own")
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    with ray_auth.session_token() as auth, ray_auth.as_driver(auth):
+        assert os.environ["RAY_AUTH_TOKEN_PATH"] == auth["RAY_AUTH_TOKEN_PATH"] and "RAY_AUTH_TOKEN" not in os.environ
+    assert os.environ["RAY_AUTH_TOKEN"] == "users-own"
+    assert "RAY_AUTH_MODE" not in os.environ and "RAY_AUTH_TOKEN_PATH" not in os.environ
+
+
+# Both kinds of cluster edgernn starts, in one child whose HOME is a new empty folder, as on a new
+# machine (Ray's session files go to their own RAY_TMPDIR too, so nothing left by another run helps).
+FRESH_MACHINE = """
+import os, sys
+from edgernn.studies import sweep
+from edgernn.studies.loopback import loopback_cluster
+
+with loopback_cluster(nodes=1, cpus_per_node=1, timeout=90) as cluster:
+    import ray
+    ray.init(address=cluster["address"], logging_level="ERROR")
+    print("loopback nodes", sum(n["Alive"] for n in ray.nodes()))
+    ray.shutdown()
+with sweep._local_auth(None):
+    ray = sweep._connect(None, 1)
+    print("local task", ray.get(ray.remote(lambda: "ran").remote()))
+    ray.shutdown()
+print("home", sorted(os.listdir(os.environ["HOME"])))
+"""
+
+
+@pytest.mark.slow  # ~30-60 s: a head node and a local instance, each started from scratch
+def test_ray_clusters_start_on_a_machine_without_a_token(tmp_path):
+    """Fails without the session token: the head node dies with "Token authentication is enabled but
+    no authentication token was found" (and ray.init would write ~/.ray/auth_token)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    ray_tmp = tempfile.mkdtemp(prefix="ern-ray-")  # short: Ray's socket paths live below it
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env.update(HOME=str(home), RAY_TMPDIR=ray_tmp, RAY_USAGE_STATS_ENABLED="0", TF_USE_LEGACY_KERAS="1",
+               PYTHONPATH=str(REPO))
+    try:
+        r = subprocess.run([sys.executable, "-c", FRESH_MACHINE], env=env, capture_output=True, text=True,
+                           timeout=300, cwd=tmp_path)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "loopback nodes 1" in r.stdout and "local task ran" in r.stdout, r.stdout + r.stderr[-2000:]
+    assert "home []" in r.stdout, r.stdout  # nothing written under ~/.ray
+    assert "Traceback" not in r.stderr, r.stderr[-2000:]
+
