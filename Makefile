@@ -71,8 +71,10 @@ demo: setup
 	[ $$gru -eq 0 ] && [ $$lstm_rc -eq 0 ]
 	$(BIN)/python tools/show_metrics.py $(DEMO_RUNS)/gru64 $(DEMO_RUNS)/lstm64
 
+# TESTS narrows the run, e.g. `make test TESTS=tests/test_sweep.py` (or `.ci/run TESTS=...`).
+TESTS ?= tests
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(TESTS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
