@@ -6,6 +6,7 @@ Each command has its own section below, marked ``# --- <name> ---``.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import signal
 import sys
@@ -22,8 +23,17 @@ from edgernn.targets.boards import BOARDS, boards_help
 ENGINES = ("espeak", "flite", "festival", "piper", "hibari", "kokoro")
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _interrupt_in(owner: int):
+    """The SIGTERM handler of process ``owner``: raise KeyboardInterrupt there. A process forked from
+    it (a worker pool, a library's helper) inherits the handler; there it does what SIGTERM does by
+    default, end the process, instead of unwinding it with a traceback (edgernn.procs)."""
+    def handler(signum, frame):
+        if os.getpid() != owner:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt
+    return handler
 
 
 @contextlib.contextmanager
@@ -33,7 +43,7 @@ def _terminate_as_interrupt():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt_in(os.getpid()))
     try:
         yield
     finally:

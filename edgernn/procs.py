@@ -9,6 +9,13 @@ parent is already gone.
 External tools (QEMU, the compilers, ssh/scp, flashers) cannot call that themselves, and setting it
 with ``preexec_fn`` is unsafe next to TensorFlow's threads; ``tied_to_parent(argv)`` starts them
 through util-linux's ``setpriv --pdeathsig KILL``, which sets the same flag and then execs the tool.
+
+Interrupts belong to the CLI process (docs/guides/ci-and-fresh-machines.md). Ctrl-C sends SIGINT to
+every process of the terminal's group and the CLI turns SIGTERM into KeyboardInterrupt: a worker or
+child that reacted the same way printed its own ``Traceback ... KeyboardInterrupt`` (a forked pool
+worker inherits the CLI's handler, and a pool stops its workers with SIGTERM even at a normal end).
+So workers and children call ``leave_interrupts_to_parent()``: SIGINT is ignored there (the parent
+reacts, cleans up and stops them) and SIGTERM ends them quietly. ``worker_pool`` starts pools so.
 """
 from __future__ import annotations
 
@@ -23,8 +30,10 @@ PARENT_ENV = "EDGERNN_PARENT_PID"
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """In a child: get SIGKILL when the parent dies (Linux); elsewhere a no-op."""
+def die_with_parent(parent: int | None = None) -> None:
+    """In a child: get SIGKILL when the parent dies (Linux; elsewhere a no-op), and leave interrupts
+    to it. ``parent`` is the pid the child expects (default: the one ``child_env`` passed on)."""
+    leave_interrupts_to_parent()
     if not sys.platform.startswith("linux"):
         return
     import ctypes
@@ -34,9 +43,31 @@ def die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         return
-    expected = os.environ.get(PARENT_ENV)
-    if expected and expected.isdigit() and os.getppid() != int(expected):
+    if parent is None:
+        expected = os.environ.get(PARENT_ENV, "")
+        parent = int(expected) if expected.isdigit() else None
+    if parent is not None and os.getppid() != parent:
         os._exit(1)  # the parent died before prctl took effect
+
+
+def leave_interrupts_to_parent() -> None:
+    """In a worker or child process: ignore Ctrl-C's SIGINT (the parent gets it too, and stops this
+    process as part of its own clean-up) and let SIGTERM end the process at once, without the
+    KeyboardInterrupt handler a forked process inherits from the CLI."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _start_pool_worker(parent: int, initializer, initargs) -> None:
+    die_with_parent(parent)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def worker_pool(ctx, processes: int, initializer=None, initargs=()):
+    """``ctx.Pool(processes, initializer, initargs)`` whose workers leave interrupts to this process
+    and die with it: no traceback per worker at the pool's end or on Ctrl-C, no orphans."""
+    return ctx.Pool(processes, initializer=_start_pool_worker, initargs=(os.getpid(), initializer, initargs))
 
 
 def child_env(extra: dict | None = None) -> dict:

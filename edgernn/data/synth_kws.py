@@ -30,6 +30,7 @@ from edgernn import io
 from edgernn.data import tts, tts_kokoro
 from edgernn.data.wav import resample, write_wav
 from edgernn.errors import UserError
+from edgernn.procs import worker_pool
 
 CORE_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 # The other Speech Commands v2 words: they make up the _unknown_ class.
@@ -466,7 +467,7 @@ def _render_all(speakers, root: Path, noises, rirs, workers: int, progress: bool
             return sorted(written)
         # fork is fastest, but not from a process already running TensorFlow's threads.
         ctx = mp.get_context("spawn" if "tensorflow" in sys.modules else "fork")
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(noises, rirs)) as pool:
+        with worker_pool(ctx, workers, initializer=_init_worker, initargs=(noises, rirs)) as pool:
             for rels in pool.imap_unordered(_render_speaker, jobs, chunksize=2):
                 written += rels
                 bar.advance(task)
