@@ -263,11 +263,13 @@ def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, t
     return measure_serial(model, board=board, port=port, vectors=vectors, baud=baud, timeout=timeout)
 
 
-def firmware_run(elf, board="mps2-an386", timeout=120):
-    """Run firmware in QEMU; returns the parsed summary (vectors, mismatches, instruction ticks, stack)."""
-    from edgernn.targets.mcu import run_firmware
+def firmware_run(elf, board="mps2-an386", timeout=None, app="auto"):
+    """Run firmware in QEMU; returns its parsed output and "app": the bench app's summary (vectors,
+    mismatches, instruction ticks, stack) or the kws app's (detections, ...). ``app="auto"`` recognizes
+    the app from what it prints; ``timeout`` defaults to 120 s for the bench app, else 300 s."""
+    from edgernn.targets.firmware_app import run_any_firmware
 
-    return run_firmware(elf, board=board, timeout=timeout)
+    return run_any_firmware(elf, board=board, timeout=timeout, app=app)
 
 
 def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=False):

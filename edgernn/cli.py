@@ -615,18 +615,19 @@ def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, ar
 @firmware.command("run")
 @click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds before a hung run is stopped.")
-@click.option("--app", type=click.Choice(["bench", "kws"]), default="bench", show_default=True,
-              help="The app the ELF was built with (kws: print the detections with their timestamps).")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds before a hung run is stopped (default: 120 for --app bench, else 300).")
+@click.option("--app", type=click.Choice(["auto", "bench", "kws"]), default="auto", show_default=True,
+              help="The app the ELF was built with; auto: recognized from what the firmware prints. "
+                   "bench: the summary, checked against TFLite Micro; kws: the detections with their timestamps.")
 def firmware_run(elf, board, timeout, app):
-    """Run firmware in qemu-system-arm and report its summary. Exit 1 if outputs differ from TFLite Micro."""
+    """Run firmware in qemu-system-arm and report what it printed. Exit 1 if outputs differ from TFLite Micro."""
     from edgernn import api
 
-    if app == "kws":
-        _print_kws_run(api.firmware_run_kws(elf, board=board, timeout=max(timeout, 300)), elf, board)
+    r = api.firmware_run(elf, board=board, timeout=timeout, app=app)
+    if r.pop("app") == "kws":
+        _print_kws_run(r, elf, board)
         return
-
-    r = api.firmware_run(elf, board=board, timeout=timeout)
     r.pop("outputs")
     _print_table({"title": f"firmware run {elf} ({board})", "columns": ["", ""], "rows": [[k, v] for k, v in r.items()]})
     sys.exit(1 if r["mismatches"] else 0)

@@ -72,6 +72,17 @@ def test_malformed_output_is_reported_not_parsed(text, message):
         mcu.parse_output(text, 0)
 
 
+def test_the_app_is_recognized_from_its_lines():
+    from edgernn.targets.firmware_app import default_timeout, printed_app
+
+    assert printed_app("boot\nEDGERNN-OUT 0 7f\nEDGERNN-MCU vectors=1 ...\n") == "bench"
+    assert printed_app("EDGERNN-KWS-DET 1000 2 200\n  EDGERNN-KWS samples=16000\n") == "kws"
+    assert printed_app("Hello\nEDGERNN-FAULT\n") is None and printed_app("") is None
+    with pytest.raises(UserError, match="both the bench and the kws app"):
+        printed_app("EDGERNN-MCU x\nEDGERNN-KWS y\n")
+    assert default_timeout("bench") == 120 and default_timeout("kws") == default_timeout("auto") == 300
+
+
 def test_hung_firmware_times_out(tmp_path):
     board = get_board("mps2-an386")
     (tmp_path / "link.ld").write_text(linker_script(board))

@@ -91,6 +91,21 @@ def test_firmware_detections_equal_the_host_on_30s(kws_run, stream_wav, tmp_path
     assert run.exit_code == 0 and ("whistle" in run.output or "hum" in run.output), run.output
 
 
+def test_firmware_run_recognizes_the_kws_app_from_what_it_prints(kws_run, tmp_path):
+    """`firmware run` on a kws ELF needs no --app: it said "firmware printed no summary" without it."""
+    rng = np.random.default_rng(7)
+    pcm = _pcm(np.concatenate([_sound(k, rng) for k in (2, 0, 1)]))
+    elf = kf.build_kws_firmware(kws_run, "mps2-an386", pcm=pcm, out=tmp_path / "fw")
+    auto = CliRunner().invoke(main, ["firmware", "run", str(elf)])
+    told = CliRunner().invoke(main, ["firmware", "run", str(elf), "--app", "kws"])
+    assert auto.exit_code == 0 and "keyword detections" in auto.output, auto.output
+    assert auto.output == told.output
+    r = api.firmware_run(elf)
+    assert r["app"] == "kws" and r["samples"] == pcm.size and r["detections"] == len(r["detection_list"])
+    wrong = CliRunner().invoke(main, ["firmware", "run", str(elf), "--app", "bench"])  # told wrong: strict parse
+    assert wrong.exit_code == 2 and "firmware printed no summary" in wrong.output, wrong.output
+
+
 @pytest.mark.parametrize("board, arithmetic", [("mps2-an386", "auto"), ("mps2-an500", "auto"), ("mps2-an505", "auto"),
                                                ("microbit", "auto"), ("microbit", "float"), ("mps2-an386", "fixed")])
 def test_device_features_equal_host_c_and_python_within_one_lsb(kws_run, tmp_path, board, arithmetic):

@@ -192,22 +192,13 @@ def parse_kws_output(text: str, returncode: int) -> dict:
     return r
 
 
-def run_kws_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = 300) -> dict:
-    from edgernn.targets.mcu import _tool, check_arm_elf
+RUN_TIMEOUT = 300.0  # seconds before a hung kws-app run is stopped (a long WAV takes a while in QEMU)
 
-    elf, b = Path(elf), get_board(board)
-    check_arm_elf(elf)  # anything but an ARM executable would only time out in QEMU
-    cmd = [_tool("qemu-system-arm"), "-M", b.qemu_machine, "-nographic", "-monitor", "none", "-serial", "null",
-           "-icount", "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
-    try:
-        proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise UserError(f"kws firmware on {board} did not finish within {timeout:.0f} s") from None
-    text = proc.stdout + proc.stderr
-    if "EDGERNN-FAULT" in text:
-        raise UserError(f"kws firmware on {board} failed: {text.strip().splitlines()[-1][:200]}")
-    return parse_kws_output(text, proc.returncode)
+
+def run_kws_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = RUN_TIMEOUT) -> dict:
+    from edgernn.targets.mcu import run_semihosted
+
+    return parse_kws_output(*run_semihosted(elf, board, timeout, what="kws firmware"))
 
 
 FRONTEND_SYMBOLS = re.compile(r"^(ern_frontend_\w+|ern_logf|ern_fe_\w+|fft_half|real_power|buf_to_features|"

@@ -215,8 +215,12 @@ def check_arm_elf(elf: Path) -> None:
         raise UserError(f"{elf}: an ARM ELF file, but not a linked executable")
 
 
-def run_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = 120) -> dict:
-    """Run under QEMU; returns the parsed summary and outputs. Hangs and crashes are errors."""
+RUN_TIMEOUT = 120.0  # seconds before a hung bench-app run is stopped (the kws app: kws_firmware.RUN_TIMEOUT)
+
+
+def run_semihosted(elf: str | Path, board: str, timeout: float, what: str = "firmware") -> tuple[str, int]:
+    """Run an ELF under QEMU with semihosting: returns what it printed and its exit status. A file that
+    is not an ARM executable, a hang and a crash (EDGERNN-FAULT) are errors; ``what`` names it in them."""
     elf, b = Path(elf), get_board(board)
     check_arm_elf(elf)
     if not (isinstance(timeout, (int, float)) and 0 < timeout <= 24 * 3600):
@@ -228,12 +232,17 @@ def run_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = 12
         proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        raise UserError(f"firmware on {board} did not finish within {timeout:.0f} s (hung?); "
-                        "raise --timeout for very large models") from None
+        raise UserError(f"{what} on {board} did not finish within {timeout:.0f} s (hung?); "
+                        "raise --timeout for very large models or long audio") from None
     text = proc.stdout + proc.stderr
     if "EDGERNN-FAULT" in text:
-        raise UserError(f"firmware on {board} crashed: {text.strip().splitlines()[-1][:200]}")
-    return parse_output(text, proc.returncode)
+        raise UserError(f"{what} on {board} crashed: {text.strip().splitlines()[-1][:200]}")
+    return text, proc.returncode
+
+
+def run_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = RUN_TIMEOUT) -> dict:
+    """Run under QEMU; returns the parsed summary and outputs. Hangs and crashes are errors."""
+    return parse_output(*run_semihosted(elf, board, timeout))
 
 
 def parse_output(text: str, returncode: int) -> dict:
