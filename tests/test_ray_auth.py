@@ -44,6 +44,30 @@ def test_as_driver_restores_the_previous_settings(monkeypatch):
     assert "RAY_AUTH_MODE" not in os.environ and "RAY_AUTH_TOKEN_PATH" not in os.environ
 
 
+def test_joining_a_cluster_says_how_to_give_a_token(monkeypatch):
+    """Ray 2.60 only says "Failed to connect" to a driver without the token (measured against the
+    loopback cluster); the error says what to set, unless token mode is on already."""
+    import ray
+
+    from edgernn.errors import UserError
+    from edgernn.studies import sweep
+
+    def refused(**kwargs):
+        raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379\nmore")
+
+    monkeypatch.setattr(sweep, "check_reachable", lambda address: None)
+    monkeypatch.setattr(ray, "init", refused)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with pytest.raises(UserError, match=r"cannot join the Ray cluster at 10.0.0.5:6379: Failed to connect.*"
+                                        r"set RAY_AUTH_MODE=token and give its token") as e:
+        sweep._connect("10.0.0.5:6379", None)
+    assert "\n" not in str(e.value)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    with pytest.raises(UserError) as e:
+        sweep._connect("10.0.0.5:6379", None)
+    assert "RAY_AUTH_MODE" not in str(e.value)
+
+
 # Both kinds of cluster edgernn starts, in one child whose HOME is a new empty folder, as on a new
 # machine (Ray's session files go to their own RAY_TMPDIR too, so nothing left by another run helps).
 FRESH_MACHINE = """

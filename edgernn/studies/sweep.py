@@ -253,13 +253,22 @@ def _connect(address: str | None, num_cpus: int | None):
         check_reachable(address)
         try:
             ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level="ERROR")
-        except Exception as e:  # a port that answers but is not a Ray head
-            raise UserError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0][:200]}") from None
+        except Exception as e:  # a port that answers but is not a Ray head, or a head that wants a token
+            raise UserError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0][:200]}"
+                            f"{_token_hint()}") from None
     else:  # "local": always a fresh instance on this machine, never a cluster that happens to be running;
         # it authenticates with the session token _local_auth set up, not with ~/.ray/auth_token
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
                  logging_level="ERROR")
     return ray
+
+
+def _token_hint() -> str:
+    """Ray says only "Failed to connect" when the head wants a token this driver does not send."""
+    if os.environ.get(ray_auth.MODE, "").lower() == "token":
+        return ""
+    return (f"; if the cluster uses token authentication, set {ray_auth.MODE}=token and give its token "
+            f"({ray_auth.TOKEN_PATH}, {ray_auth.TOKEN} or ~/.ray/auth_token; docs/guides/ci-and-fresh-machines.md)")
 
 
 @contextlib.contextmanager
