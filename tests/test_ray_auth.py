@@ -80,9 +80,14 @@ with loopback_cluster(nodes=1, cpus_per_node=1, timeout=90) as cluster:
     ray.init(address=cluster["address"], logging_level="ERROR")
     print("loopback nodes", sum(n["Alive"] for n in ray.nodes()))
     ray.shutdown()
+import signal
+def cli_handler(signum, frame):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGTERM, cli_handler)  # as the CLI sets it: ray.init must not keep its own in its place
 with sweep._local_auth(None):
     ray = sweep._connect(None, 1)
     print("local task", ray.get(ray.remote(lambda: "ran").remote()))
+    print("sigterm handler kept", signal.getsignal(signal.SIGTERM) is cli_handler)
     ray.shutdown()
 print("home", sorted(os.listdir(os.environ["HOME"])))
 """
@@ -105,6 +110,7 @@ def test_ray_clusters_start_on_a_machine_without_a_token(tmp_path):
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "loopback nodes 1" in r.stdout and "local task ran" in r.stdout, r.stdout + r.stderr[-2000:]
+    assert "sigterm handler kept True" in r.stdout, r.stdout  # Ray's would print a stack dump on SIGTERM
     assert "home []" in r.stdout, r.stdout  # nothing written under ~/.ray
     assert "Traceback" not in r.stderr, r.stderr[-2000:]
 

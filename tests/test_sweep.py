@@ -131,6 +131,39 @@ def test_unreachable_address_fails_fast(tiny_npz, tmp_path):
     assert time.time() - start < 30 and not (tmp_path / "s" / "trials").exists()
 
 
+def _record_and_interrupt(record_first: int):
+    """A stand-in for Ray's part (run_pending): records the first trials as failed, then is interrupted."""
+    def run_pending(pending, settings, out, *args):
+        for tid, params in pending[:record_first]:
+            S._record(out, tid, params, {"status": "failed", "reason": "stand-in", "figures": {}, "files": {}}, [])
+        if record_first < len(pending):
+            raise KeyboardInterrupt
+        return {"nodes": []}
+    return run_pending
+
+
+def test_a_sweep_interrupted_before_any_trial_leaves_nothing(tiny_npz, tmp_path, monkeypatch):
+    monkeypatch.setattr(S, "run_pending", _record_and_interrupt(0))
+    out = tmp_path / "sweep"
+    with pytest.raises(KeyboardInterrupt):
+        S.sweep(tiny_npz, task="classify", out=out, arch="gru", units="4,8", progress=False)
+    assert list(tmp_path.iterdir()) == [tiny_npz]
+
+
+def test_a_sweep_interrupted_after_a_trial_is_resumed_by_the_same_command(tiny_npz, tmp_path, monkeypatch):
+    """It wrote sweep.json only at its end, so the re-run refused the folder as "not a sweep"."""
+    out = tmp_path / "sweep"
+    monkeypatch.setattr(S, "run_pending", _record_and_interrupt(1))
+    with pytest.raises(KeyboardInterrupt):
+        S.sweep(tiny_npz, task="classify", out=out, arch="gru", units="4,8", progress=False)
+    assert len(S.load_done(out)) == 1 and (out / "sweep.json").is_file()
+    monkeypatch.setattr(S, "run_pending", _record_and_interrupt(99))
+    with pytest.raises(UserError, match="no usable trial: 2 failed"):  # both stand-in trials "failed"
+        S.sweep(tiny_npz, task="classify", out=out, arch="gru", units="4,8", progress=False)
+    sessions = json.loads((out / "sweep.json").read_text())["sessions"]
+    assert [(s["trials_run"], s["trials_already_done"]) for s in sessions] == [(1, 1)]
+
+
 # ------------------------------------------------------------ a real two-node Ray cluster on loopback
 
 @pytest.fixture(scope="module")

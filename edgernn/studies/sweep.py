@@ -29,8 +29,10 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -249,18 +251,32 @@ def _connect(address: str | None, num_cpus: int | None):
     import ray
 
     env = {"env_vars": {"TF_USE_LEGACY_KERAS": "1", "MPLBACKEND": "Agg"}}
-    if address:
-        check_reachable(address)
-        try:
-            ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level="ERROR")
-        except Exception as e:  # a port that answers but is not a Ray head, or a head that wants a token
-            raise UserError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0][:200]}"
-                            f"{_token_hint()}") from None
-    else:  # "local": always a fresh instance on this machine, never a cluster that happens to be running;
-        # it authenticates with the session token _local_auth set up, not with ~/.ray/auth_token
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
-                 logging_level="ERROR")
+    with _keeping_sigterm_handler():
+        if address:
+            check_reachable(address)
+            try:
+                ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level="ERROR")
+            except Exception as e:  # a port that answers but is not a Ray head, or a head that wants a token
+                raise UserError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0][:200]}"
+                                f"{_token_hint()}") from None
+        else:  # "local": always a fresh instance on this machine, never a cluster that happens to be running;
+            # it authenticates with the session token _local_auth set up, not with ~/.ray/auth_token
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, runtime_env=env,
+                     log_to_driver=False, logging_level="ERROR")
     return ray
+
+
+@contextlib.contextmanager
+def _keeping_sigterm_handler():
+    """ray.init replaces this process's SIGTERM handler (Python: sys.exit; then its C++ core: a stack
+    dump, "*** SIGTERM received ***"). A handler set in Python before, such as the CLI's, which unwinds
+    like Ctrl-C so that run_pending's ray.shutdown() runs, is put back; Ray's stay otherwise."""
+    ours = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield
+    finally:
+        if callable(ours):
+            signal.signal(signal.SIGTERM, ours)
 
 
 def _token_hint() -> str:
@@ -397,6 +413,7 @@ def sweep(data, task: str = "kws", out="sweep", arch="gru,lstm", units="16,32", 
         raise UserError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / "sweep.json").is_file():
         raise UserError(f"--out {out}: a folder that is not a sweep (no sweep.json); choose a new or a sweep folder")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     planned = [(trial_id(p, settings), p) for p in designs]
     done = load_done(out)
@@ -409,16 +426,23 @@ def sweep(data, task: str = "kws", out="sweep", arch="gru,lstm", units="16,32", 
     if progress:
         print(f"sweep: {len(planned)} trials planned, {len(planned) - len(pending)} already recorded in {out}, "
               f"{len(pending)} to run", flush=True)
+    previous = io.read_json(out / "sweep.json") if (out / "sweep.json").is_file() else {}
+    record = {"space": space, "search": search, "trials": trials, "settings": settings, "constraints": constraints,
+              "sessions": previous.get("sessions") or []}
     if pending:
-        session.update(run_pending(pending, settings, out, address, num_cpus, cpus_per_trial, retries, progress))
+        # sweep.json first: a sweep interrupted after some trials is a sweep folder the same command resumes
+        io.write_json(out / "sweep.json", record)
+        try:
+            session.update(run_pending(pending, settings, out, address, num_cpus, cpus_per_trial, retries, progress))
+        except BaseException:
+            if created and not load_done(out):  # interrupted before any trial was recorded: leave nothing
+                _remove_empty_sweep(out)
+            raise
     session["wall_seconds"] = round(time.time() - started, 1)
     done = load_done(out)
     records = [done[t] for t, _ in planned if t in done]
     summary = summarize(records, constraints, board, task)
-    previous = io.read_json(out / "sweep.json") if (out / "sweep.json").is_file() else {}
-    sessions = (previous.get("sessions") or []) + [session]
-    io.write_json(out / "sweep.json", {"space": space, "search": search, "trials": trials, "settings": settings,
-                                       "constraints": constraints, "sessions": sessions})
+    io.write_json(out / "sweep.json", dict(record, sessions=record["sessions"] + [session]))
     write_outputs(out, records, summary, board)
     summary.update(session=session, out=str(out))
     io.write_json(out / "summary.json", summary)
@@ -428,6 +452,14 @@ def sweep(data, task: str = "kws", out="sweep", arch="gru,lstm", units="16,32", 
 
 
 # ---------------------------------------------------------------- results: selection, Pareto, files
+
+def _remove_empty_sweep(out: Path) -> None:
+    """Remove the sweep.json this session wrote and the then empty folders; anything else stays."""
+    (out / "sweep.json").unlink(missing_ok=True)
+    for folder in (out / "trials", out):
+        with contextlib.suppress(OSError):  # not empty or not there: not ours to remove
+            folder.rmdir()
+
 
 def violations(rec: dict, constraints: dict) -> dict[str, float]:
     """How far a trial misses each constraint, as a ratio over the limit (empty: it meets them all)."""
