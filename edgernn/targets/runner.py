@@ -210,12 +210,16 @@ def run(spec: dict) -> dict:
 
 
 def _die_with_parent() -> None:
-    """Linux: SIGKILL this runner when the process that started it dies (no orphaned benchmarks)."""
+    """Linux: SIGKILL this runner when the process that started it dies (no orphaned benchmarks).
+    Ctrl-C is left to that process, which stops the runner itself (as edgernn.procs.die_with_parent)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if not sys.platform.startswith("linux"):
         return
     try:
         import ctypes
-        import signal
 
         ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
