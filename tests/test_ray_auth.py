@@ -99,7 +99,9 @@ def test_ray_clusters_start_on_a_machine_without_a_token(tmp_path):
     no authentication token was found" (and ray.init would write ~/.ray/auth_token)."""
     home = tmp_path / "home"
     home.mkdir()
-    ray_tmp = tempfile.mkdtemp(prefix="ern-ray-")  # short: Ray's socket paths live below it
+    # Ray's socket paths (…/ray/session_<date>_<pid>/sockets/plasma_store) must stay under 108 bytes:
+    # a short folder directly in /tmp, not below a TMPDIR that may be long already (.ci/run's)
+    ray_tmp = tempfile.mkdtemp(prefix="ern-ray-", dir="/tmp")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
     env.update(HOME=str(home), RAY_TMPDIR=ray_tmp, RAY_USAGE_STATS_ENABLED="0", TF_USE_LEGACY_KERAS="1",
                PYTHONPATH=str(REPO))
