@@ -161,15 +161,14 @@ def plot_png(record: dict, plot: dict) -> bytes:
 def page_markdown(record: dict, state: dict) -> str:
     name = record["name"]
     parts = [f"# {record['title']}\n", stale_note(record, state),
-             "| | |\n|---|---|\n"
-             f"| measured | {record['date']} |\n"
-             f"| commit | `{record['commit'] or 'none'}`{' (with local changes)' if record.get('dirty') else ''} |\n"
-             f"| machine | {_cell(stamp_line(record).split(', ', 2)[2])}, {_cell(record['machine'].get('os', ''))}, "
-             f"Python {_cell(record['machine'].get('python', '?'))} |\n"
-             f"| command | `{_cell(record['command'])}` |\n"
-             f"| describes | {', '.join(f'`{p}`' for p in record['describes'])} |\n"
-             f"| provenance | {_cell(record['provenance'])} |\n"
-             f"| data | [data/{name}.json](data/{name}.json) |\n"]
+             f"- **Measured:** {record['date']}\n"
+             f"- **Commit:** `{record['commit'] or 'none'}`{' (with local changes)' if record.get('dirty') else ''}\n"
+             f"- **Machine:** {_cell(stamp_line(record).split(', ', 2)[2])}; {_cell(record['machine'].get('os', ''))}; "
+             f"Python {_cell(record['machine'].get('python', '?'))}\n"
+             f"- **Command:** `{_cell(record['command'])}`\n"
+             f"- **Describes:** {', '.join(f'`{p}`' for p in record['describes'])}\n"
+             f"- **Provenance:** {_cell(record['provenance'])}\n"
+             f"- **Data:** [data/{name}.json](data/{name}.json)\n"]
     if record.get("summary"):
         parts.append(record["summary"].strip() + "\n")
     for i, t in enumerate(record["tables"]):
