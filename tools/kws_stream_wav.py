@@ -1,5 +1,5 @@
 """Make a keyword stream WAV: test-split clips of a Speech Commands folder laid end to end over its
-background noise (used by tools/bench_kws_device.py and the README example).
+background noise (used by tools/bench_kws_device.py and docs/getting-started/to-a-board.md).
 
     python tools/kws_stream_wav.py data/kws stream30.wav --seconds 30 --seed 0
 """
