@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # results_record, beside this script
 
 import numpy as np  # noqa: E402
 
@@ -28,7 +29,7 @@ from edgernn.errors import UserError  # noqa: E402
 from edgernn.tflite.info import describe  # noqa: E402
 from edgernn.targets.boards import get_board  # noqa: E402
 from edgernn.targets.mcu import measure  # noqa: E402
-from results_record import write_record  # noqa: E402  (tools/ is this script's own folder)
+from results_record import write_record  # noqa: E402
 
 COLUMNS = ["model", "board", "kernels", "bit-exact", "instructions / inference", "instructions / MAC", "flash B",
            "RAM B", "est. latency ms"]
