@@ -199,7 +199,7 @@ GETTING_STARTED = ["install", "kws-in-5-minutes", "own-keywords", "classify-npz"
 NOT_RUN = "<!-- not run by the tests:"
 # Appended to each edgernn command the pages show, to run them on tiny data in seconds: later options
 # win in click, so the pages keep the sizes a reader should use.
-SMALL = {("data", "synth-kws"): "--per-word 12 --unknown-total 24 --engines espeak --workers 2",
+SMALL = {("data", "synth-kws"): "--per-word 24 --unknown-total 48 --engines espeak --workers 2",
          ("data", "synth-anomaly"): "--train-seconds 20 --val-seconds 8 --test-seconds 20",
          ("train",): "--epochs 1 --units 8",
          ("quantize",): "--calibration-samples 20",
@@ -235,6 +235,7 @@ def _small_edgernn(folder: Path) -> Path:
     """An `edgernn` first on PATH that adds the SMALL options and runs the real one."""
     cases = "\n".join(f'  "{" ".join(k)}"*) extra="{v}";;' for k, v in SMALL.items() if len(k) == 2)
     cases += "\n" + "\n".join(f'  "{k[0]} "*) extra="{v}";;' for k, v in SMALL.items() if len(k) == 1)
+    folder.mkdir(parents=True, exist_ok=True)
     script = folder / "edgernn"
     script.write_text(f'#!/bin/bash\nextra=""\ncase "$1 $2" in\n  *--help*|*--version*) ;;\n{cases}\nesac\n'
                       f'exec "{BIN / "edgernn"}" "$@" $extra\n')
@@ -256,8 +257,10 @@ def test_getting_started_shell_blocks_run(tmp_path):
         for lang, _, body in shell_blocks(DOCS / "getting-started" / f"{name}.md"):
             if lang != "bash":
                 continue
+            t0 = time.monotonic()
             proc = subprocess.run(["bash", "-euo", "pipefail", "-c", body], cwd=work, env=env,
                                   capture_output=True, text=True, timeout=900)
+            print(f"{name}.md block {ran + 1}: exit {proc.returncode} in {time.monotonic() - t0:.0f} s")
             assert proc.returncode == 0, f"{name}.md block failed:\n{body}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
             ran += 1
     print(f"getting-started: {ran} shell blocks run in {time.monotonic() - start:.0f} s")
