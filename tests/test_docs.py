@@ -125,6 +125,33 @@ def test_results_records_are_checked(tmp_path):
             docs_results.load_record(path)
 
 
+def test_benchmark_scripts_write_records_the_pages_accept(tmp_path):
+    """The --json writers of the benchmark scripts produce records that load and render (fed the
+    shapes of their real results, so nothing is trained here)."""
+    import argparse
+
+    docs_results = load_tool("docs_results")
+    voices = load_tool("bench_kws_voices")
+    m = {"accuracy": 0.888, "holdout": {"keyword_accuracy": 0.704, "false_fire_rate": 0.163}}
+    s = {"at_calibrated_threshold": {"false_rejection_rate": 0.972}, "test_operating_point": {"false_rejection_rate": 0.89}}
+    args = argparse.Namespace(json=tmp_path / "kws-voices.json", holdout_engine="festival", minutes=60.0)
+    voices.write_json(args, [("GRU-64", m, s), ("LSTM-64", m, s)], 12.0)
+    anomaly = load_tool("bench_anomaly_mcu")
+    row = {"series": "yahoo", "arch": "gru", "kind": "predictor", "window": 24, "tflm_runs": True,
+           "host_c_bit_exact": (197, 197), "qemu_bit_exact": (4, 4), "qemu_instructions": 370640,
+           "float_roc_auc": 0.554, "int8_tflm_roc_auc": 0.425, "guard_flagged": False}
+    anomaly.write_json(tmp_path / "anomaly-mcu.json", [row], 3.0)
+    mcu = load_tool("bench_mcu")
+    mcu.write_json(argparse.Namespace(json=tmp_path / "mcu.json", vectors=4),
+                   [["kws-gru64", "mps2-an386 (Cortex-M4)", "DSP", "yes", 1372948, 1.97, 27064, 2432, 8.17]], ["note"])
+    records = docs_results.load_records(tmp_path)
+    assert [r["name"] for r in records] == ["anomaly-mcu", "kws-voices", "mcu"]
+    assert all(r["provenance"] == "measured" and r["machine"]["cores"] >= 1 for r in records)
+    assert records[1]["headline"][0]["value"] == "70.4% recognized, 16.3% of non-keywords fire (goals 90% / 3%)"
+    pages = docs_results.results_pages(tmp_path)
+    assert "1,372,948" in pages["results/mcu.md"] and pages["results/img/mcu-0.png"][:4] == b"\x89PNG"
+
+
 def test_readme_results_table_matches_the_records():
     docs_results = load_tool("docs_results")
     assert docs_results.main(["readme", "--check"]) == 0
