@@ -144,8 +144,14 @@ def test_benchmark_scripts_write_records_the_pages_accept(tmp_path):
     mcu = load_tool("bench_mcu")
     mcu.write_json(argparse.Namespace(json=tmp_path / "mcu.json", vectors=4),
                    [["kws-gru64", "mps2-an386 (Cortex-M4)", "DSP", "yes", 1372948, 1.97, 27064, 2432, 8.17]], ["note"])
+    sweep = load_tool("bench_sweep")
+    best = {"id": "gru32x2-s0.5-int8", "metric": "accuracy", "quantized_runtime": "tflm", "accuracy": 0.8125,
+            "flash_bytes": 29764, "ram_bytes": 2040, "mcu_latency_ms": 10.0, "arena_bytes": 11168}
+    summary = {"trials": 24, "ok": 24, "failed": [], "did_not_learn": [], "nodes_used": ["a", "b"], "best": best}
+    sweep.write_json(argparse.Namespace(json=tmp_path / "sweep.json", nodes=2, cpus_per_node=1), summary, 877.0,
+                     {"session": {"trials_run": 0}}, 3.9)
     records = docs_results.load_records(tmp_path)
-    assert [r["name"] for r in records] == ["anomaly-mcu", "kws-voices", "mcu"]
+    assert [r["name"] for r in records] == ["anomaly-mcu", "kws-voices", "mcu", "sweep"]
     assert all(r["provenance"] == "measured" and r["machine"]["cores"] >= 1 for r in records)
     assert records[1]["headline"][0]["value"] == "70.4% recognized, 16.3% of non-keywords fire (goals 90% / 3%)"
     pages = docs_results.results_pages(tmp_path)
