@@ -12,9 +12,10 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # qemu-user: the emulated ARM64 Raspberry Pi userland (tools/arm64_userland.py, tests/test_rpi_arm64.py);
 # openocd: `firmware flash` (its tests check the board scripts exist).
 # flite, festival + voices: more KWS synthesis engines (data synth-kws, train --holdout-engine).
+# chromium: the test that opens the built documentation site headless (tests/test_docs.py).
 APT_PKGS := espeak-ng libsndfile1 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
             openssh-server openssh-client qemu-user openocd \
-            flite festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k
+            flite festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k chromium
 APT_STAMP := $(VENV)/.apt
 
 DEMO_DATA := data/kws
@@ -27,7 +28,7 @@ export EDGERNN_WHEELS := $(WHEEL_DIR)
 AEON_WHEEL  := $(WHEEL_DIR)/aeon-1.6.0-py3-none-any.whl
 AEON_SHA256 := d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409
 
-.PHONY: demo test setup apt venv clean bench-quality wheels
+.PHONY: demo test docs setup apt venv clean bench-quality wheels
 
 setup: apt venv wheels
 
@@ -55,7 +56,7 @@ $(STAMP): pyproject.toml
 
 # The two trainings run side by side: a 64-unit recurrent net cannot keep 2 cores busy (its steps
 # are small and one after another), so the pair ends about a minute sooner than one after the
-# other (README "Keywords on real voices"). LSTM-64 writes to $(DEMO_RUNS)/lstm64.log; GRU-64
+# other (docs/notes/2026-11-30-synthesis-and-demo-time.md). LSTM-64 writes to $(DEMO_RUNS)/lstm64.log; GRU-64
 # shows its progress here. Ctrl-C stops both.
 demo: setup
 	$(BIN)/edgernn data synth-kws $(DEMO_DATA) --skip-existing
@@ -76,5 +77,11 @@ TESTS ?= tests
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(TESTS)
 
+# The documentation site into site/, strict: a broken link, anchor, reference or nav entry fails it.
+# Results pages, the boards matrix and the C runtime headers are generated during the build
+# (tools/mkdocs_hooks.py); docs/index.md says where to start.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean -f mkdocs.yml -d site
+
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build site .pytest_cache

@@ -50,8 +50,46 @@ def _terminate_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-class _Group(click.Group):
+def docs_page(names: list[str]) -> str:
+    """The documentation page of a command, as a path in the built site (docs/ holds its source):
+    [] -> the home page, ["train"] -> its guide, ["data", "synth-kws"] -> that section of the data guide."""
+    if not names:
+        return "index.html"
+    return f"guides/{names[0]}.html" + (f"#{names[1]}" if len(names) > 1 else "")
+
+
+def _command_names(ctx: click.Context) -> list[str]:
+    """The subcommand names that led to ``ctx`` (the program's own name left out)."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    return names[::-1]
+
+
+class _DocsEpilog:
+    """Ends every --help with the path of the command's page in the documentation site, one
+    mechanism for all commands (docs/reference/cli.md; tests/test_docs.py checks each page exists)."""
+
+    def format_epilog(self, ctx, formatter):
+        super().format_epilog(ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_text(f"Docs: {docs_page(_command_names(ctx))} (built by `make docs`; source in docs/)")
+
+
+class _Command(_DocsEpilog, click.Command):
+    pass
+
+
+class _SubGroup(_DocsEpilog, click.Group):
+    command_class = _Command
+
+
+class _Group(_DocsEpilog, click.Group):
     """Turns UserError into 'edgernn: error: ...' and exit 2; Ctrl-C into exit 130."""
+
+    command_class = _Command
+    group_class = _SubGroup
 
     def invoke(self, ctx):
         try:

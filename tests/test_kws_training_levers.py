@@ -33,7 +33,7 @@ def test_schedule_is_recorded_and_checked():
     assert make_recipe(500)["lr_schedule"] == DEFAULT_LR_SCHEDULE in LR_SCHEDULES
     for task in ("classify", "anomaly"):
         assert make_recipe(500, task=task)["lr_schedule"] == "plateau"
-    kws = make_recipe(20000, task="kws")  # the keyword recipe adopted on validation data (README)
+    kws = make_recipe(20000, task="kws")  # the keyword recipe adopted on validation data (docs/notes/2026-11-30-keyword-training-schedule.md)
     assert (kws["lr_schedule"], kws["lr"]) == ("cosine", KWS_LR) and "lr_schedule" in kws["derived"]
     # the cosine schedule runs to its end unless a patience is given (the best weights are still kept)
     assert kws["patience"] == kws["epochs"] and make_recipe(20000, task="kws", patience=5)["patience"] == 5

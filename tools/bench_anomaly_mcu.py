@@ -33,8 +33,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # results_record, beside this script
 
 from edgernn import api  # noqa: E402
+from results_record import write_record  # noqa: E402
 
 MODELS = [("gru", "predictor"), ("gru", "autoencoder"), ("lstm", "predictor"), ("lstm", "autoencoder")]
 TRAIN_END_FRACTION = 0.4  # the rule tools/bench_real.py uses for every series
@@ -140,6 +142,24 @@ def print_table(rows: list[dict]) -> None:
                   f"BROADCAST_TO model, equal on {_k_of_n(r['litert_tile_vs_broadcast'])} test windows")
 
 
+def write_json(path: Path, rows: list[dict], seconds: float) -> None:
+    """The table as a results record (tools/results_record.py): numbers stay numbers, for the plot."""
+    columns = ["series", "model", "window", "TFLM runs", "host C bit-exact", "QEMU bit-exact", "QEMU instr/inf",
+               "ROC-AUC float", "ROC-AUC int8 TFLM", "guard"]
+    table = [[r["series"], f"int8 {r['arch'].upper()} {r['kind']}", r["window"], "yes" if r["tflm_runs"] else "no",
+              _k_of_n(r.get("host_c_bit_exact")), _k_of_n(r.get("qemu_bit_exact")), r.get("qemu_instructions") or "-",
+              round(r["float_roc_auc"], 3), round(r["int8_tflm_roc_auc"], 3) if "int8_tflm_roc_auc" in r else "-",
+              "did not learn?" if r["guard_flagged"] else "ok"] for r in rows]
+    write_record(path, title="Deployable int8 anomaly models on TFLite Micro and in C", tool="tools/bench_anomaly_mcu.py",
+                 command="python tools/bench_anomaly_mcu.py " + " ".join(sys.argv[1:]),
+                 describes=["edgernn/optimize", "edgernn/export/codegen", "firmware/runtime"],
+                 summary=f"Run time {seconds:.0f} s. The figures show deployability (bit-exact C, TFLite Micro runs "
+                         "the model), not detection quality: see the guard column.",
+                 tables=[{"title": "int8 anomaly models", "columns": columns, "rows": table}],
+                 plots=[{"table": 0, "label": ["series", "model"], "value": "QEMU instr/inf",
+                         "title": "Instructions per inference in QEMU"}])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", nargs="+", default=["yahoo"], help="Bundled anomaly series (`edgernn data bundled "
@@ -150,6 +170,8 @@ def main() -> int:
                                                             "for the host C comparison.")
     ap.add_argument("--qemu-vectors", type=int, default=4, help="Test windows run in QEMU firmware.")
     ap.add_argument("--board", default="mps2-an386", help="QEMU board (see `edgernn bench --help`).")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="Also write the table as a results record, e.g. docs/results/data/anomaly-mcu.json.")
     args = ap.parse_args()
     start = time.time()
     rows = []
@@ -162,6 +184,8 @@ def main() -> int:
     print()
     print_table(rows)
     print(f"\nrun time {time.time() - start:.0f} s")
+    if args.json:
+        write_json(args.json, rows, time.time() - start)
     ok = all(r["tflm_runs"] and r["host_c_bit_exact"][0] == r["host_c_bit_exact"][1]
              and r["qemu_bit_exact"][0] == r["qemu_bit_exact"][1] for r in rows)
     return 0 if ok else 1

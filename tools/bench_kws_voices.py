@@ -14,6 +14,8 @@ test stream of the held-out engine's clips) and prints, per model:
     (two rows: threshold calibrated on the validation stream, as deployed; and the test stream's
      own DET point, the usual way FRR at a fixed FA rate is quoted)
 Nothing here is tuned on the held-out engine. Existing finished runs are reused (--retrain to redo).
+With --json PATH the table also goes to a results record (tools/results_record.py), from which the
+documentation's results page is generated (docs/results/data/kws-voices.json).
 """
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # results_record, beside this script
+from results_record import write_record  # noqa: E402
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -35,6 +40,8 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=60.0, help="held-out test stream length")
     ap.add_argument("--calibration-minutes", type=float, default=30.0)
     ap.add_argument("--retrain", action="store_true")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the table as a results record, e.g. docs/results/data/kws-voices.json")
     args = ap.parse_args(argv)
 
     from edgernn import api
@@ -61,7 +68,35 @@ def main(argv=None) -> int:
             print(f"{name}: voice {voice}: keywords {v['keyword_accuracy']:.1%} of {v['keyword_clips']}, "
                   f"non-keywords fired {v['false_fire_rate']:.1%} of {v['unknown_clips']}")
     print(f"total {time.time() - t0:.0f} s; runs in {args.runs}, DET curves in each run's det_curve.png")
+    if args.json:
+        write_json(args, rows, time.time() - t0)
     return 0
+
+
+def write_json(args, rows, seconds: float) -> None:
+    """The Must-show table as a results record: one column per model, percentages as numbers."""
+    figures = [("synthetic test accuracy (test split of the training engines), %", ">= 95%",
+                lambda m, s: m["accuracy"]),
+               (f"{args.holdout_engine} keyword clips recognized, %", ">= 90%", lambda m, s: m["holdout"]["keyword_accuracy"]),
+               (f"{args.holdout_engine} non-keyword clips classified as a keyword, %", "<= 3%",
+                lambda m, s: m["holdout"]["false_fire_rate"]),
+               ("streaming FRR, threshold calibrated on the validation stream, %", "<= 10% at <= 1 FA/h",
+                lambda m, s: s["at_calibrated_threshold"]["false_rejection_rate"]),
+               ("streaming FRR at the test stream's own <= 1 FA/h DET point, %", "<= 10%",
+                lambda m, s: s["test_operating_point"]["false_rejection_rate"])]
+    names = [name for name, _, _ in rows]
+    table = [[what, goal, *(round(100 * f(m, s), 1) for _, m, s in rows)] for what, goal, f in figures]
+    first = [row[2] for row in table]  # the first model's column
+    write_record(args.json, title=f"Keywords on voices never heard ({args.holdout_engine} held out)",
+                 tool="tools/bench_kws_voices.py", command="python tools/bench_kws_voices.py " + " ".join(sys.argv[1:]),
+                 describes=["edgernn/data", "edgernn/train", "edgernn/features", "edgernn/streaming"],
+                 summary=f"Default options, `train --holdout-engine {args.holdout_engine}`; test stream "
+                         f"{args.minutes:g} min of the held-out engine's clips; {seconds:.0f} s in all.",
+                 tables=[{"title": "Models", "columns": ["figure", "goal", *names], "rows": table}],
+                 plots=[{"table": 0, "label": ["figure"], "value": names[0], "title": f"{names[0]} (%)"}],
+                 headline=[{"what": f"{names[0]} keywords of an engine never heard ({args.holdout_engine})",
+                            "value": f"{first[1]}% recognized, {first[2]}% of non-keywords fire (goals 90% / 3%)"}])
+    print(f"wrote {args.json}")
 
 
 def print_table(rows, args) -> None:

@@ -11,6 +11,8 @@ and with the plain reference kernels: bit-exactness against TFLite Micro on the 
 (text + rodata + data) against the target int8 weight bytes + 16 KB, RAM (data + bss + stack
 high-water mark), and the latency *estimate* at the real part's clock (CPI 1).
 Models the C generator cannot compile yet are reported with the reason.
+With --json PATH the figures also go to a results record (tools/results_record.py), from which the
+documentation's results page is generated (docs/results/data/mcu.json is the one it shows).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # results_record, beside this script
 
 import numpy as np  # noqa: E402
 
@@ -26,6 +29,10 @@ from edgernn.errors import UserError  # noqa: E402
 from edgernn.tflite.info import describe  # noqa: E402
 from edgernn.targets.boards import get_board  # noqa: E402
 from edgernn.targets.mcu import measure  # noqa: E402
+from results_record import write_record  # noqa: E402
+
+COLUMNS = ["model", "board", "kernels", "bit-exact", "instructions / inference", "instructions / MAC", "flash B",
+           "RAM B", "est. latency ms"]
 
 
 def real_inputs(model: Path, n: int):
@@ -77,7 +84,10 @@ def main() -> int:
     ap.add_argument("--vectors", type=int, default=16)
     ap.add_argument("--host-random", type=int, default=100, help="random inputs for the host-build parity check")
     ap.add_argument("--host-real", type=int, default=100, help="real test inputs for the host-build parity check")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the figures as a results record, e.g. docs/results/data/mcu.json")
     args = ap.parse_args()
+    rows, notes = [], []
     for model in map(Path, args.models):
         if not model.is_file():
             print(f"{model}: missing (run tools/bench_convert.py first)")
@@ -86,8 +96,10 @@ def main() -> int:
         weights = info["weight_bytes"].get("int8", 0)
         print(f"\n== {model}: {info['file_bytes']} B .tflite, int8 weights {weights} B; flash target "
               f"<= {weights + 16384} B ==")
-        print(tflm_figures(model))
-        print(host_parity(model, args.host_random, args.host_real))
+        tflm, parity = tflm_figures(model), host_parity(model, args.host_random, args.host_real)
+        print(tflm)
+        print(parity)
+        notes.append(f"`{model}`: {info['file_bytes']:,} B .tflite, int8 weights {weights:,} B; {tflm}; {parity}.")
         print(f"{'board':12} {'core':10} {'kernels':9} {'bit-exact':9} {'instr/inference':>15} {'instr/MAC':>9} {'flash B*':>8} "
               f"{'RAM B':>6} {'est. ms':>8}")
         inputs = real_inputs(model, args.vectors)
@@ -102,12 +114,37 @@ def main() -> int:
                 print(f"{board:12} {get_board(board).cpu.replace('cortex-m', 'Cortex-M'):10} {kernels:9} {'yes' if r['bit_exact_vs_tflm'] else 'NO':9} "
                       f"{r['instructions_per_inference']:>15,} {r['instructions_per_mac']:>9.2f} {r['flash_without_vectors_bytes']:>8} "
                       f"{r['ram_bytes']:>6} {r['estimated_latency_ms']:>8.2f}")
+                rows.append([model.parent.name, f"{board} ({get_board(board).cpu.replace('cortex-m', 'Cortex-M')})", kernels,
+                             "yes" if r["bit_exact_vs_tflm"] else "NO", r["instructions_per_inference"],
+                             round(r["instructions_per_mac"], 2), r["flash_without_vectors_bytes"], r["ram_bytes"],
+                             round(r["estimated_latency_ms"], 2)])
                 if not get_board(board).dsp:
                     break  # no DSP extension: the reference kernels are the only set
         print("* flash: text + rodata + data of the firmware, without the baked-in test vectors")
         print("estimate basis: instructions at CPI 1 at each board's nominal clock (edgernn/targets/boards.py); "
               "QEMU counts instructions, not cycles")
+    if args.json and rows:
+        write_json(args, rows, notes)
     return 0
+
+
+def write_json(args, rows: list, notes: list) -> None:
+    """The figures as a results record; the README's headline is the first model's first board row."""
+    first = rows[0]
+    write_record(
+        args.json, title="Microcontroller: int8 models as generated C in QEMU", tool="tools/bench_mcu.py",
+        command="python tools/bench_mcu.py " + " ".join(sys.argv[1:]),
+        describes=["edgernn/export/codegen", "firmware/runtime", "firmware/boards", "edgernn/targets"],
+        summary=" ".join(notes) + f" {args.vectors} test vectors per board. Flash: text + rodata + data without the "
+                "test vectors. Latency is an estimate: instructions at CPI 1 at the board's nominal clock "
+                "(QEMU counts instructions, not cycles).",
+        tables=[{"title": "Generated C per board", "columns": COLUMNS, "rows": rows}],
+        plots=[{"table": 0, "label": ["model", "board", "kernels"], "value": "instructions / MAC",
+                "title": "Instructions per MAC (lower is better)"}],
+        headline=[{"what": f"{first[0]} on {first[1]} (generated C, {first[2]} kernels)",
+                   "value": f"{first[5]} instructions/MAC, {first[8]} ms est., {first[6]:,} B flash, "
+                            f"{first[7]:,} B RAM, bit-exact: {first[3]}"}])
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

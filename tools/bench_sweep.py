@@ -8,6 +8,8 @@ joined over loopback), runs `edgernn sweep` over GRU/LSTM x 8/16/32 units x 1/2 
 --max-flash 64KB --max-ram 16KB --max-latency-ms 20 on mps2-an386, then runs the same sweep again
 and shows that the re-run does no work. Prints: trials, failures, Ray nodes used, wall time, the
 chosen model's measured figures against each constraint, the Pareto plot files, and the re-run.
+With --json PATH the figures also go to a results record (tools/results_record.py), from which the
+documentation's results page is generated (docs/results/data/sweep.json).
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ sys.path.insert(0, str(ROOT))
 from edgernn import api  # noqa: E402
 from edgernn.studies.loopback import loopback_cluster  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # results_record, beside this script
+from results_record import write_record  # noqa: E402
+
 SPACE = dict(task="kws", arch="gru,lstm", units="8,16,32", layers="1,2", sparsity="0,0.5", quant="int8", epochs=3,
              prune_epochs=2)
 LIMITS = dict(max_flash="64KB", max_ram="16KB", max_latency_ms=20.0, board="mps2-an386")
@@ -33,6 +38,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(ROOT / "sweeps" / "kws-bench"))
     p.add_argument("--nodes", type=int, default=2)
     p.add_argument("--cpus-per-node", type=int, default=1)
+    p.add_argument("--json", type=Path, default=None,
+                   help="also write the figures as a results record, e.g. docs/results/data/sweep.json")
     a = p.parse_args(argv)
     with loopback_cluster(nodes=a.nodes, cpus_per_node=a.cpus_per_node, pythonpath=str(ROOT)) as cluster:
         print(f"Ray cluster: {a.nodes} nodes on loopback, head {cluster['address']}", flush=True)
@@ -57,7 +64,29 @@ def main(argv=None) -> int:
     print(f"Pareto plots: {a.out}/pareto_mcu_mps2-an386.png, {a.out}/pareto_cpu.png; best model: {a.out}/best/")
     print(f"re-run of the same command: {again['session']['trials_run']} trials run, "
           f"{again['session']['trials_already_done']} already recorded, {rerun:.1f} s")
+    if a.json:
+        write_json(a, s, wall, again, rerun)
     return 0
+
+
+def write_json(a, s: dict, wall: float, again: dict, rerun: float) -> None:
+    """The sweep's figures as a results record."""
+    b = s["best"]
+    rows = [["trials (ok / failed / did not learn)", f"{s['trials']} ({s['ok']} / {len(s['failed'])} / "
+                                                     f"{len(s['did_not_learn'])})"],
+            ["Ray nodes that ran trials", len(s["nodes_used"])], ["wall time, s", round(wall)],
+            ["re-run of the same command: trials run", again["session"]["trials_run"]],
+            ["re-run of the same command, s", round(rerun, 1)], ["chosen design", b["id"]],
+            [f"chosen: {b['metric']} (int8 on {b['quantized_runtime']})", round(b["accuracy"], 4)],
+            ["chosen: flash, B", b["flash_bytes"]], ["chosen: RAM, B", b["ram_bytes"]],
+            ["chosen: est. latency on mps2-an386, ms", round(b["mcu_latency_ms"], 2)],
+            ["chosen: arena, B", b["arena_bytes"]]]
+    write_record(a.json, title="A sweep under a device budget on Ray", tool="tools/bench_sweep.py",
+                 command="python tools/bench_sweep.py " + " ".join(sys.argv[1:]),
+                 describes=["edgernn/studies/sweep.py", "edgernn/studies/loopback.py"],
+                 summary=f"{a.nodes} Ray nodes on loopback, {a.cpus_per_node} CPU each; space {SPACE}; limits {LIMITS}.",
+                 tables=[{"title": "Sweep", "columns": ["figure", "value"], "rows": rows}])
+    print(f"wrote {a.json}")
 
 
 if __name__ == "__main__":

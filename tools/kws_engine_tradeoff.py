@@ -6,7 +6,7 @@ For runs trained with ``--holdout-engine`` (e.g. by tools/kws_rejection_levers.p
 prints per run: the held-out engine's keyword accuracy and non-keywords fired at the model's own
 operating point, then its keyword accuracy once the ``_unknown_`` log-probability is shifted
 until at most 10% / 5% / 3% of its non-keywords fire. Used to choose the synthesis engines
-(README "Neural voices"): runs on different datasets have different validation splits, but
+(docs/notes/2026-11-30-neural-voice-shares-and-kokoro.md): runs on different datasets have different validation splits, but
 the held-out engine is outside every one of them, so it compares them on equal terms. Meant for
 the validation engine (flite), never the engine the benchmark tests (festival).
 """

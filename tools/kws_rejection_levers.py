@@ -1,4 +1,4 @@
-"""Keyword-spotting training levers judged on VALIDATION data, one engine held out (README: "Rejecting non-keywords").
+"""Keyword-spotting training levers judged on VALIDATION data, one engine held out (docs/notes/2026-11-30-rejecting-non-keywords.md).
 
     python tools/kws_rejection_levers.py --data data/kws --out runs/levers/tuf8 --train-unknown-fraction 8 --copies 3
     python tools/kws_rejection_levers.py --data data/kws --out runs/levers/cos --lr-schedule cosine --lr 0.006

@@ -1,5 +1,5 @@
 """Make a keyword stream WAV: test-split clips of a Speech Commands folder laid end to end over its
-background noise (used by tools/bench_kws_device.py and the README example).
+background noise (used by tools/bench_kws_device.py and docs/getting-started/to-a-board.md).
 
     python tools/kws_stream_wav.py data/kws stream30.wav --seconds 30 --seed 0
 """
@@ -12,15 +12,19 @@ import numpy as np
 
 
 def make_stream(data: Path, seconds: float = 30.0, seed: int = 0, rate: int = 16000) -> np.ndarray:
-    """int16 mono audio: one test clip (a keyword 3 times in 4, else an unknown word) about every 1.5 s."""
+    """int16 mono audio: one test clip (a keyword 3 times in 4, else an unknown word) about every 1.5 s.
+    The keywords are the ones the dataset was made with (its own vocabulary too), else the ten core words."""
     import soundfile as sf
 
-    from edgernn.data.synth_kws import CORE_WORDS
+    from edgernn.data.speech_commands import default_keywords
 
     rng = np.random.default_rng(seed)
     test = [line.strip() for line in (data / "testing_list.txt").read_text().splitlines() if line.strip()]
-    keywords = [t for t in test if t.split("/")[0] in CORE_WORDS]
-    unknown = [t for t in test if t.split("/")[0] not in CORE_WORDS] or keywords
+    words = set(default_keywords(data))
+    keywords = [t for t in test if t.split("/")[0] in words]
+    if not keywords:
+        raise SystemExit(f"{data}: no clip of {', '.join(sorted(words))} in the test split to make a stream of")
+    unknown = [t for t in test if t.split("/")[0] not in words] or keywords
     n = int(seconds * rate)
     noises = sorted((data / "_background_noise_").glob("*.wav"))
     noise, _ = sf.read(noises[rng.integers(len(noises))], dtype="float32", always_2d=True) if noises else (

@@ -152,7 +152,7 @@ def make_one(name: str, out: Path, data: Path, boards, retrain: bool) -> dict:
     float_m = api.evaluate(folder / "model.keras", progress=False)
     int8_m = api.evaluate(int8, runtime="tflm", progress=False)
     chk = api.check(int8)
-    # Ship the path the README's data command creates, so `bench`/`eval` find the data when run from the repo.
+    # Ship the path the data command of docs/getting-started creates, so `bench`/`eval` find the data when run from the repo.
     set_data_path(folder, spec["data"])
     print(f"{name}: {metric} float {float_m[metric]:.4f}, int8 {int8_m[metric]:.4f}; arena {chk['arena_bytes']} B; "
           f"measuring on {', '.join(boards)}", flush=True)

@@ -8,7 +8,7 @@ acoustic model, trained on recordings of people, ships inside its wheel) restric
 of exactly those words: a forced choice, so chance is 1 / len(words). Prints one row per voice:
 how many words it recognized and what it heard. A voice far below the others is one the KWS
 models would learn wrong English from; a voice level with them is as intelligible as they are,
-so if adding it does not help an unseen engine, intelligibility is not why (README "Kokoro voices").
+so if adding it does not help an unseen engine, intelligibility is not why (docs/notes/2026-11-30-neural-voice-shares-and-kokoro.md).
 Needs pocketsphinx (in the `dev` extra).
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ Two parts, both on by default for ``--task kws`` (``train --no-augment`` turns t
   coefficients set to the training mean (0 after standardization).
 ``warp`` (off by default) also resamples each extra copy by its own factor in [1 - warp, 1 + warp]
 (another speaker's vocal tract and pitch); with flite held out 0.1 and 0.2 gained nothing on
-validation (README "What did not move the unseen engine"), so it is a lever, not a default.
+validation (docs/notes/2026-11-30-levers-that-did-not-move-the-unseen-engine.md), so it is a lever, not a default.
 Validation, test and hold-out data are never augmented.
 """
 from __future__ import annotations

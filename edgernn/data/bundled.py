@@ -12,8 +12,8 @@ by sktime's loader.
   ``class_names`` [C], ``lengths`` [N] int64. The archive's test split stays the test split; a
   seeded stratified part of the archive's train split becomes the validation split. Variable-length
   sets are stored with each sequence at the start of its row, zero-padded after it, and its length
-  in ``lengths`` (the npz loader moves the padding before the data, see README "Variable-length
-  sequences").
+  in ``lengths`` (the npz loader moves the padding before the data, see docs/guides/data.md,
+  "Variable-length sequences").
 - anomaly: ``series`` [n, C] float64, ``label`` [n] int64 (1 anomalous), ``channels`` [C]; written
   out as a CSV (``value...,label``) that ``--task anomaly`` reads; ``train_end``: the first row
   after the archive's own known-normal part (the UCR anomaly archive's TRAIN part), else None.

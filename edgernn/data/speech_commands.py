@@ -41,7 +41,7 @@ LOADER_VERSION = 2  # bump when the clip selection or labelling changes
 MAX_CLIPS = 2_000_000  # bound on the clips one folder may list
 UNKNOWN_FRACTION = 3.0  # _unknown_ clips in validation and test, in class sizes (figures stay comparable)
 # ... and in training. 8 (was 3): chosen on validation data with flite held out (GRU-64, 16 non-keyword
-# clips per speaker synthesized; README "Rejecting non-keywords"): at the training cost of the previous
+# clips per speaker synthesized; docs/notes/2026-11-30-rejecting-non-keywords.md): at the training cost of the previous
 # defaults (2 augmented copies instead of 3) keyword accuracy at <= 10% / <= 5% validation false fires
 # rose 80.8% -> 82.7% / 58.7% -> 76.5%, and the share of non-keywords fired fell 26.3% -> 15.4%.
 TRAIN_UNKNOWN_FRACTION = 8.0

@@ -90,10 +90,10 @@ VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f
             "edward", "linda", "max", "paul", "quincy", "robert", "steph", "travis")
 # Share of speakers per engine (renormalised over the engines used). The neural voices replace
 # half of espeak-ng's speakers (the most robotic engine): chosen on validation, flite held out
-# (README "Neural voices"); giving them 30 % taken from every engine did worse there.
+# (docs/notes/2026-11-30-neural-voice-shares-and-kokoro.md); giving them 30 % taken from every engine did worse there.
 ENGINE_SHARE = {"espeak": 0.2, "flite": 0.3, "festival": 0.3, "piper": 0.1, "hibari": 0.1, "kokoro": 0.2}
 # Installed engines used only when named in --engines. kokoro: its five voices and their blends
-# did not move the held-out festival figures (README "Kokoro voices") and it costs 25 times the
+# did not move the held-out festival figures (docs/notes/2026-11-30-neural-voice-shares-and-kokoro.md) and it costs 25 times the
 # synthesis time of the others per clip.
 OPT_IN_ENGINES = ("kokoro",)
 # Engines that report where each word of a sentence is (carrier phrases need it)

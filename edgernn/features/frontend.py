@@ -36,7 +36,7 @@ class FeatureConfig:
       "fixed" to deploy on a Cortex-M0 with no train/deploy feature skew.
     mean_norm: subtract each window's mean per coefficient (cepstral mean normalization). A
       training study only (``tools/kws_rejection_levers.py --mean-norm``): with flite held out it
-      gained nothing at matched false-fire rates (README "What did not move the unseen engine"),
+      gained nothing at matched false-fire rates (docs/notes/2026-11-30-levers-that-did-not-move-the-unseen-engine.md),
       so the streaming pipeline and the C front end do not implement it and refuse such runs.
     """
 

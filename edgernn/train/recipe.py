@@ -64,8 +64,8 @@ def auto_lr(n_train: int, task: str | None) -> float:
     10/40, GRU-32 and LSTM-32, seed 0, 30-216 training sequences, five sets) a configuration with
     lr 1e-2 had the lowest validation loss on 8 of the 10 set x model pairs (the other two:
     GunPoint LSTM, where the earlier 3e-3 default was lowest, and ArrowHead GRU, where nothing
-    learnt). With it the defaults' validation accuracy rose or stayed on all ten (README,
-    "Training recipe"). Larger sets
+    learnt). With it the defaults' validation accuracy rose or stayed on all ten
+    (docs/notes/2026-11-30-training-recipe-revision.md). Larger sets
     (keyword spotting: thousands of clips, hundreds of steps per epoch) keep the 3e-3 they were
     measured with; anomaly windows too (no evidence either way). Keyword spotting: 6e-3 with the
     cosine schedule (see ``auto_lr_schedule``).
@@ -79,7 +79,8 @@ def auto_lr_schedule(task: str | None) -> str:
     """The learning-rate schedule when none is given: cosine for keyword spotting, else plateau halving.
 
     Evidence (validation data only; GRU-64, the default 20,800-clip keyword set with flite held
-    out, seed 0, festival and the test split never looked at; README "Rejecting non-keywords"):
+    out, seed 0, festival and the test split never looked at;
+    docs/notes/2026-11-30-keyword-training-schedule.md):
     with plateau halving (patience 2 epochs at 417 steps per epoch) the rate was halved 7 times by
     epoch 40, from epoch 12 on, and the model still underfit (training accuracy 84% below
     validation 86%). Warm-up + cosine from 6e-3 lowered the validation loss 0.375 -> 0.344 and

@@ -8,7 +8,7 @@
  *   kws_audio_flash.c   a WAV linked into flash (QEMU runs, tests, bench), ends after the last sample
  *   kws_audio_serial.c  audio streamed by the host over the UART (`edgernn firmware stream`)
  *
- * Worked example (README, "Keyword spotting on the device"): an Arduino Nano 33 BLE Sense
+ * Worked example (docs/guides/firmware.md, "Keyword spotting on the device"): an Arduino Nano 33 BLE Sense
  * (nRF52840, Cortex-M4F) with its MP34DT05 PDM microphone: the nRF PDM peripheral (16 kHz, mono,
  * EasyDMA) fills two ping-pong buffers of ERN_FE_HOP samples; its END interrupt marks a buffer
  * full, and board_audio_read() waits for one, copies it out and hands the peripheral the other.
