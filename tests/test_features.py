@@ -1,6 +1,8 @@
 import numpy as np
 
-from edgernn.features.frontend import FeatureConfig, dct_matrix, features, hz_to_mel, log_mel, mel_filterbank, mfcc
+from edgernn.features import FeatureConfig, features
+from edgernn.features.dsp import dct_matrix, hz_to_mel, mel_filterbank
+from edgernn.features.frontend import log_mel, mfcc
 
 
 def test_one_second_gives_hello_edge_shape():

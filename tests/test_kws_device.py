@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from edgernn import api
 from edgernn.cli import main
-from edgernn.features.frontend import FeatureConfig, features
+from edgernn.features import FeatureConfig, features
 from edgernn.streaming.device_mirror import load_setup, run_stream, stream_int8_features
 from edgernn.targets import kws_firmware as kf
 

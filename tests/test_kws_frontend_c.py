@@ -8,7 +8,7 @@ import pytest
 
 from edgernn.errors import UserError
 from edgernn.export.frontend_c import feature_config_of_run, frontend_header
-from edgernn.features.frontend import FeatureConfig, features
+from edgernn.features import FeatureConfig, features
 from edgernn.runtimes.base import TensorInfo, quantize
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
@@ -115,8 +115,8 @@ def _extremes() -> list[np.ndarray]:
                                  FeatureConfig(arithmetic="fixed", kind="logmel", n_mels=20, n_fft=256,
                                                window_ms=16.0, hop_ms=10.0, fmax=7000.0)])
 def test_fixed_point_c_equals_its_python_mirror_bit_for_bit(cfg):
+    from edgernn.features.dsp import frames
     from edgernn.features.fixed_point import fixed_features_pcm
-    from edgernn.features.frontend import frames
     from edgernn.runtimes.frontend_native import NativeFrontend
 
     n = cfg.num_features

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from edgernn.cli import main
 from edgernn.data.wav import write_wav
-from edgernn.features.frontend import FeatureConfig, features
+from edgernn.features import FeatureConfig, features
 from edgernn.streaming import evaluate as ev
 from edgernn.streaming import stream as st
 from edgernn.streaming.recognize import RecognizeConfig, detect

@@ -11,7 +11,7 @@ from edgernn.data import load_dataset, tts
 from edgernn.data import synth_kws as sk
 from edgernn.data.augment import DEFAULT_AUGMENT, augmented_copies, check_augment, parse_augment_options, spec_mask
 from edgernn.errors import UserError
-from edgernn.features.frontend import FeatureConfig
+from edgernn.features import FeatureConfig
 
 WORDS = ("marvin", "lamp", "coffee")
 
@@ -140,7 +140,7 @@ def test_augmentation_options_and_effects():
     X, y = augmented_copies(waves, np.arange(4), noise, opts, 0, cfg)
     X2, _ = augmented_copies(waves, np.arange(4), noise, opts, 0, cfg)
     assert X.shape == (8, 49, 10) and list(y) == [0, 1, 2, 3] * 2 and np.array_equal(X, X2)
-    from edgernn.features.frontend import features
+    from edgernn.features import features
     assert not np.allclose(X[:4], features(waves, cfg))
     masked = spec_mask(np.ones((50, 49, 10), np.float32), np.random.default_rng(0),
                        check_augment({"time_masks": 1, "time_mask_frames": 10, "freq_masks": 0}))

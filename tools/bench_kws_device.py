@@ -86,8 +86,9 @@ def noise_clips(data: Path, n: int, seed: int):
 
 def agreement(run: Path, data: Path, clips: int, seed: int) -> None:
     from edgernn.data.synth_kws import CORE_WORDS
+    from edgernn.features import features
+    from edgernn.features.dsp import frames
     from edgernn.features.fixed_point import fixed_features_pcm
-    from edgernn.features.frontend import features, frames
     from edgernn.runtimes.base import quantize
     from edgernn.runtimes.frontend_native import NativeFrontend
     from edgernn.streaming.device_mirror import load_setup, model_io

@@ -106,7 +106,7 @@ def shift_and_mix(wave: np.ndarray, rng: np.random.Generator, noises, options: d
 
 def augmented_copies(waves: np.ndarray, labels: np.ndarray, noises, options: dict, seed: int, cfg):
     """Features of ``copies`` shifted + background-mixed versions of every training waveform."""
-    from edgernn.features.frontend import features
+    from edgernn.features import features
 
     if options["copies"] == 0 or len(waves) == 0:
         return np.zeros((0, cfg.num_frames, cfg.num_features), np.float32), np.zeros(0, np.int64)

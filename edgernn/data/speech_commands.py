@@ -32,7 +32,7 @@ from edgernn.data.synth_kws import (CORE_WORDS, NOISE_KINDS, parse_keywords, rea
                                     voice_family)
 from edgernn.data.wav import read_wav
 from edgernn.errors import UserError
-from edgernn.features.frontend import FeatureConfig, features
+from edgernn.features import FeatureConfig, features
 
 CLASS_NAMES = ["_silence_", "_unknown_", *CORE_WORDS]
 SPLIT_FILES = {"val": "validation_list.txt", "test": "testing_list.txt"}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.features.frontend import LOG_FLOOR, FeatureConfig, dct_matrix, mel_filterbank
+from edgernn.features.config import FeatureConfig
+from edgernn.features.dsp import LOG_FLOOR, dct_matrix, mel_filterbank
 
 MAX_NFFT = 4096
 

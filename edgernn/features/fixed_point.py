@@ -27,7 +27,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from edgernn.features.frontend import LOG_FLOOR, FeatureConfig, dct_matrix, frames, mel_filterbank
+from edgernn.features.config import FeatureConfig
+from edgernn.features.dsp import LOG_FLOOR, dct_matrix, frames, mel_filterbank
 
 LOG2_SEGMENTS = 64
 MIN_SHIFT, MAX_SHIFT = 6, 26  # |prod| < 2^46; r >= 6 keeps the floor below 2^61

@@ -1,6 +1,6 @@
 """The C feature front end (``firmware/features/``) on the host: compiled with gcc, loaded with ctypes.
 
-Measures the device front end against the Python one (``edgernn.features.frontend``) on the same
+Measures the device front end against the Python one (``edgernn.features``) on the same
 int16 audio, and gives the host pipeline the device's exact features when asked. Builds are cached
 by the hash of the sources and the generated tables.
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.export.frontend_c import frontend_header
-from edgernn.features.frontend import FeatureConfig
+from edgernn.features.config import FeatureConfig
 from edgernn.procs import tied_to_parent
 from edgernn.resources import firmware_dir
 

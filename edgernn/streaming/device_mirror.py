@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.features.frontend import LOG_FLOOR, FeatureConfig, dct_matrix, frames, mel_filterbank, power_spectrum
+from edgernn.features.config import FeatureConfig
+from edgernn.features.dsp import LOG_FLOOR, dct_matrix, frames, mel_filterbank, power_spectrum
 from edgernn.streaming.recognize import (Detection, RecognizeCommands, RecognizeConfig, score_from_int8,
                                          score_from_probability)
 from edgernn.streaming.stream import every_frames, result_frames, result_time_ms

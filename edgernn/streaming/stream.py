@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.features.frontend import FeatureConfig, dct_matrix, frames, mel_filterbank, power_spectrum, LOG_FLOOR
+from edgernn.features.config import FeatureConfig
+from edgernn.features.dsp import LOG_FLOOR, dct_matrix, frames, mel_filterbank, power_spectrum
 from edgernn.streaming.recognize import (MAX_RESULTS, Detection, RecognizeCommands, RecognizeConfig,
                                          score_from_int8, score_from_probability)
 

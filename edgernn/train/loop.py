@@ -180,7 +180,7 @@ def _feature_options(task: str, arithmetic: str) -> dict:
         return {}
     if task != "kws":
         raise UserError("--feature-arithmetic is for --task kws (audio features)")
-    from edgernn.features.frontend import FeatureConfig
+    from edgernn.features.config import FeatureConfig
 
     return {"features": FeatureConfig(arithmetic=arithmetic).to_dict()}
 def _kws_data_options(task, data, keywords, holdout_engine, augment) -> dict:
