@@ -303,7 +303,7 @@ def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu",
             cells="gru,lstm", prune_sparsities="0.5,0.75,0.9", prune_epochs=10):
     """GRU vs LSTM (vs vanilla RNN: ``cells``) with matched budgets: train, convert, benchmark, prune, recommend;
     returns the report folder."""
-    from edgernn.bench.compare import compare as _compare
+    from edgernn.studies.compare import compare as _compare
 
     return _compare(data, task=task, budget=budget, units=units, seeds=seeds, targets=targets, seq_lens=seq_lens,
                     out=out, epochs=epochs, seq_epochs=seq_epochs, seq_samples=seq_samples,

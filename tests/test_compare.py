@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgernn import api
-from edgernn.bench.compare import BUDGET_FN, long_dependency_data, match_units
+from edgernn.studies.compare import BUDGET_FN, long_dependency_data, match_units
 from edgernn.cli import main
 from edgernn.data import load_dataset
 
@@ -33,7 +33,7 @@ def test_int8_weight_bytes_counts_int32_biases():
 
 
 def test_long_dependency_task_is_answered_by_the_first_steps_only(tmp_path):
-    from edgernn.bench.compare import CUE_STEPS
+    from edgernn.studies.compare import CUE_STEPS
 
     ds = load_dataset(long_dependency_data(tmp_path / "d.npz", steps=30, n=400))
     X, y = ds.splits["train"].X, ds.splits["train"].y
@@ -44,7 +44,7 @@ def test_long_dependency_task_is_answered_by_the_first_steps_only(tmp_path):
 
 
 def test_resample_time_keeps_end_points_and_interpolates():
-    from edgernn.bench.compare import resample_time
+    from edgernn.studies.compare import resample_time
     X = np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1)  # 0,1,2 and 3,4,5
     Y = resample_time(X, 5)
     np.testing.assert_allclose(Y[:, :, 0], [[0, 0.5, 1, 1.5, 2], [3, 3.5, 4, 4.5, 5]])

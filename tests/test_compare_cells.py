@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from edgernn import api
-from edgernn.bench import compare_stats as S
-from edgernn.bench.compare import match_units, parse_cells, parse_sparsities, summarize
+from edgernn.studies import compare_stats as S
+from edgernn.studies.compare import match_units, parse_cells, parse_sparsities, summarize
 from edgernn.cli import main
 
 KWS = {"task": "kws", "layers": 1, "input_shape": [49, 10], "class_names": list(range(12))}
@@ -187,13 +187,13 @@ def test_compare_three_cells_with_a_forced_failure(tiny_data, tmp_path, monkeypa
 
 
 def test_sequence_study_units_are_budget_matched():
-    from edgernn.bench.compare import SEQ_UNITS, seq_study_units
+    from edgernn.studies.compare import SEQ_UNITS, seq_study_units
     units = seq_study_units(["gru", "lstm", "rnn"], "params")
     assert units["gru"] == SEQ_UNITS and units["lstm"] < SEQ_UNITS < units["rnn"]
 
 
 def test_rewrite_report_recomputes_the_verdict_from_the_json(tmp_path):
-    from edgernn.bench.compare import rewrite_report
+    from edgernn.studies.compare import rewrite_report
     models = lstm_clearly_better(gru_seed2=0.08)
     for m in models:
         m["failed"] = S.failure_reasons(m, 1 / 12) or None

@@ -51,7 +51,7 @@ def main() -> int:
                          "comparison.json (after a change to the statistics; nothing is re-measured)")
     args = ap.parse_args()
     if args.rereport:
-        from edgernn.bench.compare import rewrite_report
+        from edgernn.studies.compare import rewrite_report
 
         for folder in map(rewrite_report, args.rereport):
             print(f"\n==== {folder}/report.md (verdict recomputed) ====\n")

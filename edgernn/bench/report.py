@@ -117,7 +117,7 @@ def pareto_png(rows: list[dict], title: str) -> bytes | None:
         ax.scatter(x, y, s=40 + 600 * r["file_bytes"] / biggest, alpha=0.55)
         ax.annotate(f"{short_name(r)}\n{r['runtime']}, {r['file_bytes'] / 1024:.0f} KB", (x, y), fontsize=7,
                     xytext=(4, 4), textcoords="offset points")
-    front = _pareto_front(pts)
+    front = [pts[i] for i in pareto_front([(r["latency_ms"]["p50"], r["accuracy"]) for r in pts])]
     ax.plot([r["latency_ms"]["p50"] for r in front], [100 * r["accuracy"] for r in front], "k--", lw=0.8,
             label="Pareto front")
     ax.set_xscale("log")
@@ -133,13 +133,15 @@ def pareto_png(rows: list[dict], title: str) -> bytes | None:
     return buf.getvalue()
 
 
-def _pareto_front(pts: list[dict]) -> list[dict]:
-    """Points no other point beats on both latency (lower) and accuracy (higher)."""
-    front, best = [], -1.0
-    for r in sorted(pts, key=lambda r: (r["latency_ms"]["p50"], -r["accuracy"])):
-        if r["accuracy"] > best:
-            front.append(r)
-            best = r["accuracy"]
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the (cost, value) points no other point beats on both cost (lower) and value (higher),
+    in order of cost. The one Pareto front of edgernn: the bench report and the sweep both use it."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], float("-inf")
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
     return front
 
 

@@ -37,8 +37,10 @@ import time
 from pathlib import Path
 
 from edgernn import io
+from edgernn.bench.report import pareto_front
 from edgernn.errors import UserError
 from edgernn.studies import ray_auth
+from edgernn.studies.pipeline import Design, Settings, run_pipeline
 
 QUANT_MODES = ("int8", "float16", "dynamic")
 SEARCHES = ("grid", "random")
@@ -157,71 +159,48 @@ def _where() -> dict:
 
 
 def _pipeline(params: dict, settings: dict, tmp: Path):
-    import math
-
-    stages, last = {}, [time.time()]
-
-    def lap(name: str) -> None:  # seconds per stage, to see where a sweep's time goes
-        now = time.time()
-        stages[name] = round(now - last[0], 1)
-        last[0] = now
-
-    # Stage functions, not edgernn.api (which imports this module: no cycle).
-    from edgernn.bench.evaluate import evaluate
-    from edgernn.bench.harness import bench, bench_mcu
-    from edgernn.export.check import check
-    from edgernn.optimize.prune import prune
-    from edgernn.optimize.quantize import quantize
-    from edgernn.train.loop import train
-    from edgernn.train.metrics import main_metric
-
+    """The design through the study pipeline; (figures, files, status, reason) of the trial."""
     # anomaly window: a loader option, kept in the run's config.json so every later step cuts the same windows
     options = {"window": params["window"], "stride": max(1, params["window"] // 2)} if "window" in params else None
-    run = train(task=settings["task"], arch=params["arch"], units=params["units"], layers=params["layers"],
-                data=settings["data"], out=tmp / "run", seed=settings["seed"], epochs=settings["epochs"],
-                progress=False, data_options=options)
-    lap("train")
-    if params["sparsity"] > 0:
-        run = prune(run, sparsity=params["sparsity"], epochs=settings["prune_epochs"], out=tmp / "pruned")
-        lap("prune")
-    metrics = io.read_json(run / "metrics.json")
-    metric, float_value = main_metric(metrics)
-    guard = metrics.get("guard") or {}
-    figures = {"metric": metric, "float": float_value, "guard": guard, "stage_seconds": stages}
-    config = io.read_json(run / "config.json")
-    figures.update(params=config["params"], macs=config["macs"])
-    if not math.isfinite(float_value):
-        return figures, {}, "failed", f"diverged: test {metric} is {float_value}"
-    mode = params["quant"]
-    model = quantize(run, mode=mode, out=run / f"model_{mode}.tflite")
-    lap("quantize")
-    runtime = "tflm" if mode == "int8" else "litert"
-    value = evaluate(model, runtime=runtime, progress=False)[metric]
-    lap("evaluate")
-    figures.update(quantized=value, quantized_runtime=runtime, file_bytes=model.stat().st_size, accuracy=value)
-    rows = []
-    cpu = bench([model], target="cpu", runtimes=["litert"], runs=settings["cpu_runs"], warmup=5, repeats=1,
-                limit=0, progress=False)[0]
-    rows.append(dict(cpu, metric=metric, accuracy=value))
-    figures["cpu_p50_ms"] = (cpu.get("latency_ms") or {}).get("p50")
-    lap("bench_cpu")
-    if mode == "int8":
-        figures["arena_bytes"] = check(model).get("arena_bytes")
-        lap("check")
-        mcu = bench_mcu([model], board=settings["board"], vectors=settings["mcu_vectors"])[0]
-        m = mcu["mcu"]
-        lap("bench_mcu")
-        if not m["bit_exact_vs_tflm"]:
-            return figures, {}, "failed", (f"generated C differs from TFLite Micro on {m['mismatching_vectors']} of "
-                                           f"{m['vectors']} test vectors on {settings['board']}")
-        mcu = {k: v for k, v in mcu.items() if k != "mcu"}
-        rows.append(dict(mcu, target=f"mcu:{settings['board']}", metric=metric, accuracy=value))
+    design = Design(arch=params["arch"], units=params["units"], layers=params["layers"], sparsity=params["sparsity"],
+                    quant=params["quant"], data_options=options)
+    o = run_pipeline(design, Settings(task=settings["task"], data=settings["data"], seed=settings["seed"],
+                                      epochs=settings["epochs"], prune_epochs=settings["prune_epochs"],
+                                      targets=(("cpu", None), ("mcu", settings["board"])),
+                                      cpu_runs=settings["cpu_runs"], cpu_warmup=5,
+                                      mcu_vectors=settings["mcu_vectors"], mcu_test_inputs=True), tmp / "run")
+    if o.run is None:  # training or pruning failed
+        raise UserError(o.error)
+    guard = o.metrics.get("guard") or {}
+    figures = {"metric": o.metric, "float": o.float_value, "guard": guard, "stage_seconds": o.stage_seconds,
+               "params": o.config["params"], "macs": o.config["macs"]}
+    if o.failed_stage == "diverged":
+        return figures, {}, "failed", o.error
+    if o.failed_stage:
+        raise UserError(o.error)
+    value = o.quantized_value
+    figures.update(quantized=value, quantized_runtime=o.quantized_runtime, file_bytes=o.model.stat().st_size,
+                   accuracy=value)
+    cpu = o.targets["cpu"]
+    if cpu.row is None:  # the CPU bench itself failed (a row with an error still counts as measured)
+        raise UserError(cpu.error)
+    rows = [dict(cpu.row, metric=o.metric, accuracy=value)]
+    figures["cpu_p50_ms"] = (cpu.row.get("latency_ms") or {}).get("p50")
+    if design.quant == "int8":
+        figures["arena_bytes"] = o.arena_bytes
+    mcu = o.targets.get(f"mcu:{settings['board']}")
+    if mcu is not None:
+        if mcu.error:
+            return figures, {}, "failed", mcu.error
+        m = mcu.row["mcu"]
+        rows.append(dict({k: v for k, v in mcu.row.items() if k != "mcu"}, target=f"mcu:{settings['board']}",
+                         metric=o.metric, accuracy=value))
         figures.update(flash_bytes=m["flash_without_vectors_bytes"], ram_bytes=m["ram_bytes"],
                        mcu_latency_ms=m["estimated_latency_ms"], mcu_estimate=m["estimate"],
                        instructions_per_inference=m["instructions_per_inference"])
     figures["rows"] = rows
-    files = {name: (run / name).read_bytes() for name in TRIAL_FILES}
-    files[model.name] = model.read_bytes()
+    files = {name: (o.run / name).read_bytes() for name in TRIAL_FILES}
+    files[o.model.name] = o.model.read_bytes()
     status, reason = "ok", None
     if guard.get("did_not_learn"):
         status, reason = "did_not_learn", "; ".join(guard.get("reasons") or ["flagged by the training guard"])
@@ -551,17 +530,6 @@ def write_outputs(out: Path, records: list[dict], summary: dict, board: str) -> 
     elif best.exists() and (best / "trial.json").is_file():
         shutil.rmtree(best)  # a best from looser constraints would mislead
     io.atomic_write_text(out / "summary.md", summary_markdown(records, summary, plots))
-
-
-def pareto_front(points: list[tuple[float, float]]) -> list[int]:
-    """Indices of points no other point beats on both cost (lower) and accuracy (higher)."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
-    front, best = [], float("-inf")
-    for i in order:
-        if points[i][1] > best:
-            front.append(i)
-            best = points[i][1]
-    return front
 
 
 def pareto_plot(records: list[dict], panels, title: str, best_id: str | None) -> bytes | None:

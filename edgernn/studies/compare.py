@@ -14,16 +14,16 @@
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from edgernn import io
-from edgernn.bench import compare_stats as S
 from edgernn.errors import UserError
 from edgernn.models import ARCHS, count_macs, count_params, recurrent_dims
+from edgernn.studies import compare_stats as S
+from edgernn.studies.pipeline import Design, Settings, run_pipeline
 
 BUDGETS = ("params", "size", "macs")
 DEFAULT_CELLS = "gru,lstm"
@@ -123,55 +123,37 @@ def _npz_bytes(**arrays) -> bytes:
 
 def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epochs: int | None,
                targets, progress: bool, sparsities=(), prune_epochs: int = 10) -> dict:
-    # Stage functions, not edgernn.api (which imports this module: no cycle).
-    from edgernn.bench.evaluate import evaluate
-    from edgernn.bench.harness import bench, bench_mcu
-    from edgernn.export.check import check
-    from edgernn.optimize.quantize import quantize
-    from edgernn.train.loop import train
-
-    kwargs = {"epochs": epochs} if epochs else {}
+    """One cell and seed through the study pipeline, as a model record of the comparison."""
+    settings = Settings(task=task, data=data, seed=seed, epochs=epochs, targets=tuple(targets), cpu_runs=100,
+                        cpu_warmup=10, mcu_vectors=2, mcu_test_inputs=False, overwrite=True, progress=progress)
+    o = run_pipeline(Design(arch=arch, units=units), settings, out)
     name = "roc_auc" if task == "anomaly" else "accuracy"
     r = {"arch": arch, "units": units, "seed": seed, "metric": name, "targets": {}, "history": {}}
-    try:
-        run = train(task=task, arch=arch, units=units, data=data, out=out, seed=seed, overwrite=True,
-                    progress=progress, **kwargs)
-    except UserError as e:  # e.g. a loss that became NaN: a failed run, not a failed comparison
-        return dict(r, train_error=str(e))
-    config = io.read_json(run / "config.json")
-    metrics = io.read_json(run / "metrics.json")
-    r.update(run=str(run), float=metrics[name], guard=metrics.get("guard"), params=config["params"],
+    if o.run is None:  # training failed (e.g. a loss that became NaN): a failed run, not a failed comparison
+        return dict(r, train_error=o.error)
+    config = o.config
+    r.update(run=str(o.run), float=o.metrics[name], guard=o.metrics.get("guard"), params=config["params"],
              macs=config["macs"], train_seconds=config["train_seconds"], float32_bytes=config["float32_bytes"],
-             epochs=config["epochs_run"], history=io.read_json(run / "history.json"))
-    try:
-        int8 = quantize(run, mode="int8")
-    except UserError as e:
-        r["int8_error"] = str(e)
+             epochs=config["epochs_run"], history=io.read_json(o.run / "history.json"))
+    if o.failed_stage:
+        r["int8_error"] = o.error
         return r
-    r["int8"] = evaluate(int8, runtime="tflm", progress=False)[name]
-    chk = check(int8)
-    r.update(int8_bytes=int8.stat().st_size, arena_bytes=chk.get("arena_bytes"))
-    for kind, board in targets:
-        key = kind if board is None else f"mcu:{board}"
-        if kind == "cpu":
-            row = bench([int8], target="cpu", runtimes=["litert"], runs=100, warmup=10, repeats=1, limit=0,
-                        progress=False)[0]
-            r["targets"][key] = ({"latency_ms": row["latency_ms"]["p50"], "basis": "measured p50, LiteRT, 1 thread"}
-                                 if row.get("latency_ms") else {"error": row.get("error") or "no latency measured"})
-        else:
-            try:
-                row = bench_mcu([int8], board=board, vectors=2, limit=0)[0]["mcu"]
-                if not row["bit_exact_vs_tflm"]:
-                    raise UserError(f"the generated C differs from TFLite Micro on {row['mismatching_vectors']} "
-                                    f"of {row['vectors']} vectors")
-                r["targets"][key] = {"latency_ms": row["estimated_latency_ms"], "flash_bytes": row["flash_bytes"],
-                                     "ram_bytes": row["ram_bytes"], "instructions_per_mac": row["instructions_per_mac"],
-                                     "bit_exact_vs_tflm": True, "basis": row["estimate"]}
-            except UserError as e:
-                r["targets"][key] = {"error": str(e)}
+    r["int8"] = o.quantized_value
+    r.update(int8_bytes=o.model.stat().st_size, arena_bytes=o.arena_bytes)
+    for key, t in o.targets.items():
+        r["targets"][key] = {"error": t.error} if t.error else _target_figures(t.row)
     if sparsities:
-        r["pruning"], r["pruning_errors"] = _pruning_sensitivity(run, r["int8"], sparsities, prune_epochs, name)
+        r["pruning"], r["pruning_errors"] = _pruning_sensitivity(o.run, r["int8"], sparsities, prune_epochs, name)
     return r
+
+
+def _target_figures(row: dict) -> dict:
+    """What the comparison keeps of a bench row: p50 latency on a CPU; on an MCU the firmware's figures."""
+    m = row.get("mcu")
+    if m is None:
+        return {"latency_ms": row["latency_ms"]["p50"], "basis": "measured p50, LiteRT, 1 thread"}
+    return {"latency_ms": m["estimated_latency_ms"], "flash_bytes": m["flash_bytes"], "ram_bytes": m["ram_bytes"],
+            "instructions_per_mac": m["instructions_per_mac"], "bit_exact_vs_tflm": True, "basis": m["estimate"]}
 
 
 def _pruning_sensitivity(run: Path, int8_metric: float, sparsities, epochs: int, name: str) -> tuple[dict, dict]:
