@@ -172,17 +172,13 @@ def evaluate(artifact, data=None, runtime=None, out=None, limit=None, progress=T
 # --- bench ---
 def bench(artifacts, target="cpu", runtimes=None, threads=1, warmup=20, runs=200, repeats=3, data=None, limit=None,
           out=None, progress=True, **target_options):
-    """Benchmark artifacts on a target (cpu | rpi); returns result rows (schema: edgernn.bench.schema).
+    """Benchmark artifacts on a target (cpu | rpi | mcu); returns result rows (schema: edgernn.bench.schema).
 
     rpi options: host, port, identity, timeout, remote_python, remote_dir, known_hosts.
-    mcu options: board, vectors, timeout, reference.
+    mcu options: board, vectors, timeout, reference; serial (QEMU's UART) or serial_port (a real board), baud;
+    app "kws" (ARTIFACTS are run folders) with wav, every_ms, arithmetic.
     """
     from edgernn.bench.harness import bench as _bench
-
-    if target == "mcu":
-        from edgernn.bench.harness import bench_mcu
-
-        return bench_mcu(artifacts, out=out, data=data, limit=limit, **target_options)
 
     return _bench(artifacts, target=target, runtimes=runtimes, threads=threads, warmup=warmup, runs=runs,
                   repeats=repeats, data=data, limit=limit, out=out, progress=progress, **target_options)
@@ -249,18 +245,16 @@ def kws_device_detections(run, wav, every_ms=200, frontend="python", fixed=None)
 
 def bench_kws(runs, board="mps2-an386", wav=None, every_ms=200, timeout=600, out=None, arithmetic="auto"):
     """The kws app on a QEMU board: front end and model instructions per second of audio, real-time factor,
-    flash/RAM, detections vs the host. Rows in the bench schema (figures under "mcu")."""
-    from edgernn.bench.kws_device import bench_mcu_kws
-
-    return bench_mcu_kws(runs, board=board, wav=wav, every_ms=every_ms, timeout=timeout, out=out,
-                         arithmetic=arithmetic)
+    flash/RAM, detections vs the host. Rows in the bench schema (figures under "mcu"); ``bench`` with app="kws"."""
+    return bench(runs, target="mcu", app="kws", board=board, wav=wav, every_ms=every_ms, timeout=timeout, out=out,
+                 arithmetic=arithmetic, progress=False)
 
 
 def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, timeout=30):
-    """Benchmark over the serial protocol: a real board on ``port``, or QEMU's emulated UART without one."""
-    from edgernn.targets.mcu import measure_serial
-
-    return measure_serial(model, board=board, port=port, vectors=vectors, baud=baud, timeout=timeout)
+    """Benchmark over the serial protocol: a real board on ``port``, or QEMU's emulated UART without one; returns
+    the protocol's figures (the "mcu" part of ``bench``'s row)."""
+    return bench([model], target="mcu", serial=True, serial_port=port, board=board, vectors=vectors, baud=baud,
+                 timeout=timeout, progress=False)[0]["mcu"]
 
 
 def firmware_run(elf, board="mps2-an386", timeout=None, app="auto"):

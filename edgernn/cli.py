@@ -501,6 +501,10 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
         click.echo(f"edgernn: warning: {note}", err=True)
 
 # --- bench ---
+# A firmware run in QEMU takes longer than an SSH connection: --timeout is raised to at least this (seconds).
+MCU_MIN_TIMEOUT = {"model": 120, "kws": 600}
+
+
 @main.command()
 @click.argument("artifacts", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--target", type=click.Choice(["cpu", "rpi", "mcu"]), default="cpu", show_default=True,
@@ -522,7 +526,9 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
 @click.option("--host", default=None, help="rpi: USER@HOST to reach over SSH.")
 @click.option("--port", default=22, show_default=True, help="rpi: SSH port.")
 @click.option("--identity", type=click.Path(path_type=Path), default=None, help="rpi: SSH private key file.")
-@click.option("--timeout", default=30.0, show_default=True, help="rpi: seconds to wait for the connection.")
+@click.option("--timeout", default=30.0, show_default=True,
+              help="rpi: seconds to wait for the connection; mcu: seconds per firmware run (at least 120; "
+                   "--app kws: 600).")
 @click.option("--remote-python", default="python3", show_default=True, help="rpi: Python on the board.")
 @click.option("--remote-dir", default="/tmp/edgernn-bench", show_default=True,
               help="rpi: scratch folder on the board (removed afterwards).")
@@ -536,7 +542,7 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
               help="mcu: measure through the serial protocol (QEMU's UART on a pty) instead of semihosting.")
 @click.option("--serial-port", default=None,
               help="mcu: a real board's serial port (e.g. /dev/ttyACM0), flashed with `firmware build --app serial`.")
-@click.option("--app", "mcu_app", type=click.Choice(["model", "kws"]), default="model", show_default=True,
+@click.option("--app", "mcu_app", type=click.Choice(list(MCU_MIN_TIMEOUT)), default="model", show_default=True,
               help="mcu: model = the model alone on test vectors; kws = the keyword-spotting app streaming --wav "
                    "(ARTIFACTS are run folders): front end and model instructions per second of audio, real-time "
                    "factor, flash and RAM, detections vs the host.")
@@ -549,52 +555,28 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
     from edgernn import api
     from edgernn.bench.report import print_table
 
-    options = {}
-    if mcu_app == "kws":
-        if target != "mcu":
-            raise UserError("--app kws is for --target mcu")
-        _bench_kws(api.bench_kws(list(artifacts), board=board, wav=wav, every_ms=every_ms, out=out), board)
-        return
-    if target == "mcu" and (use_serial or serial_port):
-        results = [api.bench_serial(a, board=board, port=serial_port, vectors=vectors) for a in artifacts]
-        # QEMU: instructions (SysTick under -icount); a real board: measured cycles (DWT or SysTick)
-        count = "cycles / inference (measured)" if serial_port else "instructions / inference"
-        key = "cycles_per_inference" if serial_port else "instructions_per_inference"
-        _print_table({"title": f"edgernn bench --target mcu (serial protocol, {serial_port or board})", "columns": [
-            "artifact", "port", "board says", "bit-exact vs TFLM", count], "rows": [
-            [str(a), r["port"], r["board_name"], "yes" if r["bit_exact_vs_tflm"] else "NO", f"{r[key]:,}"]
-            for a, r in zip(artifacts, results)]})
-        if serial_port:
-            click.echo(f"cycle basis: {results[0]['cycles_basis']}")
-        return
-    if target == "mcu":
-        rows = api.bench(list(artifacts), target="mcu", out=out, board=board, vectors=vectors, reference=reference,
-                         timeout=max(timeout, 120), data=data_path, limit=limit)
-        print_table(rows, f"edgernn bench --target mcu --board {board}")
-        click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
-        return
-    if target == "rpi":
-        options = dict(host=host, port=port, identity=str(identity) if identity else None, timeout=timeout,
-                       remote_python=remote_python, remote_dir=remote_dir,
-                       known_hosts=str(known_hosts) if known_hosts else None)
-    elif host:
+    if mcu_app == "kws" and target != "mcu":
+        raise UserError("--app kws is for --target mcu")
+    if host and target != "rpi":
         raise UserError("--host is only for --target rpi")
+    options = {  # each target's own options; the measurement itself is one call for every target
+        "cpu": {},
+        "rpi": dict(host=host, port=port, identity=str(identity) if identity else None, timeout=timeout,
+                    remote_python=remote_python, remote_dir=remote_dir,
+                    known_hosts=str(known_hosts) if known_hosts else None),
+        "mcu": dict(board=board, vectors=vectors, reference=reference, app=mcu_app, serial=use_serial,
+                    serial_port=serial_port, wav=wav, every_ms=every_ms,
+                    timeout=max(timeout, MCU_MIN_TIMEOUT[mcu_app])),
+    }[target]
     rows = api.bench(list(artifacts), target=target, runtimes=runtimes.split(",") if runtimes else None,
                      threads=threads, warmup=warmup, runs=runs, repeats=repeats, data=data_path, limit=limit, out=out,
                      **options)
-    print_table(rows, f"edgernn bench --target {target}")
+    print_table(rows, f"edgernn bench --target {target}" + (f" --board {board}" if target == "mcu" else ""))
+    for basis in dict.fromkeys(r["estimate"] for r in rows if r.get("estimate")):
+        click.echo(f"estimate basis: {basis}")
     if out:
         click.echo(f"wrote {out}/results.json, results.csv, report.md" + (", pareto.png" if (Path(out) / "pareto.png").exists() else ""))
 
-def _bench_kws(rows: list, board: str) -> None:
-    _print_table({"title": f"edgernn bench --target mcu --app kws --board {board}", "columns": [
-        "run", "front end instr / s audio", "model instr / s audio", "RTF front end", "RTF total", "flash B", "RAM B",
-        "detections = host"], "rows": [[r["artifact"], f"{r['mcu']['frontend_instructions_per_audio_second']:,}",
-                                        f"{r['mcu']['model_instructions_per_audio_second']:,}",
-                                        f"{r['mcu']['rtf_frontend']:.4f}", f"{r['mcu']['rtf_total']:.4f}",
-                                        r["mcu"]["flash_bytes"], r["mcu"]["ram_bytes"],
-                                        "yes" if r["mcu"]["detections_equal_host"] else "NO"] for r in rows]})
-    click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
 
 
 # --- report ---

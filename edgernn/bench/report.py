@@ -69,9 +69,52 @@ def is_mcu(rows: list[dict]) -> bool:
                               and all(k in r["mcu"] for k in MODEL_ROW_KEYS) for r in rows)
 
 
+# The keyword-spotting app (`bench --target mcu --app kws`): per second of audio, front end and model apart.
+KWS_COLUMNS = ["artifact", "front end instr / s audio", "model instr / s audio", "RTF front end", "RTF total",
+               "flash B", "RAM B", "detections = host"]
+
+
+def kws_table_rows(rows: list[dict]) -> list[list]:
+    return [[r["artifact"], f"{r['mcu']['frontend_instructions_per_audio_second']:,}",
+             f"{r['mcu']['model_instructions_per_audio_second']:,}", f"{r['mcu']['rtf_frontend']:.4f}",
+             f"{r['mcu']['rtf_total']:.4f}", r["mcu"]["flash_bytes"], r["mcu"]["ram_bytes"],
+             "yes" if r["mcu"]["detections_equal_host"] else "NO"] for r in rows]
+
+
+# The serial benchmark protocol (`bench --target mcu --serial` / `--serial-port`): QEMU counts instructions,
+# a real board measures cycles.
+SERIAL_COLUMNS = ["artifact", "port", "board says", "bit-exact vs TFLM", "instructions or cycles / inference"]
+
+
+def serial_table_rows(rows: list[dict]) -> list[list]:
+    out = []
+    for r in rows:
+        m = r["mcu"]
+        count = (f"{m['cycles_per_inference']:,} cycles (measured)" if "cycles_per_inference" in m
+                 else f"{m['instructions_per_inference']:,} instructions")
+        out.append([r["artifact"], m["port"], m["board_name"], "yes" if m["bit_exact_vs_tflm"] else "NO", count])
+    return out
+
+
+KWS_ROW_KEYS = ("frontend_instructions_per_audio_second", "model_instructions_per_audio_second", "rtf_frontend",
+                "rtf_total", "flash_bytes", "ram_bytes", "detections_equal_host")
+SERIAL_ROW_KEYS = ("port", "board_name", "bit_exact_vs_tflm")
+
+
+def _all_mcu_with(rows: list[dict], keys: tuple[str, ...]) -> bool:
+    """Every row carries these firmware figures (rows with fewer keep the general table)."""
+    return bool(rows) and all(isinstance(r.get("mcu"), dict) and all(k in r["mcu"] for k in keys) for r in rows)
+
+
 def columns_and_rows(rows: list[dict]) -> tuple[list[str], list[list]]:
-    """The MCU table for microcontroller rows, the latency/memory table for the rest."""
-    return (MCU_COLUMNS, mcu_table_rows(rows)) if is_mcu(rows) else (COLUMNS, table_rows(rows))
+    """The table that fits the rows: a model as firmware, the kws app, the serial protocol, or latency/memory."""
+    if is_mcu(rows):
+        return MCU_COLUMNS, mcu_table_rows(rows)
+    if _all_mcu_with(rows, KWS_ROW_KEYS):
+        return KWS_COLUMNS, kws_table_rows(rows)
+    if _all_mcu_with(rows, SERIAL_ROW_KEYS):
+        return SERIAL_COLUMNS, serial_table_rows(rows)
+    return COLUMNS, table_rows(rows)
 
 
 def print_table(rows: list[dict], title: str = "benchmark") -> None:

@@ -169,15 +169,15 @@ def _quantize_evaluate_check(design: Design, out: Outcome, lap) -> bool:
 
 def _bench_on(model: Path, kind: str, board: str | None, settings: Settings) -> TargetResult:
     """One bench row of ``model`` on one target; for the MCU, only generated C bit-exact with TFLite Micro counts."""
-    from edgernn.bench.harness import bench, bench_mcu
+    from edgernn.bench.harness import bench
 
+    # Both targets go through the one bench harness; what differs is each target's own options.
+    options = (dict(board=board, vectors=settings.mcu_vectors) if kind == "mcu"
+               else dict(runtimes=["litert"], runs=settings.cpu_runs, warmup=settings.cpu_warmup))
+    # limit 0: no accuracy pass (the study has it from evaluate); the mcu's test vectors then are random ones
+    limit = None if kind == "mcu" and settings.mcu_test_inputs else 0
     try:
-        if kind == "mcu":
-            row = bench_mcu([model], board=board, vectors=settings.mcu_vectors,
-                            limit=None if settings.mcu_test_inputs else 0)[0]
-        else:
-            row = bench([model], target=kind, runtimes=["litert"], runs=settings.cpu_runs, warmup=settings.cpu_warmup,
-                        repeats=1, limit=0, progress=False)[0]
+        row = bench([model], target=kind, repeats=1, limit=limit, progress=False, **options)[0]
     except UserError as e:
         return TargetResult(error=str(e))
     if row.get("error"):

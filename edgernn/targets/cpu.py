@@ -12,13 +12,14 @@ import tempfile
 from pathlib import Path
 
 from edgernn.errors import UserError
-from edgernn.targets.base import RUNNER, Target, parse_runner_output
+from edgernn.targets.base import RUNNER, RunnerTarget, parse_runner_output
 
 
-class CpuTarget(Target):
+class CpuTarget(RunnerTarget):
     name = "cpu"
 
     def __init__(self, timeout: float = 600):
+        super().__init__()
         self.timeout = timeout
         self.tmp = Path(tempfile.mkdtemp(prefix="edgernn-bench-"))
 

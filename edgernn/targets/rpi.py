@@ -17,7 +17,7 @@ from pathlib import Path
 
 from edgernn.errors import UserError
 from edgernn.procs import tied_to_parent
-from edgernn.targets.base import RUNNER, Target, parse_runner_output
+from edgernn.targets.base import RUNNER, RunnerTarget, parse_runner_output
 
 HOST_RE = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])$")
 
@@ -28,12 +28,14 @@ def check_host(host: str) -> str:
     return host
 
 
-class RpiTarget(Target):
+class RpiTarget(RunnerTarget):
     name = "rpi"
+    only_runtimes = ("litert", "onnxrt")  # what a board can have without TensorFlow
 
     def __init__(self, host: str, port: int = 22, identity: str | None = None, timeout: float = 30,
                  remote_python: str = "python3", remote_dir: str = "/tmp/edgernn-bench",
                  known_hosts: str | None = None, run_timeout: float = 900):
+        super().__init__()
         self.host = check_host(host)
         if not 0 < port < 65536:
             raise UserError(f"invalid --port {port}")
