@@ -55,3 +55,53 @@ def test_mcu_rows_without_model_figures_keep_the_general_table():
                "latency_ms": {"p50": 1.0, "p99": 1.0}, "p50_spread_ms": [1.0, 1.0], "mcu": {"rtf_total": 0.1}}
     columns, cells = columns_and_rows([app_row])
     assert columns == COLUMNS and len(cells[0]) == len(COLUMNS)
+
+
+def test_one_target_interface_for_every_target(tmp_path):
+    """cpu, rpi and mcu are all targets.base.Target and the harness builds each from its own options;
+    what the MCU cannot take is refused by its plan, before anything is built."""
+    from edgernn.bench.harness import make_target
+    from edgernn.errors import UserError
+    from edgernn.targets.base import Target
+
+    cpu, mcu = make_target("cpu"), make_target("mcu", board="mps2-an386", vectors=2)
+    try:
+        assert isinstance(cpu, Target) and isinstance(mcu, Target)
+        assert cpu.repeats_matter and not mcu.repeats_matter  # QEMU's counts are exact: one repeat
+        onnx = tmp_path / "m.onnx"
+        onnx.write_bytes(b"not a model")
+        with pytest.raises(UserError, match="--target mcu takes int8 .tflite models"):
+            mcu.plan([onnx], None)
+        assert cpu.plan([onnx], ["onnxrt"]) == [(onnx, "onnxrt")]
+    finally:
+        cpu.close()
+        mcu.close()
+    tfl = tmp_path / "x.tflite"
+    tfl.write_bytes(b"x")
+    serial = make_target("mcu", serial_port="/dev/ttyACM0", vectors=1)  # a real board: no test split on it
+    assert not serial.takes_inputs and serial.plan([tfl], None) == [(tfl, "native-c (serial)")]
+    with pytest.raises(UserError, match="--app kws needs --wav"):
+        make_target("mcu", app="kws")
+
+
+def _mcu_row(**mcu) -> dict:
+    return {"artifact": "r/model_int8.tflite", "target": "mcu", "runtime": "native-c", "file_bytes": 1000,
+            "latency_ms": {"p50": 1.0, "p99": 1.0}, "p50_spread_ms": [1.0, 1.0], "mcu": mcu}
+
+
+def test_serial_and_kws_rows_get_their_own_tables():
+    from edgernn.bench.report import KWS_COLUMNS, SERIAL_COLUMNS
+
+    qemu = _mcu_row(port="/dev/pts/3", board_name="edgernn-mps2-an386", bit_exact_vs_tflm=True,
+                    instructions_per_inference=23240)
+    board = _mcu_row(port="/dev/ttyACM0", board_name="edgernn-stm32f4", bit_exact_vs_tflm=False,
+                     instructions_per_inference=23000, cycles_per_inference=31000)
+    columns, cells = columns_and_rows([qemu, board])
+    assert columns == SERIAL_COLUMNS
+    assert cells[0][2:] == ["edgernn-mps2-an386", "yes", "23,240 instructions"]
+    assert cells[1][2:] == ["edgernn-stm32f4", "NO", "31,000 cycles (measured)"]
+    kws = _mcu_row(frontend_instructions_per_audio_second=1_500_000, model_instructions_per_audio_second=250_000,
+                   rtf_frontend=0.0089, rtf_total=0.0104, flash_bytes=40_000, ram_bytes=9_000,
+                   detections_equal_host=True)
+    columns, cells = columns_and_rows([kws])
+    assert columns == KWS_COLUMNS and cells[0][1:3] == ["1,500,000", "250,000"] and cells[0][-1] == "yes"
