@@ -81,3 +81,26 @@ def test_timed_records_wall_and_cpu_time_and_passes_the_exit_status_on(tmp_path)
 def test_timed_usage_error_is_one_line_and_status_2(tmp_path):
     r = subprocess.run([sys.executable, str(TIMED), str(tmp_path / "log")], capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_unrolled_training_copy_computes_what_the_saved_model_computes():
+    """KWS trains an unrolled copy (train.loop.UNROLL_MAX_STEPS); its weights go into the model built
+    without unrolling, the one saved and converted: same list, same outputs."""
+    import numpy as np
+
+    from edgernn.models import build_classifier
+    from edgernn.train.loop import _rolled, _unrolled
+
+    X = np.random.default_rng(0).normal(size=(16, 49, 10)).astype(np.float32)
+    for arch in ("gru", "lstm", "rnn"):
+        config = {"task": "kws", "arch": arch, "units": 8, "layers": 2, "input_shape": [49, 10],
+                  "class_names": ["a", "b", "c"], "dropout": 0.0}
+        assert _unrolled(config) and not _unrolled(dict(config, task="classify"))
+        assert not _unrolled(dict(config, input_shape=[1000, 10]))  # long windows: not unrolled
+        layers = 2 if arch == "gru" else 1  # stacked once: every layer is unrolled, not only the first
+        config["layers"] = layers
+        trained = build_classifier(arch, 8, layers, (49, 10), 3, unroll=True)
+        assert all(layer.unroll for layer in trained.layers if hasattr(layer, "unroll"))
+        saved = _rolled(trained, config)
+        assert not any(layer.unroll for layer in saved.layers if hasattr(layer, "unroll"))
+        np.testing.assert_allclose(saved.predict(X, verbose=0), trained.predict(X, verbose=0), atol=1e-5)
