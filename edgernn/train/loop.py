@@ -240,6 +240,31 @@ def _training_batches(keras, X, y, config: dict):
     return MaskedBatches()
 
 
+def _batch_dataset(batches, steps: int, features: int):
+    """The masked batches as a tf.data pipeline with the window's static shape, one batch made ahead.
+
+    Keras would wrap the Sequence with unknown shapes ([None, None, None]), which an unrolled
+    recurrent layer cannot take; and prefetching overlaps the NumPy masking of the next batch with
+    the optimizer step. Each pass over the dataset is one epoch of the Sequence, in its order.
+    """
+    from edgernn.tf import load
+
+    tf, _ = load()
+
+    passes = []
+
+    def one_epoch():
+        if passes:  # a new pass: the next epoch's order and masks (Keras may not finish the last pass's generator)
+            batches.on_epoch_end()
+        passes.append(len(passes))
+        for i in range(len(batches)):
+            yield batches[i]
+
+    signature = (tf.TensorSpec((None, steps, features), tf.float32), tf.TensorSpec((None,), tf.int64))
+    dataset = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(1)
+
+
 def _fit(config: dict, ds, progress: bool, extra_callbacks):
     from edgernn.tf import load, set_seed
 
@@ -265,7 +290,8 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
         fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
         if config.get("augment"):
-            fit_args["x"], fit_args["y"] = _training_batches(keras, Xtr, ds.splits["train"].y, config), None
+            batches = _training_batches(keras, Xtr, ds.splits["train"].y.astype(np.int64), config)
+            fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config["input_shape"]), None
     monitor = "val_loss" if Xva is not None else "loss"
     recipe = config["recipe"]
     # best weights are tracked (and restored) only from min_epochs on: never the untrained first epochs
