@@ -104,3 +104,32 @@ def test_unrolled_training_copy_computes_what_the_saved_model_computes():
         saved = _rolled(trained, config)
         assert not any(layer.unroll for layer in saved.layers if hasattr(layer, "unroll"))
         np.testing.assert_allclose(saved.predict(X, verbose=0), trained.predict(X, verbose=0), atol=1e-5)
+
+
+def test_masked_batch_pipeline_yields_the_sequence_batches_epoch_after_epoch():
+    """The tf.data pipeline KWS training reads (static shape, prefetch) gives the same masked batches in
+    the same order as the Sequence it wraps, a new order and new masks each epoch."""
+    import numpy as np
+
+    from edgernn.data.augment import check_augment
+    from edgernn.tf import load
+    from edgernn.train.loop import _batch_dataset, _training_batches
+
+    _, keras = load()
+    X = np.random.default_rng(1).normal(size=(50, 49, 10)).astype(np.float32)
+    y = np.arange(50, dtype=np.int64) % 3
+    config = {"augment": check_augment(None), "seed": 4, "batch_size": 16}
+    reference = _training_batches(keras, X, y, config)
+    dataset = _batch_dataset(_training_batches(keras, X, y, config), 49, 10)
+    assert dataset.element_spec[0].shape.as_list() == [None, 49, 10] and int(dataset.cardinality()) == 4
+    epochs = []
+    for _ in range(3):
+        got = [(bx.numpy(), by.numpy()) for bx, by in dataset]
+        want = [reference[i] for i in range(len(reference))]
+        reference.on_epoch_end()
+        assert len(got) == len(want) == 4
+        for (gx, gy), (wx, wy) in zip(got, want):
+            np.testing.assert_array_equal(gx, wx)
+            np.testing.assert_array_equal(gy, wy)
+        epochs.append(np.concatenate([gy for _, gy in got]))
+    assert not np.array_equal(epochs[0], epochs[1])  # reshuffled between epochs
