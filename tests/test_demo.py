@@ -43,8 +43,9 @@ def test_demo_trains_gru64_and_lstm64_with_the_default_kws_recipe():
 
 
 def test_the_kws_default_recipe_on_the_demo_data_size():
-    # 26,628 training samples: today's default data (8,876 clips and silence) with 2 augmented copies
-    r = make_recipe(26_628, task="kws")
+    # 38,016 training samples (594 steps of 64): today's default data, clips and silence with 2 augmented
+    # copies, as recorded in models/kws-*/config.json
+    r = make_recipe(38_016, task="kws")
     assert (r["batch_size"], r["epochs"], r["lr"], r["lr_schedule"]) == (64, 40, KWS_LR, KWS_LR_SCHEDULE)
     assert r["patience"] == r["epochs"]  # the cosine schedule runs to its end, the best weights kept
 
