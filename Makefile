@@ -57,20 +57,26 @@ $(STAMP): pyproject.toml
 # The two trainings run side by side: a 64-unit recurrent net cannot keep 2 cores busy (its steps
 # are small and one after another), so the pair ends about a minute sooner than one after the
 # other (docs/notes/2026-11-30-synthesis-and-demo-time.md). LSTM-64 writes to $(DEMO_RUNS)/lstm64.log; GRU-64
-# shows its progress here. Ctrl-C stops both.
+# shows its progress here. Ctrl-C stops both. tools/timed.py records each stage's wall time and
+# CPU-seconds in $(DEMO_TIMES); the last line of the demo prints them (docs/notes/2026-12-07-demo-speed.md).
+DEMO_TIMES := $(DEMO_RUNS)/demo-times.jsonl
+TIMED      := $(BIN)/python tools/timed.py $(DEMO_TIMES)
+
 demo: setup
-	$(BIN)/edgernn data synth-kws $(DEMO_DATA) --skip-existing
-	@mkdir -p $(DEMO_RUNS)
+	@mkdir -p $(DEMO_RUNS) && rm -f $(DEMO_TIMES)
+	@$(TIMED) synthesis -- $(BIN)/edgernn data synth-kws $(DEMO_DATA) --skip-existing
 	@echo "training LSTM-64 in the background (log: $(DEMO_RUNS)/lstm64.log) and GRU-64 here"
-	@$(BIN)/edgernn train --task kws --arch lstm --units 64 --data $(DEMO_DATA) --out $(DEMO_RUNS)/lstm64 \
-	    --overwrite > $(DEMO_RUNS)/lstm64.log 2>&1 & lstm=$$!; \
+	@$(TIMED) "LSTM-64" -- $(BIN)/edgernn train --task kws --arch lstm --units 64 --data $(DEMO_DATA) \
+	    --out $(DEMO_RUNS)/lstm64 --overwrite > $(DEMO_RUNS)/lstm64.log 2>&1 & lstm=$$!; \
 	trap 'kill $$lstm 2>/dev/null' INT TERM EXIT; \
-	$(BIN)/edgernn train --task kws --arch gru --units 64 --data $(DEMO_DATA) --out $(DEMO_RUNS)/gru64 --overwrite; \
+	$(TIMED) "GRU-64" -- $(BIN)/edgernn train --task kws --arch gru --units 64 --data $(DEMO_DATA) \
+	    --out $(DEMO_RUNS)/gru64 --overwrite; \
 	gru=$$?; wait $$lstm; lstm_rc=$$?; \
 	if [ $$lstm_rc -ne 0 ]; then echo "LSTM-64 training failed (exit $$lstm_rc), end of $(DEMO_RUNS)/lstm64.log:"; \
 	  tail -n 5 $(DEMO_RUNS)/lstm64.log; fi; \
 	[ $$gru -eq 0 ] && [ $$lstm_rc -eq 0 ]
 	$(BIN)/python tools/show_metrics.py $(DEMO_RUNS)/gru64 $(DEMO_RUNS)/lstm64
+	@$(BIN)/python tools/timed.py --show $(DEMO_TIMES)
 
 # TESTS narrows the run, e.g. `make test TESTS=tests/test_sweep.py` (or `.ci/run TESTS=...`).
 TESTS ?= tests

@@ -26,8 +26,13 @@ def check_size(units: int, layers: int) -> None:
 
 
 def build_classifier(arch: str, units: int, layers: int, input_shape, num_classes: int,
-                     dropout: float = 0.0, batch_size: int | None = None):
-    """Input(T, F) -> RNN x layers (last returns its final state) -> Dense softmax."""
+                     dropout: float = 0.0, batch_size: int | None = None, unroll: bool = False):
+    """Input(T, F) -> RNN x layers (last returns its final state) -> Dense softmax.
+
+    ``unroll``: the recurrent layers are unrolled over the T steps (a training-time speed-up, see
+    ``edgernn.train.loop.UNROLL_MAX_STEPS``); the weights are the same list in the same order, so
+    they copy one to one into the model built without it, which is the one saved and converted.
+    """
     from edgernn.tf import load
 
     _, keras = load()
@@ -35,7 +40,8 @@ def build_classifier(arch: str, units: int, layers: int, input_shape, num_classe
     mod = cell(arch)
     x = inp = keras.Input(shape=tuple(input_shape), batch_size=batch_size, name="features")
     for i in range(layers):
-        x = mod.layer(keras, units, return_sequences=i < layers - 1, name=f"{arch}_{i}")(x)
+        x = mod.layer(keras, units, return_sequences=i < layers - 1, name=f"{arch}_{i}",
+                      **({"unroll": True} if unroll else {}))(x)
     if dropout > 0:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(num_classes, activation="softmax", name="classes")(x)

@@ -23,6 +23,13 @@ DEFAULTS = {"dropout": 0.3}
 # than overfits (training accuracy stays below validation accuracy): dropout on top only cost
 # validation accuracy (GRU-64, default keyword set, flite held out: 86.2% -> 87.1% without it).
 AUGMENTED_KWS_DROPOUT = 0.0
+# Keyword spotting trains an unrolled copy of the model (same weights, copied into the saved model):
+# the recurrent layer's while loop hands every time step's few small ops between threads, and on
+# 2 shared cores those hand-offs, not arithmetic, set the pace. Unrolled over 49 steps, GRU-64 and
+# LSTM-64 took ~1.4x fewer CPU-seconds per sample and 2-4x less wall time on a loaded machine
+# (docs/notes/2026-12-07-demo-speed.md). Bounded: the graph grows with the steps (long series
+# would take long to build and hold much memory), and classify/anomaly sets were not measured.
+UNROLL_MAX_STEPS = 100
 
 
 def default_dropout(task: str, augment) -> float:
@@ -233,6 +240,31 @@ def _training_batches(keras, X, y, config: dict):
     return MaskedBatches()
 
 
+def _batch_dataset(batches, steps: int, features: int):
+    """The masked batches as a tf.data pipeline with the window's static shape, one batch made ahead.
+
+    Keras would wrap the Sequence with unknown shapes ([None, None, None]), which an unrolled
+    recurrent layer cannot take; and prefetching overlaps the NumPy masking of the next batch with
+    the optimizer step. Each pass over the dataset is one epoch of the Sequence, in its order.
+    """
+    from edgernn.tf import load
+
+    tf, _ = load()
+
+    passes = []
+
+    def one_epoch():
+        if passes:  # a new pass: the next epoch's order and masks (Keras may not finish the last pass's generator)
+            batches.on_epoch_end()
+        passes.append(len(passes))
+        for i in range(len(batches)):
+            yield batches[i]
+
+    signature = (tf.TensorSpec((None, steps, features), tf.float32), tf.TensorSpec((None,), tf.int64))
+    dataset = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(1)
+
+
 def _fit(config: dict, ds, progress: bool, extra_callbacks):
     from edgernn.tf import load, set_seed
 
@@ -247,7 +279,7 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
         fit_args = dict(x=Xtr, y=Xtr, validation_data=(Xva, Xva) if Xva is not None else None)
     else:
         model = build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
-                                 len(config["class_names"]), config["dropout"])
+                                 len(config["class_names"]), config["dropout"], unroll=_unrolled(config))
         model.compile(optimizer=_optimizer(keras, config), metrics=["accuracy"],
                       loss=_classifier_loss(config.get("label_smoothing", 0.0), len(config["class_names"])))
         yva = ds.splits["val"].y if Xva is not None else None
@@ -258,7 +290,8 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
         fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
         if config.get("augment"):
-            fit_args["x"], fit_args["y"] = _training_batches(keras, Xtr, ds.splits["train"].y, config), None
+            batches = _training_batches(keras, Xtr, ds.splits["train"].y.astype(np.int64), config)
+            fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config["input_shape"]), None
     monitor = "val_loss" if Xva is not None else "loss"
     recipe = config["recipe"]
     # best weights are tracked (and restored) only from min_epochs on: never the untrained first epochs
@@ -280,7 +313,22 @@ def _fit(config: dict, ds, progress: bool, extra_callbacks):
     hist = model.fit(**fit_args, epochs=config["epochs"], shuffle=not sequence, verbose=0, callbacks=callbacks,
                      **batching)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "lr"}
-    return model, history, time.perf_counter() - start
+    return _rolled(model, config), history, time.perf_counter() - start
+
+
+def _unrolled(config: dict) -> bool:
+    """Train an unrolled copy? Keyword spotting only (fixed, short windows; see UNROLL_MAX_STEPS)."""
+    return config["task"] == "kws" and config["input_shape"][0] <= UNROLL_MAX_STEPS
+
+
+def _rolled(model, config: dict):
+    """The trained weights in the model as built without unrolling: the one saved, converted and exported."""
+    if not _unrolled(config):
+        return model
+    rolled = build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
+                              len(config["class_names"]), config["dropout"])
+    rolled.set_weights(model.get_weights())
+    return rolled
 
 
 def _classifier_loss(label_smoothing: float, num_classes: int):
