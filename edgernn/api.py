@@ -108,18 +108,19 @@ def train(task, arch, data, out, units=64, layers=1, **options):
 
 def run_summary(run) -> dict:
     """A run's headline figures as a table dict."""
-    from edgernn.io import read_json
-    from edgernn.train.metrics import main_metric
+    from pathlib import Path
+
+    from edgernn.records import read_metrics
     from edgernn.train.run import load_config
 
     config = load_config(run)
-    metrics = read_json(f"{run}/metrics.json")
-    name, value = main_metric(metrics)
-    rows = [[name + " (test)", f"{value:.4f}"], ["params", config["params"]], ["MACs / inference", config["macs"]],
-            ["float32 weights (bytes)", config["float32_bytes"]], ["epochs", config["epochs_run"]],
-            ["train seconds", config["train_seconds"]]]
-    rows += holdout_rows(metrics.get("holdout"))
-    return {"title": f"{run}: {config['arch'].upper()}-{config['units']} x{config['layers']} ({config['task']})",
+    metrics = read_metrics(Path(run) / "metrics.json")
+    name, value = metrics.main_metric()
+    rows = [[name + " (test)", f"{value:.4f}"], ["params", config.params], ["MACs / inference", config.macs],
+            ["float32 weights (bytes)", config.float32_bytes], ["epochs", config.epochs_run],
+            ["train seconds", config.train_seconds]]
+    rows += holdout_rows(metrics.holdout)
+    return {"title": f"{run}: {config.arch.upper()}-{config.units} x{config.layers} ({config.task})",
             "columns": ["figure", "value"], "rows": rows}
 
 def holdout_rows(holdout: dict | None) -> list[list[str]]:

@@ -694,11 +694,13 @@ def firmware_stream(elf, wav, board, port, baud, timeout):
 def _print_kws_run(r: dict, elf: Path, board: str) -> None:
     import json
 
+    from edgernn.records import read_config
+
     names = None
     records = [Path(elf).parent / f"firmware-kws{s}.json" for s in ("", "-serial")]
     for record in [rec for rec in records if rec.is_file()][:1]:  # label names from the run the ELF was built for
         with contextlib.suppress(Exception):
-            names = json.loads(Path(json.loads(record.read_text())["run"], "config.json").read_text())["class_names"]
+            names = read_config(Path(json.loads(record.read_text())["run"], "config.json")).class_names
     _print_table({"title": f"keyword detections ({elf}, {board})", "columns": ["time ms", "label", "score"],
                   "rows": [[t, names[k] if names and k < len(names) else k, s] for t, k, s in r["detection_list"]]})
     rows = [[k, r[k]] for k in ("samples", "frames", "results", "detections", "fe_ticks", "model_ticks", "stack_used")]

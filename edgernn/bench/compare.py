@@ -24,6 +24,7 @@ from edgernn import io
 from edgernn.bench import compare_stats as S
 from edgernn.errors import UserError
 from edgernn.models import ARCHS, count_macs, count_params, recurrent_dims
+from edgernn.records import Architecture, read_config, read_metrics
 
 BUDGETS = ("params", "size", "macs")
 DEFAULT_CELLS = "gru,lstm"
@@ -52,11 +53,11 @@ def parse_sparsities(spec: str | None) -> list[float]:
     return sorted(values)
 
 
-def int8_weight_bytes(config: dict) -> int:
+def int8_weight_bytes(config: Architecture) -> int:
     """int8 storage of the weights with int32 biases (what an int8 model's constants take)."""
     from edgernn.models import cell, head_dims
 
-    bias_values = sum(cell(config["arch"]).biases(u) for _, u in recurrent_dims(config))
+    bias_values = sum(cell(config.arch).biases(u) for _, u in recurrent_dims(config))
     _, h_out = head_dims(config)
     bias_values += h_out
     total_params = count_params(config)
@@ -66,14 +67,21 @@ def int8_weight_bytes(config: dict) -> int:
 BUDGET_FN = {"params": count_params, "size": int8_weight_bytes, "macs": count_macs}
 
 
-def match_units(base: dict, budget: str, ref_arch: str, ref_units: int, other_arch: str) -> tuple[int, float]:
-    """The other cell's unit count closest to the reference's budget; (units, relative difference)."""
+def match_units(base: Architecture, budget: str, ref_arch: str, ref_units: int, other_arch: str
+                ) -> tuple[int, float]:
+    """The other cell's unit count closest to the reference's budget; (units, relative difference).
+
+    ``base`` gives the task, layers, input shape and classes; its arch and units are replaced."""
     if budget not in BUDGETS:
         raise UserError(f"unknown budget {budget!r} (choose from {', '.join(BUDGETS)})")
     fn = BUDGET_FN[budget]
-    target = fn(dict(base, arch=ref_arch, units=ref_units))
-    best = min(range(1, 1025), key=lambda u: abs(fn(dict(base, arch=other_arch, units=u)) - target))
-    return best, (fn(dict(base, arch=other_arch, units=best)) - target) / target
+
+    def cost(arch: str, units: int):
+        return fn(base.model_copy(update={"arch": arch, "units": units}))
+
+    target = cost(ref_arch, ref_units)
+    best = min(range(1, 1025), key=lambda u: abs(cost(other_arch, u) - target))
+    return best, (cost(other_arch, best) - target) / target
 
 
 def parse_targets(spec: str) -> list[tuple[str, str | None]]:
@@ -138,11 +146,10 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
                     progress=progress, **kwargs)
     except UserError as e:  # e.g. a loss that became NaN: a failed run, not a failed comparison
         return dict(r, train_error=str(e))
-    config = io.read_json(run / "config.json")
-    metrics = io.read_json(run / "metrics.json")
-    r.update(run=str(run), float=metrics[name], guard=metrics.get("guard"), params=config["params"],
-             macs=config["macs"], train_seconds=config["train_seconds"], float32_bytes=config["float32_bytes"],
-             epochs=config["epochs_run"], history=io.read_json(run / "history.json"))
+    config, metrics = read_config(run / "config.json"), read_metrics(run / "metrics.json")
+    r.update(run=str(run), float=getattr(metrics, name), guard=metrics.guard, params=config.params,
+             macs=config.macs, train_seconds=config.train_seconds, float32_bytes=config.float32_bytes,
+             epochs=config.epochs_run, history=io.read_json(run / "history.json"))
     try:
         int8 = quantize(run, mode="int8")
     except UserError as e:
@@ -256,7 +263,8 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
     from edgernn.data import load_dataset
 
     ds = load_dataset(data, task=task)
-    base = {"task": task, "layers": 1, "input_shape": list(ds.input_shape), "class_names": ds.class_names}
+    base = Architecture(task=task, arch=names[0], units=units, layers=1,
+                        input_shape=[int(d) for d in ds.input_shape], class_names=list(ds.class_names))
     match = {names[0]: (units, 0.0), **{c: match_units(base, budget, names[0], units, c) for c in names[1:]}}
     test_y = ds.splits["test"].y if task != "anomaly" else None
     chance = S.chance_level(task, test_y, len(ds.class_names) if task != "anomaly" else None)
@@ -328,8 +336,8 @@ def _user_seq_point(folder: Path, ds, steps: int, arch: str, units: int, epochs:
     kwargs = {"epochs": epochs} if epochs else {}
     run = train(task="classify", arch=arch, units=units, data=data, out=folder / "user_seqlen" / f"{arch}-{steps}",
                 overwrite=True, progress=progress, **kwargs)
-    m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
-    return {"arch": arch, "steps": steps, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"]}
+    m, c = read_metrics(run / "metrics.json"), read_config(run / "config.json")
+    return {"arch": arch, "steps": steps, "accuracy": m.accuracy, "train_seconds": c.train_seconds}
 
 
 def _lengths(spec: str | None, option: str) -> list[int]:
@@ -347,7 +355,8 @@ SEQ_UNITS = 32  # the first cell's units in the sequence-length study; the other
 
 def seq_study_units(cells: list[str], budget: str) -> dict[str, int]:
     """Units per cell for the long-dependency task, matched on ``budget`` like the main comparison."""
-    base = {"task": "classify", "layers": 1, "input_shape": [50, 4], "class_names": list(range(4))}
+    base = Architecture(task="classify", arch=cells[0], units=SEQ_UNITS, layers=1, input_shape=[50, 4],
+                        class_names=[str(k) for k in range(4)])
     return {c: SEQ_UNITS if i == 0 else match_units(base, budget, cells[0], SEQ_UNITS, c)[0]
             for i, c in enumerate(cells)}
 
@@ -360,8 +369,8 @@ def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, p
     # No early stopping: long-dependency tasks sit on a loss plateau before they are learned.
     run = train(task="classify", arch=arch, units=units, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
                 epochs=epochs, patience=epochs, overwrite=True, progress=progress)
-    m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
-    return {"arch": arch, "units": units, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"],
+    m, c = read_metrics(run / "metrics.json"), read_config(run / "config.json")
+    return {"arch": arch, "units": units, "accuracy": m.accuracy, "train_seconds": c.train_seconds,
             "chance": 0.25}
 
 

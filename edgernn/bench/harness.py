@@ -17,6 +17,7 @@ import numpy as np
 from edgernn import io
 from edgernn.bench.schema import row
 from edgernn.errors import UserError
+from edgernn.records import check_model_input, check_model_matches, check_model_output, read_config
 from edgernn.runtimes import RUNTIMES, runtimes_for
 
 TARGETS = ("cpu", "rpi")
@@ -59,10 +60,8 @@ def _test_inputs(artifact: Path, data, limit: int | None, folder: Path):
     config_file = artifact.parent / "config.json"
     if limit == 0 or not config_file.is_file():
         return None, None, None
-    from edgernn.train.run import read_config
-
     config = read_config(config_file)
-    if data is None and not Path(config["data"]).exists():
+    if data is None and not Path(config.data).exists():
         return None, None, None
     test = load_data_for_run(config, data).splits["test"]
     n = len(test) if limit is None else min(limit, len(test))
@@ -83,10 +82,10 @@ def _accuracy(outputs: Path, X_path: Path, y, config) -> tuple[str, float]:
     from edgernn.train import metrics as M
 
     out = np.load(outputs)
-    if config["task"] == "anomaly":
-        scores = M.anomaly_scores(out, np.load(X_path), config)
-        return "roc_auc", M.anomaly_metrics(y, scores, config["threshold"])["roc_auc"]
-    return "accuracy", M.classification_metrics(y, out, config["class_names"])["accuracy"]
+    if config.task == "anomaly":
+        scores = M.anomaly_scores(out, np.load(X_path), config.anomaly_model)
+        return "roc_auc", M.anomaly_metrics(y, scores, config.threshold)["roc_auc"]
+    return "accuracy", M.classification_metrics(y, out, config.class_names)["accuracy"]
 
 
 def _kernels(m: dict) -> str:
@@ -103,6 +102,7 @@ def _tflm_test_accuracy(artifact: Path, data, limit, tmp: Path):
         return None, None, "none: no run folder with test data next to the model", None
     X = np.load(X_path)
     ref = TFLMRuntime(artifact)
+    check_model_matches(config, ref.input_info().shape, ref.output_info().shape, artifact)
     np.save(tmp / "outputs.npy", ref.predict(X))
     metric, acc = _accuracy(tmp / "outputs.npy", X_path, y, config)
     basis = (f"TFLite Micro on the test split ({len(X)} samples); the C is bit-exact with it on the test vectors, "
@@ -176,12 +176,15 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
                     per_artifact[artifact] = (*_test_inputs(artifact, data, limit, Path(tmp)),
                                               _input_shape(artifact, runtime))
                 X_path, y, config, input_shape = per_artifact[artifact]
+                if config is not None:
+                    check_model_input(config, input_shape, artifact)
                 spec = {"artifact": str(artifact), "runtime": runtime, "threads": threads, "warmup": warmup,
                         "runs": runs, "input_shape": input_shape}
                 results, metric, acc = [], None, None
                 for rep in range(repeats):  # accuracy once, on the first repeat
                     result, outputs = tgt.run(spec, X_path if rep == 0 else None)
                     if outputs is not None:
+                        check_model_output(config, np.load(outputs).shape, artifact)
                         metric, acc = _accuracy(outputs, X_path, y, config)
                     results.append(result)
                     bar.advance(task)

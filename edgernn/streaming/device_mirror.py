@@ -24,6 +24,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.features.frontend import LOG_FLOOR, FeatureConfig, dct_matrix, frames, mel_filterbank, power_spectrum
+from edgernn.records import read_config
 from edgernn.streaming.recognize import (Detection, RecognizeCommands, RecognizeConfig, score_from_int8,
                                          score_from_probability)
 from edgernn.streaming.stream import every_frames, result_frames, result_time_ms
@@ -64,22 +65,13 @@ def resolve_run_and_model(path: str | Path) -> tuple[Path, Path]:
 
 def load_setup(path: str | Path) -> KwsSetup:
     from edgernn.export.frontend_c import feature_config_of_run
-    from edgernn.io import read_json
 
     run, model = resolve_run_and_model(path)
-    config = read_json(run / "config.json")
+    config = read_config(run / "config.json")
     cfg = feature_config_of_run(config)
-    norm = config.get("input_norm") or {}
-    if not norm.get("mean") or not norm.get("std"):
-        raise UserError(f"{run}: config.json has no input_norm (the standardization the model was trained with)")
-    names = tuple(config.get("class_names") or ())
-    if not names:
-        raise UserError(f"{run}: config.json has no class_names")
-    try:
-        rec = RecognizeConfig(**(config.get("streaming") or {}))
-    except (TypeError, ValueError) as e:
-        raise UserError(f"{run}: bad 'streaming' settings in config.json ({e})") from None
-    setup = KwsSetup(run, model, cfg, tuple(norm["mean"]), tuple(norm["std"]), names,
+    names = tuple(config.class_names)
+    rec = RecognizeConfig(**config.streaming.recognize_fields()) if config.streaming else RecognizeConfig()
+    setup = KwsSetup(run, model, cfg, tuple(config.input_norm.mean), tuple(config.input_norm.std), names,
                      tuple(i for i, n in enumerate(names) if n in IGNORED_CLASSES), rec)
     check_model_matches(setup)
     return setup

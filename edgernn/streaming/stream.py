@@ -21,6 +21,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.features.frontend import FeatureConfig, dct_matrix, frames, mel_filterbank, power_spectrum, LOG_FLOOR
+from edgernn.records import RunConfig, check_model_matches, read_config
 from edgernn.streaming.recognize import (MAX_RESULTS, Detection, RecognizeCommands, RecognizeConfig,
                                          score_from_int8, score_from_probability)
 
@@ -32,7 +33,7 @@ CHUNK_FRAMES = 4096
 @dataclass
 class Detector:
     """A model plus everything the stream needs from its run folder."""
-    config: dict
+    config: RunConfig
     features: FeatureConfig
     model_path: Path
     kind: str                  # "keras" | "tflite"
@@ -40,19 +41,15 @@ class Detector:
 
     @property
     def class_names(self) -> list[str]:
-        return self.config["class_names"]
+        return self.config.class_names
 
     @property
     def ignore(self) -> list[int]:
         return [i for i, n in enumerate(self.class_names) if n in ("_silence_", "_unknown_")]
 
     def recognize_config(self) -> RecognizeConfig:
-        stored = self.config.get("streaming") or {}
-        fields = {k: stored[k] for k in RecognizeConfig.__dataclass_fields__ if k in stored}
-        try:
-            return RecognizeConfig(**fields)
-        except (TypeError, ValueError) as e:
-            raise UserError(f"config.json 'streaming': {e}") from None
+        stored = self.config.streaming
+        return RecognizeConfig(**stored.recognize_fields()) if stored is not None else RecognizeConfig()
 
     def scores(self, windows: np.ndarray) -> np.ndarray:
         """Raw feature windows [N, T, F] -> uint8-range scores [N, classes] (int)."""
@@ -60,18 +57,10 @@ class Detector:
 
         X = prepare_inputs(windows, self.config)
         if self.kind == "keras":
-            if self._model is None:
-                from edgernn.tf import load
-
-                _, keras = load()
-                self._model = keras.models.load_model(self.model_path, compile=False)
             probs = self._model.predict(X, batch_size=512, verbose=0)
             return np.asarray([score_from_probability(p) for p in probs], dtype=np.int64)
         from edgernn.runtimes.base import quantize
-        from edgernn.runtimes.litert import LiteRTRuntime
 
-        if self._model is None:
-            self._model = LiteRTRuntime(self.model_path)
         rt = self._model
         info_in, info_out = rt.input_info(), rt.output_info()
         out = []
@@ -88,9 +77,9 @@ class Detector:
 
 
 def load_detector(run_or_model: str | Path) -> Detector:
-    """A run folder (its model.keras) or a model file (.keras / .tflite) inside a run folder."""
-    from edgernn.io import read_json
+    """A run folder (its model.keras) or a model file (.keras / .tflite) inside a run folder.
 
+    The run's record is checked as every step checks it (``edgernn.records``), and the model against it."""
     p = Path(run_or_model)
     if p.is_dir():
         run, model = p, p / "model.keras"
@@ -104,18 +93,35 @@ def load_detector(run_or_model: str | Path) -> Detector:
         raise UserError(f"{model}: missing")
     if model.suffix not in (".keras", ".tflite"):
         raise UserError(f"{model}: detect runs .keras or .tflite models")
-    config = read_json(run / "config.json")
-    if config.get("task") != "kws" or "class_names" not in config:
-        raise UserError(f"{run}: not a keyword-spotting run (task {config.get('task')!r})")
-    feats = (config.get("dataset_meta") or {}).get("features") or {}
-    try:
-        cfg = FeatureConfig(**feats)
-    except TypeError:
-        raise UserError(f"{run}/config.json: unreadable feature config") from None
+    config = read_config(run / "config.json")
+    if config.task != "kws":
+        raise UserError(f"{run}: not a keyword-spotting run (task {config.task!r})")
+    feats = config.feature_params()
+    if feats is None:
+        raise UserError(f"{run}/config.json: no feature parameters (dataset_meta.features); detect needs the "
+                        "audio front end the model was trained with")
+    cfg = feats.feature_config()
     if cfg.mean_norm:
         raise UserError(f"{run}: trained with per-window mean normalization (mean_norm), a training-study "
                         "option the streaming pipeline does not implement")
-    return Detector(config, cfg, model, "keras" if model.suffix == ".keras" else "tflite")
+    det = Detector(config, cfg, model, "keras" if model.suffix == ".keras" else "tflite")
+    det._model = _open_model(det)
+    return det
+
+
+def _open_model(det: Detector):
+    """The model, loaded once and checked against the record (classes, input shape) before any audio."""
+    if det.kind == "keras":
+        from edgernn.io import load_keras_model
+
+        model = load_keras_model(det.model_path)
+        check_model_matches(det.config, model.input_shape, model.output_shape, det.model_path)
+        return model
+    from edgernn.runtimes.litert import LiteRTRuntime
+
+    rt = LiteRTRuntime(det.model_path)
+    check_model_matches(det.config, rt.input_info().shape, rt.output_info().shape, det.model_path)
+    return rt
 
 
 def read_audio(path: str | Path, rate: int) -> np.ndarray:
@@ -198,9 +204,7 @@ def detect_file(run_or_model, audio, every_ms: int | None = None, threshold: int
     when it has none)."""
     det = load_detector(run_or_model)
     if every_ms is None:
-        every_ms = (det.config.get("streaming") or {}).get("every_ms", DEFAULT_EVERY_MS)
-        if not isinstance(every_ms, int) or isinstance(every_ms, bool):
-            raise UserError(f"{det.model_path.parent}/config.json: 'streaming.every_ms' must be an integer")
+        every_ms = det.config.streaming.every_ms if det.config.streaming is not None else DEFAULT_EVERY_MS
     x = read_audio(audio, det.features.sample_rate)
     times, scores = model_results(det, x, every_ms)
     rcfg = det.recognize_config()

@@ -173,7 +173,7 @@ def _pipeline(params: dict, settings: dict, tmp: Path):
     from edgernn.optimize.prune import prune
     from edgernn.optimize.quantize import quantize
     from edgernn.train.loop import train
-    from edgernn.train.metrics import main_metric
+    from edgernn.records import read_config, read_metrics
 
     # anomaly window: a loader option, kept in the run's config.json so every later step cuts the same windows
     options = {"window": params["window"], "stride": max(1, params["window"] // 2)} if "window" in params else None
@@ -184,12 +184,12 @@ def _pipeline(params: dict, settings: dict, tmp: Path):
     if params["sparsity"] > 0:
         run = prune(run, sparsity=params["sparsity"], epochs=settings["prune_epochs"], out=tmp / "pruned")
         lap("prune")
-    metrics = io.read_json(run / "metrics.json")
-    metric, float_value = main_metric(metrics)
-    guard = metrics.get("guard") or {}
+    metrics = read_metrics(run / "metrics.json")
+    metric, float_value = metrics.main_metric()
+    guard = metrics.guard or {}
     figures = {"metric": metric, "float": float_value, "guard": guard, "stage_seconds": stages}
-    config = io.read_json(run / "config.json")
-    figures.update(params=config["params"], macs=config["macs"])
+    config = read_config(run / "config.json")
+    figures.update(params=config.params, macs=config.macs)
     if not math.isfinite(float_value):
         return figures, {}, "failed", f"diverged: test {metric} is {float_value}"
     mode = params["quant"]
