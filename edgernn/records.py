@@ -14,6 +14,7 @@ frame arithmetic) and below every stage that reads runs; it imports no TensorFlo
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,7 +36,9 @@ MAX_NAME = 256                        # characters of a class name, keyword, eng
 MAX_PATH = 4096
 MIN_STD = 1e-9                        # input_norm() writes 1.0 where a feature's std is below 1e-8
 MAX_SAMPLE_RATE = 192_000
-MAX_NFFT = 16_384
+MAX_NFFT = 4096                       # also the C front end's limit
+MAX_FEATURE_RATE = 16_000             # feature values per second of audio: no more than 16 kHz audio itself
+MAX_INPUT_VALUES = 1_000_000          # steps x features of one model input
 MAX_MELS = 512
 MAX_CLIP_SECONDS = 60.0
 MAX_FRAME_MS = 1000.0
@@ -81,6 +84,10 @@ class FeatureParams(_Record):
             raise ValueError(f"hop_ms {self.hop_ms:g} is less than one sample at {self.sample_rate} Hz")
         if cfg.num_frames < 1:
             raise ValueError(f"clip_seconds {self.clip_seconds:g} is shorter than one window")
+        rate = cfg.sample_rate / cfg.hop * cfg.num_features
+        if rate > MAX_FEATURE_RATE:  # detect holds a recording's features in memory
+            raise ValueError(f"{rate:.0f} feature values per second of audio (hop {cfg.hop} samples, "
+                             f"{cfg.num_features} features) exceeds {MAX_FEATURE_RATE}")
         return self
 
     def feature_config(self) -> FeatureConfig:
@@ -186,8 +193,9 @@ class Architecture(_Record):
         if self.task == "anomaly" and self.anomaly_model is None:
             self.anomaly_model = "predictor"
         steps, features = self.input_shape
-        if steps > MAX_STEPS or features > MAX_FEATURES:
-            raise ValueError(f"input_shape {self.input_shape} exceeds [{MAX_STEPS}, {MAX_FEATURES}]")
+        if steps > MAX_STEPS or features > MAX_FEATURES or steps * features > MAX_INPUT_VALUES:
+            raise ValueError(f"input_shape {self.input_shape} exceeds [{MAX_STEPS}, {MAX_FEATURES}] or "
+                             f"{MAX_INPUT_VALUES} values")
         if len(set(self.class_names)) != len(self.class_names):
             raise ValueError("class_names must be unique")
         if self.task != "anomaly" and len(self.class_names) < 2:
@@ -249,7 +257,7 @@ class RunConfig(Architecture):
                                  f"of input_shape {self.input_shape})")
         in_progress = bool(info.context and info.context.get("in_progress"))  # train, before the threshold
         if self.task == "anomaly" and self.threshold is None and not in_progress:
-            raise ValueError("an anomaly run needs a threshold")
+            raise ValueError("missing key 'threshold' (anomaly runs need one)")
         feats = self.feature_params()
         if feats is not None and self.task == "kws":
             cfg = feats.feature_config()
@@ -266,7 +274,7 @@ class RunConfig(Architecture):
         return self.data_options.loader_options() if self.data_options is not None else {}
 
     def to_json(self) -> dict:
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class Metrics(_Record):
@@ -300,7 +308,7 @@ class Metrics(_Record):
         return ("roc_auc", self.roc_auc) if self.roc_auc is not None else ("accuracy", self.accuracy)
 
     def to_json(self) -> dict:
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 # --- migration: each step takes a record of version v to v + 1 (a plain dict, before validation) ---
@@ -330,14 +338,34 @@ def migrate(raw: dict, where: str) -> dict:
     return raw
 
 
+_TYPE_TAGS = {"int", "float", "str", "bool", "list", "dict", "none", "tuple"}
+
+
+def _field_path(loc) -> str:
+    """('input_norm', 'std', 0) -> input_norm.std[0]; pydantic's union-member tags are left out."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" not in part and "-" not in part and part not in _TYPE_TAGS:
+            out += f".{part}" if out else part
+    return out
+
+
 def _first_error(e: ValidationError) -> str:
+    """One line for the first problem, in the words the rest of edgernn uses ('x' must be ...)."""
     err = e.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"] if p != "function-after[_consistent()]")
-    value = err.get("input")
-    shown = "" if err["type"] == "value_error" else f", got {_short(value)}"  # a rule across fields
-    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"{loc + ': ' if loc else ''}{msg}{shown}{more}"
+    key = _field_path(err["loc"])
+    more = f" (and {e.error_count() - 1} more problems)" if e.error_count() > 1 else ""
+    if err["type"] == "missing":
+        return f"missing key {key!r}{more}"
+    msg = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    msg = re.sub(r" or instance of \w+", "", msg).replace("a valid dictionary", "an object")
+    if err["type"] == "value_error":  # a rule across fields: its message names them
+        return f"{key + ': ' if key else ''}{msg}{more}"
+    if err["type"] == "extra_forbidden":
+        return f"unknown key {key!r}{more}"
+    return f"{key!r} {msg}, got {_short(err.get('input'))}{more}"
 
 
 def _short(value) -> str:

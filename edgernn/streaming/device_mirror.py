@@ -24,7 +24,8 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.features.frontend import LOG_FLOOR, FeatureConfig, dct_matrix, frames, mel_filterbank, power_spectrum
-from edgernn.records import read_config
+from edgernn.records import RunConfig, read_config
+from edgernn.records import check_model_matches as check_record_matches
 from edgernn.streaming.recognize import (Detection, RecognizeCommands, RecognizeConfig, score_from_int8,
                                          score_from_probability)
 from edgernn.streaming.stream import every_frames, result_frames, result_time_ms
@@ -73,7 +74,7 @@ def load_setup(path: str | Path) -> KwsSetup:
     rec = RecognizeConfig(**config.streaming.recognize_fields()) if config.streaming else RecognizeConfig()
     setup = KwsSetup(run, model, cfg, tuple(config.input_norm.mean), tuple(config.input_norm.std), names,
                      tuple(i for i, n in enumerate(names) if n in IGNORED_CLASSES), rec)
-    check_model_matches(setup)
+    check_model_matches(setup, config)
     return setup
 
 
@@ -84,17 +85,15 @@ def model_io(model: Path):
     return ref, ref.input_info(), ref.output_info()
 
 
-def check_model_matches(setup: KwsSetup) -> None:
+def check_model_matches(setup: KwsSetup, config: RunConfig) -> None:
+    """The int8 model against the run's record (classes, input shape: the one check every reader makes)."""
     _, inp, out = model_io(setup.model)
-    want = (setup.features.num_frames, setup.features.num_features)
-    if tuple(inp.shape[-2:]) != want or int(np.prod(inp.shape)) != want[0] * want[1]:
+    if int(np.prod(inp.shape)) != setup.features.num_frames * setup.features.num_features:
         raise UserError(f"{setup.model}: the model's input {tuple(inp.shape)} does not match the front end "
-                        f"({want[0]} frames x {want[1]} features)")
+                        f"({setup.features.num_frames} frames x {setup.features.num_features} features)")
+    check_record_matches(config, inp.shape, out.shape, setup.model)
     if inp.dtype != "int8" or not inp.scale:
         raise UserError(f"{setup.model}: the kws app needs an int8 model (run `edgernn quantize RUN --mode int8`)")
-    if int(np.prod(out.shape)) != len(setup.class_names):
-        raise UserError(f"{setup.model}: {int(np.prod(out.shape))} outputs but the run has "
-                        f"{len(setup.class_names)} classes")
 
 
 def read_pcm16(path: str | Path, sample_rate: int, max_seconds: float = MAX_WAV_SECONDS) -> np.ndarray:

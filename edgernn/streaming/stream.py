@@ -28,6 +28,7 @@ from edgernn.streaming.recognize import (MAX_RESULTS, Detection, RecognizeComman
 DEFAULT_EVERY_MS = 200
 MAX_AUDIO_SECONDS = 2 * 3600  # bound on a recording detect reads (float32 in memory: ~0.5 GB)
 CHUNK_FRAMES = 4096
+CHUNK_BYTES = 32 << 20
 
 
 @dataclass
@@ -147,8 +148,10 @@ def stream_features(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     n = 0 if len(x) < cfg.window else 1 + (len(x) - cfg.window) // cfg.hop
     fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
     out = np.zeros((n, cfg.num_features), dtype=np.float32)
-    for k0 in range(0, n, CHUNK_FRAMES):
-        k1 = min(n, k0 + CHUNK_FRAMES)
+    # frames per chunk: the chunk's complex spectrum stays near CHUNK_BYTES whatever the record's n_fft
+    chunk = max(1, min(CHUNK_FRAMES, CHUNK_BYTES // (16 * (cfg.n_fft // 2 + 1))))
+    for k0 in range(0, n, chunk):
+        k1 = min(n, k0 + chunk)
         seg = x[k0 * cfg.hop:(k1 - 1) * cfg.hop + cfg.window]
         logmel = np.log(power_spectrum(frames(seg, cfg.window, cfg.hop), cfg.n_fft) @ fb + LOG_FLOOR)
         out[k0:k1] = logmel @ dct_matrix(cfg.n_mels, cfg.n_mfcc) if cfg.kind == "mfcc" else logmel
