@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.bench import compare_stats as S
 from edgernn.errors import UserError
@@ -27,7 +28,6 @@ from edgernn.models import ARCHS, count_macs, count_params, recurrent_dims
 from edgernn.records import Architecture, read_config, read_metrics
 
 BUDGETS = ("params", "size", "macs")
-DEFAULT_CELLS = "gru,lstm"
 COLORS = {"gru": "tab:blue", "lstm": "tab:orange", "rnn": "tab:green"}
 
 
@@ -239,11 +239,15 @@ def summarize(models: list[dict], targets, cells=("gru", "lstm")) -> dict:
     return out
 
 
-def compare(data, task: str = "kws", budget: str = "params", units: int = 64, seeds: int = 3,
-            targets: str = "cpu", seq_lens: str | None = "50,200,800", out="compare", epochs: int | None = None,
-            seq_epochs: int = 30, seq_samples: int = 4000, user_seq_lens: str | None = None, overwrite: bool = False,
-            progress: bool = True, cells: str = DEFAULT_CELLS, prune_sparsities: str | None = "0.5,0.75,0.9",
-            prune_epochs: int = 10) -> Path:
+def compare(data, task: str = D.STUDY_TASK, budget: str = D.COMPARE_BUDGET, units: int = D.COMPARE_UNITS,
+            seeds: int = D.COMPARE_SEEDS,
+            targets: str = D.COMPARE_TARGETS, seq_lens: str | None = D.COMPARE_SEQ_LENS, out=D.COMPARE_OUT,
+            epochs: int | None = None,
+            seq_epochs: int = D.COMPARE_SEQ_EPOCHS, seq_samples: int = D.COMPARE_SEQ_SAMPLES,
+            user_seq_lens: str | None = None, overwrite: bool = False,
+            progress: bool = True, cells: str = D.COMPARE_CELLS,
+            prune_sparsities: str | None = D.COMPARE_PRUNE_SPARSITIES,
+            prune_epochs: int = D.COMPARE_PRUNE_EPOCHS) -> Path:
     """Train, convert and benchmark ``cells`` with matched budgets; write DIR/report.md and comparison.json."""
     from edgernn.data import TASKS
 

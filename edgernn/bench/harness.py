@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.bench.schema import row
 from edgernn.errors import UserError
@@ -131,8 +132,9 @@ def _combine(results: list[dict]) -> dict:
     return first
 
 
-def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmup: int = 20, runs: int = 200,
-          repeats: int = 3, data=None, limit: int | None = None, out=None, progress: bool = True,
+def bench(artifacts, target: str = D.BENCH_TARGET, runtimes=None, threads: int = D.BENCH_THREADS,
+          warmup: int = D.BENCH_WARMUP, runs: int = D.BENCH_RUNS,
+          repeats: int = D.BENCH_REPEATS, data=None, limit: int | None = None, out=None, progress: bool = True,
           **target_options) -> list[dict]:
     """Benchmark artifacts on a target; returns schema rows (and writes them to ``out`` if given)."""
     artifacts = [Path(a) for a in artifacts]

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgernn import defaults as D
 from edgernn.bench.harness import artifact_fields
 from edgernn.bench.schema import row
 from edgernn.errors import UserError
 
 
-def bench_mcu_kws(runs, board: str = "mps2-an386", wav=None, every_ms: int = 200, timeout: float = 600,
-                  out=None, arithmetic: str = "auto") -> list[dict]:
+def bench_mcu_kws(runs, board: str = D.BOARD, wav=None, every_ms: int = D.KWS_EVERY_MS,
+                  timeout: float = D.BENCH_KWS_TIMEOUT,
+                  out=None, arithmetic: str = D.KWS_ARITHMETIC) -> list[dict]:
     from edgernn.streaming.device_mirror import resolve_run_and_model
     from edgernn.targets.kws_firmware import measure_kws
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.models import build_from_config, count_macs, count_params
@@ -146,7 +147,7 @@ def structured_prune(model, config, ds, sparsity: float, epochs: int):
     return small, small_config
 
 
-def prune(run: str | Path, sparsity: float = 0.75, structured: bool = False, epochs: int = 45,
+def prune(run: str | Path, sparsity: float = D.PRUNE_SPARSITY, structured: bool = False, epochs: int = D.PRUNE_EPOCHS,
           out: str | Path | None = None, overwrite: bool = False) -> Path:
     """Write a pruned run folder (default RUN-pruned or RUN-structured); returns its path."""
     if not 0.0 < sparsity < 1.0:

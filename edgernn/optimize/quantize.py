@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.procs import run_child
@@ -56,8 +57,9 @@ def convert_in_child(run: Path, mode: str, calibration: np.ndarray, timeout: flo
         return out.read_bytes()
 
 
-def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300, out: str | Path | None = None,
-             seed: int = 0) -> Path:
+def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: int = D.QUANTIZE_CALIBRATION_SAMPLES,
+             out: str | Path | None = None,
+             seed: int = D.SEED) -> Path:
     """Write ``RUN/model_<mode>.tflite`` (or ``out``) and ``RUN/quantize_<mode>.json``; returns the model path."""
     if mode not in MODES:
         raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 from edgernn.features.frontend import LOG_FLOOR, FeatureConfig, dct_matrix, frames, mel_filterbank, power_spectrum
 from edgernn.records import RunConfig, read_config
@@ -186,7 +187,7 @@ def run_stream(pcm: np.ndarray, setup: KwsSetup, every_ms: int = 200, frontend: 
     return StreamRun(times, scores, detections)
 
 
-def detections_of_wav(path: str | Path, wav: str | Path, every_ms: int = 200, frontend: str = "python",
+def detections_of_wav(path: str | Path, wav: str | Path, every_ms: int = D.KWS_EVERY_MS, frontend: str = D.KWS_FRONTEND,
                       fixed: bool | None = None) -> list[Detection]:
     setup = load_setup(path)
     return run_stream(read_pcm16(wav, setup.features.sample_rate), setup, every_ms, frontend, fixed).detections

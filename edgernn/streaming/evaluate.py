@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.records import RunConfig, read_config, write_config
@@ -111,8 +112,10 @@ def _stream_run(det, clips, minutes, seed, noises, every_ms):
     return times, scores, truth, len(audio) / det.features.sample_rate / 3600
 
 
-def evaluate_streaming(run_or_model, minutes: float = 60.0, calibration_minutes: float = 30.0,
-                       target_fa_per_hour: float = 1.0, every_ms: int = DEFAULT_EVERY_MS, seed: int = 0,
+def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
+                       calibration_minutes: float = D.STREAM_CALIBRATION_MINUTES,
+                       target_fa_per_hour: float = D.STREAM_TARGET_FA_PER_HOUR, every_ms: int = DEFAULT_EVERY_MS,
+                       seed: int = D.SEED,
                        store: bool = True, progress: bool = True) -> dict:
     """Calibrate the threshold on a validation stream, then FRR / FA per hour on the test stream.
 

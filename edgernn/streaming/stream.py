@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 from edgernn.features.frontend import FeatureConfig, dct_matrix, frames, mel_filterbank, power_spectrum, LOG_FLOOR
 from edgernn.records import RunConfig, check_model_matches, read_config
 from edgernn.streaming.recognize import (MAX_RESULTS, Detection, RecognizeCommands, RecognizeConfig,
                                          score_from_int8, score_from_probability)
 
-DEFAULT_EVERY_MS = 200
+DEFAULT_EVERY_MS = D.KWS_EVERY_MS
 MAX_AUDIO_SECONDS = 2 * 3600  # bound on a recording detect reads (float32 in memory: ~0.5 GB)
 CHUNK_FRAMES = 4096
 CHUNK_BYTES = 32 << 20

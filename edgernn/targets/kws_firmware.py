@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.procs import tied_to_parent
@@ -278,7 +279,8 @@ def measure_kws(run: str | Path, board: str = "mps2-an386", wav: str | Path | No
     }
 
 
-def stream_kws_serial(port: str, pcm: np.ndarray, baud: int = 115200, timeout: float = 60) -> dict:
+def stream_kws_serial(port: str, pcm: np.ndarray, baud: int = D.BAUD,
+                      timeout: float = D.FIRMWARE_STREAM_KWS_TIMEOUT) -> dict:
     """Stream int16 audio to a board running the kws app built with ``audio="serial"`` (the protocol of
     firmware/app/kws_audio_serial.c); returns the parsed results and detections, as ``run_kws_firmware``."""
     import time
@@ -315,7 +317,8 @@ def stream_kws_serial(port: str, pcm: np.ndarray, baud: int = 115200, timeout: f
         dev.close()
 
 
-def run_kws_serial_qemu(elf: str | Path, pcm: np.ndarray, board: str = "mps2-an386", timeout: float = 60) -> dict:
+def run_kws_serial_qemu(elf: str | Path, pcm: np.ndarray, board: str = D.BOARD,
+                        timeout: float = D.FIRMWARE_STREAM_KWS_TIMEOUT) -> dict:
     """The serial-audio kws app in QEMU with its UART on a pty, fed ``pcm``."""
     from edgernn.targets.mcu import qemu_serial
 

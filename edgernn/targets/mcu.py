@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.procs import tied_to_parent
@@ -68,10 +69,12 @@ def _vectors_header(inputs: np.ndarray, expected: np.ndarray) -> str:
 APPS = ("bench", "serial", "kws")
 
 
-def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path | None = None, vectors: int = 8,
-                   reference: bool = False, data_inputs: np.ndarray | None = None, app: str = "bench",
+def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | None = None,
+                   vectors: int = D.FIRMWARE_BUILD_VECTORS,
+                   reference: bool = False, data_inputs: np.ndarray | None = None, app: str = D.FIRMWARE_APP,
                    test_set: tuple[np.ndarray, np.ndarray] | None = None, wav: str | Path | None = None,
-                   every_ms: int = 200, arithmetic: str = "auto", audio: str = "flash") -> Path:
+                   every_ms: int = D.KWS_EVERY_MS, arithmetic: str = D.KWS_ARITHMETIC,
+                   audio: str = D.FIRMWARE_AUDIO) -> Path:
     """Build firmware for ``model`` on ``board``; returns the ELF path.
 
     app "bench": baked-in test vectors, results over semihosting (QEMU).
@@ -363,8 +366,9 @@ def qemu_serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20)
         proc.wait(timeout=10)
 
 
-def measure_serial(model: str | Path, board: str = "mps2-an386", port: str | None = None, vectors: int = 4,
-                   baud: int = 115200, timeout: float = 30, out: str | Path | None = None) -> dict:
+def measure_serial(model: str | Path, board: str = D.BOARD, port: str | None = None,
+                   vectors: int = D.BENCH_SERIAL_VECTORS,
+                   baud: int = D.BAUD, timeout: float = D.BENCH_SERIAL_TIMEOUT, out: str | Path | None = None) -> dict:
     """Benchmark over the serial protocol: on ``port`` (a real board already flashed with the serial
     app), or without a port on QEMU's emulated board. Outputs are checked against TFLite Micro."""
     from edgernn.targets.serial_host import SerialBoard

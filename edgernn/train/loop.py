@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.data import TASKS, load_dataset
 from edgernn.errors import UserError
@@ -84,7 +85,8 @@ def _validate(task, arch, units, layers, dropout=0.0, label_smoothing=0.0, unkno
     check_size(units, layers)
 
 
-def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 64, layers: int = 1,
+def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = D.TRAIN_UNITS,
+          layers: int = D.TRAIN_LAYERS,
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
           patience: int | None = None, dropout: float | None = None, seed: int = 0,
           class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
