@@ -14,6 +14,7 @@ The test suite runs a seeded subset (tests/test_records_fuzz.py).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import sys
@@ -100,7 +101,7 @@ def mutated_records(draw) -> dict:
             value = draw(st.sampled_from([-1, 0, 0.5, 2, 1000, 1e9, 1e-9]))
         else:
             value = draw(json_values)
-        apply(record, path, kind, value)
+        apply(record, path, kind, copy.deepcopy(value))  # later mutations must not change hypothesis's values
     return record
 
 
