@@ -365,6 +365,10 @@ def _first_error(e: ValidationError) -> str:
         return f"{key + ': ' if key else ''}{msg}{more}"
     if err["type"] == "extra_forbidden":
         return f"unknown key {key!r}{more}"
+    if err["type"] == "string_pattern_mismatch":
+        msg = f"must match {err['ctx']['pattern']}"
+    elif not msg.startswith("must"):  # "String should have at most 256 characters", ...
+        msg = "is invalid: " + msg[:1].lower() + msg[1:]
     return f"{key!r} {msg}, got {_short(err.get('input'))}{more}"
 
 
@@ -390,7 +394,7 @@ def validate_config(raw, where: str | Path = "config.json", in_progress: bool = 
 
 def record_of(values: dict, in_progress: bool = False) -> RunConfig:
     """The RunConfig of values a stage computed (NumPy scalars and all), exactly as it will be written."""
-    return validate_config(json.loads(json.dumps(values, default=io.json_default)), "run record", in_progress)
+    return validate_config(_as_json(values), "run record", in_progress)
 
 
 def validate_metrics(raw, where: str | Path = "metrics.json") -> Metrics:
@@ -418,15 +422,20 @@ def read_metrics(path: str | Path) -> Metrics:
 
 def write_config(path: str | Path, config: RunConfig | dict) -> RunConfig:
     """Validate (a dict is validated first) and write atomically; returns the record written."""
-    record = config if isinstance(config, RunConfig) else validate_config(config, path)
+    record = config if isinstance(config, RunConfig) else validate_config(_as_json(config), path)
     io.write_json(path, record.to_json())
     return record
 
 
 def write_metrics(path: str | Path, metrics: Metrics | dict) -> Metrics:
-    record = metrics if isinstance(metrics, Metrics) else validate_metrics(metrics, path)
+    record = metrics if isinstance(metrics, Metrics) else validate_metrics(_as_json(metrics), path)
     io.write_json(path, record.to_json())
     return record
+
+
+def _as_json(values: dict) -> dict:
+    """Values exactly as JSON will hold them (NumPy scalars and arrays become numbers and lists)."""
+    return json.loads(json.dumps(values, default=io.json_default))
 
 
 def check_model_matches(config: Architecture, input_shape, output_shape, where: str | Path) -> None:

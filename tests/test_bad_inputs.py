@@ -466,7 +466,7 @@ CASES = [
     ("quantize {run_units_bool}", "'units' must be"),
     ("quantize {run_no_task}", "missing key 'task'"),
     ("quantize {run_task_bad}", "'task' must be"),
-    ("quantize {run_arch_bad}", "'arch' must be"),
+    ("quantize {run_arch_bad}", "'arch' must match"),
     ("quantize {run_classes_str}", "'class_names' must be"),
     ("quantize {run_classes_one}", "at least 2 classes"),
     ("quantize {run_shape_bad}", "'input_shape' must be"),

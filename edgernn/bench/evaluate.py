@@ -13,7 +13,7 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
-from edgernn.records import RunConfig, check_model_matches, read_config
+from edgernn.records import RunConfig, check_model_matches, read_config, write_metrics
 from edgernn.runtimes import open_runtime, runtimes_for
 from edgernn.train import metrics as M
 from edgernn.train.run import load_data_for_run, prepare_inputs
@@ -74,5 +74,5 @@ def evaluate(artifact: str | Path, data: str | Path | None = None, runtime: str 
             config.class_names))) if k == 0]
     metrics.update(artifact=str(artifact), runtime=runtime, data=str(data or config.data))
     if out:
-        io.write_json(out, metrics)
+        write_metrics(out, metrics)
     return metrics

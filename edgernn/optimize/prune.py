@@ -24,7 +24,7 @@ from edgernn import io
 from edgernn.errors import UserError
 from edgernn.models import build_from_config, count_macs, count_params
 from edgernn.train import metrics as M
-from edgernn.records import RunConfig, record_of, write_config
+from edgernn.records import RunConfig, record_of, write_config, write_metrics
 from edgernn.train.run import check_run, load_data_for_run, load_run, prepare_inputs
 
 RECURRENT = ("GRU", "LSTM", "SimpleRNN")
@@ -176,7 +176,7 @@ def prune(run: str | Path, sparsity: float = D.PRUNE_SPARSITY, structured: bool 
         from edgernn.train.loop import _evaluate
 
         metrics = _evaluate(new, new_config, ds, tmp)
-        io.write_json(tmp / "metrics.json", metrics)
+        write_metrics(tmp / "metrics.json", metrics)
         after = {"metric": M.main_metric(metrics)[1], **size_report(new)}
         name = M.main_metric(metrics)[0]
         report = {"metric_name": name, "before": before, "after": after,

@@ -16,7 +16,7 @@ from edgernn.train import metrics as M
 from edgernn.train import guard as G
 from edgernn.train import plots
 from edgernn.train.recipe import cosine_callback, make_recipe, plateau_callback, warmup_callback
-from edgernn.records import RunConfig, record_of, write_config
+from edgernn.records import RunConfig, record_of, write_config, write_metrics
 from edgernn.train.run import input_norm, prepare_inputs
 
 # batch size, epochs, patience and learning rate are derived from the data (train.recipe) unless given
@@ -168,7 +168,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
             figures["threshold"] = metrics["threshold"]
         model.save(tmp / "model.keras")
         config = write_config(tmp / "config.json", {**config.to_json(), **figures})
-        io.write_json(tmp / "metrics.json", metrics)
+        write_metrics(tmp / "metrics.json", metrics)
         io.write_json(tmp / "history.json", history)
         io.write_json(tmp / "train.json", io.record("train", {"data": config.data},
                                                    config.model_dump(include={"task", "arch", "units", "layers",

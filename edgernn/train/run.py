@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.records import RunConfig, check_model_matches, read_config, validate_config  # noqa: F401
+from edgernn.records import RunConfig, check_model_matches, read_config  # noqa: F401  (read_config: callers of train.run)
 
 RUN_FILES = ("model.keras", "config.json")
 
