@@ -201,7 +201,7 @@ def report(folders, out, formats=D.REPORT_FORMATS):
     return _report(folders, out, formats=formats)
 
 # --- firmware ---
-def firmware_build(model, board=D.BOARD, out=None, vectors=D.FIRMWARE_BUILD_VECTORS, reference=False,
+def firmware_build(model, board=D.BOARD, out=None, vectors=D.MCU_VECTORS, reference=False,
                    app=D.FIRMWARE_APP, wav=None,
                    every_ms=D.KWS_EVERY_MS, arithmetic=D.KWS_ARITHMETIC, audio=D.FIRMWARE_AUDIO):
     """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial | kws); returns

@@ -312,10 +312,10 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--dropout", type=float, default=None,
               help="Dropout before the classifier head. Default: 0.3; 0 for --task kws with augmentation on "
                    "(the augmentation regularizes enough).")
-@click.option("--seed", default=0, show_default=True, help="Random seed (weights, shuffling).")
+@click.option("--seed", default=D.SEED, show_default=True, help="Random seed (weights, shuffling).")
 @click.option("--class-weights/--no-class-weights", default=True, show_default=True,
               help="Weight classes inversely to their frequency.")
-@click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default="predictor",
+@click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default=D.ANOMALY_MODEL,
               show_default=True, help="anomaly: next-step predictor or sequence autoencoder.")
 @click.option("--window", default=None,
               help="anomaly: samples per window, or 'auto' (one dominant period of the training part; "
@@ -326,7 +326,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="anomaly, one CSV: first row of the test part (data rows count from 0, the header is not one); "
                    "rows before it are known-normal (their last fifth validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-@click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default="float", show_default=True,
+@click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default=D.FEATURE_ARITHMETIC,
+              show_default=True,
               help="kws: the MFCC front end's arithmetic. fixed: the integer front end of cores without an FPU "
                    "(Cortex-M0), bit for bit, so a model for such a board sees exactly the device's features.")
 @click.option("--keywords", default=None,
@@ -345,9 +346,9 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="plateau: warm-up, then the peak rate halved when the validation loss stalls; cosine: warm-up, "
                    "then half a cosine from the peak to 0 at the --epochs ceiling. Default: cosine for --task kws, "
                    "else plateau.")
-@click.option("--label-smoothing", type=float, default=0.0, show_default=True,
+@click.option("--label-smoothing", type=float, default=D.LABEL_SMOOTHING, show_default=True,
               help="kws/classify: the training target keeps 1-s for the true class and spreads s over all classes.")
-@click.option("--unknown-weight", type=float, default=1.0, show_default=True,
+@click.option("--unknown-weight", type=float, default=D.UNKNOWN_WEIGHT, show_default=True,
               help="kws: loss weight of an _unknown_ clip relative to a keyword clip (above 1: fewer false fires, "
                    "fewer keywords recognized).")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
@@ -430,7 +431,8 @@ def quantize(run, mode, calibration_samples, out, seed):
 # --- export ---
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["onnx", "c-array", "c"]), default="onnx", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["onnx", "c-array", "c"]), default=D.EXPORT_FORMAT,
+              show_default=True,
               help="onnx: RUN -> model.onnx (tf2onnx, native GRU/LSTM ops, checked against Keras to 1e-4); "
                    "c-array: a .tflite (or RUN's model_int8.tflite) as a C array + header for TFLite Micro; "
                    "c: an int8 .tflite (or RUN's model_int8.tflite) -> interpreter-less C99, bit-exact with TFLite Micro.")
@@ -527,15 +529,16 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
 @click.option("--host", default=None, help="rpi: USER@HOST to reach over SSH.")
 @click.option("--port", default=22, show_default=True, help="rpi: SSH port.")
 @click.option("--identity", type=click.Path(path_type=Path), default=None, help="rpi: SSH private key file.")
-@click.option("--timeout", default=30.0, show_default=True, help="rpi: seconds to wait for the connection.")
+@click.option("--timeout", default=D.RPI_TIMEOUT, show_default=True, help="rpi: seconds to wait for the connection.")
 @click.option("--remote-python", default="python3", show_default=True, help="rpi: Python on the board.")
 @click.option("--remote-dir", default="/tmp/edgernn-bench", show_default=True,
               help="rpi: scratch folder on the board (removed afterwards).")
 @click.option("--known-hosts", type=click.Path(path_type=Path), default=None,
               help="rpi: known_hosts file to use (default: yours; new hosts are accepted on first use).")
-@click.option("--board", default="mps2-an386", show_default=True,
+@click.option("--board", default=D.BOARD, show_default=True,
               help=f"mcu: {boards_help()}.")
-@click.option("--vectors", default=8, show_default=True, help="mcu: test vectors run and checked against TFLite Micro.")
+@click.option("--vectors", default=D.MCU_VECTORS, show_default=True,
+              help="mcu: test vectors run and checked against TFLite Micro.")
 @click.option("--reference", is_flag=True, help="mcu: plain C kernels even where the core has DSP instructions.")
 @click.option("--serial", "use_serial", is_flag=True,
               help="mcu: measure through the serial protocol (QEMU's UART on a pty) instead of semihosting.")
@@ -574,7 +577,7 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
         return
     if target == "mcu":
         rows = api.bench(list(artifacts), target="mcu", out=out, board=board, vectors=vectors, reference=reference,
-                         timeout=max(timeout, 120), data=data_path, limit=limit)
+                         timeout=max(timeout, D.MCU_BENCH_TIMEOUT), data=data_path, limit=limit)
         print_table(rows, f"edgernn bench --target mcu --board {board}")
         click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
         return
@@ -627,7 +630,7 @@ def firmware():
               help=f"{boards_help()}. stm32f4 is the STM32F405/407/429 memory map; microbit the BBC micro:bit v1.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Build folder (default: firmware-<board> next to the model).")
-@click.option("--vectors", default=D.FIRMWARE_BUILD_VECTORS, show_default=True,
+@click.option("--vectors", default=D.MCU_VECTORS, show_default=True,
               help="Test vectors baked in; expected outputs come from TFLite Micro.")
 @click.option("--reference", is_flag=True, help="Plain C kernels even where the core has DSP instructions.")
 @click.option("--app", type=click.Choice(["bench", "serial", "kws"]), default=D.FIRMWARE_APP, show_default=True,

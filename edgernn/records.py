@@ -433,6 +433,11 @@ def write_metrics(path: str | Path, metrics: Metrics | dict) -> Metrics:
     return record
 
 
+def metrics_of(values: dict) -> Metrics:
+    """The Metrics record of figures a stage computed, exactly as metrics.json will hold them."""
+    return validate_metrics(_as_json(values), "metrics")
+
+
 def _as_json(values: dict) -> dict:
     """Values exactly as JSON will hold them (NumPy scalars and arrays become numbers and lists)."""
     return json.loads(json.dumps(values, default=io.json_default))

@@ -118,15 +118,15 @@ def _cli_option_defaults(name: str) -> dict:
 
 @pytest.mark.parametrize("fn", API_FUNCTIONS, ids=lambda f: f.name)
 def test_no_literal_default_in_two_places(fn):
-    """The API's defaults, and the CLI's and stage functions' for the same parameters, name edgernn.defaults."""
-    api_defaults = _signature_defaults(fn)
-    literal = [f"api.{fn.name}({n}={ast.unparse(d)})" for n, d in api_defaults.items() if _literal(d)]
-    for s in _stages(fn):
-        literal += [f"{s.__module__}.{s.__name__}({n}={ast.unparse(d)})"
-                    for n, d in _signature_defaults(_function_node(s)).items() if n in api_defaults and _literal(d)]
-    literal += [f"cli {fn.name} --{n}={ast.unparse(d)}" for n, d in _cli_option_defaults(fn.name).items()
-                if n in api_defaults and _literal(d)]
-    assert not literal, "write these defaults once, in edgernn/defaults.py: " + "; ".join(literal)
+    """A default that the API, the CLI or a stage function share is written once, in edgernn/defaults.py."""
+    places = {f"api.{fn.name}": _signature_defaults(fn), f"cli {fn.name}": _cli_option_defaults(fn.name)}
+    places.update({f"{s.__module__}.{s.__name__}": _signature_defaults(_function_node(s)) for s in _stages(fn)})
+    literal = []
+    for name in set().union(*places.values()):
+        where = {place: d[name] for place, d in places.items() if name in d}
+        if len(where) > 1:
+            literal += [f"{place}({name}={ast.unparse(d)})" for place, d in where.items() if _literal(d)]
+    assert not literal, "write these defaults once, in edgernn/defaults.py: " + "; ".join(sorted(literal))
 
 
 def test_the_checks_see_a_planted_duplicate(monkeypatch):

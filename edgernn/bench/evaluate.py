@@ -13,7 +13,7 @@ import numpy as np
 
 from edgernn import io
 from edgernn.errors import UserError
-from edgernn.records import RunConfig, check_model_matches, read_config, write_metrics
+from edgernn.records import RunConfig, check_model_matches, metrics_of, read_config, write_metrics
 from edgernn.runtimes import open_runtime, runtimes_for
 from edgernn.train import metrics as M
 from edgernn.train.run import load_data_for_run, prepare_inputs
@@ -73,6 +73,7 @@ def evaluate(artifact: str | Path, data: str | Path | None = None, runtime: str 
         metrics["absent_classes"] = [c for c, k in zip(config.class_names, np.bincount(y, minlength=len(
             config.class_names))) if k == 0]
     metrics.update(artifact=str(artifact), runtime=runtime, data=str(data or config.data))
+    record = metrics_of(metrics)  # returned and written alike: the metrics.json schema, versioned
     if out:
-        write_metrics(out, metrics)
-    return metrics
+        write_metrics(out, record)
+    return record.to_json()

@@ -220,7 +220,8 @@ def _input_shape(artifact: Path, runtime: str = "litert") -> list[int]:
         return [1, *rt.input_info().shape[1:]]
 
 
-def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: float = 120, reference: bool = False,
+def bench_mcu(artifacts, board: str = D.BOARD, vectors: int = D.MCU_VECTORS, timeout: float = D.MCU_BENCH_TIMEOUT,
+              reference: bool = False,
               data=None, limit: int | None = None, out=None) -> list[dict]:
     """Microcontroller rows: each int8 .tflite as generated C in firmware under QEMU (see targets/mcu.py).
 

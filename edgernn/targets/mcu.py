@@ -70,7 +70,7 @@ APPS = ("bench", "serial", "kws")
 
 
 def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | None = None,
-                   vectors: int = D.FIRMWARE_BUILD_VECTORS,
+                   vectors: int = D.MCU_VECTORS,
                    reference: bool = False, data_inputs: np.ndarray | None = None, app: str = D.FIRMWARE_APP,
                    test_set: tuple[np.ndarray, np.ndarray] | None = None, wav: str | Path | None = None,
                    every_ms: int = D.KWS_EVERY_MS, arithmetic: str = D.KWS_ARITHMETIC,

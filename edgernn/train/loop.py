@@ -88,12 +88,14 @@ def _validate(task, arch, units, layers, dropout=0.0, label_smoothing=0.0, unkno
 def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = D.TRAIN_UNITS,
           layers: int = D.TRAIN_LAYERS,
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
-          patience: int | None = None, dropout: float | None = None, seed: int = 0,
-          class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
+          patience: int | None = None, dropout: float | None = None, seed: int = D.SEED,
+          class_weights: bool = True, anomaly_model: str = D.ANOMALY_MODEL, overwrite: bool = False,
           progress: bool = True, callbacks=(), warmup_epochs: int | None = None, min_epochs: int | None = None,
-          clipnorm: float | None = None, data_options: dict | None = None, feature_arithmetic: str = "float",
+          clipnorm: float | None = None, data_options: dict | None = None,
+          feature_arithmetic: str = D.FEATURE_ARITHMETIC,
           keywords=None, holdout_engine: str | None = None, augment: bool | dict = True,
-          lr_schedule: str | None = None, label_smoothing: float = 0.0, unknown_weight: float = 1.0) -> Path:
+          lr_schedule: str | None = None, label_smoothing: float = D.LABEL_SMOOTHING,
+          unknown_weight: float = D.UNKNOWN_WEIGHT) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
