@@ -181,3 +181,11 @@ def test_metrics_records():
         R.validate_metrics({"accuracy": 0.5, "samples": -1})
     with pytest.raises(UserError, match="unknown metrics schema_version"):
         R.validate_metrics({"accuracy": 0.5, "schema_version": 7})
+
+
+def test_a_run_written_by_ffdc600_train_loads():
+    """config.json exactly as ffdc600's `edgernn train --task classify` wrote it (only the data path shortened)."""
+    raw = json.loads((Path(__file__).parent / "data" / "ffdc600_classify_config.json").read_text())
+    config = R.validate_config(raw)
+    assert (config.task, config.arch, config.units, config.schema_version) == ("classify", "gru", 4, 2)
+    assert config.to_json() == dict(raw, schema_version=2)
