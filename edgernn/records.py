@@ -49,25 +49,28 @@ Count = Annotated[int, Field(ge=0, le=10**15)]
 
 
 class _Record(BaseModel):
-    # strict: a JSON string is never read as a number, nor a number as a bool; extra keys are kept
-    # (and written back) so a record from a newer edgernn with more fields still round-trips
+    # strict: a JSON string is never read as a number, nor a number as a bool. Extra keys are kept and
+    # written back, so a step that updates one field (streaming-eval) never drops another's
     model_config = ConfigDict(strict=True, extra="allow")
+
+
+_FRONT_END = FeatureConfig()  # its defaults are the front end's, defined there once
 
 
 class FeatureParams(_Record):
     """Audio front end of a kws run (``edgernn.features.frontend.FeatureConfig``)."""
-    sample_rate: Annotated[int, Field(ge=1000, le=MAX_SAMPLE_RATE)] = 16000
-    window_ms: Annotated[float, Field(gt=0, le=MAX_FRAME_MS, allow_inf_nan=False)] = 30.0
-    hop_ms: Annotated[float, Field(gt=0, le=MAX_FRAME_MS, allow_inf_nan=False)] = 20.0
-    n_fft: Annotated[int, Field(ge=8, le=MAX_NFFT)] = 512
-    n_mels: Annotated[int, Field(ge=1, le=MAX_MELS)] = 40
-    n_mfcc: Annotated[int, Field(ge=1, le=MAX_MELS)] = 10
-    fmin: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 20.0
-    fmax: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 4000.0
-    kind: Literal["mfcc", "logmel"] = "mfcc"
-    clip_seconds: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)] = 1.0
-    arithmetic: Literal["float", "fixed"] = "float"
-    mean_norm: bool = False
+    sample_rate: Annotated[int, Field(ge=1000, le=MAX_SAMPLE_RATE)] = _FRONT_END.sample_rate
+    window_ms: Annotated[float, Field(gt=0, le=MAX_FRAME_MS, allow_inf_nan=False)] = _FRONT_END.window_ms
+    hop_ms: Annotated[float, Field(gt=0, le=MAX_FRAME_MS, allow_inf_nan=False)] = _FRONT_END.hop_ms
+    n_fft: Annotated[int, Field(ge=8, le=MAX_NFFT)] = _FRONT_END.n_fft
+    n_mels: Annotated[int, Field(ge=1, le=MAX_MELS)] = _FRONT_END.n_mels
+    n_mfcc: Annotated[int, Field(ge=1, le=MAX_MELS)] = _FRONT_END.n_mfcc
+    fmin: Annotated[float, Field(ge=0, allow_inf_nan=False)] = _FRONT_END.fmin
+    fmax: Annotated[float, Field(gt=0, allow_inf_nan=False)] = _FRONT_END.fmax
+    kind: Literal["mfcc", "logmel"] = _FRONT_END.kind
+    clip_seconds: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)] = _FRONT_END.clip_seconds
+    arithmetic: Literal["float", "fixed"] = _FRONT_END.arithmetic
+    mean_norm: bool = _FRONT_END.mean_norm
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -151,16 +154,18 @@ class DatasetMeta(_Record):
 
 
 class Streaming(_Record):
-    """Detection settings ``streaming-eval`` calibrated (``edgernn.streaming.recognize.RecognizeConfig``)."""
-    window_ms: Annotated[int, Field(ge=0, le=60_000)] = 1000
-    threshold: Annotated[int, Field(ge=0, le=255)] = 200
-    suppression_ms: Annotated[int, Field(ge=0, le=60_000)] = 1500
-    min_count: Annotated[int, Field(ge=1, le=50)] = 3
-    every_ms: Annotated[int, Field(ge=1, le=60_000)] = 200
+    """Detection settings ``streaming-eval`` calibrated (``edgernn.streaming.recognize.RecognizeConfig``;
+    a field left out takes RecognizeConfig's default, ``every_ms`` ``edgernn.defaults.KWS_EVERY_MS``)."""
+    window_ms: Annotated[int, Field(ge=0, le=60_000)] | None = None
+    threshold: Annotated[int, Field(ge=0, le=255)] | None = None
+    suppression_ms: Annotated[int, Field(ge=0, le=60_000)] | None = None
+    min_count: Annotated[int, Field(ge=1, le=64)] | None = None  # RecognizeCommands keeps 64 results (MAX_RESULTS)
+    every_ms: Annotated[int, Field(ge=1, le=60_000)] | None = None
     calibrated_for_fa_per_hour: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
     def recognize_fields(self) -> dict:
-        return self.model_dump(include={"window_ms", "threshold", "suppression_ms", "min_count"})
+        """The RecognizeConfig arguments the record sets."""
+        return self.model_dump(include={"window_ms", "threshold", "suppression_ms", "min_count"}, exclude_none=True)
 
 
 class Recipe(_Record):

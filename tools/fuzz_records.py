@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from edgernn import defaults as D  # noqa: E402
 from edgernn.errors import UserError  # noqa: E402
 from edgernn.records import RunConfig, validate_config  # noqa: E402
 
@@ -136,7 +137,7 @@ def _what_detect_does(config: RunConfig) -> None:
     cfg = feats.feature_config()
     x = np.random.default_rng(0).normal(0, 0.1, int(AUDIO_SECONDS * cfg.sample_rate)).astype(np.float32)
     frames = stream_features(x, cfg)
-    every_ms = config.streaming.every_ms if config.streaming else 200
+    every_ms = (config.streaming.every_ms if config.streaming else None) or D.KWS_EVERY_MS
     try:
         every = every_frames(every_ms, cfg)
     except UserError:  # detect refuses an every_ms that is not a multiple of the hop

@@ -208,7 +208,8 @@ def detect_file(run_or_model, audio, every_ms: int | None = None, threshold: int
     when it has none)."""
     det = load_detector(run_or_model)
     if every_ms is None:
-        every_ms = det.config.streaming.every_ms if det.config.streaming is not None else DEFAULT_EVERY_MS
+        stored = det.config.streaming.every_ms if det.config.streaming is not None else None
+        every_ms = stored if stored is not None else DEFAULT_EVERY_MS
     x = read_audio(audio, det.features.sample_rate)
     times, scores = model_results(det, x, every_ms)
     rcfg = det.recognize_config()
