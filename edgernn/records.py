@@ -366,6 +366,7 @@ def _first_error(e: ValidationError) -> str:
         return f"missing key {key!r}{more}"
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
     msg = re.sub(r" or instance of \w+", "", msg).replace("a valid dictionary", "an object")
+    msg = re.sub(r"^(String|List|Tuple|Dictionary|Value) should ", "must ", msg).replace(" after validation", "")
     if err["type"] == "value_error":  # a rule across fields: its message names them
         return f"{key + ': ' if key else ''}{msg}{more}"
     if err["type"] == "extra_forbidden":

@@ -469,7 +469,7 @@ CASES = [
     ("quantize {run_arch_bad}", "'arch' must match"),
     ("quantize {run_classes_str}", "'class_names' must be"),
     ("quantize {run_classes_one}", "at least 2 classes"),
-    ("quantize {run_shape_bad}", "'input_shape' must be"),
+    ("quantize {run_shape_bad}", "'input_shape' must have at least 2 items"),
     ("quantize {run_shape_neg}", "'input_shape[1]' must be"),
     ("quantize {run_norm_len}", "input_norm.mean"),
     ("quantize {run_norm_zero}", "'input_norm.std[0]' must be greater than"),
