@@ -154,7 +154,7 @@ def _bad_wav(path, rate=RATE, channels=1):
     ("rate", "8000 Hz; the run's front end takes 16000 Hz"),
     ("stereo", "2 channels; the front end takes mono"),
     ("every", "--every-ms must be a positive multiple of the hop"),
-    ("shape", "does not match the feature parameters"),
+    ("shape", "does not match the front end"),
     ("nofeatures", "no feature parameters"),
     ("nowav", "needs audio"),
 ])
