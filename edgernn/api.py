@@ -272,7 +272,7 @@ def bench_serial(model, board=D.BOARD, port=None, vectors=D.BENCH_SERIAL_VECTORS
     return measure_serial(model, board=board, port=port, vectors=vectors, baud=baud, timeout=timeout)
 
 
-def firmware_run(elf, board="mps2-an386", timeout=None, app="auto"):
+def firmware_run(elf, board=D.BOARD, timeout=None, app=D.FIRMWARE_RUN_APP):
     """Run firmware in QEMU; returns its parsed output and "app": the bench app's summary (vectors,
     mismatches, instruction ticks, stack) or the kws app's (detections, ...). ``app="auto"`` recognizes
     the app from what it prints; ``timeout`` defaults to 120 s for the bench app, else 300 s."""

@@ -662,10 +662,10 @@ def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, ar
 
 @firmware.command("run")
 @click.argument("elf", type=click.Path(path_type=Path))
-@click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
+@click.option("--board", default=D.BOARD, show_default=True, help="The board the ELF was built for.")
 @click.option("--timeout", type=float, default=None,
               help="Seconds before a hung run is stopped (default: 120 for --app bench, else 300).")
-@click.option("--app", type=click.Choice(["auto", "bench", "kws"]), default="auto", show_default=True,
+@click.option("--app", type=click.Choice(["auto", "bench", "kws"]), default=D.FIRMWARE_RUN_APP, show_default=True,
               help="The app the ELF was built with; auto: recognized from what the firmware prints. "
                    "bench: the summary, checked against TFLite Micro; kws: the detections with their timestamps.")
 def firmware_run(elf, board, timeout, app):

@@ -218,7 +218,7 @@ def check_arm_elf(elf: Path) -> None:
         raise UserError(f"{elf}: an ARM ELF file, but not a linked executable")
 
 
-RUN_TIMEOUT = 120.0  # seconds before a hung bench-app run is stopped (the kws app: kws_firmware.RUN_TIMEOUT)
+RUN_TIMEOUT = D.FIRMWARE_RUN_TIMEOUT  # seconds before a hung bench-app run is stopped (the kws app: kws_firmware's)
 
 
 def run_semihosted(elf: str | Path, board: str, timeout: float, what: str = "firmware") -> tuple[str, int]:
@@ -243,7 +243,7 @@ def run_semihosted(elf: str | Path, board: str, timeout: float, what: str = "fir
     return text, proc.returncode
 
 
-def run_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = RUN_TIMEOUT) -> dict:
+def run_firmware(elf: str | Path, board: str = D.BOARD, timeout: float = RUN_TIMEOUT) -> dict:
     """Run under QEMU; returns the parsed summary and outputs. Hangs and crashes are errors."""
     return parse_output(*run_semihosted(elf, board, timeout))
 
@@ -309,7 +309,7 @@ def _loop_trip_count(graph, cond: int) -> int:
     raise UserError("cannot tell the loop's trip count")
 
 
-def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, timeout: float = 120,
+def measure(model: str | Path, board: str = D.BOARD, vectors: int = D.MCU_VECTORS, timeout: float = RUN_TIMEOUT,
             reference: bool = False, data_inputs: np.ndarray | None = None, out: str | Path | None = None) -> dict:
     """Build, run and report: the bench row for one model on one board."""
     model, b = Path(model), get_board(board)
@@ -342,7 +342,7 @@ def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, time
 
 
 @contextlib.contextmanager
-def qemu_serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20):
+def qemu_serial(elf: str | Path, board: str = D.BOARD, timeout: float = 20):
     """Run firmware in QEMU with its UART on a pseudo-terminal; yields the pty path."""
     b = get_board(board)
     serials = ["-serial", "null"] * b.uart_qemu_index + ["-serial", "pty"]  # the board's UART gets the pty
