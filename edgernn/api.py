@@ -9,8 +9,11 @@ Each section below is marked ``# --- <name> ---``.
 """
 from __future__ import annotations
 
+from edgernn import defaults as D
+
 # --- data ---
-def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_existing=False, overwrite=False,
+def synth_kws(out, seed=D.SEED, per_word=D.SYNTH_PER_WORD, unknown_total=None, workers=D.SYNTH_WORKERS,
+              skip_existing=False, overwrite=False,
               progress=True, keywords=None, engines=None):
     """Synthesize the built-in keyword dataset (espeak-ng, flite, festival, piper, hibari) into ``out``.
 
@@ -25,7 +28,8 @@ def synth_kws(out, seed=0, per_word=800, unknown_total=None, workers=2, skip_exi
                   engines=engines)
 
 
-def synth_anomaly(out, seed=0, train_seconds=150, val_seconds=40, test_seconds=120, overwrite=False):
+def synth_anomaly(out, seed=D.SEED, train_seconds=D.ANOMALY_TRAIN_SECONDS, val_seconds=D.ANOMALY_VAL_SECONDS,
+                  test_seconds=D.ANOMALY_TEST_SECONDS, overwrite=False):
     """Synthesize the built-in rotating-machine anomaly dataset into ``out``."""
     from edgernn.data.synth_anomaly import synth_anomaly as _synth
 
@@ -61,14 +65,14 @@ def data_info(path, task=None, **options) -> dict:
     T, F = ds.input_shape
     return {"title": f"{path}: {ds.task}, input {T}x{F}", "columns": ["class", *splits], "rows": rows}
 
-def bundled(name, out, seed=0, val_fraction=0.2, overwrite=False):
+def bundled(name, out, seed=D.SEED, val_fraction=D.BUNDLED_VAL_FRACTION, overwrite=False):
     """Write the real dataset ``name`` bundled with sktime to ``out`` (.npz or .csv); returns the path."""
     from edgernn.data.bundled import write_bundled
 
     return write_bundled(name, out, seed=seed, val_fraction=val_fraction, overwrite=overwrite)
 
 
-def load_bundled(name, seed=0, val_fraction=0.2) -> dict:
+def load_bundled(name, seed=D.SEED, val_fraction=D.BUNDLED_VAL_FRACTION) -> dict:
     """The arrays of a bundled real dataset (see ``edgernn.data.bundled``)."""
     from edgernn.data.bundled import load_bundled as _load
 
@@ -90,7 +94,7 @@ def bundled_train_end(name) -> int | None:
     return known_normal_end(name)
 
 # --- train ---
-def train(task, arch, data, out, units=64, layers=1, **options):
+def train(task, arch, data, out, units=D.TRAIN_UNITS, layers=D.TRAIN_LAYERS, **options):
     """Train a GRU/LSTM model and write the run folder ``out``; returns its path.
 
     Options: epochs, batch_size, lr, patience, warmup_epochs, min_epochs, clipnorm (None: derived from
@@ -108,18 +112,19 @@ def train(task, arch, data, out, units=64, layers=1, **options):
 
 def run_summary(run) -> dict:
     """A run's headline figures as a table dict."""
-    from edgernn.io import read_json
-    from edgernn.train.metrics import main_metric
+    from pathlib import Path
+
+    from edgernn.records import read_metrics
     from edgernn.train.run import load_config
 
     config = load_config(run)
-    metrics = read_json(f"{run}/metrics.json")
-    name, value = main_metric(metrics)
-    rows = [[name + " (test)", f"{value:.4f}"], ["params", config["params"]], ["MACs / inference", config["macs"]],
-            ["float32 weights (bytes)", config["float32_bytes"]], ["epochs", config["epochs_run"]],
-            ["train seconds", config["train_seconds"]]]
-    rows += holdout_rows(metrics.get("holdout"))
-    return {"title": f"{run}: {config['arch'].upper()}-{config['units']} x{config['layers']} ({config['task']})",
+    metrics = read_metrics(Path(run) / "metrics.json")
+    name, value = metrics.main_metric()
+    rows = [[name + " (test)", f"{value:.4f}"], ["params", config.params], ["MACs / inference", config.macs],
+            ["float32 weights (bytes)", config.float32_bytes], ["epochs", config.epochs_run],
+            ["train seconds", config.train_seconds]]
+    rows += holdout_rows(metrics.holdout)
+    return {"title": f"{run}: {config.arch.upper()}-{config.units} x{config.layers} ({config.task})",
             "columns": ["figure", "value"], "rows": rows}
 
 def holdout_rows(holdout: dict | None) -> list[list[str]]:
@@ -135,28 +140,28 @@ def holdout_rows(holdout: dict | None) -> list[list[str]]:
     return rows
 
 # --- prune ---
-def prune(run, sparsity=0.75, structured=False, epochs=45, out=None, overwrite=False):
+def prune(run, sparsity=D.PRUNE_SPARSITY, structured=False, epochs=D.PRUNE_EPOCHS, out=None, overwrite=False):
     """Magnitude-prune (tfmot) or structurally prune (remove hidden units) a run; returns the new run folder."""
     from edgernn.optimize.prune import prune as _prune
 
     return _prune(run, sparsity=sparsity, structured=structured, epochs=epochs, out=out, overwrite=overwrite)
 
 # --- quantize ---
-def quantize(run, mode="int8", calibration_samples=300, out=None, seed=0):
+def quantize(run, mode=D.QUANTIZE_MODE, calibration_samples=D.QUANTIZE_CALIBRATION_SAMPLES, out=None, seed=D.SEED):
     """Convert a run's model to .tflite (int8 | float16 | dynamic); returns the file path."""
     from edgernn.optimize.quantize import quantize as _quantize
 
     return _quantize(run, mode=mode, calibration_samples=calibration_samples, out=out, seed=seed)
 
 # --- export ---
-def export(source, format="onnx", out=None, int8=False):
+def export(source, format=D.EXPORT_FORMAT, out=None, int8=False):
     """Export a run (or a .tflite for c-array) to ``format``: onnx | c-array | c; returns the written path."""
     from edgernn.export import export as _export
 
     return _export(source, format=format, out=out, int8=int8)
 
 # --- check ---
-def check(model, target="tflm") -> dict:
+def check(model, target=D.CHECK_TARGET) -> dict:
     """Ops, model kind, whether TFLite Micro runs it, smallest arena (measured), flash bytes."""
     from edgernn.export.check import check as _check
 
@@ -170,7 +175,8 @@ def evaluate(artifact, data=None, runtime=None, out=None, limit=None, progress=T
     return _evaluate(artifact, data=data, runtime=runtime, out=out, limit=limit, progress=progress)
 
 # --- bench ---
-def bench(artifacts, target="cpu", runtimes=None, threads=1, warmup=20, runs=200, repeats=3, data=None, limit=None,
+def bench(artifacts, target=D.BENCH_TARGET, runtimes=None, threads=D.BENCH_THREADS, warmup=D.BENCH_WARMUP,
+          runs=D.BENCH_RUNS, repeats=D.BENCH_REPEATS, data=None, limit=None,
           out=None, progress=True, **target_options):
     """Benchmark artifacts on a target (cpu | rpi | mcu); returns result rows (schema: edgernn.bench.schema).
 
@@ -184,15 +190,16 @@ def bench(artifacts, target="cpu", runtimes=None, threads=1, warmup=20, runs=200
                   repeats=repeats, data=data, limit=limit, out=out, progress=progress, **target_options)
 
 # --- report ---
-def report(folders, out, formats=("md", "html")):
+def report(folders, out, formats=D.REPORT_FORMATS):
     """Merge `bench --out` folders into one Markdown/HTML report with Pareto plots; returns the files."""
     from edgernn.bench.report import report as _report
 
     return _report(folders, out, formats=formats)
 
 # --- firmware ---
-def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=False, app="bench", wav=None,
-                   every_ms=200, arithmetic="auto", audio="flash"):
+def firmware_build(model, board=D.BOARD, out=None, vectors=D.MCU_VECTORS, reference=False,
+                   app=D.FIRMWARE_APP, wav=None,
+                   every_ms=D.KWS_EVERY_MS, arithmetic=D.KWS_ARITHMETIC, audio=D.FIRMWARE_AUDIO):
     """Build firmware running the int8 ``model`` as generated C on ``board`` (app: bench | serial | kws); returns
     the ELF. app "kws": ``model`` is a run folder, ``wav`` the audio linked into flash, the model runs every
     ``every_ms``, its front end in ``arithmetic`` (auto | float | fixed); ``audio`` "serial": streamed
@@ -203,7 +210,7 @@ def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=Fal
                           every_ms=every_ms, arithmetic=arithmetic, audio=audio)
 
 
-def firmware_stream_kws(elf, wav, board="mps2-an386", port=None, baud=115200, timeout=60):
+def firmware_stream_kws(elf, wav, board=D.BOARD, port=None, baud=D.BAUD, timeout=D.FIRMWARE_STREAM_KWS_TIMEOUT):
     """Stream ``wav`` to the serial-audio kws app: on ``port`` (a real board) or ``elf`` in QEMU; returns
     its results and detections."""
     import json
@@ -228,14 +235,14 @@ def firmware_stream_kws(elf, wav, board="mps2-an386", port=None, baud=115200, ti
     return run_kws_serial_qemu(elf, pcm, board=board, timeout=timeout)
 
 
-def firmware_run_kws(elf, board="mps2-an386", timeout=300):
+def firmware_run_kws(elf, board=D.BOARD, timeout=D.FIRMWARE_RUN_KWS_TIMEOUT):
     """Run a kws-app ELF in QEMU; returns its results, detections and instruction counts."""
     from edgernn.targets.kws_firmware import run_kws_firmware
 
     return run_kws_firmware(elf, board=board, timeout=timeout)
 
 
-def kws_device_detections(run, wav, every_ms=200, frontend="python", fixed=None):
+def kws_device_detections(run, wav, every_ms=D.KWS_EVERY_MS, frontend=D.KWS_FRONTEND, fixed=None):
     """The host twin of the kws firmware: detections on ``wav`` by the streaming timing contract
     (``fixed``: the integer front end of cores without an FPU; default: the run's arithmetic)."""
     from edgernn.streaming.device_mirror import detections_of_wav
@@ -243,21 +250,23 @@ def kws_device_detections(run, wav, every_ms=200, frontend="python", fixed=None)
     return detections_of_wav(run, wav, every_ms=every_ms, frontend=frontend, fixed=fixed)
 
 
-def bench_kws(runs, board="mps2-an386", wav=None, every_ms=200, timeout=600, out=None, arithmetic="auto"):
+def bench_kws(runs, board=D.BOARD, wav=None, every_ms=D.KWS_EVERY_MS, timeout=D.BENCH_KWS_TIMEOUT, out=None,
+              arithmetic=D.KWS_ARITHMETIC):
     """The kws app on a QEMU board: front end and model instructions per second of audio, real-time factor,
     flash/RAM, detections vs the host. Rows in the bench schema (figures under "mcu"); ``bench`` with app="kws"."""
     return bench(runs, target="mcu", app="kws", board=board, wav=wav, every_ms=every_ms, timeout=timeout, out=out,
                  arithmetic=arithmetic, progress=False)
 
 
-def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, timeout=30):
+def bench_serial(model, board=D.BOARD, port=None, vectors=D.BENCH_SERIAL_VECTORS, baud=D.BAUD,
+                 timeout=D.BENCH_SERIAL_TIMEOUT):
     """Benchmark over the serial protocol: a real board on ``port``, or QEMU's emulated UART without one; returns
     the protocol's figures (the "mcu" part of ``bench``'s row)."""
     return bench([model], target="mcu", serial=True, serial_port=port, board=board, vectors=vectors, baud=baud,
                  timeout=timeout, progress=False)[0]["mcu"]
 
 
-def firmware_run(elf, board="mps2-an386", timeout=None, app="auto"):
+def firmware_run(elf, board=D.BOARD, timeout=None, app=D.FIRMWARE_RUN_APP):
     """Run firmware in QEMU; returns its parsed output and "app": the bench app's summary (vectors,
     mismatches, instruction ticks, stack) or the kws app's (detections, ...). ``app="auto"`` recognizes
     the app from what it prints; ``timeout`` defaults to 120 s for the bench app, else 300 s."""
@@ -281,8 +290,9 @@ def detect(run_or_model, audio, every_ms=None, threshold=None) -> dict:
     return detect_file(run_or_model, audio, every_ms=every_ms, threshold=threshold)
 
 
-def streaming_eval(run_or_model, minutes=60.0, calibration_minutes=30.0, target_fa_per_hour=1.0, every_ms=200,
-                   seed=0, store=True, progress=True) -> dict:
+def streaming_eval(run_or_model, minutes=D.STREAM_MINUTES, calibration_minutes=D.STREAM_CALIBRATION_MINUTES,
+                   target_fa_per_hour=D.STREAM_TARGET_FA_PER_HOUR, every_ms=D.KWS_EVERY_MS,
+                   seed=D.SEED, store=True, progress=True) -> dict:
     """FRR and false alarms per hour on long synthetic streams; calibrates and stores the threshold."""
     from edgernn.streaming.evaluate import evaluate_streaming
 
@@ -292,9 +302,11 @@ def streaming_eval(run_or_model, minutes=60.0, calibration_minutes=30.0, target_
 
 
 # --- compare ---
-def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu", seq_lens="50,200,800", out="compare",
-            epochs=None, seq_epochs=30, seq_samples=4000, user_seq_lens=None, overwrite=False, progress=True,
-            cells="gru,lstm", prune_sparsities="0.5,0.75,0.9", prune_epochs=10):
+def compare(data, task=D.STUDY_TASK, budget=D.COMPARE_BUDGET, units=D.COMPARE_UNITS, seeds=D.COMPARE_SEEDS,
+            targets=D.COMPARE_TARGETS, seq_lens=D.COMPARE_SEQ_LENS, out=D.COMPARE_OUT,
+            epochs=None, seq_epochs=D.COMPARE_SEQ_EPOCHS, seq_samples=D.COMPARE_SEQ_SAMPLES, user_seq_lens=None,
+            overwrite=False, progress=True,
+            cells=D.COMPARE_CELLS, prune_sparsities=D.COMPARE_PRUNE_SPARSITIES, prune_epochs=D.COMPARE_PRUNE_EPOCHS):
     """GRU vs LSTM (vs vanilla RNN: ``cells``) with matched budgets: train, convert, benchmark, prune, recommend;
     returns the report folder."""
     from edgernn.studies.compare import compare as _compare
@@ -306,9 +318,12 @@ def compare(data, task="kws", budget="params", units=64, seeds=3, targets="cpu",
 
 
 # --- sweep ---
-def sweep(data, task="kws", out="sweep", arch="gru,lstm", units="16,32", layers="1", sparsity="0", quant="int8",
-          window=None, search="grid", trials=None, seed=0, epochs=3, prune_epochs=2, max_flash=None, max_ram=None,
-          max_latency_ms=None, board="mps2-an386", address=None, num_cpus=None, cpus_per_trial=1.0, retries=1,
+def sweep(data, task=D.STUDY_TASK, out=D.SWEEP_OUT, arch=D.SWEEP_ARCH, units=D.SWEEP_UNITS, layers=D.SWEEP_LAYERS,
+          sparsity=D.SWEEP_SPARSITY, quant=D.SWEEP_QUANT,
+          window=None, search=D.SWEEP_SEARCH, trials=None, seed=D.SEED, epochs=D.SWEEP_EPOCHS,
+          prune_epochs=D.SWEEP_PRUNE_EPOCHS, max_flash=None, max_ram=None,
+          max_latency_ms=None, board=D.BOARD, address=None, num_cpus=None, cpus_per_trial=D.SWEEP_CPUS_PER_TRIAL,
+          retries=D.SWEEP_RETRIES,
           progress=True) -> dict:
     """Search designs under device constraints on Ray (local, or a cluster at ``address``); resumes in ``out``.
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 from edgernn.targets.boards import BOARDS, boards_help
 
@@ -167,8 +168,8 @@ def data():
 
 @data.command("synth-kws")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--seed", default=0, show_default=True, help="Random seed: the same seed gives identical files.")
-@click.option("--per-word", default=800, show_default=True,
+@click.option("--seed", default=D.SEED, show_default=True, help="Random seed: the same seed gives identical files.")
+@click.option("--per-word", default=D.SYNTH_PER_WORD, show_default=True,
               help="Speakers (engine voice x rate x pitch x vocal-tract shift); each says every keyword once.")
 @click.option("--unknown-total", type=int, default=None,
               help="Clips of non-keywords for _unknown_, drawn from ~500 words (default: 16 x --per-word).")
@@ -178,7 +179,7 @@ def data():
               help="Comma-separated subset of espeak,flite,festival (Debian packages) and piper,hibari,kokoro "
                    "(neural voices from Python wheels, extra 'voices'). Default: every one installed but kokoro "
                    "(opt-in: slow, and it did not help an unseen engine).")
-@click.option("--workers", default=2, show_default=True, help="Parallel synthesis processes.")
+@click.option("--workers", default=D.SYNTH_WORKERS, show_default=True, help="Parallel synthesis processes.")
 @click.option("--skip-existing", is_flag=True, help="Do nothing if OUT already holds a complete dataset.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_synth_kws(out, seed, per_word, unknown_total, keywords, engines, workers, skip_existing, overwrite):
@@ -197,10 +198,13 @@ def data_synth_kws(out, seed, per_word, unknown_total, keywords, engines, worker
 
 @data.command("synth-anomaly")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--seed", default=0, show_default=True, help="Random seed: the same seed gives identical files.")
-@click.option("--train-seconds", default=150.0, show_default=True, help="Normal signal for training (800 Hz).")
-@click.option("--val-seconds", default=40.0, show_default=True, help="Normal signal for setting the threshold.")
-@click.option("--test-seconds", default=120.0, show_default=True, help="Test signal, about 40% of it faulty.")
+@click.option("--seed", default=D.SEED, show_default=True, help="Random seed: the same seed gives identical files.")
+@click.option("--train-seconds", default=D.ANOMALY_TRAIN_SECONDS, show_default=True,
+              help="Normal signal for training (800 Hz).")
+@click.option("--val-seconds", default=D.ANOMALY_VAL_SECONDS, show_default=True,
+              help="Normal signal for setting the threshold.")
+@click.option("--test-seconds", default=D.ANOMALY_TEST_SECONDS, show_default=True,
+              help="Test signal, about 40% of it faulty.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, overwrite):
     """Synthesize rotating-machine sensor data with labelled faults into OUT (train/val/test CSVs)."""
@@ -237,8 +241,8 @@ def data_info(path, task, window, stride, train_end, keywords, holdout_engine):
 @click.argument("name", required=False)
 @click.argument("out", required=False, type=click.Path(path_type=Path))
 @click.option("--list", "list_names", is_flag=True, help="List the bundled datasets and exit.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the stratified validation part.")
-@click.option("--val-fraction", default=0.2, show_default=True,
+@click.option("--seed", default=D.SEED, show_default=True, help="Seed of the stratified validation part.")
+@click.option("--val-fraction", default=D.BUNDLED_VAL_FRACTION, show_default=True,
               help="Part of the archive's train split held out for validation (the test split stays as is).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
@@ -282,8 +286,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="kws: keywords + _unknown_ + _silence_ (12 classes by default, see --keywords); classify: any .npz "
                    "sequence classification; anomaly: CSV time series.")
 @click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru, lstm or rnn (vanilla tanh RNN).")
-@click.option("--units", default=64, show_default=True, help="Hidden units per recurrent layer.")
-@click.option("--layers", default=1, show_default=True, help="Stacked recurrent layers.")
+@click.option("--units", default=D.TRAIN_UNITS, show_default=True, help="Hidden units per recurrent layer.")
+@click.option("--layers", default=D.TRAIN_LAYERS, show_default=True, help="Stacked recurrent layers.")
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
               help="Dataset: Speech Commands-layout folder, .npz, .csv or folder of CSVs.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to create.")
@@ -308,10 +312,10 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--dropout", type=float, default=None,
               help="Dropout before the classifier head. Default: 0.3; 0 for --task kws with augmentation on "
                    "(the augmentation regularizes enough).")
-@click.option("--seed", default=0, show_default=True, help="Random seed (weights, shuffling).")
+@click.option("--seed", default=D.SEED, show_default=True, help="Random seed (weights, shuffling).")
 @click.option("--class-weights/--no-class-weights", default=True, show_default=True,
               help="Weight classes inversely to their frequency.")
-@click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default="predictor",
+@click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default=D.ANOMALY_MODEL,
               show_default=True, help="anomaly: next-step predictor or sequence autoencoder.")
 @click.option("--window", default=None,
               help="anomaly: samples per window, or 'auto' (one dominant period of the training part; "
@@ -322,7 +326,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="anomaly, one CSV: first row of the test part (data rows count from 0, the header is not one); "
                    "rows before it are known-normal (their last fifth validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-@click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default="float", show_default=True,
+@click.option("--feature-arithmetic", type=click.Choice(["float", "fixed"]), default=D.FEATURE_ARITHMETIC,
+              show_default=True,
               help="kws: the MFCC front end's arithmetic. fixed: the integer front end of cores without an FPU "
                    "(Cortex-M0), bit for bit, so a model for such a board sees exactly the device's features.")
 @click.option("--keywords", default=None,
@@ -341,9 +346,9 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="plateau: warm-up, then the peak rate halved when the validation loss stalls; cosine: warm-up, "
                    "then half a cosine from the peak to 0 at the --epochs ceiling. Default: cosine for --task kws, "
                    "else plateau.")
-@click.option("--label-smoothing", type=float, default=0.0, show_default=True,
+@click.option("--label-smoothing", type=float, default=D.LABEL_SMOOTHING, show_default=True,
               help="kws/classify: the training target keeps 1-s for the true class and spreads s over all classes.")
-@click.option("--unknown-weight", type=float, default=1.0, show_default=True,
+@click.option("--unknown-weight", type=float, default=D.UNKNOWN_WEIGHT, show_default=True,
               help="kws: loss weight of an _unknown_ clip relative to a keyword clip (above 1: fewer false fires, "
                    "fewer keywords recognized).")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
@@ -376,10 +381,11 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
 # --- prune ---
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--sparsity", default=0.75, show_default=True,
+@click.option("--sparsity", default=D.PRUNE_SPARSITY, show_default=True,
               help="Magnitude: fraction of weights set to zero. Structured: fraction of hidden units removed.")
 @click.option("--structured", is_flag=True, help="Remove whole hidden units: a genuinely smaller dense model.")
-@click.option("--epochs", default=45, show_default=True, help="Fine-tuning epochs on the run's training data.")
+@click.option("--epochs", default=D.PRUNE_EPOCHS, show_default=True,
+              help="Fine-tuning epochs on the run's training data.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="New run folder (default RUN-pruned, or RUN-structured).")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
@@ -401,14 +407,14 @@ def prune(run, sparsity, structured, epochs, out, overwrite):
 # --- quantize ---
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--mode", type=click.Choice(["int8", "float16", "dynamic"]), default="int8", show_default=True,
+@click.option("--mode", type=click.Choice(["int8", "float16", "dynamic"]), default=D.QUANTIZE_MODE, show_default=True,
               help="int8: full integer, int8 in/out (microcontrollers); float16: half-size weights; "
                    "dynamic: int8 weights, float activations (CPU only).")
-@click.option("--calibration-samples", default=300, show_default=True,
+@click.option("--calibration-samples", default=D.QUANTIZE_CALIBRATION_SAMPLES, show_default=True,
               help="Training samples used to set int8 ranges.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output file (default RUN/model_<mode>.tflite).")
-@click.option("--seed", default=0, show_default=True, help="Seed for picking calibration samples.")
+@click.option("--seed", default=D.SEED, show_default=True, help="Seed for picking calibration samples.")
 def quantize(run, mode, calibration_samples, out, seed):
     """Convert RUN's model to a .tflite file and check it against Keras."""
     from edgernn import api
@@ -425,7 +431,8 @@ def quantize(run, mode, calibration_samples, out, seed):
 # --- export ---
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["onnx", "c-array", "c"]), default="onnx", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["onnx", "c-array", "c"]), default=D.EXPORT_FORMAT,
+              show_default=True,
               help="onnx: RUN -> model.onnx (tf2onnx, native GRU/LSTM ops, checked against Keras to 1e-4); "
                    "c-array: a .tflite (or RUN's model_int8.tflite) as a C array + header for TFLite Micro; "
                    "c: an int8 .tflite (or RUN's model_int8.tflite) -> interpreter-less C99, bit-exact with TFLite Micro.")
@@ -441,7 +448,7 @@ def export(source, fmt, int8, out):
 # --- check ---
 @main.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--target", type=click.Choice(["tflm"]), default="tflm", show_default=True,
+@click.option("--target", type=click.Choice(["tflm"]), default=D.CHECK_TARGET, show_default=True,
               help="tflm: TFLite Micro (host build of its interpreter and kernels).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def check(model, target, as_json):
@@ -502,21 +509,21 @@ def eval_cmd(artifact, data_path, runtime, out, limit):
 
 # --- bench ---
 # A firmware run in QEMU takes longer than an SSH connection: --timeout is raised to at least this (seconds).
-MCU_MIN_TIMEOUT = {"model": 120, "kws": 600}
+MCU_MIN_TIMEOUT = {"model": D.MCU_BENCH_TIMEOUT, "kws": D.BENCH_KWS_TIMEOUT}
 
 
 @main.command()
 @click.argument("artifacts", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--target", type=click.Choice(["cpu", "rpi", "mcu"]), default="cpu", show_default=True,
+@click.option("--target", type=click.Choice(["cpu", "rpi", "mcu"]), default=D.BENCH_TARGET, show_default=True,
               help="cpu: this machine, a fresh process per measurement; rpi: a Raspberry Pi (any Linux box) over SSH; "
                    "mcu: int8 .tflite as generated C in Cortex-M firmware under QEMU (instructions, flash, RAM).")
 @click.option("--runtimes", default=None,
               help="Comma-separated subset of keras,litert,tflm,onnxrt,native (default: every runtime that loads each "
                    "artifact except native, the generated C engine for int8 GRU graphs; rpi: litert,onnxrt).")
-@click.option("--threads", default=1, show_default=True, help="Runtime threads.")
-@click.option("--warmup", default=20, show_default=True, help="Untimed invokes before timing.")
-@click.option("--runs", default=200, show_default=True, help="Timed invokes per repeat.")
-@click.option("--repeat", "repeats", default=3, show_default=True,
+@click.option("--threads", default=D.BENCH_THREADS, show_default=True, help="Runtime threads.")
+@click.option("--warmup", default=D.BENCH_WARMUP, show_default=True, help="Untimed invokes before timing.")
+@click.option("--runs", default=D.BENCH_RUNS, show_default=True, help="Timed invokes per repeat.")
+@click.option("--repeat", "repeats", default=D.BENCH_REPEATS, show_default=True,
               help="Repeat the whole measurement (fresh process each time) to show run-to-run noise.")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
               help="Dataset for accuracy (default: the run's own data, via config.json beside the artifact).")
@@ -526,7 +533,7 @@ MCU_MIN_TIMEOUT = {"model": 120, "kws": 600}
 @click.option("--host", default=None, help="rpi: USER@HOST to reach over SSH.")
 @click.option("--port", default=22, show_default=True, help="rpi: SSH port.")
 @click.option("--identity", type=click.Path(path_type=Path), default=None, help="rpi: SSH private key file.")
-@click.option("--timeout", default=30.0, show_default=True,
+@click.option("--timeout", default=D.RPI_TIMEOUT, show_default=True,
               help="rpi: seconds to wait for the connection; mcu: seconds per firmware run (at least 120; "
                    "--app kws: 600).")
 @click.option("--remote-python", default="python3", show_default=True, help="rpi: Python on the board.")
@@ -534,9 +541,10 @@ MCU_MIN_TIMEOUT = {"model": 120, "kws": 600}
               help="rpi: scratch folder on the board (removed afterwards).")
 @click.option("--known-hosts", type=click.Path(path_type=Path), default=None,
               help="rpi: known_hosts file to use (default: yours; new hosts are accepted on first use).")
-@click.option("--board", default="mps2-an386", show_default=True,
+@click.option("--board", default=D.BOARD, show_default=True,
               help=f"mcu: {boards_help()}.")
-@click.option("--vectors", default=8, show_default=True, help="mcu: test vectors run and checked against TFLite Micro.")
+@click.option("--vectors", default=D.MCU_VECTORS, show_default=True,
+              help="mcu: test vectors run and checked against TFLite Micro.")
 @click.option("--reference", is_flag=True, help="mcu: plain C kernels even where the core has DSP instructions.")
 @click.option("--serial", "use_serial", is_flag=True,
               help="mcu: measure through the serial protocol (QEMU's UART on a pty) instead of semihosting.")
@@ -583,7 +591,8 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
 @main.command()
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the report.")
-@click.option("--format", "formats", default="md,html", show_default=True, help="Comma-separated: md, html.")
+@click.option("--format", "formats", default=",".join(D.REPORT_FORMATS), show_default=True,
+              help="Comma-separated: md, html.")
 def report(folders, out, formats):
     """Merge `edgernn bench --out` FOLDERS into one page: tables and Pareto plots per target."""
     from edgernn import api
@@ -599,26 +608,27 @@ def firmware():
 
 @firmware.command("build")
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--board", default="mps2-an386", show_default=True,
+@click.option("--board", default=D.BOARD, show_default=True,
               help=f"{boards_help()}. stm32f4 is the STM32F405/407/429 memory map; microbit the BBC micro:bit v1.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Build folder (default: firmware-<board> next to the model).")
-@click.option("--vectors", default=8, show_default=True,
+@click.option("--vectors", default=D.MCU_VECTORS, show_default=True,
               help="Test vectors baked in; expected outputs come from TFLite Micro.")
 @click.option("--reference", is_flag=True, help="Plain C kernels even where the core has DSP instructions.")
-@click.option("--app", type=click.Choice(["bench", "serial", "kws"]), default="bench", show_default=True,
+@click.option("--app", type=click.Choice(["bench", "serial", "kws"]), default=D.FIRMWARE_APP, show_default=True,
               help="bench: test vectors, results over semihosting (QEMU); serial: the serial benchmark protocol "
                    "on the UART (for `bench --target mcu --serial` or a real board with --port); kws: keyword "
                    "spotting on audio (MODEL is then a run folder: C front end + model + smoothing, detections "
                    "printed with timestamps).")
 @click.option("--wav", type=click.Path(path_type=Path), default=None,
               help="kws: the audio linked into flash (mono, 16-bit PCM, at the run's sample rate).")
-@click.option("--every-ms", default=200, show_default=True,
+@click.option("--every-ms", default=D.KWS_EVERY_MS, show_default=True,
               help="kws: run the model every this many ms (a multiple of the hop) on the last second of frames.")
-@click.option("--arithmetic", type=click.Choice(["auto", "float", "fixed"]), default="auto", show_default=True,
+@click.option("--arithmetic", type=click.Choice(["auto", "float", "fixed"]), default=D.KWS_ARITHMETIC,
+              show_default=True,
               help="kws: the front end's arithmetic. auto: float32 on cores with an FPU, the integer path on cores "
                    "without one (Cortex-M0) or when the run was trained with fixed-point features.")
-@click.option("--audio", type=click.Choice(["flash", "serial"]), default="flash", show_default=True,
+@click.option("--audio", type=click.Choice(["flash", "serial"]), default=D.FIRMWARE_AUDIO, show_default=True,
               help="kws: where the audio comes from: the --wav linked into flash, or streamed over the board's UART "
                    "at run time (`firmware stream`).")
 def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, arithmetic, audio):
@@ -634,10 +644,10 @@ def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, ar
 
 @firmware.command("run")
 @click.argument("elf", type=click.Path(path_type=Path))
-@click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
+@click.option("--board", default=D.BOARD, show_default=True, help="The board the ELF was built for.")
 @click.option("--timeout", type=float, default=None,
               help="Seconds before a hung run is stopped (default: 120 for --app bench, else 300).")
-@click.option("--app", type=click.Choice(["auto", "bench", "kws"]), default="auto", show_default=True,
+@click.option("--app", type=click.Choice(["auto", "bench", "kws"]), default=D.FIRMWARE_RUN_APP, show_default=True,
               help="The app the ELF was built with; auto: recognized from what the firmware prints. "
                    "bench: the summary, checked against TFLite Micro; kws: the detections with their timestamps.")
 def firmware_run(elf, board, timeout, app):
@@ -657,12 +667,13 @@ def firmware_run(elf, board, timeout, app):
 @click.argument("elf", type=click.Path(path_type=Path), required=False)
 @click.option("--wav", type=click.Path(path_type=Path), required=True,
               help="Audio to stream (mono, 16-bit PCM, at the run's sample rate).")
-@click.option("--board", default="mps2-an386", show_default=True, help="The board the ELF was built for.")
+@click.option("--board", default=D.BOARD, show_default=True, help="The board the ELF was built for.")
 @click.option("--port", default=None,
               help="A real board's serial port (flashed with `firmware build RUN --app kws --audio serial`); "
                    "without it ELF runs in QEMU with its UART on a pseudo-terminal.")
-@click.option("--baud", default=115200, show_default=True, help="Serial speed.")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for any reply.")
+@click.option("--baud", default=D.BAUD, show_default=True, help="Serial speed.")
+@click.option("--timeout", default=D.FIRMWARE_STREAM_KWS_TIMEOUT, show_default=True,
+              help="Seconds to wait for any reply.")
 def firmware_stream(elf, wav, board, port, baud, timeout):
     """Stream a WAV to the kws app over serial and print its detections with their timestamps."""
     from edgernn import api
@@ -676,11 +687,13 @@ def firmware_stream(elf, wav, board, port, baud, timeout):
 def _print_kws_run(r: dict, elf: Path, board: str) -> None:
     import json
 
+    from edgernn.records import read_config
+
     names = None
     records = [Path(elf).parent / f"firmware-kws{s}.json" for s in ("", "-serial")]
     for record in [rec for rec in records if rec.is_file()][:1]:  # label names from the run the ELF was built for
         with contextlib.suppress(Exception):
-            names = json.loads(Path(json.loads(record.read_text())["run"], "config.json").read_text())["class_names"]
+            names = read_config(Path(json.loads(record.read_text())["run"], "config.json")).class_names
     _print_table({"title": f"keyword detections ({elf}, {board})", "columns": ["time ms", "label", "score"],
                   "rows": [[t, names[k] if names and k < len(names) else k, s] for t, k, s in r["detection_list"]]})
     rows = [[k, r[k]] for k in ("samples", "frames", "results", "detections", "fe_ticks", "model_ticks", "stack_used")]
@@ -740,12 +753,13 @@ def detect(run_or_model, audio, every_ms, threshold, as_json):
 
 @main.command("streaming-eval")
 @click.argument("run_or_model", type=click.Path(path_type=Path))
-@click.option("--minutes", default=60.0, show_default=True, help="Length of the test stream.")
-@click.option("--calibration-minutes", default=30.0, show_default=True, help="Length of the calibration stream.")
-@click.option("--target-fa-per-hour", default=1.0, show_default=True,
+@click.option("--minutes", default=D.STREAM_MINUTES, show_default=True, help="Length of the test stream.")
+@click.option("--calibration-minutes", default=D.STREAM_CALIBRATION_MINUTES, show_default=True,
+              help="Length of the calibration stream.")
+@click.option("--target-fa-per-hour", default=D.STREAM_TARGET_FA_PER_HOUR, show_default=True,
               help="Calibrate the threshold for at most this many false alarms per hour (on the calibration stream).")
-@click.option("--every-ms", default=200, show_default=True, help="Model run interval (multiple of the hop).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the streams.")
+@click.option("--every-ms", default=D.KWS_EVERY_MS, show_default=True, help="Model run interval (multiple of the hop).")
+@click.option("--seed", default=D.SEED, show_default=True, help="Seed of the streams.")
 @click.option("--no-store", is_flag=True, help="Do not write the calibrated threshold into config.json.")
 def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hour, every_ms, seed, no_store):
     """False rejections and false alarms per hour on long streams; calibrate the detection threshold.
@@ -771,29 +785,32 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
 # --- compare ---
 @main.command()
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path), help="Dataset (any supported format).")
-@click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
+@click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=D.STUDY_TASK, show_default=True,
               help="Task of the dataset.")
-@click.option("--budget", type=click.Choice(["params", "size", "macs"]), default="params", show_default=True,
+@click.option("--budget", type=click.Choice(["params", "size", "macs"]), default=D.COMPARE_BUDGET, show_default=True,
               help="What to hold equal: parameters, int8 weight bytes, or MACs per inference.")
-@click.option("--units", default=64, show_default=True,
+@click.option("--units", default=D.COMPARE_UNITS, show_default=True,
               help="Units of the first of --cells; the other cells' are matched to the budget.")
-@click.option("--cells", default="gru,lstm", show_default=True,
+@click.option("--cells", default=D.COMPARE_CELLS, show_default=True,
               help="Comma-separated cells to compare: gru, lstm, rnn (vanilla tanh RNN).")
-@click.option("--seeds", default=3, show_default=True, help="Training seeds per cell type (mean ± std).")
-@click.option("--targets", default="cpu,mcu:mps2-an386", show_default=True,
+@click.option("--seeds", default=D.COMPARE_SEEDS, show_default=True, help="Training seeds per cell type (mean ± std).")
+@click.option("--targets", default=D.COMPARE_TARGETS, show_default=True,
               help=f"Comma-separated: cpu, mcu:BOARD ({', '.join(BOARDS)}).")
-@click.option("--seq-lens", default="50,200,800", show_default=True,
+@click.option("--seq-lens", default=D.COMPARE_SEQ_LENS, show_default=True,
               help="Lengths for the long-dependency study (empty: skip it).")
 @click.option("--epochs", type=int, default=None, help="Maximum training epochs (default: train's default).")
-@click.option("--seq-epochs", default=30, show_default=True, help="Epochs per sequence-length model (no early stopping).")
-@click.option("--seq-samples", default=4000, show_default=True, help="Sequences per length in the study.")
+@click.option("--seq-epochs", default=D.COMPARE_SEQ_EPOCHS, show_default=True,
+              help="Epochs per sequence-length model (no early stopping).")
+@click.option("--seq-samples", default=D.COMPARE_SEQ_SAMPLES, show_default=True,
+              help="Sequences per length in the study.")
 @click.option("--user-seq-lens", default=None,
               help="Also train both cells on your data resampled in time to these lengths (classification data; "
                    "one seed each). Off by default: upsampling is slow and only meaningful for some signals.")
-@click.option("--prune-sparsities", default="0.5,0.75,0.9", show_default=True,
+@click.option("--prune-sparsities", default=D.COMPARE_PRUNE_SPARSITIES, show_default=True,
               help="Pruning sensitivity: magnitude-prune every successful run to these sparsities and measure int8 "
                    "accuracy on TFLite Micro (empty: skip it).")
-@click.option("--prune-epochs", default=10, show_default=True, help="Fine-tuning epochs per pruned model.")
+@click.option("--prune-epochs", default=D.COMPARE_PRUNE_EPOCHS, show_default=True,
+              help="Fine-tuning epochs per pruned model.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the comparison.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 def compare(data_path, task, budget, units, cells, seeds, targets, seq_lens, epochs, seq_epochs, seq_samples,
@@ -820,35 +837,39 @@ def compare(data_path, task, budget, units, cells, seeds, targets, seq_lens, epo
 @main.command()
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
               help="Dataset (any supported format); on a cluster the path must exist on every node.")
-@click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
+@click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=D.STUDY_TASK, show_default=True,
               help="Task of the dataset.")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Sweep folder; running the same command again resumes it (recorded trials are not redone).")
-@click.option("--arch", default="gru,lstm", show_default=True, help="Cells to try (comma-separated).")
-@click.option("--units", default="16,32", show_default=True, help="Hidden units per layer to try.")
-@click.option("--layers", default="1", show_default=True, help="Recurrent layer counts to try.")
-@click.option("--sparsity", default="0", show_default=True,
+@click.option("--arch", default=D.SWEEP_ARCH, show_default=True, help="Cells to try (comma-separated).")
+@click.option("--units", default=D.SWEEP_UNITS, show_default=True, help="Hidden units per layer to try.")
+@click.option("--layers", default=D.SWEEP_LAYERS, show_default=True, help="Recurrent layer counts to try.")
+@click.option("--sparsity", default=D.SWEEP_SPARSITY, show_default=True,
               help="Magnitude-pruning sparsities to try (0 = no pruning; 0 <= s < 1).")
-@click.option("--quant", default="int8", show_default=True,
+@click.option("--quant", default=D.SWEEP_QUANT, show_default=True,
               help="Quantization modes to try: int8 (microcontroller), float16, dynamic (CPU only).")
 @click.option("--window", default=None, help="Anomaly data only: window lengths in samples to try (stride = half).")
-@click.option("--search", type=click.Choice(["grid", "random"]), default="grid", show_default=True,
+@click.option("--search", type=click.Choice(["grid", "random"]), default=D.SWEEP_SEARCH, show_default=True,
               help="grid: every combination; random: --trials designs drawn without repeats (seeded).")
 @click.option("--trials", type=int, default=None, help="Number of designs (random: default 16; grid: cap).")
-@click.option("--seed", default=0, show_default=True, help="Training seed and random-search seed.")
-@click.option("--epochs", default=3, show_default=True, help="Training epochs per trial (early stopping still applies).")
-@click.option("--prune-epochs", default=2, show_default=True, help="Fine-tuning epochs of pruned trials.")
+@click.option("--seed", default=D.SEED, show_default=True, help="Training seed and random-search seed.")
+@click.option("--epochs", default=D.SWEEP_EPOCHS, show_default=True,
+              help="Training epochs per trial (early stopping still applies).")
+@click.option("--prune-epochs", default=D.SWEEP_PRUNE_EPOCHS, show_default=True,
+              help="Fine-tuning epochs of pruned trials.")
 @click.option("--max-flash", default=None, help="Flash limit on --board, e.g. 64KB (KB = 1024 bytes).")
 @click.option("--max-ram", default=None, help="RAM limit on --board (static data + measured stack), e.g. 16KB.")
 @click.option("--max-latency-ms", type=float, default=None,
               help="Latency limit on --board (instructions at CPI 1 at the part's clock: an estimate).")
-@click.option("--board", type=click.Choice(sorted(BOARDS)), default="mps2-an386", show_default=True,
+@click.option("--board", type=click.Choice(sorted(BOARDS)), default=D.BOARD, show_default=True,
               help="Board whose flash, RAM and latency are measured (generated C in QEMU) and constrained.")
 @click.option("--address", default=None,
               help="HOST:PORT of an existing Ray cluster's head (`ray start --head`); default: a local Ray instance.")
 @click.option("--num-cpus", type=int, default=None, help="Local Ray only: CPUs to use (default: all).")
-@click.option("--cpus-per-trial", default=1.0, show_default=True, help="CPUs Ray reserves for each trial.")
-@click.option("--retries", default=1, show_default=True, help="Re-runs of a trial whose worker process died.")
+@click.option("--cpus-per-trial", default=D.SWEEP_CPUS_PER_TRIAL, show_default=True,
+              help="CPUs Ray reserves for each trial.")
+@click.option("--retries", default=D.SWEEP_RETRIES, show_default=True,
+              help="Re-runs of a trial whose worker process died.")
 def sweep(data_path, task, out, arch, units, layers, sparsity, quant, window, search, trials, seed, epochs,
           prune_epochs, max_flash, max_ram, max_latency_ms, board, address, num_cpus, cpus_per_trial, retries):
     """Search cell, units, layers, sparsity, quantization (and anomaly window) under a device budget, on Ray.

@@ -45,7 +45,7 @@ def test_generated_c_is_bit_exact_with_tflm(gru_int8):
     rng = np.random.default_rng(0)
     random_inputs = [rng.integers(-128, 128, size=info.shape).astype(np.int8) for _ in range(100)]
     config = load_config(run)
-    X = prepare_inputs(load_dataset(config["data"]).splits["test"].X, config)
+    X = prepare_inputs(load_dataset(config.data).splits["test"].X, config)
     real_inputs = [quantize(X[i:i + 1], info) for i in range(len(X))]
     for x in random_inputs + real_inputs:
         np.testing.assert_array_equal(native.invoke_raw(x), ref.invoke_raw(x))
@@ -93,7 +93,7 @@ def test_generated_lstm_is_bit_exact_with_tflm(lstm_int8):
     info = ref.input_info()
     rng = np.random.default_rng(1)
     config = load_config(run)
-    X = prepare_inputs(load_dataset(config["data"]).splits["test"].X, config)
+    X = prepare_inputs(load_dataset(config.data).splits["test"].X, config)
     inputs = [rng.integers(-128, 128, size=info.shape).astype(np.int8) for _ in range(100)]
     inputs += [quantize(X[i:i + 1], info) for i in range(len(X))]
     outputs = [native.invoke_raw(x) for x in inputs]

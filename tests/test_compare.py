@@ -6,11 +6,13 @@ import pytest
 from click.testing import CliRunner
 
 from edgernn import api
+from edgernn.records import Architecture
 from edgernn.studies.compare import BUDGET_FN, long_dependency_data, match_units
 from edgernn.cli import main
 from edgernn.data import load_dataset
 
-KWS = {"task": "kws", "layers": 1, "input_shape": [49, 10], "class_names": list(range(12))}
+KWS = Architecture(task="kws", arch="gru", units=64, layers=1, input_shape=[49, 10],
+                   class_names=[str(k) for k in range(12)])
 
 
 @pytest.mark.parametrize("budget", ["params", "size", "macs"])
@@ -18,7 +20,8 @@ KWS = {"task": "kws", "layers": 1, "input_shape": [49, 10], "class_names": list(
 def test_budget_matching_within_5_percent(budget, units):
     lstm_units, diff = match_units(KWS, budget, "gru", units, "lstm")
     fn = BUDGET_FN[budget]
-    gru, lstm = fn(dict(KWS, arch="gru", units=units)), fn(dict(KWS, arch="lstm", units=lstm_units))
+    gru = fn(KWS.model_copy(update={"arch": "gru", "units": units}))
+    lstm = fn(KWS.model_copy(update={"arch": "lstm", "units": lstm_units}))
     assert abs(lstm - gru) / gru <= 0.05 and diff == pytest.approx((lstm - gru) / gru)
     assert lstm_units < units  # an LSTM unit costs more than a GRU unit on every budget
 
@@ -26,7 +29,7 @@ def test_budget_matching_within_5_percent(budget, units):
 def test_int8_weight_bytes_counts_int32_biases():
     from edgernn.models import build_classifier
     model = build_classifier("gru", 8, 1, (5, 3), 4)
-    config = {"task": "classify", "arch": "gru", "units": 8, "layers": 1, "input_shape": [5, 3], "class_names": list("abcd")}
+    config = Architecture(task="classify", arch="gru", units=8, layers=1, input_shape=[5, 3], class_names=list("abcd"))
     weights = sum(int(w.shape.num_elements()) for w in model.weights if "bias" not in w.name)
     biases = sum(int(w.shape.num_elements()) for w in model.weights if "bias" in w.name)
     assert BUDGET_FN["size"](config) == weights + 4 * biases

@@ -8,9 +8,11 @@ from click.testing import CliRunner
 from edgernn import api
 from edgernn.studies import compare_stats as S
 from edgernn.studies.compare import match_units, parse_cells, parse_sparsities, summarize
+from edgernn.records import Architecture
 from edgernn.cli import main
 
-KWS = {"task": "kws", "layers": 1, "input_shape": [49, 10], "class_names": list(range(12))}
+KWS = Architecture(task="kws", arch="gru", units=64, layers=1, input_shape=[49, 10],
+                   class_names=[str(k) for k in range(12)])
 
 
 def run(arch, seed, acc, size=20000, lat=1.0, drop=0.5, pruning=None, **extra):

@@ -21,7 +21,7 @@ def test_onnx_uses_native_rnn_op_and_matches_keras(tiny_runs, arch, op):
     path = api.export(tiny_runs[arch], format="onnx")
     assert op in op_counts(path)
     config = load_config(tiny_runs[arch])
-    X = prepare_inputs(load_dataset(config["data"]).splits["test"].X, config)
+    X = prepare_inputs(load_dataset(config.data).splits["test"].X, config)
     diff = np.abs(OnnxRuntime(path).predict(X) - KerasRuntime(tiny_runs[arch] / "model.keras").predict(X)).max()
     assert diff <= 1e-4
     record = json.loads((tiny_runs[arch] / "export_onnx.json").read_text())["metrics"]["float"]
@@ -63,10 +63,10 @@ def test_eval_int8_equals_direct_computation(tiny_runs, runtime):
     model = api.quantize(run, mode="int8", calibration_samples=50)
     m = api.evaluate(model, runtime=runtime, progress=False, out=run / f"eval_{runtime}.json")
     config = load_config(run)
-    test = load_dataset(config["data"]).splits["test"]
+    test = load_dataset(config.data).splits["test"]
     probs = open_runtime(model, runtime).predict(prepare_inputs(test.X, config))
     assert m == json.loads((run / f"eval_{runtime}.json").read_text())
-    assert m["accuracy"] == M.classification_metrics(test.y, probs, config["class_names"])["accuracy"]
+    assert m["accuracy"] == M.classification_metrics(test.y, probs, config.class_names)["accuracy"]
     assert m["runtime"] == runtime and m["samples"] == len(test)
 
 

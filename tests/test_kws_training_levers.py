@@ -81,7 +81,7 @@ def test_label_smoothing_caps_the_confidence(tiny_npz, tmp_path):
         run = api.train(task="classify", arch="gru", units=8, data=tiny_npz, out=tmp_path / f"s{s}", epochs=30,
                         batch_size=16, lr=1e-2, progress=False, label_smoothing=s)
         model, config = load_run(run)
-        assert config["label_smoothing"] == s
+        assert config.label_smoothing == s
         top[s] = float(model.predict(prepare_inputs(X, config), verbose=0).max(-1).mean())
     target = 1 - 0.6 + 0.6 / 3
     assert top[0.0] > 0.9 and abs(top[0.6] - target) < 0.15, top
@@ -109,7 +109,7 @@ def test_unknown_weight_reaches_the_fit(tiny_kws, tmp_path, monkeypatch):
 
     def spy_fit(config, ds, progress, callbacks):
         model, history, seconds = real_fit(config, ds, progress, callbacks)
-        seen.update(config)
+        seen.update(config.to_json())
         return model, history, seconds
 
     used = []

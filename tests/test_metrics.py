@@ -33,6 +33,6 @@ def test_anomaly_metrics_and_threshold():
 def test_anomaly_scores_predictor_compares_with_next_step():
     X = np.arange(12, dtype=float).reshape(1, 4, 3)
     perfect = np.concatenate([X[:, 1:], np.zeros((1, 1, 3))], axis=1)
-    assert M.anomaly_scores(perfect, X, {"anomaly_model": "predictor"})[0] == 0.0
-    assert M.anomaly_scores(X, X, {"anomaly_model": "autoencoder"})[0] == 0.0
-    assert M.anomaly_scores(X + 2, X, {"anomaly_model": "autoencoder"})[0] == pytest.approx(4.0)
+    assert M.anomaly_scores(perfect, X, "predictor")[0] == 0.0
+    assert M.anomaly_scores(X, X, "autoencoder")[0] == 0.0
+    assert M.anomaly_scores(X + 2, X, "autoencoder")[0] == pytest.approx(4.0)

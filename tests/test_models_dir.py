@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edgernn import api, io
+from edgernn import api
 from edgernn.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,12 +40,11 @@ def test_card_files_sizes_and_structure_match(card_path):
         assert len(data) == facts["bytes"] and hashlib.sha256(data).hexdigest() == facts["sha256"], name
     for f in folder.iterdir():
         assert f.stat().st_size < MAX_FILE_BYTES, f
-    config = io.read_json(folder / "config.json")
-    model, _ = load_run(folder)
-    assert card["params"] == config["params"] == count_params(config) == model.count_params()
-    assert card["macs"] == config["macs"] == count_macs(config)
-    assert (card["task"], card["arch"], card["units"], card["seed"]) == (config["task"], config["arch"],
-                                                                         config["units"], config["seed"])
+    model, config = load_run(folder)
+    assert card["params"] == config.params == count_params(config) == model.count_params()
+    assert card["macs"] == config.macs == count_macs(config)
+    assert (card["task"], card["arch"], card["units"], card["seed"]) == (config.task, config.arch, config.units,
+                                                                         config.seed)
     info = describe(folder / "model_int8.tflite")
     assert info["kind"] == "int8" and sorted(info["ops"]) == card["int8"]["ops"]
     assert card["int8"]["flash_bytes"] == card["files"]["model_int8.tflite"]["bytes"]

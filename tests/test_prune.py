@@ -9,6 +9,7 @@ from edgernn import api
 from edgernn.cli import main
 from edgernn.models import build_classifier
 from edgernn.optimize.prune import slice_units, unit_importance
+from edgernn.records import Architecture
 from edgernn.train.run import load_run
 
 
@@ -48,9 +49,9 @@ def test_removing_dead_units_is_exact(arch):
     importance = unit_importance(model)
     assert all(np.all(s[dead] == 0) for s in importance)
     keep = [np.array([0, 2, 3, 5])] * 2
-    config = dict(task="kws", arch=arch, units=6, layers=2, input_shape=[5, 3], class_names=list("abcd"))
+    config = Architecture(task="kws", arch=arch, units=6, layers=2, input_shape=[5, 3], class_names=list("abcd"))
     small, small_config = slice_units(model, config, keep)
-    assert small_config["units"] == 4 and small.count_params() < model.count_params()
+    assert small_config.units == 4 and small.count_params() < model.count_params()
     x = np.random.default_rng(0).normal(size=(3, 5, 3)).astype(np.float32)
     np.testing.assert_allclose(small(x).numpy(), model(x).numpy(), atol=1e-6)
 
@@ -58,7 +59,7 @@ def test_removing_dead_units_is_exact(arch):
 def test_structured_prune_halves_units(tiny_runs, tmp_path):
     out = api.prune(tiny_runs["lstm"], sparsity=0.5, structured=True, epochs=2, out=tmp_path / "s")
     model, config = load_run(out)
-    assert config["units"] == 4 and model.layers[1].units == 4
+    assert config.units == 4 and model.layers[1].units == 4
     report = json.loads((out / "prune.json").read_text())["metrics"]
     assert report["units"] == [8, 4]
     assert report["after"]["float32_bytes"] < report["before"]["float32_bytes"]

@@ -26,7 +26,7 @@ def int8_models(tiny_runs):
 
 def _test_inputs(run, n=40):
     config = load_config(run)
-    return prepare_inputs(load_dataset(config["data"]).splits["test"].X[:n], config)
+    return prepare_inputs(load_dataset(config.data).splits["test"].X[:n], config)
 
 
 def test_lstm_int8_is_fused(int8_models):

@@ -10,6 +10,7 @@ from edgernn.cli import main
 from edgernn.data import load_dataset
 from edgernn.optimize import rnn_int8
 from edgernn.tflite.info import describe
+from edgernn.records import Architecture
 from edgernn.models import build_classifier, count_macs, count_params
 from edgernn.runtimes.base import quantize
 from edgernn.runtimes.keras import KerasRuntime
@@ -33,19 +34,20 @@ def rnn_int8_model(rnn_run):
 
 def _test_inputs(run):
     config = load_config(run)
-    return prepare_inputs(load_dataset(config["data"]).splits["test"].X, config), config
+    return prepare_inputs(load_dataset(config.data).splits["test"].X, config), config
 
 
 @pytest.mark.parametrize("layers", [1, 2])
 def test_param_and_mac_formulas_match_keras(layers):
-    config = dict(task="kws", arch="rnn", units=24, layers=layers, input_shape=[49, 10], class_names=list("abcdefghijkl"))
+    config = Architecture(task="kws", arch="rnn", units=24, layers=layers, input_shape=[49, 10],
+                          class_names=list("abcdefghijkl"))
     assert build_classifier("rnn", 24, layers, (49, 10), 12).count_params() == count_params(config)
     first = 24 * (10 + 24)
     assert count_macs(config) == 49 * (first + (layers - 1) * 24 * 48) + 24 * 12
 
 
 def test_rnn_learns_and_the_cli_accepts_it(rnn_run):
-    assert load_config(rnn_run)["arch"] == "rnn"
+    assert load_config(rnn_run).arch == "rnn"
     assert json.loads((rnn_run / "metrics.json").read_text())["accuracy"] >= 0.9  # the tiny task is easy
     assert "rnn" in CliRunner().invoke(main, ["train", "--help"]).output
 
@@ -106,6 +108,6 @@ def test_magnitude_and_structured_pruning(rnn_run, tmp_path):
     kernels = {k: v for k, v in sparsity.items() if "rnn" in k}
     assert len(kernels) == 4 and all(abs(v - 0.75) < 0.02 for v in kernels.values())
     small = api.prune(rnn_run, sparsity=0.5, structured=True, epochs=1, out=tmp_path / "s")
-    assert load_config(small)["units"] == 4
+    assert load_config(small).units == 4
     assert KerasRuntime(small / "model.keras").model.count_params() == count_params(load_config(small))
     assert api.quantize(pruned, mode="int8", calibration_samples=30).is_file()

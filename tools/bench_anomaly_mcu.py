@@ -72,6 +72,7 @@ def tile_model_agrees(run: Path, model: Path, inputs) -> int:
 
 def one_model(series: str, data: Path, out: Path, arch: str, kind: str, args) -> dict:
     from edgernn.export.check import check
+    from edgernn.records import read_config
     from edgernn.runtimes.native import NativeRuntime
     from edgernn.runtimes.tflm import TFLMRuntime
     from edgernn.targets.mcu import measure
@@ -84,9 +85,9 @@ def one_model(series: str, data: Path, out: Path, arch: str, kind: str, args) ->
                     data_options={"window": "auto", "train_end": int(n * TRAIN_END_FRACTION)})
     model = api.quantize(run, mode="int8")
     metrics = json.loads((run / "metrics.json").read_text())
-    config = json.loads((run / "config.json").read_text())
+    config = read_config(run / "config.json")
     ops = describe(model)["ops"]
-    row = {"series": series, "arch": arch, "kind": kind, "window": config["data_options"]["window"],
+    row = {"series": series, "arch": arch, "kind": kind, "window": config.data_options.window,
            "ops": " ".join(sorted(ops)), "float_roc_auc": metrics["roc_auc"],
            "float_top1_hit": metrics.get("events", {}).get("top1_hit"),
            "guard_flagged": metrics.get("guard", {}).get("did_not_learn", False)}

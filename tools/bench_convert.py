@@ -32,8 +32,9 @@ def ensure_run(run: Path, data: str) -> None:
 
 
 def measure(run: Path) -> dict:
-    config = json.loads((run / "config.json").read_text())
-    r = {"run": str(run), "arch": config["arch"]}
+    from edgernn.records import read_config
+
+    r = {"run": str(run), "arch": read_config(run / "config.json").arch}
     r["float_acc"] = api.evaluate(run / "model.keras", progress=False)["accuracy"]
     int8 = api.quantize(run, mode="int8")
     r["int8_bytes"] = int8.stat().st_size

@@ -31,11 +31,12 @@ def accuracy(model: Path, runtime: str, X: np.ndarray, y: np.ndarray) -> float:
 
 def study(run: Path, samples: list[int]) -> list[dict]:
     from edgernn import api
-    from edgernn.train.run import load_data_for_run, prepare_inputs, read_config
+    from edgernn.records import read_config
+    from edgernn.train.run import load_data_for_run, prepare_inputs
 
     config = read_config(run / "config.json")
-    if config["task"] not in ("kws", "classify"):
-        raise SystemExit(f"{run}: a {config['task']} run; this study scores class accuracy")
+    if config.task not in ("kws", "classify"):
+        raise SystemExit(f"{run}: a {config.task} run; this study scores class accuracy")
     val = load_data_for_run(config).splits["val"]
     X, y = prepare_inputs(val.X, config), val.y
     rows = [{"run": str(run), "calibration_samples": "float", "val_accuracy": accuracy(run / "model.keras", "keras", X, y),

@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgernn import api  # noqa: E402
 from edgernn.errors import UserError  # noqa: E402
+from edgernn.records import read_config  # noqa: E402
 
 SETS = ["ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels", "OSULeaf",
         "PickupGestureWiimoteZ", "UnitTest"]
@@ -90,9 +91,9 @@ def train_run(data: Path, out: Path, arch: str, **options) -> dict:
     run = api.train(task="classify", arch=arch, units=UNITS, data=data, out=out, overwrite=True, progress=False,
                     **options)  # options may hold seed=...
     m = json.loads((run / "metrics.json").read_text())
-    c = json.loads((run / "config.json").read_text())
+    c = read_config(run / "config.json")
     return {"test": m["accuracy"], "val": m.get("val_accuracy", float("nan")), "flagged": m["guard"]["did_not_learn"],
-            "epochs": c["epochs_run"], "batch": c["batch_size"], "seconds": c["train_seconds"]}
+            "epochs": c.epochs_run, "batch": c.batch_size, "seconds": c.train_seconds}
 
 
 def over_seeds(runs: list[dict]) -> dict:
@@ -163,9 +164,9 @@ def anomaly(out: Path, sets: list[str]) -> list[dict]:
         run = api.train(task="anomaly", arch="gru", units=UNITS, data=data, out=out / "runs" / f"{name}-gru",
                         overwrite=True, progress=False, data_options={"window": "auto", "train_end": train_end})
         m = json.loads((run / "metrics.json").read_text())
-        c = json.loads((run / "config.json").read_text())
+        c = read_config(run / "config.json")
         ev = m.get("events", {})
-        row = {"set": name, "window": c["data_options"]["window"], "stride": c["data_options"]["stride"],
+        row = {"set": name, "window": c.data_options.window, "stride": c.data_options.stride,
                "train_end": train_end, "rule": rule, "roc_auc": m["roc_auc"], "pr_auc": m["pr_auc"],
                "top1_row": ev.get("top1_row"), "top1_hit": ev.get("top1_hit"), "top1_chance": ev.get("top1_chance"),
                "event_recall": ev.get("event_recall"), "event_precision": ev.get("event_precision"),

@@ -53,6 +53,7 @@ def main(argv=None) -> int:
 
     from edgernn import api
     from edgernn.data import load_dataset
+    from edgernn.records import read_config
     from edgernn.tf import load
     from edgernn.train.run import prepare_inputs
 
@@ -77,12 +78,12 @@ def main(argv=None) -> int:
     run = api.train(task="kws", arch=args.arch, units=args.units, data=args.data, out=args.out, overwrite=True,
                     holdout_engine=args.holdout_engine, augment=augment or True, data_options=options or None,
                     progress=False, **recipe)
-    config = json.loads((Path(run) / "config.json").read_text())
+    config = read_config(Path(run) / "config.json")
     metrics = json.loads((Path(run) / "metrics.json").read_text())
     history = json.loads((Path(run) / "history.json").read_text())
     _, keras = load()
     model = keras.models.load_model(Path(run) / "model.keras", compile=False)
-    ds = load_dataset(config["data"], task="kws", progress=False, **config["data_options"])
+    ds = load_dataset(config.data, task="kws", progress=False, **config.loader_options())
     val = ds.splits["val"]
     log_probs = np.log(model.predict(prepare_inputs(val.X, config), batch_size=512, verbose=0) + 1e-9)
     pred = log_probs.argmax(-1)
@@ -95,10 +96,10 @@ def main(argv=None) -> int:
            "val_loss": float(-log_probs[np.arange(len(val.y)), val.y].mean()),
            "best_val_loss_in_history": min(history["val_loss"]), "holdout_keyword_acc": h["keyword_accuracy"],
            "holdout_nonkeywords_fired": h["false_fire_rate"], "samples_per_epoch": len(ds.splits["train"].y),
-           "epochs_run": config["epochs_run"], "train_seconds": config["train_seconds"],
-           "recipe": {k: config["recipe"][k] for k in ("batch_size", "lr", "epochs", "lr_schedule")},
-           "label_smoothing": config.get("label_smoothing"), "unknown_weight": config.get("unknown_weight"),
-           "augment": config.get("augment")}
+           "epochs_run": config.epochs_run, "train_seconds": config.train_seconds,
+           "recipe": config.recipe.model_dump(include={"batch_size", "lr", "epochs", "lr_schedule"}),
+           "label_smoothing": config.label_smoothing, "unknown_weight": config.unknown_weight,
+           "augment": config.augment.model_dump(exclude_none=True) if config.augment else None}
     print(json.dumps(row))
     return 0
 

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from edgernn import api, io  # noqa: E402
 from edgernn.errors import UserError  # noqa: E402
+from edgernn.records import read_config, write_config  # noqa: E402
 
 KWS_DATA_NOTE = ("built-in keyword data: `edgernn data synth-kws data/kws` (default options: seed 0, 800 speakers "
                  "of espeak-ng, flite, festival, piper and hibari)")
@@ -65,19 +66,20 @@ def train_into(folder: Path, name: str, spec: dict, data: Path) -> None:
                         seed=SEED, progress=False)
         model, config = load_run(run)
         # The feature cache is a path on the machine that trained it: meaningless (and private) in a shipped model.
-        config.get("dataset_meta", {}).pop("cache", None)
+        record = config.to_json()
+        record.get("dataset_meta", {}).pop("cache", None)
         folder.mkdir(parents=True, exist_ok=True)
         # Loaded uncompiled, so saved without optimizer state: a third of the size; nothing trains it further.
         model.save(folder / "model.keras")
-        io.write_json(folder / "config.json", config)
+        write_config(folder / "config.json", record)
         shutil.copy2(run / "metrics.json", folder / "metrics.json")
         (folder / "model_int8.tflite").unlink(missing_ok=True)
 
 
 def set_data_path(folder: Path, data: str) -> None:
-    config = io.read_json(folder / "config.json")
-    if config["data"] != data:
-        io.write_json(folder / "config.json", dict(config, data=data))
+    config = read_config(folder / "config.json")
+    if config.data != data:
+        write_config(folder / "config.json", {**config.to_json(), "data": data})
 
 
 def measure_mcu(model: Path, boards) -> dict:
@@ -145,7 +147,7 @@ def make_one(name: str, out: Path, data: Path, boards, retrain: bool) -> dict:
     if not (int8.is_file() and same_float):
         int8 = api.quantize(folder, mode="int8", out=int8)
         (folder / "quantize_int8.json").unlink(missing_ok=True)  # the card carries what matters
-    config = io.read_json(folder / "config.json")
+    config = read_config(folder / "config.json")
     metric = "roc_auc" if spec["task"] == "anomaly" else "accuracy"
     # The run's own test split (config.json names the data), as training measured it; an explicit
     # data argument would make evaluate read the folder as test-only data (a different sample).
@@ -157,7 +159,7 @@ def make_one(name: str, out: Path, data: Path, boards, retrain: bool) -> dict:
     print(f"{name}: {metric} float {float_m[metric]:.4f}, int8 {int8_m[metric]:.4f}; arena {chk['arena_bytes']} B; "
           f"measuring on {', '.join(boards)}", flush=True)
     card = {
-        "name": name, "task": spec["task"], "arch": spec["arch"], "units": spec["units"], "layers": config["layers"],
+        "name": name, "task": spec["task"], "arch": spec["arch"], "units": spec["units"], "layers": config.layers,
         "seed": SEED, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": f"python tools/make_models.py --only {name}",
         "training_command": f"edgernn train --task {spec['task']} --arch {spec['arch']} --units {spec['units']} "
@@ -166,7 +168,7 @@ def make_one(name: str, out: Path, data: Path, boards, retrain: bool) -> dict:
                  "fingerprint": data_fingerprint(data)},
         "metric": metric,
         "metrics": {"float_keras": {metric: float_m[metric]}, "int8_tflm": {metric: int8_m[metric]}},
-        "params": config["params"], "macs": config["macs"], "input_shape": config["input_shape"],
+        "params": config.params, "macs": config.macs, "input_shape": config.input_shape,
         "files": file_facts(folder),
         "int8": {"ops": sorted(chk["ops"]),
                  "arena_bytes": chk["arena_bytes"], "flash_bytes": chk["flash_bytes"]},
@@ -174,7 +176,7 @@ def make_one(name: str, out: Path, data: Path, boards, retrain: bool) -> dict:
         "versions": io.versions(),
     }
     if spec["task"] == "anomaly":
-        card["threshold"] = config["threshold"]
+        card["threshold"] = config.threshold
     io.write_json(folder / "card.json", card)
     io.atomic_write_text(folder / "README.md", card_markdown(card))
     return card
@@ -195,7 +197,7 @@ def data_fingerprint(data: Path) -> str | None:
 def _test_count(folder: Path, data: Path) -> int:
     from edgernn.train.run import load_data_for_run
 
-    return len(load_data_for_run(io.read_json(folder / "config.json"), data).splits["test"])
+    return len(load_data_for_run(read_config(folder / "config.json"), data).splits["test"])
 
 
 def main(argv=None) -> int:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.bench.schema import row
 from edgernn.errors import UserError
+from edgernn.records import check_model_input, check_model_output, read_config
 from edgernn.runtimes import RUNTIMES
 
 TARGETS = ("cpu", "rpi", "mcu")
@@ -63,10 +65,8 @@ def _test_inputs(artifact: Path, data, limit: int | None, folder: Path):
     config_file = artifact.parent / "config.json"
     if limit == 0 or not config_file.is_file():
         return None, None, None
-    from edgernn.train.run import read_config
-
     config = read_config(config_file)
-    if data is None and not Path(config["data"]).exists():
+    if data is None and not Path(config.data).exists():
         return None, None, None
     test = load_data_for_run(config, data).splits["test"]
     n = len(test) if limit is None else min(limit, len(test))
@@ -87,10 +87,10 @@ def _accuracy(outputs: Path, X_path: Path, y, config) -> tuple[str, float]:
     from edgernn.train import metrics as M
 
     out = np.load(outputs)
-    if config["task"] == "anomaly":
-        scores = M.anomaly_scores(out, np.load(X_path), config)
-        return "roc_auc", M.anomaly_metrics(y, scores, config["threshold"])["roc_auc"]
-    return "accuracy", M.classification_metrics(y, out, config["class_names"])["accuracy"]
+    if config.task == "anomaly":
+        scores = M.anomaly_scores(out, np.load(X_path), config.anomaly_model)
+        return "roc_auc", M.anomaly_metrics(y, scores, config.threshold)["roc_auc"]
+    return "accuracy", M.classification_metrics(y, out, config.class_names)["accuracy"]
 
 
 def _combine(results: list[dict]) -> dict:
@@ -111,8 +111,9 @@ def _combine(results: list[dict]) -> dict:
     return first
 
 
-def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmup: int = 20, runs: int = 200,
-          repeats: int = 3, data=None, limit: int | None = None, out=None, progress: bool = True,
+def bench(artifacts, target: str = D.BENCH_TARGET, runtimes=None, threads: int = D.BENCH_THREADS,
+          warmup: int = D.BENCH_WARMUP, runs: int = D.BENCH_RUNS,
+          repeats: int = D.BENCH_REPEATS, data=None, limit: int | None = None, out=None, progress: bool = True,
           **target_options) -> list[dict]:
     """Benchmark artifacts on a target (cpu | rpi | mcu); returns schema rows (and writes them to ``out`` if given).
 
@@ -161,10 +162,13 @@ def _measure(tgt, plan, threads, warmup, runs, repeats, data, limit, progress) -
             X_path, y, config = tests[artifact]
             spec = {"artifact": str(artifact), "runtime": runtime, "threads": threads, "warmup": warmup,
                     "runs": runs, **tgt.spec(artifact, runtime)}
+            if config is not None and "input_shape" in spec:
+                check_model_input(config, spec["input_shape"], artifact)
             results, metric, acc = [], None, None
             for rep in range(repeats):  # accuracy once, on the first repeat
                 result, outputs = tgt.run(spec, X_path if rep == 0 else None)
                 if outputs is not None:
+                    check_model_output(config, np.load(outputs).shape, artifact)
                     metric, acc = _accuracy(outputs, X_path, y, config)
                 results.append(result)
                 bar.advance(task)

@@ -7,6 +7,7 @@ import html
 import io as _io
 from pathlib import Path
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.bench.schema import CSV_FIELDS, csv_row
 from edgernn.errors import UserError
@@ -234,7 +235,7 @@ def load_results(folder: Path) -> list[dict]:
     return data["results"]
 
 
-def report(folders, out, formats=("md", "html")) -> list[Path]:
+def report(folders, out, formats=D.REPORT_FORMATS) -> list[Path]:
     """Merge bench result folders into one report (Markdown and/or HTML) with a Pareto plot per target."""
     if not folders:
         raise UserError("no result folders given")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 
 AEON = "aeon:"  # location prefix: inside the pinned aeon wheel, under AEON_DATA
@@ -178,7 +179,7 @@ def known_normal_end(name: str) -> int | None:
     return load_bundled(name)["train_end"] if name in KNOWN_NORMAL_PART else None
 
 
-def load_bundled(name: str, seed: int = 0, val_fraction: float = 0.2) -> dict:
+def load_bundled(name: str, seed: int = D.SEED, val_fraction: float = D.BUNDLED_VAL_FRACTION) -> dict:
     """The arrays of bundled dataset ``name`` (case-insensitive; see ``BUNDLED``)."""
     name = _resolve(name)
     if not 0 <= val_fraction < 1:
@@ -188,7 +189,7 @@ def load_bundled(name: str, seed: int = 0, val_fraction: float = 0.2) -> dict:
     return _anomaly(name)
 
 
-def write_bundled(name: str, out: str | Path, seed: int = 0, val_fraction: float = 0.2,
+def write_bundled(name: str, out: str | Path, seed: int = D.SEED, val_fraction: float = D.BUNDLED_VAL_FRACTION,
                   overwrite: bool = False) -> Path:
     """Write bundled dataset ``name`` to ``out``: ``.npz`` for classification, ``.csv`` for anomaly."""
     import io

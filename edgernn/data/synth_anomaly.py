@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 
@@ -108,8 +109,9 @@ def _csv(sig: np.ndarray, label: np.ndarray, kind) -> str:
 MAX_SECONDS = 24 * 3600  # a day of 800 Hz signal is ~200 MB of CSV per split
 
 
-def synth_anomaly(out: str | Path, seed: int = 0, train_seconds: float = 150, val_seconds: float = 40,
-                  test_seconds: float = 120, overwrite: bool = False) -> Path:
+def synth_anomaly(out: str | Path, seed: int = D.SEED, train_seconds: float = D.ANOMALY_TRAIN_SECONDS,
+                  val_seconds: float = D.ANOMALY_VAL_SECONDS,
+                  test_seconds: float = D.ANOMALY_TEST_SECONDS, overwrite: bool = False) -> Path:
     """Write the rotating-machine anomaly dataset (train/val normal, test with faults) to ``out``."""
     for name, seconds in (("--train-seconds", train_seconds), ("--val-seconds", val_seconds),
                           ("--test-seconds", test_seconds)):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.data import tts, tts_kokoro
 from edgernn.data.wav import resample, write_wav
@@ -406,8 +407,8 @@ def parse_engines(engines) -> tuple[str, ...]:
     return tuple(names)
 
 
-def synth_kws(out: str | Path, seed: int = 0, per_word: int = 400, unknown_total: int | None = None,
-              workers: int = 2, skip_existing: bool = False, overwrite: bool = False,
+def synth_kws(out: str | Path, seed: int = D.SEED, per_word: int = D.SYNTH_PER_WORD, unknown_total: int | None = None,
+              workers: int = D.SYNTH_WORKERS, skip_existing: bool = False, overwrite: bool = False,
               progress: bool = True, keywords=None, engines=None) -> Path:
     """Synthesize the keyword dataset (``keywords`` + _unknown_ + _silence_) into ``out``."""
     out = Path(out)

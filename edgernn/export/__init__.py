@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 
 
@@ -35,7 +36,7 @@ def _c(source, out=None, int8=False):
 FORMATS = {"onnx": _onnx, "c-array": _c_array, "c": _c}
 
 
-def export(source, format: str = "onnx", out=None, int8: bool = False) -> Path:
+def export(source, format: str = D.EXPORT_FORMAT, out=None, int8: bool = False) -> Path:
     if format not in FORMATS:
         raise UserError(f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
     if out is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 from edgernn.tflite.info import describe
 
@@ -123,7 +124,7 @@ def explain(info: dict, reason: str) -> str:
     return reason
 
 
-def check(model_path: str | Path, target: str = "tflm") -> dict:
+def check(model_path: str | Path, target: str = D.CHECK_TARGET) -> dict:
     if target not in TARGETS:
         raise UserError(f"unknown target {target!r} (choose from {', '.join(TARGETS)})")
     from edgernn.io import check_regular_file

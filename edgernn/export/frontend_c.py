@@ -13,21 +13,18 @@ import numpy as np
 from edgernn.errors import UserError
 from edgernn.features.config import FeatureConfig
 from edgernn.features.dsp import LOG_FLOOR, dct_matrix, mel_filterbank
+from edgernn.records import RunConfig
 
 MAX_NFFT = 4096
 
 
-def feature_config_of_run(config: dict) -> FeatureConfig:
+def feature_config_of_run(config: RunConfig) -> FeatureConfig:
     """The FeatureConfig a run was trained with; a UserError when the run does not record one."""
-    params = (config.get("dataset_meta") or {}).get("features")
-    if not isinstance(params, dict):
+    params = config.feature_params()
+    if params is None:
         raise UserError("the run has no feature parameters (config.json dataset_meta.features): "
                         "only runs trained on audio (task kws) can run the audio front end")
-    known = set(FeatureConfig.__dataclass_fields__)
-    try:
-        cfg = FeatureConfig(**{k: v for k, v in params.items() if k in known})
-    except TypeError as e:
-        raise UserError(f"the run's feature parameters are invalid ({e})") from None
+    cfg = params.feature_config()
     check_feature_config(cfg)
     return cfg
 

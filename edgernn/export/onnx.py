@@ -72,7 +72,7 @@ def export_onnx(run: str | Path, int8: bool = False, out: str | Path | None = No
     # last, so a failed parity check or an interruption leaves no model without its record.
     with tempfile.TemporaryDirectory(prefix="edgernn-onnx-") as tmp:
         staged_float, staged_int8 = Path(tmp) / "model.onnx", Path(tmp) / "model_int8.onnx"
-        keras_to_onnx(model, config["input_shape"], staged_float)
+        keras_to_onnx(model, config.input_shape, staged_float)
         X = prepare_inputs(load_data_for_run(config).splits["test"].X[:samples], config)
         ref = model.predict(X, batch_size=256, verbose=0)
         got = onnxruntime_outputs(staged_float, X)
@@ -88,7 +88,7 @@ def export_onnx(run: str | Path, int8: bool = False, out: str | Path | None = No
             record["int8"] = {"model": str(result), "bytes": staged_int8.stat().st_size, "ops": op_counts(staged_int8),
                               "method": "onnxruntime.quantization.quantize_dynamic (int8 weights)",
                               "max_abs_diff_vs_keras": float(np.abs(ref - q).max())}
-            if config["task"] != "anomaly":
+            if config.task != "anomaly":
                 record["int8"]["argmax_agreement_vs_keras"] = float((ref.argmax(-1) == q.argmax(-1)).mean())
         io.write_json(run / "export_onnx.json", io.record("export onnx", {"run": str(run)}, {"int8": int8},
                                                           {"model": str(result)}, record))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from edgernn.errors import UserError
 from edgernn.models import gru, lstm, rnn
+from edgernn.records import Architecture
 
 ARCHS = {"gru": gru, "lstm": lstm, "rnn": rnn}
 ANOMALY_MODELS = ("predictor", "autoencoder")
@@ -77,52 +78,51 @@ def build_anomaly(arch: str, units: int, layers: int, input_shape, kind: str = "
     return keras.Model(inp, out, name=f"{arch}{units}x{layers}_{kind}")
 
 
-def build_from_config(config: dict, batch_size: int | None = None):
+def build_from_config(config: Architecture, batch_size: int | None = None):
     """The architecture a run's config.json describes (weights not loaded)."""
-    if config["task"] == "anomaly":
-        return build_anomaly(config["arch"], config["units"], config["layers"], config["input_shape"],
-                             config.get("anomaly_model", "predictor"), batch_size=batch_size)
-    return build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
-                            len(config["class_names"]), config.get("dropout", 0.0), batch_size=batch_size)
+    if config.task == "anomaly":
+        return build_anomaly(config.arch, config.units, config.layers, config.input_shape,
+                             config.anomaly_model, batch_size=batch_size)
+    return build_classifier(config.arch, config.units, config.layers, config.input_shape,
+                            len(config.class_names), config.dropout, batch_size=batch_size)
 
 
-def export_model(model, config: dict, batch_size: int = 1):
+def export_model(model, config: Architecture, batch_size: int = 1):
     """Same architecture with a static batch size; weights copied (dropout is inert at inference)."""
     clone = build_from_config(config, batch_size=batch_size)
     clone.set_weights(model.get_weights())
     return clone
 
 
-def recurrent_dims(config: dict) -> list[tuple[int, int]]:
+def recurrent_dims(config: Architecture) -> list[tuple[int, int]]:
     """(inputs, units) of every recurrent layer in order, an autoencoder's decoder included."""
-    feats, units, layers = config["input_shape"][1], config["units"], config["layers"]
+    feats, units, layers = config.features, config.units, config.layers
     dims = [(feats if i == 0 else units, units) for i in range(layers)]
-    if config["task"] == "anomaly" and config.get("anomaly_model", "predictor") == "autoencoder":
+    if config.task == "anomaly" and config.anomaly_model == "autoencoder":
         dims += [(units, units)] * layers  # the decoder reads the repeated code vector
     return dims
 
 
-def head_dims(config: dict) -> tuple[int, int]:
+def head_dims(config: Architecture) -> tuple[int, int]:
     """(inputs, outputs) of the dense head: per-step signal for anomaly models, classes otherwise."""
-    outputs = config["input_shape"][1] if config["task"] == "anomaly" else len(config["class_names"])
-    return config["units"], outputs
+    return config.units, config.num_outputs
 
 
-def count_params(config: dict) -> int:
+def count_params(config: Architecture) -> int:
     """Trainable parameters, computed from the architecture alone."""
-    mod = cell(config["arch"])
+    mod = cell(config.arch)
     h_in, h_out = head_dims(config)
     return sum(mod.params(i, u) for i, u in recurrent_dims(config)) + h_in * h_out + h_out
 
 
-def count_macs(config: dict) -> int:
+def count_macs(config: Architecture) -> int:
     """Multiply-accumulates per inference (matrix products; element-wise gate maths excluded).
 
     RNN: T steps x gates x U x (inputs + U) per layer; Dense head once (classifier) or per
     step (anomaly models).
     """
-    mod = cell(config["arch"])
-    steps = config["input_shape"][0]
+    mod = cell(config.arch)
+    steps = config.steps
     h_in, h_out = head_dims(config)
-    head_runs = steps if config["task"] == "anomaly" else 1
+    head_runs = steps if config.task == "anomaly" else 1
     return steps * sum(mod.macs_per_step(i, u) for i, u in recurrent_dims(config)) + head_runs * h_in * h_out

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.models import build_from_config, count_macs, count_params
 from edgernn.train import metrics as M
+from edgernn.records import RunConfig, record_of, write_config, write_metrics
 from edgernn.train.run import check_run, load_data_for_run, load_run, prepare_inputs
 
 RECURRENT = ("GRU", "LSTM", "SimpleRNN")
@@ -54,27 +56,28 @@ def _test_metric(model, config, ds) -> float:
     test = ds.splits["test"]
     X = prepare_inputs(test.X, config)
     out = model.predict(X, batch_size=256, verbose=0)
-    if config["task"] == "anomaly":
-        return M.anomaly_metrics(test.y, M.anomaly_scores(out, X, config), config["threshold"])["roc_auc"]
-    return M.classification_metrics(test.y, out, config["class_names"])["accuracy"]
+    if config.task == "anomaly":
+        scores = M.anomaly_scores(out, X, config.anomaly_model)
+        return M.anomaly_metrics(test.y, scores, config.threshold)["roc_auc"]
+    return M.classification_metrics(test.y, out, config.class_names)["accuracy"]
 
 
 def _fit(model, config, ds, epochs: int, callbacks=()):
     from edgernn.tf import load, set_seed
 
     _, keras = load()
-    set_seed(config.get("seed", 0))
+    set_seed(config.seed)
     Xtr = prepare_inputs(ds.splits["train"].X, config)
-    if config["task"] == "anomaly":
+    if config.task == "anomaly":
         from edgernn.train.loop import _anomaly_loss
 
-        model.compile(optimizer=keras.optimizers.Adam(config["lr"] / 3), loss=_anomaly_loss(config))
+        model.compile(optimizer=keras.optimizers.Adam(config.lr / 3), loss=_anomaly_loss(config))
         y = Xtr
     else:
-        model.compile(optimizer=keras.optimizers.Adam(config["lr"] / 3), loss="sparse_categorical_crossentropy",
+        model.compile(optimizer=keras.optimizers.Adam(config.lr / 3), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         y = ds.splits["train"].y
-    model.fit(Xtr, y, epochs=epochs, batch_size=config["batch_size"], shuffle=True, verbose=0,
+    model.fit(Xtr, y, epochs=epochs, batch_size=config.batch_size, shuffle=True, verbose=0,
               callbacks=list(callbacks))
     return len(Xtr)
 
@@ -82,7 +85,7 @@ def _fit(model, config, ds, epochs: int, callbacks=()):
 def magnitude_prune(model, config, ds, sparsity: float, epochs: int):
     import tensorflow_model_optimization as tfmot
 
-    steps = int(np.ceil(len(ds.splits["train"]) / config["batch_size"])) * epochs
+    steps = int(np.ceil(len(ds.splits["train"]) / config.batch_size)) * epochs
     schedule = tfmot.sparsity.keras.PolynomialDecay(
         initial_sparsity=0.0, final_sparsity=sparsity, begin_step=0, end_step=max(1, int(steps * 0.6)),
         frequency=max(1, steps // 40))
@@ -108,12 +111,12 @@ def unit_importance(model) -> list[np.ndarray]:
     return scores
 
 
-def slice_units(model, config: dict, keep: list[np.ndarray]):
+def slice_units(model, config: RunConfig, keep: list[np.ndarray]):
     """A smaller model holding only the ``keep`` units of each recurrent layer, weights sliced."""
     new_units = len(keep[0])
     if any(len(k) != new_units for k in keep):
         raise ValueError("every recurrent layer must keep the same number of units")
-    small_config = dict(config, units=new_units)
+    small_config = config.model_copy(update={"units": new_units})
     small = build_from_config(small_config)
     r = 0
     prev_keep = None
@@ -136,7 +139,7 @@ def slice_units(model, config: dict, keep: list[np.ndarray]):
 
 
 def structured_prune(model, config, ds, sparsity: float, epochs: int):
-    keep_n = max(1, int(round(config["units"] * (1 - sparsity))))
+    keep_n = max(1, int(round(config.units * (1 - sparsity))))
     keep = [np.sort(np.argsort(-s)[:keep_n]) for s in unit_importance(model)]
     small, small_config = slice_units(model, config, keep)
     if epochs:
@@ -144,7 +147,7 @@ def structured_prune(model, config, ds, sparsity: float, epochs: int):
     return small, small_config
 
 
-def prune(run: str | Path, sparsity: float = 0.75, structured: bool = False, epochs: int = 45,
+def prune(run: str | Path, sparsity: float = D.PRUNE_SPARSITY, structured: bool = False, epochs: int = D.PRUNE_EPOCHS,
           out: str | Path | None = None, overwrite: bool = False) -> Path:
     """Write a pruned run folder (default RUN-pruned or RUN-structured); returns its path."""
     if not 0.0 < sparsity < 1.0:
@@ -153,7 +156,7 @@ def prune(run: str | Path, sparsity: float = 0.75, structured: bool = False, epo
         raise UserError("--epochs must be >= 0")
     run = check_run(run)
     model, config = load_run(run)
-    if config["task"] == "anomaly" and structured and config.get("anomaly_model") == "autoencoder":
+    if config.task == "anomaly" and structured and config.anomaly_model == "autoencoder":
         raise UserError("structured pruning of autoencoders is not supported (use magnitude pruning)")
     out = Path(out) if out else run.with_name(f"{run.name}-{'structured' if structured else 'pruned'}")
     io.check_out(out, "folder", overwrite=overwrite)
@@ -162,22 +165,23 @@ def prune(run: str | Path, sparsity: float = 0.75, structured: bool = False, epo
     if structured:
         new, new_config = structured_prune(model, config, ds, sparsity, epochs)
     else:
-        new, new_config = magnitude_prune(model, config, ds, sparsity, epochs), dict(config)
-    new_config = dict(new_config, params=count_params(new_config), macs=count_macs(new_config),
-                      float32_bytes=int(new.count_params() * 4), pruned_from=str(run),
-                      pruning={"structured": structured, "sparsity": sparsity, "epochs": epochs})
+        new, new_config = magnitude_prune(model, config, ds, sparsity, epochs), config
+    new_config = record_of({**new_config.to_json(), "params": count_params(new_config),
+                            "macs": count_macs(new_config), "float32_bytes": int(new.count_params() * 4),
+                            "pruned_from": str(run),
+                            "pruning": {"structured": structured, "sparsity": sparsity, "epochs": epochs}})
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         new.save(tmp / "model.keras")
-        io.write_json(tmp / "config.json", new_config)
+        write_config(tmp / "config.json", new_config)
         from edgernn.train.loop import _evaluate
 
         metrics = _evaluate(new, new_config, ds, tmp)
-        io.write_json(tmp / "metrics.json", metrics)
+        write_metrics(tmp / "metrics.json", metrics)
         after = {"metric": M.main_metric(metrics)[1], **size_report(new)}
         name = M.main_metric(metrics)[0]
         report = {"metric_name": name, "before": before, "after": after,
                   "metric_change_points": round(100 * (after["metric"] - before["metric"]), 3),
-                  "sparsity_per_tensor": sparsity_report(new), "units": [config["units"], new_config["units"]]}
+                  "sparsity_per_tensor": sparsity_report(new), "units": [config.units, new_config.units]}
         io.write_json(tmp / "prune.json", io.record("prune", {"run": str(run)},
                                                    {"sparsity": sparsity, "structured": structured, "epochs": epochs},
                                                    {"run": str(out)}, report))

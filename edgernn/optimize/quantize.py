@@ -20,15 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.procs import run_child
+from edgernn.records import RunConfig
 from edgernn.train.run import check_run, load_config, load_data_for_run, load_run, prepare_inputs
 
 MODES = ("int8", "float16", "dynamic")
 
 
-def calibration_set(config: dict, samples: int, seed: int = 0) -> np.ndarray:
+def calibration_set(config: RunConfig, samples: int, seed: int = 0) -> np.ndarray:
     """Standardized training inputs, drawn at random (seeded), for int8 ranges."""
     ds = load_data_for_run(config)
     X = ds.splits["train"].X
@@ -55,8 +57,9 @@ def convert_in_child(run: Path, mode: str, calibration: np.ndarray, timeout: flo
         return out.read_bytes()
 
 
-def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300, out: str | Path | None = None,
-             seed: int = 0) -> Path:
+def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: int = D.QUANTIZE_CALIBRATION_SAMPLES,
+             out: str | Path | None = None,
+             seed: int = D.SEED) -> Path:
     """Write ``RUN/model_<mode>.tflite`` (or ``out``) and ``RUN/quantize_<mode>.json``; returns the model path."""
     if mode not in MODES:
         raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
@@ -66,14 +69,14 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
     config = load_config(run)
     out = io.check_out(Path(out) if out else run / f"model_{mode}.tflite", "file")
     cal = calibration_set(config, calibration_samples, seed) if mode == "int8" else np.zeros((1, 1, 1), np.float32)
-    if mode == "int8" and config["arch"] == "gru":
+    if mode == "int8" and config.arch == "gru":
         from edgernn.optimize.gru_int8 import build, build_anomaly
 
         model, _ = load_run(run)
-        data = build_anomaly(model, cal) if config["task"] == "anomaly" else build(model, cal)
+        data = build_anomaly(model, cal) if config.task == "anomaly" else build(model, cal)
         method = "edgernn compact GRU graph (WHILE loop, own int8 calibration)"
-    elif mode == "int8" and config["arch"] == "rnn":
-        if config["task"] == "anomaly":
+    elif mode == "int8" and config.arch == "rnn":
+        if config.task == "anomaly":
             raise UserError("int8 RNN anomaly models are not supported yet (RNN int8 covers classifiers); "
                             "use --mode float16 or dynamic, or an LSTM anomaly model")
         from edgernn.optimize.rnn_int8 import build as build_rnn
@@ -105,7 +108,7 @@ def quantize(run: str | Path, mode: str = "int8", calibration_samples: int = 300
     return out
 
 
-def parity(run: Path, artifact: Path, config: dict, samples: int = 200) -> dict:
+def parity(run: Path, artifact: Path, config: RunConfig, samples: int = 200) -> dict:
     """Keras vs the artifact on LiteRT over test inputs: max |diff| of outputs and argmax agreement."""
     from edgernn.runtimes.keras import KerasRuntime
     from edgernn.runtimes.litert import LiteRTRuntime
@@ -114,6 +117,6 @@ def parity(run: Path, artifact: Path, config: dict, samples: int = 200) -> dict:
     ref = KerasRuntime(run / "model.keras").predict(X)
     got = LiteRTRuntime(artifact).predict(X)
     result = {"samples": len(X), "max_abs_diff_vs_keras": float(np.abs(ref - got).max())}
-    if config["task"] != "anomaly":
+    if config.task != "anomaly":
         result["argmax_agreement_vs_keras"] = float((ref.argmax(-1) == got.argmax(-1)).mean())
     return result

@@ -22,9 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 from edgernn.features.config import FeatureConfig
 from edgernn.features.dsp import LOG_FLOOR, dct_matrix, frames, mel_filterbank, power_spectrum
+from edgernn.records import RunConfig, read_config
+from edgernn.records import check_model_matches as check_record_matches
 from edgernn.streaming.recognize import (Detection, RecognizeCommands, RecognizeConfig, score_from_int8,
                                          score_from_probability)
 from edgernn.streaming.stream import every_frames, result_frames, result_time_ms
@@ -65,24 +68,15 @@ def resolve_run_and_model(path: str | Path) -> tuple[Path, Path]:
 
 def load_setup(path: str | Path) -> KwsSetup:
     from edgernn.export.frontend_c import feature_config_of_run
-    from edgernn.io import read_json
 
     run, model = resolve_run_and_model(path)
-    config = read_json(run / "config.json")
+    config = read_config(run / "config.json")
     cfg = feature_config_of_run(config)
-    norm = config.get("input_norm") or {}
-    if not norm.get("mean") or not norm.get("std"):
-        raise UserError(f"{run}: config.json has no input_norm (the standardization the model was trained with)")
-    names = tuple(config.get("class_names") or ())
-    if not names:
-        raise UserError(f"{run}: config.json has no class_names")
-    try:
-        rec = RecognizeConfig(**(config.get("streaming") or {}))
-    except (TypeError, ValueError) as e:
-        raise UserError(f"{run}: bad 'streaming' settings in config.json ({e})") from None
-    setup = KwsSetup(run, model, cfg, tuple(norm["mean"]), tuple(norm["std"]), names,
+    names = tuple(config.class_names)
+    rec = RecognizeConfig(**config.streaming.recognize_fields()) if config.streaming else RecognizeConfig()
+    setup = KwsSetup(run, model, cfg, tuple(config.input_norm.mean), tuple(config.input_norm.std), names,
                      tuple(i for i, n in enumerate(names) if n in IGNORED_CLASSES), rec)
-    check_model_matches(setup)
+    check_model_matches(setup, config)
     return setup
 
 
@@ -93,17 +87,15 @@ def model_io(model: Path):
     return ref, ref.input_info(), ref.output_info()
 
 
-def check_model_matches(setup: KwsSetup) -> None:
+def check_model_matches(setup: KwsSetup, config: RunConfig) -> None:
+    """The int8 model against the run's record (classes, input shape: the one check every reader makes)."""
     _, inp, out = model_io(setup.model)
-    want = (setup.features.num_frames, setup.features.num_features)
-    if tuple(inp.shape[-2:]) != want or int(np.prod(inp.shape)) != want[0] * want[1]:
+    if int(np.prod(inp.shape)) != setup.features.num_frames * setup.features.num_features:
         raise UserError(f"{setup.model}: the model's input {tuple(inp.shape)} does not match the front end "
-                        f"({want[0]} frames x {want[1]} features)")
+                        f"({setup.features.num_frames} frames x {setup.features.num_features} features)")
+    check_record_matches(config, inp.shape, out.shape, setup.model)
     if inp.dtype != "int8" or not inp.scale:
         raise UserError(f"{setup.model}: the kws app needs an int8 model (run `edgernn quantize RUN --mode int8`)")
-    if int(np.prod(out.shape)) != len(setup.class_names):
-        raise UserError(f"{setup.model}: {int(np.prod(out.shape))} outputs but the run has "
-                        f"{len(setup.class_names)} classes")
 
 
 def read_pcm16(path: str | Path, sample_rate: int, max_seconds: float = MAX_WAV_SECONDS) -> np.ndarray:
@@ -196,7 +188,7 @@ def run_stream(pcm: np.ndarray, setup: KwsSetup, every_ms: int = 200, frontend: 
     return StreamRun(times, scores, detections)
 
 
-def detections_of_wav(path: str | Path, wav: str | Path, every_ms: int = 200, frontend: str = "python",
+def detections_of_wav(path: str | Path, wav: str | Path, every_ms: int = D.KWS_EVERY_MS, frontend: str = D.KWS_FRONTEND,
                       fixed: bool | None = None) -> list[Detection]:
     setup = load_setup(path)
     return run_stream(read_pcm16(wav, setup.features.sample_rate), setup, every_ms, frontend, fixed).detections

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
+from edgernn.records import RunConfig, read_config, write_config
 from edgernn.streaming.recognize import RecognizeConfig
 from edgernn.streaming.stream import (DEFAULT_EVERY_MS, fire_times, load_detector, model_results, recognize,
                                       smoothed_top)
@@ -26,15 +28,15 @@ KEYWORD_SHARE = 0.3     # of the words placed in a stream
 GAP_S = (0.3, 2.0)      # background-only gap before each word
 
 
-def stream_clips(config: dict, split: str) -> list[tuple[str, int]]:
+def stream_clips(config: RunConfig, split: str) -> list[tuple[str, int]]:
     """(path, class index) of the clips a stream may use: a split of the run's dataset, or 'holdout'."""
     from edgernn.data.speech_commands import class_names, hold_out, list_clips
 
-    root = Path(config["data"])
-    opts = config.get("data_options") or {}
-    keywords = opts.get("keywords") or config["class_names"][2:]
+    root = Path(config.data)
+    opts = config.data_options
+    keywords = (opts.keywords if opts is not None else None) or config.class_names[2:]
     names = class_names(keywords)
-    clips = hold_out(list_clips(root, keywords), root, opts.get("holdout_engine"))
+    clips = hold_out(list_clips(root, keywords), root, opts.holdout_engine if opts is not None else None)
     rels = clips.get(split, [])
     if not rels:
         raise UserError(f"{root}: no {split} clips to build a stream from")
@@ -110,8 +112,10 @@ def _stream_run(det, clips, minutes, seed, noises, every_ms):
     return times, scores, truth, len(audio) / det.features.sample_rate / 3600
 
 
-def evaluate_streaming(run_or_model, minutes: float = 60.0, calibration_minutes: float = 30.0,
-                       target_fa_per_hour: float = 1.0, every_ms: int = DEFAULT_EVERY_MS, seed: int = 0,
+def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
+                       calibration_minutes: float = D.STREAM_CALIBRATION_MINUTES,
+                       target_fa_per_hour: float = D.STREAM_TARGET_FA_PER_HOUR, every_ms: int = DEFAULT_EVERY_MS,
+                       seed: int = D.SEED,
                        store: bool = True, progress: bool = True) -> dict:
     """Calibrate the threshold on a validation stream, then FRR / FA per hour on the test stream.
 
@@ -126,10 +130,10 @@ def evaluate_streaming(run_or_model, minutes: float = 60.0, calibration_minutes:
         raise UserError("--target-fa-per-hour must be >= 0")
     det = load_detector(run_or_model)
     run = det.model_path.parent
-    noises = background_noises(Path(det.config["data"]), det.features.sample_rate, seed)
+    noises = background_noises(Path(det.config.data), det.features.sample_rate, seed)
     base = det.recognize_config()
     ignore = det.ignore
-    holdout = (det.config.get("data_options") or {}).get("holdout_engine")
+    holdout = det.config.data_options.holdout_engine if det.config.data_options is not None else None
     test_split = "holdout" if holdout else "test"
 
     cal = _stream_run(det, stream_clips(det.config, "val"), calibration_minutes, seed + 1, noises, every_ms)
@@ -157,14 +161,13 @@ def evaluate_streaming(run_or_model, minutes: float = 60.0, calibration_minutes:
     _plot_det(test_curve, cal_curve, threshold, run / "det_curve.png", det.config)
     io.write_json(run / "streaming_eval.json", result)
     if store:
-        config = io.read_json(run / "config.json")
-        config["streaming"] = {**chosen.to_dict(), "every_ms": every_ms,
-                               "calibrated_for_fa_per_hour": target_fa_per_hour}
-        io.write_json(run / "config.json", config)
+        config = read_config(run / "config.json")  # as it is now, not as it was when the stream began
+        streaming = {**chosen.to_dict(), "every_ms": every_ms, "calibrated_for_fa_per_hour": target_fa_per_hour}
+        write_config(run / "config.json", {**config.to_json(), "streaming": streaming})
     return result
 
 
-def _plot_det(test_curve, cal_curve, threshold, path: Path, config: dict) -> None:
+def _plot_det(test_curve, cal_curve, threshold, path: Path, config: RunConfig) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -180,7 +183,7 @@ def _plot_det(test_curve, cal_curve, threshold, path: Path, config: dict) -> Non
     ax.set_xscale("log")
     ax.set_xlabel("false alarms per hour (0 drawn at 0.1)")
     ax.set_ylabel("false rejection rate (%)")
-    ax.set_title(f"DET: {config.get('arch', '').upper()}-{config.get('units', '')}")
+    ax.set_title(f"DET: {config.arch.upper()}-{config.units}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -19,21 +19,24 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 from edgernn.features.config import FeatureConfig
 from edgernn.features.dsp import LOG_FLOOR, dct_matrix, frames, mel_filterbank, power_spectrum
+from edgernn.records import RunConfig, check_model_matches, read_config
 from edgernn.streaming.recognize import (MAX_RESULTS, Detection, RecognizeCommands, RecognizeConfig,
                                          score_from_int8, score_from_probability)
 
-DEFAULT_EVERY_MS = 200
+DEFAULT_EVERY_MS = D.KWS_EVERY_MS
 MAX_AUDIO_SECONDS = 2 * 3600  # bound on a recording detect reads (float32 in memory: ~0.5 GB)
 CHUNK_FRAMES = 4096
+CHUNK_BYTES = 32 << 20
 
 
 @dataclass
 class Detector:
     """A model plus everything the stream needs from its run folder."""
-    config: dict
+    config: RunConfig
     features: FeatureConfig
     model_path: Path
     kind: str                  # "keras" | "tflite"
@@ -41,19 +44,15 @@ class Detector:
 
     @property
     def class_names(self) -> list[str]:
-        return self.config["class_names"]
+        return self.config.class_names
 
     @property
     def ignore(self) -> list[int]:
         return [i for i, n in enumerate(self.class_names) if n in ("_silence_", "_unknown_")]
 
     def recognize_config(self) -> RecognizeConfig:
-        stored = self.config.get("streaming") or {}
-        fields = {k: stored[k] for k in RecognizeConfig.__dataclass_fields__ if k in stored}
-        try:
-            return RecognizeConfig(**fields)
-        except (TypeError, ValueError) as e:
-            raise UserError(f"config.json 'streaming': {e}") from None
+        stored = self.config.streaming
+        return RecognizeConfig(**stored.recognize_fields()) if stored is not None else RecognizeConfig()
 
     def scores(self, windows: np.ndarray) -> np.ndarray:
         """Raw feature windows [N, T, F] -> uint8-range scores [N, classes] (int)."""
@@ -61,18 +60,10 @@ class Detector:
 
         X = prepare_inputs(windows, self.config)
         if self.kind == "keras":
-            if self._model is None:
-                from edgernn.tf import load
-
-                _, keras = load()
-                self._model = keras.models.load_model(self.model_path, compile=False)
             probs = self._model.predict(X, batch_size=512, verbose=0)
             return np.asarray([score_from_probability(p) for p in probs], dtype=np.int64)
         from edgernn.runtimes.base import quantize
-        from edgernn.runtimes.litert import LiteRTRuntime
 
-        if self._model is None:
-            self._model = LiteRTRuntime(self.model_path)
         rt = self._model
         info_in, info_out = rt.input_info(), rt.output_info()
         out = []
@@ -89,9 +80,9 @@ class Detector:
 
 
 def load_detector(run_or_model: str | Path) -> Detector:
-    """A run folder (its model.keras) or a model file (.keras / .tflite) inside a run folder."""
-    from edgernn.io import read_json
+    """A run folder (its model.keras) or a model file (.keras / .tflite) inside a run folder.
 
+    The run's record is checked as every step checks it (``edgernn.records``), and the model against it."""
     p = Path(run_or_model)
     if p.is_dir():
         run, model = p, p / "model.keras"
@@ -105,18 +96,35 @@ def load_detector(run_or_model: str | Path) -> Detector:
         raise UserError(f"{model}: missing")
     if model.suffix not in (".keras", ".tflite"):
         raise UserError(f"{model}: detect runs .keras or .tflite models")
-    config = read_json(run / "config.json")
-    if config.get("task") != "kws" or "class_names" not in config:
-        raise UserError(f"{run}: not a keyword-spotting run (task {config.get('task')!r})")
-    feats = (config.get("dataset_meta") or {}).get("features") or {}
-    try:
-        cfg = FeatureConfig(**feats)
-    except TypeError:
-        raise UserError(f"{run}/config.json: unreadable feature config") from None
+    config = read_config(run / "config.json")
+    if config.task != "kws":
+        raise UserError(f"{run}: not a keyword-spotting run (task {config.task!r})")
+    feats = config.feature_params()
+    if feats is None:
+        raise UserError(f"{run}/config.json: no feature parameters (dataset_meta.features); detect needs the "
+                        "audio front end the model was trained with")
+    cfg = feats.feature_config()
     if cfg.mean_norm:
         raise UserError(f"{run}: trained with per-window mean normalization (mean_norm), a training-study "
                         "option the streaming pipeline does not implement")
-    return Detector(config, cfg, model, "keras" if model.suffix == ".keras" else "tflite")
+    det = Detector(config, cfg, model, "keras" if model.suffix == ".keras" else "tflite")
+    det._model = _open_model(det)
+    return det
+
+
+def _open_model(det: Detector):
+    """The model, loaded once and checked against the record (classes, input shape) before any audio."""
+    if det.kind == "keras":
+        from edgernn.io import load_keras_model
+
+        model = load_keras_model(det.model_path)
+        check_model_matches(det.config, model.input_shape, model.output_shape, det.model_path)
+        return model
+    from edgernn.runtimes.litert import LiteRTRuntime
+
+    rt = LiteRTRuntime(det.model_path)
+    check_model_matches(det.config, rt.input_info().shape, rt.output_info().shape, det.model_path)
+    return rt
 
 
 def read_audio(path: str | Path, rate: int) -> np.ndarray:
@@ -142,8 +150,10 @@ def stream_features(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     n = 0 if len(x) < cfg.window else 1 + (len(x) - cfg.window) // cfg.hop
     fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
     out = np.zeros((n, cfg.num_features), dtype=np.float32)
-    for k0 in range(0, n, CHUNK_FRAMES):
-        k1 = min(n, k0 + CHUNK_FRAMES)
+    # frames per chunk: the chunk's complex spectrum stays near CHUNK_BYTES whatever the record's n_fft
+    chunk = max(1, min(CHUNK_FRAMES, CHUNK_BYTES // (16 * (cfg.n_fft // 2 + 1))))
+    for k0 in range(0, n, chunk):
+        k1 = min(n, k0 + chunk)
         seg = x[k0 * cfg.hop:(k1 - 1) * cfg.hop + cfg.window]
         logmel = np.log(power_spectrum(frames(seg, cfg.window, cfg.hop), cfg.n_fft) @ fb + LOG_FLOOR)
         out[k0:k1] = logmel @ dct_matrix(cfg.n_mels, cfg.n_mfcc) if cfg.kind == "mfcc" else logmel
@@ -199,9 +209,8 @@ def detect_file(run_or_model, audio, every_ms: int | None = None, threshold: int
     when it has none)."""
     det = load_detector(run_or_model)
     if every_ms is None:
-        every_ms = (det.config.get("streaming") or {}).get("every_ms", DEFAULT_EVERY_MS)
-        if not isinstance(every_ms, int) or isinstance(every_ms, bool):
-            raise UserError(f"{det.model_path.parent}/config.json: 'streaming.every_ms' must be an integer")
+        stored = det.config.streaming.every_ms if det.config.streaming is not None else None
+        every_ms = stored if stored is not None else DEFAULT_EVERY_MS
     x = read_audio(audio, det.features.sample_rate)
     times, scores = model_results(det, x, every_ms)
     rcfg = det.recognize_config()

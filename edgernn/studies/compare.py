@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.models import ARCHS, count_macs, count_params, recurrent_dims
 from edgernn.studies import compare_stats as S
 from edgernn.studies.pipeline import Design, Settings, run_pipeline
+from edgernn.records import Architecture, read_config, read_metrics
 
 BUDGETS = ("params", "size", "macs")
-DEFAULT_CELLS = "gru,lstm"
 COLORS = {"gru": "tab:blue", "lstm": "tab:orange", "rnn": "tab:green"}
 
 
@@ -52,11 +53,11 @@ def parse_sparsities(spec: str | None) -> list[float]:
     return sorted(values)
 
 
-def int8_weight_bytes(config: dict) -> int:
+def int8_weight_bytes(config: Architecture) -> int:
     """int8 storage of the weights with int32 biases (what an int8 model's constants take)."""
     from edgernn.models import cell, head_dims
 
-    bias_values = sum(cell(config["arch"]).biases(u) for _, u in recurrent_dims(config))
+    bias_values = sum(cell(config.arch).biases(u) for _, u in recurrent_dims(config))
     _, h_out = head_dims(config)
     bias_values += h_out
     total_params = count_params(config)
@@ -66,14 +67,21 @@ def int8_weight_bytes(config: dict) -> int:
 BUDGET_FN = {"params": count_params, "size": int8_weight_bytes, "macs": count_macs}
 
 
-def match_units(base: dict, budget: str, ref_arch: str, ref_units: int, other_arch: str) -> tuple[int, float]:
-    """The other cell's unit count closest to the reference's budget; (units, relative difference)."""
+def match_units(base: Architecture, budget: str, ref_arch: str, ref_units: int, other_arch: str
+                ) -> tuple[int, float]:
+    """The other cell's unit count closest to the reference's budget; (units, relative difference).
+
+    ``base`` gives the task, layers, input shape and classes; its arch and units are replaced."""
     if budget not in BUDGETS:
         raise UserError(f"unknown budget {budget!r} (choose from {', '.join(BUDGETS)})")
     fn = BUDGET_FN[budget]
-    target = fn(dict(base, arch=ref_arch, units=ref_units))
-    best = min(range(1, 1025), key=lambda u: abs(fn(dict(base, arch=other_arch, units=u)) - target))
-    return best, (fn(dict(base, arch=other_arch, units=best)) - target) / target
+
+    def cost(arch: str, units: int):
+        return fn(base.model_copy(update={"arch": arch, "units": units}))
+
+    target = cost(ref_arch, ref_units)
+    best = min(range(1, 1025), key=lambda u: abs(cost(other_arch, u) - target))
+    return best, (cost(other_arch, best) - target) / target
 
 
 def parse_targets(spec: str) -> list[tuple[str, str | None]]:
@@ -132,9 +140,9 @@ def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epo
     if o.run is None:  # training failed (e.g. a loss that became NaN): a failed run, not a failed comparison
         return dict(r, train_error=o.error)
     config = o.config
-    r.update(run=str(o.run), float=o.metrics[name], guard=o.metrics.get("guard"), params=config["params"],
-             macs=config["macs"], train_seconds=config["train_seconds"], float32_bytes=config["float32_bytes"],
-             epochs=config["epochs_run"], history=io.read_json(o.run / "history.json"))
+    r.update(run=str(o.run), float=getattr(o.metrics, name), guard=o.metrics.guard, params=config.params,
+             macs=config.macs, train_seconds=config.train_seconds, float32_bytes=config.float32_bytes,
+             epochs=config.epochs_run, history=io.read_json(o.run / "history.json"))
     if o.failed_stage:
         r["int8_error"] = o.error
         return r
@@ -214,11 +222,15 @@ def summarize(models: list[dict], targets, cells=("gru", "lstm")) -> dict:
     return out
 
 
-def compare(data, task: str = "kws", budget: str = "params", units: int = 64, seeds: int = 3,
-            targets: str = "cpu", seq_lens: str | None = "50,200,800", out="compare", epochs: int | None = None,
-            seq_epochs: int = 30, seq_samples: int = 4000, user_seq_lens: str | None = None, overwrite: bool = False,
-            progress: bool = True, cells: str = DEFAULT_CELLS, prune_sparsities: str | None = "0.5,0.75,0.9",
-            prune_epochs: int = 10) -> Path:
+def compare(data, task: str = D.STUDY_TASK, budget: str = D.COMPARE_BUDGET, units: int = D.COMPARE_UNITS,
+            seeds: int = D.COMPARE_SEEDS,
+            targets: str = D.COMPARE_TARGETS, seq_lens: str | None = D.COMPARE_SEQ_LENS, out=D.COMPARE_OUT,
+            epochs: int | None = None,
+            seq_epochs: int = D.COMPARE_SEQ_EPOCHS, seq_samples: int = D.COMPARE_SEQ_SAMPLES,
+            user_seq_lens: str | None = None, overwrite: bool = False,
+            progress: bool = True, cells: str = D.COMPARE_CELLS,
+            prune_sparsities: str | None = D.COMPARE_PRUNE_SPARSITIES,
+            prune_epochs: int = D.COMPARE_PRUNE_EPOCHS) -> Path:
     """Train, convert and benchmark ``cells`` with matched budgets; write DIR/report.md and comparison.json."""
     from edgernn.data import TASKS
 
@@ -238,7 +250,8 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
     from edgernn.data import load_dataset
 
     ds = load_dataset(data, task=task)
-    base = {"task": task, "layers": 1, "input_shape": list(ds.input_shape), "class_names": ds.class_names}
+    base = Architecture(task=task, arch=names[0], units=units, layers=1,
+                        input_shape=[int(d) for d in ds.input_shape], class_names=list(ds.class_names))
     match = {names[0]: (units, 0.0), **{c: match_units(base, budget, names[0], units, c) for c in names[1:]}}
     test_y = ds.splits["test"].y if task != "anomaly" else None
     chance = S.chance_level(task, test_y, len(ds.class_names) if task != "anomaly" else None)
@@ -310,8 +323,8 @@ def _user_seq_point(folder: Path, ds, steps: int, arch: str, units: int, epochs:
     kwargs = {"epochs": epochs} if epochs else {}
     run = train(task="classify", arch=arch, units=units, data=data, out=folder / "user_seqlen" / f"{arch}-{steps}",
                 overwrite=True, progress=progress, **kwargs)
-    m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
-    return {"arch": arch, "steps": steps, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"]}
+    m, c = read_metrics(run / "metrics.json"), read_config(run / "config.json")
+    return {"arch": arch, "steps": steps, "accuracy": m.accuracy, "train_seconds": c.train_seconds}
 
 
 def _lengths(spec: str | None, option: str) -> list[int]:
@@ -329,7 +342,8 @@ SEQ_UNITS = 32  # the first cell's units in the sequence-length study; the other
 
 def seq_study_units(cells: list[str], budget: str) -> dict[str, int]:
     """Units per cell for the long-dependency task, matched on ``budget`` like the main comparison."""
-    base = {"task": "classify", "layers": 1, "input_shape": [50, 4], "class_names": list(range(4))}
+    base = Architecture(task="classify", arch=cells[0], units=SEQ_UNITS, layers=1, input_shape=[50, 4],
+                        class_names=[str(k) for k in range(4)])
     return {c: SEQ_UNITS if i == 0 else match_units(base, budget, cells[0], SEQ_UNITS, c)[0]
             for i, c in enumerate(cells)}
 
@@ -342,8 +356,8 @@ def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, p
     # No early stopping: long-dependency tasks sit on a loss plateau before they are learned.
     run = train(task="classify", arch=arch, units=units, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
                 epochs=epochs, patience=epochs, overwrite=True, progress=progress)
-    m, c = io.read_json(run / "metrics.json"), io.read_json(run / "config.json")
-    return {"arch": arch, "units": units, "accuracy": m["accuracy"], "train_seconds": c["train_seconds"],
+    m, c = read_metrics(run / "metrics.json"), read_config(run / "config.json")
+    return {"arch": arch, "units": units, "accuracy": m.accuracy, "train_seconds": c.train_seconds,
             "chance": 0.25}
 
 

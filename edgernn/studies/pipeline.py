@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgernn import io
 from edgernn.errors import UserError
+from edgernn.records import Metrics, RunConfig, read_config, read_metrics
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class TargetResult:
 @dataclass
 class Outcome:
     run: Path | None = None  # the trained run folder (the pruned one when pruned)
-    config: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
+    config: RunConfig | None = None
+    metrics: Metrics | None = None
     metric: str | None = None  # "accuracy" or "roc_auc"
     float_value: float | None = None
     model: Path | None = None  # the quantized .tflite
@@ -118,7 +118,6 @@ def run_pipeline(design: Design, settings: Settings, run_dir: Path) -> Outcome:
 def _train(design: Design, settings: Settings, run_dir: Path, out: Outcome, lap) -> bool:
     from edgernn.optimize.prune import prune
     from edgernn.train.loop import train
-    from edgernn.train.metrics import main_metric
 
     try:
         run = train(task=settings.task, arch=design.arch, units=design.units, layers=design.layers,
@@ -137,9 +136,9 @@ def _train(design: Design, settings: Settings, run_dir: Path, out: Outcome, lap)
             return False
         lap("prune")
     out.run = run
-    out.config = io.read_json(run / "config.json")
-    out.metrics = io.read_json(run / "metrics.json")
-    out.metric, out.float_value = main_metric(out.metrics)
+    out.config = read_config(run / "config.json")
+    out.metrics = read_metrics(run / "metrics.json")
+    out.metric, out.float_value = out.metrics.main_metric()
     if not math.isfinite(out.float_value):
         out.failed_stage, out.error = "diverged", f"diverged: test {out.metric} is {out.float_value}"
         return False

@@ -36,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.bench.report import pareto_front
 from edgernn.errors import UserError
@@ -171,9 +172,9 @@ def _pipeline(params: dict, settings: dict, tmp: Path):
                                       mcu_vectors=settings["mcu_vectors"], mcu_test_inputs=True), tmp / "run")
     if o.run is None:  # training or pruning failed
         raise UserError(o.error)
-    guard = o.metrics.get("guard") or {}
+    guard = o.metrics.guard or {}
     figures = {"metric": o.metric, "float": o.float_value, "guard": guard, "stage_seconds": o.stage_seconds,
-               "params": o.config["params"], "macs": o.config["macs"]}
+               "params": o.config.params, "macs": o.config.macs}
     if o.failed_stage == "diverged":
         return figures, {}, "failed", o.error
     if o.failed_stage:
@@ -357,11 +358,14 @@ def _run_on_ray(pending: list[tuple[str, dict]], settings: dict, out: Path, addr
     return {"nodes": nodes}
 
 
-def sweep(data, task: str = "kws", out="sweep", arch="gru,lstm", units="16,32", layers="1", sparsity="0",
-          quant="int8", window=None, search: str = "grid", trials: int | None = None, seed: int = 0,
-          epochs: int = 3, prune_epochs: int = 2, max_flash=None, max_ram=None, max_latency_ms: float | None = None,
-          board: str = "mps2-an386", address: str | None = None, num_cpus: int | None = None,
-          cpus_per_trial: float = 1.0, retries: int = 1, mcu_vectors: int = 2, cpu_runs: int = 50,
+def sweep(data, task: str = D.STUDY_TASK, out=D.SWEEP_OUT, arch=D.SWEEP_ARCH, units=D.SWEEP_UNITS,
+          layers=D.SWEEP_LAYERS, sparsity=D.SWEEP_SPARSITY,
+          quant=D.SWEEP_QUANT, window=None, search: str = D.SWEEP_SEARCH, trials: int | None = None, seed: int = D.SEED,
+          epochs: int = D.SWEEP_EPOCHS, prune_epochs: int = D.SWEEP_PRUNE_EPOCHS, max_flash=None, max_ram=None,
+          max_latency_ms: float | None = None,
+          board: str = D.BOARD, address: str | None = None, num_cpus: int | None = None,
+          cpus_per_trial: float = D.SWEEP_CPUS_PER_TRIAL, retries: int = D.SWEEP_RETRIES, mcu_vectors: int = 2,
+          cpu_runs: int = 50,
           progress: bool = True) -> dict:
     """Run (or resume) a sweep into ``out``; returns the summary (also in ``out/summary.json``)."""
     from edgernn.data import detect_task

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 from edgernn.targets import kws_firmware, mcu
 
@@ -31,8 +32,8 @@ def printed_app(text: str) -> str | None:
     return found.pop() if found else None
 
 
-def run_any_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float | None = None,
-                     app: str = "auto") -> dict:
+def run_any_firmware(elf: str | Path, board: str = D.BOARD, timeout: float | None = None,
+                     app: str = D.FIRMWARE_RUN_APP) -> dict:
     """Run ``elf`` in QEMU and parse its output as ``app`` ("bench", "kws"; "auto": the app it
     printed). The result holds "app" beside that app's own figures."""
     if app not in ("auto", *APPS):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.procs import tied_to_parent
@@ -76,7 +77,7 @@ def _pcm_asm(pcm_file: Path) -> str:
             f"ern_kws_pcm:\n  .incbin \"{pcm_file}\"\nern_kws_pcm_end:\n")
 
 
-def build_kws_firmware(run: str | Path, board: str = "mps2-an386", wav: str | Path | None = None,
+def build_kws_firmware(run: str | Path, board: str = D.BOARD, wav: str | Path | None = None,
                        out: str | Path | None = None, every_ms: int = DEFAULT_EVERY_MS, print_results: bool = True,
                        print_features: bool = False, pcm: np.ndarray | None = None, arithmetic: str = "auto",
                        audio: str = "flash") -> Path:
@@ -192,10 +193,10 @@ def parse_kws_output(text: str, returncode: int) -> dict:
     return r
 
 
-RUN_TIMEOUT = 300.0  # seconds before a hung kws-app run is stopped (a long WAV takes a while in QEMU)
+RUN_TIMEOUT = D.FIRMWARE_RUN_KWS_TIMEOUT  # seconds before a hung kws-app run is stopped (a long WAV takes a while)
 
 
-def run_kws_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = RUN_TIMEOUT) -> dict:
+def run_kws_firmware(elf: str | Path, board: str = D.BOARD, timeout: float = RUN_TIMEOUT) -> dict:
     from edgernn.targets.mcu import run_semihosted
 
     return parse_kws_output(*run_semihosted(elf, board, timeout, what="kws firmware"))
@@ -223,7 +224,7 @@ def frontend_footprint(elf: Path) -> dict:
     return {"frontend_flash_bytes": flash, "frontend_static_ram_bytes": ram}
 
 
-def measure_kws(run: str | Path, board: str = "mps2-an386", wav: str | Path | None = None,
+def measure_kws(run: str | Path, board: str = D.BOARD, wav: str | Path | None = None,
                 pcm: np.ndarray | None = None, every_ms: int = DEFAULT_EVERY_MS, out: str | Path | None = None,
                 timeout: float = 600, arithmetic: str = "auto") -> dict:
     """Build and run the kws app on a WAV in QEMU; instructions per second of audio for the front end
@@ -278,7 +279,8 @@ def measure_kws(run: str | Path, board: str = "mps2-an386", wav: str | Path | No
     }
 
 
-def stream_kws_serial(port: str, pcm: np.ndarray, baud: int = 115200, timeout: float = 60) -> dict:
+def stream_kws_serial(port: str, pcm: np.ndarray, baud: int = D.BAUD,
+                      timeout: float = D.FIRMWARE_STREAM_KWS_TIMEOUT) -> dict:
     """Stream int16 audio to a board running the kws app built with ``audio="serial"`` (the protocol of
     firmware/app/kws_audio_serial.c); returns the parsed results and detections, as ``run_kws_firmware``."""
     import time
@@ -315,7 +317,8 @@ def stream_kws_serial(port: str, pcm: np.ndarray, baud: int = 115200, timeout: f
         dev.close()
 
 
-def run_kws_serial_qemu(elf: str | Path, pcm: np.ndarray, board: str = "mps2-an386", timeout: float = 60) -> dict:
+def run_kws_serial_qemu(elf: str | Path, pcm: np.ndarray, board: str = D.BOARD,
+                        timeout: float = D.FIRMWARE_STREAM_KWS_TIMEOUT) -> dict:
     """The serial-audio kws app in QEMU with its UART on a pty, fed ``pcm``."""
     from edgernn.targets.mcu import qemu_serial
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
 from edgernn.procs import tied_to_parent
@@ -68,10 +69,12 @@ def _vectors_header(inputs: np.ndarray, expected: np.ndarray) -> str:
 APPS = ("bench", "serial", "kws")
 
 
-def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path | None = None, vectors: int = 8,
-                   reference: bool = False, data_inputs: np.ndarray | None = None, app: str = "bench",
+def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | None = None,
+                   vectors: int = D.MCU_VECTORS,
+                   reference: bool = False, data_inputs: np.ndarray | None = None, app: str = D.FIRMWARE_APP,
                    test_set: tuple[np.ndarray, np.ndarray] | None = None, wav: str | Path | None = None,
-                   every_ms: int = 200, arithmetic: str = "auto", audio: str = "flash") -> Path:
+                   every_ms: int = D.KWS_EVERY_MS, arithmetic: str = D.KWS_ARITHMETIC,
+                   audio: str = D.FIRMWARE_AUDIO) -> Path:
     """Build firmware for ``model`` on ``board``; returns the ELF path.
 
     app "bench": baked-in test vectors, results over semihosting (QEMU).
@@ -215,7 +218,7 @@ def check_arm_elf(elf: Path) -> None:
         raise UserError(f"{elf}: an ARM ELF file, but not a linked executable")
 
 
-RUN_TIMEOUT = 120.0  # seconds before a hung bench-app run is stopped (the kws app: kws_firmware.RUN_TIMEOUT)
+RUN_TIMEOUT = D.FIRMWARE_RUN_TIMEOUT  # seconds before a hung bench-app run is stopped (the kws app: kws_firmware's)
 
 
 def run_semihosted(elf: str | Path, board: str, timeout: float, what: str = "firmware") -> tuple[str, int]:
@@ -240,7 +243,7 @@ def run_semihosted(elf: str | Path, board: str, timeout: float, what: str = "fir
     return text, proc.returncode
 
 
-def run_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float = RUN_TIMEOUT) -> dict:
+def run_firmware(elf: str | Path, board: str = D.BOARD, timeout: float = RUN_TIMEOUT) -> dict:
     """Run under QEMU; returns the parsed summary and outputs. Hangs and crashes are errors."""
     return parse_output(*run_semihosted(elf, board, timeout))
 
@@ -306,7 +309,7 @@ def _loop_trip_count(graph, cond: int) -> int:
     raise UserError("cannot tell the loop's trip count")
 
 
-def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, timeout: float = 120,
+def measure(model: str | Path, board: str = D.BOARD, vectors: int = D.MCU_VECTORS, timeout: float = RUN_TIMEOUT,
             reference: bool = False, data_inputs: np.ndarray | None = None, out: str | Path | None = None) -> dict:
     """Build, run and report: the bench row for one model on one board."""
     model, b = Path(model), get_board(board)
@@ -339,7 +342,7 @@ def measure(model: str | Path, board: str = "mps2-an386", vectors: int = 8, time
 
 
 @contextlib.contextmanager
-def qemu_serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20):
+def qemu_serial(elf: str | Path, board: str = D.BOARD, timeout: float = 20):
     """Run firmware in QEMU with its UART on a pseudo-terminal; yields the pty path."""
     b = get_board(board)
     serials = ["-serial", "null"] * b.uart_qemu_index + ["-serial", "pty"]  # the board's UART gets the pty
@@ -363,8 +366,9 @@ def qemu_serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20)
         proc.wait(timeout=10)
 
 
-def measure_serial(model: str | Path, board: str = "mps2-an386", port: str | None = None, vectors: int = 4,
-                   baud: int = 115200, timeout: float = 30, out: str | Path | None = None) -> dict:
+def measure_serial(model: str | Path, board: str = D.BOARD, port: str | None = None,
+                   vectors: int = D.BENCH_SERIAL_VECTORS,
+                   baud: int = D.BAUD, timeout: float = D.BENCH_SERIAL_TIMEOUT, out: str | Path | None = None) -> dict:
     """Benchmark over the serial protocol: on ``port`` (a real board already flashed with the serial
     app), or without a port on QEMU's emulated board. Outputs are checked against TFLite Micro."""
     from edgernn.targets.serial_host import SerialBoard

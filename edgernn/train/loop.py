@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn import io
 from edgernn.data import TASKS, load_dataset
 from edgernn.errors import UserError
@@ -15,6 +16,7 @@ from edgernn.train import metrics as M
 from edgernn.train import guard as G
 from edgernn.train import plots
 from edgernn.train.recipe import cosine_callback, make_recipe, plateau_callback, warmup_callback
+from edgernn.records import RunConfig, record_of, write_config, write_metrics
 from edgernn.train.run import input_norm, prepare_inputs
 
 # batch size, epochs, patience and learning rate are derived from the data (train.recipe) unless given
@@ -90,14 +92,17 @@ def _validate(task, arch, units, layers, dropout=0.0, label_smoothing=0.0, unkno
     check_size(units, layers)
 
 
-def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 64, layers: int = 1,
+def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = D.TRAIN_UNITS,
+          layers: int = D.TRAIN_LAYERS,
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
-          patience: int | None = None, dropout: float | None = None, seed: int = 0,
-          class_weights: bool = True, anomaly_model: str = "predictor", overwrite: bool = False,
+          patience: int | None = None, dropout: float | None = None, seed: int = D.SEED,
+          class_weights: bool = True, anomaly_model: str = D.ANOMALY_MODEL, overwrite: bool = False,
           progress: bool = True, callbacks=(), warmup_epochs: int | None = None, min_epochs: int | None = None,
-          clipnorm: float | None = None, data_options: dict | None = None, feature_arithmetic: str = "float",
+          clipnorm: float | None = None, data_options: dict | None = None,
+          feature_arithmetic: str = D.FEATURE_ARITHMETIC,
           keywords=None, holdout_engine: str | None = None, augment: bool | dict = True,
-          lr_schedule: str | None = None, label_smoothing: float = 0.0, unknown_weight: float = 1.0) -> Path:
+          lr_schedule: str | None = None, label_smoothing: float = D.LABEL_SMOOTHING,
+          unknown_weight: float = D.UNKNOWN_WEIGHT) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
@@ -128,7 +133,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     recipe = make_recipe(len(ds.splits["train"]), **recipe_args, task=task)
     config = {
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
-        "input_shape": list(ds.input_shape), "class_names": ds.class_names,
+        "input_shape": [int(d) for d in ds.input_shape], "class_names": list(ds.class_names),
         "data": str(Path(data).resolve()), "seed": seed,
         "dataset_meta": {k: v for k, v in ds.meta.items() if k not in ("holdout_words", "holdout_voices")},
         "epochs": recipe["epochs"], "batch_size": recipe["batch_size"], "lr": recipe["lr"],
@@ -149,6 +154,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         raise UserError("--unknown-weight needs --task kws and a folder of word clips")
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
+    # the record is checked before the work; the end-of-training figures (threshold, params) come later
+    config = record_of(config, in_progress=True)
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         model, history, seconds = _fit(config, ds, progress, callbacks)
         metrics = _evaluate(model, config, ds, tmp)
@@ -161,19 +168,20 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
             from edgernn.train.holdout import holdout_metrics
 
             probs = model.predict(prepare_inputs(ds.splits["holdout"].X, config), batch_size=256, verbose=0)
-            metrics["holdout"] = holdout_metrics(ds.splits["holdout"].y, probs, config["class_names"], holdout_engine,
+            metrics["holdout"] = holdout_metrics(ds.splits["holdout"].y, probs, config.class_names, holdout_engine,
                                                  ds.meta.get("holdout_words"), ds.meta.get("holdout_voices"))
-        config.update({"params": count_params(config), "macs": count_macs(config),
-                       "float32_bytes": int(model.count_params() * 4), "train_seconds": round(seconds, 1),
-                       "epochs_run": len(history["loss"])})
+        figures = {"params": count_params(config), "macs": count_macs(config),
+                   "float32_bytes": int(model.count_params() * 4), "train_seconds": round(seconds, 1),
+                   "epochs_run": len(history["loss"])}
         if task == "anomaly":
-            config["threshold"] = metrics["threshold"]
+            figures["threshold"] = metrics["threshold"]
         model.save(tmp / "model.keras")
-        io.write_json(tmp / "config.json", config)
-        io.write_json(tmp / "metrics.json", metrics)
+        config = write_config(tmp / "config.json", {**config.to_json(), **figures})
+        write_metrics(tmp / "metrics.json", metrics)
         io.write_json(tmp / "history.json", history)
-        io.write_json(tmp / "train.json", io.record("train", {"data": config["data"]},
-                                                   {k: config[k] for k in ("task", "arch", "units", "layers", "seed")},
+        io.write_json(tmp / "train.json", io.record("train", {"data": config.data},
+                                                   config.model_dump(include={"task", "arch", "units", "layers",
+                                                                              "seed"}),
                                                    {"run": str(out)}, {M.main_metric(metrics)[0]: M.main_metric(metrics)[1]}))
         plots.training_curve(history, tmp / "training_curve.png", f"{out.name}: {arch.upper()}-{units} x{layers}")
     return out
@@ -214,11 +222,11 @@ def _kws_data_options(task, data, keywords, holdout_engine, augment) -> dict:
     return opts
 
 
-def _training_batches(keras, X, y, config: dict):
+def _training_batches(keras, X, y, config: RunConfig):
     """SpecAugment masks drawn anew for every batch of every epoch (seeded by epoch and batch)."""
     from edgernn.data.augment import spec_mask
 
-    options, seed, batch = config["augment"], config["seed"], config["batch_size"]
+    options, seed, batch = config.augment.model_dump(exclude_none=True), config.seed, config.batch_size
 
     class MaskedBatches(keras.utils.Sequence):
         def __init__(self):
@@ -265,68 +273,67 @@ def _batch_dataset(batches, steps: int, features: int):
     return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(1)
 
 
-def _fit(config: dict, ds, progress: bool, extra_callbacks):
+def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
     from edgernn.tf import load, set_seed
 
     _, keras = load()
-    set_seed(config["seed"])
+    set_seed(config.seed)
     Xtr = prepare_inputs(ds.splits["train"].X, config)
     Xva = prepare_inputs(ds.splits["val"].X, config) if len(ds.splits.get("val", [])) else None
-    if config["task"] == "anomaly":
-        model = build_anomaly(config["arch"], config["units"], config["layers"], config["input_shape"],
-                              config["anomaly_model"])
+    if config.task == "anomaly":
+        model = build_anomaly(config.arch, config.units, config.layers, config.input_shape, config.anomaly_model)
         model.compile(optimizer=_optimizer(keras, config), loss=_anomaly_loss(config))
         fit_args = dict(x=Xtr, y=Xtr, validation_data=(Xva, Xva) if Xva is not None else None)
     else:
-        model = build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
-                                 len(config["class_names"]), config["dropout"], unroll=_unrolled(config))
+        model = build_classifier(config.arch, config.units, config.layers, config.input_shape,
+                                 len(config.class_names), config.dropout, unroll=_unrolled(config))
         model.compile(optimizer=_optimizer(keras, config), metrics=["accuracy"],
-                      loss=_classifier_loss(config.get("label_smoothing", 0.0), len(config["class_names"])))
+                      loss=_classifier_loss(config.label_smoothing, len(config.class_names)))
         yva = ds.splits["val"].y if Xva is not None else None
-        weights = balanced_class_weights(ds.splits["train"].y, len(config["class_names"])) \
-            if config["class_weights"] else None
-        if weights and config.get("keywords"):  # a keyword folder: _silence_, _unknown_, keywords
-            weights = kws_class_weights(weights, config.get("unknown_weight", 1.0))
+        weights = balanced_class_weights(ds.splits["train"].y, len(config.class_names)) \
+            if config.class_weights else None
+        if weights and config.keywords:  # a keyword folder: _silence_, _unknown_, keywords
+            weights = kws_class_weights(weights, config.unknown_weight)
         fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
-        if config.get("augment"):
+        if config.augment is not None:
             batches = _training_batches(keras, Xtr, ds.splits["train"].y.astype(np.int64), config)
-            fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config["input_shape"]), None
+            fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config.input_shape), None
     monitor = "val_loss" if Xva is not None else "loss"
-    recipe = config["recipe"]
+    recipe = config.recipe
     # best weights are tracked (and restored) only from min_epochs on: never the untrained first epochs
-    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config["patience"], restore_best_weights=True,
-                                               start_from_epoch=recipe["min_epochs"]),
-                 _progress_callback(keras, config["epochs"], progress), *extra_callbacks]
-    warmup_steps = recipe["warmup_epochs"] * recipe["steps_per_epoch"]
-    if recipe.get("lr_schedule", "plateau") == "cosine":
-        callbacks.insert(0, cosine_callback(keras, config["lr"], warmup_steps,
-                                            config["epochs"] * recipe["steps_per_epoch"]))
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True,
+                                               start_from_epoch=recipe.min_epochs),
+                 _progress_callback(keras, config.epochs, progress), *extra_callbacks]
+    warmup_steps = recipe.warmup_epochs * recipe.steps_per_epoch
+    if recipe.lr_schedule == "cosine":
+        callbacks.insert(0, cosine_callback(keras, config.lr, warmup_steps,
+                                            config.epochs * recipe.steps_per_epoch))
     else:
-        halve_after = max(2, config["patience"] // 3)
-        callbacks.insert(1, plateau_callback(keras, monitor, halve_after, recipe["min_epochs"], 0.0))
+        halve_after = max(2, config.patience // 3)
+        callbacks.insert(1, plateau_callback(keras, monitor, halve_after, recipe.min_epochs, 0.0))
         if warmup_steps > 0:
-            callbacks.insert(0, warmup_callback(keras, config["lr"], warmup_steps))
+            callbacks.insert(0, warmup_callback(keras, config.lr, warmup_steps))
     start = time.perf_counter()
-    sequence = fit_args.get("y") is None and bool(config.get("augment"))  # it batches and shuffles itself
-    batching = {} if sequence else {"batch_size": config["batch_size"]}
-    hist = model.fit(**fit_args, epochs=config["epochs"], shuffle=not sequence, verbose=0, callbacks=callbacks,
+    sequence = fit_args.get("y") is None and config.augment is not None  # it batches and shuffles itself
+    batching = {} if sequence else {"batch_size": config.batch_size}
+    hist = model.fit(**fit_args, epochs=config.epochs, shuffle=not sequence, verbose=0, callbacks=callbacks,
                      **batching)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "lr"}
     return _rolled(model, config), history, time.perf_counter() - start
 
 
-def _unrolled(config: dict) -> bool:
+def _unrolled(config: RunConfig) -> bool:
     """Train an unrolled copy? Keyword spotting only (fixed, short windows; see UNROLL_MAX_STEPS)."""
-    return config["task"] == "kws" and config["input_shape"][0] <= UNROLL_MAX_STEPS
+    return config.task == "kws" and config.input_shape[0] <= UNROLL_MAX_STEPS
 
 
-def _rolled(model, config: dict):
+def _rolled(model, config: RunConfig):
     """The trained weights in the model as built without unrolling: the one saved, converted and exported."""
     if not _unrolled(config):
         return model
-    rolled = build_classifier(config["arch"], config["units"], config["layers"], config["input_shape"],
-                              len(config["class_names"]), config["dropout"])
+    rolled = build_classifier(config.arch, config.units, config.layers, config.input_shape,
+                              len(config.class_names), config.dropout)
     rolled.set_weights(model.get_weights())
     return rolled
 
@@ -347,14 +354,14 @@ def _classifier_loss(label_smoothing: float, num_classes: int):
     return smoothed_crossentropy
 
 
-def _optimizer(keras, config: dict):
-    clip = config["recipe"]["clipnorm"]
-    return keras.optimizers.Adam(config["lr"], global_clipnorm=clip if clip > 0 else None)
+def _optimizer(keras, config: RunConfig):
+    clip = config.recipe.clipnorm
+    return keras.optimizers.Adam(config.lr, global_clipnorm=clip if clip > 0 else None)
 
 
-def _guard(model, config: dict, ds, history: dict, metrics: dict) -> dict:
-    recipe = config["recipe"]
-    if config["task"] == "anomaly":
+def _guard(model, config: RunConfig, ds, history: dict, metrics: dict) -> dict:
+    recipe = config.recipe.model_dump()
+    if config.task == "anomaly":
         return G.anomaly_guard(history, recipe, metrics.get("roc_auc")), None
     val = ds.splits.get("val")
     val_acc = None
@@ -362,7 +369,7 @@ def _guard(model, config: dict, ds, history: dict, metrics: dict) -> dict:
         probs = model.predict(prepare_inputs(val.X, config), batch_size=256, verbose=0)
         val_acc = float((probs.argmax(axis=-1) == val.y).mean())
     return G.classification_guard(history, recipe, val.y if val is not None else [], val_acc,
-                                  ds.splits["test"].y, metrics["accuracy"], len(config["class_names"])), val_acc
+                                  ds.splits["test"].y, metrics["accuracy"], len(config.class_names)), val_acc
 
 
 def write_series_scores(path: Path, split, sample_scores: np.ndarray) -> None:
@@ -372,34 +379,35 @@ def write_series_scores(path: Path, split, sample_scores: np.ndarray) -> None:
     io.atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-def _anomaly_loss(config: dict):
+def _anomaly_loss(config: RunConfig):
     from edgernn.tf import load
 
     tf, _ = load()
-    if config["anomaly_model"] == "predictor":
+    if config.anomaly_model == "predictor":
         def next_step_mse(x, y_pred):  # output[t] predicts input[t + 1]
             return tf.reduce_mean(tf.square(y_pred[:, :-1, :] - x[:, 1:, :]))
         return next_step_mse
     return "mse"
 
 
-def _evaluate(model, config: dict, ds, folder: Path) -> dict:
+def _evaluate(model, config: RunConfig, ds, folder: Path) -> dict:
     """Test metrics; for anomaly the threshold comes from validation normals."""
     test = ds.splits["test"]
     Xte = prepare_inputs(test.X, config)
     out = model.predict(Xte, batch_size=256, verbose=0)
-    if config["task"] != "anomaly":
-        m = M.classification_metrics(test.y, out, config["class_names"])
-        plots.confusion_matrix(m["confusion_matrix"], config["class_names"], folder / "confusion_matrix.png",
+    if config.task != "anomaly":
+        m = M.classification_metrics(test.y, out, config.class_names)
+        plots.confusion_matrix(m["confusion_matrix"], config.class_names, folder / "confusion_matrix.png",
                                f"test accuracy {m['accuracy']:.1%}")
         return m
     val = ds.splits["val"] if len(ds.splits.get("val", [])) else ds.splits["train"]
     Xva = prepare_inputs(val.X[val.y == 0], config)
-    threshold = M.choose_threshold(M.anomaly_scores(model.predict(Xva, batch_size=256, verbose=0), Xva, config))
-    scores = M.anomaly_scores(out, Xte, config)
+    val_out = model.predict(Xva, batch_size=256, verbose=0)
+    threshold = M.choose_threshold(M.anomaly_scores(val_out, Xva, config.anomaly_model))
+    scores = M.anomaly_scores(out, Xte, config.anomaly_model)
     m = M.anomaly_metrics(test.y, scores, threshold)
     m["notes"] = ds.meta.get("warnings", []) + M.anomaly_notes(test.y, len(Xva))
-    series = M.series_report(out, Xte, config, test, scores, threshold)
+    series = M.series_report(out, Xte, config.anomaly_model, test, scores, threshold)
     if series:
         m["events"] = series["events"]
         write_series_scores(folder / "series_scores.csv", test, series["sample_scores"])
@@ -407,7 +415,7 @@ def _evaluate(model, config: dict, ds, folder: Path) -> dict:
         print(f"edgernn: warning: {note}", file=sys.stderr)
     fpr, tpr = M.roc_curve(test.y, scores)
     plots.anomaly_scores(test.y, scores, threshold, fpr, tpr, m["roc_auc"], folder / "anomaly_scores.png",
-                         f"{config['arch'].upper()}-{config['units']} {config['anomaly_model']}")
+                         f"{config.arch.upper()}-{config.units} {config.anomaly_model}")
     plots.confusion_matrix(m["confusion_matrix"], ["normal", "anomaly"], folder / "confusion_matrix.png",
                            f"ROC-AUC {m['roc_auc']:.3f}")
     return m

@@ -97,7 +97,7 @@ def anomaly_metrics(y_true, scores, threshold: float) -> dict:
     }
 
 
-def anomaly_scores(output: np.ndarray, X: np.ndarray, config: dict) -> np.ndarray:
+def anomaly_scores(output: np.ndarray, X: np.ndarray, kind: str) -> np.ndarray:
     """Per-window anomaly score from a model's output on standardized windows ``X``.
 
     predictor: output[t] predicts X[t+1]; score = mean squared prediction error.
@@ -105,7 +105,7 @@ def anomaly_scores(output: np.ndarray, X: np.ndarray, config: dict) -> np.ndarra
     """
     output = np.asarray(output, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
-    if config.get("anomaly_model", "predictor") == "predictor":
+    if kind == "predictor":
         err = output[:, :-1, :] - X[:, 1:, :]
     else:
         err = output - X
@@ -138,14 +138,14 @@ def pr_auc(y_true, scores) -> float:
     return float(precision[hits].sum() / hits.sum())
 
 
-def step_errors(output: np.ndarray, X: np.ndarray, config: dict) -> np.ndarray:
+def step_errors(output: np.ndarray, X: np.ndarray, kind: str) -> np.ndarray:
     """Squared error of every step of every window [N, T] (channels averaged).
 
     predictor: step t is scored by the prediction made at t-1, so step 0 has none (NaN).
     """
     output = np.asarray(output, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
-    if config.get("anomaly_model", "predictor") == "predictor":
+    if kind == "predictor":
         err = np.full(X.shape[:2], np.nan)
         err[:, 1:] = ((output[:, :-1, :] - X[:, 1:, :]) ** 2).mean(axis=2)
         return err
@@ -231,11 +231,11 @@ def anomaly_notes(y_true, n_threshold_normals: int | None = None) -> list[str]:
     return notes
 
 
-def series_report(output, X, config: dict, split, window_scores, threshold: float) -> dict:
+def series_report(output, X, kind: str, split, window_scores, threshold: float) -> dict:
     """Per-sample scores and event metrics of a test split that is one series (else {})."""
     if getattr(split, "series_labels", None) is None or split.starts is None:
         return {}
-    step = step_errors(output, X, config)  # eval --limit may score only the first windows
+    step = step_errors(output, X, kind)  # eval --limit may score only the first windows
     scores = series_scores(step, split.starts[:len(step)], len(split.series_labels))
     ev = event_metrics(split.series_labels, scores, window_scores, split.starts[:len(step)], X.shape[1],
                        threshold, split.row0)

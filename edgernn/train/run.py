@@ -9,13 +9,12 @@ runs/NAME/
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.io import read_json
+from edgernn.records import RunConfig, check_model_matches, read_config  # noqa: F401  (read_config: callers of train.run)
 
 RUN_FILES = ("model.keras", "config.json")
 
@@ -30,88 +29,19 @@ def check_run(run_dir: str | Path) -> Path:
     return run
 
 
-def load_config(run_dir: str | Path) -> dict:
+def load_config(run_dir: str | Path) -> RunConfig:
     return read_config(check_run(run_dir) / "config.json")
 
 
-# config.json schema: key -> (accepted types, check on the value, what it must be). Keys marked optional
-# may be missing; every key present is checked. One validator, used wherever a run folder is read.
-_INT = (int,)
-_NUM = (int, float)
-
-
-def _finite(v) -> bool:
-    return isinstance(v, _NUM) and not isinstance(v, bool) and bool(np.isfinite(v))
-
-
-def _int_in(lo: int, hi: int):
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
-
-
-CONFIG_SCHEMA = {
-    "task": (lambda v: v in ("kws", "classify", "anomaly"), "one of kws, classify, anomaly"),
-    "arch": (lambda v: isinstance(v, str) and v.isalnum() and v.islower() and len(v) <= 16, "a cell name such as gru"),
-    "units": (_int_in(1, 4096), "an integer 1..4096"),
-    "layers": (_int_in(1, 16), "an integer 1..16"),
-    "input_shape": (lambda v: isinstance(v, list) and len(v) == 2 and all(_int_in(1, 1_000_000)(d) for d in v),
-                    "[steps, features], two positive integers"),
-    "class_names": (lambda v: isinstance(v, list) and 1 <= len(v) <= 10_000 and all(isinstance(c, str) for c in v),
-                    "a list of 1..10000 strings"),
-    "data": (lambda v: isinstance(v, str) and 0 < len(v) < 4096, "the dataset path (a string)"),
-    "input_norm": (lambda v: isinstance(v, dict) and isinstance(v.get("mean"), list) and isinstance(v.get("std"), list),
-                   "{mean: [...], std: [...]}"),
-}
-OPTIONAL_SCHEMA = {
-    "dropout": (lambda v: _finite(v) and 0 <= v < 1, "a number in [0, 1)"),
-    "threshold": (_finite, "a finite number"),
-    "anomaly_model": (lambda v: v in ("predictor", "autoencoder"), "predictor or autoencoder"),
-    "data_options": (lambda v: isinstance(v, dict), "an object"),
-    "params": (_int_in(0, 10**12), "a non-negative integer"),
-    "macs": (_int_in(0, 10**15), "a non-negative integer"),
-    "float32_bytes": (_int_in(0, 10**13), "a non-negative integer"),
-    "epochs_run": (_int_in(0, 10**7), "a non-negative integer"),
-    "train_seconds": (lambda v: _finite(v) and v >= 0, "a non-negative number"),
-}
-
-
-def validate_config(config, where: str | Path = "config.json") -> dict:
-    """``config`` if it matches the run-folder schema; else a UserError naming the first bad key."""
-    if not isinstance(config, dict):
-        raise UserError(f"{where}: must be a JSON object, got {type(config).__name__}")
-    for key, (ok, expected) in CONFIG_SCHEMA.items():
-        if key not in config:
-            raise UserError(f"{where}: missing key {key!r} ({expected})")
-        if not ok(config[key]):
-            raise UserError(f"{where}: {key!r} must be {expected}, got {json.dumps(config[key])[:60]}")
-    for key, (ok, expected) in OPTIONAL_SCHEMA.items():
-        if key in config and not ok(config[key]):
-            raise UserError(f"{where}: {key!r} must be {expected}, got {json.dumps(config[key])[:60]}")
-    features = config["input_shape"][1]
-    for stat in ("mean", "std"):
-        values = config["input_norm"][stat]
-        if len(values) != features or not all(_finite(v) for v in values):
-            raise UserError(f"{where}: input_norm.{stat} must be {features} finite numbers (one per feature)")
-    if not all(v > 0 for v in config["input_norm"]["std"]):
-        raise UserError(f"{where}: input_norm.std must be positive")
-    if config["task"] == "anomaly" and "threshold" not in config:
-        raise UserError(f"{where}: missing key 'threshold' (anomaly runs need one)")
-    if config["task"] != "anomaly" and len(config["class_names"]) < 2:
-        raise UserError(f"{where}: class_names must name at least 2 classes")
-    return config
-
-
-def read_config(path: str | Path) -> dict:
-    """Read and validate a run's config.json."""
-    return validate_config(read_json(path), path)
-
-
 def load_run(run_dir: str | Path):
-    """(tf_keras model, config dict) of a run folder."""
+    """(tf_keras model, RunConfig) of a run folder, the model checked against its record."""
     from edgernn.io import load_keras_model
 
     run = check_run(run_dir)
     config = load_config(run)
-    return load_keras_model(run / "model.keras"), config
+    model = load_keras_model(run / "model.keras")
+    check_model_matches(config, model.input_shape, model.output_shape, run / "model.keras")
+    return model, config
 
 
 def input_norm(X: np.ndarray) -> dict:
@@ -123,24 +53,23 @@ def input_norm(X: np.ndarray) -> dict:
     return {"mean": flat.mean(axis=0).tolist(), "std": np.where(std < 1e-8, 1.0, std).tolist()}
 
 
-def prepare_inputs(X: np.ndarray, config: dict) -> np.ndarray:
+def prepare_inputs(X: np.ndarray, config: RunConfig) -> np.ndarray:
     """Raw features -> what the model takes: standardized with the run's training statistics.
 
     Every consumer of a run (eval, quantize calibration, bench, firmware test vectors) calls
     this, so the float, int8, ONNX and C models all see identical inputs (padding included).
     """
-    norm = config["input_norm"]
-    mean = np.asarray(norm["mean"], dtype=np.float32)
-    std = np.asarray(norm["std"], dtype=np.float32)
+    mean = np.asarray(config.input_norm.mean, dtype=np.float32)
+    std = np.asarray(config.input_norm.std, dtype=np.float32)
     X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 3 or X.shape[1:] != tuple(config["input_shape"]):
+    if X.ndim != 3 or X.shape[1:] != tuple(config.input_shape):
         raise UserError(f"data shape {tuple(X.shape[1:])} does not match the model's input "
-                        f"{tuple(config['input_shape'])}")
+                        f"{tuple(config.input_shape)}")
     # padding steps (NaN) become 0, the standardized mean: the most neutral input the model can see
     return np.nan_to_num((X - mean) / std, nan=0.0)
 
 
-def load_data_for_run(config: dict, data: str | Path | None = None, test_only: bool = False):
+def load_data_for_run(config: RunConfig, data: str | Path | None = None, test_only: bool = False):
     """The dataset a run was trained on (or ``data``), loaded the same way.
 
     ``test_only``: ``data`` holds only data to evaluate on (an npz of test rows, a Speech Commands
@@ -149,18 +78,18 @@ def load_data_for_run(config: dict, data: str | Path | None = None, test_only: b
     """
     from edgernn.data import load_dataset
 
-    opts = dict(config.get("data_options", {}))
+    opts = config.loader_options()
     if test_only:
         opts["test_only"] = True
-        if config["task"] == "classify":
-            opts["class_names"] = config["class_names"]
-        if config["task"] == "anomaly":
-            meta = config.get("dataset_meta", {})
-            opts.setdefault("window", meta.get("window", config["input_shape"][0]))
+        if config.task == "classify":
+            opts["class_names"] = config.class_names
+        if config.task == "anomaly":
+            meta = config.dataset_meta
+            opts.setdefault("window", meta.window if meta and meta.window else config.steps)
             if opts["window"] == "auto":
-                opts["window"] = config["input_shape"][0]
-            opts.setdefault("stride", meta.get("stride"))
+                opts["window"] = config.steps
+            opts.setdefault("stride", meta.stride if meta else None)
             opts.pop("train_end", None)
-            if meta.get("label_column"):
-                opts.setdefault("label_column", meta["label_column"])
-    return load_dataset(data or config["data"], task=config["task"], **opts)
+            if meta and meta.label_column:
+                opts.setdefault("label_column", meta.label_column)
+    return load_dataset(data or config.data, task=config.task, **opts)
