@@ -253,6 +253,7 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
     user_lens = _lengths(user_seq_lens, "--user-seq-lens")
     if user_lens and task == "anomaly":
         raise UserError("--user-seq-lens resamples classification data; anomaly windows are set by the loader")
+    out = io.check_out(out, "folder", overwrite=overwrite, replace=True, inputs=[data])
     from edgernn.data import load_dataset
 
     ds = load_dataset(data, task=task)

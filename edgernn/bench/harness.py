@@ -139,7 +139,7 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
     if not artifacts:
         raise UserError("no artifacts to benchmark")
     if out is not None:
-        io.check_out(out, "folder")  # before anything is measured
+        io.check_out(out, "folder", inputs=[*artifacts, data])  # before anything is measured
     if limit is not None and limit < 0:
         raise UserError(f"--limit must be >= 0 (0: no accuracy), got {limit}")
     for a in artifacts:
@@ -232,7 +232,7 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
     if not 0 < timeout <= 24 * 3600:
         raise UserError(f"--timeout must be more than 0 and at most a day, got {timeout}")
     if out is not None:
-        io.check_out(out, "folder")  # before anything is built or measured
+        io.check_out(out, "folder", inputs=[*artifacts, data])  # before anything is built or measured
     for a in artifacts:
         io.check_regular_file(a, "model file")
         if a.suffix != ".tflite":

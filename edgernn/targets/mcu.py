@@ -98,7 +98,7 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
         with_uart = ", ".join(name for name, x in BOARDS.items() if x.uart)
         raise UserError(f"the serial app needs a UART driver for {board}; boards with one: {with_uart}")
     gcc = _tool("arm-none-eabi-gcc")
-    out = io.check_out(Path(out) if out else model.parent / f"firmware-{board}", "folder")
+    out = io.check_out(Path(out) if out else model.parent / f"firmware-{board}", "folder", inputs=[model])
     _check_previous_src(out)
     # TFLite Micro reads the model (in a child first) before anything is written: a damaged model fails here.
     inputs, expected = test_set if test_set is not None else test_vectors(model, vectors, data_inputs=data_inputs)
