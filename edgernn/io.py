@@ -102,6 +102,7 @@ def check_out(path: str | os.PathLike, kind: str = "file", overwrite: bool = Tru
         raise UserError(f"{option}: empty or invalid path")
     _check_name_lengths(path, option)
     _check_not_special(path, option)
+    check_not_overlapping(path, inputs, option)
     if path.exists():
         if kind == "file" and path.is_dir():
             raise UserError(f"{option} {path}: is a folder; expected a file name")
@@ -113,7 +114,6 @@ def check_out(path: str | os.PathLike, kind: str = "file", overwrite: bool = Tru
             check_made_by_edgernn(path, option)
     if kind == "file":
         _check_not_run_owned(path, option)
-    check_not_overlapping(path, inputs, option)
     # the deepest existing ancestor must be a folder we can create entries in
     parent = path.parent if kind == "file" or not path.is_dir() else path
     while not parent.exists() and parent != parent.parent:
