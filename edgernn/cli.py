@@ -227,7 +227,6 @@ def main():
 def _print_table(table: dict) -> None:
     """Render {"title", "columns", "rows"} with rich. Every text is escaped: paths, folder and
     voice names come from the user, and rich would read "[/b]" in them as markup (and raise)."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -237,7 +236,20 @@ def _print_table(table: dict) -> None:
         t.add_column(escape(str(c)), justify="left" if c == table["columns"][0] else "right")
     for row in table["rows"]:
         t.add_row(*[escape(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row])
-    Console(width=None if sys.stdout.isatty() else 160).print(t)
+    _console(160).print(t)
+
+
+def _console(width: int):
+    """A rich Console on stdout (``width`` when not a terminal) that reports a closed pipe as BrokenPipeError,
+    which the CLI turns into one error line, instead of rich's silent exit status 1."""
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    return PipeConsole(width=None if sys.stdout.isatty() else width)
 
 
 def _echo_json(obj) -> None:
@@ -657,7 +669,7 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
     if target == "mcu":
         rows = api.bench(list(artifacts), target="mcu", out=out, board=board, vectors=vectors, reference=reference,
                          timeout=max(timeout, 120), data=data_path, limit=limit)
-        print_table(rows, f"edgernn bench --target mcu --board {board}")
+        print_table(rows, f"edgernn bench --target mcu --board {board}", _console(180))
         click.echo(f"estimate basis: {rows[0]['estimate']}" if rows else "")
         return
     if target == "rpi":
@@ -669,7 +681,7 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
     rows = api.bench(list(artifacts), target=target, runtimes=runtimes.split(",") if runtimes else None,
                      threads=threads, warmup=warmup, runs=runs, repeats=repeats, data=data_path, limit=limit, out=out,
                      **options)
-    print_table(rows, f"edgernn bench --target {target}")
+    print_table(rows, f"edgernn bench --target {target}", _console(180))
     if out:
         click.echo(f"wrote {out}/results.json, results.csv, report.md" + (", pareto.png" if (Path(out) / "pareto.png").exists() else ""))
 

@@ -74,7 +74,8 @@ def columns_and_rows(rows: list[dict]) -> tuple[list[str], list[list]]:
     return (MCU_COLUMNS, mcu_table_rows(rows)) if is_mcu(rows) else (COLUMNS, table_rows(rows))
 
 
-def print_table(rows: list[dict], title: str = "benchmark") -> None:
+def print_table(rows: list[dict], title: str = "benchmark", console=None) -> None:
+    """The table of ``rows`` on ``console`` (default: a rich Console on stdout)."""
     import sys
 
     from rich.console import Console
@@ -90,7 +91,7 @@ def print_table(rows: list[dict], title: str = "benchmark") -> None:
         t.add_column(escape(c), justify="left" if c in left else "right")
     for r in cells:
         t.add_row(*(escape(str(v)) for v in r))
-    Console(width=None if sys.stdout.isatty() else 180).print(t)  # pipes and logs get the full table
+    (console or Console(width=None if sys.stdout.isatty() else 180)).print(t)  # pipes and logs get the full table
 
 
 def markdown_table(rows: list[dict]) -> str:
