@@ -396,7 +396,7 @@ def sweep(data, task: str = "kws", out="sweep", arch="gru,lstm", units="16,32", 
           cpus_per_trial: float = 1.0, retries: int = 1, mcu_vectors: int = 2, cpu_runs: int = 50,
           progress: bool = True) -> dict:
     """Run (or resume) a sweep into ``out``; returns the summary (also in ``out/summary.json``)."""
-    from edgernn.data import detect_task
+    from edgernn.data import detect_task, preflight
     from edgernn.targets.boards import get_board
 
     space = search_space(task, arch, units, layers, sparsity, quant, window)
@@ -417,6 +417,7 @@ def sweep(data, task: str = "kws", out="sweep", arch="gru,lstm", units="16,32", 
     found = detect_task(data)
     if (found == "anomaly") != (task == "anomaly"):
         raise UserError(f"{data}: {found} data does not fit --task {task}")
+    preflight(data, task)  # the dataset's own error here, not one per trial after Ray has started
     settings = {"task": task, "data": data, "epochs": epochs, "prune_epochs": prune_epochs, "seed": seed,
                 "board": board, "mcu_vectors": mcu_vectors, "cpu_runs": cpu_runs}
     out = io.check_out(out, "folder", inputs=[data])
