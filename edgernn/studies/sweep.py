@@ -552,7 +552,7 @@ def write_outputs(out: Path, records: list[dict], summary: dict, board: str) -> 
         png = pareto_plot(ok, panels, f"{target}{':' + board if target == 'mcu' else ''}",
                           summary["best"]["id"] if summary["best"] else None)
         if png:
-            io.atomic_write_bytes(out / name, png)
+            io.atomic_write_bytes(io.inside(out, name), png)
             plots[target] = name
     best = out / "best"
     if summary["best"]:
