@@ -242,8 +242,8 @@ def compare(data, task: str = "kws", budget: str = "params", units: int = 64, se
 
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
-    if seeds < 1:
-        raise UserError("--seeds must be at least 1")
+    if not 1 <= seeds <= 100:
+        raise UserError("--seeds must be 1..100")
     if prune_epochs < 1:
         raise UserError("--prune-epochs must be at least 1")
     names = parse_cells(cells)

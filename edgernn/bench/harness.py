@@ -150,8 +150,8 @@ def bench(artifacts, target: str = "cpu", runtimes=None, threads: int = 1, warmu
         unknown = [r for r in runtimes if r not in RUNTIMES]
         if unknown:
             raise UserError(f"unknown runtime(s) {', '.join(unknown)} (choose from {', '.join(RUNTIMES)})")
-    if min(threads, runs, repeats) < 1 or warmup < 0:
-        raise UserError("--threads, --runs and --repeat must be >= 1 and --warmup >= 0")
+    if not (1 <= threads <= 256 and 1 <= runs <= 1_000_000 and 1 <= repeats <= 100 and 0 <= warmup <= 100_000):
+        raise UserError("--threads must be 1..256, --runs 1..1000000, --repeat 1..100 and --warmup 0..100000")
     tgt = make_target(target, **target_options)
     # The native C engine covers the int8 GRU graph only, so it runs when asked for by name.
     plan = [(a, r) for a in artifacts for r in runtimes_for(a)
@@ -227,8 +227,8 @@ def bench_mcu(artifacts, board: str = "mps2-an386", vectors: int = 8, timeout: f
     artifacts = [Path(a) for a in artifacts]
     if not artifacts:
         raise UserError("no artifacts to benchmark")
-    if vectors < 1:
-        raise UserError("--vectors must be at least 1")
+    if not 1 <= vectors <= 1000:
+        raise UserError("--vectors must be 1..1000")
     if not 0 < timeout <= 24 * 3600:
         raise UserError(f"--timeout must be more than 0 and at most a day, got {timeout}")
     if out is not None:

@@ -66,6 +66,7 @@ def _vectors_header(inputs: np.ndarray, expected: np.ndarray) -> str:
 
 
 APPS = ("bench", "serial", "kws")
+MAX_VECTORS = 1000  # test vectors baked into flash; far above what a board holds for any real model
 
 
 def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path | None = None, vectors: int = 8,
@@ -90,8 +91,8 @@ def build_firmware(model: str | Path, board: str = "mps2-an386", out: str | Path
     model, b = Path(model), get_board(board)
     if not model.is_file():
         raise UserError(f"{model}: no such file")
-    if vectors < 1:
-        raise UserError("--vectors must be at least 1")
+    if not 1 <= vectors <= MAX_VECTORS:
+        raise UserError(f"--vectors must be 1..{MAX_VECTORS}")
     if app not in APPS:
         raise UserError(f"unknown app {app!r} (choose from {', '.join(APPS)})")
     if app == "serial" and b.uart is None:
