@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -50,22 +49,29 @@ def make_run(folder: Path) -> Path:
     return train(task="kws", arch="gru", units=8, data=data, out=folder / "run", epochs=1, progress=False)
 
 
-def measure(run: Path, wav: Path) -> dict:
-    """Peak RSS and wall time of one `edgernn detect` child (the only child waited for at that moment)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+# The child's own peak: a fresh wrapper whose only child is `edgernn detect` reports ru_maxrss of its children.
+WRAPPER = """import json, resource, subprocess, sys
+with open(sys.argv[1], "w") as out:
+    rc = subprocess.run(sys.argv[2:], stdout=out).returncode
+print(json.dumps({"rc": rc, "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+
+def measure(run: Path, wav: Path, scratch: Path) -> dict:
+    """Peak RSS (VmHWM) and wall time of one `edgernn detect` child."""
+    result_file = scratch / f"{wav.stem}.json"
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "edgernn.cli", "detect", str(run), str(wav), "--json"],
-                          capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, str(result_file), sys.executable, "-m", "edgernn.cli",
+                           "detect", str(run), str(wav), "--json"], capture_output=True, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode != 0:
-        raise SystemExit(f"detect failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
-    if peak_kib <= before:
-        raise SystemExit("ru_maxrss did not grow: run the baseline first (it must be the smaller child)")
-    result = json.loads(proc.stdout)
+    usage = json.loads(proc.stdout.strip().splitlines()[-1])
+    if usage["rc"] != 0:
+        raise SystemExit(f"detect failed ({usage['rc']}): {proc.stderr.strip()[-500:]}")
+    result = json.loads(result_file.read_text())
     return {"audio_seconds": result["seconds"], "wav_bytes": wav.stat().st_size, "results": result["results"],
             "detections": len(result["detections"]), "wall_seconds": round(seconds, 1),
-            "peak_rss_bytes": peak_kib * 1024}
+            "peak_rss_bytes": usage["maxrss_kib"] * 1024}
 
 
 def main() -> int:
@@ -80,8 +86,8 @@ def main() -> int:
         short, long = tmp / "short.wav", tmp / "long.wav"
         write_long_wav(short, 10)
         write_long_wav(long, int(args.hours * 3600))
-        baseline = measure(run, short)  # the smaller child first: ru_maxrss is a maximum over children
-        stream = measure(run, long)
+        baseline = measure(run, short, tmp)
+        stream = measure(run, long, tmp)
     from edgernn.streaming.stream import BLOCK_SECONDS
 
     report = {"block_seconds": BLOCK_SECONDS, "baseline_10s": baseline, "long": stream,
