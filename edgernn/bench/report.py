@@ -115,9 +115,9 @@ def pareto_png(rows: list[dict], title: str) -> bytes | None:
     biggest = max(max(r["file_bytes"] for r in pts), 1)
     front = _pareto_front(pts)
     labelled = pts if len(pts) <= LABELLED_POINTS else front
-    for r in pts:
-        x, y = r["latency_ms"]["p50"], 100 * r["accuracy"]
-        ax.scatter(x, y, s=40 + 600 * r["file_bytes"] / biggest, alpha=0.55)
+    colors = [f"C{i % 10}" for i in range(len(pts))]
+    ax.scatter([r["latency_ms"]["p50"] for r in pts], [100 * r["accuracy"] for r in pts],
+               s=[40 + 600 * r["file_bytes"] / biggest for r in pts], c=colors, alpha=0.55)  # one call: fast
     for r in labelled:
         x, y = r["latency_ms"]["p50"], 100 * r["accuracy"]
         ax.annotate(f"{short_name(r)}\n{r['runtime']}, {r['file_bytes'] / 1024:.0f} KB", (x, y), fontsize=7,
