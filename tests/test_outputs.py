@@ -49,9 +49,11 @@ def run(tiny_runs, tmp_path_factory):
 @pytest.fixture
 def anomaly_data(tmp_path):
     """A small dataset folder made by edgernn (so it carries edgernn's mark: only the overlap check stops it)."""
-    path = api.synth_anomaly(tmp_path / "data", seed=0, train_seconds=5, val_seconds=5, test_seconds=5)
-    assert (path / io.OWNER_MARK).is_file()
-    return path
+    return api.synth_anomaly(tmp_path / "data", seed=0, train_seconds=5, val_seconds=5, test_seconds=5)
+
+
+def test_folders_edgernn_makes_carry_its_mark(anomaly_data, run):
+    assert (anomaly_data / io.OWNER_MARK).is_file() and (run / io.OWNER_MARK).is_file()
 
 
 # --- the data-destroying cases of the issue -------------------------------------------------------------------
