@@ -145,8 +145,8 @@ def _check_not_special(path: Path, option: str) -> None:
     (as root, ``--out /dev/null`` would replace /dev/null)."""
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
-        return
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there yet (a file in the way of its folder is reported by check_out)
     except OSError as e:
         raise UserError(f"{option} {path}: cannot access ({e.strerror})") from None
     if stat.S_ISLNK(st.st_mode):
