@@ -6,6 +6,7 @@ Each command has its own section below, marked ``# --- <name> ---``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shlex
 import signal
@@ -35,6 +36,38 @@ def _interrupt_in(owner: int):
             return
         raise KeyboardInterrupt
     return handler
+
+
+# --- option types: every numeric option declares its range here (a test walks the commands and checks it) ---
+class _Number(click.FloatRange):
+    """A float in a range that is never NaN or infinite (click.FloatRange alone lets NaN through, since
+    every comparison with NaN is false)."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+def _ints(lo: int, hi: int) -> click.IntRange:
+    return click.IntRange(lo, hi)
+
+
+def _number(lo: float, hi: float, min_open: bool = False, max_open: bool = False) -> _Number:
+    return _Number(lo, hi, min_open=min_open, max_open=max_open)
+
+
+SEED = _ints(0, 2**32 - 1)          # numpy's and TensorFlow's seed range
+EPOCHS = _ints(1, 100_000)
+SAMPLES = _ints(1, 10**9)           # counts of samples or rows: any real dataset
+EVERY_MS = _ints(1, 60_000)         # model-run interval; the hop-multiple rule is checked where the hop is known
+TIMEOUT = _number(0, 24 * 3600, min_open=True)
+FRACTION_OPEN = _number(0, 1, min_open=True, max_open=True)
 
 
 @contextlib.contextmanager
@@ -102,12 +135,26 @@ class _Group(_DocsEpilog, click.Group):
         except KeyboardInterrupt:
             click.echo("edgernn: interrupted", err=True)
             sys.exit(130)
+        except OSError as e:
+            if not isinstance(e, BrokenPipeError) and e.errno not in _ENVIRONMENT_ERRNOS:
+                raise
+            _environment_failure(e)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Click's own usage errors (bad option values, missing arguments) also become one
-        'edgernn: error:' line with exit status 2, like every other bad input."""
+        'edgernn: error:' line with exit status 2, like every other bad input. A closed or full
+        standard output (`| head -0`, `> /dev/full`) is one error line too, never a traceback."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        _tolerant_text_streams()
+        rv = self._main(args, prog_name, complete_var, **extra)
+        try:
+            sys.stdout.flush()  # here, not at interpreter exit, where a failure can only be printed as noise
+        except OSError as e:
+            _environment_failure(e)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def _main(self, args, prog_name, complete_var, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as e:
@@ -123,7 +170,47 @@ class _Group(_DocsEpilog, click.Group):
         except (click.Abort, EOFError):
             click.echo("edgernn: interrupted", err=True)
             sys.exit(130)
-        sys.exit(rv if isinstance(rv, int) else 0)
+        except OSError as e:  # printing --help or --version to a full device
+            if not isinstance(e, BrokenPipeError) and e.errno not in _ENVIRONMENT_ERRNOS:
+                raise
+            _environment_failure(e)
+        except SystemExit:
+            if type(sys.stdout).__name__ == "_PacifyFlushWrapper":  # click's own answer to a closed pipe (exit 1)
+                _environment_failure(BrokenPipeError(errno.EPIPE, "Broken pipe"))
+            raise
+        return rv
+
+
+# errno values that say something about the machine or the path given, not about edgernn
+_ENVIRONMENT_ERRNOS = {errno.ENAMETOOLONG, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ELOOP}
+
+
+def _environment_failure(e: OSError) -> None:
+    """One error line and exit 2 for a failure of the machine rather than of edgernn: a closed or full
+    standard output (`| head -0`, `> /dev/full`), a name too long for the file system, a full or read-only
+    disk. Standard output is pointed at /dev/null first, so the interpreter's own flush at exit cannot fail
+    a second time and print a traceback."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    if isinstance(e, BrokenPipeError) or e.filename is None:
+        what = "cannot write to standard output" if isinstance(e, BrokenPipeError) or e.errno == errno.ENOSPC \
+            else "cannot write"
+    else:
+        what = str(e.filename)[:200]
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(f"edgernn: error: {what} ({e.strerror or type(e).__name__})", err=True)
+    sys.exit(UserError.exit_code)
+
+
+def _tolerant_text_streams() -> None:
+    """Paths and names can hold any character; a terminal or PYTHONIOENCODING=ascii may not show them.
+    Unprintable characters are escaped instead of raising UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="backslashreplace")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,7 +228,6 @@ def main():
 def _print_table(table: dict) -> None:
     """Render {"title", "columns", "rows"} with rich. Every text is escaped: paths, folder and
     voice names come from the user, and rich would read "[/b]" in them as markup (and raise)."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -151,7 +237,20 @@ def _print_table(table: dict) -> None:
         t.add_column(escape(str(c)), justify="left" if c == table["columns"][0] else "right")
     for row in table["rows"]:
         t.add_row(*[escape(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row])
-    Console(width=None if sys.stdout.isatty() else 160).print(t)
+    _console(160).print(t)
+
+
+def _console(width: int):
+    """A rich Console on stdout (``width`` when not a terminal) that reports a closed pipe as BrokenPipeError,
+    which the CLI turns into one error line, instead of rich's silent exit status 1."""
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    return PipeConsole(width=None if sys.stdout.isatty() else width)
 
 
 def _echo_json(obj) -> None:
@@ -168,10 +267,10 @@ def data():
 
 @data.command("synth-kws")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--seed", default=D.SEED, show_default=True, help="Random seed: the same seed gives identical files.")
+@click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Random seed: the same seed gives identical files.")
 @click.option("--per-word", default=D.SYNTH_PER_WORD, show_default=True,
               help="Speakers (engine voice x rate x pitch x vocal-tract shift); each says every keyword once.")
-@click.option("--unknown-total", type=int, default=None,
+@click.option("--unknown-total", type=_ints(0, 10**8), default=None,
               help="Clips of non-keywords for _unknown_, drawn from ~500 words (default: 16 x --per-word).")
 @click.option("--keywords", default=None,
               help="Comma-separated keywords, e.g. marvin,sheila,lights (default: yes,no,up,down,left,right,on,off,stop,go).")
@@ -179,7 +278,7 @@ def data():
               help="Comma-separated subset of espeak,flite,festival (Debian packages) and piper,hibari,kokoro "
                    "(neural voices from Python wheels, extra 'voices'). Default: every one installed but kokoro "
                    "(opt-in: slow, and it did not help an unseen engine).")
-@click.option("--workers", default=D.SYNTH_WORKERS, show_default=True, help="Parallel synthesis processes.")
+@click.option("--workers", type=_ints(1, 256), default=D.SYNTH_WORKERS, show_default=True, help="Parallel synthesis processes.")
 @click.option("--skip-existing", is_flag=True, help="Do nothing if OUT already holds a complete dataset.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_synth_kws(out, seed, per_word, unknown_total, keywords, engines, workers, skip_existing, overwrite):
@@ -198,12 +297,12 @@ def data_synth_kws(out, seed, per_word, unknown_total, keywords, engines, worker
 
 @data.command("synth-anomaly")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--seed", default=D.SEED, show_default=True, help="Random seed: the same seed gives identical files.")
-@click.option("--train-seconds", default=D.ANOMALY_TRAIN_SECONDS, show_default=True,
+@click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Random seed: the same seed gives identical files.")
+@click.option("--train-seconds", type=_number(5, 24 * 3600), default=D.ANOMALY_TRAIN_SECONDS, show_default=True,
               help="Normal signal for training (800 Hz).")
-@click.option("--val-seconds", default=D.ANOMALY_VAL_SECONDS, show_default=True,
+@click.option("--val-seconds", type=_number(5, 24 * 3600), default=D.ANOMALY_VAL_SECONDS, show_default=True,
               help="Normal signal for setting the threshold.")
-@click.option("--test-seconds", default=D.ANOMALY_TEST_SECONDS, show_default=True,
+@click.option("--test-seconds", type=_number(5, 24 * 3600), default=D.ANOMALY_TEST_SECONDS, show_default=True,
               help="Test signal, about 40% of it faulty.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, overwrite):
@@ -218,8 +317,8 @@ def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, over
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default=None,
               help="Task (default: detected from the data format).")
 @click.option("--window", default=None, help="anomaly: window (samples) or 'auto', as in train.")
-@click.option("--stride", type=int, default=None, help="anomaly: stride, as in train.")
-@click.option("--train-end", type=int, default=None, help="anomaly, one CSV: first row of the test part, as in train.")
+@click.option("--stride", type=_ints(1, 10**7), default=None, help="anomaly: stride, as in train.")
+@click.option("--train-end", type=_ints(0, 10**9), default=None, help="anomaly, one CSV: first row of the test part, as in train.")
 @click.option("--keywords", default=None,
               help="kws folders: comma-separated keywords; other word folders count as _unknown_.")
 @click.option("--holdout-engine", type=click.Choice(ENGINES), default=None,
@@ -241,7 +340,7 @@ def data_info(path, task, window, stride, train_end, keywords, holdout_engine):
 @click.argument("name", required=False)
 @click.argument("out", required=False, type=click.Path(path_type=Path))
 @click.option("--list", "list_names", is_flag=True, help="List the bundled datasets and exit.")
-@click.option("--seed", default=D.SEED, show_default=True, help="Seed of the stratified validation part.")
+@click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Seed of the stratified validation part.")
 @click.option("--val-fraction", default=D.BUNDLED_VAL_FRACTION, show_default=True,
               help="Part of the archive's train split held out for validation (the test split stays as is).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
@@ -286,33 +385,33 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="kws: keywords + _unknown_ + _silence_ (12 classes by default, see --keywords); classify: any .npz "
                    "sequence classification; anomaly: CSV time series.")
 @click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru, lstm or rnn (vanilla tanh RNN).")
-@click.option("--units", default=D.TRAIN_UNITS, show_default=True, help="Hidden units per recurrent layer.")
-@click.option("--layers", default=D.TRAIN_LAYERS, show_default=True, help="Stacked recurrent layers.")
+@click.option("--units", type=_ints(1, 4096), default=D.TRAIN_UNITS, show_default=True, help="Hidden units per recurrent layer.")
+@click.option("--layers", type=_ints(1, 16), default=D.TRAIN_LAYERS, show_default=True, help="Stacked recurrent layers.")
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
               help="Dataset: Speech Commands-layout folder, .npz, .csv or folder of CSVs.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to create.")
-@click.option("--epochs", type=int, default=None,
+@click.option("--epochs", type=EPOCHS, default=None,
               help="Maximum epochs; early stopping may end sooner. Default: enough for ~1000 optimizer steps (40-300).")
-@click.option("--batch-size", type=int, default=None,
+@click.option("--batch-size", type=_ints(1, 65_536), default=None,
               help="Training batch size. Default: the largest power of two giving >= 10 steps per epoch (8-64).")
-@click.option("--lr", type=float, default=None,
+@click.option("--lr", type=_number(0, 10, min_open=True), default=None,
               help="Peak Adam learning rate, reached after the warm-up, then scheduled by --lr-schedule. "
                    "Default: 0.01 for --task classify with <= 1000 training sequences, 0.006 for --task kws, "
                    "else 0.003.")
-@click.option("--patience", type=int, default=None,
+@click.option("--patience", type=EPOCHS, default=None,
               help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs); "
                    "with --lr-schedule cosine the whole schedule (the best epoch's weights are kept).")
-@click.option("--warmup-epochs", type=int, default=None,
+@click.option("--warmup-epochs", type=_ints(0, 100_000), default=None,
               help="Epochs of linear learning-rate warm-up (0: none). Default: ~50 optimizer steps (1-5 epochs).")
-@click.option("--min-epochs", type=int, default=None,
+@click.option("--min-epochs", type=_ints(0, 100_000), default=None,
               help="Epochs before early stopping and best-weights tracking start. Default: ~100 steps, at least the "
                    "warm-up, at most a quarter of --epochs.")
-@click.option("--clipnorm", type=float, default=None,
+@click.option("--clipnorm", type=_number(0, 1e6), default=None,
               help="Clip gradients to this global norm (0: off). Default: 1.0.")
-@click.option("--dropout", type=float, default=None,
+@click.option("--dropout", type=_number(0, 1, max_open=True), default=None,
               help="Dropout before the classifier head. Default: 0.3; 0 for --task kws with augmentation on "
                    "(the augmentation regularizes enough).")
-@click.option("--seed", default=D.SEED, show_default=True, help="Random seed (weights, shuffling).")
+@click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Random seed (weights, shuffling).")
 @click.option("--class-weights/--no-class-weights", default=True, show_default=True,
               help="Weight classes inversely to their frequency.")
 @click.option("--anomaly-model", type=click.Choice(["predictor", "autoencoder"]), default=D.ANOMALY_MODEL,
@@ -320,9 +419,9 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--window", default=None,
               help="anomaly: samples per window, or 'auto' (one dominant period of the training part; "
                    "`edgernn data info` shows it). Default: 64.")
-@click.option("--stride", type=int, default=None,
+@click.option("--stride", type=_ints(1, 10**7), default=None,
               help="anomaly: samples between window starts (training uses half). Default: 32, or window/4 with auto.")
-@click.option("--train-end", type=int, default=None,
+@click.option("--train-end", type=_ints(0, 10**9), default=None,
               help="anomaly, one CSV: first row of the test part (data rows count from 0, the header is not one); "
                    "rows before it are known-normal (their last fifth validates). Default: 60/20/20 split by time.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
@@ -346,7 +445,7 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="plateau: warm-up, then the peak rate halved when the validation loss stalls; cosine: warm-up, "
                    "then half a cosine from the peak to 0 at the --epochs ceiling. Default: cosine for --task kws, "
                    "else plateau.")
-@click.option("--label-smoothing", type=float, default=D.LABEL_SMOOTHING, show_default=True,
+@click.option("--label-smoothing", type=_number(0, 1, max_open=True), default=D.LABEL_SMOOTHING, show_default=True,
               help="kws/classify: the training target keeps 1-s for the true class and spreads s over all classes.")
 @click.option("--unknown-weight", type=float, default=D.UNKNOWN_WEIGHT, show_default=True,
               help="kws: loss weight of an _unknown_ clip relative to a keyword clip (above 1: fewer false fires, "
@@ -381,10 +480,10 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
 # --- prune ---
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--sparsity", default=D.PRUNE_SPARSITY, show_default=True,
+@click.option("--sparsity", type=FRACTION_OPEN, default=D.PRUNE_SPARSITY, show_default=True,
               help="Magnitude: fraction of weights set to zero. Structured: fraction of hidden units removed.")
 @click.option("--structured", is_flag=True, help="Remove whole hidden units: a genuinely smaller dense model.")
-@click.option("--epochs", default=D.PRUNE_EPOCHS, show_default=True,
+@click.option("--epochs", type=_ints(0, 100_000), default=D.PRUNE_EPOCHS, show_default=True,
               help="Fine-tuning epochs on the run's training data.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="New run folder (default RUN-pruned, or RUN-structured).")
@@ -410,11 +509,11 @@ def prune(run, sparsity, structured, epochs, out, overwrite):
 @click.option("--mode", type=click.Choice(["int8", "float16", "dynamic"]), default=D.QUANTIZE_MODE, show_default=True,
               help="int8: full integer, int8 in/out (microcontrollers); float16: half-size weights; "
                    "dynamic: int8 weights, float activations (CPU only).")
-@click.option("--calibration-samples", default=D.QUANTIZE_CALIBRATION_SAMPLES, show_default=True,
+@click.option("--calibration-samples", type=_ints(1, 100_000), default=D.QUANTIZE_CALIBRATION_SAMPLES, show_default=True,
               help="Training samples used to set int8 ranges.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output file (default RUN/model_<mode>.tflite).")
-@click.option("--seed", default=D.SEED, show_default=True, help="Seed for picking calibration samples.")
+@click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Seed for picking calibration samples.")
 def quantize(run, mode, calibration_samples, out, seed):
     """Convert RUN's model to a .tflite file and check it against Keras."""
     from edgernn import api
@@ -482,7 +581,7 @@ def check(model, target, as_json):
 @click.option("--runtime", type=click.Choice(["keras", "litert", "tflm", "onnxrt"]), default=None,
               help="Runtime to run on (default: keras for .keras, litert for .tflite, onnxrt for .onnx).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the metrics JSON here.")
-@click.option("--limit", type=int, default=None, help="Evaluate only the first N test samples.")
+@click.option("--limit", type=SAMPLES, default=None, help="Evaluate only the first N test samples.")
 def eval_cmd(artifact, data_path, runtime, out, limit):
     """Accuracy (ROC-AUC for anomaly) of ARTIFACT on the test split, batch 1, on one runtime.
 
@@ -520,20 +619,20 @@ MCU_MIN_TIMEOUT = {"model": D.MCU_BENCH_TIMEOUT, "kws": D.BENCH_KWS_TIMEOUT}
 @click.option("--runtimes", default=None,
               help="Comma-separated subset of keras,litert,tflm,onnxrt,native (default: every runtime that loads each "
                    "artifact except native, the generated C engine for int8 GRU graphs; rpi: litert,onnxrt).")
-@click.option("--threads", default=D.BENCH_THREADS, show_default=True, help="Runtime threads.")
-@click.option("--warmup", default=D.BENCH_WARMUP, show_default=True, help="Untimed invokes before timing.")
-@click.option("--runs", default=D.BENCH_RUNS, show_default=True, help="Timed invokes per repeat.")
+@click.option("--threads", type=_ints(1, 256), default=D.BENCH_THREADS, show_default=True, help="Runtime threads.")
+@click.option("--warmup", type=_ints(0, 100_000), default=D.BENCH_WARMUP, show_default=True, help="Untimed invokes before timing.")
+@click.option("--runs", type=_ints(1, 1_000_000), default=D.BENCH_RUNS, show_default=True, help="Timed invokes per repeat.")
 @click.option("--repeat", "repeats", default=D.BENCH_REPEATS, show_default=True,
               help="Repeat the whole measurement (fresh process each time) to show run-to-run noise.")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
               help="Dataset for accuracy (default: the run's own data, via config.json beside the artifact).")
-@click.option("--limit", type=int, default=None, help="Accuracy on the first N test samples only (0: no accuracy).")
+@click.option("--limit", type=_ints(0, 10**9), default=None, help="Accuracy on the first N test samples only (0: no accuracy).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for results.json, results.csv, report.md and pareto.png.")
 @click.option("--host", default=None, help="rpi: USER@HOST to reach over SSH.")
-@click.option("--port", default=22, show_default=True, help="rpi: SSH port.")
+@click.option("--port", type=_ints(1, 65_535), default=22, show_default=True, help="rpi: SSH port.")
 @click.option("--identity", type=click.Path(path_type=Path), default=None, help="rpi: SSH private key file.")
-@click.option("--timeout", default=D.RPI_TIMEOUT, show_default=True,
+@click.option("--timeout", type=_number(0, 3600, min_open=True), default=D.RPI_TIMEOUT, show_default=True,
               help="rpi: seconds to wait for the connection; mcu: seconds per firmware run (at least 120; "
                    "--app kws: 600).")
 @click.option("--remote-python", default="python3", show_default=True, help="rpi: Python on the board.")
@@ -543,7 +642,7 @@ MCU_MIN_TIMEOUT = {"model": D.MCU_BENCH_TIMEOUT, "kws": D.BENCH_KWS_TIMEOUT}
               help="rpi: known_hosts file to use (default: yours; new hosts are accepted on first use).")
 @click.option("--board", default=D.BOARD, show_default=True,
               help=f"mcu: {boards_help()}.")
-@click.option("--vectors", default=D.MCU_VECTORS, show_default=True,
+@click.option("--vectors", type=_ints(1, 1000), default=D.MCU_VECTORS, show_default=True,
               help="mcu: test vectors run and checked against TFLite Micro.")
 @click.option("--reference", is_flag=True, help="mcu: plain C kernels even where the core has DSP instructions.")
 @click.option("--serial", "use_serial", is_flag=True,
@@ -555,7 +654,7 @@ MCU_MIN_TIMEOUT = {"model": D.MCU_BENCH_TIMEOUT, "kws": D.BENCH_KWS_TIMEOUT}
                    "(ARTIFACTS are run folders): front end and model instructions per second of audio, real-time "
                    "factor, flash and RAM, detections vs the host.")
 @click.option("--wav", type=click.Path(path_type=Path), default=None, help="mcu --app kws: the audio to stream.")
-@click.option("--every-ms", default=200, show_default=True, help="mcu --app kws: model every this many ms.")
+@click.option("--every-ms", type=EVERY_MS, default=200, show_default=True, help="mcu --app kws: model every this many ms.")
 def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path, limit, out, host, port, identity,
           timeout, remote_python, remote_dir, known_hosts, board, vectors, reference, use_serial, serial_port,
           mcu_app, wav, every_ms):
@@ -579,7 +678,8 @@ def bench(artifacts, target, runtimes, threads, warmup, runs, repeats, data_path
     rows = api.bench(list(artifacts), target=target, runtimes=runtimes.split(",") if runtimes else None,
                      threads=threads, warmup=warmup, runs=runs, repeats=repeats, data=data_path, limit=limit, out=out,
                      **options)
-    print_table(rows, f"edgernn bench --target {target}" + (f" --board {board}" if target == "mcu" else ""))
+    title = f"edgernn bench --target {target}" + (f" --board {board}" if target == "mcu" else "")
+    print_table(rows, title, _console(180))
     for basis in dict.fromkeys(r["estimate"] for r in rows if r.get("estimate")):
         click.echo(f"estimate basis: {basis}")
     if out:
@@ -671,8 +771,8 @@ def firmware_run(elf, board, timeout, app):
 @click.option("--port", default=None,
               help="A real board's serial port (flashed with `firmware build RUN --app kws --audio serial`); "
                    "without it ELF runs in QEMU with its UART on a pseudo-terminal.")
-@click.option("--baud", default=D.BAUD, show_default=True, help="Serial speed.")
-@click.option("--timeout", default=D.FIRMWARE_STREAM_KWS_TIMEOUT, show_default=True,
+@click.option("--baud", type=_ints(50, 10_000_000), default=D.BAUD, show_default=True, help="Serial speed.")
+@click.option("--timeout", type=TIMEOUT, default=D.FIRMWARE_STREAM_KWS_TIMEOUT, show_default=True,
               help="Seconds to wait for any reply.")
 def firmware_stream(elf, wav, board, port, baud, timeout):
     """Stream a WAV to the kws app over serial and print its detections with their timestamps."""
@@ -726,10 +826,10 @@ def firmware_flash(elf, board, probe, target, drive, dry_run):
 @main.command()
 @click.argument("run_or_model", type=click.Path(path_type=Path))
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option("--every-ms", type=int, default=None,
+@click.option("--every-ms", type=EVERY_MS, default=None,
               help="Run the model every N ms on the last 1 s of features, a multiple of the 20 ms hop "
                    "(default: config.json 'streaming', else 200).")
-@click.option("--threshold", type=int, default=None,
+@click.option("--threshold", type=_ints(0, 255), default=None,
               help="Detection threshold 0..255 on the averaged score (default: config.json 'streaming', "
                    "set by `edgernn streaming-eval`, else 200).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -753,13 +853,13 @@ def detect(run_or_model, audio, every_ms, threshold, as_json):
 
 @main.command("streaming-eval")
 @click.argument("run_or_model", type=click.Path(path_type=Path))
-@click.option("--minutes", default=D.STREAM_MINUTES, show_default=True, help="Length of the test stream.")
-@click.option("--calibration-minutes", default=D.STREAM_CALIBRATION_MINUTES, show_default=True,
+@click.option("--minutes", type=_number(0, 24 * 60, min_open=True), default=D.STREAM_MINUTES, show_default=True, help="Length of the test stream.")
+@click.option("--calibration-minutes", type=_number(0, 24 * 60, min_open=True), default=D.STREAM_CALIBRATION_MINUTES, show_default=True,
               help="Length of the calibration stream.")
-@click.option("--target-fa-per-hour", default=D.STREAM_TARGET_FA_PER_HOUR, show_default=True,
+@click.option("--target-fa-per-hour", type=_number(0, 3600), default=D.STREAM_TARGET_FA_PER_HOUR, show_default=True,
               help="Calibrate the threshold for at most this many false alarms per hour (on the calibration stream).")
-@click.option("--every-ms", default=D.KWS_EVERY_MS, show_default=True, help="Model run interval (multiple of the hop).")
-@click.option("--seed", default=D.SEED, show_default=True, help="Seed of the streams.")
+@click.option("--every-ms", type=EVERY_MS, default=D.KWS_EVERY_MS, show_default=True, help="Model run interval (multiple of the hop).")
+@click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Seed of the streams.")
 @click.option("--no-store", is_flag=True, help="Do not write the calibrated threshold into config.json.")
 def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hour, every_ms, seed, no_store):
     """False rejections and false alarms per hour on long streams; calibrate the detection threshold.
@@ -793,15 +893,15 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
               help="Units of the first of --cells; the other cells' are matched to the budget.")
 @click.option("--cells", default=D.COMPARE_CELLS, show_default=True,
               help="Comma-separated cells to compare: gru, lstm, rnn (vanilla tanh RNN).")
-@click.option("--seeds", default=D.COMPARE_SEEDS, show_default=True, help="Training seeds per cell type (mean ± std).")
+@click.option("--seeds", type=_ints(1, 100), default=D.COMPARE_SEEDS, show_default=True, help="Training seeds per cell type (mean ± std).")
 @click.option("--targets", default=D.COMPARE_TARGETS, show_default=True,
               help=f"Comma-separated: cpu, mcu:BOARD ({', '.join(BOARDS)}).")
 @click.option("--seq-lens", default=D.COMPARE_SEQ_LENS, show_default=True,
               help="Lengths for the long-dependency study (empty: skip it).")
-@click.option("--epochs", type=int, default=None, help="Maximum training epochs (default: train's default).")
-@click.option("--seq-epochs", default=D.COMPARE_SEQ_EPOCHS, show_default=True,
+@click.option("--epochs", type=EPOCHS, default=None, help="Maximum training epochs (default: train's default).")
+@click.option("--seq-epochs", type=_ints(1, 10_000), default=D.COMPARE_SEQ_EPOCHS, show_default=True,
               help="Epochs per sequence-length model (no early stopping).")
-@click.option("--seq-samples", default=D.COMPARE_SEQ_SAMPLES, show_default=True,
+@click.option("--seq-samples", type=_ints(10, 1_000_000), default=D.COMPARE_SEQ_SAMPLES, show_default=True,
               help="Sequences per length in the study.")
 @click.option("--user-seq-lens", default=None,
               help="Also train both cells on your data resampled in time to these lengths (classification data; "
@@ -809,7 +909,7 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
 @click.option("--prune-sparsities", default=D.COMPARE_PRUNE_SPARSITIES, show_default=True,
               help="Pruning sensitivity: magnitude-prune every successful run to these sparsities and measure int8 "
                    "accuracy on TFLite Micro (empty: skip it).")
-@click.option("--prune-epochs", default=D.COMPARE_PRUNE_EPOCHS, show_default=True,
+@click.option("--prune-epochs", type=_ints(1, 10_000), default=D.COMPARE_PRUNE_EPOCHS, show_default=True,
               help="Fine-tuning epochs per pruned model.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the comparison.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
@@ -851,24 +951,24 @@ def compare(data_path, task, budget, units, cells, seeds, targets, seq_lens, epo
 @click.option("--window", default=None, help="Anomaly data only: window lengths in samples to try (stride = half).")
 @click.option("--search", type=click.Choice(["grid", "random"]), default=D.SWEEP_SEARCH, show_default=True,
               help="grid: every combination; random: --trials designs drawn without repeats (seeded).")
-@click.option("--trials", type=int, default=None, help="Number of designs (random: default 16; grid: cap).")
-@click.option("--seed", default=D.SEED, show_default=True, help="Training seed and random-search seed.")
-@click.option("--epochs", default=D.SWEEP_EPOCHS, show_default=True,
+@click.option("--trials", type=_ints(1, 2000), default=None, help="Number of designs (random: default 16; grid: cap).")
+@click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Training seed and random-search seed.")
+@click.option("--epochs", type=_ints(1, 10_000), default=D.SWEEP_EPOCHS, show_default=True,
               help="Training epochs per trial (early stopping still applies).")
-@click.option("--prune-epochs", default=D.SWEEP_PRUNE_EPOCHS, show_default=True,
+@click.option("--prune-epochs", type=_ints(1, 10_000), default=D.SWEEP_PRUNE_EPOCHS, show_default=True,
               help="Fine-tuning epochs of pruned trials.")
 @click.option("--max-flash", default=None, help="Flash limit on --board, e.g. 64KB (KB = 1024 bytes).")
 @click.option("--max-ram", default=None, help="RAM limit on --board (static data + measured stack), e.g. 16KB.")
-@click.option("--max-latency-ms", type=float, default=None,
+@click.option("--max-latency-ms", type=_number(0, 1e7, min_open=True), default=None,
               help="Latency limit on --board (instructions at CPI 1 at the part's clock: an estimate).")
 @click.option("--board", type=click.Choice(sorted(BOARDS)), default=D.BOARD, show_default=True,
               help="Board whose flash, RAM and latency are measured (generated C in QEMU) and constrained.")
 @click.option("--address", default=None,
               help="HOST:PORT of an existing Ray cluster's head (`ray start --head`); default: a local Ray instance.")
-@click.option("--num-cpus", type=int, default=None, help="Local Ray only: CPUs to use (default: all).")
-@click.option("--cpus-per-trial", default=D.SWEEP_CPUS_PER_TRIAL, show_default=True,
+@click.option("--num-cpus", type=_ints(1, 4096), default=None, help="Local Ray only: CPUs to use (default: all).")
+@click.option("--cpus-per-trial", type=_number(0, 1024, min_open=True), default=D.SWEEP_CPUS_PER_TRIAL, show_default=True,
               help="CPUs Ray reserves for each trial.")
-@click.option("--retries", default=D.SWEEP_RETRIES, show_default=True,
+@click.option("--retries", type=_ints(0, 100), default=D.SWEEP_RETRIES, show_default=True,
               help="Re-runs of a trial whose worker process died.")
 def sweep(data_path, task, out, arch, units, layers, sparsity, quant, window, search, trials, seed, epochs,
           prune_epochs, max_flash, max_ram, max_latency_ms, board, address, num_cpus, cpus_per_trial, retries):

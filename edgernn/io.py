@@ -40,6 +40,7 @@ def _umask() -> int:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
+    _check_not_special(path, "output")  # never replace a device, FIFO or symlink, whoever calls
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -79,19 +80,41 @@ def read_json(path: str | os.PathLike) -> Any:
         raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
 
 
-def check_out(path: str | os.PathLike, kind: str = "file", overwrite: bool = True, option: str = "--out") -> Path:
-    """Check an output path before any work is done: right kind, and its folder exists or can be made and is
-    writable. ``kind``: "file" (replaced atomically) or "folder". ``overwrite=False``: it must not exist."""
+# Files a run folder owns: what `train` (and `prune`) write there. Later steps add artifacts beside them
+# (model_int8.tflite, quantize_int8.json, ...) but never replace these (docs/design/hardening-outputs.md).
+RUN_OWNED = ("model.keras", "config.json", "metrics.json", "history.json", "train.json", "prune.json",
+             "training_curve.png")
+NAME_MAX = 255       # bytes per path component on Linux file systems
+PATH_MAX = 4096
+NAME_MARGIN = 40     # atomic writes add ".<name>.<random>.tmp" / ".partial" around a name
+
+
+def check_out(path: str | os.PathLike, kind: str = "file", overwrite: bool = True, option: str = "--out",
+              inputs=(), replace: bool = False) -> Path:
+    """The one output check, run before any work: every command that writes calls it.
+
+    Refuses: an empty or over-long name; a symlink, device, FIFO or socket as the target; the wrong kind
+    (a folder where a file goes, or the reverse); a file a run folder owns (``RUN_OWNED``); an output equal
+    to, inside, or containing any of ``inputs`` (the files and folders the command reads); a folder that
+    cannot be written. ``overwrite=False``: the target must not exist. ``replace``: the command replaces
+    the folder whole (``atomic_dir``), allowed only for folders edgernn's own mark says it made."""
     path = Path(path)
     if str(path) == "" or "\0" in str(path):
         raise UserError(f"{option}: empty or invalid path")
-    if path.exists() or path.is_symlink():
+    _check_name_lengths(path, option)
+    _check_not_special(path, option)
+    check_not_overlapping(path, inputs, option)
+    if path.exists():
         if kind == "file" and path.is_dir():
             raise UserError(f"{option} {path}: is a folder; expected a file name")
         if kind == "folder" and not path.is_dir():
             raise UserError(f"{option} {path}: exists and is not a folder")
         if not overwrite:
             raise UserError(f"{path} already exists (pass --overwrite to replace it)")
+        if kind == "folder" and replace:
+            check_made_by_edgernn(path, option)
+    if kind == "file":
+        _check_not_run_owned(path, option)
     # the deepest existing ancestor must be a folder we can create entries in
     parent = path.parent if kind == "file" or not path.is_dir() else path
     while not parent.exists() and parent != parent.parent:
@@ -106,6 +129,80 @@ def check_out(path: str | os.PathLike, kind: str = "file", overwrite: bool = Tru
     except OSError as e:
         raise UserError(f"{option} {path}: cannot write in {parent} ({e.strerror})") from None
     return path
+
+
+def _check_name_lengths(path: Path, option: str) -> None:
+    """ENAMETOOLONG before any work, with room for the temporary names atomic writes use."""
+    if len(os.fsencode(path)) > PATH_MAX - NAME_MARGIN:
+        raise UserError(f"{option}: path too long ({len(os.fsencode(path))} bytes; at most {PATH_MAX - NAME_MARGIN})")
+    for part in path.parts:
+        if len(os.fsencode(part)) > NAME_MAX - NAME_MARGIN:
+            raise UserError(f"{option}: name {part[:40]!r}... too long ({len(os.fsencode(part))} bytes; at most "
+                            f"{NAME_MAX - NAME_MARGIN})")
+
+
+def _check_not_special(path: Path, option: str) -> None:
+    """A symlink would redirect the write elsewhere; a device or FIFO would be replaced by a regular file
+    (as root, ``--out /dev/null`` would replace /dev/null)."""
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there yet (a file in the way of its folder is reported by check_out)
+    except OSError as e:
+        raise UserError(f"{option} {path}: cannot access ({e.strerror})") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UserError(f"{option} {path}: is a symbolic link; give the real path")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise UserError(f"{option} {path}: is a device, FIFO or socket, not a file or folder")
+
+
+def _check_not_run_owned(path: Path, option: str) -> None:
+    if path.name in RUN_OWNED and (path.parent / "config.json").is_file() and (path.parent / "model.keras").exists():
+        raise UserError(f"{option} {path}: {path.name} belongs to the run folder {path.parent}; "
+                        "choose another file name")
+
+
+def check_not_overlapping(path: str | os.PathLike, inputs, option: str = "--out") -> None:
+    """Refuse an output equal to, inside, or containing any input (compared after resolving symlinks
+    and '..'), so no write or replacement can reach what the command reads."""
+    out = Path(os.path.realpath(path))
+    for given in inputs:
+        if given is None:
+            continue
+        src = Path(os.path.realpath(given))
+        if out == src:
+            raise UserError(f"{option} {path}: is the input {given}; choose another output")
+        if out.is_relative_to(src):
+            raise UserError(f"{option} {path}: is inside the input {given}; choose an output outside it")
+        if src.is_relative_to(out):
+            raise UserError(f"{option} {path}: contains the input {given}; choose an output that does not")
+
+
+def inside(folder: str | os.PathLike, name: str) -> Path:
+    """``folder / name`` for a file name built from data, checked to stay inside ``folder`` (one plain
+    component: no separator, no '..', no leading dot, not over-long)."""
+    if (not name or name in (".", "..") or name.startswith(".") or "/" in name or "\\" in name or "\0" in name
+            or len(os.fsencode(name)) > NAME_MAX - NAME_MARGIN):
+        raise UserError(f"{name[:60]!r}: not a safe file name")
+    path = Path(folder) / name
+    if Path(os.path.realpath(path)).parent != Path(os.path.realpath(folder)):
+        raise UserError(f"{path}: would be written outside {folder}")
+    return path
+
+
+OWNER_MARK = ".edgernn-made"  # written into every folder atomic_dir builds: the record that edgernn made it
+
+
+def check_made_by_edgernn(folder: str | os.PathLike, option: str = "--out") -> None:
+    """``--overwrite`` replaces only folders edgernn made (they hold ``OWNER_MARK``), never a user's."""
+    folder = Path(folder)
+    try:
+        st = os.lstat(folder / OWNER_MARK)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode) or os.lstat(folder).st_uid != os.getuid():
+        raise UserError(f"{option} {folder}: not a folder edgernn made (no {OWNER_MARK} in it); --overwrite "
+                        "replaces only those. Remove it yourself or choose another output")
 
 
 PARTIAL_MARK = ".edgernn-partial.json"
@@ -174,23 +271,29 @@ def atomic_dir(final: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
 
     On any exception (including KeyboardInterrupt) the temporary folder is removed, so an
     interrupted step never leaves a half-written ``final``. An existing ``final`` is an
-    error unless ``overwrite`` is set (then it is replaced only once the new one is complete).
+    error unless ``overwrite`` is set (then it is replaced only once the new one is complete, and only
+    if edgernn made it). The folder gets ``OWNER_MARK``; the old copy goes to a fresh name of our own,
+    so no folder edgernn did not make (such as a user's ``.RUN.old``) is ever deleted.
     """
     final = Path(final)
+    _check_not_special(final, "output")
     if final.exists() and not overwrite:
         raise UserError(f"{final} already exists (pass --overwrite to replace it)")
+    if final.exists():
+        check_made_by_edgernn(final, "output")
     final.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_partials(final.parent, prefix=f".{final.name}.")
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         mark_partial(tmp)
+        (tmp / OWNER_MARK).write_text(json.dumps({"made_by": "edgernn", "pid": os.getpid()}) + "\n")
         yield tmp
         (tmp / PARTIAL_MARK).unlink(missing_ok=True)
         if final.exists():
-            old = final.with_name(f".{final.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
+            check_made_by_edgernn(final, "output")
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            os.replace(final, old)  # onto our own empty folder: rename(2) allows that
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
         else:

@@ -50,7 +50,7 @@ def test_labelled_anomalies_left_out_of_the_test_part_are_reported(tmp_path):
     (["--window", "300", "--train-end", "1100"], "the test part has 100 samples, fewer than one window (300)"),
     (["--window", "abc"], "--window must be an integer or 'auto'"),
     (["--window", "1"], "--window must be an integer >= 2"),
-    (["--stride", "0"], "--stride must be >= 1"),
+    (["--stride", "0"], "Invalid value for '--stride'"),
 ])
 def test_bad_window_and_train_end_are_one_line_errors(tmp_path, args, message):
     path = sine_series_csv(tmp_path / "s.csv")

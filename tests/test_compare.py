@@ -77,7 +77,7 @@ def test_compare_report(tiny_data, tmp_path):
     (["--budget", "flops"], "Invalid value for '--budget'"),
     (["--targets", "gpu"], "unknown target 'gpu'"),
     (["--targets", "mcu:esp32"], "unknown board 'esp32'"),
-    (["--seeds", "0"], "--seeds must be at least 1"),
+    (["--seeds", "0"], "Invalid value for '--seeds'"),
     (["--seq-lens", "50,x"], "--seq-lens must be comma-separated integers >= 2"),
 ])
 def test_bad_inputs_exit_2(tiny_data, tmp_path, args, message):

@@ -144,7 +144,7 @@ def test_cells_budgets_and_options():
     (["--cells", "gru,cnn"], "unknown cell(s) cnn"),
     (["--cells", "gru,gru"], "--cells must name each cell once"),
     (["--prune-sparsities", "0.5,1.5"], "--prune-sparsities must be distinct fractions"),
-    (["--prune-epochs", "0"], "--prune-epochs must be at least 1"),
+    (["--prune-epochs", "0"], "Invalid value for '--prune-epochs'"),
 ])
 def test_bad_cell_options_exit_2(tiny_data, tmp_path, args, message):
     r = CliRunner().invoke(main, ["compare", "--data", str(tiny_data), "--task", "classify", "--out", str(tmp_path / "c"),

@@ -24,14 +24,15 @@ def test_atomic_dir_removed_on_interrupt(tmp_path):
 
 def test_atomic_dir_refuses_existing_unless_overwrite(tmp_path):
     final = tmp_path / "run"
-    final.mkdir()
-    (final / "old").write_text("x")
+    with io.atomic_dir(final) as tmp:
+        (tmp / "old").write_text("x")
     with pytest.raises(UserError, match="already exists"):
         with io.atomic_dir(final):
             pass
     with io.atomic_dir(final, overwrite=True) as tmp:
         (tmp / "new").write_text("y")
-    assert sorted(p.name for p in final.iterdir()) == ["new"]
+    assert sorted(p.name for p in final.iterdir()) == [io.OWNER_MARK, "new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the old copy is gone, nothing else left
 
 
 def test_write_json_is_atomic_and_readable(tmp_path):

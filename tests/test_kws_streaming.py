@@ -151,3 +151,34 @@ def test_detect_uses_the_runs_stored_interval_and_threshold(tiny_run, tmp_path):
     r = st.detect_file(run, tmp_path / "a.wav")
     assert r["every_ms"] == 400 and r["results"] == 6 and r["recognize"]["threshold"] == 17
     assert st.detect_file(run, tmp_path / "a.wav", every_ms=200)["results"] == 11
+
+
+def test_detect_in_blocks_equals_the_whole_recording(tiny_run, tmp_path):
+    """Block boundaries (here every 1.7 s, at 44.1 kHz stereo: resampled block by block) change nothing."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((44100 * 9, 2)) * 0.05).astype(np.float32)
+    x[44100 * 3:44100 * 4] *= 8  # something loud to detect
+    sf.write(tmp_path / "a.wav", x, 44100, subtype="PCM_16")
+    blocks = st.detect_file(tiny_run, tmp_path / "a.wav", every_ms=100, threshold=0, block_seconds=1.7)
+    det = st.load_detector(tiny_run)
+    times, scores = st.model_results(det, st.read_audio(tmp_path / "a.wav", 16000), 100)
+    ref = detect(times.tolist(), scores.tolist(), len(det.class_names), det.ignore, RecognizeConfig(threshold=0))
+    assert blocks["results"] == len(times) and blocks["seconds"] == 9.0
+    assert [(d["time_ms"], d["score"]) for d in blocks["detections"]] == [(d.time_ms, d.score) for d in ref]
+    from edgernn.data.wav import wav_blocks
+
+    _, audio = wav_blocks(tmp_path / "a.wav", 16000, block_seconds=1.7)
+    parts = list(st.stream_results(det, audio, st.every_frames(100, det.features)))
+    assert len(parts) > 3  # several blocks, each with results
+    np.testing.assert_array_equal(np.concatenate([t for t, _ in parts]), times)
+    np.testing.assert_array_equal(np.concatenate([s for _, s in parts]), scores)
+
+
+def test_detect_reads_recordings_longer_than_ten_minutes(tiny_run, tmp_path):
+    write_wav(tmp_path / "long.wav", (np.random.default_rng(0).standard_normal(16000 * 660) * 0.01).astype(np.float32))
+    r = CliRunner().invoke(main, ["detect", str(tiny_run), str(tmp_path / "long.wav"), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["seconds"] == 660 and out["results"] == 1 + (1 + (16000 * 660 - 480) // 320 - 49) // 10

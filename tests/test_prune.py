@@ -67,7 +67,7 @@ def test_structured_prune_halves_units(tiny_runs, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["prune", "/no/run"], "no such run folder"),
-    (["prune", "{run}", "--sparsity", "1.5"], "--sparsity must be between 0 and 1"),
+    (["prune", "{run}", "--sparsity", "1.5"], "Invalid value for '--sparsity'"),
 ])
 def test_bad_inputs_exit_2(tiny_runs, args, message):
     r = CliRunner().invoke(main, [a.format(run=tiny_runs["gru"]) for a in args])

@@ -44,7 +44,7 @@ def test_bad_recipe_values_are_user_errors(kwargs):
 def test_bad_recipe_option_exits_2_before_reading_data(tmp_path):
     r = CliRunner().invoke(main, ["train", "--task", "classify", "--data", str(tmp_path / "none.npz"),
                                   "--out", str(tmp_path / "r"), "--batch-size", "0"])
-    assert r.exit_code == 2 and "--batch-size must be >= 1" in r.output
+    assert r.exit_code == 2 and "Invalid value for '--batch-size'" in r.output
 
 
 def test_guard_flags_near_chance_and_first_epoch_best():

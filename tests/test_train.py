@@ -65,7 +65,7 @@ def test_interrupted_training_leaves_no_run_folder(tiny_npz, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--arch", "transformer"], "unknown arch 'transformer'"),
-    (["--units", "0"], "--units must be between"),
+    (["--units", "0"], "Invalid value for '--units'"),
     (["--data", "/no/such/place"], "no such file or folder"),
     (["--task", "anomaly"], "task 'anomaly' needs a .csv"),
 ])

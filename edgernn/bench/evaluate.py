@@ -46,7 +46,7 @@ def evaluate(artifact: str | Path, data: str | Path | None = None, runtime: str 
     artifact = Path(artifact)
     io.check_regular_file(artifact, "model file")
     if out is not None:
-        io.check_out(out, "file")
+        io.check_out(out, "file", inputs=[artifact, artifact.parent / "config.json", data])
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be >= 1 (the number of test samples to evaluate), got {limit}")
     config = run_config_for(artifact)

@@ -123,15 +123,15 @@ def bench(artifacts, target: str = D.BENCH_TARGET, runtimes=None, threads: int =
     if not artifacts:
         raise UserError("no artifacts to benchmark")
     if out is not None:
-        io.check_out(out, "folder")  # before anything is measured
+        io.check_out(out, "folder", inputs=[*artifacts, data])  # before anything is measured
     if limit is not None and limit < 0:
         raise UserError(f"--limit must be >= 0 (0: no accuracy), got {limit}")
     if runtimes is not None:
         unknown = [r for r in runtimes if r not in RUNTIMES]
         if unknown:
             raise UserError(f"unknown runtime(s) {', '.join(unknown)} (choose from {', '.join(RUNTIMES)})")
-    if min(threads, runs, repeats) < 1 or warmup < 0:
-        raise UserError("--threads, --runs and --repeat must be >= 1 and --warmup >= 0")
+    if not (1 <= threads <= 256 and 1 <= runs <= 1_000_000 and 1 <= repeats <= 100 and 0 <= warmup <= 100_000):
+        raise UserError("--threads must be 1..256, --runs 1..1000000, --repeat 1..100 and --warmup 0..100000")
     tgt = make_target(target, out=out, **target_options)
     try:
         plan = tgt.plan(artifacts, runtimes)

@@ -118,7 +118,8 @@ def columns_and_rows(rows: list[dict]) -> tuple[list[str], list[list]]:
     return COLUMNS, table_rows(rows)
 
 
-def print_table(rows: list[dict], title: str = "benchmark") -> None:
+def print_table(rows: list[dict], title: str = "benchmark", console=None) -> None:
+    """The table of ``rows`` on ``console`` (default: a rich Console on stdout)."""
     import sys
 
     from rich.console import Console
@@ -134,7 +135,7 @@ def print_table(rows: list[dict], title: str = "benchmark") -> None:
         t.add_column(escape(c), justify="left" if c in left else "right")
     for r in cells:
         t.add_row(*(escape(str(v)) for v in r))
-    Console(width=None if sys.stdout.isatty() else 180).print(t)  # pipes and logs get the full table
+    (console or Console(width=None if sys.stdout.isatty() else 180)).print(t)  # pipes and logs get the full table
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -155,13 +156,16 @@ def pareto_png(rows: list[dict], title: str) -> bytes | None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    biggest = max(r["file_bytes"] for r in pts)
-    for r in pts:
+    biggest = max(max(r["file_bytes"] for r in pts), 1)
+    front = [pts[i] for i in pareto_front([(r["latency_ms"]["p50"], r["accuracy"]) for r in pts])]
+    labelled = pts if len(pts) <= LABELLED_POINTS else front
+    colors = [f"C{i % 10}" for i in range(len(pts))]
+    ax.scatter([r["latency_ms"]["p50"] for r in pts], [100 * r["accuracy"] for r in pts],
+               s=[40 + 600 * r["file_bytes"] / biggest for r in pts], c=colors, alpha=0.55)  # one call: fast
+    for r in labelled:
         x, y = r["latency_ms"]["p50"], 100 * r["accuracy"]
-        ax.scatter(x, y, s=40 + 600 * r["file_bytes"] / biggest, alpha=0.55)
         ax.annotate(f"{short_name(r)}\n{r['runtime']}, {r['file_bytes'] / 1024:.0f} KB", (x, y), fontsize=7,
                     xytext=(4, 4), textcoords="offset points")
-    front = [pts[i] for i in pareto_front([(r["latency_ms"]["p50"], r["accuracy"]) for r in pts])]
     ax.plot([r["latency_ms"]["p50"] for r in front], [100 * r["accuracy"] for r in front], "k--", lw=0.8,
             label="Pareto front")
     ax.set_xscale("log")
@@ -225,6 +229,55 @@ MCU_ABOUT = ("Generated C in firmware under QEMU: instructions counted exactly (
              "the benchmark's test vectors; RAM is static data + measured stack high-water mark.")
 
 
+MAX_ROWS = 5000       # rows in one report: far above any bench or sweep; bounds a hostile results.json
+MAX_TEXT = 1000       # characters of one text field
+LABELLED_POINTS = 60  # beyond this many points a plot labels only its Pareto front (labels cost seconds each 100)
+_TEXT_FIELDS = ("model_kind", "runtime_version", "host", "cpu_model", "machine", "metric", "estimate", "error",
+                "install", "timestamp", "edgernn_version", "sha256")
+_NUMBER_FIELDS = ("peak_rss_bytes", "rss_runtime_import_bytes", "accuracy", "throughput_per_s", "threads", "warmup",
+                  "runs", "repeats")
+_MCU_NUMBERS = ("flash_without_vectors_bytes", "ram_bytes", "instructions_per_inference", "instructions_per_mac",
+                "estimated_latency_ms", "vectors", "mismatching_vectors")
+_MCU_TEXTS = ("board", "cpu", "estimate", "accuracy_basis")
+
+
+def _is_number(v) -> bool:
+    import math
+
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_text(v) -> bool:
+    return isinstance(v, str) and len(v) <= MAX_TEXT
+
+
+def row_problem(r) -> str | None:
+    """What is wrong with one result row for the report's tables and plots, or None. Every field the report
+    reads is checked here, so a hand-edited or hostile results.json gives one error line, not a traceback."""
+    if not isinstance(r, dict):
+        return "not an object"
+    for k in ("artifact", "runtime", "target"):
+        if not _is_text(r.get(k)) or not r[k]:
+            return f"{k!r} must be a non-empty string of at most {MAX_TEXT} characters"
+    if not _is_number(r.get("file_bytes")) or r["file_bytes"] < 0:
+        return "'file_bytes' must be a number >= 0"
+    bad = [k for k in _TEXT_FIELDS if r.get(k) is not None and not _is_text(r[k])]
+    bad += [k for k in _NUMBER_FIELDS if r.get(k) is not None and not _is_number(r[k])]
+    lat, spread = r.get("latency_ms"), r.get("p50_spread_ms")
+    if lat is not None and not (isinstance(lat, dict) and all(_is_number(lat.get(q)) and lat[q] >= 0 for q in ("p50", "p99"))):
+        bad.append("latency_ms (needs p50 and p99 >= 0)")
+    if spread is not None and not (isinstance(spread, list) and len(spread) == 2 and all(map(_is_number, spread))):
+        bad.append("p50_spread_ms (needs [min, max])")
+    m = r.get("mcu")
+    if m is not None:
+        if not isinstance(m, dict):
+            bad.append("mcu")
+        else:
+            bad += [f"mcu.{k}" for k in _MCU_NUMBERS if m.get(k) is not None and not _is_number(m[k])]
+            bad += [f"mcu.{k}" for k in _MCU_TEXTS if m.get(k) is not None and not _is_text(m[k])]
+    return f"bad field(s): {', '.join(bad)}" if bad else None
+
+
 def load_results(folder: Path) -> list[dict]:
     f = Path(folder) / "results.json"
     if not f.is_file():
@@ -232,7 +285,27 @@ def load_results(folder: Path) -> list[dict]:
     data = io.read_json(f)
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise UserError(f"{f}: not an edgernn bench result")
-    return data["results"]
+    rows = data["results"]
+    if len(rows) > MAX_ROWS:
+        raise UserError(f"{f}: {len(rows)} result rows; a report takes at most {MAX_ROWS}")
+    for i, r in enumerate(rows):
+        problem = row_problem(r)
+        if problem:
+            raise UserError(f"{f}: result row {i}: {problem}")
+    return rows
+
+
+def target_file_names(targets: list[str]) -> dict[str, str]:
+    """``pareto_<target>.png`` per target, made safe: the target comes from results.json (data, not a path),
+    so anything but letters, digits, '-', '_' is replaced and names that collide get a number."""
+    names: dict[str, str] = {}
+    for t in targets:
+        stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in t)[:60] or "target"
+        name, k = f"pareto_{stem}.png", 2
+        while name in names.values():
+            name, k = f"pareto_{stem}_{k}.png", k + 1
+        names[t] = name
+    return names
 
 
 def report(folders, out, formats=D.REPORT_FORMATS) -> list[Path]:
@@ -242,15 +315,18 @@ def report(folders, out, formats=D.REPORT_FORMATS) -> list[Path]:
     unknown = [f for f in formats if f not in ("md", "html")]
     if unknown:
         raise UserError(f"unknown report format(s) {', '.join(unknown)} (choose md, html)")
-    out = io.check_out(out, "folder")
+    out = io.check_out(out, "folder", inputs=folders)
     rows = [r for f in folders for r in load_results(Path(f))]
+    if len(rows) > MAX_ROWS:
+        raise UserError(f"{len(rows)} result rows in these folders; a report takes at most {MAX_ROWS}")
     out.mkdir(parents=True, exist_ok=True)
     targets = sorted({r["target"] for r in rows})
+    files = target_file_names(targets)
     pngs = {}
     for t in targets:
         png = pareto_png([r for r in rows if r["target"] == t], f"{t}")
         if png:
-            io.atomic_write_bytes(out / f"pareto_{t}.png", png)
+            io.atomic_write_bytes(io.inside(out, files[t]), png)
             pngs[t] = png
     written = []
     if "md" in formats:
@@ -259,7 +335,7 @@ def report(folders, out, formats=D.REPORT_FORMATS) -> list[Path]:
             trows = [r for r in rows if r["target"] == t]
             sections += [f"## target: {t}", "", *([MCU_ABOUT, ""] if is_mcu(trows) else []), markdown_table(trows), ""]
             if t in pngs:
-                sections += [f"![{t}](pareto_{t}.png)", ""]
+                sections += [f"![{t}]({files[t]})", ""]
         io.atomic_write_text(out / "report.md", "\n".join(sections))
         written.append(out / "report.md")
     if "html" in formats:

@@ -31,6 +31,17 @@ def detect_task(path: str | Path) -> str:
     return "kws"
 
 
+def preflight(path: str | Path, task: str | None = None) -> None:
+    """Fail fast, before workers start, on a dataset that cannot load: a listing for keyword folders (their
+    features take minutes to compute), the loader itself for the other formats (seconds)."""
+    if detect_task(path) == "kws" and task in (None, "kws"):
+        from edgernn.data.speech_commands import default_keywords, list_clips
+
+        list_clips(Path(path), default_keywords(Path(path)))
+    else:
+        load_dataset(path, task=task)
+
+
 def load_dataset(path: str | Path, task: str | None = None, **options) -> Dataset:
     """Load any supported dataset; ``options`` go to the format's loader."""
     kind = detect_task(path)

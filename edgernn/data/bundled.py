@@ -194,14 +194,13 @@ def write_bundled(name: str, out: str | Path, seed: int = D.SEED, val_fraction: 
     """Write bundled dataset ``name`` to ``out``: ``.npz`` for classification, ``.csv`` for anomaly."""
     import io
 
-    from edgernn.io import atomic_write_bytes, atomic_write_text
+    from edgernn.io import atomic_write_bytes, atomic_write_text, check_out
 
     name, out = _resolve(name), Path(out)
     want = ".npz" if BUNDLED[name][0] == "classify" else ".csv"
     if out.suffix != want:
         raise UserError(f"{out}: {name} is a {BUNDLED[name][0]}-task dataset; write it to a {want} file")
-    if out.exists() and not overwrite:
-        raise UserError(f"{out} exists (use --overwrite to replace it)")
+    check_out(out, "file", overwrite=overwrite)
     arrays = load_bundled(name, seed=seed, val_fraction=val_fraction)
     if want == ".npz":
         buf = io.BytesIO()

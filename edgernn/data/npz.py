@@ -13,7 +13,6 @@ the same for training, eval, quantization calibration, ONNX/C test vectors and f
 """
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +26,9 @@ MAX_CLASSES = 10_000
 
 
 def _open(path: Path) -> dict:
-    from edgernn.io import check_regular_file, check_zip_bounds
+    from edgernn.arrays import read_npz
 
-    check_regular_file(path, ".npz dataset", MAX_NPZ_BYTES)  # FIFOs and devices refused, never read
-    check_zip_bounds(path, None, ".npz dataset", max_unpacked=2 * MAX_NPZ_BYTES)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise UserError(f"{path}: not a readable .npz ({str(e)[:100]})") from None
+    return read_npz(path, ".npz dataset", MAX_NPZ_BYTES)  # every member a real .npy, sizes checked first
 
 
 def _labels(y: np.ndarray, names, path: Path, max_classes: int | None = None):
@@ -66,6 +59,17 @@ def _labels(y: np.ndarray, names, path: Path, max_classes: int | None = None):
     if len(classes) < n:
         raise UserError(f"{path}: class_names has {len(classes)} names but y goes up to {n - 1}")
     return y, classes
+
+
+def _split(split: np.ndarray, n: int, path: Path) -> np.ndarray:
+    """The ``split`` array as N strings; a column (N, 1) or any other shape is refused, since comparing it
+    with the rows of X would broadcast to an (N, N) mask instead of selecting rows."""
+    if split.ndim != 1 or split.dtype.kind not in "US":
+        raise UserError(f"{path}: split must be a 1-D array of strings (train, val, test), got shape "
+                        f"{split.shape} of {split.dtype}")
+    if len(split) != n:
+        raise UserError(f"{path}: split has {len(split)} entries, X has {n} rows")
+    return split.astype(str)
 
 
 def stratified_split(y: np.ndarray, seed: int, val_fraction: float, test_fraction: float) -> np.ndarray:
@@ -123,9 +127,7 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
     if len(np.unique(y)) < 2:
         raise UserError(f"{path}: every sample has the same label; classification needs at least 2 classes")
     if "split" in z:
-        split = z["split"].astype(str)
-        if len(split) != len(X):
-            raise UserError(f"{path}: split has {len(split)} entries, X has {len(X)} rows")
+        split = _split(z["split"], len(X), path)
         unknown = sorted(set(split.tolist()) - set(SPLITS))
         if unknown:
             raise UserError(f"{path}: unknown split name(s) {unknown} (use train, val, test)")
@@ -148,9 +150,7 @@ def _test_only(path: Path, X: np.ndarray, y: np.ndarray, z: dict, class_names) -
     classes = list(class_names) if class_names is not None else _labels(y, z.get("class_names"), path)[1]
     y = _run_labels(y, z.get("class_names"), classes, path)
     if "split" in z:
-        split = z["split"].astype(str)
-        if len(split) != len(X):
-            raise UserError(f"{path}: split has {len(split)} entries, X has {len(X)} rows")
+        split = _split(z["split"], len(X), path)
         keep = split == "test"
         if not keep.any():
             raise UserError(f"{path}: no rows with split 'test' to evaluate on")

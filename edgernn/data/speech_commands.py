@@ -285,10 +285,12 @@ def _load_cache(cache: Path, chosen, cfg: FeatureConfig, n_classes: int) -> dict
     every later load."""
     if not cache.is_file():
         return None
-    try:
-        with np.load(cache, allow_pickle=False) as z:
-            splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in chosen}
-    except Exception:  # noqa: BLE001  (any damage: zip, header, missing key -> rebuild)
+    from edgernn.arrays import read_npz
+
+    try:  # the cache lives in the user's dataset folder: read as any user .npz
+        z = read_npz(cache, "feature cache")
+        splits = {s: Split(z[f"{s}_X"], z[f"{s}_y"]) for s in chosen}
+    except (UserError, KeyError):  # any damage: zip, header, missing key -> rebuild
         return None
     for s, split in splits.items():
         X, y = split.X, split.y

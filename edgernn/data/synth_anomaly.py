@@ -118,7 +118,7 @@ def synth_anomaly(out: str | Path, seed: int = D.SEED, train_seconds: float = D.
         if not (isinstance(seconds, (int, float)) and 5 <= seconds <= MAX_SECONDS):  # NaN fails both tests
             raise UserError(f"{name} must be between 5 and {MAX_SECONDS} seconds, got {seconds}")
     rng = np.random.default_rng(seed)
-    out = io.check_out(out, "folder", overwrite=overwrite)
+    out = io.check_out(out, "folder", overwrite=overwrite, replace=True)
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
         counts = {}
         for name, seconds in (("train", train_seconds), ("val", val_seconds)):

@@ -421,7 +421,7 @@ def synth_kws(out: str | Path, seed: int = D.SEED, per_word: int = D.SYNTH_PER_W
     keywords = parse_keywords(keywords)
     if skip_existing and is_complete(out):
         return out
-    io.check_out(out, "folder", overwrite=overwrite)
+    io.check_out(out, "folder", overwrite=overwrite, replace=True)
     engines = parse_engines(engines)
     check_keywords_audible(keywords, engines)
     unknown_total = per_word * UNKNOWN_PER_SPEAKER if unknown_total is None else unknown_total

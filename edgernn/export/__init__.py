@@ -42,5 +42,7 @@ def export(source, format: str = D.EXPORT_FORMAT, out=None, int8: bool = False) 
     if out is not None:
         from edgernn.io import check_out
 
-        check_out(out, "file" if format == "onnx" else "folder")  # c and c-array write into a folder
+        source = Path(source)
+        read = [source / n for n in ("model.keras", "config.json", "model_int8.tflite")] if source.is_dir() else [source]
+        check_out(out, "file" if format == "onnx" else "folder", inputs=read)  # c and c-array write into a folder
     return FORMATS[format](source, out=out, int8=int8)

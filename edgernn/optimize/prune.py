@@ -159,7 +159,8 @@ def prune(run: str | Path, sparsity: float = D.PRUNE_SPARSITY, structured: bool 
     if config.task == "anomaly" and structured and config.anomaly_model == "autoencoder":
         raise UserError("structured pruning of autoencoders is not supported (use magnitude pruning)")
     out = Path(out) if out else run.with_name(f"{run.name}-{'structured' if structured else 'pruned'}")
-    io.check_out(out, "folder", overwrite=overwrite)
+    io.check_out(out, "folder", overwrite=overwrite, replace=True,
+                 inputs=[run / "model.keras", run / "config.json"])
     ds = load_data_for_run(config)
     before = {"metric": _test_metric(model, config, ds), **size_report(model)}
     if structured:

@@ -67,7 +67,8 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
         raise UserError("--calibration-samples must be at least 1")
     run = check_run(run)
     config = load_config(run)
-    out = io.check_out(Path(out) if out else run / f"model_{mode}.tflite", "file")
+    out = io.check_out(Path(out) if out else run / f"model_{mode}.tflite", "file",
+                       inputs=[run / "model.keras", run / "config.json"])
     cal = calibration_set(config, calibration_samples, seed) if mode == "int8" else np.zeros((1, 1, 1), np.float32)
     if mode == "int8" and config.arch == "gru":
         from edgernn.optimize.gru_int8 import build, build_anomaly

@@ -28,7 +28,7 @@ from edgernn.streaming.recognize import (MAX_RESULTS, Detection, RecognizeComman
                                          score_from_int8, score_from_probability)
 
 DEFAULT_EVERY_MS = D.KWS_EVERY_MS
-MAX_AUDIO_SECONDS = 2 * 3600  # bound on a recording detect reads (float32 in memory: ~0.5 GB)
+MAX_AUDIO_SECONDS = 2 * 3600  # bound of read_audio, which holds a whole recording (detect streams blocks instead)
 CHUNK_FRAMES = 4096
 CHUNK_BYTES = 32 << 20
 
@@ -202,26 +202,69 @@ def recognize(times: np.ndarray, scores: np.ndarray, num_classes: int, ignore, c
     return out
 
 
-def detect_file(run_or_model, audio, every_ms: int | None = None, threshold: int | None = None) -> dict:
+BLOCK_SECONDS = 30.0  # detect reads a recording in blocks of this length: memory does not grow with its length
+
+
+def stream_results(det: Detector, blocks, every: int):
+    """(time_ms, scores) per block of audio: the schedule of ``model_results`` computed incrementally, keeping
+    only the samples of the next frame and the frames of one model window between blocks."""
+    cfg = det.features
+    tail = np.zeros(0, np.float32)                         # samples from frame `done` on
+    history = np.zeros((0, cfg.num_features), np.float32)  # the frames just before frame `done`
+    done = 0
+    for block in blocks:
+        buf = np.concatenate([tail, np.asarray(block, np.float32)])
+        feats = stream_features(buf, cfg)  # frames done .. done + n - 1
+        n = len(feats)
+        if n == 0:
+            tail = buf
+            continue
+        tail = buf[n * cfg.hop:]
+        window = np.concatenate([history, feats])
+        first = done - len(history)  # frame number of window[0]
+        fs = result_frames(done + n, cfg.num_frames, every)
+        fs = fs[fs > done]
+        if len(fs):
+            yield result_time_ms(fs, cfg), det.scores(np.stack([window[f - cfg.num_frames - first:f - first]
+                                                                 for f in fs]))
+        done += n
+        history = window[len(window) - (cfg.num_frames - 1):] if cfg.num_frames > 1 else window[:0]
+
+
+def detect_file(run_or_model, audio, every_ms: int | None = None, threshold: int | None = None,
+                block_seconds: float = BLOCK_SECONDS) -> dict:
     """Detections in a recording: {"detections": [{time_ms, label, score}], "results": N, ...}.
 
     ``every_ms`` and ``threshold`` default to the run's config.json "streaming" values (200 ms, 200/255
-    when it has none)."""
+    when it has none). The recording is read and processed in blocks of ``block_seconds`` (hours of audio
+    in bounded memory); the results equal those of ``model_results`` on the whole recording."""
+    from edgernn.data.wav import wav_blocks
+
     det = load_detector(run_or_model)
     if every_ms is None:
         stored = det.config.streaming.every_ms if det.config.streaming is not None else None
         every_ms = stored if stored is not None else DEFAULT_EVERY_MS
-    x = read_audio(audio, det.features.sample_rate)
-    times, scores = model_results(det, x, every_ms)
+    every = every_frames(every_ms, det.features)
     rcfg = det.recognize_config()
     if threshold is not None:
         try:
             rcfg = RecognizeConfig(**{**rcfg.to_dict(), "threshold": int(threshold)})
         except ValueError as e:
             raise UserError(f"--threshold: {e}") from None
-    dets = recognize(times, scores, len(det.class_names), det.ignore, rcfg)
-    return {"audio": str(audio), "model": str(det.model_path), "seconds": len(x) / det.features.sample_rate,
-            "results": int(len(times)), "every_ms": every_ms, "recognize": rcfg.to_dict(),
+    seconds, blocks = wav_blocks(audio, det.features.sample_rate, block_seconds)
+    rc = RecognizeCommands(len(det.class_names), det.ignore, rcfg)
+    dets, results = [], 0
+    for times, scores in stream_results(det, blocks, every):
+        results += len(times)
+        for t, s in zip(times.tolist(), scores.tolist()):
+            d = rc.update(int(t), s)
+            if d is not None:
+                dets.append(d)
+    if results == 0:
+        raise UserError(f"audio of {seconds * 1000:.0f} ms is shorter than one model window "
+                        f"({det.features.clip_seconds * 1000:.0f} ms)")
+    return {"audio": str(audio), "model": str(det.model_path), "seconds": seconds,
+            "results": int(results), "every_ms": every_ms, "recognize": rcfg.to_dict(),
             "detections": [{"time_ms": d.time_ms, "label": det.class_names[d.label], "score": d.score}
                            for d in dets]}
 

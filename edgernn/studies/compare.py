@@ -236,8 +236,8 @@ def compare(data, task: str = D.STUDY_TASK, budget: str = D.COMPARE_BUDGET, unit
 
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
-    if seeds < 1:
-        raise UserError("--seeds must be at least 1")
+    if not 1 <= seeds <= 100:
+        raise UserError("--seeds must be 1..100")
     if prune_epochs < 1:
         raise UserError("--prune-epochs must be at least 1")
     names = parse_cells(cells)
@@ -247,6 +247,7 @@ def compare(data, task: str = D.STUDY_TASK, budget: str = D.COMPARE_BUDGET, unit
     user_lens = _lengths(user_seq_lens, "--user-seq-lens")
     if user_lens and task == "anomaly":
         raise UserError("--user-seq-lens resamples classification data; anomaly windows are set by the loader")
+    out = io.check_out(out, "folder", overwrite=overwrite, replace=True, inputs=[data])
     from edgernn.data import load_dataset
 
     ds = load_dataset(data, task=task)

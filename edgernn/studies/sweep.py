@@ -25,6 +25,7 @@ import hashlib
 import io as _io
 import itertools
 import json
+import math
 import os
 import random
 import re
@@ -105,14 +106,24 @@ def search_space(task: str, arch="gru,lstm", units="16,32", layers="1", sparsity
     return space
 
 
+MAX_TRIALS = 2000      # trials one sweep runs (each trains, converts and benchmarks a model: minutes)
+MAX_GRID = 1_000_000   # designs in the search space random search samples from
+
+
 def plan_trials(space: dict, search: str = "grid", trials: int | None = None, seed: int = 0) -> list[dict]:
     """The designs to run, in a fixed order: every combination, or a seeded random sample of them."""
     if search not in SEARCHES:
         raise UserError(f"unknown search {search!r} (choose from {', '.join(SEARCHES)})")
     axes = list(space)
+    if trials is not None and not 1 <= trials <= MAX_TRIALS:
+        raise UserError(f"--trials must be 1..{MAX_TRIALS}")
+    size = math.prod(len(space[a]) for a in axes)
+    if search == "grid" and trials is None and size > MAX_TRIALS:
+        raise UserError(f"the grid has {size:,} designs; a sweep runs at most {MAX_TRIALS:,}: narrow the axes, "
+                        "cap it with --trials, or use --search random")
+    if size > MAX_GRID:  # random search draws from the grid: it is built in memory
+        raise UserError(f"the search space has {size:,} designs; at most {MAX_GRID:,}: narrow the axes")
     grid = [dict(zip(axes, combo)) for combo in itertools.product(*(space[a] for a in axes))]
-    if trials is not None and trials < 1:
-        raise UserError("--trials must be at least 1")
     if search == "grid":
         return grid if trials is None else grid[:trials]
     # Random search samples designs without repeats; the seed makes the list (and so the resume) stable.
@@ -368,7 +379,7 @@ def sweep(data, task: str = D.STUDY_TASK, out=D.SWEEP_OUT, arch=D.SWEEP_ARCH, un
           cpu_runs: int = 50,
           progress: bool = True) -> dict:
     """Run (or resume) a sweep into ``out``; returns the summary (also in ``out/summary.json``)."""
-    from edgernn.data import detect_task
+    from edgernn.data import detect_task, preflight
     from edgernn.targets.boards import get_board
 
     space = search_space(task, arch, units, layers, sparsity, quant, window)
@@ -389,9 +400,10 @@ def sweep(data, task: str = D.STUDY_TASK, out=D.SWEEP_OUT, arch=D.SWEEP_ARCH, un
     found = detect_task(data)
     if (found == "anomaly") != (task == "anomaly"):
         raise UserError(f"{data}: {found} data does not fit --task {task}")
+    preflight(data, task)  # the dataset's own error here, not one per trial after Ray has started
     settings = {"task": task, "data": data, "epochs": epochs, "prune_epochs": prune_epochs, "seed": seed,
                 "board": board, "mcu_vectors": mcu_vectors, "cpu_runs": cpu_runs}
-    out = Path(out)
+    out = io.check_out(out, "folder", inputs=[data])
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / "sweep.json").is_file():
@@ -523,7 +535,7 @@ def write_outputs(out: Path, records: list[dict], summary: dict, board: str) -> 
         png = pareto_plot(ok, panels, f"{target}{':' + board if target == 'mcu' else ''}",
                           summary["best"]["id"] if summary["best"] else None)
         if png:
-            io.atomic_write_bytes(out / name, png)
+            io.atomic_write_bytes(io.inside(out, name), png)
             plots[target] = name
     best = out / "best"
     if summary["best"]:

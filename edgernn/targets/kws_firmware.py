@@ -114,7 +114,8 @@ def build_kws_firmware(run: str | Path, board: str = D.BOARD, wav: str | Path | 
         raise UserError(f"{pcm.size / setup.features.sample_rate:.1f} s of audio ({pcm.nbytes} bytes) does not fit "
                         f"in the {board}'s {b.flash_bytes} bytes of flash; use a shorter WAV")
     gcc = _tool("arm-none-eabi-gcc")
-    out = Path(out) if out else setup.run / f"firmware-{board}-kws"
+    out = io.check_out(Path(out) if out else setup.run / f"firmware-{board}-kws", "folder",
+                       inputs=[setup.run / "model.keras", setup.run / "config.json", setup.model, wav])
     build = out / "src"
     generate_c(setup.model, build)
     _, inp, _ = model_io(setup.model)

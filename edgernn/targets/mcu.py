@@ -67,6 +67,7 @@ def _vectors_header(inputs: np.ndarray, expected: np.ndarray) -> str:
 
 
 APPS = ("bench", "serial", "kws")
+MAX_VECTORS = 1000  # test vectors baked into flash; far above what a board holds for any real model
 
 
 def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | None = None,
@@ -93,15 +94,15 @@ def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | No
     model, b = Path(model), get_board(board)
     if not model.is_file():
         raise UserError(f"{model}: no such file")
-    if vectors < 1:
-        raise UserError("--vectors must be at least 1")
+    if not 1 <= vectors <= MAX_VECTORS:
+        raise UserError(f"--vectors must be 1..{MAX_VECTORS}")
     if app not in APPS:
         raise UserError(f"unknown app {app!r} (choose from {', '.join(APPS)})")
     if app == "serial" and b.uart is None:
         with_uart = ", ".join(name for name, x in BOARDS.items() if x.uart)
         raise UserError(f"the serial app needs a UART driver for {board}; boards with one: {with_uart}")
     gcc = _tool("arm-none-eabi-gcc")
-    out = io.check_out(Path(out) if out else model.parent / f"firmware-{board}", "folder")
+    out = io.check_out(Path(out) if out else model.parent / f"firmware-{board}", "folder", inputs=[model])
     _check_previous_src(out)
     # TFLite Micro reads the model (in a child first) before anything is written: a damaged model fails here.
     inputs, expected = test_set if test_set is not None else test_vectors(model, vectors, data_inputs=data_inputs)

@@ -40,8 +40,8 @@ class McuTarget(Target):
         self.board = get_board(board)
         if app not in APPS:
             raise UserError(f"unknown --app {app!r} (choose from {', '.join(APPS)})")
-        if vectors < 1:
-            raise UserError("--vectors must be at least 1")
+        if not 1 <= vectors <= 1000:
+            raise UserError("--vectors must be 1..1000")
         if not 0 < timeout <= 24 * 3600:
             raise UserError(f"--timeout must be more than 0 and at most a day, got {timeout}")
         if app == "kws" and wav is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import re
 import shlex
 import subprocess
@@ -26,6 +27,12 @@ def check_host(host: str) -> str:
     if not host or host.startswith("-") or not HOST_RE.match(host):
         raise UserError(f"invalid --host {host!r} (expected USER@HOSTNAME or HOSTNAME)")
     return host
+
+
+def _ancestors(folder: str) -> list[str]:
+    """'/a/b/c' -> ['/a', '/a/b', '/a/b/c'] (a normalized absolute path; '/' has none)."""
+    parts = [p for p in folder.split("/") if p]
+    return ["/" + "/".join(parts[:i + 1]) for i in range(len(parts))]
 
 
 class RpiTarget(RunnerTarget):
@@ -46,10 +53,11 @@ class RpiTarget(RunnerTarget):
         if not remote_dir or not remote_dir.startswith("/") or "\n" in remote_dir or "\0" in remote_dir:
             raise UserError(f"invalid --remote-dir {remote_dir!r} (an absolute folder on the board)")
         self.port, self.identity, self.timeout, self.run_timeout = port, identity, timeout, run_timeout
-        # remote_dir is the base; this run works only in its own new subfolder of it (self.run_dir)
-        self.remote_python, self.remote_base = remote_python, remote_dir.rstrip("/") or "/"
+        # remote_dir is the base; this run works only in its own new subfolder of it (self.run_dir). '..' is
+        # resolved here, before any folder is made, so "A/new/../../B/victim" never creates A/new.
+        self.remote_python, self.remote_base = remote_python, posixpath.normpath(remote_dir)
         self.remote_dir: str | None = None
-        self.created_base = False
+        self.created: list[str] = []  # folders this run made on the board, outermost first
         self.unreachable = False
         self.known_hosts = known_hosts
         self.tmp = Path(tempfile.mkdtemp(prefix="edgernn-rpi-"))
@@ -97,16 +105,22 @@ class RpiTarget(RunnerTarget):
         # A new, unique folder inside --remote-dir for this run (mktemp -d): two benches sharing the base
         # never touch each other's files, and clean-up removes only this folder (and the base only if this
         # run created it and it is empty).
-        base = shlex.quote(self.remote_base)
-        out = self.ssh(f"if [ -d {base} ]; then echo existed; else mkdir -p {base} && echo created; fi && "
-                       f"mktemp -d {shlex.quote(self.remote_base.rstrip('/') + '/edgernn-run.XXXXXXXX')}",
-                       what="connecting")
-        lines = out.strip().splitlines()
-        if len(lines) != 2 or lines[0] not in ("existed", "created") or not lines[1].startswith(
-                self.remote_base.rstrip("/") + "/edgernn-run."):
-            raise UserError(f"{self.host}: could not create a scratch folder in {self.remote_base}: {out.strip()[:200]}")
-        self.created_base = lines[0] == "created"
-        self.remote_dir = lines[1]
+        chain = _ancestors(self.remote_base)
+        template = self.remote_base.rstrip("/") + "/edgernn-run.XXXXXXXX"
+        # One folder at a time (never mkdir -p), each reported, so clean-up knows exactly what this run made.
+        script = ("for d in " + " ".join(shlex.quote(d) for d in chain) + "; do "
+                  'if [ ! -d "$d" ]; then mkdir -- "$d" && echo "created $d" || exit 1; fi; done; '
+                  f"echo ready && mktemp -d {shlex.quote(template)}") if chain else \
+            f"echo ready && mktemp -d {shlex.quote(template)}"
+        lines = self.ssh(script, what="connecting").strip().splitlines()
+        created = [ln[len("created "):] for ln in lines if ln.startswith("created ")]
+        self.created = [d for d in created if d in chain]
+        rest = [ln for ln in lines if not ln.startswith("created ")]
+        if (len(rest) != 2 or rest[0] != "ready" or self.created != created
+                or not rest[1].startswith(template[:-len("XXXXXXXX")])):
+            raise UserError(f"{self.host}: could not create a scratch folder in {self.remote_base}: "
+                            f"{' '.join(lines)[:200]}")
+        self.remote_dir = rest[1]
         staged = []
         for i, a in enumerate(artifacts):  # numbered names: no remote clashes, no odd characters
             name = f"a{i}{a.suffix}"
@@ -145,8 +159,9 @@ class RpiTarget(RunnerTarget):
 
         if self.remote_dir is not None and not self.unreachable:
             cmd = f"rm -rf -- {shlex.quote(self.remote_dir)}"
-            if self.created_base:
-                cmd += f"; rmdir -- {shlex.quote(self.remote_base)} 2>/dev/null; true"
+            for d in reversed(self.created):  # innermost first; rmdir keeps any that someone else filled
+                cmd += f"; rmdir -- {shlex.quote(d)} 2>/dev/null"
+            cmd += "; true"
             try:
                 self.ssh(cmd, what="cleaning up")
             except UserError:

@@ -122,7 +122,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
                        min_epochs=min_epochs, lr=lr, clipnorm=clipnorm, lr_schedule=lr_schedule)
     make_recipe(1, **recipe_args)  # bad values fail before the data is read
-    out = io.check_out(out, "folder", overwrite=overwrite)
+    out = io.check_out(out, "folder", overwrite=overwrite, replace=True, inputs=[data])
     data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic),
                         **_kws_data_options(task, data, keywords, holdout_engine, augment))
     ds = load_dataset(data, task=task, **data_options)
