@@ -90,16 +90,17 @@ def test_unrolled_training_copy_computes_what_the_saved_model_computes():
     import numpy as np
 
     from edgernn.models import build_classifier
+    from edgernn.records import Architecture
     from edgernn.train.loop import _rolled, _unrolled
 
     X = np.random.default_rng(0).normal(size=(16, 49, 10)).astype(np.float32)
     for arch in ("gru", "lstm", "rnn"):
-        config = {"task": "kws", "arch": arch, "units": 8, "layers": 2, "input_shape": [49, 10],
-                  "class_names": ["a", "b", "c"], "dropout": 0.0}
-        assert _unrolled(config) and not _unrolled(dict(config, task="classify"))
-        assert not _unrolled(dict(config, input_shape=[1000, 10]))  # long windows: not unrolled
+        config = Architecture(task="kws", arch=arch, units=8, layers=2, input_shape=[49, 10],
+                              class_names=["a", "b", "c"], dropout=0.0)
+        assert _unrolled(config) and not _unrolled(config.model_copy(update={"task": "classify"}))
+        assert not _unrolled(config.model_copy(update={"input_shape": [1000, 10]}))  # long windows: not unrolled
         layers = 2 if arch == "gru" else 1  # stacked once: every layer is unrolled, not only the first
-        config["layers"] = layers
+        config = config.model_copy(update={"layers": layers})
         trained = build_classifier(arch, 8, layers, (49, 10), 3, unroll=True)
         assert all(layer.unroll for layer in trained.layers if hasattr(layer, "unroll"))
         saved = _rolled(trained, config)
