@@ -53,7 +53,7 @@ def main(argv=None) -> int:
 
     from edgernn import api
     from edgernn.data import load_dataset
-    from edgernn.tf import load
+    from edgernn.io import load_keras_model
     from edgernn.train.run import prepare_inputs
 
     options: dict = {}
@@ -80,8 +80,7 @@ def main(argv=None) -> int:
     config = json.loads((Path(run) / "config.json").read_text())
     metrics = json.loads((Path(run) / "metrics.json").read_text())
     history = json.loads((Path(run) / "history.json").read_text())
-    _, keras = load()
-    model = keras.models.load_model(Path(run) / "model.keras", compile=False)
+    model = load_keras_model(Path(run) / "model.keras")  # through the model gate, like every load
     ds = load_dataset(config["data"], task="kws", progress=False, **config["data_options"])
     val = ds.splits["val"]
     log_probs = np.log(model.predict(prepare_inputs(val.X, config), batch_size=512, verbose=0) + 1e-9)

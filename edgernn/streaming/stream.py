@@ -61,10 +61,9 @@ class Detector:
         X = prepare_inputs(windows, self.config)
         if self.kind == "keras":
             if self._model is None:
-                from edgernn.tf import load
+                from edgernn.io import load_keras_model
 
-                _, keras = load()
-                self._model = keras.models.load_model(self.model_path, compile=False)
+                self._model = load_keras_model(self.model_path)  # the one model gate (docs/design/hardening.md)
             probs = self._model.predict(X, batch_size=512, verbose=0)
             return np.asarray([score_from_probability(p) for p in probs], dtype=np.int64)
         from edgernn.runtimes.base import quantize
