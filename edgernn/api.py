@@ -207,7 +207,7 @@ def firmware_build(model, board="mps2-an386", out=None, vectors=8, reference=Fal
                           every_ms=every_ms, arithmetic=arithmetic, audio=audio)
 
 
-def firmware_stream_kws(elf, wav, board="mps2-an386", port=None, baud=115200, timeout=60):
+def firmware_stream_kws(elf, wav, board="mps2-an386", port=None, baud=115200, timeout=60, foreign=False):
     """Stream ``wav`` to the serial-audio kws app: on ``port`` (a real board) or ``elf`` in QEMU; returns
     its results and detections."""
     import json
@@ -229,14 +229,15 @@ def firmware_stream_kws(elf, wav, board="mps2-an386", port=None, baud=115200, ti
         from edgernn.errors import UserError
 
         raise UserError(f"{elf}: no such file")
-    return run_kws_serial_qemu(elf, pcm, board=board, timeout=timeout)
+    return run_kws_serial_qemu(elf, pcm, board=board, timeout=timeout, foreign=foreign)
 
 
-def firmware_run_kws(elf, board="mps2-an386", timeout=300):
-    """Run a kws-app ELF in QEMU; returns its results, detections and instruction counts."""
+def firmware_run_kws(elf, board="mps2-an386", timeout=300, foreign=False):
+    """Run a kws-app ELF in QEMU; returns its results, detections and instruction counts.
+    ``foreign``: also run an ELF `firmware build` did not make, sandboxed (docs/design/hardening.md)."""
     from edgernn.targets.kws_firmware import run_kws_firmware
 
-    return run_kws_firmware(elf, board=board, timeout=timeout)
+    return run_kws_firmware(elf, board=board, timeout=timeout, foreign=foreign)
 
 
 def kws_device_detections(run, wav, every_ms=200, frontend="python", fixed=None):
@@ -263,13 +264,14 @@ def bench_serial(model, board="mps2-an386", port=None, vectors=4, baud=115200, t
     return measure_serial(model, board=board, port=port, vectors=vectors, baud=baud, timeout=timeout)
 
 
-def firmware_run(elf, board="mps2-an386", timeout=None, app="auto"):
+def firmware_run(elf, board="mps2-an386", timeout=None, app="auto", foreign=False):
     """Run firmware in QEMU; returns its parsed output and "app": the bench app's summary (vectors,
     mismatches, instruction ticks, stack) or the kws app's (detections, ...). ``app="auto"`` recognizes
-    the app from what it prints; ``timeout`` defaults to 120 s for the bench app, else 300 s."""
+    the app from what it prints; ``timeout`` defaults to 120 s for the bench app, else 300 s.
+    ``foreign``: also run an ELF `firmware build` did not make, sandboxed (docs/design/hardening.md)."""
     from edgernn.targets.firmware_app import run_any_firmware
 
-    return run_any_firmware(elf, board=board, timeout=timeout, app=app)
+    return run_any_firmware(elf, board=board, timeout=timeout, app=app, foreign=foreign)
 
 
 def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=False):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgernn.errors import UserError
-from edgernn.targets import kws_firmware, mcu
+from edgernn.targets import kws_firmware, mcu, qemu
 
 APPS = ("bench", "kws")
 MARKERS = {"bench": "EDGERNN-MCU", "kws": "EDGERNN-KWS"}  # the prefix of each app's own lines
@@ -32,12 +32,13 @@ def printed_app(text: str) -> str | None:
 
 
 def run_any_firmware(elf: str | Path, board: str = "mps2-an386", timeout: float | None = None,
-                     app: str = "auto") -> dict:
+                     app: str = "auto", foreign: bool = False) -> dict:
     """Run ``elf`` in QEMU and parse its output as ``app`` ("bench", "kws"; "auto": the app it
     printed). The result holds "app" beside that app's own figures."""
     if app not in ("auto", *APPS):
         raise UserError(f"unknown app {app!r} (auto, {', '.join(APPS)})")
-    text, returncode = mcu.run_semihosted(elf, board, default_timeout(app) if timeout is None else timeout)
+    text, returncode = qemu.run_semihosted(elf, board, default_timeout(app) if timeout is None else timeout,
+                                           allow_foreign=foreign)
     if app == "auto":
         app = printed_app(text)
         if app is None:
