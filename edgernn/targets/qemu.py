@@ -11,7 +11,8 @@ SYS_WRITE write any file QEMU may. QEMU 7.2 cannot narrow it to console output a
 - any other ELF runs only when the caller asks for it (``allow_foreign``, the CLI's ``--foreign``), and
   then without semihosting: it can talk over the UART (QEMU's stdout) and nothing else;
 - every run: QEMU's seccomp sandbox (no process spawning, no privilege changes) and a fresh temporary
-  working folder, removed afterwards.
+  working folder, removed afterwards, holding a copy of the checked bytes, which is what QEMU loads (the
+  file cannot be swapped between the check and the run).
 """
 from __future__ import annotations
 
@@ -91,16 +92,20 @@ def built_by_edgernn(elf: Path, data: bytes) -> bool:
     return digest == hashlib.sha256(data).hexdigest() and hmac.compare_digest(mac, _mac(digest))
 
 
-def _trusted(elf: Path, allow_foreign: bool) -> bool:
-    """True for an ELF edgernn built (semihosting on); False for another one the caller allowed."""
+def _private_copy(elf: Path, allow_foreign: bool, folder: str) -> tuple[Path, bool]:
+    """A copy of ``elf`` in our ``folder`` (so QEMU runs the very bytes that were checked), and whether it may
+    use semihosting: True for an ELF edgernn built; False for another one the caller allowed."""
     check_arm_elf(elf)
-    if built_by_edgernn(elf, io.read_user_file(elf, "firmware ELF", MAX_ELF_BYTES)):
-        return True
+    data = io.read_user_file(elf, "firmware ELF", MAX_ELF_BYTES)
+    copy = Path(folder) / "firmware.elf"
+    copy.write_bytes(data)
+    if built_by_edgernn(elf, data):
+        return copy, True
     if not allow_foreign:
         raise UserError(f"{elf}: not built by `edgernn firmware build` here (no valid {elf.name}{RECORD_SUFFIX} "
                         "beside it); pass --foreign to run it anyway, sandboxed: no semihosting (no host files or "
                         "commands), output over the UART only")
-    return False
+    return copy, False
 
 
 # --- running --------------------------------------------------------------------------------------
@@ -118,10 +123,9 @@ def run(elf: str | Path, board: str, timeout: float, allow_foreign: bool = False
     """Run ``elf`` to its end in QEMU (raises subprocess.TimeoutExpired); stdout and stderr as text.
 
     An ELF edgernn built reports over semihosting, another one over the UART (both land in the output)."""
-    elf = Path(elf)
-    trusted = _trusted(elf, allow_foreign)
-    cmd = qemu_argv(elf, board, semihosting=trusted, serial="null" if trusted else "stdio")
     with tempfile.TemporaryDirectory(prefix="edgernn-qemu-") as cwd:
+        copy, trusted = _private_copy(Path(elf), allow_foreign, cwd)
+        cmd = qemu_argv(copy, board, semihosting=trusted, serial="null" if trusted else "stdio")
         return subprocess.run(tied_to_parent(cmd), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, cwd=cwd)
 
@@ -152,9 +156,9 @@ def serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20,
            allow_foreign: bool = False) -> Iterator[str]:
     """Run firmware in QEMU with its UART on a pseudo-terminal; yields the pty path."""
     elf = Path(elf)
-    trusted = _trusted(elf, allow_foreign)
     with tempfile.TemporaryDirectory(prefix="edgernn-qemu-") as cwd:
-        proc = subprocess.Popen(tied_to_parent(qemu_argv(elf, board, semihosting=trusted, serial="pty")),
+        copy, trusted = _private_copy(elf, allow_foreign, cwd)
+        proc = subprocess.Popen(tied_to_parent(qemu_argv(copy, board, semihosting=trusted, serial="pty")),
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 cwd=cwd)
         try:
@@ -169,9 +173,11 @@ def serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20,
                 raise UserError(f"QEMU did not expose the {board} UART on a pty")
             try:
                 yield port
-            except OSError as e:  # pyserial's errors are OSErrors: the pty closed because QEMU stopped
+            except OSError as e:  # pyserial's errors are OSErrors: the pty closed, as when QEMU stops
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=2)
                 if proc.poll() is None:
-                    raise
+                    raise UserError(f"{elf}: lost QEMU's UART ({str(e)[:200]})") from None
                 last = (proc.stdout.read() or "").strip().splitlines()[-1:] or [str(e)]
                 raise UserError(f"{elf}: QEMU stopped while the host was talking to it ({last[0][:200]})") from None
         finally:
