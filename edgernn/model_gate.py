@@ -145,18 +145,19 @@ CONSTRAINTS: dict[str, dict[str, Check]] = {
 MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
            "constraint": "keras.constraints", "layer": "keras.layers", "model": "tf_keras.src.engine.functional"}
 OBJECT_KEYS = {"module", "class_name", "config", "registered_name", "shared_object_id"}
-LAYER_ENTRY_KEYS = OBJECT_KEYS | {"build_config", "name", "inbound_nodes"}
 
 
-def _object(role: str, classes: dict[str, dict[str, Check]], extra_keys: frozenset = frozenset(),
+def _object(role: str, classes: dict[str, dict[str, Check]], extra: dict[str, Check] | None = None,
             registered: dict[str, str] | None = None) -> Check:
     """A serialized Keras object: a class on ``classes``, from ``role``'s built-in module, no registered
     indirection (``registered_name`` null, or the class's own built-in name), and a config whose keys
-    are that class's own, each checked."""
+    are that class's own, each checked. ``extra``: keys allowed beside the object's own, each checked."""
+    extra = extra or {}
+
     def check(v: Any, where: str) -> None:
         if not isinstance(v, dict):
             _refuse(where, f"expected a serialized {role} object, got {_show(v)}")
-        unknown = set(v) - OBJECT_KEYS - extra_keys
+        unknown = set(v) - OBJECT_KEYS - set(extra)
         if unknown:
             _refuse(where, f"unexpected key {_show(sorted(unknown)[0])} in a {role} object")
         cls = v.get("class_name")
@@ -172,6 +173,9 @@ def _object(role: str, classes: dict[str, dict[str, Check]], extra_keys: frozens
         if "shared_object_id" in v:
             _int(0, 2**64)(v["shared_object_id"], f"{where}.shared_object_id")
         _config(classes[cls], v.get("config", {}), f"{where}.config")
+        for key, check_extra in extra.items():
+            if key in v:
+                check_extra(v[key], f"{where}.{key}")
     return check
 
 
@@ -226,9 +230,13 @@ LAYERS: dict[str, dict[str, Check]] = {
     # TimeDistributed wraps the per-step Dense head of the anomaly models; its "layer" is checked below
     "TimeDistributed": {**BASE_LAYER},
 }
-_build_config = (lambda v, where: _config({"input_shape": _shapes}, v, where))
-LAYERS["TimeDistributed"]["layer"] = _object("layer", {"Dense": DENSE}, frozenset({"build_config"}))
-_layer_entry = _object("layer", LAYERS, frozenset(LAYER_ENTRY_KEYS - OBJECT_KEYS))
+
+
+def _build_config(v: Any, where: str) -> None:
+    _config({"input_shape": _shapes}, v, where)
+
+
+LAYERS["TimeDistributed"]["layer"] = _object("layer", {"Dense": DENSE}, {"build_config": _build_config})
 
 
 def _tensor_ref(v: Any, where: str) -> None:
@@ -274,28 +282,29 @@ def _inbound_nodes(v: Any, where: str) -> None:
             _call_kwargs(inbound[3], f"{here}[3]")
 
 
+_layer_entry = _object("layer", LAYERS, {"name": _name, "inbound_nodes": _inbound_nodes, "build_config": _build_config})
+
+
 def _layers(v: Any, where: str) -> None:
     if not isinstance(v, list) or not 0 < len(v) <= 64:
         _refuse(where, f"expected a list of 1 to 64 layers, got {_show(v)}")
     for i, entry in enumerate(v):
-        here = f"{where}[{i}]"
-        _layer_entry(entry, here)
-        for key, check in (("name", _name), ("inbound_nodes", _inbound_nodes), ("build_config", _build_config)):
-            if key in entry:
-                check(entry[key], f"{here}.{key}")
+        _layer_entry(entry, f"{where}[{i}]")
 
 
 FUNCTIONAL = {"name": _name, "trainable": _bool, "layers": _layers, "input_layers": _tensor_refs,
               "output_layers": _tensor_refs}
-_model = _object("model", {"Functional": FUNCTIONAL}, frozenset({"build_config", "compile_config"}),
+def _dropped(v: Any, where: str) -> None:
+    """compile_config: never checked, never passed on (gate_keras_zip removes it; edgernn loads with compile=False)."""
+
+
+_model = _object("model", {"Functional": FUNCTIONAL}, {"build_config": _build_config, "compile_config": _dropped},
                  registered={"Functional": "Functional"})
 
 
 def check_model_config(config: Any, where: str = "config.json") -> None:
     """Refuse (GateRefusal) a model config that names anything edgernn does not build."""
     _model(config, where)
-    if "build_config" in config:
-        _build_config(config["build_config"], f"{where}.build_config")
 
 
 # --- the archive ----------------------------------------------------------------------------------

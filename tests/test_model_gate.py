@@ -211,6 +211,8 @@ def _layer(config: dict, cls: str) -> dict:
     (lambda c: _layer(c, "GRU")["config"].update(units=10**9), "units: expected an integer"),
     (lambda c: _layer(c, "GRU")["config"].update(units=True), "units: expected an integer"),
     (lambda c: _layer(c, "GRU")["inbound_nodes"][0][0][3].update(cmd="touch x"), "call argument 'cmd'"),
+    (lambda c: _layer(c, "GRU")["build_config"].update(input_shape={"class_name": "Lambda"}), "expected a shape"),
+    (lambda c: c.update(build_config={"input_shape": [None, 49, 10], "module": "os"}), "unexpected key 'module'"),
     (lambda c: c.update(class_name="Sequential"), "class 'Sequential' is not a model"),
     (lambda c: c.update(module="builtins"), "module 'builtins' refused"),
     (lambda c: c["config"].update(layers={"evil": 1}), "expected a list of 1 to 64 layers"),
