@@ -1,13 +1,15 @@
 """Fuzz the model gate and the Keras loader with mutated ``.keras`` configs (issue #30 item 8).
 
-    python tools/fuzz_keras.py [MODEL.keras ...] [--cases 3000] [--seed 0] [--timeout 60] [--json OUT]
+    python tools/fuzz_keras.py [MODEL.keras ...] [--cases 3000] [--seed 0] [--timeout 60] [--json OUT] [--gate-only]
 
 Each case takes a shipped model (default: models/*/model.keras) and applies 1 to 4 seeded mutations to
 its ``config.json`` or its archive: a value of another type or size, a class name, module, registered
 name or function reference from a pool of dangerous and harmless ones, an extra or missing key, deeper
 nesting, a duplicated subtree, the issue's pydoc Lambda, an extra, missing or oversized zip member.
-The case goes through ``edgernn.io.load_keras_model`` (the gate, then tf_keras) in a worker process with
-a timeout. Acceptable outcomes: refused by the gate, refused by the loader (one UserError), or loaded.
+The case goes through the model gate here (pure Python, under a timer), and each case the gate accepts
+through ``edgernn.io.load_keras_model`` (the gate again, then tf_keras) in a worker process with a
+timeout; the worker imports TensorFlow before its first case, so the timeout is the case's alone.
+Acceptable outcomes: refused by the gate, refused by the loader (one UserError), or loaded.
 Failures: any other exception (a traceback), a hang (the worker is killed and restarted), or code run
 (a marker file written by the pydoc payload or by the planted module ``fuzz_keras_plant``, which the
 worker can import on purpose so that a module reference getting through would show).
@@ -31,6 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 PLANT = "fuzz_keras_plant"
 CLASS_POOL = ("Lambda", "function", "Sequential", "Functional", "Model", "Policy", "Adam", "GRU", "LSTM", "SimpleRNN",
               "Dense", "Dropout", "TimeDistributed", "RepeatVector", "InputLayer", "GlorotUniform", "Orthogonal",
@@ -93,7 +96,7 @@ def _set(tree, path, value):
 def random_value(rng, marker: Path):
     kind = rng.integers(12)
     return [lambda: int(rng.integers(-2**31, 2**31)), lambda: int(10 ** int(rng.integers(1, 30))),
-            lambda: float(rng.normal() * 10 ** rng.integers(-5, 300)), lambda: bool(rng.integers(2)), lambda: None,
+            lambda: float(rng.normal() * 10.0 ** int(rng.integers(-5, 300))), lambda: bool(rng.integers(2)), lambda: None,
             lambda: str(rng.choice(CLASS_POOL)), lambda: "x" * int(10 ** rng.integers(0, 6)), lambda: [],
             lambda: {}, lambda: [None] * int(rng.integers(1, 9)),
             lambda: copy.deepcopy(payloads(marker)[int(rng.integers(len(payloads(marker))))]),
@@ -129,7 +132,8 @@ def mutate_config(config: dict, rng, marker: Path) -> dict:
         if node:
             node.extend(copy.deepcopy(node[int(rng.integers(len(node)))]) for _ in range(int(rng.integers(1, 200))))
     elif op == 8:  # the issue's exploit, in the layer list
-        layers = config.get("config", {}).get("layers") if isinstance(config.get("config"), dict) else None
+        inner = config.get("config") if isinstance(config, dict) else None
+        layers = inner.get("layers") if isinstance(inner, dict) else None
         if isinstance(layers, list) and layers and isinstance(layers[0], dict):
             layers.insert(1, evil_lambda(marker, str(layers[0].get("name", "x"))))
     elif op == 9:  # a function-type value wherever a value is
@@ -179,13 +183,18 @@ class Thing:
 
 def worker() -> None:
     """Read case paths on stdin; for each, print one JSON line: the outcome of load_keras_model."""
-    sys.path.insert(0, str(ROOT))
+    results = os.fdopen(os.dup(1), "w")  # our protocol's own channel; whatever libraries print goes to stderr
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     sys.path.insert(0, os.environ["FUZZ_KERAS_PLANT_DIR"])  # the planted module is importable on purpose
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from edgernn.errors import UserError
     from edgernn.io import load_keras_model
     from edgernn.model_gate import GateRefusal
+    from edgernn.tf import load
 
+    load()  # TensorFlow's import (seconds) is not any case's time
+    print("READY", file=results, flush=True)
     for line in sys.stdin:
         path = line.strip()
         try:
@@ -197,10 +206,12 @@ def worker() -> None:
             outcome = {"kind": "load-refused", "detail": str(e)[:200]}
         except BaseException as e:  # noqa: BLE001  (the fuzzer's point: nothing else may escape)
             outcome = {"kind": "traceback", "detail": f"{type(e).__name__}: {str(e)[:200]}"}
-        print(json.dumps(outcome), flush=True)
+        print(json.dumps(outcome), file=results, flush=True)
 
 
 class Worker:
+    START_TIMEOUT = 900.0  # importing TensorFlow on a loaded machine
+
     def __init__(self, env: dict):
         self.env, self.proc = env, None
 
@@ -208,6 +219,10 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, "-I", str(Path(__file__).resolve()), "--worker"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, env=self.env, cwd=self.env["FUZZ_KERAS_PLANT_DIR"])
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.START_TIMEOUT)
+        if not ready or self.proc.stdout.readline().strip() != "READY":
+            self.close()
+            raise RuntimeError("the fuzz worker did not start")
 
     def run(self, path: Path, timeout: float) -> dict:
         if self.proc is None or self.proc.poll() is not None:
@@ -229,8 +244,10 @@ class Worker:
             self.proc = None
 
 
-def fuzz(models: list[Path], cases: int, seed: int = 0, timeout: float = 60.0, log=print) -> dict:
-    """Run ``cases`` mutated archives (spread over ``models``); counts per outcome and the failures."""
+def fuzz(models: list[Path], cases: int, seed: int = 0, timeout: float = 60.0, log=print,
+         gate_only_run: bool = False) -> dict:
+    """Run ``cases`` mutated archives (spread over ``models``); counts per outcome and the failures.
+    ``gate_only_run``: the gate only (fast; the cases it accepts are counted, not loaded)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -249,17 +266,20 @@ def fuzz(models: list[Path], cases: int, seed: int = 0, timeout: float = 60.0, l
         started = time.time()
         try:
             for i in range(cases):
-                case = tmp / "case.keras"
-                case.write_bytes(make_case(sources[i % len(sources)], rng, marker))
-                outcome = w.run(case, timeout)
+                data = make_case(sources[i % len(sources)], rng, marker)
+                outcome = gate_only(data, timeout)
+                if outcome["kind"] == "accepted" and not gate_only_run:  # only these reach tf_keras: load them
+                    case = tmp / "case.keras"
+                    case.write_bytes(data)
+                    outcome = w.run(case, timeout)
                 if marker.exists():
                     outcome = {"kind": "code-ran", "detail": marker.read_text()}
                     marker.unlink()
                 totals[outcome["kind"]] += 1
                 totals["cases"] += 1
-                if outcome["kind"] not in ("refused", "load-refused", "loaded"):
+                if outcome["kind"] not in ("refused", "load-refused", "loaded", "accepted"):
                     failures.append({"case": i, **outcome})
-                if log and (i + 1) % 500 == 0:
+                if log and (i + 1) % 250 == 0:
                     log(f"{i + 1}/{cases} cases, {time.time() - started:.0f} s: {summary_line(totals)}")
         finally:
             w.close()
@@ -267,8 +287,33 @@ def fuzz(models: list[Path], cases: int, seed: int = 0, timeout: float = 60.0, l
     return {"totals": dict(totals), "failures": failures}
 
 
+def gate_only(data: bytes, timeout: float) -> dict:
+    """The gate on one case, in this process, under a timer (SIGALRM) that turns a hang into a failure."""
+    import signal
+
+    from edgernn.model_gate import GateRefusal, gate_keras_zip
+
+    def alarm(signum, frame):
+        raise TimeoutError
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        gate_keras_zip("case.keras", data)
+        return {"kind": "accepted"}
+    except GateRefusal as e:
+        return {"kind": "refused", "detail": str(e)[:200]}
+    except TimeoutError:
+        return {"kind": "hang", "detail": "in the gate"}
+    except BaseException as e:  # noqa: BLE001  (the fuzzer's point: nothing else may escape)
+        return {"kind": "traceback", "detail": f"gate: {type(e).__name__}: {str(e)[:200]}"}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def summary_line(totals: dict) -> str:
-    keys = ("cases", "refused", "load-refused", "loaded", "traceback", "hang", "crash", "code-ran")
+    keys = ("cases", "refused", "accepted", "load-refused", "loaded", "traceback", "hang", "crash", "code-ran")
     return ", ".join(f"{k} {totals.get(k, 0)}" for k in keys)
 
 
@@ -282,9 +327,11 @@ def main_cli() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per case before it counts as a hang")
     ap.add_argument("--json", type=Path, help="write the counts and failures here")
+    ap.add_argument("--gate-only", action="store_true",
+                    help="run the gate only, in this process (fast); accepted cases are counted, not loaded")
     a = ap.parse_args()
     models = a.models or sorted((ROOT / "models").glob("*/model.keras"))
-    r = fuzz(models, a.cases, a.seed, a.timeout)
+    r = fuzz(models, a.cases, a.seed, a.timeout, log=lambda line: print(line, flush=True), gate_only_run=a.gate_only)
     print(summary_line(r["totals"]), f"in {r['totals']['seconds']} s")
     for f in r["failures"][:20]:
         print("  failure:", f)
