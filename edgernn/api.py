@@ -210,7 +210,8 @@ def firmware_build(model, board=D.BOARD, out=None, vectors=D.MCU_VECTORS, refere
                           every_ms=every_ms, arithmetic=arithmetic, audio=audio)
 
 
-def firmware_stream_kws(elf, wav, board=D.BOARD, port=None, baud=D.BAUD, timeout=D.FIRMWARE_STREAM_KWS_TIMEOUT):
+def firmware_stream_kws(elf, wav, board=D.BOARD, port=None, baud=D.BAUD, timeout=D.FIRMWARE_STREAM_KWS_TIMEOUT,
+                       foreign=False):
     """Stream ``wav`` to the serial-audio kws app: on ``port`` (a real board) or ``elf`` in QEMU; returns
     its results and detections."""
     import json
@@ -232,14 +233,15 @@ def firmware_stream_kws(elf, wav, board=D.BOARD, port=None, baud=D.BAUD, timeout
         from edgernn.errors import UserError
 
         raise UserError(f"{elf}: no such file")
-    return run_kws_serial_qemu(elf, pcm, board=board, timeout=timeout)
+    return run_kws_serial_qemu(elf, pcm, board=board, timeout=timeout, foreign=foreign)
 
 
-def firmware_run_kws(elf, board=D.BOARD, timeout=D.FIRMWARE_RUN_KWS_TIMEOUT):
-    """Run a kws-app ELF in QEMU; returns its results, detections and instruction counts."""
+def firmware_run_kws(elf, board=D.BOARD, timeout=D.FIRMWARE_RUN_KWS_TIMEOUT, foreign=False):
+    """Run a kws-app ELF in QEMU; returns its results, detections and instruction counts.
+    ``foreign``: also run an ELF `firmware build` did not make, sandboxed (docs/design/hardening.md)."""
     from edgernn.targets.kws_firmware import run_kws_firmware
 
-    return run_kws_firmware(elf, board=board, timeout=timeout)
+    return run_kws_firmware(elf, board=board, timeout=timeout, foreign=foreign)
 
 
 def kws_device_detections(run, wav, every_ms=D.KWS_EVERY_MS, frontend=D.KWS_FRONTEND, fixed=None):
@@ -266,13 +268,14 @@ def bench_serial(model, board=D.BOARD, port=None, vectors=D.BENCH_SERIAL_VECTORS
                  timeout=timeout, progress=False)[0]["mcu"]
 
 
-def firmware_run(elf, board=D.BOARD, timeout=None, app=D.FIRMWARE_RUN_APP):
+def firmware_run(elf, board=D.BOARD, timeout=None, app=D.FIRMWARE_RUN_APP, foreign=False):
     """Run firmware in QEMU; returns its parsed output and "app": the bench app's summary (vectors,
     mismatches, instruction ticks, stack) or the kws app's (detections, ...). ``app="auto"`` recognizes
-    the app from what it prints; ``timeout`` defaults to 120 s for the bench app, else 300 s."""
+    the app from what it prints; ``timeout`` defaults to 120 s for the bench app, else 300 s.
+    ``foreign``: also run an ELF `firmware build` did not make, sandboxed (docs/design/hardening.md)."""
     from edgernn.targets.firmware_app import run_any_firmware
 
-    return run_any_firmware(elf, board=board, timeout=timeout, app=app)
+    return run_any_firmware(elf, board=board, timeout=timeout, app=app, foreign=foreign)
 
 
 def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=False):

@@ -750,11 +750,14 @@ def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, ar
 @click.option("--app", type=click.Choice(["auto", "bench", "kws"]), default=D.FIRMWARE_RUN_APP, show_default=True,
               help="The app the ELF was built with; auto: recognized from what the firmware prints. "
                    "bench: the summary, checked against TFLite Micro; kws: the detections with their timestamps.")
-def firmware_run(elf, board, timeout, app):
+@click.option("--foreign", is_flag=True,
+              help="Run an ELF that `edgernn firmware build` did not make here (no valid ELF.built.json beside it): "
+                   "sandboxed, without semihosting (no host files or commands), output over the UART only.")
+def firmware_run(elf, board, timeout, app, foreign):
     """Run firmware in qemu-system-arm and report what it printed. Exit 1 if outputs differ from TFLite Micro."""
     from edgernn import api
 
-    r = api.firmware_run(elf, board=board, timeout=timeout, app=app)
+    r = api.firmware_run(elf, board=board, timeout=timeout, app=app, foreign=foreign)
     if r.pop("app") == "kws":
         _print_kws_run(r, elf, board)
         return
@@ -774,13 +777,16 @@ def firmware_run(elf, board, timeout, app):
 @click.option("--baud", type=_ints(50, 10_000_000), default=D.BAUD, show_default=True, help="Serial speed.")
 @click.option("--timeout", type=TIMEOUT, default=D.FIRMWARE_STREAM_KWS_TIMEOUT, show_default=True,
               help="Seconds to wait for any reply.")
-def firmware_stream(elf, wav, board, port, baud, timeout):
+@click.option("--foreign", is_flag=True,
+              help="Run an ELF that `edgernn firmware build` did not make here (no valid ELF.built.json beside it): "
+                   "sandboxed, without semihosting (no host files or commands), output over the UART only.")
+def firmware_stream(elf, wav, board, port, baud, timeout, foreign):
     """Stream a WAV to the kws app over serial and print its detections with their timestamps."""
     from edgernn import api
 
     if elf is None and port is None:
         raise UserError("give the ELF (run in QEMU) or --port (a real board)")
-    r = api.firmware_stream_kws(elf, wav, board=board, port=port, baud=baud, timeout=timeout)
+    r = api.firmware_stream_kws(elf, wav, board=board, port=port, baud=baud, timeout=timeout, foreign=foreign)
     _print_kws_run(r, elf or Path(port), board)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from edgernn.errors import UserError
+from edgernn.model_gate import gate_keras_zip
 
 
 def json_default(obj: Any) -> Any:
@@ -397,15 +398,15 @@ def check_zip_bounds(path: Path, data: bytes | None, what: str, max_unpacked: in
 
 
 def load_keras_model(path: str | os.PathLike):
-    """The one loader for user-supplied Keras models: the zip ``.keras`` format with ``safe_mode`` only.
+    """The one loader for user-supplied Keras models: every load in edgernn goes through here, and through the
+    model gate (``edgernn.model_gate``, docs/design/hardening.md) before tf_keras sees a byte of the file.
 
     tf_keras applies safe_mode (no Lambda bytecode, no unregistered classes) only to a zip file whose name
     ends in ``.keras``; anything else goes to the legacy HDF5/SavedModel loader, which runs code embedded
     in the file. So HDF5 and every other format are refused here, whatever the file is called. The bytes
-    are read once and loaded from a private copy, so the file cannot be swapped between check and load.
+    are read once; tf_keras loads the gate's own re-written copy of them from a private folder, so the file
+    cannot be swapped between check and load, and nothing the gate did not check reaches tf_keras.
     """
-    import zipfile
-
     path = Path(path)
     data = read_user_file(path, "Keras model", MAX_MODEL_BYTES)
     if data.startswith(HDF5_MAGIC):
@@ -414,17 +415,15 @@ def load_keras_model(path: str | os.PathLike):
     if not data.startswith(b"PK\x03\x04"):
         raise UserError(f"{path}: not a .keras model (a .keras file is a zip archive); other formats are refused "
                         "because their loaders can run code stored in the file")
-    check_zip_bounds(path, data, "Keras model")
+    checked = gate_keras_zip(path, data)
     from edgernn.tf import load
 
     _, keras = load()
     with tempfile.TemporaryDirectory(prefix="edgernn-model-") as tmp:  # mode 0700, ours
         private = Path(tmp) / "model.keras"
-        private.write_bytes(data)
-        if not zipfile.is_zipfile(private):
-            raise UserError(f"{path}: not a readable .keras zip archive")
+        private.write_bytes(checked)
         try:
             return keras.models.load_model(private, compile=False, safe_mode=True)
-        except Exception as e:  # noqa: BLE001  (Keras raises many types for bad or unsafe files)
+        except Exception as e:  # noqa: BLE001  (Keras raises many types for bad weights or shapes)
             msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
             raise UserError(f"{path}: cannot load Keras model ({msg})") from None

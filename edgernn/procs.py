@@ -6,6 +6,12 @@ running for tens of seconds as an orphan: each child calls ``die_with_parent()``
 asks Linux to send it SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG) and exits at once if the
 parent is already gone.
 
+Every Python child starts from ``python_argv`` (docs/design/hardening.md): the interpreter in isolated mode
+(``-I``), so neither the current folder nor the script's folder is on its ``sys.path`` and no ``PYTHON*``
+variable or user site-packages applies: a ``numpy.py`` where the user runs edgernn is never imported.
+edgernn itself is installed in the interpreter's site-packages, which ``-I`` keeps. A test fails if
+``sys.executable`` appears anywhere else in the package.
+
 External tools (QEMU, the compilers, ssh/scp, flashers) cannot call that themselves, and setting it
 with ``preexec_fn`` is unsafe next to TensorFlow's threads; ``tied_to_parent(argv)`` starts them
 through util-linux's ``setpriv --pdeathsig KILL``, which sets the same flag and then execs the tool.
@@ -19,14 +25,17 @@ reacts, cleans up and stops them) and SIGTERM ends them quietly. ``worker_pool``
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from typing import Iterator
 
 PARENT_ENV = "EDGERNN_PARENT_PID"
+ISOLATED = "-I"  # isolated mode: no cwd / script folder on sys.path, no PYTHON* variables, no user site
 PR_SET_PDEATHSIG = 1
 
 
@@ -64,15 +73,51 @@ def _start_pool_worker(parent: int, initializer, initargs) -> None:
         initializer(*initargs)
 
 
-def worker_pool(ctx, processes: int, initializer=None, initargs=()):
-    """``ctx.Pool(processes, initializer, initargs)`` whose workers leave interrupts to this process
-    and die with it: no traceback per worker at the pool's end or on Ctrl-C, no orphans."""
-    return ctx.Pool(processes, initializer=_start_pool_worker, initargs=(os.getpid(), initializer, initargs))
-
-
 def child_env(extra: dict | None = None) -> dict:
     """The environment for a child: ours, plus the parent pid ``die_with_parent`` checks."""
     return {**os.environ, PARENT_ENV: str(os.getpid()), **(extra or {})}
+
+
+def python_argv(*args: str) -> list[str]:
+    """The argv of a Python child: this interpreter, isolated, then ``args`` (``-m module ...``, ``-c code ...``
+    or a script path). The one place edgernn builds a Python command line."""
+    return [sys.executable, ISOLATED, *map(str, args)]
+
+
+def console_script(name: str) -> str:
+    """The path of a console script installed beside this interpreter (such as ``ray``); it starts Python
+    with its own folder, not the current one, first on ``sys.path``."""
+    return os.path.join(os.path.dirname(sys.executable), name)
+
+
+@contextlib.contextmanager
+def worker_pool(processes: int, initializer=None, initargs=()) -> Iterator:
+    """A multiprocessing pool whose workers leave interrupts to this process and die with it (no
+    traceback per worker at the pool's end or on Ctrl-C, no orphans), and cannot import from the
+    current folder.
+
+    ``fork`` copies this process (nothing is imported anew), but not from a process already running
+    TensorFlow's threads; there ``spawn`` starts fresh interpreters with a command line multiprocessing
+    builds itself (``python -c ...``, current folder first on sys.path). PYTHONSAFEPATH=1 (``-P``) is set
+    for the pool's whole life, so the workers it starts, and any it restarts, leave that folder out."""
+    import multiprocessing as mp
+
+    args = dict(initializer=_start_pool_worker, initargs=(os.getpid(), initializer, initargs))
+    if "tensorflow" not in sys.modules:
+        with mp.get_context("fork").Pool(processes, **args) as pool:
+            yield pool
+        return
+    saved = {k: os.environ.get(k) for k in ("PYTHONSAFEPATH", "PYTHONNOUSERSITE")}
+    os.environ.update(PYTHONSAFEPATH="1", PYTHONNOUSERSITE="1")
+    try:
+        with mp.get_context("spawn").Pool(processes, **args) as pool:
+            yield pool
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def run_child(argv: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:

@@ -455,7 +455,7 @@ CASES = [
     ("quantize {run} --out {under_file}", "not a folder"),
     ("quantize {run_h5}", "HDF5"),
     ("quantize {run_junkmodel}", "not a .keras model"),
-    ("quantize {run_zipjunk}", "cannot load Keras model"),
+    ("quantize {run_zipjunk}", "no model.weights.h5 in the .keras archive"),
     ("quantize {run_fifo_config}", "not a regular file"),
     ("quantize {run_notjson}", "not valid JSON"),
     ("quantize {run_list}", "must be a JSON object"),

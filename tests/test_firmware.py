@@ -9,7 +9,7 @@ from edgernn import api
 from edgernn.cli import main
 from edgernn.errors import UserError
 from edgernn.export.codegen.sources import firmware_dir
-from edgernn.targets import mcu
+from edgernn.targets import mcu, qemu
 from edgernn.targets.boards import BOARDS, get_board, linker_script
 
 
@@ -91,7 +91,7 @@ def test_hung_firmware_times_out(tmp_path):
     subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-O2", "-ffreestanding", "-nostdlib",
                     "-T", str(tmp_path / "link.ld"), str(firmware_dir() / "boards" / "startup.c"),
                     str(tmp_path / "hang.c"), "-lgcc", "-o", str(elf)], check=True)
-    r = CliRunner().invoke(main, ["firmware", "run", str(elf), "--timeout", "3"])
+    r = CliRunner().invoke(main, ["firmware", "run", str(elf), "--timeout", "3", "--foreign"])
     assert r.exit_code == 2 and "did not finish within 3 s" in r.output
 
 
@@ -133,7 +133,7 @@ def test_host_connecting_after_boot_asks_for_ready(gru_int8, tmp_path):
     from edgernn.targets.serial_host import SerialBoard
 
     elf = api.firmware_build(gru_int8, board="mps2-an386", out=tmp_path, app="serial")
-    with mcu.qemu_serial(elf, "mps2-an386") as pty:
+    with qemu.serial(elf, "mps2-an386") as pty:
         first = SerialBoard(pty, timeout=20)
         first.wait_ready()
         first.close()
@@ -147,7 +147,7 @@ def test_host_connecting_after_boot_asks_for_ready(gru_int8, tmp_path):
 def test_bench_on_a_serial_port_reports_measured_cycles(gru_int8, tmp_path):
     """The real-board path (--serial-port), here with QEMU's UART as the port: no DWT there, so SysTick."""
     elf = api.firmware_build(gru_int8, board="stm32f4", out=tmp_path, app="serial")
-    with mcu.qemu_serial(elf, "stm32f4") as pty:
+    with qemu.serial(elf, "stm32f4") as pty:
         r = CliRunner().invoke(main, ["bench", str(gru_int8), "--target", "mcu", "--serial-port", pty, "--vectors", "2"])
         assert r.exit_code == 0, r.output
         assert "cycles (measured)" in r.output and "cycle basis: SysTick" in r.output

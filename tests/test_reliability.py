@@ -92,11 +92,12 @@ def test_missing_external_tool_is_still_file_not_found():
 
 def test_qemu_compilers_and_ssh_are_started_tied_to_the_parent():
     root = Path(__file__).parents[1] / "edgernn"
-    for rel, calls in {"targets/mcu.py": 3, "targets/kws_firmware.py": 1, "targets/rpi.py": 1,
+    for rel, calls in {"targets/toolchain.py": 1, "targets/qemu.py": 2, "targets/rpi.py": 1,
                        "targets/flash.py": 1, "runtimes/native.py": 1, "runtimes/frontend_native.py": 1}.items():
         assert (root / rel).read_text().count("tied_to_parent(") >= calls, rel
-    # the kws app runs in QEMU through the bench app's one QEMU function (mcu.run_semihosted)
-    assert "run_semihosted(" in (root / "targets" / "kws_firmware.py").read_text()
+    # both apps run in QEMU through the one QEMU function (qemu.run_semihosted)
+    for app in ("mcu.py", "kws_firmware.py", "firmware_app.py"):
+        assert "qemu.run_semihosted(" in (root / "targets" / app).read_text(), app
 
 
 def test_converter_child_and_runner_ask_to_die_with_parent():
@@ -191,10 +192,10 @@ def test_quantize_never_leaves_a_model_without_its_record(tiny_runs, tmp_path, m
 # --- firmware builds ----------------------------------------------------------------------------------------------
 
 def test_failed_firmware_build_leaves_nothing(int8_gru, tmp_path, monkeypatch):
-    from edgernn.targets import mcu
+    from edgernn.targets import toolchain
 
-    real_tool = mcu._tool
-    monkeypatch.setattr(mcu, "_tool", lambda name: "/bin/false" if name == "arm-none-eabi-gcc" else real_tool(name))
+    real_tool = toolchain.tool
+    monkeypatch.setattr(toolchain, "tool", lambda name: "/bin/false" if name == "arm-none-eabi-gcc" else real_tool(name))
     out = tmp_path / "fw"
     with pytest.raises(UserError, match="firmware build failed"):
         api.firmware_build(int8_gru, out=out, vectors=1)

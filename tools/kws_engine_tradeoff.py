@@ -27,16 +27,15 @@ TARGETS = (0.10, 0.05, 0.03)
 
 def holdout_row(run: Path) -> dict:
     from edgernn.data import load_dataset
+    from edgernn.io import load_keras_model
     from edgernn.records import read_config
-    from edgernn.tf import load
     from edgernn.train.run import prepare_inputs
 
     config = read_config(run / "config.json")
     engine = config.data_options.holdout_engine if config.data_options else None
     if not engine:
         raise SystemExit(f"{run}: trained without --holdout-engine")
-    _, keras = load()
-    model = keras.models.load_model(run / "model.keras")
+    model = load_keras_model(run / "model.keras")  # through the model gate, like every load
     ds = load_dataset(config.data, task="kws", progress=False, **config.loader_options())
     hold = ds.splits["holdout"]
     log_probs = np.log(model.predict(prepare_inputs(hold.X, config), batch_size=512, verbose=0) + 1e-9)

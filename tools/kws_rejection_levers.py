@@ -53,8 +53,8 @@ def main(argv=None) -> int:
 
     from edgernn import api
     from edgernn.data import load_dataset
+    from edgernn.io import load_keras_model
     from edgernn.records import read_config
-    from edgernn.tf import load
     from edgernn.train.run import prepare_inputs
 
     options: dict = {}
@@ -81,8 +81,7 @@ def main(argv=None) -> int:
     config = read_config(Path(run) / "config.json")
     metrics = json.loads((Path(run) / "metrics.json").read_text())
     history = json.loads((Path(run) / "history.json").read_text())
-    _, keras = load()
-    model = keras.models.load_model(Path(run) / "model.keras", compile=False)
+    model = load_keras_model(Path(run) / "model.keras")  # through the model gate, like every load
     ds = load_dataset(config.data, task="kws", progress=False, **config.loader_options())
     val = ds.splits["val"]
     log_probs = np.log(model.predict(prepare_inputs(val.X, config), batch_size=512, verbose=0) + 1e-9)

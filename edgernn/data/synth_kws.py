@@ -18,9 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io as _io
-import multiprocessing as mp
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -466,9 +464,7 @@ def _render_all(speakers, root: Path, noises, rirs, workers: int, progress: bool
                 written += _render_speaker(job)
                 bar.advance(task)
             return sorted(written)
-        # fork is fastest, but not from a process already running TensorFlow's threads.
-        ctx = mp.get_context("spawn" if "tensorflow" in sys.modules else "fork")
-        with worker_pool(ctx, workers, initializer=_init_worker, initargs=(noises, rirs)) as pool:
+        with worker_pool(workers, _init_worker, (noises, rirs)) as pool:  # fork, or spawn isolated (procs.py)
             for rels in pool.imap_unordered(_render_speaker, jobs, chunksize=2):
                 written += rels
                 bar.advance(task)

@@ -33,6 +33,7 @@ import numpy as np
 
 from edgernn.data import tts_kokoro
 from edgernn.data.wav import decode_wav_bytes, resample
+from edgernn.procs import python_argv
 from edgernn.errors import UserError
 
 RATE = 16000
@@ -310,7 +311,7 @@ def _piper(voice: Voice, texts: list[str]) -> list[Spoken]:
 
     with tempfile.TemporaryDirectory() as d:
         Path(d, "texts.txt").write_text("".join(t + "\n" for t in texts))
-        _run([sys.executable, "-c", _PIPER_MAIN, str(voice.seed % 2**31), "-m", model, "-c", config,
+        _run([*python_argv("-c", _PIPER_MAIN), str(voice.seed % 2**31), "-m", model, "-c", config,
               "-i", f"{d}/texts.txt", "-d", f"{d}/out", "--length-scale", f"{voice.stretch:.3f}",
               "--noise-scale", f"{voice.noise:.3f}", "--noise-w", f"{voice.noise_w:.3f}"])
         # files are named by a monotonic clock: numeric order is the order of the lines

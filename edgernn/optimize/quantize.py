@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
-from edgernn.procs import run_child
+from edgernn.procs import python_argv, run_child
 from edgernn.records import RunConfig
 from edgernn.train.run import check_run, load_config, load_data_for_run, load_run, prepare_inputs
 
@@ -43,8 +42,8 @@ def convert_in_child(run: Path, mode: str, calibration: np.ndarray, timeout: flo
         cal, out = Path(tmp) / "calibration.npy", Path(tmp) / "model.tflite"
         np.save(cal, calibration)
         try:
-            proc = run_child([sys.executable, "-m", "edgernn.optimize._convert_child", str(run), mode, str(cal),
-                              str(out)], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            proc = run_child(python_argv("-m", "edgernn.optimize._convert_child", run, mode, cal, out),
+                             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise UserError(f"TFLite converter timed out after {timeout:.0f} s converting {run} ({mode})") from None
         if proc.returncode < 0:

@@ -44,13 +44,13 @@ def probe_tflite(path: str | Path, runtime: str, data: bytes, arena_size: int = 
     key = (hashlib.sha256(data).hexdigest(), runtime, arena_size)
     if key in _probed:
         return _probed[key]
-    from edgernn.procs import run_child
+    from edgernn.procs import python_argv, run_child
 
     with tempfile.TemporaryDirectory(prefix="edgernn-probe-") as tmp:
         copy = Path(tmp) / "model.tflite"
         copy.write_bytes(data)
         try:
-            proc = run_child([sys.executable, "-m", "edgernn.runtimes.probe", runtime, str(copy), str(arena_size)],
+            proc = run_child(python_argv("-m", "edgernn.runtimes.probe", runtime, copy, arena_size),
                              timeout=PROBE_TIMEOUT, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise UserError(f"{path}: {NAMES[runtime]} did not finish opening it within {PROBE_TIMEOUT:.0f} s") from None

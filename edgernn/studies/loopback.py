@@ -12,13 +12,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
 
 from edgernn.errors import UserError
+from edgernn.procs import console_script, python_argv
 from edgernn.studies import ray_auth
 
 
@@ -103,13 +103,13 @@ def descendants(roots: set[int]) -> set[int]:
 def alive_nodes(address: str, env: dict) -> int:
     code = (f"import ray; ray.init(address={address!r}, logging_level='ERROR'); "
             "print(sum(n['Alive'] for n in ray.nodes())); ray.shutdown()")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
+    r = subprocess.run(python_argv("-c", code), capture_output=True, text=True, env=env, timeout=180)
     lines = r.stdout.strip().splitlines()
     return int(lines[-1]) if r.returncode == 0 and lines and lines[-1].isdigit() else 0
 
 
 def _ray_cli() -> str:
-    ray = Path(sys.executable).parent / "ray"
+    ray = Path(console_script("ray"))
     if not ray.is_file():
         raise UserError(f"{ray} not found: pip install ray==2.60.0")
     return str(ray)

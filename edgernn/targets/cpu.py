@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -31,10 +30,10 @@ class CpuTarget(RunnerTarget):
             spec.update(inputs=str(inputs), outputs=str(outputs))
         spec_file = self.tmp / "spec.json"
         spec_file.write_text(json.dumps(spec))
-        from edgernn.procs import run_child
+        from edgernn.procs import python_argv, run_child
 
         try:
-            proc = run_child([sys.executable, str(RUNNER), str(spec_file)], capture_output=True, text=True,
+            proc = run_child(python_argv(RUNNER, spec_file), capture_output=True, text=True,
                              timeout=self.timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise UserError(f"benchmark of {spec['artifact']} on {spec['runtime']} timed out after {self.timeout:.0f} s") from None

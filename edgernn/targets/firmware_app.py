@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edgernn import defaults as D
 from edgernn.errors import UserError
-from edgernn.targets import kws_firmware, mcu
+from edgernn.targets import kws_firmware, mcu, qemu
 
 APPS = ("bench", "kws")
 MARKERS = {"bench": "EDGERNN-MCU", "kws": "EDGERNN-KWS"}  # the prefix of each app's own lines
@@ -33,12 +33,13 @@ def printed_app(text: str) -> str | None:
 
 
 def run_any_firmware(elf: str | Path, board: str = D.BOARD, timeout: float | None = None,
-                     app: str = D.FIRMWARE_RUN_APP) -> dict:
+                     app: str = D.FIRMWARE_RUN_APP, foreign: bool = False) -> dict:
     """Run ``elf`` in QEMU and parse its output as ``app`` ("bench", "kws"; "auto": the app it
     printed). The result holds "app" beside that app's own figures."""
     if app not in ("auto", *APPS):
         raise UserError(f"unknown app {app!r} (auto, {', '.join(APPS)})")
-    text, returncode = mcu.run_semihosted(elf, board, default_timeout(app) if timeout is None else timeout)
+    text, returncode = qemu.run_semihosted(elf, board, default_timeout(app) if timeout is None else timeout,
+                                           allow_foreign=foreign)
     if app == "auto":
         app = printed_app(text)
         if app is None:

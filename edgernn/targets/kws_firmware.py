@@ -8,7 +8,6 @@ on a WAV and checks it against the host pipeline (``edgernn.streaming.device_mir
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,8 @@ import numpy as np
 from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
-from edgernn.procs import tied_to_parent
 from edgernn.resources import firmware_dir
+from edgernn.targets import qemu, toolchain
 from edgernn.targets.boards import get_board, linker_script
 
 FIRMWARE = firmware_dir()
@@ -90,7 +89,6 @@ def build_kws_firmware(run: str | Path, board: str = D.BOARD, wav: str | Path | 
     from edgernn.export.codegen import generate_c
     from edgernn.export.frontend_c import frontend_header
     from edgernn.streaming.device_mirror import every_frames, load_setup, model_io, read_pcm16
-    from edgernn.targets.mcu import _tool
 
     b = get_board(board)
     setup = load_setup(run)
@@ -113,7 +111,7 @@ def build_kws_firmware(run: str | Path, board: str = D.BOARD, wav: str | Path | 
     if pcm.nbytes > b.flash_bytes:
         raise UserError(f"{pcm.size / setup.features.sample_rate:.1f} s of audio ({pcm.nbytes} bytes) does not fit "
                         f"in the {board}'s {b.flash_bytes} bytes of flash; use a shorter WAV")
-    gcc = _tool("arm-none-eabi-gcc")
+    gcc = toolchain.tool("arm-none-eabi-gcc")
     out = io.check_out(Path(out) if out else setup.run / f"firmware-{board}-kws", "folder",
                        inputs=[setup.run / "model.keras", setup.run / "config.json", setup.model, wav])
     build = out / "src"
@@ -145,7 +143,7 @@ def build_kws_firmware(run: str | Path, board: str = D.BOARD, wav: str | Path | 
         sources.append(str(build / "kws_pcm.S"))
     cmd = [gcc, *flags, "-nostdlib", "-T", str(build / "link.ld"), "-Wl,--gc-sections", *sources, "-lgcc", "-o",
            str(elf)]
-    proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True)
+    proc = toolchain.link(cmd)
     if proc.returncode != 0:
         if "will not fit" in proc.stderr or "overflowed" in proc.stderr:
             raise UserError(f"the kws firmware does not fit on {board} (model + front end + audio); "
@@ -157,6 +155,7 @@ def build_kws_firmware(run: str | Path, board: str = D.BOARD, wav: str | Path | 
         "audio_samples": int(pcm.size), "fpu": b.cpu in FPU_CORES,
         "frontend_arithmetic": "fixed" if fixed else "float", "elf": str(elf), "command": cmd,
         "compiler_warnings": proc.stderr.strip()})
+    qemu.record_built(elf, elf.read_bytes())  # this ELF may use semihosting (targets/qemu.py)
     return elf
 
 
@@ -197,10 +196,10 @@ def parse_kws_output(text: str, returncode: int) -> dict:
 RUN_TIMEOUT = D.FIRMWARE_RUN_KWS_TIMEOUT  # seconds before a hung kws-app run is stopped (a long WAV takes a while)
 
 
-def run_kws_firmware(elf: str | Path, board: str = D.BOARD, timeout: float = RUN_TIMEOUT) -> dict:
-    from edgernn.targets.mcu import run_semihosted
-
-    return parse_kws_output(*run_semihosted(elf, board, timeout, what="kws firmware"))
+def run_kws_firmware(elf: str | Path, board: str = D.BOARD, timeout: float = RUN_TIMEOUT,
+                     foreign: bool = False) -> dict:
+    """Run a kws-app ELF to its end in QEMU (``foreign``: see targets/qemu.py) and parse what it printed."""
+    return parse_kws_output(*qemu.run_semihosted(elf, board, timeout, what="kws firmware", allow_foreign=foreign))
 
 
 FRONTEND_SYMBOLS = re.compile(r"^(ern_frontend_\w+|ern_logf|ern_fe_\w+|fft_half|real_power|buf_to_features|"
@@ -210,14 +209,10 @@ FRONTEND_SYMBOLS = re.compile(r"^(ern_frontend_\w+|ern_logf|ern_fe_\w+|fft_half|
 
 def frontend_footprint(elf: Path) -> dict:
     """Flash (code + tables) and static RAM of the front end's own symbols in the ELF."""
-    from edgernn.targets.mcu import _tool
-
-    proc = subprocess.run([_tool("arm-none-eabi-nm"), "-S", str(elf)], capture_output=True, text=True, check=True)
     flash = ram = 0
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 4 and FRONTEND_SYMBOLS.match(parts[3]):
-            size, kind = int(parts[1], 16), parts[2].lower()
+    for name, size, kind in toolchain.symbol_sizes(elf):
+        if FRONTEND_SYMBOLS.match(name):
+            kind = kind.lower()
             if kind in ("t", "r"):
                 flash += size
             elif kind in ("b", "d"):
@@ -233,7 +228,6 @@ def measure_kws(run: str | Path, board: str = D.BOARD, wav: str | Path | None = 
     results and detections equal the host pipeline's (C front end: exactly; Python front end: the
     reference detections)."""
     from edgernn.streaming.device_mirror import load_setup, read_pcm16, run_stream
-    from edgernn.targets.mcu import elf_sizes
 
     b, setup = get_board(board), load_setup(run)
     if pcm is None:
@@ -249,7 +243,7 @@ def measure_kws(run: str | Path, board: str = D.BOARD, wav: str | Path | None = 
     seconds = pcm.size / setup.features.sample_rate
     per_tick = r["calib_instructions"] / r["calib_ticks"]
     fe_ips, model_ips = r["fe_ticks"] * per_tick / seconds, r["model_ticks"] * per_tick / seconds
-    sizes = elf_sizes(elf)
+    sizes = toolchain.elf_sizes(elf)
     device_results = [(t, s) for t, s in r["result_list"]]
     host_py_dets = [(d.time_ms, d.label, d.score) for d in host_py.detections]
     return {
@@ -319,9 +313,8 @@ def stream_kws_serial(port: str, pcm: np.ndarray, baud: int = D.BAUD,
 
 
 def run_kws_serial_qemu(elf: str | Path, pcm: np.ndarray, board: str = D.BOARD,
-                        timeout: float = D.FIRMWARE_STREAM_KWS_TIMEOUT) -> dict:
+                        timeout: float = D.FIRMWARE_STREAM_KWS_TIMEOUT,
+                        foreign: bool = False) -> dict:
     """The serial-audio kws app in QEMU with its UART on a pty, fed ``pcm``."""
-    from edgernn.targets.mcu import qemu_serial
-
-    with qemu_serial(elf, board) as pty:
+    with qemu.serial(elf, board, allow_foreign=foreign) as pty:
         return stream_kws_serial(pty, pcm, timeout=timeout)

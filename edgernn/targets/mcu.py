@@ -13,9 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,22 +20,12 @@ import numpy as np
 from edgernn import defaults as D
 from edgernn import io
 from edgernn.errors import UserError
-from edgernn.procs import tied_to_parent
+from edgernn.targets import qemu, toolchain
 from edgernn.targets.boards import BOARDS, get_board, linker_script
 
 SUMMARY_RE = re.compile(r"^EDGERNN-MCU vectors=(\d+) mismatches=(\d+) ticks=(\d+) calib_ticks=(\d+) "
                         r"calib_instructions=(\d+) stack_used=(\d+) stack_size=(\d+)$")
 OUT_RE = re.compile(r"^EDGERNN-OUT (\d+) ([0-9a-f]*)$")
-APT_HINT = "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise UserError(f"{name} not found (Debian: {APT_HINT}; `make test` installs them)")
-    return path
-
-
 def test_vectors(model: Path, count: int, seed: int = 0, data_inputs: np.ndarray | None = None):
     """int8 inputs (real ones first when given, then random) and TFLite Micro's outputs for them."""
     from edgernn.runtimes.tflm import TFLMRuntime
@@ -101,7 +88,7 @@ def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | No
     if app == "serial" and b.uart is None:
         with_uart = ", ".join(name for name, x in BOARDS.items() if x.uart)
         raise UserError(f"the serial app needs a UART driver for {board}; boards with one: {with_uart}")
-    gcc = _tool("arm-none-eabi-gcc")
+    gcc = toolchain.tool("arm-none-eabi-gcc")
     out = io.check_out(Path(out) if out else model.parent / f"firmware-{board}", "folder", inputs=[model])
     _check_previous_src(out)
     # TFLite Micro reads the model (in a child first) before anything is written: a damaged model fails here.
@@ -180,7 +167,7 @@ def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool
     cmd = [gcc, *flags, "-nostdlib", "-T", str(build / "link.ld"), "-Wl,--gc-sections",
            *[str(build / Path(f).name) for f in sources], str(build / "model.c"), str(build / "edgernn_rt.c"),
            "-lgcc", "-o", str(staged_elf)]
-    proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True)
+    proc = toolchain.link(cmd)
     if proc.returncode != 0:
         raise UserError(f"firmware build failed: {proc.stderr.strip()[-600:]}")
     final_cmd = [c.replace(str(build), str(out / "src")) for c in cmd[:-1]] + [str(elf)]
@@ -189,64 +176,20 @@ def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool
                                                 "dsp": b.dsp and not reference, "mve": b.mve and not reference,
                                                 "vectors": vectors, "elf": str(elf), "command": final_cmd,
                                                 "compiler_warnings": proc.stderr.strip().replace(str(build), "src")})
+    qemu.record_built(elf, staged_elf.read_bytes())  # this ELF may use semihosting (targets/qemu.py)
     os.replace(staged_elf, elf)
     _install(build, out)
     return elf
 
 
-def elf_sizes(elf: Path) -> dict:
-    """Flash (code, constants, initialised data) and static RAM from the ELF's sections."""
-    proc = subprocess.run([_tool("arm-none-eabi-size"), "-A", str(elf)], capture_output=True, text=True, check=True)
-    sizes = {}
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sizes[parts[0]] = int(parts[1])
-    flash = sum(sizes.get(s, 0) for s in (".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data"))
-    static_ram = sizes.get(".data", 0) + sizes.get(".bss", 0)
-    return {"flash_bytes": flash, "static_ram_bytes": static_ram, "sections": sizes}
+RUN_TIMEOUT = D.FIRMWARE_RUN_TIMEOUT  # seconds before a hung bench-app run is stopped (the kws app: kws_firmware.RUN_TIMEOUT)
 
 
-def check_arm_elf(elf: Path) -> None:
-    """A 32-bit little-endian ARM executable, checked from its header before QEMU sees it (QEMU would wait
-    for the timeout on anything else and then print a register dump)."""
-    head = io.read_user_file(elf, "firmware ELF", 64 * 1024 * 1024)[:20]
-    if len(head) < 20 or head[:4] != b"\x7fELF":
-        raise UserError(f"{elf}: not an ELF file (run the .elf that `edgernn firmware build` wrote)")
-    if head[4] != 1 or head[5] != 1 or int.from_bytes(head[18:20], "little") != 40:  # ELFCLASS32, LSB, EM_ARM
-        raise UserError(f"{elf}: an ELF file, but not a 32-bit ARM (Cortex-M) executable")
-    if int.from_bytes(head[16:18], "little") != 2:  # ET_EXEC
-        raise UserError(f"{elf}: an ARM ELF file, but not a linked executable")
-
-
-RUN_TIMEOUT = D.FIRMWARE_RUN_TIMEOUT  # seconds before a hung bench-app run is stopped (the kws app: kws_firmware's)
-
-
-def run_semihosted(elf: str | Path, board: str, timeout: float, what: str = "firmware") -> tuple[str, int]:
-    """Run an ELF under QEMU with semihosting: returns what it printed and its exit status. A file that
-    is not an ARM executable, a hang and a crash (EDGERNN-FAULT) are errors; ``what`` names it in them."""
-    elf, b = Path(elf), get_board(board)
-    check_arm_elf(elf)
-    if not (isinstance(timeout, (int, float)) and 0 < timeout <= 24 * 3600):
-        raise UserError(f"--timeout must be more than 0 and at most a day, got {timeout}")
-    qemu = _tool("qemu-system-arm")
-    cmd = [qemu, "-M", b.qemu_machine, "-nographic", "-monitor", "none", "-serial", "null", "-icount", "shift=0",
-           "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
-    try:
-        proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise UserError(f"{what} on {board} did not finish within {timeout:.0f} s (hung?); "
-                        "raise --timeout for very large models or long audio") from None
-    text = proc.stdout + proc.stderr
-    if "EDGERNN-FAULT" in text:
-        raise UserError(f"{what} on {board} crashed: {text.strip().splitlines()[-1][:200]}")
-    return text, proc.returncode
-
-
-def run_firmware(elf: str | Path, board: str = D.BOARD, timeout: float = RUN_TIMEOUT) -> dict:
-    """Run under QEMU; returns the parsed summary and outputs. Hangs and crashes are errors."""
-    return parse_output(*run_semihosted(elf, board, timeout))
+def run_firmware(elf: str | Path, board: str = D.BOARD, timeout: float = RUN_TIMEOUT,
+                 foreign: bool = False) -> dict:
+    """Run under QEMU; returns the parsed summary and outputs. Hangs and crashes are errors.
+    ``foreign``: also run an ELF `firmware build` did not make, without semihosting (targets/qemu.py)."""
+    return parse_output(*qemu.run_semihosted(elf, board, timeout, allow_foreign=foreign))
 
 
 def parse_output(text: str, returncode: int) -> dict:
@@ -322,7 +265,7 @@ def measure(model: str | Path, board: str = D.BOARD, vectors: int = D.MCU_VECTOR
     instr_per_tick = r["calib_instructions"] / r["calib_ticks"]
     instructions = r["ticks"] * instr_per_tick / r["vectors"]
     macs = model_macs(model)
-    sizes = elf_sizes(elf)
+    sizes = toolchain.elf_sizes(elf)
     return {
         "board": board, "qemu_machine": b.qemu_machine, "cpu": b.cpu, "dsp_kernels": b.dsp and not reference,
         "mve_kernels": b.mve and not reference,
@@ -340,31 +283,6 @@ def measure(model: str | Path, board: str = D.BOARD, vectors: int = D.MCU_VECTOR
                     "QEMU counts instructions, not cycles",
         "elf": str(elf),
     }
-
-
-@contextlib.contextmanager
-def qemu_serial(elf: str | Path, board: str = D.BOARD, timeout: float = 20):
-    """Run firmware in QEMU with its UART on a pseudo-terminal; yields the pty path."""
-    b = get_board(board)
-    serials = ["-serial", "null"] * b.uart_qemu_index + ["-serial", "pty"]  # the board's UART gets the pty
-    proc = subprocess.Popen(tied_to_parent([_tool("qemu-system-arm"), "-M", b.qemu_machine, "-display", "none",
-                                            "-monitor", "none", *serials, "-icount", "shift=0", "-semihosting-config",
-                                            "enable=on,target=native", "-kernel", str(elf)]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        port, deadline = None, time.monotonic() + timeout
-        while port is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            m = re.search(r"char device redirected to (/dev/pts/\d+)", line)
-            port = m.group(1) if m else None
-        if port is None:
-            raise UserError(f"QEMU did not expose the {board} UART on a pty")
-        yield port
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def measure_serial(model: str | Path, board: str = D.BOARD, port: str | None = None,
@@ -408,5 +326,5 @@ def measure_serial(model: str | Path, board: str = D.BOARD, port: str | None = N
     if port is not None:
         return session(port)
     elf = build_firmware(model, board, Path(out) if out else model.parent / f"firmware-{board}", app="serial")
-    with qemu_serial(elf, board) as pty:
+    with qemu.serial(elf, board) as pty:
         return session(pty)

@@ -126,8 +126,11 @@ class _Edgernn:
         if name == "native":  # generate and compile in another process: keep TensorFlow out of this one's RSS
             import subprocess
 
-            subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from edgernn.runtimes.native "
-                            "import build_shared_library; build_shared_library(Path(sys.argv[1]))", path], check=True)
+            from edgernn.procs import python_argv  # host only: the Pi runs this file without edgernn
+
+            subprocess.run(python_argv("-c", "import sys; from pathlib import Path; from edgernn.runtimes.native "
+                                       "import build_shared_library; build_shared_library(Path(sys.argv[1]))", path),
+                           check=True)
 
         self.rt = open_runtime(path, name)
         import importlib.metadata as md
