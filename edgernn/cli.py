@@ -268,7 +268,7 @@ def data():
 @data.command("synth-kws")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Random seed: the same seed gives identical files.")
-@click.option("--per-word", default=D.SYNTH_PER_WORD, show_default=True,
+@click.option("--per-word", type=_ints(1, 100_000), default=D.SYNTH_PER_WORD, show_default=True,
               help="Speakers (engine voice x rate x pitch x vocal-tract shift); each says every keyword once.")
 @click.option("--unknown-total", type=_ints(0, 10**8), default=None,
               help="Clips of non-keywords for _unknown_, drawn from ~500 words (default: 16 x --per-word).")
@@ -341,7 +341,7 @@ def data_info(path, task, window, stride, train_end, keywords, holdout_engine):
 @click.argument("out", required=False, type=click.Path(path_type=Path))
 @click.option("--list", "list_names", is_flag=True, help="List the bundled datasets and exit.")
 @click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Seed of the stratified validation part.")
-@click.option("--val-fraction", default=D.BUNDLED_VAL_FRACTION, show_default=True,
+@click.option("--val-fraction", type=_number(0, 1, max_open=True), default=D.BUNDLED_VAL_FRACTION, show_default=True,
               help="Part of the archive's train split held out for validation (the test split stays as is).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_bundled(name, out, list_names, seed, val_fraction, overwrite):
@@ -447,7 +447,7 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
                    "else plateau.")
 @click.option("--label-smoothing", type=_number(0, 1, max_open=True), default=D.LABEL_SMOOTHING, show_default=True,
               help="kws/classify: the training target keeps 1-s for the true class and spreads s over all classes.")
-@click.option("--unknown-weight", type=float, default=D.UNKNOWN_WEIGHT, show_default=True,
+@click.option("--unknown-weight", type=_number(0, 100, min_open=True), default=D.UNKNOWN_WEIGHT, show_default=True,
               help="kws: loss weight of an _unknown_ clip relative to a keyword clip (above 1: fewer false fires, "
                    "fewer keywords recognized).")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
@@ -622,7 +622,7 @@ MCU_MIN_TIMEOUT = {"model": D.MCU_BENCH_TIMEOUT, "kws": D.BENCH_KWS_TIMEOUT}
 @click.option("--threads", type=_ints(1, 256), default=D.BENCH_THREADS, show_default=True, help="Runtime threads.")
 @click.option("--warmup", type=_ints(0, 100_000), default=D.BENCH_WARMUP, show_default=True, help="Untimed invokes before timing.")
 @click.option("--runs", type=_ints(1, 1_000_000), default=D.BENCH_RUNS, show_default=True, help="Timed invokes per repeat.")
-@click.option("--repeat", "repeats", default=D.BENCH_REPEATS, show_default=True,
+@click.option("--repeat", "repeats", type=_ints(1, 100), default=D.BENCH_REPEATS, show_default=True,
               help="Repeat the whole measurement (fresh process each time) to show run-to-run noise.")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
               help="Dataset for accuracy (default: the run's own data, via config.json beside the artifact).")
@@ -712,7 +712,7 @@ def firmware():
               help=f"{boards_help()}. stm32f4 is the STM32F405/407/429 memory map; microbit the BBC micro:bit v1.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Build folder (default: firmware-<board> next to the model).")
-@click.option("--vectors", default=D.MCU_VECTORS, show_default=True,
+@click.option("--vectors", type=_ints(1, 1000), default=D.MCU_VECTORS, show_default=True,
               help="Test vectors baked in; expected outputs come from TFLite Micro.")
 @click.option("--reference", is_flag=True, help="Plain C kernels even where the core has DSP instructions.")
 @click.option("--app", type=click.Choice(["bench", "serial", "kws"]), default=D.FIRMWARE_APP, show_default=True,
@@ -722,7 +722,7 @@ def firmware():
                    "printed with timestamps).")
 @click.option("--wav", type=click.Path(path_type=Path), default=None,
               help="kws: the audio linked into flash (mono, 16-bit PCM, at the run's sample rate).")
-@click.option("--every-ms", default=D.KWS_EVERY_MS, show_default=True,
+@click.option("--every-ms", type=EVERY_MS, default=D.KWS_EVERY_MS, show_default=True,
               help="kws: run the model every this many ms (a multiple of the hop) on the last second of frames.")
 @click.option("--arithmetic", type=click.Choice(["auto", "float", "fixed"]), default=D.KWS_ARITHMETIC,
               show_default=True,
@@ -745,7 +745,7 @@ def firmware_build(model, board, out, vectors, reference, app, wav, every_ms, ar
 @firmware.command("run")
 @click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--board", default=D.BOARD, show_default=True, help="The board the ELF was built for.")
-@click.option("--timeout", type=float, default=None,
+@click.option("--timeout", type=TIMEOUT, default=None,
               help="Seconds before a hung run is stopped (default: 120 for --app bench, else 300).")
 @click.option("--app", type=click.Choice(["auto", "bench", "kws"]), default=D.FIRMWARE_RUN_APP, show_default=True,
               help="The app the ELF was built with; auto: recognized from what the firmware prints. "
@@ -895,7 +895,7 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
               help="Task of the dataset.")
 @click.option("--budget", type=click.Choice(["params", "size", "macs"]), default=D.COMPARE_BUDGET, show_default=True,
               help="What to hold equal: parameters, int8 weight bytes, or MACs per inference.")
-@click.option("--units", default=D.COMPARE_UNITS, show_default=True,
+@click.option("--units", type=_ints(1, 4096), default=D.COMPARE_UNITS, show_default=True,
               help="Units of the first of --cells; the other cells' are matched to the budget.")
 @click.option("--cells", default=D.COMPARE_CELLS, show_default=True,
               help="Comma-separated cells to compare: gru, lstm, rnn (vanilla tanh RNN).")
