@@ -88,9 +88,10 @@ def test_report_merges_folders(artifacts, tmp_path):
     (["bench", "{tfl}", "--target", "rpi"], "--target rpi needs --host"),
     (["bench", "{tfl}", "--target", "rpi", "--host", "-oProxyCommand=touch /tmp/x"], "invalid --host"),
     (["bench", "{tfl}", "--target", "rpi", "--host", "pi@host;rm -rf /"], "invalid --host"),
-    (["report", "--out", "{tmp}/r", "{tmp}"], "no results.json"),
+    (["report", "--out", "{tmp}/r", "{tmp}/empty"], "no results.json"),  # an output outside the input
 ])
 def test_bad_inputs_exit_2(artifacts, tmp_path, args, message):
+    (tmp_path / "empty").mkdir(exist_ok=True)
     args = [a.format(tfl=artifacts[1], tmp=tmp_path) for a in args]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2, r.output

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgernn.cli import main
+from edgernn.records import InputNorm, RunConfig
 from edgernn.data.npz import load_npz
 from edgernn.train.run import input_norm, prepare_inputs
 
@@ -56,7 +57,8 @@ def test_standardization_ignores_padding_and_padding_reaches_the_model_as_zero(t
     real = np.concatenate([X[i, :lengths[i]] for i in [0, 1, 3, 5]]).astype(np.float64)
     assert np.allclose(norm["mean"], real.mean(axis=0), atol=1e-5)
     assert np.allclose(norm["std"], real.std(axis=0), atol=1e-5)  # the 99.0 fill is not data
-    config = {"input_norm": norm, "input_shape": [8, 2]}
+    # only the fields standardization reads (model_construct: no whole-run validation for a unit test)
+    config = RunConfig.model_construct(input_norm=InputNorm(**norm), input_shape=[8, 2])
     Z = prepare_inputs(ds.splits["train"].X, config)
     assert np.isfinite(Z).all()
     assert np.all(Z[0, :6] == 0) and np.all(Z[0, 6:] != 0)
