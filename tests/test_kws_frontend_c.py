@@ -8,6 +8,7 @@ import pytest
 
 from edgernn.errors import UserError
 from edgernn.export.frontend_c import feature_config_of_run, frontend_header
+from edgernn.records import DatasetMeta, RunConfig, read_config
 from edgernn.features import FeatureConfig, features
 from edgernn.runtimes.base import TensorInfo, quantize
 
@@ -99,7 +100,7 @@ def test_unsupported_configs_are_user_errors():
     with pytest.raises(UserError, match="input_norm"):
         frontend_header(FeatureConfig(), np.zeros(9), np.ones(9), SCALE, ZP)
     with pytest.raises(UserError, match="no feature parameters"):
-        feature_config_of_run({"task": "classify", "dataset_meta": {}})
+        feature_config_of_run(RunConfig.model_construct(task="classify", dataset_meta=DatasetMeta()))
 
 
 def _extremes() -> list[np.ndarray]:
@@ -149,8 +150,8 @@ def test_arithmetic_is_a_feature_config_option():
     assert FeatureConfig(arithmetic="fixed").digest() != FeatureConfig().digest()
     with pytest.raises(ValueError, match="arithmetic"):
         FeatureConfig(arithmetic="double")
-    run = {"dataset_meta": {"features": FeatureConfig(arithmetic="fixed").to_dict()}}
-    assert feature_config_of_run(run).arithmetic == "fixed"
+    meta = DatasetMeta.model_validate({"features": FeatureConfig(arithmetic="fixed").to_dict()})
+    assert feature_config_of_run(RunConfig.model_construct(dataset_meta=meta)).arithmetic == "fixed"
 
 
 def test_training_option_uses_the_device_integer_features(tmp_path):
@@ -182,7 +183,7 @@ def test_training_option_uses_the_device_integer_features(tmp_path):
     assert r.exit_code == 0, r.output
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["dataset_meta"]["features"]["arithmetic"] == "fixed"
-    assert feature_config_of_run(config).arithmetic == "fixed"
+    assert feature_config_of_run(read_config(tmp_path / "run" / "config.json")).arithmetic == "fixed"
     fixed = load_dataset(root, **config["data_options"]).splits["test"].X
     float_ = load_dataset(root).splits["test"].X
     assert not np.array_equal(fixed, float_) and np.abs(fixed - float_).max() < 0.05
