@@ -52,9 +52,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edgernn import api  # noqa: E402
 from edgernn.errors import UserError  # noqa: E402
 
-SETS = ["ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels", "OSULeaf",
-        "PickupGestureWiimoteZ", "UnitTest"]
-ARCHS = ["gru", "lstm"]
+# every bundled classification set (edgernn.data.bundled), the quick ones first
+SETS = ["UnitTest", "ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels",
+        "PickupGestureWiimoteZ", "OSULeaf", "ACSF1", "PLAID"]
+ARCHS = ["gru", "lstm", "rnn"]
+MUST_ARCHS = ("gru", "lstm")  # issue 26: these reach at least 1-NN Euclidean minus TARGET_NN_POINTS
+TARGET_NN_POINTS = 2
+CHANCE_GAP = 0.20  # "no run at chance" applies where 1-NN Euclidean is this far above chance
 UNITS = 32
 GRID = {"batch_size": [8, 32], "lr": [1e-3, 1e-2], "patience": [10, 40]}
 ANOMALY_SETS = ["yahoo", "mitdb", "ucr135", "daphnet"]
@@ -91,16 +95,25 @@ def train_run(data: Path, out: Path, arch: str, **options) -> dict:
                     **options)  # options may hold seed=...
     m = json.loads((run / "metrics.json").read_text())
     c = json.loads((run / "config.json").read_text())
+    counts = np.asarray(m["confusion_matrix"]).sum(axis=1)  # test rows per true class
     return {"test": m["accuracy"], "val": m.get("val_accuracy", float("nan")), "flagged": m["guard"]["did_not_learn"],
-            "epochs": c["epochs_run"], "batch": c["batch_size"], "seconds": c["train_seconds"]}
+            "epochs": c["epochs_run"], "batch": c["batch_size"], "seconds": c["train_seconds"],
+            "chance": float(counts.max() / counts.sum()), "baselines": m.get("baselines"),
+            "below": bool(m["guard"].get("below_baseline")), "frame": c.get("frame"),
+            "normalize": c.get("normalize"), "augment_strength": c.get("augment_strength")}
 
 
 def over_seeds(runs: list[dict]) -> dict:
     """Mean test/validation accuracy over seeds, the per-seed test figures and the flagged count."""
-    return {"test": float(np.mean([r["test"] for r in runs])), "val": float(np.mean([r["val"] for r in runs])),
-            "tests": [r["test"] for r in runs], "flagged": sum(bool(r["flagged"]) for r in runs), "runs": len(runs),
-            "epochs": [r["epochs"] for r in runs], "batch": runs[0]["batch"],
-            "seconds": round(sum(r["seconds"] for r in runs), 1)}
+    out = {"test": float(np.mean([r["test"] for r in runs])), "val": float(np.mean([r["val"] for r in runs])),
+           "tests": [r["test"] for r in runs], "flagged": sum(bool(r["flagged"]) for r in runs), "runs": len(runs),
+           "epochs": [r["epochs"] for r in runs], "batch": runs[0]["batch"],
+           "seconds": round(sum(r["seconds"] for r in runs), 1)}
+    if "chance" in runs[0]:  # runs measured since issue 26: what was chosen on validation, and the baselines
+        out.update(chance=runs[0]["chance"], baselines=runs[0]["baselines"],
+                   below=sum(r["below"] for r in runs), frames=[r["frame"] for r in runs],
+                   normalize=[r["normalize"] for r in runs], augment=[r["augment_strength"] for r in runs])
+    return out
 
 
 def seeded_runs(data: Path, out: Path, arch: str, seeds: int, first: dict | None = None, **options) -> dict:
@@ -211,6 +224,59 @@ def target_summary(cls: list[dict]) -> str:
             f"{'met' if met else 'MISSED'}")
 
 
+def _pct0(v) -> str:
+    return "-" if v is None else _pct(v)
+
+
+def at_chance(acc: float, chance: float) -> bool:
+    """The guard's "near chance" rule (edgernn.train.guard) on a test accuracy."""
+    from edgernn.train.guard import near_chance
+
+    return near_chance(acc, chance)
+
+
+def nn_summary(cls: list[dict]) -> str:
+    """The Must-show checks of issue 26: GRU and LSTM mean test accuracy >= 1-NN Euclidean (the archive's split)
+    minus TARGET_NN_POINTS on every set; no run at chance where 1-NN Euclidean is CHANCE_GAP above chance."""
+    misses, chance_runs, sets = [], [], set()
+    for r in cls:
+        d = r["default"]
+        if "chance" not in d:
+            continue
+        sets.add(r["set"])
+        if r["arch"] in MUST_ARCHS and d["test"] < r["ed_measured"] - TARGET_NN_POINTS / 100:
+            misses.append(f"{r['set']} {r['arch'].upper()} {100 * (d['test'] - r['ed_measured']):+.1f}")
+        if r["ed_measured"] >= d["chance"] + CHANCE_GAP:
+            chance_runs += [f"{r['set']} {r['arch'].upper()} seed {i}" for i, t in enumerate(d["tests"])
+                            if at_chance(t, d["chance"])]
+    return (f"GRU/LSTM >= 1-NN Euclidean - {TARGET_NN_POINTS} points on {len(sets) - len({m.split()[0] for m in misses})}"
+            f" of {len(sets)} sets; missed: {', '.join(misses) or 'none'}\n"
+            f"runs at chance where 1-NN Euclidean >= chance + {CHANCE_GAP:.0%}: {', '.join(chance_runs) or 'none'}")
+
+
+def print_baseline_table(cls: list[dict]) -> None:
+    """Default options beside the baselines (issue 26) and what train chose on validation."""
+    rows = [r for r in cls if "chance" in r["default"]]
+    if not rows:
+        return
+    w = max(17, 1 + max(len(r["set"]) for r in rows))
+    print(f"\nDefault options vs baselines, test accuracy % (model: mean over seeds, per seed in brackets); "
+          f"baselines on the run's normalized series, reference = train + validation rows; DTW band 10%")
+    print(f"{'set':<{w}}{'model':<8}{'mean':>6}  {'per seed':<20}{'chance':>7}{'major.':>7}{'1-NN ED':>8}{'DTW':>6}"
+          f"{'ED arch.':>9}  {'frame':<10}{'norm':<9}{'aug':<8}{'vs ED':>6}")
+    for r in rows:
+        d, b = r["default"], r["default"]["baselines"] or {}
+        per = "/".join(f"{100 * t:.0f}" for t in d["tests"])
+        frames = ",".join(sorted({str(f) for f in d["frames"]}))
+        norm = ",".join(sorted({str(n) for n in d["normalize"]}))
+        aug = ",".join(sorted({f"{a:g}" for a in d["augment"] if a is not None}))
+        print(f"{r['set']:<{w}}{r['arch'].upper() + '-32':<8}{_pct(d['test']):>6}  {'[' + per + ']':<20}"
+              f"{_pct(d['chance']):>7}{_pct0(b.get('majority')):>7}{_pct0(b.get('nn_euclidean')):>8}"
+              f"{_pct0(b.get('nn_dtw')):>6}{_pct(r['ed_measured']):>9}  {frames:<10}{norm:<9}{aug:<8}"
+              f"{100 * (d['test'] - r['ed_measured']):>+6.1f}")
+    print(nn_summary(rows))
+
+
 def anomaly_summary(anom: list[dict]) -> str:
     """Labelled series whose top-1 location hits an anomaly, and those where a random location would
     hit less than half the time (only those hits say something about the detector)."""
@@ -242,7 +308,9 @@ def print_tables(cls: list[dict], anom: list[dict]) -> None:
             print(f"{r['set']:<{w}}{r['arch'].upper() + '-32':<8}{_pct(d):>8}{_guard(r['default']):>7}"
                   f"{_pct(t):>7}{tg:>7}{diff:>6}  {cfg:<18}{_pct(r['ed_measured']):>13}  {ref.get('source', 'published')}: {pub}"
                   "; recurrent: n/a")
-        print(target_summary(cls))
+        if any("tuned" in r for r in cls):
+            print(target_summary(cls))
+        print_baseline_table(cls)
     if anom:
         print("\nAnomaly series, GRU-32 predictor, --window auto; --train-end: the archive's known-normal end "
               "where it gives one, else 40% of the series")

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
+from edgernn.features.series import znorm_series
 from edgernn.io import read_json
+from edgernn.models.frame import framed_shape, stack_frames
 
 RUN_FILES = ("model.keras", "config.json")
 
@@ -71,6 +73,12 @@ OPTIONAL_SCHEMA = {
     "float32_bytes": (_int_in(0, 10**13), "a non-negative integer"),
     "epochs_run": (_int_in(0, 10**7), "a non-negative integer"),
     "train_seconds": (lambda v: _finite(v) and v >= 0, "a non-negative number"),
+    # classify runs, docs/guides/long-series.md: raw series shape, frame size, normalization, augmentation
+    "series_shape": (lambda v: isinstance(v, list) and len(v) == 2 and all(_int_in(1, 1_000_000)(d) for d in v),
+                     "[steps, features] of the series before frame stacking"),
+    "frame": (_int_in(1, 4096), "an integer 1..4096"),
+    "normalize": (lambda v: v in ("series", "feature", "none"), "one of series, feature, none"),
+    "augment_strength": (lambda v: _finite(v) and 0 <= v <= 1, "a number in [0, 1]"),
 }
 
 
@@ -93,6 +101,10 @@ def validate_config(config, where: str | Path = "config.json") -> dict:
             raise UserError(f"{where}: input_norm.{stat} must be {features} finite numbers (one per feature)")
     if not all(v > 0 for v in config["input_norm"]["std"]):
         raise UserError(f"{where}: input_norm.std must be positive")
+    if "frame" in config or "series_shape" in config:
+        steps, feats = config.get("series_shape", config["input_shape"])
+        if config.get("frame", 1) > steps or framed_shape(steps, feats, config.get("frame", 1)) != config["input_shape"]:
+            raise UserError(f"{where}: input_shape must be series_shape framed by frame")
     if config["task"] == "anomaly" and "threshold" not in config:
         raise UserError(f"{where}: missing key 'threshold' (anomaly runs need one)")
     if config["task"] != "anomaly" and len(config["class_names"]) < 2:
@@ -123,21 +135,42 @@ def input_norm(X: np.ndarray) -> dict:
     return {"mean": flat.mean(axis=0).tolist(), "std": np.where(std < 1e-8, 1.0, std).tolist()}
 
 
+def series_shape(config: dict) -> tuple[int, int]:
+    """[steps, features] of the series a run reads (before frame stacking; older runs: input_shape)."""
+    return tuple(config.get("series_shape", config["input_shape"]))
+
+
+def normalize_series(X: np.ndarray, config: dict) -> np.ndarray:
+    """Raw series -> per-series normalized when the run says so (``normalize: series``); shape checked."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 3 or X.shape[1:] != series_shape(config):
+        raise UserError(f"data shape {tuple(X.shape[1:])} does not match the model's input "
+                        f"{series_shape(config)}")
+    if config.get("normalize") == "series":
+        return znorm_series(X)
+    return X
+
+
+def to_model_inputs(X: np.ndarray, config: dict) -> np.ndarray:
+    """Normalized series -> frames (``frame``) -> standardized with the run's training statistics."""
+    k = config.get("frame", 1)
+    if k > 1:
+        X = stack_frames(X, k)
+    norm = config["input_norm"]
+    mean = np.asarray(norm["mean"], dtype=np.float32)
+    std = np.asarray(norm["std"], dtype=np.float32)
+    # padding steps (NaN) become 0, the standardized mean: the most neutral input the model can see
+    return np.nan_to_num((X - mean) / std, nan=0.0)
+
+
 def prepare_inputs(X: np.ndarray, config: dict) -> np.ndarray:
-    """Raw features -> what the model takes: standardized with the run's training statistics.
+    """Raw features -> what the model takes: per-series normalized if the run says so, frame-stacked
+    (docs/guides/long-series.md), standardized with the run's training statistics.
 
     Every consumer of a run (eval, quantize calibration, bench, firmware test vectors) calls
     this, so the float, int8, ONNX and C models all see identical inputs (padding included).
     """
-    norm = config["input_norm"]
-    mean = np.asarray(norm["mean"], dtype=np.float32)
-    std = np.asarray(norm["std"], dtype=np.float32)
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 3 or X.shape[1:] != tuple(config["input_shape"]):
-        raise UserError(f"data shape {tuple(X.shape[1:])} does not match the model's input "
-                        f"{tuple(config['input_shape'])}")
-    # padding steps (NaN) become 0, the standardized mean: the most neutral input the model can see
-    return np.nan_to_num((X - mean) / std, nan=0.0)
+    return to_model_inputs(normalize_series(X, config), config)
 
 
 def load_data_for_run(config: dict, data: str | Path | None = None, test_only: bool = False):
