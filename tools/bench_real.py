@@ -124,7 +124,7 @@ def seeded_runs(data: Path, out: Path, arch: str, seeds: int, first: dict | None
     return over_seeds(runs)
 
 
-def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1) -> list[dict]:
+def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1, archs: list[str] | None = None) -> list[dict]:
     rows = []
     for name in sets:
         data = out / "data" / f"{name}.npz"
@@ -132,7 +132,7 @@ def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1) -> li
             api.bundled(name, data)
         arrays = api.load_bundled(name)
         ed = one_nn_ed(arrays)
-        for arch in ARCHS:
+        for arch in archs or ARCHS:
             t0 = time.perf_counter()
             default = seeded_runs(data, out / "runs" / f"{name}-{arch}-default", arch, seeds)
             row = {"set": name, "arch": arch, "default": default, "ed_measured": ed, "seeds": seeds}
@@ -333,6 +333,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("bench_real"), help="Folder for data and runs.")
     ap.add_argument("--sets", nargs="+", default=SETS, help="Classification sets (see `edgernn data bundled --list`).")
     ap.add_argument("--no-grid", action="store_true", help="Skip the hand-tuning grid (defaults only).")
+    ap.add_argument("--archs", nargs="+", default=ARCHS, choices=ARCHS,
+                    help="Recurrent cells to train (e.g. one per process when run in parallel).")
     ap.add_argument("--seeds", type=int, default=3,
                     help="Training seeds per side (default 3): default options and the grid's chosen configuration "
                          "are each trained with seeds 0..N-1 and their mean test accuracy is printed.")
@@ -353,7 +355,7 @@ def main() -> int:
     if args.anomaly_only and args.no_anomaly:
         ap.error("--anomaly-only and --no-anomaly exclude each other")
     t0 = time.perf_counter()
-    cls = [] if args.anomaly_only else classification(args.out, args.sets, not args.no_grid, args.seeds)
+    cls = [] if args.anomaly_only else classification(args.out, args.sets, not args.no_grid, args.seeds, args.archs)
     anom = [] if args.no_anomaly else anomaly(args.out, ANOMALY_SETS)
     print_tables(cls, anom)
     print(f"\nrun time {time.perf_counter() - t0:.0f} s")
