@@ -338,7 +338,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
                    "classify: series augmentation at --augment-strength (--no-augment: strength 0).")
 @click.option("--augment-strength", default=None,
               help="classify: jitter, scaling, window warping and within-class mixup at a strength from 0 (off) to 1, "
-                   "or 'auto': 0 and 1 compared on validation accuracy. Default: auto.")
+                   "or 'auto': 0 and 1 compared on validation accuracy for long narrow series (see --frame), else 0. "
+                   "Default: auto.")
 @click.option("--frame", default=None,
               help="classify: K consecutive samples become one recurrent step (T x F -> T/K x K*F; a T that K does "
                    "not divide is padded at the start, with a note), or 'auto': for long narrow series (>= 96 steps, "

@@ -197,7 +197,7 @@ def _series_candidates(config: dict, ds, frame, normalize, augment_strength) -> 
     config["normalize"], evidence = S.choose_normalize(normalize, ds)
     config["series_shape"] = [steps, features]
     frames = S.frame_candidates(frame, steps, features)
-    strengths = S.strength_candidates(augment_strength)
+    strengths = S.strength_candidates(augment_strength, steps, features)
     config["selection"] = {"normalize": evidence, "frames": frames, "augment_strengths": strengths, "candidates": []}
     return [(k, strengths[0]) for k in frames]  # the other strengths follow at the chosen frame (_fit_best)
 

@@ -7,7 +7,8 @@
 - frame size (``--frame auto``) and augmentation strength (``--augment-strength auto``): candidate
   models are trained with the full recipe and the one with the best validation accuracy is kept
   (ties: lower validation loss, then the earlier candidate). Frames first, without augmentation;
-  then the other strengths at the chosen frame. Short or wide series have one frame candidate (1).
+  then the other strengths at the chosen frame. Short or wide series have one candidate: frame 1,
+  no augmentation (so they train as before, at one run's cost).
 
 Never the test split: it is read only after the choice, for the reported figures.
 See docs/guides/long-series.md.
@@ -21,7 +22,7 @@ import numpy as np
 from edgernn.data.series_augment import AUTO_STRENGTHS, check_strength
 from edgernn.errors import UserError
 from edgernn.features.series import check_normalize, constant_series, znorm_series
-from edgernn.models.frame import auto_candidates, check_frame, frame_note, parse_frame
+from edgernn.models.frame import auto_candidates, check_frame, frame_note, is_long_narrow, parse_frame
 from edgernn.train.baselines import euclidean_distances, one_nn_accuracy
 
 
@@ -68,9 +69,13 @@ def frame_candidates(frame, steps: int, features: int) -> list[int]:
     return [frame]
 
 
-def strength_candidates(strength) -> list[float]:
+def strength_candidates(strength, steps: int, features: int) -> list[float]:
+    """The augmentation strengths to try: the one given, or for ``auto`` 0 and 1 on long narrow series
+    (the small-data recipe's case) and 0 elsewhere (short sets train as before, at one run's cost)."""
     strength = check_strength(strength)
-    return list(AUTO_STRENGTHS) if strength == "auto" else [strength]
+    if strength != "auto":
+        return [strength]
+    return list(AUTO_STRENGTHS) if is_long_narrow(steps, features) else [0.0]
 
 
 def score(result: dict) -> tuple:
