@@ -123,7 +123,9 @@ def train(task, arch, data, out, units=64, layers=1, **options):
     feature_arithmetic ("fixed": kws features as cores without an FPU compute them)
     (see ``edgernn train --help``); KWS: keywords, holdout_engine,
     augment (True | False | dict of overrides, see ``edgernn.data.augment``), unknown_weight;
-    lr_schedule ("plateau" | "cosine"), label_smoothing (classifiers).
+    lr_schedule ("plateau" | "cosine"), label_smoothing (classifiers); classify: frame (K | "auto"),
+    normalize ("series" | "feature" | "none" | "auto"), augment_strength (0..1 | "auto"), all chosen on
+    validation by default (docs/guides/long-series.md).
     """
     from edgernn.train.loop import train as _train
 
