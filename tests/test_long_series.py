@@ -228,3 +228,28 @@ def test_a_framed_run_quantizes_and_its_c_is_bit_exact(framed_run):
     model = api.quantize(run, mode="int8", calibration_samples=20)
     assert tuple(TFLMRuntime(model).input_info().shape) == (1, 13, 8)
     assert_c_matches_tflm(model, n=3, seed=0)
+
+
+# --- tools/bench_real.py --------------------------------------------------------------------------------
+
+def _bench_row(bench, name, arch, tests, ed, chance=0.4):
+    runs = [{"test": t, "val": t, "flagged": False, "epochs": 10, "batch": 8, "seconds": 1.0, "chance": chance,
+             "baselines": {"majority": chance, "nn_euclidean": ed, "nn_dtw": None}, "below": False, "frame": 8,
+             "normalize": "feature", "augment_strength": 0.0} for t in tests]
+    return {"set": name, "arch": arch, "seeds": len(tests), "ed_measured": ed, "default": bench.over_seeds(runs)}
+
+
+def test_bench_real_checks_the_1nn_target_and_runs_at_chance(capsys):
+    from tests.conftest import load_tool
+
+    bench = load_tool("bench_real")
+    rows = [_bench_row(bench, "A", "gru", [0.79, 0.80, 0.81], 0.81),   # -1.0: within 2 points
+            _bench_row(bench, "A", "lstm", [0.70, 0.80, 0.81], 0.81),  # -4.0: missed
+            _bench_row(bench, "A", "rnn", [0.40, 0.40, 0.40], 0.81),   # RNN is shown, not held to the target
+            _bench_row(bench, "B", "gru", [0.42, 0.9, 0.9], 0.5)]      # 1-NN only 10 points above chance
+    summary = bench.nn_summary(rows)
+    assert "on 1 of 2 sets; missed: A LSTM -4.0" in summary
+    assert "A RNN seed 0, A RNN seed 1, A RNN seed 2" in summary and "B GRU" not in summary
+    bench.print_tables(rows, [])
+    out = capsys.readouterr().out
+    assert "1-NN ED" in out and "[79/80/81]" in out
