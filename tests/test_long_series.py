@@ -253,3 +253,11 @@ def test_bench_real_checks_the_1nn_target_and_runs_at_chance(capsys):
     bench.print_tables(rows, [])
     out = capsys.readouterr().out
     assert "1-NN ED" in out and "[79/80/81]" in out
+
+
+def test_the_guard_adds_its_below_baseline_warning_only_when_it_applies():
+    history = {"loss": [1.0, 0.5, 0.2], "val_loss": [1.0, 0.6, 0.3]}
+    y = np.array([0, 1, 2] * 10)
+    g = G.classification_guard(history, {}, y, 0.6, y, 0.6, 3, {"nn_euclidean": 0.9})
+    assert not g["did_not_learn"] and "well below 1-NN Euclidean (90.0%)" in g["below_baseline"][0]
+    assert "below_baseline" not in G.classification_guard(history, {}, y, 0.6, y, 0.85, 3, {"nn_euclidean": 0.9})

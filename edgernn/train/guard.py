@@ -1,7 +1,8 @@
 """The "did not learn" guard: flags a run whose result says training failed, and says why.
 
 Written to ``metrics.json["guard"] = {"did_not_learn": bool, "reasons": [str, ...]}``
-(classifiers also ``"below_baseline": [str, ...]``: a warning, not a "did not learn" flag)
+(a classifier well below 1-NN Euclidean also gets ``"below_baseline": [str]``: a warning, not a
+"did not learn" flag; the key is absent otherwise)
 (``compare`` and sweeps read that key; a missing key means "not flagged"). It only reads
 results after training; it never changes training.
 """
@@ -68,8 +69,8 @@ def classification_guard(history: dict, recipe: dict, y_val, val_accuracy: float
             reasons.append(f"{split} accuracy {acc:.1%} is near chance ({chance:.1%}, the majority class share; "
                            "likely cause: training stopped before the model learnt, too little data per class, "
                            "or sequences padded after the data)")
-    return {"did_not_learn": bool(reasons), "reasons": reasons,
-            "below_baseline": below_baseline(test_accuracy, baselines)}
+    below = below_baseline(test_accuracy, baselines)
+    return {"did_not_learn": bool(reasons), "reasons": reasons, **({"below_baseline": below} if below else {})}
 
 
 def anomaly_guard(history: dict, recipe: dict, roc_auc: float | None) -> dict:
