@@ -11,13 +11,13 @@ from edgernn import io
 from edgernn.data import TASKS, load_dataset
 from edgernn.errors import UserError
 from edgernn.models import build_anomaly, build_classifier, cell, check_size, count_macs, count_params
+from edgernn.models.frame import framed_shape, stack_frames
 from edgernn.train import metrics as M
 from edgernn.train import guard as G
 from edgernn.train import plots
 from edgernn.train import select as S
 from edgernn.train.baselines import baselines as nn_baselines
 from edgernn.train.recipe import cosine_callback, make_recipe, plateau_callback, warmup_callback
-from edgernn.models.frame import framed_shape, stack_frames
 from edgernn.train.run import input_norm, normalize_series, prepare_inputs, to_model_inputs
 
 # batch size, epochs, patience and learning rate are derived from the data (train.recipe) unless given
