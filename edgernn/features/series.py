@@ -40,11 +40,12 @@ def constant_series(X: np.ndarray) -> np.ndarray:
     return np.flatnonzero(flat.any(axis=1))
 
 
-def znorm_series(X: np.ndarray) -> np.ndarray:
-    """[N, T, F] -> each series' channels at mean 0, std 1 over their real steps; NaN padding kept."""
+def znorm_series(X: np.ndarray, where: str = "") -> np.ndarray:
+    """[N, T, F] -> each series' channels at mean 0, std 1 over their real steps; NaN padding kept.
+    ``where`` names the rows in the error (e.g. "the train split's ")."""
     bad = constant_series(X)
     if len(bad):
-        raise UserError(f"--normalize series: series {int(bad[0])} (of {len(X)}) has a constant channel, which "
+        raise UserError(f"--normalize series: {where}series {int(bad[0])} (of {len(X)}) has a constant channel, which "
                         f"cannot be scaled to std 1 ({len(bad)} such series); use --normalize feature")
     X = np.asarray(X, dtype=np.float64)
     with _quiet():

@@ -39,7 +39,7 @@ def choose_normalize(normalize, ds) -> tuple[str, dict]:
     splits = {name: s.X for name, s in ds.splits.items() if len(s)}
     if normalize == "series":
         for name, X in splits.items():
-            znorm_series(X)  # the user error names the constant series
+            znorm_series(X, f"the {name} split's ")  # the user error names the constant series
         return "series", {"given": True}
     if normalize != "auto":
         return normalize, {"given": True}
