@@ -44,11 +44,12 @@ def load_data(path, task=None, **options):
     return load_dataset(path, task=task, **options)
 
 
-def data_info(path, task=None, **options) -> dict:
+def data_info(path, task=None, frame=None, **options) -> dict:
     """Samples per split and class, as a table dict (title, columns, rows).
 
     ``options`` go to the loader (anomaly: window, stride, train_end; kws: keywords, holdout_engine);
-    for anomaly series the table also holds the suggested window and the loader's warnings.
+    for anomaly series the table also holds the suggested window and the loader's warnings;
+    classification data: what ``frame`` (K or "auto", the default) makes of the series.
     """
     import numpy as np
 
@@ -63,7 +64,30 @@ def data_info(path, task=None, **options) -> dict:
                         + [""] * len(splits))
         rows += [[f"warning: {w}"] + [""] * len(splits) for w in ds.meta.get("warnings", [])]
     T, F = ds.input_shape
-    return {"title": f"{path}: {ds.task}, input {T}x{F}", "columns": ["class", *splits], "rows": rows}
+    title = f"{path}: {ds.task}, input {T}x{F}"
+    if ds.task == "classify":
+        title += "; " + frame_summary(frame, T, F)
+    elif frame is not None:
+        from edgernn.errors import UserError
+
+        raise UserError("--frame applies to --task classify only")
+    return {"title": title, "columns": ["class", *splits], "rows": rows}
+
+
+def frame_summary(frame, steps: int, features: int) -> str:
+    """What frame stacking (--frame K or auto) makes of a steps x features series."""
+    from edgernn.models.frame import auto_candidates, check_frame, frame_note, framed_shape, parse_frame
+
+    k = parse_frame(frame)
+    if k == "auto":
+        ks = auto_candidates(steps, features)
+        if ks == [1]:
+            return "--frame auto: 1 (not a long narrow series)"
+        shapes = ", ".join(f"{c} ({'x'.join(map(str, framed_shape(steps, features, c)))})" for c in ks)
+        return f"--frame auto compares on validation: {shapes}"
+    check_frame(k, steps)
+    note = frame_note(steps, k)
+    return f"--frame {k}: {'x'.join(map(str, framed_shape(steps, features, k)))}" + (f" ({note})" if note else "")
 
 def bundled(name, out, seed=D.SEED, val_fraction=D.BUNDLED_VAL_FRACTION, overwrite=False):
     """Write the real dataset ``name`` bundled with sktime to ``out`` (.npz or .csv); returns the path."""
@@ -103,7 +127,9 @@ def train(task, arch, data, out, units=D.TRAIN_UNITS, layers=D.TRAIN_LAYERS, **o
     feature_arithmetic ("fixed": kws features as cores without an FPU compute them)
     (see ``edgernn train --help``); KWS: keywords, holdout_engine,
     augment (True | False | dict of overrides, see ``edgernn.data.augment``), unknown_weight;
-    lr_schedule ("plateau" | "cosine"), label_smoothing (classifiers).
+    lr_schedule ("plateau" | "cosine"), label_smoothing (classifiers); classify: frame (K | "auto"),
+    normalize ("series" | "feature" | "none" | "auto"), augment_strength (0..1 | "auto"), all chosen on
+    validation by default (docs/guides/long-series.md).
     """
     from edgernn.train.loop import train as _train
 
@@ -123,9 +149,29 @@ def run_summary(run) -> dict:
     rows = [[name + " (test)", f"{value:.4f}"], ["params", config.params], ["MACs / inference", config.macs],
             ["float32 weights (bytes)", config.float32_bytes], ["epochs", config.epochs_run],
             ["train seconds", config.train_seconds]]
+    rows += series_rows(config, metrics)
     rows += holdout_rows(metrics.holdout)
     return {"title": f"{run}: {config.arch.upper()}-{config.units} x{config.layers} ({config.task})",
             "columns": ["figure", "value"], "rows": rows}
+
+def series_rows(config, metrics) -> list[list[str]]:
+    """Classify runs (a RunConfig and its Metrics): the baselines beside the model's figure and the
+    choices made on validation."""
+    rows = []
+    b = metrics.baselines
+    if b:
+        dtw = f"{b['nn_dtw']:.4f}" if b.get("nn_dtw") is not None else b.get("dtw_note", "not run")
+        rows += [["baseline: majority class (test)", f"{b['majority']:.4f}"],
+                 ["baseline: 1-NN Euclidean (test)", f"{b['nn_euclidean']:.4f}"],
+                 [f"baseline: 1-NN DTW, band {b['dtw_band']:.0%} (test)", dtw]]
+    if config.frame is not None:
+        steps, feats = config.series_shape or config.input_shape
+        rows += [["frame (samples per step)", f"{config.frame}: {steps}x{feats} -> "
+                  f"{config.input_shape[0]}x{config.input_shape[1]}"],
+                 ["normalize", config.normalize or "feature"],
+                 ["augment strength", f"{config.augment_strength or 0.0:g}"]]
+    return rows
+
 
 def holdout_rows(holdout: dict | None) -> list[list[str]]:
     """The held-out engine's figures (train --holdout-engine), overall and per voice."""

@@ -323,7 +323,9 @@ def data_synth_anomaly(out, seed, train_seconds, val_seconds, test_seconds, over
               help="kws folders: comma-separated keywords; other word folders count as _unknown_.")
 @click.option("--holdout-engine", type=click.Choice(ENGINES), default=None,
               help="kws, synthesized data: count this engine's clips as a separate 'holdout' split.")
-def data_info(path, task, window, stride, train_end, keywords, holdout_engine):
+@click.option("--frame", default=None,
+              help="classify: the model input frame stacking by K (or 'auto', the default) makes, as in train.")
+def data_info(path, task, window, stride, train_end, keywords, holdout_engine, frame):
     """Count samples per split and class of any supported dataset.
 
     For anomaly series it also suggests --window/--stride from the dominant period of the
@@ -333,7 +335,7 @@ def data_info(path, task, window, stride, train_end, keywords, holdout_engine):
 
     options = _anomaly_options(task or "anomaly", window, stride, train_end)
     options.update({k: v for k, v in (("keywords", keywords), ("holdout_engine", holdout_engine)) if v is not None})
-    _print_table(api.data_info(path, task=task, **options))
+    _print_table(api.data_info(path, task=task, frame=frame, **options))
 
 
 @data.command("bundled")
@@ -436,7 +438,22 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="kws, synthesized data: keep this engine out of train/val/test and report its keyword "
                    "accuracy and false-fire rate separately (voices the model never heard).")
 @click.option("--augment/--no-augment", default=True, show_default=True,
-              help="kws: time shift + background mixing (extra training copies) and SpecAugment masks per batch.")
+              help="kws: time shift + background mixing (extra training copies) and SpecAugment masks per batch. "
+                   "classify: series augmentation at --augment-strength (--no-augment: strength 0).")
+@click.option("--augment-strength", default=None,
+              help="classify: jitter, scaling, window warping and within-class mixup at a strength from 0 (off) to 1, "
+                   "or 'auto': 0 and 1 compared on validation accuracy for long narrow series (see --frame), else 0. "
+                   "Default: auto.")
+@click.option("--frame", default=None,
+              help="classify: K consecutive samples become one recurrent step (T x F -> T/K x K*F; a T that K does "
+                   "not divide is padded at the start, with a note), or 'auto': for long narrow series (>= 96 steps, "
+                   "<= 3 features) two K leaving 12-64 steps are compared on validation accuracy, else 1. "
+                   "Default: auto.")
+@click.option("--normalize", type=click.Choice(["series", "feature", "none", "auto"]), default=None,
+              help="classify: series = z-normalize every series on its own (the UCR convention; a constant series "
+                   "is an error); feature = training statistics per feature; none = raw values; auto = series or "
+                   "feature, whichever has the higher 1-NN accuracy from the training to the validation rows "
+                   "(ties: feature). Default: auto.")
 @click.option("--augment-options", default=None,
               help="kws: overrides, e.g. copies=2,time_shift_ms=80,background_prob=0.8,snr_db=0:20,time_masks=2,"
                    "time_mask_frames=6,freq_masks=1,freq_mask_bins=2,warp=0 (recorded in config.json; warp=w "
@@ -452,8 +469,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
                    "fewer keywords recognized).")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
           clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite,
-          feature_arithmetic, keywords, holdout_engine, augment, augment_options, lr_schedule, label_smoothing,
-          unknown_weight):
+          feature_arithmetic, keywords, holdout_engine, augment, augment_options, augment_strength, frame, normalize,
+          lr_schedule, label_smoothing, unknown_weight):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
 
     Batch size, epochs, patience and warm-up are derived from the training split's size unless
@@ -470,6 +487,9 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
         from edgernn.data.augment import parse_augment_options
 
         options["augment"] = parse_augment_options(augment_options) if augment else False
+    elif not augment:
+        options["augment"] = False
+    options.update(frame=frame, normalize=normalize, augment_strength=augment_strength)
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
                     batch_size=batch_size, lr=lr, patience=patience, warmup_epochs=warmup_epochs,
                     min_epochs=min_epochs, clipnorm=clipnorm, dropout=dropout, seed=seed,

@@ -253,6 +253,14 @@ class RunConfig(Architecture):
     streaming: Streaming | None = None
     pruned_from: Annotated[str, Field(max_length=MAX_PATH)] | None = None
     pruning: dict[str, Any] | None = None
+    # classify runs (docs/guides/long-series.md): the series before frame stacking, the frame size, the
+    # normalization, the augmentation strength and how train chose them on validation (train.select)
+    series_shape: Annotated[list[Annotated[int, Field(ge=1, le=1_000_000)]],
+                            Field(min_length=2, max_length=2)] | None = None
+    frame: Annotated[int, Field(ge=1, le=4096)] | None = None
+    normalize: Literal["series", "feature", "none"] | None = None
+    augment_strength: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    selection: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo):
@@ -269,6 +277,15 @@ class RunConfig(Architecture):
             if self.input_shape != [cfg.num_frames, cfg.num_features]:
                 raise ValueError(f"input_shape {self.input_shape} does not match the feature parameters "
                                  f"({cfg.num_frames} frames x {cfg.num_features} features)")
+        if self.frame is not None or self.series_shape is not None:
+            # imported here: edgernn.models imports this module (frame.py itself needs only NumPy)
+            from edgernn.models.frame import framed_shape
+
+            steps, feats = self.series_shape or self.input_shape
+            k = self.frame or 1
+            if k > steps or framed_shape(steps, feats, k) != self.input_shape:
+                raise ValueError(f"input_shape {self.input_shape} must be series_shape "
+                                 f"{[steps, feats]} framed by frame {k}")
         return self
 
     def feature_params(self) -> FeatureParams | None:
@@ -301,6 +318,7 @@ class Metrics(_Record):
     confusion_matrix: list[list[Count]] | None = None
     guard: dict[str, Any] | None = None
     holdout: dict[str, Any] | None = None
+    baselines: dict[str, Any] | None = None  # classify runs: majority and 1-NN figures (train.baselines)
 
     @model_validator(mode="after")
     def _has_main_metric(self):

@@ -1,7 +1,15 @@
-"""Real-data benchmark (issue 11): default training options on public datasets nobody here made.
+"""Real-data benchmark (issues 11 and 26): default training options on public datasets nobody here made.
 
     python tools/bench_real.py [--out bench_real] [--sets ArrowHead GunPoint ...] [--seeds 3] [--no-grid]
-                               [--anomaly-only | --no-anomaly] [--table-from OUT1 OUT2 ...]
+                               [--archs gru lstm rnn] [--anomaly-only | --no-anomaly] [--table-from OUT1 OUT2 ...]
+
+Issue 26 (docs/guides/long-series.md): every bundled classification set (UnitTest, ItalyPowerDemand,
+GunPoint, ArrowHead, BasicMotions, JapaneseVowels, PickupGestureWiimoteZ, OSULeaf, ACSF1, PLAID) with
+GRU-32, LSTM-32 and RNN-32 at default options, printed beside the baselines ``train`` writes to
+metrics.json (majority class, 1-NN Euclidean, 1-NN DTW when cheap) and the frame size, normalization
+and augmentation strength chosen on validation; then the checks: GRU and LSTM at least 1-NN Euclidean
+(the archive's split) minus 2 points on every set, and no run at chance where 1-NN Euclidean is 20 or
+more points above chance.
 
 Data: the UCR/UEA sets and labelled anomaly series bundled inside the sktime wheel and the pinned
 aeon wheel (`edgernn data bundled`; no network at run time; `make setup` downloads the aeon wheel).
@@ -51,11 +59,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgernn import api  # noqa: E402
 from edgernn.errors import UserError  # noqa: E402
-from edgernn.records import read_config  # noqa: E402
+from edgernn.records import read_config, read_metrics  # noqa: E402
 
-SETS = ["ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels", "OSULeaf",
-        "PickupGestureWiimoteZ", "UnitTest"]
-ARCHS = ["gru", "lstm"]
+# every bundled classification set (edgernn.data.bundled), the quick ones first
+SETS = ["UnitTest", "ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels",
+        "PickupGestureWiimoteZ", "OSULeaf", "ACSF1", "PLAID"]
+ARCHS = ["gru", "lstm", "rnn"]
+MUST_ARCHS = ("gru", "lstm")  # issue 26: these reach at least 1-NN Euclidean minus TARGET_NN_POINTS
+TARGET_NN_POINTS = 2
+CHANCE_GAP = 0.20  # "no run at chance" applies where 1-NN Euclidean is this far above chance
 UNITS = 32
 GRID = {"batch_size": [8, 32], "lr": [1e-3, 1e-2], "patience": [10, 40]}
 ANOMALY_SETS = ["yahoo", "mitdb", "ucr135", "daphnet"]
@@ -90,18 +102,27 @@ def one_nn_ed(arrays: dict) -> float:
 def train_run(data: Path, out: Path, arch: str, **options) -> dict:
     run = api.train(task="classify", arch=arch, units=UNITS, data=data, out=out, overwrite=True, progress=False,
                     **options)  # options may hold seed=...
-    m = json.loads((run / "metrics.json").read_text())
+    m = read_metrics(run / "metrics.json")
     c = read_config(run / "config.json")
-    return {"test": m["accuracy"], "val": m.get("val_accuracy", float("nan")), "flagged": m["guard"]["did_not_learn"],
-            "epochs": c.epochs_run, "batch": c.batch_size, "seconds": c.train_seconds}
+    counts = np.asarray(m.confusion_matrix).sum(axis=1)  # test rows per true class
+    return {"test": m.accuracy, "val": m.val_accuracy if m.val_accuracy is not None else float("nan"),
+            "flagged": m.guard["did_not_learn"], "epochs": c.epochs_run, "batch": c.batch_size,
+            "seconds": c.train_seconds, "chance": float(counts.max() / counts.sum()), "baselines": m.baselines,
+            "below": bool(m.guard.get("below_baseline")), "frame": c.frame,
+            "normalize": c.normalize, "augment_strength": c.augment_strength}
 
 
 def over_seeds(runs: list[dict]) -> dict:
     """Mean test/validation accuracy over seeds, the per-seed test figures and the flagged count."""
-    return {"test": float(np.mean([r["test"] for r in runs])), "val": float(np.mean([r["val"] for r in runs])),
-            "tests": [r["test"] for r in runs], "flagged": sum(bool(r["flagged"]) for r in runs), "runs": len(runs),
-            "epochs": [r["epochs"] for r in runs], "batch": runs[0]["batch"],
-            "seconds": round(sum(r["seconds"] for r in runs), 1)}
+    out = {"test": float(np.mean([r["test"] for r in runs])), "val": float(np.mean([r["val"] for r in runs])),
+           "tests": [r["test"] for r in runs], "flagged": sum(bool(r["flagged"]) for r in runs), "runs": len(runs),
+           "epochs": [r["epochs"] for r in runs], "batch": runs[0]["batch"],
+           "seconds": round(sum(r["seconds"] for r in runs), 1)}
+    if "chance" in runs[0]:  # runs measured since issue 26: what was chosen on validation, and the baselines
+        out.update(chance=runs[0]["chance"], baselines=runs[0]["baselines"],
+                   below=sum(r["below"] for r in runs), frames=[r["frame"] for r in runs],
+                   normalize=[r["normalize"] for r in runs], augment=[r["augment_strength"] for r in runs])
+    return out
 
 
 def seeded_runs(data: Path, out: Path, arch: str, seeds: int, first: dict | None = None, **options) -> dict:
@@ -112,7 +133,7 @@ def seeded_runs(data: Path, out: Path, arch: str, seeds: int, first: dict | None
     return over_seeds(runs)
 
 
-def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1) -> list[dict]:
+def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1, archs: list[str] | None = None) -> list[dict]:
     rows = []
     for name in sets:
         data = out / "data" / f"{name}.npz"
@@ -120,7 +141,7 @@ def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1) -> li
             api.bundled(name, data)
         arrays = api.load_bundled(name)
         ed = one_nn_ed(arrays)
-        for arch in ARCHS:
+        for arch in archs or ARCHS:
             t0 = time.perf_counter()
             default = seeded_runs(data, out / "runs" / f"{name}-{arch}-default", arch, seeds)
             row = {"set": name, "arch": arch, "default": default, "ed_measured": ed, "seeds": seeds}
@@ -212,6 +233,59 @@ def target_summary(cls: list[dict]) -> str:
             f"{'met' if met else 'MISSED'}")
 
 
+def _pct0(v) -> str:
+    return "-" if v is None else _pct(v)
+
+
+def at_chance(acc: float, chance: float) -> bool:
+    """The guard's "near chance" rule (edgernn.train.guard) on a test accuracy."""
+    from edgernn.train.guard import near_chance
+
+    return near_chance(acc, chance)
+
+
+def nn_summary(cls: list[dict]) -> str:
+    """The Must-show checks of issue 26: GRU and LSTM mean test accuracy >= 1-NN Euclidean (the archive's split)
+    minus TARGET_NN_POINTS on every set; no run at chance where 1-NN Euclidean is CHANCE_GAP above chance."""
+    misses, chance_runs, sets = [], [], set()
+    for r in cls:
+        d = r["default"]
+        if "chance" not in d:
+            continue
+        sets.add(r["set"])
+        if r["arch"] in MUST_ARCHS and d["test"] < r["ed_measured"] - TARGET_NN_POINTS / 100:
+            misses.append(f"{r['set']} {r['arch'].upper()} {100 * (d['test'] - r['ed_measured']):+.1f}")
+        if r["ed_measured"] >= d["chance"] + CHANCE_GAP:
+            chance_runs += [f"{r['set']} {r['arch'].upper()} seed {i}" for i, t in enumerate(d["tests"])
+                            if at_chance(t, d["chance"])]
+    return (f"GRU/LSTM >= 1-NN Euclidean - {TARGET_NN_POINTS} points on {len(sets) - len({m.split()[0] for m in misses})}"
+            f" of {len(sets)} sets; missed: {', '.join(misses) or 'none'}\n"
+            f"runs at chance where 1-NN Euclidean >= chance + {CHANCE_GAP:.0%}: {', '.join(chance_runs) or 'none'}")
+
+
+def print_baseline_table(cls: list[dict]) -> None:
+    """Default options beside the baselines (issue 26) and what train chose on validation."""
+    rows = [r for r in cls if "chance" in r["default"]]
+    if not rows:
+        return
+    w = max(17, 1 + max(len(r["set"]) for r in rows))
+    print("\nDefault options vs baselines, test accuracy % (model: mean over seeds, per seed in brackets); "
+          "baselines on the run's normalized series, reference = train + validation rows; DTW band 10%")
+    print(f"{'set':<{w}}{'model':<8}{'mean':>6}  {'per seed':<20}{'chance':>7}{'major.':>7}{'1-NN ED':>8}{'DTW':>6}"
+          f"{'ED arch.':>9}  {'frame':<10}{'norm':<9}{'aug':<8}{'vs ED':>6}")
+    for r in rows:
+        d, b = r["default"], r["default"]["baselines"] or {}
+        per = "/".join(f"{100 * t:.0f}" for t in d["tests"])
+        frames = ",".join(sorted({str(f) for f in d["frames"]}))
+        norm = ",".join(sorted({str(n) for n in d["normalize"]}))
+        aug = ",".join(sorted({f"{a:g}" for a in d["augment"] if a is not None}))
+        print(f"{r['set']:<{w}}{r['arch'].upper() + '-32':<8}{_pct(d['test']):>6}  {'[' + per + ']':<20}"
+              f"{_pct(d['chance']):>7}{_pct0(b.get('majority')):>7}{_pct0(b.get('nn_euclidean')):>8}"
+              f"{_pct0(b.get('nn_dtw')):>6}{_pct(r['ed_measured']):>9}  {frames:<10}{norm:<9}{aug:<8}"
+              f"{100 * (d['test'] - r['ed_measured']):>+6.1f}")
+    print(nn_summary(rows))
+
+
 def anomaly_summary(anom: list[dict]) -> str:
     """Labelled series whose top-1 location hits an anomaly, and those where a random location would
     hit less than half the time (only those hits say something about the detector)."""
@@ -243,7 +317,9 @@ def print_tables(cls: list[dict], anom: list[dict]) -> None:
             print(f"{r['set']:<{w}}{r['arch'].upper() + '-32':<8}{_pct(d):>8}{_guard(r['default']):>7}"
                   f"{_pct(t):>7}{tg:>7}{diff:>6}  {cfg:<18}{_pct(r['ed_measured']):>13}  {ref.get('source', 'published')}: {pub}"
                   "; recurrent: n/a")
-        print(target_summary(cls))
+        if any("tuned" in r for r in cls):
+            print(target_summary(cls))
+        print_baseline_table(cls)
     if anom:
         print("\nAnomaly series, GRU-32 predictor, --window auto; --train-end: the archive's known-normal end "
               "where it gives one, else 40% of the series")
@@ -266,6 +342,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("bench_real"), help="Folder for data and runs.")
     ap.add_argument("--sets", nargs="+", default=SETS, help="Classification sets (see `edgernn data bundled --list`).")
     ap.add_argument("--no-grid", action="store_true", help="Skip the hand-tuning grid (defaults only).")
+    ap.add_argument("--archs", nargs="+", default=ARCHS, choices=ARCHS,
+                    help="Recurrent cells to train (e.g. one per process when run in parallel).")
     ap.add_argument("--seeds", type=int, default=3,
                     help="Training seeds per side (default 3): default options and the grid's chosen configuration "
                          "are each trained with seeds 0..N-1 and their mean test accuracy is printed.")
@@ -286,7 +364,7 @@ def main() -> int:
     if args.anomaly_only and args.no_anomaly:
         ap.error("--anomaly-only and --no-anomaly exclude each other")
     t0 = time.perf_counter()
-    cls = [] if args.anomaly_only else classification(args.out, args.sets, not args.no_grid, args.seeds)
+    cls = [] if args.anomaly_only else classification(args.out, args.sets, not args.no_grid, args.seeds, args.archs)
     anom = [] if args.no_anomaly else anomaly(args.out, ANOMALY_SETS)
     print_tables(cls, anom)
     print(f"\nrun time {time.perf_counter() - t0:.0f} s")

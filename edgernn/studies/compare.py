@@ -31,6 +31,12 @@ BUDGETS = ("params", "size", "macs")
 COLORS = {"gru": "tab:blue", "lstm": "tab:orange", "rnn": "tab:green"}
 
 
+# Cells are compared at one parameter budget on the data's own length (and the sequence-length studies
+# are about that length): frame stacking, per-series normalization and augmentation chosen per run
+# (docs/guides/long-series.md) would change both, so comparisons train as before them.
+AS_BEFORE_SERIES_RECIPE = {"frame": 1, "normalize": "feature", "augment_strength": 0.0}
+
+
 def parse_cells(spec: str) -> list[str]:
     """"gru,lstm,rnn" -> ["gru", "lstm", "rnn"]; at least one, no repeats, known cells only."""
     cells = [c.strip().lower() for c in (spec or "").split(",") if c.strip()]
@@ -132,8 +138,10 @@ def _npz_bytes(**arrays) -> bytes:
 def _one_model(arch: str, units: int, seed: int, data, task: str, out: Path, epochs: int | None,
                targets, progress: bool, sparsities=(), prune_epochs: int = 10) -> dict:
     """One cell and seed through the study pipeline, as a model record of the comparison."""
+    recipe = tuple(AS_BEFORE_SERIES_RECIPE.items()) if task == "classify" else ()
     settings = Settings(task=task, data=data, seed=seed, epochs=epochs, targets=tuple(targets), cpu_runs=100,
-                        cpu_warmup=10, mcu_vectors=2, mcu_test_inputs=False, overwrite=True, progress=progress)
+                        cpu_warmup=10, mcu_vectors=2, mcu_test_inputs=False, overwrite=True, progress=progress,
+                        train_options=recipe)
     o = run_pipeline(Design(arch=arch, units=units), settings, out)
     name = "roc_auc" if task == "anomaly" else "accuracy"
     r = {"arch": arch, "units": units, "seed": seed, "metric": name, "targets": {}, "history": {}}
@@ -323,7 +331,7 @@ def _user_seq_point(folder: Path, ds, steps: int, arch: str, units: int, epochs:
     data = user_data_at(ds, steps, folder / "user_seqlen" / f"data_{steps}.npz")
     kwargs = {"epochs": epochs} if epochs else {}
     run = train(task="classify", arch=arch, units=units, data=data, out=folder / "user_seqlen" / f"{arch}-{steps}",
-                overwrite=True, progress=progress, **kwargs)
+                overwrite=True, progress=progress, **kwargs, **AS_BEFORE_SERIES_RECIPE)
     m, c = read_metrics(run / "metrics.json"), read_config(run / "config.json")
     return {"arch": arch, "steps": steps, "accuracy": m.accuracy, "train_seconds": c.train_seconds}
 
@@ -356,7 +364,7 @@ def _seq_point(folder: Path, steps: int, arch: str, epochs: int, samples: int, p
     data = long_dependency_data(folder / "seqlen" / f"first_step_{steps}.npz", steps, n=samples)
     # No early stopping: long-dependency tasks sit on a loss plateau before they are learned.
     run = train(task="classify", arch=arch, units=units, data=data, out=folder / "seqlen" / f"{arch}-{steps}",
-                epochs=epochs, patience=epochs, overwrite=True, progress=progress)
+                epochs=epochs, patience=epochs, overwrite=True, progress=progress, **AS_BEFORE_SERIES_RECIPE)
     m, c = read_metrics(run / "metrics.json"), read_config(run / "config.json")
     return {"arch": arch, "units": units, "accuracy": m.accuracy, "train_seconds": c.train_seconds,
             "chance": 0.25}

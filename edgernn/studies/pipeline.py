@@ -56,6 +56,8 @@ class Settings:
     mcu_test_inputs: bool = False
     overwrite: bool = False
     progress: bool = False
+    # more train() keyword arguments as (name, value) pairs, e.g. compare's AS_BEFORE_SERIES_RECIPE
+    train_options: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass
@@ -122,7 +124,8 @@ def _train(design: Design, settings: Settings, run_dir: Path, out: Outcome, lap)
     try:
         run = train(task=settings.task, arch=design.arch, units=design.units, layers=design.layers,
                     data=settings.data, out=run_dir, seed=settings.seed, epochs=settings.epochs or None,
-                    overwrite=settings.overwrite, progress=settings.progress, data_options=design.data_options)
+                    overwrite=settings.overwrite, progress=settings.progress, data_options=design.data_options,
+                    **dict(settings.train_options))
     except UserError as e:  # e.g. a loss that became NaN: a failed design, not a failed study
         out.failed_stage, out.error = "train", str(e)
         return False

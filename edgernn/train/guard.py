@@ -1,6 +1,8 @@
 """The "did not learn" guard: flags a run whose result says training failed, and says why.
 
 Written to ``metrics.json["guard"] = {"did_not_learn": bool, "reasons": [str, ...]}``
+(a classifier well below 1-NN Euclidean also gets ``"below_baseline": [str]``: a warning, not a
+"did not learn" flag; the key is absent otherwise)
 (``compare`` and sweeps read that key; a missing key means "not flagged"). It only reads
 results after training; it never changes training.
 """
@@ -15,6 +17,8 @@ import numpy as np
 NEAR_CHANCE_SHARE = 0.1
 NEAR_CHANCE_MIN_POINTS = 0.05
 ANOMALY_NEAR_CHANCE_AUC = 0.55
+# "well below" the nearest neighbour: this many points under 1-NN Euclidean on the same split
+BELOW_NN_POINTS = 0.10
 
 
 def chance_accuracy(y: np.ndarray, num_classes: int) -> float:
@@ -44,8 +48,18 @@ def _history_reasons(history: dict, recipe: dict) -> list[str]:
     return reasons
 
 
+def below_baseline(test_accuracy: float, baselines: dict | None) -> list[str]:
+    """Warnings when the model falls well below 1-NN Euclidean on the same split (train.baselines)."""
+    nn = (baselines or {}).get("nn_euclidean")
+    if nn is None or test_accuracy >= nn - BELOW_NN_POINTS:
+        return []
+    return [f"test accuracy {test_accuracy:.1%} is well below 1-NN Euclidean ({nn:.1%}) on the same split "
+            "(likely cause: too few training series for this model; try --frame auto, --normalize series, "
+            "--augment-strength auto or fewer --units; docs/guides/long-series.md)"]
+
+
 def classification_guard(history: dict, recipe: dict, y_val, val_accuracy: float | None,
-                         y_test, test_accuracy: float, num_classes: int) -> dict:
+                         y_test, test_accuracy: float, num_classes: int, baselines: dict | None = None) -> dict:
     reasons = _history_reasons(history, recipe)
     for split, y, acc in (("validation", y_val, val_accuracy), ("test", y_test, test_accuracy)):
         if acc is None or not len(y):
@@ -55,7 +69,8 @@ def classification_guard(history: dict, recipe: dict, y_val, val_accuracy: float
             reasons.append(f"{split} accuracy {acc:.1%} is near chance ({chance:.1%}, the majority class share; "
                            "likely cause: training stopped before the model learnt, too little data per class, "
                            "or sequences padded after the data)")
-    return {"did_not_learn": bool(reasons), "reasons": reasons}
+    below = below_baseline(test_accuracy, baselines)
+    return {"did_not_learn": bool(reasons), "reasons": reasons, **({"below_baseline": below} if below else {})}
 
 
 def anomaly_guard(history: dict, recipe: dict, roc_auc: float | None) -> dict:

@@ -12,12 +12,15 @@ from edgernn import io
 from edgernn.data import TASKS, load_dataset
 from edgernn.errors import UserError
 from edgernn.models import build_anomaly, build_classifier, cell, check_size, count_macs, count_params
+from edgernn.models.frame import framed_shape, stack_frames
 from edgernn.train import metrics as M
 from edgernn.train import guard as G
 from edgernn.train import plots
+from edgernn.train import select as S
+from edgernn.train.baselines import baselines as nn_baselines
 from edgernn.train.recipe import cosine_callback, make_recipe, plateau_callback, warmup_callback
-from edgernn.records import RunConfig, record_of, write_config, write_metrics
-from edgernn.train.run import input_norm, prepare_inputs
+from edgernn.records import InputNorm, RunConfig, record_of, write_config, write_metrics
+from edgernn.train.run import input_norm, normalize_series, prepare_inputs, to_model_inputs
 
 # batch size, epochs, patience and learning rate are derived from the data (train.recipe) unless given
 DEFAULTS = {"dropout": 0.3}
@@ -102,7 +105,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           feature_arithmetic: str = D.FEATURE_ARITHMETIC,
           keywords=None, holdout_engine: str | None = None, augment: bool | dict = True,
           lr_schedule: str | None = None, label_smoothing: float = D.LABEL_SMOOTHING,
-          unknown_weight: float = D.UNKNOWN_WEIGHT) -> Path:
+          unknown_weight: float = D.UNKNOWN_WEIGHT, frame: int | str | None = None,
+          normalize: str | None = None, augment_strength: float | str | None = None) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
@@ -115,6 +119,9 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     False: off; see ``edgernn.data.augment``), ``unknown_weight`` (loss weight of an _unknown_ clip
     relative to a keyword clip). ``dropout``: ``None`` = ``default_dropout``. ``lr_schedule``:
     "plateau" or "cosine" (``None``: the recipe's). ``label_smoothing``: classifiers, 0 = off.
+    Classify only (docs/guides/long-series.md): ``frame`` (K samples per step, or "auto"),
+    ``normalize`` ("series", "feature", "none" or "auto"), ``augment_strength`` (0..1 or "auto";
+    ``augment=False`` means 0); "auto" (the default) is chosen on the validation split.
     """
     if dropout is None:
         dropout = default_dropout(task, augment)
@@ -122,6 +129,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
                        min_epochs=min_epochs, lr=lr, clipnorm=clipnorm, lr_schedule=lr_schedule)
     make_recipe(1, **recipe_args)  # bad values fail before the data is read
+    S.check_options(task, frame, normalize, augment_strength)
     out = io.check_out(out, "folder", overwrite=overwrite, replace=True, inputs=[data])
     data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic),
                         **_kws_data_options(task, data, keywords, holdout_engine, augment))
@@ -154,16 +162,26 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         raise UserError("--unknown-weight needs --task kws and a folder of word clips")
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
+    candidates = []
+    if task == "classify":  # resolves --normalize and records series_shape, selection (plain dict, then the record)
+        candidates = _series_candidates(config, ds, frame, normalize, 0.0 if augment is False else augment_strength)
     # the record is checked before the work; the end-of-training figures (threshold, params) come later
     config = record_of(config, in_progress=True)
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
-        model, history, seconds = _fit(config, ds, progress, callbacks)
+        if candidates:
+            model, history, seconds, config = _fit_best(config, ds, progress, callbacks, candidates)
+        else:
+            model, history, seconds = _fit(config, ds, progress, callbacks)
         metrics = _evaluate(model, config, ds, tmp)
+        if task == "classify":
+            metrics["baselines"] = _baselines(config, ds)
         metrics["guard"], val_acc = _guard(model, config, ds, history, metrics)
         if val_acc is not None:
             metrics["val_accuracy"] = val_acc  # of the kept weights; what a tuning grid may select on
         for reason in metrics["guard"]["reasons"]:
             print(f"edgernn: warning: did not learn? {reason}", file=sys.stderr)
+        for reason in metrics["guard"].get("below_baseline", []):
+            print(f"edgernn: warning: {reason}", file=sys.stderr)
         if "holdout" in ds.splits:
             from edgernn.train.holdout import holdout_metrics
 
@@ -185,6 +203,80 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
                                                    {"run": str(out)}, {M.main_metric(metrics)[0]: M.main_metric(metrics)[1]}))
         plots.training_curve(history, tmp / "training_curve.png", f"{out.name}: {arch.upper()}-{units} x{layers}")
     return out
+
+
+def _series_candidates(config: dict, ds, frame, normalize, augment_strength) -> list[tuple[int, float]]:
+    """Resolve --normalize (recorded in config) and list the (frame, augment strength) candidates."""
+    steps, features = ds.input_shape
+    config["normalize"], evidence = S.choose_normalize(normalize, ds)
+    config["series_shape"] = [steps, features]
+    frames = S.frame_candidates(frame, steps, features)
+    strengths = S.strength_candidates(augment_strength, steps, features)
+    config["selection"] = {"normalize": evidence, "frames": frames, "augment_strengths": strengths, "candidates": []}
+    return [(k, strengths[0]) for k in frames]  # the other strengths follow at the chosen frame (_fit_best)
+
+
+def _with_candidate(config: RunConfig, ds, k: int, strength: float) -> RunConfig:
+    """The record for frame ``k`` and augmentation ``strength``: input shape and training statistics."""
+    steps, features = config.series_shape
+    framed = stack_frames(normalize_series(ds.splits["train"].X, config), k)
+    norm = input_norm(framed) if config.normalize != "none" else \
+        {"mean": [0.0] * features * k, "std": [1.0] * features * k}
+    return record_of({**config.to_json(), "frame": k, "augment_strength": float(strength),
+                      "input_shape": framed_shape(steps, features, k), "input_norm": norm}, in_progress=True)
+
+
+def _fit_best(config: RunConfig, ds, progress: bool, extra_callbacks, candidates):
+    """Train every candidate; keep the one with the best validation score (train.select). Frames
+    first; then the other augmentation strengths at the chosen frame. Returns (model, history,
+    seconds, the record of the kept candidate with the selection's evidence)."""
+    tried = []
+    selection = dict(config.selection)
+
+    def run(k, strength):
+        cand = _with_candidate(config, ds, k, strength)
+        if progress and (len(candidates) > 1 or len(selection["augment_strengths"]) > 1):
+            print(f"edgernn: candidate {len(tried) + 1}: frame {k} ({cand.input_shape[0]} steps of "
+                  f"{cand.input_shape[1]}), augmentation strength {strength:g}", file=sys.stderr)
+        model, history, seconds = _fit(cand, ds, progress, extra_callbacks)
+        acc, loss = _val_score(model, cand, ds)
+        tried.append({"cand": cand, "model": model, "history": history, "seconds": seconds,
+                      "val_accuracy": acc, "val_loss": loss})
+
+    for k, strength in candidates:
+        run(k, strength)
+    best_frame = max(tried, key=S.score)["cand"].frame
+    for strength in selection["augment_strengths"][1:]:
+        run(best_frame, strength)
+    best = max(tried, key=S.score)  # max keeps the first of equals: the earlier candidate
+    selection["candidates"] = [
+        {"frame": t["cand"].frame, "augment_strength": t["cand"].augment_strength,
+         "val_accuracy": t["val_accuracy"], "val_loss": t["val_loss"], "epochs_run": len(t["history"]["loss"]),
+         "train_seconds": round(t["seconds"], 1)} for t in tried]
+    chosen = record_of({**best["cand"].to_json(), "selection": selection}, in_progress=True)
+    return best["model"], best["history"], sum(t["seconds"] for t in tried), chosen
+
+
+def _val_score(model, config: RunConfig, ds) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) on the validation split (NaN, inf without one)."""
+    val = ds.splits.get("val")
+    if val is None or not len(val):
+        return float("nan"), float("inf")
+    probs = model.predict(prepare_inputs(val.X, config), batch_size=256, verbose=0)
+    loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(val)), val.y], 1e-7, 1.0))))
+    return float((probs.argmax(axis=-1) == val.y).mean()), loss
+
+
+def _baselines(config: RunConfig, ds) -> dict:
+    """Majority, 1-NN Euclidean and (when cheap) 1-NN DTW on the run's normalized series, before
+    frame stacking: reference = training + validation rows, queries = test rows (train.baselines)."""
+    parts = [ds.splits[s] for s in ("train", "val") if s in ds.splits and len(ds.splits[s])]
+    ref = normalize_series(np.concatenate([p.X for p in parts]), config)
+    test = normalize_series(ds.splits["test"].X, config)
+    if config.normalize == "feature":
+        plain = config.model_copy(update={"frame": 1, "input_norm": InputNorm(**input_norm(ref))})
+        ref, test = to_model_inputs(ref, plain), to_model_inputs(test, plain)
+    return nn_baselines(ref, np.concatenate([p.y for p in parts]), test, ds.splits["test"].y)
 
 
 def _feature_options(task: str, arithmetic: str) -> dict:
@@ -273,6 +365,35 @@ def _batch_dataset(batches, steps: int, features: int):
     return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(1)
 
 
+def _augmented_series(keras, split, config: RunConfig):
+    """Series augmentation (data.series_augment) drawn anew for every batch of every epoch, seeded by
+    epoch and batch, on the normalized series before frame stacking and standardization."""
+    from edgernn.data.series_augment import augment_series
+
+    X, y = normalize_series(split.X, config), split.y
+    seed, batch, strength = config.seed, config.batch_size, config.augment_strength
+
+    class AugmentedBatches(keras.utils.Sequence):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self.order = np.random.default_rng([seed, 0]).permutation(len(X))
+
+        def __len__(self):
+            return (len(X) + batch - 1) // batch
+
+        def __getitem__(self, i):
+            idx = self.order[i * batch:(i + 1) * batch]
+            rng = np.random.default_rng([seed, 1, self.epoch, i])
+            return to_model_inputs(augment_series(X[idx], y[idx], rng, strength, pool=(X, y)), config), y[idx]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(X))
+
+    return AugmentedBatches()
+
+
 def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
     from edgernn.tf import load, set_seed
 
@@ -299,6 +420,8 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
         if config.augment is not None:
             batches = _training_batches(keras, Xtr, ds.splits["train"].y.astype(np.int64), config)
             fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config.input_shape), None
+        elif config.augment_strength:
+            fit_args["x"], fit_args["y"] = _augmented_series(keras, ds.splits["train"], config), None
     monitor = "val_loss" if Xva is not None else "loss"
     recipe = config.recipe
     # best weights are tracked (and restored) only from min_epochs on: never the untrained first epochs
@@ -315,7 +438,7 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
         if warmup_steps > 0:
             callbacks.insert(0, warmup_callback(keras, config.lr, warmup_steps))
     start = time.perf_counter()
-    sequence = fit_args.get("y") is None and config.augment is not None  # it batches and shuffles itself
+    sequence = fit_args.get("y") is None  # an augmenting Sequence (or its dataset) batches and shuffles itself
     batching = {} if sequence else {"batch_size": config.batch_size}
     hist = model.fit(**fit_args, epochs=config.epochs, shuffle=not sequence, verbose=0, callbacks=callbacks,
                      **batching)
@@ -369,7 +492,8 @@ def _guard(model, config: RunConfig, ds, history: dict, metrics: dict) -> dict:
         probs = model.predict(prepare_inputs(val.X, config), batch_size=256, verbose=0)
         val_acc = float((probs.argmax(axis=-1) == val.y).mean())
     return G.classification_guard(history, recipe, val.y if val is not None else [], val_acc,
-                                  ds.splits["test"].y, metrics["accuracy"], len(config.class_names)), val_acc
+                                  ds.splits["test"].y, metrics["accuracy"], len(config.class_names),
+                                  metrics.get("baselines")), val_acc
 
 
 def write_series_scores(path: Path, split, sample_scores: np.ndarray) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from edgernn.errors import UserError
+from edgernn.features.series import znorm_series
+from edgernn.models.frame import stack_frames
 from edgernn.records import RunConfig, check_model_matches, read_config  # noqa: F401  (read_config: callers of train.run)
 
 RUN_FILES = ("model.keras", "config.json")
@@ -53,20 +55,41 @@ def input_norm(X: np.ndarray) -> dict:
     return {"mean": flat.mean(axis=0).tolist(), "std": np.where(std < 1e-8, 1.0, std).tolist()}
 
 
+def series_shape(config: RunConfig) -> tuple[int, int]:
+    """[steps, features] of the series a run reads (before frame stacking; older runs: input_shape)."""
+    return tuple(config.series_shape or config.input_shape)
+
+
+def normalize_series(X: np.ndarray, config: RunConfig) -> np.ndarray:
+    """Raw series -> per-series normalized when the run says so (``normalize: series``); shape checked."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 3 or X.shape[1:] != series_shape(config):
+        raise UserError(f"data shape {tuple(X.shape[1:])} does not match the model's input "
+                        f"{series_shape(config)}")
+    if config.normalize == "series":
+        return znorm_series(X)
+    return X
+
+
+def to_model_inputs(X: np.ndarray, config: RunConfig) -> np.ndarray:
+    """Normalized series -> frames (``frame``) -> standardized with the run's training statistics."""
+    k = config.frame or 1
+    if k > 1:
+        X = stack_frames(X, k)
+    mean = np.asarray(config.input_norm.mean, dtype=np.float32)
+    std = np.asarray(config.input_norm.std, dtype=np.float32)
+    # padding steps (NaN) become 0, the standardized mean: the most neutral input the model can see
+    return np.nan_to_num((X - mean) / std, nan=0.0)
+
+
 def prepare_inputs(X: np.ndarray, config: RunConfig) -> np.ndarray:
-    """Raw features -> what the model takes: standardized with the run's training statistics.
+    """Raw features -> what the model takes: per-series normalized if the run says so, frame-stacked
+    (docs/guides/long-series.md), standardized with the run's training statistics.
 
     Every consumer of a run (eval, quantize calibration, bench, firmware test vectors) calls
     this, so the float, int8, ONNX and C models all see identical inputs (padding included).
     """
-    mean = np.asarray(config.input_norm.mean, dtype=np.float32)
-    std = np.asarray(config.input_norm.std, dtype=np.float32)
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 3 or X.shape[1:] != tuple(config.input_shape):
-        raise UserError(f"data shape {tuple(X.shape[1:])} does not match the model's input "
-                        f"{tuple(config.input_shape)}")
-    # padding steps (NaN) become 0, the standardized mean: the most neutral input the model can see
-    return np.nan_to_num((X - mean) / std, nan=0.0)
+    return to_model_inputs(normalize_series(X, config), config)
 
 
 def load_data_for_run(config: RunConfig, data: str | Path | None = None, test_only: bool = False):

@@ -1,0 +1,94 @@
+"""The small-data recipe's choices for ``train --task classify``, made on the validation split only.
+
+- normalization (``--normalize auto``): per-series z-normalization or per-feature standardization,
+  whichever gives the higher 1-NN Euclidean accuracy from the training rows to the validation rows
+  (ties keep ``feature``, the behaviour before this existed); a set with a constant series keeps
+  ``feature``. Cheap: no training.
+- frame size (``--frame auto``) and augmentation strength (``--augment-strength auto``): candidate
+  models are trained with the full recipe and the one with the best validation accuracy is kept
+  (ties: lower validation loss, then the earlier candidate). Frames first, without augmentation;
+  then the other strengths at the chosen frame. Short or wide series have one candidate: frame 1,
+  no augmentation (so they train as before, at one run's cost).
+
+Never the test split: it is read only after the choice, for the reported figures.
+See docs/guides/long-series.md.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from edgernn.data.series_augment import AUTO_STRENGTHS, check_strength
+from edgernn.errors import UserError
+from edgernn.features.series import check_normalize, constant_series, znorm_series
+from edgernn.models.frame import auto_candidates, check_frame, frame_note, is_long_narrow, parse_frame
+from edgernn.train.baselines import euclidean_distances, one_nn_accuracy
+
+
+def _standardized(X: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    flat = ref.reshape(-1, ref.shape[-1]).astype(np.float64)
+    flat = flat[~np.isnan(flat).any(axis=1)]
+    std = flat.std(axis=0)
+    return (X - flat.mean(axis=0)) / np.where(std < 1e-8, 1.0, std)
+
+
+def choose_normalize(normalize, ds) -> tuple[str, dict]:
+    """(normalization, evidence) for the dataset ``ds``; explicit ``series`` refuses constant series."""
+    normalize = check_normalize(normalize)
+    splits = {name: s.X for name, s in ds.splits.items() if len(s)}
+    if normalize == "series":
+        for name, X in splits.items():
+            znorm_series(X, f"the {name} split's ")  # the user error names the constant series
+        return "series", {"given": True}
+    if normalize != "auto":
+        return normalize, {"given": True}
+    constant = {name: len(constant_series(X)) for name, X in splits.items()}
+    if any(constant.values()):
+        return "feature", {"rule": "a series has a constant channel: per-series normalization cannot apply",
+                           "constant_series": constant}
+    train, val = ds.splits["train"], ds.splits.get("val")
+    if val is None or not len(val):
+        return "feature", {"rule": "no validation split to choose on"}
+    acc = {"series": one_nn_accuracy(euclidean_distances(znorm_series(train.X), znorm_series(val.X)), train.y, val.y),
+           "feature": one_nn_accuracy(euclidean_distances(_standardized(train.X, train.X),
+                                                          _standardized(val.X, train.X)), train.y, val.y)}
+    choice = "series" if acc["series"] > acc["feature"] else "feature"
+    return choice, {"rule": "1-NN Euclidean accuracy, training rows -> validation rows", "val_1nn": acc}
+
+
+def frame_candidates(frame, steps: int, features: int) -> list[int]:
+    """The frame sizes to try: the one given (checked, padding noted on stderr), or ``auto``'s."""
+    frame = parse_frame(frame)
+    if frame == "auto":
+        return auto_candidates(steps, features)
+    check_frame(frame, steps)
+    note = frame_note(steps, frame)
+    if note:
+        print(f"edgernn: note: {note}", file=sys.stderr)
+    return [frame]
+
+
+def strength_candidates(strength, steps: int, features: int) -> list[float]:
+    """The augmentation strengths to try: the one given, or for ``auto`` 0 and 1 on long narrow series
+    (the small-data recipe's case) and 0 elsewhere (short sets train as before, at one run's cost)."""
+    strength = check_strength(strength)
+    if strength != "auto":
+        return [strength]
+    return list(AUTO_STRENGTHS) if is_long_narrow(steps, features) else [0.0]
+
+
+def score(result: dict) -> tuple:
+    """Higher is better: validation accuracy, then lower validation loss."""
+    return (result["val_accuracy"], -result["val_loss"])
+
+
+def check_options(task: str, frame, normalize, augment_strength) -> None:
+    """These options belong to sequence classification; refuse them elsewhere before any data is read."""
+    given = [name for name, v in (("--frame", frame), ("--normalize", normalize),
+                                  ("--augment-strength", augment_strength)) if v not in (None, "auto")]
+    if given and task != "classify":
+        raise UserError(f"{given[0]} applies to --task classify only")
+    parse_frame(frame)
+    check_normalize(normalize)
+    check_strength(augment_strength)
