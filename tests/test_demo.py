@@ -115,12 +115,14 @@ def test_masked_batch_pipeline_yields_the_sequence_batches_epoch_after_epoch():
 
     from edgernn.data.augment import check_augment
     from edgernn.tf import load
+    from edgernn.records import Augment, RunConfig
     from edgernn.train.loop import _batch_dataset, _training_batches
 
     _, keras = load()
     X = np.random.default_rng(1).normal(size=(50, 49, 10)).astype(np.float32)
     y = np.arange(50, dtype=np.int64) % 3
-    config = {"augment": check_augment(None), "seed": 4, "batch_size": 16}
+    # only the fields the batches read (model_construct: no whole-run validation for a unit test)
+    config = RunConfig.model_construct(augment=Augment(**check_augment(None)), seed=4, batch_size=16)
     reference = _training_batches(keras, X, y, config)
     dataset = _batch_dataset(_training_batches(keras, X, y, config), 49, 10)
     assert dataset.element_spec[0].shape.as_list() == [None, 49, 10] and int(dataset.cardinality()) == 4

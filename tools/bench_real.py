@@ -219,12 +219,12 @@ def target_summary(cls: list[dict]) -> str:
     """The Must-show check: sets where default options are within 2 points of the grid's choice (or above)
     for every model in the table, and how many of those sets are variable-length."""
     sets: dict[str, list[bool]] = {}
-    for r in cls:
-        if "tuned" in r:
+    for r in cls:  # the grid target is GRU's and LSTM's (RNN rows are shown, not counted)
+        if "tuned" in r and r["arch"] in MUST_ARCHS:
             sets.setdefault(r["set"], []).append(r["default"]["test"] - r["tuned"]["test"] >= -TARGET_POINTS / 100)
-    ok = [s for s, within in sets.items() if all(within) and len(within) == len(ARCHS)]
+    ok = [s for s, within in sets.items() if all(within) and len(within) == len(MUST_ARCHS)]
     missed = [s for s, within in sets.items() if not all(within)]
-    partial = [s for s, within in sets.items() if all(within) and len(within) < len(ARCHS)]
+    partial = [s for s, within in sets.items() if all(within) and len(within) < len(MUST_ARCHS)]
     var = [s for s in ok if s in VARIABLE_LENGTH]
     met = len(ok) >= 5 and len(var) >= 1
     return (f"default within {TARGET_POINTS} points of tuned for both models: {len(ok)} of {len(sets)} sets "
