@@ -119,6 +119,15 @@ class _SubGroup(_DocsEpilog, click.Group):
     command_class = _Command
 
 
+def _ignore_further_interrupts() -> None:
+    """Once the CLI has decided to exit with 130, a second Ctrl-C or SIGTERM during shutdown (a signal that
+    reached a busy TensorFlow thread late, a user pressing twice) must not turn the exit into a death by
+    signal or a traceback from an atexit handler."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 class _Group(_DocsEpilog, click.Group):
     """Turns UserError into 'edgernn: error: ...' and exit 2; Ctrl-C into exit 130."""
 
@@ -133,6 +142,7 @@ class _Group(_DocsEpilog, click.Group):
             click.echo(f"edgernn: error: {e}", err=True)
             sys.exit(UserError.exit_code)
         except KeyboardInterrupt:
+            _ignore_further_interrupts()
             click.echo("edgernn: interrupted", err=True)
             sys.exit(130)
         except OSError as e:
@@ -168,6 +178,7 @@ class _Group(_DocsEpilog, click.Group):
             click.echo(f"edgernn: error: {' '.join(e.format_message().split())}", err=True)
             sys.exit(e.exit_code)
         except (click.Abort, EOFError):
+            _ignore_further_interrupts()
             click.echo("edgernn: interrupted", err=True)
             sys.exit(130)
         except OSError as e:  # printing --help or --version to a full device
