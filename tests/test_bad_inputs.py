@@ -711,3 +711,19 @@ def test_paths_that_look_like_rich_markup_are_printed_as_they_are(tmp_path, caps
     print_table([row({"artifact": "runs/[/red]x.tflite", "runtime": "litert", "target": "cpu", "file_bytes": 2048})], title="[bold]t")
     out = capsys.readouterr().out
     assert "[/red]x.tflite" in out and "[bold]t" in out
+
+
+def test_an_option_of_another_data_format_is_one_error_line(tmp_path):
+    """--holdout-engine, --keywords or --window on an .npz went to the npz loader as a TypeError traceback
+    (found by tools/fuzz_cli.py); now the loader dispatch names the option."""
+    import numpy as np
+    from click.testing import CliRunner
+
+    from edgernn.cli import main
+
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((8, 5, 2), np.float32), y=np.array([0, 1] * 4))
+    for option, value in (("--holdout-engine", "piper"), ("--keywords", "yes,no"), ("--window", "4")):
+        r = CliRunner().invoke(main, ["data", "info", str(path), option, value])
+        assert r.exit_code == 2, r.output
+        assert f"{option} does not apply to an .npz dataset" in r.output and "Traceback" not in r.output

@@ -53,9 +53,22 @@ def load_dataset(path: str | Path, task: str | None = None, **options) -> Datase
         raise UserError(f"{path}: looks like anomaly data (CSV); use --task anomaly")
     if kind == "kws":
         from edgernn.data.speech_commands import load_speech_commands
-        return load_speech_commands(path, **options)
+        return _call_loader(load_speech_commands, path, "a keyword folder", options)
     if kind == "classify":
         from edgernn.data.npz import load_npz
-        return load_npz(path, **options)
+        return _call_loader(load_npz, path, "an .npz dataset", options)
     from edgernn.data.csv_series import load_csv_series
-    return load_csv_series(path, **options)
+    return _call_loader(load_csv_series, path, "anomaly series", options)
+
+
+def _call_loader(loader, path, what: str, options: dict) -> Dataset:
+    """``loader(path, **options)``, where an option the loader does not take is one error line (an option
+    of another format, e.g. --holdout-engine on an .npz) instead of a TypeError; unset (None) ones are dropped."""
+    import inspect
+
+    accepted = inspect.signature(loader).parameters
+    foreign = sorted(k for k, v in options.items() if k not in accepted and v is not None)
+    if foreign:
+        names = ", ".join("--" + k.replace("_", "-") for k in foreign)
+        raise UserError(f"{path}: {names} does not apply to {what}")
+    return loader(path, **{k: v for k, v in options.items() if k in accepted})
