@@ -233,6 +233,7 @@ def main() -> int:
     ap.add_argument("--only", default=None, help="comma-separated command names, e.g. 'bench,report'")
     ap.add_argument("--out", type=Path, default=Path("fuzz_cli.json"))
     args = ap.parse_args()
+    args.out = args.out.resolve()  # the cases run in a sandbox folder; a relative --out means here
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
     import tempfile
