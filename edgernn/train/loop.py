@@ -318,26 +318,35 @@ def _training_batches(keras, X, y, config: RunConfig):
     """SpecAugment masks drawn anew for every batch of every epoch (seeded by epoch and batch)."""
     from edgernn.data.augment import spec_mask
 
-    options, seed, batch = config.augment.model_dump(exclude_none=True), config.seed, config.batch_size
+    options, seed = config.augment.model_dump(exclude_none=True), config.seed
 
-    class MaskedBatches(keras.utils.Sequence):
+    def masked(idx, epoch, i):
+        return spec_mask(X[idx], np.random.default_rng([seed, epoch, i]), options), y[idx]
+
+    return _epoch_batches(keras, len(X), seed, config.batch_size, masked)
+
+
+def _epoch_batches(keras, n: int, seed: int, batch: int, make_batch):
+    """A keras Sequence over ``n`` samples in batches of ``batch``, in an order drawn anew each epoch
+    (seeded by epoch); ``make_batch(indices, epoch, i)`` builds batch ``i`` (augmentation drawn per batch)."""
+
+    class Batches(keras.utils.Sequence):
         def __init__(self):
             super().__init__()
             self.epoch = 0
-            self.order = np.random.default_rng([seed, 0]).permutation(len(X))
+            self.order = np.random.default_rng([seed, 0]).permutation(n)
 
         def __len__(self):
-            return (len(X) + batch - 1) // batch
+            return (n + batch - 1) // batch
 
         def __getitem__(self, i):
-            idx = self.order[i * batch:(i + 1) * batch]
-            return spec_mask(X[idx], np.random.default_rng([seed, self.epoch, i]), options), y[idx]
+            return make_batch(self.order[i * batch:(i + 1) * batch], self.epoch, i)
 
         def on_epoch_end(self):
             self.epoch += 1
-            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(X))
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(n)
 
-    return MaskedBatches()
+    return Batches()
 
 
 def _batch_dataset(batches, steps: int, features: int):
@@ -373,25 +382,11 @@ def _augmented_series(keras, split, config: RunConfig):
     X, y = normalize_series(split.X, config), split.y
     seed, batch, strength = config.seed, config.batch_size, config.augment_strength
 
-    class AugmentedBatches(keras.utils.Sequence):
-        def __init__(self):
-            super().__init__()
-            self.epoch = 0
-            self.order = np.random.default_rng([seed, 0]).permutation(len(X))
+    def augmented(idx, epoch, i):
+        rng = np.random.default_rng([seed, 1, epoch, i])
+        return to_model_inputs(augment_series(X[idx], y[idx], rng, strength, pool=(X, y)), config), y[idx]
 
-        def __len__(self):
-            return (len(X) + batch - 1) // batch
-
-        def __getitem__(self, i):
-            idx = self.order[i * batch:(i + 1) * batch]
-            rng = np.random.default_rng([seed, 1, self.epoch, i])
-            return to_model_inputs(augment_series(X[idx], y[idx], rng, strength, pool=(X, y)), config), y[idx]
-
-        def on_epoch_end(self):
-            self.epoch += 1
-            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(X))
-
-    return AugmentedBatches()
+    return _epoch_batches(keras, len(X), seed, batch, augmented)
 
 
 def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
