@@ -107,11 +107,21 @@ def worker_pool(processes: int, initializer=None, initargs=()) -> Iterator:
         with mp.get_context("fork").Pool(processes, **args) as pool:
             yield pool
         return
-    saved = {k: os.environ.get(k) for k in ("PYTHONSAFEPATH", "PYTHONNOUSERSITE")}
-    os.environ.update(PYTHONSAFEPATH="1", PYTHONNOUSERSITE="1")
+    with patched_environ({"PYTHONSAFEPATH": "1", "PYTHONNOUSERSITE": "1"}), \
+            mp.get_context("spawn").Pool(processes, **args) as pool:
+        yield pool
+
+
+@contextlib.contextmanager
+def patched_environ(updates: dict[str, str], remove: tuple[str, ...] = ()) -> Iterator[None]:
+    """``os.environ`` with ``remove`` unset and ``updates`` set inside the block; every name it touched
+    is back as it was after (unset if it was unset)."""
+    saved = {k: os.environ.get(k) for k in (*remove, *updates)}
+    for k in remove:
+        os.environ.pop(k, None)
+    os.environ.update(updates)
     try:
-        with mp.get_context("spawn").Pool(processes, **args) as pool:
-            yield pool
+        yield
     finally:
         for k, v in saved.items():
             if v is None:

@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from edgernn.procs import patched_environ
+
 MODE = "RAY_AUTH_MODE"
 TOKEN_PATH = "RAY_AUTH_TOKEN_PATH"
 TOKEN = "RAY_AUTH_TOKEN"  # outranks TOKEN_PATH in Ray's lookup, so a session removes it
@@ -65,17 +67,9 @@ def _refresh_ray_auth() -> None:
 def as_driver(auth: dict[str, str]) -> Iterator[None]:
     """This process connects (``ray.init``) with the session's token inside the block; the previous
     settings come back after. Call ``ray.shutdown()`` before leaving the block."""
-    names = (*auth, TOKEN)
-    saved = {k: os.environ.get(k) for k in names}
-    os.environ.pop(TOKEN, None)
-    os.environ.update(auth)
-    _refresh_ray_auth()
     try:
-        yield
+        with patched_environ(auth, remove=(TOKEN,)):  # a user's RAY_AUTH_TOKEN would win over the file
+            _refresh_ray_auth()
+            yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         _refresh_ray_auth()
