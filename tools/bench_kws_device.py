@@ -2,6 +2,7 @@
 every QEMU board.
 
     python tools/bench_kws_device.py runs/gru64 --data data/kws [--clips 500] [--wav stream.wav]
+                                     [--json docs/results/data/kws-device.json]
 
 1. Agreement on >= 500 one-second clips: the data's test split (espeak-ng), words said by flite (a
    speech engine held out of training) and background-noise cuts. Both front ends get the same int16
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +86,8 @@ def noise_clips(data: Path, n: int, seed: int):
     return out
 
 
-def agreement(run: Path, data: Path, clips: int, seed: int) -> None:
+def agreement(run: Path, data: Path, clips: int, seed: int) -> list[list]:
+    """Print the front ends' agreement per clip source; return one row per comparison over all clips."""
     from edgernn.data.synth_kws import CORE_WORDS
     from edgernn.features import features
     from edgernn.features.dsp import frames
@@ -145,9 +148,13 @@ def agreement(run: Path, data: Path, clips: int, seed: int) -> None:
         ok = (t["clips"] >= 500 and t["equal"] / t["values"] >= 0.99 and t["max_diff"] <= 1
               and t["top1_same"] / t["clips"] >= 0.995)
         print(f"{name}: targets (>= 500 clips, >= 99% equal, <= 1 LSB, >= 99.5% top-1) {'met' if ok else 'MISSED'}")
+    return [[name, rows[(name, "all")]["clips"], f"{rows[(name, 'all')]['equal'] / rows[(name, 'all')]['values']:.4%}",
+             f"{rows[(name, 'all')]['max_diff']} LSB", f"{rows[(name, 'all')]['top1_same'] / rows[(name, 'all')]['clips']:.2%}"]
+            for name in variants]
 
 
-def boards(run: Path, wav: np.ndarray, every_ms: int, names) -> None:
+def boards(run: Path, wav: np.ndarray, every_ms: int, names) -> list[list]:
+    """Print the kws app's figures per board; return one results-record row per board that ran."""
     from edgernn.targets.boards import BOARDS
     from edgernn.targets.kws_firmware import measure_kws
 
@@ -156,6 +163,7 @@ def boards(run: Path, wav: np.ndarray, every_ms: int, names) -> None:
             f"{'RTF FE':>8}{'RTF model':>10}{'RTF total':>10}{'flash B':>9}{'FE flash':>9}{'RAM B':>7}{'FE RAM':>7}"
             f"{'det = host':>11}{'= float':>9}")
     print(head)
+    table = []
     for name in names:
         b = BOARDS[name]
         pcm = wav if b.flash_bytes >= SMALL_FLASH else wav[:5 * 16000]
@@ -171,10 +179,41 @@ def boards(run: Path, wav: np.ndarray, every_ms: int, names) -> None:
               f"{m['rtf_total']:>10.4f}{m['flash_bytes']:>9}{m['frontend_flash_bytes']:>9}{m['ram_bytes']:>7}"
               f"{m['frontend_static_ram_bytes']:>7}{'yes' if m['detections_equal_host'] and m['results_equal_host_c_frontend'] else 'NO':>11}"
               f"{'yes' if m['detections_equal_float_frontend'] else 'no':>9}")
+        table.append([f"{name} ({b.cpu}, {b.clock_hz / 1e6:.0f} MHz)", m["frontend_arithmetic"], m["audio_seconds"],
+                      m["frontend_instructions_per_audio_second"], m["model_instructions_per_audio_second"],
+                      round(m["rtf_frontend"], 4), round(m["rtf_total"], 4), m["flash_bytes"], m["ram_bytes"],
+                      "yes" if m["detections_equal_host"] and m["results_equal_host_c_frontend"] else "NO"])
     print("RTF = instructions per second of audio / clock (CPI 1 estimate; QEMU counts instructions, not cycles). "
           "flash excludes the linked WAV; RAM = static + measured stack. det = host: the firmware's detections equal "
           "the host pipeline's with the same front-end arithmetic (and every result equals the host C build's); "
           "= float: they also equal the host's with the float front end.")
+    return table
+
+
+def write_json(path: Path, run: Path, agree: list[list], table: list[list], every_ms: int, seconds: float) -> None:
+    """Both tables as a results record (tools/results_record.py), for docs/results."""
+    from results_record import write_record
+
+    tables = []
+    if agree:
+        tables.append({"title": "C front end against NumPy (all clips)",
+                       "columns": ["comparison", "clips", "int8 values equal", "max difference", "model top-1 agrees"],
+                       "rows": agree})
+    tables.append({"title": "Streaming in QEMU",
+                   "columns": ["board (core, clock)", "front end", "audio s", "FE instr / s of audio", "model instr / s",
+                               "RTF front end", "RTF total", "flash B", "RAM B", "detections = host"],
+                   "rows": table})
+    write_record(path, title="Keyword spotting on the device: front end and real-time factor",
+                 tool="tools/bench_kws_device.py", command="python tools/bench_kws_device.py " + " ".join(sys.argv[1:]),
+                 describes=["firmware/features", "firmware/app", "edgernn/export/frontend_c.py", "edgernn/features",
+                            "edgernn/streaming"],
+                 summary=f"Model {run}, run every {every_ms} ms on the last second of audio. Instructions are counted by "
+                         "QEMU; the real-time factor (RTF) is instructions per second of audio at the part's clock at "
+                         f"CPI 1 (an estimate). Run time {seconds:.0f} s. Design: "
+                         "[fixed-point front end](../design/fixed-point-frontend.md).",
+                 tables=tables,
+                 plots=[{"table": len(tables) - 1, "label": ["board (core, clock)"], "value": "RTF total",
+                         "title": "Real-time factor (CPI 1 estimate)"}])
 
 
 def main() -> None:
@@ -187,15 +226,19 @@ def main() -> None:
     ap.add_argument("--boards", default="all", help="Comma-separated board names, or all.")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-agreement", action="store_true")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="Also write both tables as a results record, e.g. docs/results/data/kws-device.json.")
     a = ap.parse_args()
     from edgernn.streaming.device_mirror import read_pcm16
     from edgernn.targets.boards import BOARDS
     from kws_stream_wav import make_stream
 
-    if not a.skip_agreement:
-        agreement(a.run, a.data, a.clips, a.seed)
+    start = time.time()
+    agree = [] if a.skip_agreement else agreement(a.run, a.data, a.clips, a.seed)
     pcm = read_pcm16(a.wav, 16000) if a.wav else make_stream(a.data, 30.0, a.seed)
-    boards(a.run, pcm, a.every_ms, list(BOARDS) if a.boards == "all" else a.boards.split(","))
+    table = boards(a.run, pcm, a.every_ms, list(BOARDS) if a.boards == "all" else a.boards.split(","))
+    if a.json:
+        write_json(a.json, a.run, agree, table, a.every_ms, time.time() - start)
 
 
 if __name__ == "__main__":
