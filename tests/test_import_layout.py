@@ -46,7 +46,7 @@ def test_import_contracts_hold():
     # the kws app reaching back into the model app: the targets circle the toolchain/qemu split removed
     ("targets/kws_firmware.py", "from edgernn.targets.mcu import measure", "targets"),
     # the shared fixed-point arithmetic reaching into an op unit: ops own their params, not fixedpoint
-    ("export/codegen/fixedpoint.py", "from edgernn.export.codegen.ops.fully_connected import prepare", "codegen"),
+    ("export/codegen/fixedpoint.py", "import edgernn.export.codegen.ops", "codegen"),
 ])
 def test_an_import_inside_a_function_breaks_a_contract(tmp_path, module, line, contract):
     shutil.copytree(REPO / "edgernn", tmp_path / "edgernn", ignore=shutil.ignore_patterns("__pycache__", "_data"))
