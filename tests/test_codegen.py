@@ -13,7 +13,7 @@ from edgernn.data import load_dataset
 from edgernn.errors import UserError
 from edgernn.export.codegen import generate_c, strided_slice_indices
 from edgernn.export.codegen.ops import lstm as L
-from edgernn.export.codegen import params as P
+from edgernn.export.codegen import fixedpoint as P
 from edgernn.tflite.builder import ModelBuilder
 from edgernn.tflite.info import describe
 from edgernn.runtimes.base import quantize
@@ -59,8 +59,8 @@ def test_export_c_writes_compilable_self_contained_sources(gru_int8, tmp_path):
     names = {p.name for p in (tmp_path / "c").iterdir()}
     # only the kernels this GRU calls: no LSTM kernel, no file it does not need (its 12-unit steps are fused:
     # no element-wise kernel either)
-    assert names == {"model.c", "model.h", "edgernn_rt.c", "edgernn_rt.h", "ern_common.h", "ern_dot_s8_ref.h",
-                     "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h", "ern_gru_s8_mve.h",
+    assert names == {"model.c", "model.h", "edgernn_rt.c", "edgernn_rt.h", "ern_common.h", "ern_support.h",
+                     "ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h", "ern_gru_s8_inline.h", "ern_gru_s8_mve.h",
                      *(f"ern_{k}_s8.{ext}" for k in ("dot", "gru", "fully_connected", "softmax") for ext in "ch")}
     source = (tmp_path / "c" / "model.c").read_text()
     assert "malloc" not in source and "static uint8_t arena[" in source
@@ -168,3 +168,33 @@ def test_float_model_is_refused(tiny_runs, tmp_path):
     f16 = api.quantize(tiny_runs["gru"], mode="float16", out=tmp_path / "f16.tflite")
     r = CliRunner().invoke(main, ["export", str(f16), "--format", "c", "--out", str(tmp_path / "c")])
     assert r.exit_code == 2 and "needs a full-integer model" in r.output
+
+
+def test_runtime_public_headers_are_apart_from_the_internal_helpers(tmp_path):
+    """The public headers (ern_common.h, ern_<op>_s8.h: params structs, scratch macros, kernels) include no
+    internal header and compile on their own; every helper a header exports carries the ern_ prefix."""
+    import re
+    import sys
+
+    from edgernn.export.codegen import runtime_dir
+
+    sys.path.insert(0, str(runtime_dir().parent.parent / "tools"))
+    try:
+        from mkdocs_hooks import public_header
+    finally:
+        sys.path.pop(0)
+    headers = {h.name: h.read_text() for h in runtime_dir().glob("ern_*.h")}
+    public = sorted(name for name, text in headers.items() if public_header(text))
+    assert {"ern_common.h", "ern_fully_connected_s8.h", "ern_lstm_s8.h", "ern_gru_s8.h", "ern_add_s8.h"} <= set(public)
+    assert "ern_support.h" not in public and "ern_dot_s8.h" not in public
+    for name in public:
+        src = tmp_path / f"{name}.c"
+        src.write_text(f'#include "{name}"\n')
+        r = subprocess.run(["gcc", "-std=c99", "-pedantic", "-Wall", "-Werror", "-fsyntax-only", "-I", str(runtime_dir()),
+                            str(src)], capture_output=True, text=True)
+        assert r.returncode == 0, (name, r.stderr)
+    assert "ern_requant rq;" in headers["ern_fully_connected_s8.h"] and "ern_requant rq;" in headers["ern_mul_s8.h"]
+    for name, text in headers.items():
+        helpers = re.findall(r"^static (?:ERN_ALWAYS_INLINE |inline )+[\w ]+?\**(\w+)\(", text, re.M)
+        assert helpers or name not in ("ern_support.h",), name
+        assert all(h.startswith("ern_") for h in helpers), (name, [h for h in helpers if not h.startswith("ern_")])

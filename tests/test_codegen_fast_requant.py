@@ -1,4 +1,4 @@
-"""The one-SMMULR requantization (ern_common.h requant_fast) and the general paths it replaces.
+"""The one-SMMULR requantization (ern_support.h ern_requant_fast) and the general paths it replaces.
 
 The generator sets a kernel's fast flag only where it proves requant_fast exact; these tests check the
 shortcut against TFLite's definition, that the generator does take it on ordinary models, and that the
@@ -11,7 +11,7 @@ import pytest
 
 from edgernn import api
 from edgernn.export.codegen import generate_c, runtime_dir
-from edgernn.export.codegen import params as P
+from edgernn.export.codegen import fixedpoint as P
 from edgernn.export.codegen.ops import lstm as L
 from tests.conftest import assert_c_matches_tflm
 from tests.test_codegen_ops import single_op_model
@@ -19,8 +19,8 @@ from tests.test_codegen_ops import single_op_model
 
 def test_requant_fast_equals_tflite_requantization(tmp_path):
     src = tmp_path / "shim.c"
-    src.write_text('#include "ern_common.h"\n'
-                   "int32_t shim(int32_t x, int32_t m, int32_t round, int e) { return requant_fast(2 * x, m, round, e); }\n")
+    src.write_text('#include "ern_support.h"\n'
+                   "int32_t shim(int32_t x, int32_t m, int32_t round, int e) { return ern_requant_fast(2 * x, m, round, e); }\n")
     lib_path = tmp_path / "shim.so"
     subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", "-I", str(runtime_dir()), "-o", str(lib_path),
                     str(src)], check=True)

@@ -8,7 +8,7 @@ import pytest
 
 from edgernn import api
 from edgernn.export.codegen import generate_c
-from edgernn.export.codegen import params as P
+from edgernn.export.codegen import fixedpoint as P
 from edgernn.targets import mcu
 from tests.conftest import assert_c_matches_tflm
 

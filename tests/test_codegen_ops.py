@@ -7,7 +7,8 @@ blocks and padded column groups, several batches.
 import numpy as np
 import pytest
 
-from edgernn.export.codegen import params as P
+from edgernn.export.codegen import fixedpoint as P
+from edgernn.export.codegen.ops import elementwise, fully_connected
 from edgernn.runtimes.native import NativeRuntime
 from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.targets import mcu
@@ -78,9 +79,10 @@ def single_op_model(path, name, seed=0):
 
 def test_cases_reach_both_shift_signs():
     """The requantization cases really are on both sides of a unit multiplier."""
-    assert P.fully_connected(0.05, 3, 0.02, 0.1, -2)["shift"] < 0
-    assert P.fully_connected(0.05, 3, 0.02, 0.0004, -2)["shift"] > 0
-    assert P.mul(0.05, 5, 0.04, -7, 0.1, 2)["shift"] < 0 < P.mul(0.5, 5, 0.5, -7, 0.1, 2)["shift"]
+    assert fully_connected.requantization(0.05, 3, 0.02, 0.1, -2)["shift"] < 0
+    assert fully_connected.requantization(0.05, 3, 0.02, 0.0004, -2)["shift"] > 0
+    assert (elementwise.mul_requantization(0.05, 5, 0.04, -7, 0.1, 2)["shift"] < 0
+            < elementwise.mul_requantization(0.5, 5, 0.5, -7, 0.1, 2)["shift"])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -70,16 +70,28 @@ def _header_api(text: str) -> tuple[str, str]:
     return prose, "\n\n".join(parts)
 
 
+def public_header(text: str) -> bool:
+    """A public runtime header includes no runtime header but ern_common.h (ern_common.h itself too);
+    the internal ones (ern_support.h's helpers, the dot product core, the inline kernels, the DSP, MVE
+    and reference variants) include ern_support.h or a header that does."""
+    return (set(re.findall(r'^#include "(ern_\w+\.h)"', text, re.M)) <= {"ern_common.h"}
+            and not re.search(r"^static |^#include <arm_", text, re.M))
+
+
 def c_runtime_markdown() -> str:
-    """One section per public runtime header of firmware/runtime/ (the DSP, MVE and reference
-    variant headers are internal to the kernels that include them)."""
-    sections = []
+    """One section per public runtime header of firmware/runtime/ (params structs, scratch-size macros,
+    kernels), then the internal headers by name and opening comment."""
+    sections, internal = [], []
     for header in sorted((ROOT / "firmware" / "runtime").glob("ern_*.h")):
-        if header.stem.endswith(("_dsp", "_mve", "_ref")):
+        text = header.read_text()
+        prose, api = _header_api(text)
+        if not public_header(text) or header.stem.endswith(("_dsp", "_mve", "_ref")):
+            internal.append(f"- `{header.name}`: {' '.join(prose.split())}")
             continue
-        prose, api = _header_api(header.read_text())
-        body = f"```c\n{api}\n```\n" if api else "(no params struct, scratch macro or function: header-only helpers)\n"
+        body = f"```c\n{api}\n```\n" if api else "(no params struct, scratch macro or function)\n"
         sections.append(f"### `{header.name}`\n\n{prose}\n\n{body}")
+    sections.append("### Internal headers\n\nIncluded by the kernel sources and the generated `edgernn_rt.h`; "
+                    "a program calling the kernels needs none of them.\n\n" + "\n".join(internal) + "\n")
     return "\n".join(sections)
 
 

@@ -1,5 +1,5 @@
 /* ADD and SUB, int8: raw = (table[tabled input byte] + plain_sign * (plain input << 20)) / 2,
- * output = clamp(requantize(raw) + output_offset). The generator builds the table exactly as
+ * output = clamp(requantize(raw) + rq.zero_point). The generator builds the table exactly as
  * TFLite Micro rescales that input (negated for a subtrahend), doubled, with the plain input's
  * offset folded in; see ern_add_s8.c. */
 #ifndef ERN_ADD_S8_H_
@@ -9,11 +9,9 @@
 typedef struct {
     const int32_t *table;     /* 2 * rescaled tabled input + plain_sign * plain_offset * 2^20, by byte */
     int table_input;          /* 0: the first input is tabled, 1: the second */
-    int32_t plain_offset, plain_sign, output_multiplier;
-    int output_shift;
-    int32_t output_offset;
-    int fast;                 /* 1: requant_fast is exact for every input (the generator checked) */
-    int32_t fast_round;       /* requant_fast's round: 2^(e-1) + output_offset * 2^e, e = -output_shift */
+    int32_t plain_offset, plain_sign;
+    ern_requant rq;           /* the output requantization (of half the raw sum) */
+    int fast;                 /* 1: ern_requant_fast with rq.round is exact for every input (the generator checked) */
 } ern_add_params;
 
 /* ERN_ADD_GENERAL 0 (edgernn_rt.c, when every ADD/SUB of the model is fast) leaves the general path out. */

@@ -1,4 +1,5 @@
 #include "ern_concatenation_s8.h"
+#include "ern_support.h"
 
 /* Equal quantization on every input and the output makes the op a copy (TFLite Micro's int8
  * concatenation copies bytes too): row-major order puts, per outer block, each input's chunk

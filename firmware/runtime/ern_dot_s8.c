@@ -65,10 +65,10 @@ void ern_widen2_s8(const int8_t *x, int cols, int16_t *x16) {
 void ern_dot4_doubled(const int8_t *w, const int16_t *x16, int groups, const int32_t *init, int32_t acc[4]) {
 #if defined(ERN_MVE)
     int32_t s[4] = {0, 0, 0, 0};  /* int8 input, not doubled */
-    dot_4rows(w, x16, groups, s);
+    ern_dot_4rows(w, x16, groups, s);
     acc[0] = init[0] + 2 * s[0]; acc[1] = init[1] + 2 * s[1]; acc[2] = init[2] + 2 * s[2]; acc[3] = init[3] + 2 * s[3];
 #else
-    dot_4rows_from(w, x16, groups, init[0], init[1], init[2], init[3], acc);
+    ern_dot_4rows_from(w, x16, groups, init[0], init[1], init[2], init[3], acc);
 #endif
 }
 
@@ -76,7 +76,7 @@ void ern_dot4_doubled_pairs(const int8_t *w, const int16_t *x16, int pairs, cons
 #if defined(ERN_MVE)
     ern_dot4_doubled(w, x16, 2 * pairs, init, acc);
 #else
-    dot_4rows_pairs_from(w, x16, pairs, init[0], init[1], init[2], init[3], acc);
+    ern_dot_4rows_pairs_from(w, x16, pairs, init[0], init[1], init[2], init[3], acc);
 #endif
 }
 
@@ -84,6 +84,6 @@ void ern_dot4_doubled_odd(const int8_t *w, const int16_t *x16, int pairs, const 
 #if defined(ERN_MVE)
     ern_dot4_doubled(w, x16, 2 * pairs + 1, init, acc);
 #else
-    dot_4rows_odd_from(w, x16, pairs, init[0], init[1], init[2], init[3], acc);
+    ern_dot_4rows_odd_from(w, x16, pairs, init[0], init[1], init[2], init[3], acc);
 #endif
 }

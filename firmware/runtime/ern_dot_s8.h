@@ -8,7 +8,7 @@
  */
 #ifndef ERN_DOT_S8_H_
 #define ERN_DOT_S8_H_
-#include "ern_common.h"
+#include "ern_support.h"
 
 /* int8 -> int16 in the pair order the packed dot product reads (x0 x2 x1 x3 per group of 4);
  * with ERN_MVE a copy of the int8 input, zero-padded to a multiple of 4, in the same buffer. */
@@ -16,7 +16,7 @@ void ern_widen_s8(const int8_t *x, int cols, int16_t *x16);
 
 /* The "doubled" convention of the fused kernels (GRU step, LSTM): the input widened times two (|2x| <= 256
  * fits int16; with Helium the int8 input as is), and four rows' products started from doubled biases, so
- * acc[k] = init[k] + 2 * (row k . x) comes out as requant_fast's doubled argument with no extra work.
+ * acc[k] = init[k] + 2 * (row k . x) comes out as ern_requant_fast's doubled argument with no extra work.
  * Out of line: one copy of the dot loop serves every projection. _pairs: an even number of groups >= 2. */
 void ern_widen2_s8(const int8_t *x, int cols, int16_t *x16);
 void ern_dot4_doubled(const int8_t *w, const int16_t *x16, int groups, const int32_t *init, int32_t acc[4]);
@@ -31,7 +31,7 @@ static inline void ern_dot4_doubled_any(const int8_t *w, const int16_t *x16, int
     else ern_dot4_doubled(w, x16, groups, init, acc);
 }
 
-/* dot_4rows(w, x16, groups, acc): four rows' dot products with the widened input. The optimized
+/* ern_dot_4rows(w, x16, groups, acc): four rows' dot products with the widened input. The optimized
  * version where the core has the DSP extension and ERN_USE_DSP is set, the reference otherwise. */
 #if defined(ERN_MVE)
 #include "ern_dot_s8_mve.h"
@@ -41,23 +41,23 @@ static inline void ern_dot4_doubled_any(const int8_t *w, const int16_t *x16, int
 #include "ern_dot_s8_ref.h"
 #endif
 
-/* Every variant supplies dot_4rows_from (acc[k] = i_k + row k . x); these are derived from it.
+/* Every variant supplies ern_dot_4rows_from (acc[k] = i_k + row k . x); these are derived from it.
  * The DSP variant has its own pair loops (ERN_DOT_HAS_PAIR_LOOPS): only there do they differ. */
-static inline void dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
-    dot_4rows_from(w, x16, groups, 0, 0, 0, 0, acc);
+static inline void ern_dot_4rows(const int8_t *w, const int16_t *x16, int groups, int32_t acc[4]) {
+    ern_dot_4rows_from(w, x16, groups, 0, 0, 0, 0, acc);
 }
 
 #if !defined(ERN_DOT_HAS_PAIR_LOOPS)
-/* dot_4rows_from for an odd number of groups, given as pairs = groups / 2. */
-static inline void dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
+/* ern_dot_4rows_from for an odd number of groups, given as pairs = groups / 2. */
+static inline void ern_dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
                                       int32_t i2, int32_t i3, int32_t acc[4]) {
-    dot_4rows_from(w, x16, 2 * pairs + 1, i0, i1, i2, i3, acc);
+    ern_dot_4rows_from(w, x16, 2 * pairs + 1, i0, i1, i2, i3, acc);
 }
 
-/* dot_4rows_from for an even number of groups, given as pairs. */
-static inline void dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
+/* ern_dot_4rows_from for an even number of groups, given as pairs. */
+static inline void ern_dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
                                         int32_t i2, int32_t i3, int32_t acc[4]) {
-    dot_4rows_from(w, x16, 2 * pairs, i0, i1, i2, i3, acc);
+    ern_dot_4rows_from(w, x16, 2 * pairs, i0, i1, i2, i3, acc);
 }
 #endif
 

@@ -1,9 +1,9 @@
-/* dot_4rows, optimized for cores with the DSP extension (Cortex-M4, M7, M33): SXTB16 + SMLAD.
+/* ern_dot_4rows, optimized for cores with the DSP extension (Cortex-M4, M7, M33): SXTB16 + SMLAD.
  * Bit-exact with ern_dot_s8_ref.h (the firmware tests run both on the same vectors). */
 #ifndef ERN_DOT_S8_DSP_H_
 #define ERN_DOT_S8_DSP_H_
-#define ERN_DOT_HAS_PAIR_LOOPS 1 /* its own dot_4rows_odd_from and dot_4rows_pairs_from (asm loops) */
-#include "ern_common.h"
+#define ERN_DOT_HAS_PAIR_LOOPS 1 /* its own ern_dot_4rows_odd_from and ern_dot_4rows_pairs_from (asm loops) */
+#include "ern_support.h"
 
 /* One group: 4 columns of 4 rows, 16 MACs in 19 instructions (LDRD of inputs, two LDRD of weights,
  * 8 SXTB16, 8 SMLAD). */
@@ -46,8 +46,8 @@
         acc[0] = (int32_t)s0; acc[1] = (int32_t)s1; acc[2] = (int32_t)s2; acc[3] = (int32_t)s3;           \
     } while (0)
 
-/* acc[k] = i_k + row k . x (dot_4rows starts from zero). */
-static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int groups, int32_t i0, int32_t i1, int32_t i2,
+/* acc[k] = i_k + row k . x (ern_dot_4rows starts from zero). */
+static inline void ern_dot_4rows_from(const int8_t *w, const int16_t *x16, int groups, int32_t i0, int32_t i1, int32_t i2,
                                   int32_t i3, int32_t acc[4]) {
     /* Hand-scheduled (GCC's version shuffled accumulators between registers); two groups per loop
      * iteration, an odd one first: 40 instructions per 32 MACs. */
@@ -67,8 +67,8 @@ static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int group
         );
 }
 
-/* dot_4rows_from for an odd number of groups >= 3, given as pairs = groups / 2: the odd group, then the loop. */
-static inline void dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
+/* ern_dot_4rows_from for an odd number of groups >= 3, given as pairs = groups / 2: the odd group, then the loop. */
+static inline void ern_dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
                                       int32_t i2, int32_t i3, int32_t acc[4]) {
     ERN_DOT_4ROWS_ASM(pairs,
         ERN_DOT_GROUP
@@ -80,8 +80,8 @@ static inline void dot_4rows_odd_from(const int8_t *w, const int16_t *x16, int p
         );
 }
 
-/* dot_4rows_from for an even number of groups >= 2, given as pairs: the loop alone. */
-static inline void dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
+/* ern_dot_4rows_from for an even number of groups >= 2, given as pairs: the loop alone. */
+static inline void ern_dot_4rows_pairs_from(const int8_t *w, const int16_t *x16, int pairs, int32_t i0, int32_t i1,
                                         int32_t i2, int32_t i3, int32_t acc[4]) {
     ERN_DOT_4ROWS_ASM(pairs,
         "1:\n\t"

@@ -1,4 +1,4 @@
-/* dot_4rows with Helium (MVE, Cortex-M55): 16 int8 products summed per VMLADAVA instruction.
+/* ern_dot_4rows with Helium (MVE, Cortex-M55): 16 int8 products summed per VMLADAVA instruction.
  * Weights: 4 rows one after the other in each block (ERN_ROW_BLOCKS), cols padded to 4; input: int8,
  * zero-padded to 4 (ern_widen_s8). Loads past the padded length are predicated off (VCTP), so
  * nothing outside the buffers is read. Bit-exact with ern_dot_s8_ref.h: the same integer sums. */
@@ -6,10 +6,10 @@
 #define ERN_DOT_S8_MVE_H_
 #include <arm_mve.h>
 
-#include "ern_common.h"
+#include "ern_support.h"
 
-/* acc[k] = i_k + row k . x (dot_4rows starts from zero). */
-static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int groups, int32_t i0, int32_t i1, int32_t i2,
+/* acc[k] = i_k + row k . x (ern_dot_4rows starts from zero). */
+static inline void ern_dot_4rows_from(const int8_t *w, const int16_t *x16, int groups, int32_t i0, int32_t i1, int32_t i2,
                                   int32_t i3, int32_t acc[4]) {
     const int8_t *x = (const int8_t *)x16;
     const int n = groups * 4; /* padded columns */
@@ -28,8 +28,8 @@ static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int group
 
 /* ---- 4 rows at once for the fused kernels (GRU step, LSTM): results in the lanes of one vector ---- */
 
-/* requant_fast on 4 lanes: VRMULH is SMMULR (round(a * m / 2^32), ties up); VSHL by -e shifts right
- * arithmetically, truncating like >>. The same bits as the scalar requant_fast. */
+/* ern_requant_fast on 4 lanes: VRMULH is SMMULR (round(a * m / 2^32), ties up); VSHL by -e shifts right
+ * arithmetically, truncating like >>. The same bits as the scalar ern_requant_fast. */
 static ERN_ALWAYS_INLINE int32x4_t ern_requant_fast_v(int32x4_t x2, int32_t m, int32_t round, int e) {
     int32x4_t v = vrmulhq_s32(x2, vdupq_n_s32(m));
     v = vaddq_s32(v, vshrq_n_s32(v, 31));
@@ -75,7 +75,7 @@ static ERN_ALWAYS_INLINE int32x4_t ern_dot4_finish_v(int32_t s0, int32_t s1, int
         s3 = vmladavaq_s8(s3, ern_load_w16(w + 3 * stride + c), xv);        \
     }
 
-/* 4 rows (row k at w + k * stride) . x, |cols| int8 each, as bias2 + 2 * dot: requant_fast's doubled argument. */
+/* 4 rows (row k at w + k * stride) . x, |cols| int8 each, as bias2 + 2 * dot: ern_requant_fast's doubled argument. */
 static ERN_ALWAYS_INLINE int32x4_t ern_dot4_doubled_v(const int8_t *w, int stride, const int8_t *x, int cols,
                                                       const int32_t *bias2) {
     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;

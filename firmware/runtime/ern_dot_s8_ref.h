@@ -1,12 +1,12 @@
-/* dot_4rows, reference: portable C, the definition the optimized kernels are tested against.
+/* ern_dot_4rows, reference: portable C, the definition the optimized kernels are tested against.
  * Four dot products at once: rows packed in blocks of 4 (ern_dot_s8.h), so one pass over x serves
  * four rows and the weights stream from one pointer. */
 #ifndef ERN_DOT_S8_REF_H_
 #define ERN_DOT_S8_REF_H_
-#include "ern_common.h"
+#include "ern_support.h"
 
-/* acc[k] = i_k + row k . x (dot_4rows starts from zero). */
-static inline void dot_4rows_from(const int8_t *w, const int16_t *x16, int groups, int32_t i0, int32_t i1, int32_t i2,
+/* acc[k] = i_k + row k . x (ern_dot_4rows starts from zero). */
+static inline void ern_dot_4rows_from(const int8_t *w, const int16_t *x16, int groups, int32_t i0, int32_t i1, int32_t i2,
                                   int32_t i3, int32_t acc[4]) {
     int32_t s[4] = {i0, i1, i2, i3};
     for (int g = 0; g < groups; ++g, w += 16, x16 += 4) {

@@ -1,12 +1,13 @@
 #include "ern_fully_connected_s8.h"
+#include "ern_dot_s8.h"
 
 /* One dot product loop per 4-row block (one copy of it in flash); rows the generator proved in range
- * take requant_fast, a last partial block and other models the general requantization. */
+ * take ern_requant_fast, a last partial block and other models the general requantization. */
 void ern_fully_connected_s8(const ern_fully_connected_params *p, const int8_t *input, int8_t *output,
                             int16_t *x16) {
-    const int batches = p->batches, cols = p->cols, rows = p->rows, shift = p->shift, fast = p->fast;
-    const int32_t multiplier = p->multiplier, output_offset = p->output_offset, *folded_bias = p->folded_bias;
-    const int32_t round = p->fast_round;
+    const int batches = p->batches, cols = p->cols, rows = p->rows, shift = p->rq.shift, fast = p->fast;
+    const int32_t multiplier = p->rq.multiplier, output_offset = p->rq.zero_point, *folded_bias = p->folded_bias;
+    const int32_t round = p->rq.round;
     const int groups = (cols + 3) >> 2, right = -shift;
     for (int b = 0; b < batches; ++b) {
         ern_widen_s8(input + b * cols, cols, x16);
@@ -14,15 +15,15 @@ void ern_fully_connected_s8(const ern_fully_connected_params *p, const int8_t *i
         const int8_t *w = p->packed_weights;
         for (int r = 0; r < rows; r += 4, w += groups * 16) {
             int32_t acc[4];
-            dot_4rows(w, x16, groups, acc);
+            ern_dot_4rows(w, x16, groups, acc);
             if (fast && r + 4 <= rows) { /* |acc + bias| < 2^30 proven at export: one SMMULR per row */
-                out[r] = (int8_t)clamp_s8(requant_fast(2 * (acc[0] + folded_bias[r]), multiplier, round, right));
-                out[r + 1] = (int8_t)clamp_s8(requant_fast(2 * (acc[1] + folded_bias[r + 1]), multiplier, round, right));
-                out[r + 2] = (int8_t)clamp_s8(requant_fast(2 * (acc[2] + folded_bias[r + 2]), multiplier, round, right));
-                out[r + 3] = (int8_t)clamp_s8(requant_fast(2 * (acc[3] + folded_bias[r + 3]), multiplier, round, right));
+                out[r] = (int8_t)ern_clamp_s8(ern_requant_fast(2 * (acc[0] + folded_bias[r]), multiplier, round, right));
+                out[r + 1] = (int8_t)ern_clamp_s8(ern_requant_fast(2 * (acc[1] + folded_bias[r + 1]), multiplier, round, right));
+                out[r + 2] = (int8_t)ern_clamp_s8(ern_requant_fast(2 * (acc[2] + folded_bias[r + 2]), multiplier, round, right));
+                out[r + 3] = (int8_t)ern_clamp_s8(ern_requant_fast(2 * (acc[3] + folded_bias[r + 3]), multiplier, round, right));
             } else {
                 for (int j = 0; j < 4 && r + j < rows; ++j)
-                    out[r + j] = (int8_t)clamp_s8(mbqm(add_wrap(acc[j], folded_bias[r + j]), multiplier, shift)
+                    out[r + j] = (int8_t)ern_clamp_s8(ern_mbqm(ern_add_wrap(acc[j], folded_bias[r + j]), multiplier, shift)
                                                   + output_offset);
             }
         }
@@ -37,10 +38,10 @@ void ern_fully_connected_per_channel_s8(const ern_fully_connected_params *p, con
         int8_t *out = output + b * rows;
         for (int r = 0; r < rows; r += 4) {
             int32_t acc[4];
-            dot_4rows(p->packed_weights + r * groups * 4, x16, groups, acc);
+            ern_dot_4rows(p->packed_weights + r * groups * 4, x16, groups, acc);
             for (int j = 0; j < 4 && r + j < rows; ++j)
-                out[r + j] = (int8_t)clamp_s8(mbqm(add_wrap(acc[j], p->folded_bias[r + j]), p->multipliers[r + j],
-                                                   p->shifts[r + j]) + p->output_offset);
+                out[r + j] = (int8_t)ern_clamp_s8(ern_mbqm(ern_add_wrap(acc[j], p->folded_bias[r + j]), p->multipliers[r + j],
+                                                   p->shifts[r + j]) + p->rq.zero_point);
         }
     }
 }

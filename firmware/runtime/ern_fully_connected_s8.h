@@ -2,23 +2,21 @@
  *
  * folded_bias[r] = bias[r] + input_offset * sum(weights[r]), computed at export time: the
  * identity sum(w * (x + off)) = sum(w * x) + off * sum(w) holds exactly in int32, so the inner
- * loop is a pure dot product (SMLAD on cores with the DSP extension, ERN_USE_DSP).
+ * loop is a pure dot product (SMLAD on cores with the DSP extension, ERN_USE_DSP). The packed weight
+ * layout is ern_dot_s8.h's.
  */
 #ifndef ERN_FULLY_CONNECTED_S8_H_
 #define ERN_FULLY_CONNECTED_S8_H_
-#include "ern_dot_s8.h"
+#include "ern_common.h"
 
 typedef struct {
     int batches, cols, rows;
     const int8_t *packed_weights;   /* [rows][cols], packed (ern_dot_s8.h) */
     const int32_t *folded_bias;     /* [rows] */
-    int32_t multiplier;             /* per-tensor requantization */
-    int shift;
+    ern_requant rq;                 /* per-tensor requantization; per-channel: only its zero_point */
     const int32_t *multipliers;     /* per-channel: one per row (ern_fully_connected_per_channel_s8) */
     const int32_t *shifts;
-    int32_t output_offset;
-    int fast;                       /* per-tensor: 1 when requant_fast is exact for every input */
-    int32_t fast_round;             /* 2^(e-1) + output_offset * 2^e, e = -shift */
+    int fast;                       /* per-tensor: 1 when ern_requant_fast with rq.round is exact for every input */
 } ern_fully_connected_params;
 
 /* Scratch: the widened input, cols rounded up to 4, as int16. */

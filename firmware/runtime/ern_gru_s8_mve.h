@@ -1,11 +1,11 @@
-/* The fused int8 GRU step with Helium (MVE, Cortex-M55): 4 units per vector. Included by ern_gru_s8.h when
+/* The fused int8 GRU step with Helium (MVE, Cortex-M55): 4 units per vector. Included by ern_gru_s8_inline.h when
  * ERN_MVE is set; ern_gru_step_inline then runs ern_gru_step_mve instead of the scalar loop.
  *
  * All 3 x 2 projections first (to int8 on the stack, 6 n bytes), then the element-wise ops.
  * Same arithmetic as the scalar kernel, lane by lane, so the same bits (tests/test_firmware_m55.py):
- *   smmulr(a, m)            -> VRMULH.S32: round(a * m / 2^32), ties up, the same 64-bit product
- *   requant_fast's >> e     -> VSHL by -e (arithmetic, truncating like >>)
- *   clamp_s8                -> VMAX / VMIN
+ *   ern_smmulr(a, m)            -> VRMULH.S32: round(a * m / 2^32), ties up, the same 64-bit product
+ *   ern_requant_fast's >> e     -> VSHL by -e (arithmetic, truncating like >>)
+ *   ern_clamp_s8                -> VMAX / VMIN
  *   table[v], lut[v]        -> gathers (VLDRW / VLDRB with offsets v + 128 from the table's first entry)
  * The dot products stay VMLADAVA (16 int8 products per instruction) against the int8 input held in
  * registers; the rows are the packed weights' rows (ERN_ROW_BLOCKS: row r at r * PAD4(cols)). */
@@ -23,12 +23,12 @@ static ERN_ALWAYS_INLINE int32x4_t ern_gru_add_v(const ern_gru_add_params *p, in
     const int32x4_t tabled = p->tabled_second ? b : a, plain = p->tabled_second ? a : b;
     const uint32x4_t idx = vreinterpretq_u32_s32(vaddq_n_s32(tabled, 128));
     const int32x4_t t = vldrwq_gather_shifted_offset_s32(p->table - 128, idx);
-    return ern_clamp_s8_v(ern_requant_fast_v(vmlaq_n_s32(t, plain, p->plain_scale), p->multiplier, p->round, p->right));
+    return ern_clamp_s8_v(ern_requant_fast_v(vmlaq_n_s32(t, plain, p->plain_scale), p->rq.multiplier, p->rq.round, -p->rq.shift));
 }
 
 static ERN_ALWAYS_INLINE int32x4_t ern_gru_mul_v(const ern_gru_mul_params *p, int32x4_t a, int32x4_t b) {
     const int32x4_t prod = vmulq_s32(vaddq_n_s32(a, p->a_offset), vaddq_n_s32(b, p->b_offset));
-    return ern_clamp_s8_v(ern_requant_fast_v(vaddq_s32(prod, prod), p->multiplier, p->round, p->right));
+    return ern_clamp_s8_v(ern_requant_fast_v(vaddq_s32(prod, prod), p->rq.multiplier, p->rq.round, -p->rq.shift));
 }
 
 static ERN_ALWAYS_INLINE uint32x4_t ern_lut_index_v(int32x4_t v) {
@@ -50,12 +50,12 @@ static ERN_ALWAYS_INLINE void ern_gru_step_mve(const ern_gru_params *p, const in
     for (int g = 0; g < 3; ++g) {
         for (int j = 0; j < n; j += 4)
             vstrbq_s32(xi[g] + j, ern_gru_rows_v(p->input_weights + g * wi_gate + j * si, si, x, ni,
-                                                 p->input_bias + g * n + j, p->input_multiplier, p->input_round,
-                                                 p->input_right));
+                                                 p->input_bias + g * n + j, p->input_rq.multiplier, p->input_rq.round,
+                                                 -p->input_rq.shift));
         for (int j = 0; j < n; j += 4)
             vstrbq_s32(hr[g] + j, ern_gru_rows_v(p->recurrent_weights + g * wr_gate + j * ss, ss, h8, n,
-                                                 p->recurrent_bias + g * n + j, p->recurrent_multiplier,
-                                                 p->recurrent_round, p->recurrent_right));
+                                                 p->recurrent_bias + g * n + j, p->recurrent_rq.multiplier,
+                                                 p->recurrent_rq.round, -p->recurrent_rq.shift));
     }
     for (int j = 0; j < n; j += 4) {
         const int32x4_t z = vreinterpretq_s32_u32(vldrbq_gather_offset_u32(

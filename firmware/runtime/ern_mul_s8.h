@@ -4,11 +4,9 @@
 #include "ern_common.h"
 
 typedef struct {
-    int32_t a_offset, b_offset, multiplier;
-    int shift;
-    int32_t output_offset;
-    int fast;                 /* 1: requant_fast is exact (shift < 0; the generator checked) */
-    int32_t fast_round;       /* 2^(e-1) + output_offset * 2^e, e = -shift */
+    int32_t a_offset, b_offset;
+    ern_requant rq;           /* the product's requantization */
+    int fast;                 /* 1: ern_requant_fast with rq.round is exact (shift < 0; the generator checked) */
 } ern_mul_params;
 
 /* ERN_MUL_GENERAL 0 (edgernn_rt.c, when every MUL of the model is fast) leaves the general path out. */

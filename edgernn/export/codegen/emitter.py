@@ -173,12 +173,11 @@ class Emitter:
 
     # parameters ----------------------------------------------------------------------------
     @staticmethod
-    def requant(multiplier: int, shift: int, what: str) -> tuple[int, int]:
-        """A (multiplier, shift) pair the kernels handle exactly: 0 <= m < 2^31, -31 <= shift <= 30."""
-        if not (0 <= multiplier < 1 << 31 and -31 <= shift <= 30):
-            raise UserError(f"{what}: quantization scales out of the range TFLite's integer kernels handle "
-                            f"(multiplier {multiplier}, shift {shift})")
-        return multiplier, shift
+    def requant_struct(multiplier: int | None = None, shift: int | None = None, zero_point: int | None = None,
+                       round_: int | None = None) -> str:
+        """An ``ern_requant`` initializer (the one requantization struct of every kernel); fields not given stay 0."""
+        fields = {"multiplier": multiplier, "shift": shift, "zero_point": zero_point, "round": round_}
+        return "{" + ", ".join(f".{k} = {v}" for k, v in fields.items() if v is not None) + "}"
 
     # subgraphs -----------------------------------------------------------------------------
     def subgraph(self, sg: int) -> None:

@@ -10,6 +10,28 @@ from __future__ import annotations
 import numpy as np
 
 from edgernn.export.codegen.ops import register
+from edgernn.tflite.types import INT8, INT32
+from edgernn.tflite.validate import OpCheck
+
+
+MAX_BROADCAST_RANK = 5  # TFLite Micro's broadcast_to handles up to 5 dimensions
+
+
+def contract(c: OpCheck) -> None:
+    """As TFLite Micro's BROADCAST_TO: the constant shape is the output's, every input dimension (aligned
+    on the right) is 1 or the output's. int8 only: what edgernn's graphs broadcast."""
+    c.outputs_count(1)
+    x, shape_t, out = c.operand("input"), c.operand("shape"), c.outputs[0]
+    c.type(x, INT8), c.type(out, INT8), c.type(shape_t, INT32)
+    shape = [int(v) for v in c.const(shape_t, "shape").reshape(-1)]
+    in_shape, out_shape = c.shape(x), c.shape(out)
+    c.need(shape == out_shape, f"shape {shape} is not the output's shape {out_shape}")
+    c.need(0 < len(out_shape) <= MAX_BROADCAST_RANK and len(in_shape) <= len(out_shape),
+           f"input rank {len(in_shape)} / output rank {len(out_shape)} not supported (output rank 1 to "
+           f"{MAX_BROADCAST_RANK}, input rank at most the output's)")
+    c.need(all(d > 0 for d in out_shape) and c.numel(x) > 0, f"empty shapes ({in_shape} -> {out_shape})")
+    tail = out_shape[len(out_shape) - len(in_shape):]
+    c.need(all(d in (1, o) for d, o in zip(in_shape, tail)), f"input shape {in_shape} does not broadcast to {out_shape}")
 
 
 def broadcast_indices(in_shape: list[int], out_shape: list[int]) -> np.ndarray:
@@ -18,7 +40,7 @@ def broadcast_indices(in_shape: list[int], out_shape: list[int]) -> np.ndarray:
     return np.broadcast_to(np.arange(n).reshape(in_shape), out_shape).reshape(-1)
 
 
-@register("BROADCAST_TO")
+@register("BROADCAST_TO", contract=contract)
 def emit_broadcast_to(em, sg, op):
     x, out = int(op.inputs[0]), int(op.outputs[0])
     src = broadcast_indices(em.g.shape(sg, x), em.g.shape(sg, out))

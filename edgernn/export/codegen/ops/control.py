@@ -2,9 +2,29 @@
 from __future__ import annotations
 
 from edgernn.export.codegen.ops import register
+from edgernn.tflite.types import BOOL
+from edgernn.tflite.validate import OpCheck
 
 
-@register("WHILE")
+def contract(c: OpCheck) -> None:
+    o = c.op.builtinOptions
+    c.need(o is not None and hasattr(o, "condSubgraphIndex"), "no cond/body options")
+    cond, body = c.g.subgraphs[o.condSubgraphIndex], c.g.subgraphs[o.bodySubgraphIndex]
+    n = len(c.inputs)
+    c.need(n == len(c.outputs) == len(cond.inputs) == len(body.inputs) == len(body.outputs) and n > 0,
+           "WHILE, cond and body must have as many loop values each")
+    c.need(o.condSubgraphIndex != o.bodySubgraphIndex, "cond and body are the same subgraph")
+    for j in range(n):
+        pairs = [(c.sg, c.inputs[j]), (c.sg, c.outputs[j]), (o.condSubgraphIndex, int(cond.inputs[j])),
+                 (o.bodySubgraphIndex, int(body.inputs[j])), (o.bodySubgraphIndex, int(body.outputs[j]))]
+        kinds = {(c.g.type(s, t), c.g.numel(s, t)) for s, t in pairs}
+        c.need(c.inputs[j] >= 0 and len(kinds) == 1, f"loop value {j} differs in type or size between WHILE, cond "
+                                                     "and body")
+    c.need(len(cond.outputs) == 1 and c.g.type(o.condSubgraphIndex, int(cond.outputs[0])) == BOOL
+           and c.g.numel(o.condSubgraphIndex, int(cond.outputs[0])) >= 1, "cond must output one bool")
+
+
+@register("WHILE", contract=contract)
 def emit_while(em, sg, op):
     cond, body = op.builtinOptions.condSubgraphIndex, op.builtinOptions.bodySubgraphIndex
     em.subgraph(cond)

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.export.codegen import params as P
+from edgernn.export.codegen import fixedpoint as P
+from edgernn.export.codegen.ops import fully_connected
 from edgernn.export.codegen.ops import register_fusion
 from edgernn.export.codegen.ops.activations import lut_from_tflm
-from edgernn.export.codegen.ops.elementwise import add_sub_params
+from edgernn.export.codegen.ops.elementwise import prepare_add_sub, prepare_mul
 from edgernn.tflite.types import INT8
 
 KERNELS = ("ern_dot_s8", "ern_gru_s8")
@@ -56,12 +57,12 @@ def _fc_params(em, sg, op, what):
     (s_in, z_in), (s_out, z_out) = g.qparams(sg, x), g.qparams(sg, out)
     bias = g.const(sg, b) if b >= 0 else np.zeros(rows, np.int32)
     folded = P.fold_zero_point(bias, -z_in, g.const(sg, w))
-    p = P.fully_connected(s_in, z_in, scales[0], s_out, z_out)
-    mult, shift = em.requant(p["multiplier"], p["shift"], what)
+    p = fully_connected.requantization(s_in, z_in, scales[0], s_out, z_out)
+    mult, shift = P.check_requant(p["multiplier"], p["shift"], what)
     fast, round_ = P.fast_requant(P.max_abs_fully_connected(folded, g.const(sg, w)), shift, z_out)
     if not fast:
         raise _NoMatch(f"{what}: requantization not provably exact with requant_fast")
-    return dict(weights=w, bias=folded, multiplier=mult, round=round_, right=-shift, rows=rows, cols=cols)
+    return dict(weights=w, bias=folded, multiplier=mult, shift=shift, zero_point=z_out, round=round_, rows=rows, cols=cols)
 
 
 def _match_at(em, sg, k_out, producer, consumers) -> GruStep:
@@ -127,24 +128,20 @@ def _match_at(em, sg, k_out, producer, consumers) -> GruStep:
         raise _NoMatch("state size not a multiple of 4, or projections not 3 x state")
     adds = {}
     for role, k, kind in zip(ADD_ROLES, (k_bz, k_br, k_c, k_s, k_out), ("add", "add", "add", "sub", "add")):
-        q = add_sub_params(em, sg, ops[k], kind)
+        q = prepare_add_sub(g, sg, ops[k], kind)
         if not q["fast"]:
             raise _NoMatch(f"{role}: requantization not provably exact with requant_fast")
         adds[role] = dict(q, out=int(ops[k].outputs[0]))
     muls = {}
     for role, k in (("mul_r", k_m1), ("mul_z", k_m2)):
-        a, b = ins(k)
-        p = P.mul(*g.qparams(sg, a), *g.qparams(sg, b), *g.qparams(sg, int(ops[k].outputs[0])))
-        mult, shift = em.requant(p["multiplier"], p["shift"], role)
-        fast, round_ = P.fast_requant(256 * 256, shift, p["output_offset"])
-        if not fast:
+        q = prepare_mul(g, sg, ops[k], role)
+        if not q["fast"]:
             raise _NoMatch(f"{role}: requantization not provably exact with requant_fast")
-        muls[role] = dict(a_offset=0, b_offset=p["b_offset"], multiplier=mult, round=round_, right=-shift)
-        muls[role]["a_offset_folded"] = p["a_offset"]  # goes into the gate's table (emit)
+        muls[role] = q  # its a_offset goes into the gate's table (emit); the MUL then adds 0
     luts = {role: (g.op_name(ops[k]), g.qparams(sg, ins(k)[0]), g.qparams(sg, int(ops[k].outputs[0])),
                    int(ops[k].outputs[0])) for role, k in (("lut_z", k_z), ("lut_r", k_r), ("lut_n", k_nn))}
     for role, mul in GATE_MUL.items():
-        lut = lut_from_tflm(*luts[role][:3]).astype(np.int64) + muls[mul]["a_offset_folded"]
+        lut = lut_from_tflm(*luts[role][:3]).astype(np.int64) + muls[mul]["a_offset"]
         if lut.min() < 0 or lut.max() > 255:
             raise _NoMatch(f"{role}: gate + offset outside 0..255")
     scratch = 2 * ((fx["cols"] + 3) // 4 * 4 + n)
@@ -183,20 +180,20 @@ def emit(em, sg, step: GruStep) -> list[str]:
     for key, fc in (("input", p["fx"]), ("recurrent", p["fh"])):
         fields[f"{key}_weights"] = em.packed(sg, fc["weights"])
         fields[f"{key}_bias"] = em.const_array("int32_t", f"{name}_bias2_{key}", 2 * fc["bias"].astype(np.int64))
-        fields[f"{key}_multiplier"], fields[f"{key}_round"] = fc["multiplier"], fc["round"]
-        fields[f"{key}_right"] = fc["right"]
+        fields[f"{key}_rq"] = em.requant_struct(fc["multiplier"], fc["shift"], fc["zero_point"], fc["round"])
     for role in ADD_ROLES:
         q = p["adds"][role]
         # in value order (-128..127), indexed from its middle: no byte extension per lookup
         table = em.const_array("int32_t", f"gru_addtab{sg}_{q['out']}", np.roll(q["table"], 128))
-        fields[role] = (f"{{.table = {table} + 128, .tabled_second = {q['tabled']}, .plain_scale = {q['sign'] * (1 << 20)}, .multiplier = {q['multiplier']}, "
-                        f".round = {q['round']}, .right = {-q['shift']}}}")
+        fields[role] = (f"{{.table = {table} + 128, .tabled_second = {q['tabled']}, .plain_scale = {q['sign'] * (1 << 20)}, "
+                        f".rq = {em.requant_struct(q['multiplier'], q['shift'], q['output_offset'], q['round'])}}}")
     for role, q in p["muls"].items():
-        fields[role] = "{" + ", ".join(f".{k} = {v}" for k, v in q.items() if k != "a_offset_folded") + "}"
+        fields[role] = (f"{{.a_offset = 0, .b_offset = {q['b_offset']}, "
+                        f".rq = {em.requant_struct(q['multiplier'], q['shift'], q['output_offset'], q['round'])}}}")
     for role, (op_name, in_q, out_q, out) in p["luts"].items():
         lut, ctype = lut_from_tflm(op_name, in_q, out_q).astype(np.int64), "int8_t"
         if role != "lut_n":  # the gate as its MUL takes it: value + the MUL's a_offset (checked 0..255 in match)
-            lut, ctype = lut + p["muls"][GATE_MUL[role]]["a_offset_folded"], "uint8_t"
+            lut, ctype = lut + p["muls"][GATE_MUL[role]]["a_offset"], "uint8_t"
         fields[role] = em.const_array(ctype, f"gru_{role}{sg}_{out}", lut) + " + 128"
     params = em.const_struct("ern_gru_params", name, fields)
     x, h = step.inputs

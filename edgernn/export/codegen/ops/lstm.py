@@ -20,11 +20,38 @@ import math
 import numpy as np
 
 from edgernn.errors import UserError
-from edgernn.export.codegen import params as P
+from edgernn.export.codegen import fixedpoint as P
 from edgernn.export.codegen.ops import register
 from edgernn.export.codegen.tflm_probe import op_on_every_input
 from edgernn.tflite.operands import LSTM_GATES
-from edgernn.tflite.types import INT8, INT16
+from edgernn.tflite.types import INT8, INT16, INT32
+from edgernn.tflite.validate import MAX_DOT_LENGTH, OpCheck
+
+def contract(c: OpCheck) -> None:
+    c.outputs_count(1)
+    x, h, cell, out = c.operand("input"), c.operand("output_state"), c.operand("cell_state"), c.outputs[0]
+    c.type(x, INT8), c.type(h, INT8), c.type(cell, INT16), c.type(out, INT8)
+    c.need(len(c.shape(x)) == 3 and all(d > 0 for d in c.shape(x)), f"input must be 3-D (shape {c.shape(x)})")
+    c.need(c.op.builtinOptions is not None, "no options")
+    n_input = c.shape(x)[-1]
+    n_state = c.numel(h)
+    c.need(0 < n_state <= MAX_DOT_LENGTH and n_input <= MAX_DOT_LENGTH, "state or input size out of range")
+    c.need(c.numel(cell) == n_state, f"cell state has {c.numel(cell)} elements, hidden state {n_state}")
+    c.need(c.numel(out) == c.numel(x) // n_input * n_state, f"output has {c.numel(out)} elements, the op makes "
+                                                            f"{c.numel(x) // n_input * n_state}")
+    for g in LSTM_GATES:
+        for kind, cols in (("input_to", n_input), ("recurrent_to", n_state)):
+            w = c.operand(f"{kind}_{g}_weights")
+            c.type(w, INT8)
+            c.const(w, f"{kind}_{g}_weights")
+            c.need(c.shape(w) == [n_state, cols], f"{kind}_{g}_weights shape {c.shape(w)}, needs {[n_state, cols]}")
+            c.need(len(c.g.scales(c.sg, w)) == 1, f"{kind}_{g}_weights must be quantized per tensor")
+        b = c.operand(f"{g}_gate_bias")
+        if b >= 0:
+            c.type(b, INT32)
+            c.const(b, f"{g}_gate_bias")
+            c.need(c.numel(b) == n_state, f"{g}_gate_bias has {c.numel(b)} elements, needs {n_state}")
+
 
 GATE_INPUT_SCALE = 2.0 ** -12    # nonlinear_input_scale in TFLM
 GATE_OUTPUT_SCALE = 2.0 ** -15   # nonlinear_output_scale
@@ -85,8 +112,9 @@ def tanh_input_rescale(cell_scale_power: int) -> tuple[int, int]:
     return 3 << left_shift, 0
 
 
-def lstm_params(graph, sg: int, op) -> dict:
-    """Every integer the C kernel needs, plus the (sg, tensor) indices of weights and states."""
+def prepare(graph, sg: int, op) -> dict:
+    """Every integer the C kernel needs, as TFLite Micro's LSTM Prepare computes them (lstm_eval_common.cc),
+    plus the (sg, tensor) indices of weights and states. ``fast_fields`` adds the requant_fast proof."""
     ins = graph.operands(op)
     used = sorted({kind for name, kind in UNSUPPORTED_OPERANDS.items() if ins[name] >= 0})
     if used:
@@ -162,14 +190,14 @@ def scratch_bytes(graph, sg, op) -> int:
     return 2 * (4 * n_state + pad4(n_input) + pad4(n_state))
 
 
-@register("UNIDIRECTIONAL_SEQUENCE_LSTM", kernels=KERNELS, scratch=scratch_bytes)
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", contract=contract, kernels=KERNELS, scratch=scratch_bytes)
 def emit(em, sg, op):
-    p = lstm_params(em.g, sg, op)
+    p = prepare(em.g, sg, op)
     out = int(op.outputs[0])
     name = f"lstm{sg}_{out}"
     what = f"LSTM {em.g.name(sg, out)!r}"
     for key in ("forget_mul", "input_mul", "output_mul"):
-        em.requant(*p[key], what)
+        P.check_requant(*p[key], what)
     if not 0 <= p["cell_tanh_shift"] <= 31:
         raise UserError(f"{what}: cell state scale out of range")
     table = em.const_array("uint16_t", "ern_lstm_sigmoid_table", sigmoid_table)
@@ -182,8 +210,8 @@ def emit(em, sg, op):
         table1 = em.const_array("uint16_t", "ern_lstm_sigmoid_table1", entries)
     g = p["gates"]
     for gate in g:
-        em.requant(gate["input_multiplier"], gate["input_shift"], what)
-        em.requant(gate["recurrent_multiplier"], gate["recurrent_shift"], what)
+        P.check_requant(gate["input_multiplier"], gate["input_shift"], what)
+        P.check_requant(gate["recurrent_multiplier"], gate["recurrent_shift"], what)
     for gate in g:  # the kernel compiles one gate variant per pair of shift signs that occurs
         em.flag("ERN_LSTM_GATE_VARIANTS", 1 << (int(gate["input_shift"] >= 0) | int(gate["recurrent_shift"] >= 0) << 1))
     em.flag("ERN_LSTM_GENERAL", int(not fast["fast"]))
@@ -196,6 +224,8 @@ def emit(em, sg, op):
         padded = np.zeros((len(values) + 3) // 4 * 4, np.int64)
         padded[:len(values)] = 2 * np.asarray(values, np.int64)
         return padded
+    rq = em.requant_struct
+    zero_point = {"forget_mul": 0, "input_mul": 0, "output_mul": p["hidden_zero_point"]}
     params = em.const_struct("ern_lstm_params", name, {
         "steps": p["steps"], "n_input": p["n_input"], "n_state": p["n_state"],
         "input_weights": arr(em.packed(sg, gate["input_weights"]) for gate in g),
@@ -204,21 +234,13 @@ def emit(em, sg, op):
                           for k, gate in enumerate(g)),
         "recurrent_bias": arr(em.const_array("int32_t", f"{name}_bias_rec{k}", bias(gate["recurrent_bias"]))
                               for k, gate in enumerate(g)),
-        "input_multiplier": arr(gate["input_multiplier"] for gate in g),
-        "recurrent_multiplier": arr(gate["recurrent_multiplier"] for gate in g),
-        "input_shift": arr(gate["input_shift"] for gate in g),
-        "recurrent_shift": arr(gate["recurrent_shift"] for gate in g),
+        **{f"{kind}_rq": arr(rq(gate[f"{kind}_multiplier"], gate[f"{kind}_shift"], 0, fast[f"{kind}_round"][k])
+                             for k, gate in enumerate(g)) for kind in ("input", "recurrent")},
         "cell_gate_tanh": p["cell_gate_tanh"],
-        "forget_mul_multiplier": p["forget_mul"][0], "input_mul_multiplier": p["input_mul"][0],
-        "output_mul_multiplier": p["output_mul"][0],
-        "forget_mul_shift": p["forget_mul"][1], "input_mul_shift": p["input_mul"][1],
-        "output_mul_shift": p["output_mul"][1],
-        "hidden_zero_point": p["hidden_zero_point"], "cell_tanh_multiplier": p["cell_tanh_multiplier"],
+        **{key: rq(*p[key], zero_point[key], fast[f"{key}_round"]) for key in ("forget_mul", "input_mul", "output_mul")},
+        "cell_tanh_multiplier": p["cell_tanh_multiplier"],
         "cell_tanh_shift": p["cell_tanh_shift"], "cell_clip": p["cell_clip"], "sigmoid_table": table,
-        "sigmoid_table1": table1,
-        "fast": fast["fast"], "input_round": arr(fast["input_round"]), "recurrent_round": arr(fast["recurrent_round"]),
-        "forget_mul_round": fast["forget_mul_round"], "input_mul_round": fast["input_mul_round"],
-        "output_mul_round": fast["output_mul_round"]})
+        "sigmoid_table1": table1, "fast": fast["fast"]})
     hidden, cell = em.ref(sg, p["hidden"]), em.ref(sg, p["cell"])
     # TFLite Micro resets variable tensors per inference: int8 to its zero point, int16 to 0.
     return [f"memset({hidden}, {p['hidden_zero_point']}, {p['n_state']});",

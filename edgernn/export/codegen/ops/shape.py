@@ -5,15 +5,62 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.export.codegen.ops import register
+from edgernn.tflite.types import INT32
+from edgernn.tflite.validate import OpCheck
 
 
-@register("RESHAPE")
+def contract_reshape(c: OpCheck) -> None:
+    c.outputs_count(1)
+    x, out = c.operand("input"), c.outputs[0]
+    c.type(out, c.g.type(c.sg, x))
+    c.same_numel(x, out)
+
+
+def contract_gather(c: OpCheck) -> None:
+    c.outputs_count(1)
+    params, idx, out = c.operand("params"), c.operand("indices"), c.outputs[0]
+    c.type(idx, INT32)
+    c.type(out, c.g.type(c.sg, params))
+    c.need(len(c.shape(params)) >= 1 and c.shape(params)[0] > 0, f"params shape {c.shape(params)} has no rows")
+    row = c.numel(params) // c.shape(params)[0]
+    c.need(c.numel(out) == c.numel(idx) * row, f"output has {c.numel(out)} elements, the op makes "
+                                               f"{c.numel(idx) * row}")
+
+
+def contract_split(c: OpCheck) -> None:
+    axis_t, x = c.operand("axis"), c.operand("input")
+    c.type(axis_t, INT32)
+    axis_v = c.const(axis_t, "axis").reshape(-1)
+    c.need(axis_v.size == 1, "axis must be one value")
+    rank, k = len(c.shape(x)), len(c.outputs)
+    c.need(rank > 0 and -rank <= int(axis_v[0]) < rank, f"axis {int(axis_v[0])} out of range for rank {rank}")
+    dim = c.shape(x)[int(axis_v[0]) % rank]
+    c.need(k > 0 and dim % k == 0, f"dimension {dim} does not split into {k} equal parts")
+    for out in c.outputs:
+        c.type(out, c.g.type(c.sg, x))
+        c.need(c.numel(out) == c.numel(x) // k, f"output {out} has {c.numel(out)} elements, needs {c.numel(x) // k}")
+
+
+def contract_strided_slice(c: OpCheck) -> None:
+    c.outputs_count(1)
+    x, out = c.operand("input"), c.outputs[0]
+    c.type(out, c.g.type(c.sg, x))
+    rank = len(c.shape(x))
+    for name in ("begin", "end", "strides"):
+        c.type(c.operand(name), INT32)
+        c.need(c.const(c.operand(name), name).size == rank, f"{name} must have one value per input dimension")
+    c.need(rank > 0 and all(d > 0 for d in c.shape(x)), f"input shape {c.shape(x)} is empty")
+    c.need(all(int(s) != 0 for s in c.const(c.operand("strides"), "strides").reshape(-1)), "a stride is 0")
+    c.need(c.op.builtinOptions is not None, "no options")
+
+
+@register("RESHAPE", contract=contract_reshape)
 def emit_reshape(em, sg, op):
     x, out = em.g.operands(op).input, int(op.outputs[0])
     return [f"memcpy({em.ref(sg, out)}, {em.ref(sg, x)}, {em.nbytes(sg, x)});"]
 
 
-@register("GATHER")
+@register("GATHER", contract=contract_gather)
 def emit_gather(em, sg, op):
     ins, out = em.g.operands(op), int(op.outputs[0])
     if op.builtinOptions is not None and op.builtinOptions.axis != 0:
@@ -29,7 +76,7 @@ def emit_gather(em, sg, op):
             "}"]
 
 
-@register("SPLIT")
+@register("SPLIT", contract=contract_split)
 def emit_split(em, sg, op):
     ins = em.g.operands(op)
     shape = em.g.shape(sg, ins.input)
@@ -59,7 +106,7 @@ def strided_slice_indices(shape, begin, end, strides, options) -> np.ndarray:
     return np.arange(int(np.prod(shape))).reshape([int(d) for d in shape])[tuple(index)].reshape(-1)
 
 
-@register("STRIDED_SLICE")
+@register("STRIDED_SLICE", contract=contract_strided_slice)
 def emit_strided_slice(em, sg, op):
     ins, out = em.g.operands(op), int(op.outputs[0])
     x = ins.input

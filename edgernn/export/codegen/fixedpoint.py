@@ -1,13 +1,18 @@
-"""Integer parameters of each int8 op, computed exactly as TensorFlow Lite Micro's Prepare does.
+"""The fixed-point arithmetic every op's ``prepare`` shares, as TensorFlow Lite Micro computes it.
 
-Scales are float32 in the model; TFLM widens them to double (exact) and computes the real
-multipliers in double, replicated here so multipliers and shifts match bit for bit.
+Each op's own parameters are computed in its unit, ``ops/<op>.py`` (``prepare``, as TFLM's Prepare and
+``CalculateOpData*``); this module holds what they share: ``quantize_multiplier`` (scales are float32
+in the model; TFLM widens them to double, exactly, and computes the real multipliers in double,
+replicated here so multipliers and shifts match bit for bit), the zero-point fold, the integer
+requantization in Python ints (tables are built with it) and the proof behind ``ern_requant_fast``.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+from edgernn.errors import UserError
 
 
 def tflite_round(x: float) -> int:
@@ -29,52 +34,11 @@ def quantize_multiplier(m: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
-def f32(x) -> np.float32:
-    return np.float32(x)
-
-
-def fully_connected(in_scale, in_zp, w_scale, out_scale, out_zp) -> dict:
-    real = float(in_scale) * float(w_scale) / float(out_scale)
-    mult, shift = quantize_multiplier(real)
-    return {"input_offset": -in_zp, "multiplier": mult, "shift": shift, "output_offset": out_zp}
-
-
 def fold_zero_point(bias: np.ndarray, input_offset: int, weights: np.ndarray) -> np.ndarray:
     """bias + input_offset * row sums: sum(w * (x + off)) = sum(w * x) + off * sum(w) exactly in int32,
     so a dot product can skip the offset. Wrapped to int32 as the device's arithmetic would."""
     folded = bias.astype(np.int64) + input_offset * weights.astype(np.int64).sum(axis=1)
     return ((folded + 2**31) % 2**32 - 2**31).astype(np.int32)
-
-
-def add(s1, z1, s2, z2, so, zo) -> dict:
-    """ADD: double arithmetic (add_common.cc)."""
-    left_shift = 20
-    twice_max = 2 * float(max(f32(s1), f32(s2)))
-    m1, sh1 = quantize_multiplier(float(s1) / twice_max)
-    m2, sh2 = quantize_multiplier(float(s2) / twice_max)
-    mo, sho = quantize_multiplier(twice_max / ((1 << left_shift) * float(so)))
-    return dict(input1_offset=-z1, input2_offset=-z2, output_offset=zo, input1_multiplier=m1, input2_multiplier=m2,
-                output_multiplier=mo, input1_shift=sh1, input2_shift=sh2, output_shift=sho, left_shift=left_shift)
-
-
-def sub(s1, z1, s2, z2, so, zo) -> dict:
-    """SUB: the same rescaling as ADD, in double (sub_common.cc). An earlier float32 version matched
-    only when the second input had the larger scale; the per-op golden tests cover both orders."""
-    return add(s1, z1, s2, z2, so, zo)
-
-
-def mul(s1, z1, s2, z2, so, zo) -> dict:
-    mult, shift = quantize_multiplier(float(s1) * float(s2) / float(so))
-    return {"a_offset": -z1, "b_offset": -z2, "multiplier": mult, "shift": shift, "output_offset": zo}
-
-
-def softmax(in_scale, beta: float = 1.0) -> dict:
-    """PreprocessSoftmaxScaling with 5 integer bits, and the diff_min radius."""
-    integer_bits = 5
-    real = min(float(beta) * float(in_scale) * (1 << (31 - integer_bits)), float((1 << 31) - 1))
-    mult, left_shift = quantize_multiplier(real)
-    radius = math.floor(((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift))
-    return {"beta_multiplier": mult, "beta_left_shift": left_shift, "diff_min": -radius}
 
 
 # Integer arithmetic of the requantization, in Python ints (tables are built with it).
@@ -102,14 +66,16 @@ def mbqm(x: int, multiplier: int, shift: int) -> int:
     return rounding_divide_by_pot(srdhm(x, multiplier), max(-shift, 0))
 
 
-def add_input_table(offset: int, multiplier: int, shift: int, left_shift: int, negate: bool) -> list[int]:
-    """One ADD/SUB input rescaled as TFLite Micro does, for every int8 value, indexed by its byte."""
-    values = [mbqm((offset + (b - 256 if b > 127 else b)) << left_shift, multiplier, shift) for b in range(256)]
-    return [-v for v in values] if negate else values
+def check_requant(multiplier: int, shift: int, what: str) -> tuple[int, int]:
+    """A (multiplier, shift) pair the kernels handle exactly: 0 <= m < 2^31, -31 <= shift <= 30."""
+    if not (0 <= multiplier < 1 << 31 and -31 <= shift <= 30):
+        raise UserError(f"{what}: quantization scales out of the range TFLite's integer kernels handle "
+                        f"(multiplier {multiplier}, shift {shift})")
+    return multiplier, shift
 
 
 def fast_requant(max_abs: int, shift: int, offset: int = 0) -> tuple[int, int]:
-    """(fast, round) for ern_common.h's requant_fast: exact when the value requantized never exceeds
+    """(fast, round) for ern_support.h's ern_requant_fast: exact when the value requantized never exceeds
     ``max_abs`` in magnitude, ``max_abs`` < 2^30 (twice it fits in int32 for SMMULR), the shift
     divides (shift < 0) and the folded constant round = 2^(e-1) + offset * 2^e keeps the sum inside int32.
     (0, 0) where it is not proven: the kernel then takes its general path."""

@@ -1,0 +1,61 @@
+/* The int8 GRU step's inline kernel (internal: the generated model.c and ern_gru_s8.c include it).
+ * The params struct and the public entry point are in ern_gru_s8.h. */
+#ifndef ERN_GRU_S8_INLINE_H_
+#define ERN_GRU_S8_INLINE_H_
+#include "ern_gru_s8.h"
+#include "ern_dot_s8.h"
+
+static ERN_ALWAYS_INLINE int32_t ern_gru_add(const ern_gru_add_params *p, int32_t a, int32_t b) {
+    const int32_t tabled = p->tabled_second ? b : a, plain = p->tabled_second ? a : b;
+    return ern_clamp_s8(ern_requant_fast(p->table[tabled] + plain * p->plain_scale, p->rq.multiplier, p->rq.round, -p->rq.shift));
+}
+
+static ERN_ALWAYS_INLINE int32_t ern_gru_mul(const ern_gru_mul_params *p, int32_t a, int32_t b) {
+    return ern_clamp_s8(ern_requant_fast(2 * (a + p->a_offset) * (b + p->b_offset), p->rq.multiplier, p->rq.round, -p->rq.shift));
+}
+
+/* 4 rows of one projection: dot products, bias, requantization to int8. */
+static ERN_ALWAYS_INLINE void ern_gru_rows(const int8_t *w, const int16_t *x16, int groups, const int32_t *bias2,
+                                           int32_t m, int32_t round, int right, int32_t out[4]) {
+    int32_t acc[4];
+    ern_dot4_doubled_any(w, x16, groups, bias2, acc);
+    out[0] = ern_clamp_s8(ern_requant_fast(acc[0], m, round, right));
+    out[1] = ern_clamp_s8(ern_requant_fast(acc[1], m, round, right));
+    out[2] = ern_clamp_s8(ern_requant_fast(acc[2], m, round, right));
+    out[3] = ern_clamp_s8(ern_requant_fast(acc[3], m, round, right));
+}
+
+#if defined(ERN_MVE)
+#include "ern_gru_s8_mve.h"
+#endif
+
+static ERN_ALWAYS_INLINE void ern_gru_step_inline(const ern_gru_params *p, const int8_t *x, const int8_t *h,
+                                                  int8_t *h_out, int16_t *scratch) {
+#if defined(ERN_MVE)
+    ern_gru_step_mve(p, x, h, h_out, scratch); /* 4 units per Helium vector, the same bits */
+    return;
+#endif
+    const int n = p->n_state, gi = (p->n_input + 3) >> 2, gs = n >> 2;
+    int16_t *x16 = scratch, *h16 = scratch + 4 * gi;
+    ern_widen2_s8(x, p->n_input, x16);
+    ern_widen2_s8(h, n, h16);
+    const int32_t wi_gate = n * gi * 4, wr_gate = n * gs * 4; /* packed bytes per gate */
+    for (int j = 0; j < n; j += 4) {
+        int32_t xi[3][4], hr[3][4];
+        for (int g = 0; g < 3; ++g) {
+            ern_gru_rows(p->input_weights + g * wi_gate + j * gi * 4, x16, gi, p->input_bias + g * n + j,
+                         p->input_rq.multiplier, p->input_rq.round, -p->input_rq.shift, xi[g]);
+            ern_gru_rows(p->recurrent_weights + g * wr_gate + j * gs * 4, h16, gs, p->recurrent_bias + g * n + j,
+                         p->recurrent_rq.multiplier, p->recurrent_rq.round, -p->recurrent_rq.shift, hr[g]);
+        }
+        for (int k = 0; k < 4; ++k) {
+            const int32_t z = p->lut_z[ern_gru_add(&p->add_z, xi[0][k], hr[0][k])];
+            const int32_t r = p->lut_r[ern_gru_add(&p->add_r, xi[1][k], hr[1][k])];
+            const int32_t nn = p->lut_n[ern_gru_add(&p->add_n, xi[2][k], ern_gru_mul(&p->mul_r, r, hr[2][k]))];
+            const int32_t s = ern_gru_add(&p->sub_h, h[j + k], nn);
+            h_out[j + k] = (int8_t)ern_gru_add(&p->add_out, nn, ern_gru_mul(&p->mul_z, z, s));
+        }
+    }
+}
+
+#endif
