@@ -203,10 +203,19 @@ def _flite_raw(voice: Voice, text: str, wav: str) -> tuple[np.ndarray, list[tupl
 
 
 @functools.lru_cache(maxsize=4096)
-def _flite_phone_count(voice_name: str, word: str) -> int:
-    with tempfile.TemporaryDirectory() as d:
-        _, segs = _flite_raw(Voice("flite", voice_name, 1.0, 0), word, os.path.join(d, "w.wav"))
-    return sum(1 for p, _ in segs if p != "pau")
+def _flite_phone_count(word: str) -> int:
+    """Phones flite says for ``word`` alone, from flite's own text-to-phones program ``t2p``.
+
+    Every flite voice here reads the same CMU lexicon and letter-to-sound rules, and ``t2p`` runs
+    exactly that front end without synthesizing audio: the counts equal those of ``flite -psdur``
+    on the word alone for every voice and every word of the built-in vocabulary (checked by
+    tests/test_tts.py), at a fraction of the cost (saying each word once per voice and worker was
+    ~10% of the default data's synthesis CPU-seconds; docs/notes/2026-12-07-demo-speed.md).
+    """
+    exe = shutil.which("t2p")  # Debian's flite package installs it beside flite
+    if exe is None:
+        raise UserError(f"t2p (flite's text-to-phones) is not installed (Debian: apt-get install {ENGINE_PACKAGES['flite']})")
+    return sum(1 for p in _run([exe, word]).stdout.decode().split() if p != "pau")
 
 
 def _flite(voice: Voice, text: str) -> Spoken:
@@ -219,7 +228,7 @@ def _flite(voice: Voice, text: str) -> Spoken:
     while i < len(phones) and phones[i][0] == "pau":
         i += 1
     for word in text.split():
-        n = _flite_phone_count(voice.name, word)
+        n = _flite_phone_count(word)
         if n == 0 or i + n > len(phones):
             return Spoken(x, [])  # phones do not line up with the words: no cut-outs from this text
         spans.append((word, int(starts[i] * RATE), int(phones[i + n - 1][1] * RATE)))
