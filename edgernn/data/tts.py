@@ -288,18 +288,32 @@ def _check_plain(engine: str, texts: list[str]) -> None:
 # Runs piper's own command line in a child process, after two settings its command line lacks:
 # onnxruntime's global seed (VITS draws its noise inside the model: without a seed the same text
 # gives different audio each time) and one thread per session (synthesis workers already run
-# one process per core).
-_PIPER_MAIN = """import runpy, sys
+# one process per core). The child stays up and runs piper's command line once per request (one
+# JSON list of arguments a line on stdin, "ok" or "error: ..." a line back): starting Python and
+# importing piper and onnxruntime cost ~0.9 CPU-seconds, more than a speaker's words. Each request
+# seeds onnxruntime anew before piper loads the voice (a new session), so a speaker's audio is the
+# same bytes whichever requests came before it (tests/test_tts.py).
+_PIPER_MAIN = """import contextlib, json, runpy, sys
 import onnxruntime as ort
-ort.set_seed(int(sys.argv[1]))
 _options = ort.SessionOptions
 def _one_thread():
     so = _options()
     so.intra_op_num_threads = so.inter_op_num_threads = 1
     return so
 ort.SessionOptions = _one_thread
-sys.argv = ["piper", *sys.argv[2:]]
-runpy.run_module("piper", run_name="__main__", alter_sys=True)
+reply = sys.stdout
+sys.stdout = sys.stderr
+for line in sys.stdin:
+    seed, *args = json.loads(line)
+    try:
+        ort.set_seed(int(seed))
+        sys.argv = ["piper", *args]
+        runpy.run_module("piper", run_name="__main__", alter_sys=True)
+        answer = "ok"
+    except BaseException as e:
+        answer = "error: " + " ".join(f"{type(e).__name__} {e}".split())[:300]
+    reply.write(answer + "\\n")
+    reply.flush()
 """
 
 
@@ -310,8 +324,38 @@ def _piper_voice_files() -> tuple[str, str]:
     return str(model_path()), str(config_path())
 
 
+class _PiperChild:
+    """One piper child per process, started on first use and kept for every later speaker; it ends
+    when this process closes its stdin (exit, or the end of a synthesis worker)."""
+
+    proc: subprocess.Popen | None = None
+    owner: int = 0
+
+    @classmethod
+    def run(cls, seed: int, args: list[str]) -> None:
+        import json
+
+        for attempt in range(3):  # retry a transient failure (a dead child is restarted) rather than change the data
+            if cls.proc is None or cls.proc.poll() is not None or cls.owner != os.getpid():
+                cls.proc = subprocess.Popen([*python_argv("-c", _PIPER_MAIN)], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                cls.owner = os.getpid()  # a forked worker starts its own
+            try:
+                cls.proc.stdin.write(json.dumps([seed, *args]) + "\n")
+                cls.proc.stdin.flush()
+                answer = cls.proc.stdout.readline().strip()
+            except (BrokenPipeError, OSError):
+                answer = "error: the piper child ended"
+            if answer == "ok":
+                return
+            if not answer:
+                answer = "error: the piper child ended"
+                cls.proc = None
+        raise RuntimeError(f"piper failed: {answer[7:]}")
+
+
 def _piper(voice: Voice, texts: list[str]) -> list[Spoken]:
-    """One piper process says every text (one input line each, one WAV file each, in order)."""
+    """piper says every text (one input line each, one WAV file each, in order)."""
     _check_plain("piper", texts)
     if not texts:
         return []
@@ -320,9 +364,9 @@ def _piper(voice: Voice, texts: list[str]) -> list[Spoken]:
 
     with tempfile.TemporaryDirectory() as d:
         Path(d, "texts.txt").write_text("".join(t + "\n" for t in texts))
-        _run([*python_argv("-c", _PIPER_MAIN), str(voice.seed % 2**31), "-m", model, "-c", config,
-              "-i", f"{d}/texts.txt", "-d", f"{d}/out", "--length-scale", f"{voice.stretch:.3f}",
-              "--noise-scale", f"{voice.noise:.3f}", "--noise-w", f"{voice.noise_w:.3f}"])
+        _PiperChild.run(voice.seed % 2**31, ["-m", model, "-c", config, "-i", f"{d}/texts.txt", "-d", f"{d}/out",
+                                             "--length-scale", f"{voice.stretch:.3f}",
+                                             "--noise-scale", f"{voice.noise:.3f}", "--noise-w", f"{voice.noise_w:.3f}"])
         # files are named by a monotonic clock: numeric order is the order of the lines
         files = sorted(Path(d, "out").glob("*.wav"), key=lambda p: int(p.stem))
         if len(files) != len(texts):
