@@ -2,10 +2,12 @@
 import os
 import tempfile
 
+import numpy as np
 import pytest
 
 from edgernn.data import synth_kws as sk
 from edgernn.data import tts
+from edgernn.errors import UserError
 
 pytestmark = pytest.mark.skipif(not {"flite"} <= set(tts.available_engines()), reason="needs flite")
 
@@ -35,3 +37,24 @@ def test_words_cut_out_of_a_flite_carrier_phrase_line_up_with_the_phones():
         assert starts == sorted(starts) and all(b > a for _, a, b in s.words)
         assert s.words[-1][2] <= len(s.wave)
     assert len(tts.cut_word(spoken[0], 2)) >= tts.MIN_WORD_SECONDS * tts.RATE
+
+
+@pytest.mark.skipif(len(tts.festival_voices()) < 2, reason="needs festival and two of its voices")
+def test_festival_child_serves_speaker_after_speaker_with_the_audio_of_a_fresh_festival():
+    a, b = (tts.Voice("festival", v, s, 0) for v, s in zip(tts.festival_voices()[:2], (1.1, 0.9)))
+    texts = ["please say yes now", "stop"]
+    first = tts.say(a, texts)
+    child = tts._FestivalChild.proc
+    tts.say(b, ["i said kitchen"])  # another voice and rate in between
+    again = tts.say(a, texts)
+    assert tts._FestivalChild.proc is child and child.poll() is None  # one festival served all three
+    child.stdin.close()
+    child.wait(timeout=30)  # stdin closed: festival ends by itself
+    fresh = tts.say(a, texts)
+    assert tts._FestivalChild.proc is not child
+    assert [w for w, _, _ in first[0].words] == ["please", "say", "yes", "now"]
+    for x, y, z in zip(first, again, fresh):
+        assert np.array_equal(x.wave, y.wave) and np.array_equal(x.wave, z.wave)
+        assert x.words == y.words == z.words
+    with pytest.raises(UserError, match="festival cannot say"):
+        tts.say(a, ['stop") (system "true'])

@@ -11,8 +11,9 @@ be cut out with its running-speech prosody and coarticulation:
   each word said alone (the lexicon is deterministic);
 - espeak-ng reports no timing from its command line, so its words are only said in isolation;
 - piper's command line and hibari's API report no word timing either: words alone.
-One festival process serves a whole list of texts (its start-up dominates the cost); so does one
-piper process (loading its 63 MB model costs more than a word). piper is GPL-licensed, so it only
+One festival process serves every text of every speaker a (worker) process asks for (its start-up
+cost as much as a speaker's words); so does one piper child (starting Python with onnxruntime
+costs more than a word; the 63 MB voice is loaded anew per speaker, whose seed it needs). piper is GPL-licensed, so it only
 ever runs as a separate process through its own command line, never imported into edgernn;
 hibari (Apache-2.0) runs in-process.
 """
@@ -241,8 +242,43 @@ def _flite(voice: Voice, text: str) -> Spoken:
 _SCHEME_SAFE = re.compile(r"^[a-z' ]+$")
 
 
+class _FestivalChild:
+    """One festival process per process (``festival --pipe``), started on first use and kept for
+    every later speaker: starting festival cost ~0.2 CPU-seconds, as much as a speaker's words.
+    Each speaker's script selects its voice and sets its rate first, so its audio is the bytes a
+    fresh festival gives (tests/test_tts.py). The child ends when this process closes its stdin."""
+
+    proc: subprocess.Popen | None = None
+    owner: int = 0
+    count: int = 0
+
+    @classmethod
+    def run(cls, lines: list[str]) -> str:
+        """Evaluate ``lines`` of Scheme; returns what they printed."""
+        for _ in range(3):  # retry a transient failure (a dead child is restarted) rather than change the data
+            if cls.proc is None or cls.proc.poll() is not None or cls.owner != os.getpid():
+                cls.proc = subprocess.Popen([binary("festival"), "--pipe"], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                            errors="replace")
+                cls.owner = os.getpid()  # a forked worker starts its own
+            cls.count += 1
+            done = f"DONE {cls.count}"
+            out = []
+            try:
+                cls.proc.stdin.write("\n".join([*lines, f'(format t "\\n{done}\\n")', "(fflush nil)"]) + "\n")
+                cls.proc.stdin.flush()
+                for line in cls.proc.stdout:
+                    if line.strip() == done:
+                        return "".join(out)
+                    out.append(line)
+            except (BrokenPipeError, OSError):
+                pass
+            cls.proc = None  # ended before answering: start a new one
+        raise RuntimeError("festival failed: its process ended three times")
+
+
 def _festival(voice: Voice, texts: list[str]) -> list[Spoken]:
-    """One festival process says every text; word times come from the Word relation."""
+    """festival says every text; word times come from the Word relation."""
     for t in texts:
         if not _SCHEME_SAFE.match(t):  # texts go into a Scheme string: letters, apostrophe, space only
             raise UserError(f"festival cannot say {t!r}: use lower-case letters a-z only")
@@ -254,11 +290,9 @@ def _festival(voice: Voice, texts: list[str]) -> list[Spoken]:
                  "(utt.relation.items utt 'Word)) t))"]
         for k, t in enumerate(texts):
             lines.append(f'(say "{t}" "{d}/{k}.wav")')
-        script = Path(d) / "say.scm"
-        script.write_text("\n".join(lines) + "\n")
-        out = _run([binary("festival"), "-b", str(script)])
+        said = _FestivalChild.run(lines)
         times: dict[str, list[tuple[str, int, int]]] = {}
-        for line in out.stdout.decode(errors="replace").splitlines():
+        for line in said.splitlines():
             parts = line.split()
             if len(parts) == 5 and parts[0] == "W":
                 times.setdefault(parts[1], []).append((parts[2], int(float(parts[3]) * RATE),
