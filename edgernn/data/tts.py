@@ -242,6 +242,28 @@ def _flite(voice: Voice, text: str) -> Spoken:
 _SCHEME_SAFE = re.compile(r"^[a-z' ]+$")
 
 
+def _start_child(argv: list[str]) -> subprocess.Popen:
+    """A persistent engine child reading requests on stdin. It is ended and waited for when this
+    process exits normally (multiprocessing's finalizers: a synthesis worker's too), so its
+    CPU-seconds count in this process's (``/usr/bin/time``, tools/timed.py) and none is left behind."""
+    from multiprocessing import util
+
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, errors="replace")
+    util.Finalize(proc, _end_child, args=(proc,), exitpriority=10)
+    return proc
+
+
+def _end_child(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            proc.stdin.close()  # end of requests: the child finishes and exits
+            proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+
+
 class _FestivalChild:
     """One festival process per process (``festival --pipe``), started on first use and kept for
     every later speaker: starting festival cost ~0.2 CPU-seconds, as much as a speaker's words.
@@ -257,9 +279,7 @@ class _FestivalChild:
         """Evaluate ``lines`` of Scheme; returns what they printed."""
         for _ in range(3):  # retry a transient failure (a dead child is restarted) rather than change the data
             if cls.proc is None or cls.proc.poll() is not None or cls.owner != os.getpid():
-                cls.proc = subprocess.Popen([binary("festival"), "--pipe"], stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                            errors="replace")
+                cls.proc = _start_child([binary("festival"), "--pipe"])
                 cls.owner = os.getpid()  # a forked worker starts its own
             cls.count += 1
             done = f"DONE {cls.count}"
@@ -371,8 +391,7 @@ class _PiperChild:
 
         for attempt in range(3):  # retry a transient failure (a dead child is restarted) rather than change the data
             if cls.proc is None or cls.proc.poll() is not None or cls.owner != os.getpid():
-                cls.proc = subprocess.Popen([*python_argv("-c", _PIPER_MAIN)], stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                cls.proc = _start_child(python_argv("-c", _PIPER_MAIN))
                 cls.owner = os.getpid()  # a forked worker starts its own
             try:
                 cls.proc.stdin.write(json.dumps([seed, *args]) + "\n")
