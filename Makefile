@@ -56,7 +56,9 @@ $(STAMP): pyproject.toml
 
 # The two trainings run side by side: a 64-unit recurrent net cannot keep 2 cores busy (its steps
 # are small and one after another), so the pair ends about a minute sooner than one after the
-# other (docs/notes/2026-11-30-synthesis-and-demo-time.md). LSTM-64 writes to $(DEMO_RUNS)/lstm64.log; GRU-64
+# other (docs/notes/2026-11-30-synthesis-and-demo-time.md). The first to load the data computes its
+# features; the other waits for that cache instead of computing them too (a lock in the loader).
+# LSTM-64 writes to $(DEMO_RUNS)/lstm64.log; GRU-64
 # shows its progress here. Ctrl-C stops both. tools/timed.py records each stage's wall time and
 # CPU-seconds in $(DEMO_TIMES); the last line of the demo prints them (docs/notes/2026-12-07-demo-speed.md).
 DEMO_TIMES := $(DEMO_RUNS)/demo-times.jsonl

@@ -137,3 +137,23 @@ def test_masked_batch_pipeline_yields_the_sequence_batches_epoch_after_epoch():
             np.testing.assert_array_equal(gy, wy)
         epochs.append(np.concatenate([gy for _, gy in got]))
     assert not np.array_equal(epochs[0], epochs[1])  # reshuffled between epochs
+
+
+def test_synthesis_profile_attributes_cpu_to_each_engine_of_the_default_plan(tmp_path):
+    from edgernn.data import tts
+
+    if not {"espeak", "flite", "festival"} <= set(tts.available_engines()):
+        import pytest
+        pytest.skip("needs the Debian speech engines")
+    out = tmp_path / "r.json"
+    script = Path(__file__).resolve().parents[1] / "tools" / "bench_synth_engines.py"
+    r = subprocess.run([sys.executable, str(script), "--speakers", "6", "--out", str(out)], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(out.read_text())
+    assert rec["speakers"] == 6 and rec["clips"] == sum(e["clips"] for e in rec["engines"].values()) == 6 * 26
+    assert all(e["cpu_s"] > 0 and e["ms_per_clip"] > 0 for e in rec["engines"].values())
+    # kept engine children (festival, piper) are counted: the engines' CPU is part of the total
+    assert sum(e["cpu_s"] for e in rec["engines"].values()) <= rec["total_cpu_s"]
+    bad = subprocess.run([sys.executable, str(script), "--speakers", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

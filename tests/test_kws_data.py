@@ -1,5 +1,6 @@
 """Built-in keyword data (espeak-ng) and the Speech Commands loader."""
 import hashlib
+import shutil
 
 import numpy as np
 import pytest
@@ -109,3 +110,51 @@ def test_bad_folders_give_one_line_errors(kws, tmp_path, breakage, message):
     assert len(r.output.strip().splitlines()) == 1
     if breakage == "corrupt":
         assert "up/" in r.output  # names the file
+
+
+def test_loads_of_one_folder_at_once_compute_the_features_once(kws, tmp_path, monkeypatch):
+    """make demo trains GRU-64 and LSTM-64 side by side on one folder: one computes, the other waits and reads."""
+    import threading
+    import time
+
+    folder = tmp_path / "kws"
+    shutil.copytree(kws, folder, ignore=shutil.ignore_patterns(sc.CACHE_DIR))
+    calls, real = [], sc._extract
+
+    def slow_extract(*args, **kwargs):
+        calls.append(threading.get_ident())
+        time.sleep(1.0)  # long enough for the other load to find the lock taken
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sc, "_extract", slow_extract)
+    results = [None, None]
+
+    def load(i):
+        results[i] = load_dataset(folder, task="kws", seed=0, progress=False)
+
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(results[0].splits[split].X, results[1].splits[split].X)
+        np.testing.assert_array_equal(results[0].splits[split].y, results[1].splits[split].y)
+    assert len(list((folder / sc.CACHE_DIR).glob("features-*.npz"))) == 1
+
+
+def test_a_folder_without_room_for_a_lock_still_loads(kws, tmp_path, monkeypatch):
+    folder = tmp_path / "kws"
+    shutil.copytree(kws, folder, ignore=shutil.ignore_patterns(sc.CACHE_DIR))
+    real_open = sc.os.open
+
+    def no_lock(path, *a, **k):
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "read-only", str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(sc.os, "open", no_lock)
+    ds = load_dataset(folder, task="kws", seed=0, progress=False)
+    assert len(ds.splits["train"]) > 0

@@ -47,6 +47,27 @@ def test_engine_is_deterministic_for_a_seed_and_varies_with_it(engine):
     assert not all(len(x.wave) == len(z.wave) and np.array_equal(x.wave, z.wave) for x, z in zip(a, c))
 
 
+def test_piper_child_serves_speaker_after_speaker_with_the_audio_of_a_fresh_child():
+    """One piper child per process says every speaker's words; each request reseeds onnxruntime
+    before the voice loads, so the audio does not depend on the speakers said before it."""
+    if not tts.python_engine_installed("piper"):
+        pytest.skip("piper not installed")
+    texts = ["left", "seven"]
+    first = tts.say(_voice("piper", 21), texts)
+    child = tts._PiperChild.proc
+    tts.say(_voice("piper", 22, 1.2), ["kitchen"])  # another speaker in between
+    again = tts.say(_voice("piper", 21), texts)
+    assert tts._PiperChild.proc is child and child.poll() is None  # the same child served all three
+    child.stdin.close()
+    child.wait(timeout=30)  # stdin closed: the child ends by itself
+    fresh = tts.say(_voice("piper", 21), texts)
+    assert tts._PiperChild.proc is not child
+    for x, y, z in zip(first, again, fresh):
+        assert np.array_equal(x.wave, y.wave) and np.array_equal(x.wave, z.wave)
+    with pytest.raises(RuntimeError, match="piper failed"):  # piper's own errors come back as one line
+        tts._PiperChild.run(1, ["-m", "/nonexistent/voice.onnx", "-i", "/nonexistent.txt", "-d", "/tmp"])
+
+
 @pytest.mark.parametrize("engine", NEURAL)
 def test_stretch_slows_the_word_down(engine):
     fast = tts.cut_word(tts.say(_voice(engine, 1, 0.8), ["forward"])[0], 0)

@@ -16,12 +16,17 @@ keywords a synthesized dataset was made with; ``keywords=`` picks any words that
   train/val/test and form the extra split ``holdout``: voices the model never heard.
 - ``augment``: extra, seeded training copies with time shift and background mixing
   (``edgernn.data.augment``); validation and test stay clean.
-Features are computed once and cached in ``<folder>/.edgernn_cache/``.
+Features are computed once and cached in ``<folder>/.edgernn_cache/``; processes loading the same
+folder at once compute them once (the others wait for the cache, ``_cache_lock``).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -270,12 +275,45 @@ def load_speech_commands(path: str | Path, features: FeatureConfig | dict | None
     splits = _load_cache(cache, chosen, cfg, len(names))
     if splits is not None:
         return Dataset("kws", splits, names, str(root), meta)
-    counts = {s: int(round(len(v) / (len(names) - 1) * silence_fraction)) for s, v in chosen.items() if s != "holdout"}
-    silence = silence_clips(root, counts, seed, cfg.sample_rate)
-    noises = background_noises(root, cfg.sample_rate, seed) if augment is not None else ()
-    splits = _extract(root, chosen, silence, cfg, progress, augment, noises, seed)
-    _save_cache(cache, splits)
+    with _cache_lock(cache, progress):  # another process computing the same features: wait and read its cache
+        splits = _load_cache(cache, chosen, cfg, len(names))
+        if splits is None:
+            counts = {s: int(round(len(v) / (len(names) - 1) * silence_fraction))
+                      for s, v in chosen.items() if s != "holdout"}
+            silence = silence_clips(root, counts, seed, cfg.sample_rate)
+            noises = background_noises(root, cfg.sample_rate, seed) if augment is not None else ()
+            splits = _extract(root, chosen, silence, cfg, progress, augment, noises, seed)
+            _save_cache(cache, splits)
     return Dataset("kws", splits, names, str(root), meta)
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path, progress: bool):
+    """Hold an exclusive lock on ``cache``'s lock file (``features-<key>.lock``) inside the block.
+
+    Two trainings on one folder (``make demo`` trains GRU-64 and LSTM-64 side by side) computed the
+    same features twice, each on its own core; now the second waits for the first's cache and
+    reads it: the same features, one computation's CPU-seconds. The lock is the kernel's (flock),
+    so it ends with the process that held it, crash or kill included. A folder where no lock file
+    can be made (read-only dataset) computes without one, as it cannot keep a cache either.
+    """
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(cache.with_suffix(".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if progress:
+                print("edgernn: another edgernn process is computing the features of this data; waiting for it",
+                      file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _load_cache(cache: Path, chosen, cfg: FeatureConfig, n_classes: int) -> dict[str, Split] | None:

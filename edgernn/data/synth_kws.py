@@ -468,6 +468,8 @@ def _render_all(speakers, root: Path, noises, rirs, workers: int, progress: bool
             for rels in pool.imap_unordered(_render_speaker, jobs, chunksize=2):
                 written += rels
                 bar.advance(task)
+            pool.close()  # workers end normally: they end and wait for their engine children (tts._start_child)
+            pool.join()
     return sorted(written)
 
 

@@ -11,8 +11,9 @@ be cut out with its running-speech prosody and coarticulation:
   each word said alone (the lexicon is deterministic);
 - espeak-ng reports no timing from its command line, so its words are only said in isolation;
 - piper's command line and hibari's API report no word timing either: words alone.
-One festival process serves a whole list of texts (its start-up dominates the cost); so does one
-piper process (loading its 63 MB model costs more than a word). piper is GPL-licensed, so it only
+One festival process serves every text of every speaker a (worker) process asks for (its start-up
+cost as much as a speaker's words); so does one piper child (starting Python with onnxruntime
+costs more than a word; the 63 MB voice is loaded anew per speaker, whose seed it needs). piper is GPL-licensed, so it only
 ever runs as a separate process through its own command line, never imported into edgernn;
 hibari (Apache-2.0) runs in-process.
 """
@@ -203,10 +204,19 @@ def _flite_raw(voice: Voice, text: str, wav: str) -> tuple[np.ndarray, list[tupl
 
 
 @functools.lru_cache(maxsize=4096)
-def _flite_phone_count(voice_name: str, word: str) -> int:
-    with tempfile.TemporaryDirectory() as d:
-        _, segs = _flite_raw(Voice("flite", voice_name, 1.0, 0), word, os.path.join(d, "w.wav"))
-    return sum(1 for p, _ in segs if p != "pau")
+def _flite_phone_count(word: str) -> int:
+    """Phones flite says for ``word`` alone, from flite's own text-to-phones program ``t2p``.
+
+    Every flite voice here reads the same CMU lexicon and letter-to-sound rules, and ``t2p`` runs
+    exactly that front end without synthesizing audio: the counts equal those of ``flite -psdur``
+    on the word alone for every voice and every word of the built-in vocabulary (checked by
+    tests/test_tts.py), at a fraction of the cost (saying each word once per voice and worker was
+    ~10% of the default data's synthesis CPU-seconds; docs/notes/2026-12-07-demo-speed.md).
+    """
+    exe = shutil.which("t2p")  # Debian's flite package installs it beside flite
+    if exe is None:
+        raise UserError(f"t2p (flite's text-to-phones) is not installed (Debian: apt-get install {ENGINE_PACKAGES['flite']})")
+    return sum(1 for p in _run([exe, word]).stdout.decode().split() if p != "pau")
 
 
 def _flite(voice: Voice, text: str) -> Spoken:
@@ -219,7 +229,7 @@ def _flite(voice: Voice, text: str) -> Spoken:
     while i < len(phones) and phones[i][0] == "pau":
         i += 1
     for word in text.split():
-        n = _flite_phone_count(voice.name, word)
+        n = _flite_phone_count(word)
         if n == 0 or i + n > len(phones):
             return Spoken(x, [])  # phones do not line up with the words: no cut-outs from this text
         spans.append((word, int(starts[i] * RATE), int(phones[i + n - 1][1] * RATE)))
@@ -232,8 +242,63 @@ def _flite(voice: Voice, text: str) -> Spoken:
 _SCHEME_SAFE = re.compile(r"^[a-z' ]+$")
 
 
+def _start_child(argv: list[str]) -> subprocess.Popen:
+    """A persistent engine child reading requests on stdin. It is ended and waited for when this
+    process exits normally (multiprocessing's finalizers: a synthesis worker's too), so its
+    CPU-seconds count in this process's (``/usr/bin/time``, tools/timed.py) and none is left behind."""
+    from multiprocessing import util
+
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, errors="replace")
+    util.Finalize(proc, _end_child, args=(proc,), exitpriority=10)
+    return proc
+
+
+def _end_child(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            proc.stdin.close()  # end of requests: the child finishes and exits
+            proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+
+
+class _FestivalChild:
+    """One festival process per process (``festival --pipe``), started on first use and kept for
+    every later speaker: starting festival cost ~0.2 CPU-seconds, as much as a speaker's words.
+    Each speaker's script selects its voice and sets its rate first, so its audio is the bytes a
+    fresh festival gives (tests/test_tts.py). The child ends when this process closes its stdin."""
+
+    proc: subprocess.Popen | None = None
+    owner: int = 0
+    count: int = 0
+
+    @classmethod
+    def run(cls, lines: list[str]) -> str:
+        """Evaluate ``lines`` of Scheme; returns what they printed."""
+        for _ in range(3):  # retry a transient failure (a dead child is restarted) rather than change the data
+            if cls.proc is None or cls.proc.poll() is not None or cls.owner != os.getpid():
+                cls.proc = _start_child([binary("festival"), "--pipe"])
+                cls.owner = os.getpid()  # a forked worker starts its own
+            cls.count += 1
+            done = f"DONE {cls.count}"
+            out = []
+            try:
+                cls.proc.stdin.write("\n".join([*lines, f'(format t "\\n{done}\\n")', "(fflush nil)"]) + "\n")
+                cls.proc.stdin.flush()
+                for line in cls.proc.stdout:
+                    if line.strip() == done:
+                        return "".join(out)
+                    out.append(line)
+            except (BrokenPipeError, OSError):
+                pass
+            cls.proc = None  # ended before answering: start a new one
+        raise RuntimeError("festival failed: its process ended three times")
+
+
 def _festival(voice: Voice, texts: list[str]) -> list[Spoken]:
-    """One festival process says every text; word times come from the Word relation."""
+    """festival says every text; word times come from the Word relation."""
     for t in texts:
         if not _SCHEME_SAFE.match(t):  # texts go into a Scheme string: letters, apostrophe, space only
             raise UserError(f"festival cannot say {t!r}: use lower-case letters a-z only")
@@ -245,11 +310,9 @@ def _festival(voice: Voice, texts: list[str]) -> list[Spoken]:
                  "(utt.relation.items utt 'Word)) t))"]
         for k, t in enumerate(texts):
             lines.append(f'(say "{t}" "{d}/{k}.wav")')
-        script = Path(d) / "say.scm"
-        script.write_text("\n".join(lines) + "\n")
-        out = _run([binary("festival"), "-b", str(script)])
+        said = _FestivalChild.run(lines)
         times: dict[str, list[tuple[str, int, int]]] = {}
-        for line in out.stdout.decode(errors="replace").splitlines():
+        for line in said.splitlines():
             parts = line.split()
             if len(parts) == 5 and parts[0] == "W":
                 times.setdefault(parts[1], []).append((parts[2], int(float(parts[3]) * RATE),
@@ -279,18 +342,32 @@ def _check_plain(engine: str, texts: list[str]) -> None:
 # Runs piper's own command line in a child process, after two settings its command line lacks:
 # onnxruntime's global seed (VITS draws its noise inside the model: without a seed the same text
 # gives different audio each time) and one thread per session (synthesis workers already run
-# one process per core).
-_PIPER_MAIN = """import runpy, sys
+# one process per core). The child stays up and runs piper's command line once per request (one
+# JSON list of arguments a line on stdin, "ok" or "error: ..." a line back): starting Python and
+# importing piper and onnxruntime cost ~0.9 CPU-seconds, more than a speaker's words. Each request
+# seeds onnxruntime anew before piper loads the voice (a new session), so a speaker's audio is the
+# same bytes whichever requests came before it (tests/test_tts.py).
+_PIPER_MAIN = """import contextlib, json, runpy, sys
 import onnxruntime as ort
-ort.set_seed(int(sys.argv[1]))
 _options = ort.SessionOptions
 def _one_thread():
     so = _options()
     so.intra_op_num_threads = so.inter_op_num_threads = 1
     return so
 ort.SessionOptions = _one_thread
-sys.argv = ["piper", *sys.argv[2:]]
-runpy.run_module("piper", run_name="__main__", alter_sys=True)
+reply = sys.stdout
+sys.stdout = sys.stderr
+for line in sys.stdin:
+    seed, *args = json.loads(line)
+    try:
+        ort.set_seed(int(seed))
+        sys.argv = ["piper", *args]
+        runpy.run_module("piper", run_name="__main__", alter_sys=True)
+        answer = "ok"
+    except BaseException as e:
+        answer = "error: " + " ".join(f"{type(e).__name__} {e}".split())[:300]
+    reply.write(answer + "\\n")
+    reply.flush()
 """
 
 
@@ -301,8 +378,37 @@ def _piper_voice_files() -> tuple[str, str]:
     return str(model_path()), str(config_path())
 
 
+class _PiperChild:
+    """One piper child per process, started on first use and kept for every later speaker; it ends
+    when this process closes its stdin (exit, or the end of a synthesis worker)."""
+
+    proc: subprocess.Popen | None = None
+    owner: int = 0
+
+    @classmethod
+    def run(cls, seed: int, args: list[str]) -> None:
+        import json
+
+        for attempt in range(3):  # retry a transient failure (a dead child is restarted) rather than change the data
+            if cls.proc is None or cls.proc.poll() is not None or cls.owner != os.getpid():
+                cls.proc = _start_child(python_argv("-c", _PIPER_MAIN))
+                cls.owner = os.getpid()  # a forked worker starts its own
+            try:
+                cls.proc.stdin.write(json.dumps([seed, *args]) + "\n")
+                cls.proc.stdin.flush()
+                answer = cls.proc.stdout.readline().strip()
+            except (BrokenPipeError, OSError):
+                answer = "error: the piper child ended"
+            if answer == "ok":
+                return
+            if not answer:
+                answer = "error: the piper child ended"
+                cls.proc = None
+        raise RuntimeError(f"piper failed: {answer[7:]}")
+
+
 def _piper(voice: Voice, texts: list[str]) -> list[Spoken]:
-    """One piper process says every text (one input line each, one WAV file each, in order)."""
+    """piper says every text (one input line each, one WAV file each, in order)."""
     _check_plain("piper", texts)
     if not texts:
         return []
@@ -311,9 +417,9 @@ def _piper(voice: Voice, texts: list[str]) -> list[Spoken]:
 
     with tempfile.TemporaryDirectory() as d:
         Path(d, "texts.txt").write_text("".join(t + "\n" for t in texts))
-        _run([*python_argv("-c", _PIPER_MAIN), str(voice.seed % 2**31), "-m", model, "-c", config,
-              "-i", f"{d}/texts.txt", "-d", f"{d}/out", "--length-scale", f"{voice.stretch:.3f}",
-              "--noise-scale", f"{voice.noise:.3f}", "--noise-w", f"{voice.noise_w:.3f}"])
+        _PiperChild.run(voice.seed % 2**31, ["-m", model, "-c", config, "-i", f"{d}/texts.txt", "-d", f"{d}/out",
+                                             "--length-scale", f"{voice.stretch:.3f}",
+                                             "--noise-scale", f"{voice.noise:.3f}", "--noise-w", f"{voice.noise_w:.3f}"])
         # files are named by a monotonic clock: numeric order is the order of the lines
         files = sorted(Path(d, "out").glob("*.wav"), key=lambda p: int(p.stem))
         if len(files) != len(texts):
