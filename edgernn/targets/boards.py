@@ -85,7 +85,7 @@ BOARDS = {b.name: b for b in (
           dsp=False, arch="riscv",
           flash_origin=0x20400000, flash_bytes=4 << 20, ram_origin=0x80000000, ram_bytes=16 << 10,
           clock_hz=320_000_000, stands_for="RV32IMAC, SiFive FE310 (E31 core) at 320 MHz; ESP32-C3/GD32VF103 class",
-          flashing="sifive_e"),
+          flashing=""),
 )}
 
 

@@ -222,6 +222,7 @@ class Profile:
     arch: str
     blocks: dict            # pc -> list[Insn] (the translation executed)
     sequence: list          # executed block start pcs, in order (one measured call)
+    after: int | None = None  # the pc executed right after the call (in its caller): prices the return
 
     def instructions(self) -> int:
         return sum(len(self.blocks[pc]) for pc in self.sequence)
@@ -241,7 +242,7 @@ def estimate(profile: Profile, table: CycleTable, wait_states: int = 0) -> int:
     cache: dict[tuple, int] = {}
     for n, pc in enumerate(seq):
         block = profile.blocks[pc]
-        nxt = seq[n + 1] if n + 1 < len(seq) else None
+        nxt = seq[n + 1] if n + 1 < len(seq) else profile.after
         last = block[-1]
         taken = nxt is not None and nxt != last.pc + last.size
         backward = nxt is not None and nxt <= last.pc
@@ -285,8 +286,8 @@ def profile_call(lines, arch: str, entry: int, caller: tuple[int, int]) -> Profi
     blocks: dict[int, list] = {}
     current: list | None = None
     sequence: list[int] = []
-    inside = False
-    for n, line in enumerate(lines):
+    inside, after = False, None
+    for line in lines:
         if line.startswith("IN:"):
             current = []
             continue
@@ -307,6 +308,7 @@ def profile_call(lines, arch: str, entry: int, caller: tuple[int, int]) -> Profi
         if not inside:
             inside = pc == entry
         elif caller[0] <= pc < caller[1]:
+            after = pc
             break
         if inside:
             if pc not in blocks:
@@ -318,7 +320,7 @@ def profile_call(lines, arch: str, entry: int, caller: tuple[int, int]) -> Profi
     if not inside or not sequence:
         raise UserError("the profiled call never ran (no block at its entry in QEMU's log)")
     snapshot = {pc: blocks[pc] for pc in set(sequence)}
-    return Profile(arch=arch, blocks=snapshot, sequence=sequence)
+    return Profile(arch=arch, blocks=snapshot, sequence=sequence, after=after)
 
 
 def basis_words(board) -> str:
