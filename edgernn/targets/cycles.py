@@ -259,6 +259,20 @@ def estimate(profile: Profile, table: CycleTable, wait_states: int = 0) -> int:
     return total
 
 
+def _redecode(block: list, decoded: dict) -> list:
+    """The instructions of ``block``'s address range, from the disassembly."""
+    from edgernn.errors import UserError
+
+    start, end = block[0].pc, block[-1].pc + block[-1].size
+    out, pc = [], start
+    while pc < end:
+        if pc not in decoded:
+            raise UserError(f"the disassembly has no instruction at 0x{pc:08x} (block 0x{start:08x})")
+        out.append(decoded[pc])
+        pc += decoded[pc].size
+    return out
+
+
 # --- profiling one call under QEMU ----------------------------------------------------------------------
 
 MAX_TRACE_BLOCKS = 50_000_000  # executed blocks read before giving up (a hang, or a model far beyond any board)
@@ -278,9 +292,37 @@ def symbol_ranges(elf, nm: str) -> dict:
     return ranges
 
 
-def profile_call(lines, arch: str, entry: int, caller: tuple[int, int]) -> Profile:
+_OBJDUMP_RE = re.compile(r"^\s*([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(\S+)(?:\t([^\t]*))?")
+
+
+def objdump_instructions(text: str, arch: str) -> dict:
+    """pc -> Insn from ``objdump -d`` output. QEMU's own disassembler does not know Helium (it prints an MVE
+    instruction as ``.byte`` plus a bogus 16-bit one), so the blocks' address ranges come from QEMU's log and
+    their instructions from objdump, told the architecture (``-marmv8.1-m.main``)."""
+    out = {}
+    for line in text.splitlines():
+        m = _OBJDUMP_RE.match(line)
+        if m:
+            pc, hexes = int(m.group(1), 16), m.group(2).split()
+            size = sum(len(h) // 2 for h in hexes)
+            ops = (m.group(4) or "").strip()
+            out[pc] = Insn(pc, size, m.group(3), ops, classify(m.group(3), ops, arch))
+    return out
+
+
+def disassemble(elf, objdump: str, arch: str) -> dict:
+    import subprocess
+
+    args = [objdump, "-d", "-w", str(elf)]
+    if arch == "arm":
+        args[1:1] = ["-marmv8.1-m.main", "-M", "force-thumb"]
+    return objdump_instructions(subprocess.run(args, capture_output=True, text=True, check=True).stdout, arch)
+
+
+def profile_call(lines, arch: str, entry: int, caller: tuple[int, int], decoded: dict | None = None) -> Profile:
     """From a QEMU ``in_asm,exec,nochain`` log: the blocks executed from the first entry into ``entry`` until
-    the first block back inside ``caller`` (start, end)."""
+    the first block back inside ``caller`` (start, end). ``decoded`` (pc -> Insn, from ``disassemble``):
+    each block's instructions are read there over the block's address range instead of from QEMU's log."""
     from edgernn.errors import UserError
 
     blocks: dict[int, list] = {}
@@ -320,6 +362,8 @@ def profile_call(lines, arch: str, entry: int, caller: tuple[int, int]) -> Profi
     if not inside or not sequence:
         raise UserError("the profiled call never ran (no block at its entry in QEMU's log)")
     snapshot = {pc: blocks[pc] for pc in set(sequence)}
+    if decoded is not None:
+        snapshot = {pc: _redecode(block, decoded) for pc, block in snapshot.items()}
     return Profile(arch=arch, blocks=snapshot, sequence=sequence, after=after)
 
 
@@ -332,7 +376,7 @@ def basis_words(board) -> str:
             f"({table.basis}; {memory}); est. ms at {board.clock_hz / 1e6:.0f} MHz ({board.stands_for})")
 
 
-def estimate_inference(elf, board, nm: str, entry_symbol: str = "edgernn_model_invoke",
+def estimate_inference(elf, board, nm: str, objdump: str, entry_symbol: str = "edgernn_model_invoke",
                        caller_symbol: str = "main") -> dict:
     """Profile one call of ``entry_symbol`` (the first test vector's inference) in QEMU and price it with the
     board's table: {estimated_cycles, profiled_instructions, class_counts, cycle_basis}."""
@@ -343,7 +387,8 @@ def estimate_inference(elf, board, nm: str, entry_symbol: str = "edgernn_model_i
     if entry_symbol not in ranges or caller_symbol not in ranges:
         raise UserError(f"{elf}: no {entry_symbol} or {caller_symbol} symbol to profile")
     with qemu.exec_trace(elf, board.name) as lines:
-        prof = profile_call(lines, board.arch, ranges[entry_symbol][0], ranges[caller_symbol])
+        prof = profile_call(lines, board.arch, ranges[entry_symbol][0], ranges[caller_symbol],
+                            decoded=disassemble(elf, objdump, board.arch))
     table = TABLES[board.timing]
     cycles = estimate(prof, table, board.flash_wait_states)
     return {"estimated_cycles": cycles, "profiled_instructions": prof.instructions(),

@@ -274,7 +274,8 @@ def measure(model: str | Path, board: str = D.BOARD, vectors: int = D.MCU_VECTOR
     sizes = toolchain.elf_sizes(elf)
     from edgernn.targets.cycles import estimate_inference
 
-    est = estimate_inference(elf, b, toolchain.tool(toolchain.prefix(b) + "nm"))
+    est = estimate_inference(elf, b, toolchain.tool(toolchain.prefix(b) + "nm"),
+                             toolchain.tool(toolchain.prefix(b) + "objdump"))
     cycles = est["estimated_cycles"]
     return {
         "board": board, "qemu_machine": b.qemu_machine, "cpu": b.cpu, "dsp_kernels": b.dsp and not reference,
