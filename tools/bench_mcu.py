@@ -39,7 +39,7 @@ COLUMNS = ["model", "board", "kernels", "bit-exact", "instructions / inference",
 
 
 def real_inputs(model: Path, n: int):
-    from edgernn.io import read_json
+    from edgernn.bench.evaluate import run_config_for
     from edgernn.runtimes.base import quantize
     from edgernn.runtimes.tflm import TFLMRuntime
     from edgernn.train.run import load_data_for_run, prepare_inputs
@@ -47,8 +47,12 @@ def real_inputs(model: Path, n: int):
     config_file = model.parent / "config.json"
     if not config_file.is_file():
         return None
-    config = read_json(config_file)
-    X = prepare_inputs(load_data_for_run(config).splits["test"].X[:n], config)
+    config = run_config_for(model)  # the typed RunConfig (records.py), as load_data_for_run takes
+    try:
+        X = prepare_inputs(load_data_for_run(config).splits["test"].X[:n], config)
+    except UserError as e:  # the run's data is not on this machine: random vectors only, said so
+        print(f"{model}: no real test inputs ({e}); random test vectors only")
+        return None
     info = TFLMRuntime(model).input_info()
     return np.stack([quantize(X[i:i + 1], info) for i in range(len(X))])
 
@@ -74,8 +78,11 @@ def tflm_figures(model: Path) -> str:
     from edgernn import api
 
     arena = api.check(model).get("arena_bytes")
-    acc = (f"{100 * api.evaluate(model, runtime='tflm', progress=False)['accuracy']:.2f}%"
-           if (model.parent / "config.json").is_file() else "n/a (no config.json beside the model)")
+    try:
+        acc = (f"{100 * api.evaluate(model, runtime='tflm', progress=False)['accuracy']:.2f}%"
+               if (model.parent / "config.json").is_file() else "n/a (no config.json beside the model)")
+    except UserError as e:
+        acc = f"n/a ({e})"
     return f"TFLite Micro: arena {arena} B (measured), test accuracy {acc}"
 
 
