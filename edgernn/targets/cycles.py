@@ -218,19 +218,20 @@ def insn_cycles(insn: Insn, table: CycleTable, taken: bool, backward: bool, prev
 
 @dataclass
 class Profile:
-    """The executed instructions of one measured call, as (block start pc -> times run) over blocks."""
+    """The executed instructions of one measured call: the blocks QEMU ran, in order. A block is keyed by its
+    address range (start, end): QEMU may translate the same start address again with another length."""
     arch: str
-    blocks: dict            # pc -> list[Insn] (the translation executed)
-    sequence: list          # executed block start pcs, in order (one measured call)
+    blocks: dict            # (start, end) -> list[Insn] (that translation's instructions)
+    sequence: list          # executed blocks' (start, end), in order (one measured call)
     after: int | None = None  # the pc executed right after the call (in its caller): prices the return
 
     def instructions(self) -> int:
-        return sum(len(self.blocks[pc]) for pc in self.sequence)
+        return sum(len(self.blocks[key]) for key in self.sequence)
 
     def class_counts(self) -> dict:
         out: dict[str, int] = {}
-        for pc in self.sequence:
-            for i in self.blocks[pc]:
+        for key in self.sequence:
+            for i in self.blocks[key]:
                 out[i.klass] = out.get(i.klass, 0) + 1
         return out
 
@@ -240,13 +241,13 @@ def estimate(profile: Profile, table: CycleTable, wait_states: int = 0) -> int:
     total, prev_mem = 0, False
     seq = profile.sequence
     cache: dict[tuple, int] = {}
-    for n, pc in enumerate(seq):
-        block = profile.blocks[pc]
-        nxt = seq[n + 1] if n + 1 < len(seq) else profile.after
+    for n, block_key in enumerate(seq):
+        block = profile.blocks[block_key]
+        nxt = seq[n + 1][0] if n + 1 < len(seq) else profile.after
         last = block[-1]
         taken = nxt is not None and nxt != last.pc + last.size
         backward = nxt is not None and nxt <= last.pc
-        key = (pc, taken, backward, prev_mem)
+        key = (block_key, taken, backward, prev_mem)
         if key not in cache:
             cyc, pm = 0, prev_mem
             for j, insn in enumerate(block):
@@ -325,9 +326,10 @@ def profile_call(lines, arch: str, entry: int, caller: tuple[int, int], decoded:
     each block's instructions are read there over the block's address range instead of from QEMU's log."""
     from edgernn.errors import UserError
 
-    blocks: dict[int, list] = {}
+    blocks: dict[int, list] = {}   # start -> the latest translation at that address
     current: list | None = None
-    sequence: list[int] = []
+    sequence: list[tuple] = []
+    ranges: dict[tuple, list] = {}
     inside, after = False, None
     for line in lines:
         if line.startswith("IN:"):
@@ -355,15 +357,18 @@ def profile_call(lines, arch: str, entry: int, caller: tuple[int, int], decoded:
         if inside:
             if pc not in blocks:
                 raise UserError(f"QEMU's log has no instructions for the block at 0x{pc:08x}")
-            sequence.append(pc)
+            block = blocks[pc]
+            key = (pc, block[-1].pc + block[-1].size)
+            ranges.setdefault(key, block)
+            sequence.append(key)
             if len(sequence) > MAX_TRACE_BLOCKS:
                 raise UserError("the profiled call did not return within "
                                 f"{MAX_TRACE_BLOCKS:,} blocks")
     if not inside or not sequence:
         raise UserError("the profiled call never ran (no block at its entry in QEMU's log)")
-    snapshot = {pc: blocks[pc] for pc in set(sequence)}
+    snapshot = ranges
     if decoded is not None:
-        snapshot = {pc: _redecode(block, decoded) for pc, block in snapshot.items()}
+        snapshot = {key: _redecode(block, decoded) for key, block in ranges.items()}
     return Profile(arch=arch, blocks=snapshot, sequence=sequence, after=after)
 
 
@@ -386,7 +391,8 @@ def estimate_inference(elf, board, nm: str, objdump: str, entry_symbol: str = "e
     ranges = symbol_ranges(elf, nm)
     if entry_symbol not in ranges or caller_symbol not in ranges:
         raise UserError(f"{elf}: no {entry_symbol} or {caller_symbol} symbol to profile")
-    with qemu.exec_trace(elf, board.name) as lines:
+    # the calibration loop (2 million instructions before the first inference) is left out of the log
+    with qemu.exec_trace(elf, board.name, skip=ranges.get("ern_spin")) as lines:
         prof = profile_call(lines, board.arch, ranges[entry_symbol][0], ranges[caller_symbol],
                             decoded=disassemble(elf, objdump, board.arch))
     table = TABLES[board.timing]

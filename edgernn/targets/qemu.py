@@ -187,14 +187,20 @@ def serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20,
 
 
 @contextlib.contextmanager
-def exec_trace(elf: str | Path, board: str) -> Iterator[Iterator[str]]:
+def exec_trace(elf: str | Path, board: str, skip: tuple[int, int] | None = None) -> Iterator[Iterator[str]]:
     """Run an ELF edgernn built with QEMU logging every translated block's instructions and every executed
     block (``-d in_asm,exec,nochain``, no -icount); yields the log's lines as they come. QEMU is stopped
-    when the caller leaves the block (it need not read to the end). For cycle estimates (targets/cycles.py)."""
+    when the caller leaves the block (it need not read to the end). ``skip``: an address range [start, end)
+    left out of the log (``-dfilter``), such as the calibration loop. For cycle estimates (targets/cycles.py)."""
     elf = Path(elf)
     with tempfile.TemporaryDirectory(prefix="edgernn-qemu-") as cwd:
         copy, trusted = _private_copy(elf, False, cwd)
+        # No -icount: under it QEMU also logs blocks it enters and leaves at once, before their first instruction,
+        # when the instruction budget runs out (hundreds per inference). Without it only an interrupt does
+        # that (SysTick, every 2^24 ticks of real time): the profile is then within tens of instructions.
         cmd = qemu_argv(copy, board, semihosting=trusted, icount=False) + ["-d", "in_asm,exec,nochain"]
+        if skip is not None:
+            cmd += ["-dfilter", f"0..0x{skip[0] - 1:x},0x{skip[1]:x}..0xffffffff"]
         proc = subprocess.Popen(tied_to_parent(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, cwd=cwd, bufsize=1 << 20)
         try:
