@@ -152,3 +152,10 @@ def test_riscv_board_from_the_cli(gru_int8, tmp_path):
 def test_riscv_board_refuses_the_kws_app(gru_int8, tmp_path):
     with pytest.raises(UserError, match="Cortex-M boards"):
         api.firmware_build(gru_int8, board="sifive_e", app="kws", out=tmp_path / "k")
+
+
+def test_riscv_board_has_no_flashing_recipe(tmp_path):
+    from edgernn.targets.flash import flash
+
+    with pytest.raises(UserError, match="no recipe for flashing it"):
+        flash(tmp_path / "x.elf", "sifive_e", dry_run=True)
