@@ -59,11 +59,12 @@ M33 = CycleTable("cortex-m33", "Cortex-M4 TRM (Arm 100166) Table 3-1 applied to 
                  "has no cycle table; same 3-stage single-issue pipeline class), P=2", dict(M4.cost))
 
 # Cortex-M7: its TRM (Arm DDI 0489) publishes no cycle table; the M7 is 6-stage, dual-issue, with
-# branch prediction. The single-issue M4 table (with the M7's predicted branches: refill 0 when the
-# branch goes backwards, i.e. loops, which its BTAC predicts) is an upper bound for it.
-M7 = CycleTable("cortex-m7", "single-issue upper bound: Cortex-M4 TRM (Arm 100166) Table 3-1 latencies, loads 1 "
-                "(TCM, pipelined), predicted loop branches free; the M7 TRM (DDI 0489) gives no table and its dual "
-                "issue is not modelled", dict(M4.cost, load=1, store=1, backward_refill=0))
+# branch prediction. A single-issue model: the M4 table with 1-cycle loads and stores (TCM) and the M7's
+# predicted branches (refill 0 when the branch goes backwards, i.e. loops). Dual issue would lower it,
+# load-use stalls (not modelled) would raise it: not a bound either way.
+M7 = CycleTable("cortex-m7", "single-issue model: Cortex-M4 TRM (Arm 100166) Table 3-1 latencies, loads 1 "
+                "(TCM), predicted loop branches free; the M7 TRM (DDI 0489) gives no table; dual issue and "
+                "load-use stalls not modelled", dict(M4.cost, load=1, store=1, backward_refill=0))
 
 # Cortex-M0: Cortex-M0 TRM (Arm DDI 0432C) section 3.3, Table 3-1 "Cortex-M0 instruction summary":
 # ALU 1, MULS 1 (fast multiplier) , LDR/STR 2, LDM/STM/PUSH 1+N, POP {..,pc} 4+N, B taken 3 / not 1,
