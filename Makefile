@@ -11,9 +11,11 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # espeak-ng: KWS synthesis; arm toolchain + QEMU: firmware; openssh-server: Raspberry Pi target tests;
 # qemu-user: the emulated ARM64 Raspberry Pi userland (tools/arm64_userland.py, tests/test_rpi_arm64.py);
 # openocd: `firmware flash` (its tests check the board scripts exist).
+# gcc-riscv64-unknown-elf + picolibc headers + qemu-system-misc (qemu-system-riscv32): the sifive_e RISC-V board.
 # flite, festival + voices: more KWS synthesis engines (data synth-kws, train --holdout-engine).
 # chromium: the test that opens the built documentation site headless (tests/test_docs.py).
 APT_PKGS := espeak-ng libsndfile1 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+            gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc \
             openssh-server openssh-client qemu-user openocd \
             flite festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k chromium
 APT_STAMP := $(VENV)/.apt

@@ -997,7 +997,7 @@ def compare(data_path, task, budget, units, cells, seeds, targets, seq_lens, epo
 @click.option("--max-flash", default=None, help="Flash limit on --board, e.g. 64KB (KB = 1024 bytes).")
 @click.option("--max-ram", default=None, help="RAM limit on --board (static data + measured stack), e.g. 16KB.")
 @click.option("--max-latency-ms", type=_number(0, 1e7, min_open=True), default=None,
-              help="Latency limit on --board (instructions at CPI 1 at the part's clock: an estimate).")
+              help="Latency limit on --board (estimated cycles at the part's clock, reference/cycle-estimates.md).")
 @click.option("--board", type=click.Choice(sorted(BOARDS)), default=D.BOARD, show_default=True,
               help="Board whose flash, RAM and latency are measured (generated C in QEMU) and constrained.")
 @click.option("--address", default=None,

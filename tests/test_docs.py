@@ -143,7 +143,8 @@ def test_benchmark_scripts_write_records_the_pages_accept(tmp_path):
     anomaly.write_json(tmp_path / "anomaly-mcu.json", [row], 3.0)
     mcu = load_tool("bench_mcu")
     mcu.write_json(argparse.Namespace(json=tmp_path / "mcu.json", vectors=4),
-                   [["kws-gru64", "mps2-an386 (Cortex-M4)", "DSP", "yes", 1372948, 1.97, 27064, 2432, 8.17]], ["note"])
+                   [["kws-gru64", "mps2-an386 (Cortex-M4)", "DSP", "yes", 1372948, 1.97, 27064, 2432, 1923386, 2.76,
+                     168, 11.45]], ["note"], {"mps2-an386": "est. cycles = ... (Cortex-M4 TRM ...)"})
     sweep = load_tool("bench_sweep")
     best = {"id": "gru32x2-s0.5-int8", "metric": "accuracy", "quantized_runtime": "tflm", "accuracy": 0.8125,
             "flash_bytes": 29764, "ram_bytes": 2040, "mcu_latency_ms": 10.0, "arena_bytes": 11168}
@@ -156,6 +157,8 @@ def test_benchmark_scripts_write_records_the_pages_accept(tmp_path):
     assert records[1]["headline"][0]["value"] == "70.4% recognized, 16.3% of non-keywords fire (goals 90% / 3%)"
     pages = docs_results.results_pages(tmp_path)
     assert "1,372,948" in pages["results/mcu.md"] and pages["results/img/mcu-0.png"][:4] == b"\x89PNG"
+    assert "1,923,386" in pages["results/mcu.md"] and pages["results/img/mcu-1.png"][:4] == b"\x89PNG"  # est. cycles
+    assert records[2]["headline"][0]["value"].startswith("1.97 instructions/MAC, 2.76 est. cycles/MAC, 11.45 ms")
 
 
 def test_readme_results_table_matches_the_records():

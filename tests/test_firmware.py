@@ -26,7 +26,13 @@ def test_firmware_is_bit_exact_on_every_board(gru_int8, tmp_path, board):
     assert 1 < r["instructions_per_mac"] < 100 and r["instructions_resolution"] <= 64
     assert r["flash_bytes"] > r["flash_without_vectors_bytes"] > gru_int8.stat().st_size // 4
     assert 0 < r["stack_used_bytes"] < 8192
-    assert "CPI 1" in r["estimate"]  # latency is labelled as an estimate, with its basis
+    # cycles and latency are labelled as estimates, with their basis: the core's table and the clock
+    assert r["estimate"].startswith("est. cycles = ") and f"{get_board(board).clock_hz / 1e6:.0f} MHz" in r["estimate"]
+    assert r["cycle_table"] == get_board(board).timing
+    # the profiled inference is the counted one, less the timer reads around it
+    assert abs(r["profiled_instructions"] - r["instructions_per_inference"]) <= 2 * r["instructions_resolution"] + 64
+    assert r["estimated_cycles_per_inference"] >= r["profiled_instructions"]  # no table prices below 1 cycle
+    assert r["estimated_latency_ms"] == pytest.approx(r["estimated_cycles_per_inference"] / r["clock_hz"] * 1e3)
     assert json.loads((tmp_path / board / "firmware-bench.json").read_text())["compiler_warnings"] == ""  # -Wall -Wextra
 
 
@@ -109,7 +115,8 @@ def test_bad_inputs_exit_2(gru_int8, args, message):
 def test_bench_mcu_rows(gru_int8, tmp_path):
     rows = api.bench([gru_int8], target="mcu", board="mps2-an386", vectors=2, out=tmp_path / "mcu")
     assert rows[0]["target"] == "mcu" and rows[0]["mcu"]["bit_exact_vs_tflm"]
-    assert "CPI 1" in rows[0]["estimate"]  # the latency is labelled as an estimate
+    assert rows[0]["estimate"].startswith("est. cycles")  # the latency is labelled as an estimate
+    assert rows[0]["mcu"]["estimated_cycles_per_inference"] > rows[0]["mcu"]["instructions_per_inference"] // 2
     assert (tmp_path / "mcu" / "results.json").is_file()
 
 

@@ -28,13 +28,18 @@ def test_mcu_rows_get_device_columns_and_the_bit_exact_accuracy(gru_int8, tmp_pa
     assert columns == MCU_COLUMNS
     cell = dict(zip(columns, cells[0]))
     assert cell["bit-exact vs TFLM"] == "yes (4/4 vectors)" and cell["core"] == "Cortex-M4"
-    assert "CPI 1" in cell["latency basis"] and float(cell["instructions / MAC"]) > 1
+    assert "Cortex-M4 TRM" in cell["latency basis"] and float(cell["instructions / MAC"]) > 1
+    # estimated cycles beside the counted instructions, and the latency at the part's clock
+    assert cell["est. cycles"] == f"{r['mcu']['estimated_cycles_per_inference']:,}"
+    assert float(cell["est. cycles / MAC"]) > float(cell["instructions / MAC"])
+    assert cell["est. ms @ clock"].endswith("@ 168 MHz")
     assert cell["flash KB"] == f"{r['mcu']['flash_without_vectors_bytes'] / 1024:.1f}" and float(cell["flash KB"]) > 1
 
     out = CliRunner().invoke(main, ["report", str(tmp_path / "mcu"), "--out", str(tmp_path / "report")])
     assert out.exit_code == 0, out.output
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| instructions / MAC |" in md and "peak RSS MB" not in md and "estimate" in md
+    assert "| est. cycles / MAC |" in md and "est. cycles = " in md
     assert "| instructions / MAC |" not in "|".join(COLUMNS)
     html = (tmp_path / "report" / "report.html").read_text()
     assert "<th>bit-exact vs TFLM</th>" in html

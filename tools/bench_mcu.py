@@ -9,7 +9,10 @@ interpreter on 100 random and 100 real test inputs. Then for each board, with th
 and with the plain reference kernels: bit-exactness against TFLite Micro on the test vectors
 (real test inputs), instructions per inference and per MAC (QEMU -icount, SysTick calibrated), flash
 (text + rodata + data) against the target int8 weight bytes + 16 KB, RAM (data + bss + stack
-high-water mark), and the latency *estimate* at the real part's clock (CPI 1).
+high-water mark), and *estimates* of cycles per inference and per MAC and of the latency at the real
+part's clock: QEMU's executed instructions of one inference priced with the core's cycle table
+(edgernn/targets/cycles.py, docs/reference/cycle-estimates.md), basis printed under each table.
+Boards: every Cortex-M core and the sifive_e RISC-V board (RV32IMAC, portable kernels).
 Models the C generator cannot compile yet are reported with the reason.
 With --json PATH the figures also go to a results record (tools/results_record.py), from which the
 documentation's results page is generated (docs/results/data/mcu.json is the one it shows).
@@ -32,11 +35,11 @@ from edgernn.targets.mcu import measure  # noqa: E402
 from results_record import write_record  # noqa: E402
 
 COLUMNS = ["model", "board", "kernels", "bit-exact", "instructions / inference", "instructions / MAC", "flash B",
-           "RAM B", "est. latency ms"]
+           "RAM B", "est. cycles / inference", "est. cycles / MAC", "clock MHz", "est. ms @ clock"]
 
 
 def real_inputs(model: Path, n: int):
-    from edgernn.io import read_json
+    from edgernn.bench.evaluate import run_config_for
     from edgernn.runtimes.base import quantize
     from edgernn.runtimes.tflm import TFLMRuntime
     from edgernn.train.run import load_data_for_run, prepare_inputs
@@ -44,8 +47,12 @@ def real_inputs(model: Path, n: int):
     config_file = model.parent / "config.json"
     if not config_file.is_file():
         return None
-    config = read_json(config_file)
-    X = prepare_inputs(load_data_for_run(config).splits["test"].X[:n], config)
+    config = run_config_for(model)  # the typed RunConfig (records.py), as load_data_for_run takes
+    try:
+        X = prepare_inputs(load_data_for_run(config).splits["test"].X[:n], config)
+    except UserError as e:  # the run's data is not on this machine: random vectors only, said so
+        print(f"{model}: no real test inputs ({e}); random test vectors only")
+        return None
     info = TFLMRuntime(model).input_info()
     return np.stack([quantize(X[i:i + 1], info) for i in range(len(X))])
 
@@ -71,8 +78,11 @@ def tflm_figures(model: Path) -> str:
     from edgernn import api
 
     arena = api.check(model).get("arena_bytes")
-    acc = (f"{100 * api.evaluate(model, runtime='tflm', progress=False)['accuracy']:.2f}%"
-           if (model.parent / "config.json").is_file() else "n/a (no config.json beside the model)")
+    try:
+        acc = (f"{100 * api.evaluate(model, runtime='tflm', progress=False)['accuracy']:.2f}%"
+               if (model.parent / "config.json").is_file() else "n/a (no config.json beside the model)")
+    except UserError as e:
+        acc = f"n/a ({e})"
     return f"TFLite Micro: arena {arena} B (measured), test accuracy {acc}"
 
 
@@ -80,14 +90,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", default=["runs/gru64/model_int8.tflite", "runs/lstm64/model_int8.tflite",
                                                   "runs/rnn64/model_int8.tflite"])
-    ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,mps3-an547,stm32f4,microbit")
+    ap.add_argument("--boards", default="mps2-an386,mps2-an500,mps2-an505,mps3-an547,stm32f4,microbit,sifive_e")
     ap.add_argument("--vectors", type=int, default=16)
     ap.add_argument("--host-random", type=int, default=100, help="random inputs for the host-build parity check")
     ap.add_argument("--host-real", type=int, default=100, help="real test inputs for the host-build parity check")
     ap.add_argument("--json", type=Path, default=None,
                     help="also write the figures as a results record, e.g. docs/results/data/mcu.json")
     args = ap.parse_args()
-    rows, notes = [], []
+    rows, notes, bases = [], [], {}
     for model in map(Path, args.models):
         if not model.is_file():
             print(f"{model}: missing (run tools/bench_convert.py first)")
@@ -101,7 +111,7 @@ def main() -> int:
         print(parity)
         notes.append(f"`{model}`: {info['file_bytes']:,} B .tflite, int8 weights {weights:,} B; {tflm}; {parity}.")
         print(f"{'board':12} {'core':10} {'kernels':9} {'bit-exact':9} {'instr/inference':>15} {'instr/MAC':>9} {'flash B*':>8} "
-              f"{'RAM B':>6} {'est. ms':>8}")
+              f"{'RAM B':>6} {'est. cycles':>11} {'cyc/MAC':>7} {'MHz':>4} {'est. ms':>8}")
         inputs = real_inputs(model, args.vectors)
         for board in args.boards.split(","):
             for reference in (False, True):
@@ -111,24 +121,28 @@ def main() -> int:
                     print(f"{board:12} not run: {e}")
                     break
                 kernels = "Helium" if r.get("mve_kernels") else "DSP" if r["dsp_kernels"] else "reference"
-                print(f"{board:12} {get_board(board).cpu.replace('cortex-m', 'Cortex-M'):10} {kernels:9} {'yes' if r['bit_exact_vs_tflm'] else 'NO':9} "
+                core = get_board(board).core_name
+                bases[board] = r["estimate"]
+                print(f"{board:12} {core:10} {kernels:9} {'yes' if r['bit_exact_vs_tflm'] else 'NO':9} "
                       f"{r['instructions_per_inference']:>15,} {r['instructions_per_mac']:>9.2f} {r['flash_without_vectors_bytes']:>8} "
-                      f"{r['ram_bytes']:>6} {r['estimated_latency_ms']:>8.2f}")
-                rows.append([model.parent.name, f"{board} ({get_board(board).cpu.replace('cortex-m', 'Cortex-M')})", kernels,
+                      f"{r['ram_bytes']:>6} {r['estimated_cycles_per_inference']:>11,} {r['estimated_cycles_per_mac']:>7.2f} "
+                      f"{r['clock_hz'] / 1e6:>4.0f} {r['estimated_latency_ms']:>8.2f}")
+                rows.append([model.parent.name, f"{board} ({core})", kernels,
                              "yes" if r["bit_exact_vs_tflm"] else "NO", r["instructions_per_inference"],
                              round(r["instructions_per_mac"], 2), r["flash_without_vectors_bytes"], r["ram_bytes"],
-                             round(r["estimated_latency_ms"], 2)])
+                             r["estimated_cycles_per_inference"], round(r["estimated_cycles_per_mac"], 2),
+                             round(r["clock_hz"] / 1e6), round(r["estimated_latency_ms"], 2)])
                 if not get_board(board).dsp:
                     break  # no DSP extension: the reference kernels are the only set
         print("* flash: text + rodata + data of the firmware, without the baked-in test vectors")
-        print("estimate basis: instructions at CPI 1 at each board's nominal clock (edgernn/targets/boards.py); "
-              "QEMU counts instructions, not cycles")
+        for board, basis in bases.items():
+            print(f"estimate basis, {board}: {basis}")
     if args.json and rows:
-        write_json(args, rows, notes)
+        write_json(args, rows, notes, bases)
     return 0
 
 
-def write_json(args, rows: list, notes: list) -> None:
+def write_json(args, rows: list, notes: list, bases: dict) -> None:
     """The figures as a results record; the README's headline is the first model's first board row."""
     first = rows[0]
     write_record(
@@ -136,14 +150,17 @@ def write_json(args, rows: list, notes: list) -> None:
         command="python tools/bench_mcu.py " + " ".join(sys.argv[1:]),
         describes=["edgernn/export/codegen", "firmware/runtime", "firmware/boards", "edgernn/targets"],
         summary=" ".join(notes) + f" {args.vectors} test vectors per board. Flash: text + rodata + data without the "
-                "test vectors. Latency is an estimate: instructions at CPI 1 at the board's nominal clock "
-                "(QEMU counts instructions, not cycles).",
+                "test vectors. Cycles and latency are estimates: QEMU's executed instructions of one inference priced "
+                "per instruction class with each core's cycle table (docs: reference/cycle-estimates). Basis per board: "
+                + " ".join(f"{b}: {t}." for b, t in bases.items()),
         tables=[{"title": "Generated C per board", "columns": COLUMNS, "rows": rows}],
         plots=[{"table": 0, "label": ["model", "board", "kernels"], "value": "instructions / MAC",
-                "title": "Instructions per MAC (lower is better)"}],
+                "title": "Instructions per MAC (lower is better)"},
+               {"table": 0, "label": ["model", "board", "kernels"], "value": "est. cycles / MAC",
+                "title": "Estimated cycles per MAC (lower is better)"}],
         headline=[{"what": f"{first[0]} on {first[1]} (generated C, {first[2]} kernels)",
-                   "value": f"{first[5]} instructions/MAC, {first[8]} ms est., {first[6]:,} B flash, "
-                            f"{first[7]:,} B RAM, bit-exact: {first[3]}"}])
+                   "value": f"{first[5]} instructions/MAC, {first[9]} est. cycles/MAC, {first[11]} ms est. at "
+                            f"{first[10]} MHz, {first[6]:,} B flash, {first[7]:,} B RAM, bit-exact: {first[3]}"}])
     print(f"wrote {args.json}")
 
 

@@ -43,17 +43,21 @@ def boards_markdown() -> str:
     def size(n: int) -> str:
         return f"{n >> 20} MB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n >> 10} KB"
 
-    rows = [[f"`{b.name}`", f"`{b.qemu_machine}`", b.cpu.replace("cortex-m", "Cortex-M"), kernels(b),
+    rows = [[f"`{b.name}`", f"`{b.qemu_machine}`", b.core_name, kernels(b),
              f"{size(b.flash_bytes)} at 0x{b.flash_origin:08x}", f"{size(b.ram_bytes)} at 0x{b.ram_origin:08x}",
-             f"{b.clock_hz / 1e6:g} MHz", b.stands_for, b.uart or "none", b.flashing or "not supported"]
+             f"{b.clock_hz / 1e6:g} MHz", f"`{b.timing}`", str(b.flash_wait_states), b.stands_for, b.uart or "none",
+             b.flashing or "not supported"]
             for b in BOARDS.values()]
     table = _docs_results().markdown_table(
-        ["board", "QEMU machine", "core", "kernel sets", "flash", "RAM", "clock (for estimates)", "stands for",
-         "serial app UART", "`firmware flash`"], rows)
+        ["board", "QEMU machine", "core", "kernel sets", "flash", "RAM", "clock (for estimates)", "cycle table",
+         "flash wait states", "stands for", "serial app UART", "`firmware flash`"], rows)
     return ("# Boards\n\nGenerated from `edgernn/targets/boards.py` when the site is built. Every board runs "
             "in QEMU (`edgernn firmware run`, `edgernn bench --target mcu`); the clock is that of the real part "
-            "the board stands for and is used only for latency *estimates* (instructions at CPI 1: QEMU counts "
-            "instructions, not cycles). Kernel sets: the reference C kernels run everywhere; the DSP kernels "
+            "the board stands for and is used only for cycle and latency *estimates*: QEMU counts instructions, not "
+            "cycles, so one inference's executed instructions are priced with the core's cycle table (flash wait "
+            "states added per fetch refill and load; see [cycle estimates](cycle-estimates.md)). The RISC-V board "
+            "`sifive_e` builds with Debian's riscv64-unknown-elf-gcc (rv32imac) and runs the portable reference "
+            "kernels. Kernel sets: the reference C kernels run everywhere; the DSP kernels "
             "need the DSP extension, the Helium ones the M-profile vector extension (see "
             "[the C runtime API](c-runtime.md#kernel-sets)). Flashing a real board: "
             "[firmware guide](../guides/firmware.md#flash).\n\n" + table + "\n")

@@ -39,8 +39,8 @@ COLUMNS = ["artifact", "kind", "runtime", "target", "KB", "p50 ms", "p50 min-max
 
 # Microcontroller rows (--target mcu) have their own columns: what matters on a device, each with its basis.
 MCU_COLUMNS = ["artifact", "board", "core", "kernels", "flash KB", "RAM KB", "instructions / inference",
-               "instructions / MAC", "est. latency ms", "latency basis", "bit-exact vs TFLM", "accuracy",
-               "accuracy basis"]
+               "instructions / MAC", "est. cycles", "est. cycles / MAC", "est. ms @ clock", "latency basis",
+               "bit-exact vs TFLM", "accuracy", "accuracy basis"]
 
 
 def mcu_table_rows(rows: list[dict]) -> list[list]:
@@ -48,12 +48,15 @@ def mcu_table_rows(rows: list[dict]) -> list[list]:
     for r in rows:
         m = r["mcu"]
         vectors, bad = m.get("vectors", 0), m.get("mismatching_vectors", 0)
-        ipm = m.get("instructions_per_mac")
+        ipm, cycles, cpm = (m.get(k) for k in ("instructions_per_mac", "estimated_cycles_per_inference",
+                                                "estimated_cycles_per_mac"))
+        clock = f" @ {m['clock_hz'] / 1e6:.0f} MHz" if m.get("clock_hz") else ""
         out.append([short_name(r), m.get("board", ""), (m.get("cpu") or "").replace("cortex-m", "Cortex-M"),
                     "Helium (MVE)" if m.get("mve_kernels") else "DSP (SMLAD)" if m.get("dsp_kernels") else "reference",
                     f"{m['flash_without_vectors_bytes'] / 1024:.1f}", f"{m['ram_bytes'] / 1024:.1f}",
                     f"{m['instructions_per_inference']:,}", f"{ipm:.2f}" if ipm else "-",
-                    f"{m['estimated_latency_ms']:.3f}", m.get("estimate") or "",
+                    f"{cycles:,}" if cycles else "-", f"{cpm:.2f}" if cpm else "-",
+                    f"{m['estimated_latency_ms']:.3f}{clock}", m.get("estimate") or "",
                     f"{'yes' if m.get('bit_exact_vs_tflm') else 'NO'} ({vectors - bad}/{vectors} vectors)",
                     f"{r['accuracy']:.4f}" if r.get("accuracy") is not None else "-",
                     m.get("accuracy_basis") or ""])
@@ -224,8 +227,9 @@ def _markdown(rows: list[dict], png: str | None, title: str = "edgernn benchmark
     return "\n".join(parts)
 
 
-MCU_ABOUT = ("Generated C in firmware under QEMU: instructions counted exactly (SysTick under -icount, "
-             "calibrated); latency is an estimate from them (basis in each row); flash is code + constants without "
+MCU_ABOUT = ("Generated C in firmware under QEMU: instructions counted exactly (SysTick or minstret under -icount, "
+             "calibrated); cycles and latency are estimates: one inference's executed instructions priced with the "
+             "core's cycle table at the part's clock (basis in each row); flash is code + constants without "
              "the benchmark's test vectors; RAM is static data + measured stack high-water mark.")
 
 
@@ -238,6 +242,7 @@ _NUMBER_FIELDS = ("peak_rss_bytes", "rss_runtime_import_bytes", "accuracy", "thr
                   "runs", "repeats")
 _MCU_NUMBERS = ("flash_without_vectors_bytes", "ram_bytes", "instructions_per_inference", "instructions_per_mac",
                 "estimated_latency_ms", "vectors", "mismatching_vectors")
+_MCU_OPTIONAL_NUMBERS = ("estimated_cycles_per_inference", "estimated_cycles_per_mac", "clock_hz")  # older runs: absent
 _MCU_TEXTS = ("board", "cpu", "estimate", "accuracy_basis")
 
 
@@ -273,7 +278,7 @@ def row_problem(r) -> str | None:
         if not isinstance(m, dict):
             bad.append("mcu")
         else:
-            bad += [f"mcu.{k}" for k in _MCU_NUMBERS if m.get(k) is not None and not _is_number(m[k])]
+            bad += [f"mcu.{k}" for k in _MCU_NUMBERS + _MCU_OPTIONAL_NUMBERS if m.get(k) is not None and not _is_number(m[k])]
             bad += [f"mcu.{k}" for k in _MCU_TEXTS if m.get(k) is not None and not _is_text(m[k])]
     return f"bad field(s): {', '.join(bad)}" if bad else None
 

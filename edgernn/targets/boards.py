@@ -1,7 +1,11 @@
 """Boards edgernn builds firmware for: the QEMU machine, CPU flags, memory map, nominal clock.
 
 ``clock_hz`` is the clock of the real part the board stands for, used only for latency
-*estimates* (instructions at CPI 1). QEMU does not model cycles.
+*estimates*: QEMU does not model cycles. ``cycle_table`` names the core's cycle table in
+targets/cycles.py (the estimate prices QEMU's executed instructions with it) and
+``flash_wait_states`` the wait states of instruction fetches and loads from flash on that part
+(0: zero-wait-state memory, as the TRMs' tables assume; set it for a part at a clock whose flash needs
+them and that has no cache or flash accelerator in front).
 """
 from __future__ import annotations
 
@@ -28,6 +32,18 @@ class Board:
     uart_base: int = 0
     flashing: str = ""               # how a real board of this kind is flashed (see flash.py)
     uart_qemu_index: int = 0         # which -serial of the QEMU machine is that UART
+    cycle_table: str = ""            # targets/cycles.py TABLES key; "" = the -mcpu core's
+    flash_wait_states: int = 0       # added to every fetch refill and load in the cycle estimate
+    arch: str = "arm"                # "arm" (Thumb, arm-none-eabi) or "riscv" (riscv64-unknown-elf)
+
+    @property
+    def timing(self) -> str:
+        """The key of this board's cycle table (targets/cycles.py)."""
+        return self.cycle_table or self.cpu
+
+    @property
+    def core_name(self) -> str:
+        return self.cpu.replace("cortex-m", "Cortex-M").replace("rv32imac", "RV32IMAC")
 
 
 _MPS2 = dict(flash_origin=0x00000000, flash_bytes=4 << 20, ram_origin=0x20000000, ram_bytes=4 << 20, flashing="mps2")
@@ -43,7 +59,7 @@ BOARDS = {b.name: b for b in (
           clock_hz=110_000_000, stands_for="Cortex-M33, e.g. STM32L552 at 110 MHz"),
     Board(name="microbit", qemu_machine="microbit", cpu="cortex-m0", arch_flags=_SOFT, dsp=False,
           flash_origin=0x00000000, flash_bytes=256 << 10, ram_origin=0x20000000, ram_bytes=16 << 10,
-          clock_hz=133_000_000, stands_for="Cortex-M0+, e.g. RP2040 at 133 MHz",
+          clock_hz=133_000_000, stands_for="Cortex-M0+, e.g. RP2040 at 133 MHz", cycle_table="cortex-m0plus",
           uart="nrf51", uart_base=0x40002000, flashing="microbit"),
     # Arm Corstone-300 FPGA image (Cortex-M55 with Helium): code in ITCM at 0, data in DTCM at 0x20000000
     # (QEMU 7.2). softfp: Helium integer instructions with the soft-float calling convention of libgcc.
@@ -63,6 +79,13 @@ BOARDS = {b.name: b for b in (
           flash_origin=0x08000000, flash_bytes=1 << 20, ram_origin=0x20000000, ram_bytes=96 << 10,
           clock_hz=84_000_000, stands_for="STM32F401/F411 Nucleo-64 (Cortex-M4F) at 84 MHz",
           uart="stm32", uart_base=0x40004400, flashing="stm32f4", uart_qemu_index=1),
+    # RISC-V: QEMU's sifive_e (the HiFive1's FE310, E31 core): reset jumps to the XIP flash at 0x20400000,
+    # 16 KB data RAM (DTIM) at 0x80000000. The portable reference kernels (no DSP/Helium), rv32imac.
+    Board(name="sifive_e", qemu_machine="sifive_e", cpu="rv32imac", arch_flags=("--specs=picolibc.specs",),
+          dsp=False, arch="riscv",
+          flash_origin=0x20400000, flash_bytes=4 << 20, ram_origin=0x80000000, ram_bytes=16 << 10,
+          clock_hz=320_000_000, stands_for="RV32IMAC, SiFive FE310 (E31 core) at 320 MHz; ESP32-C3/GD32VF103 class",
+          flashing=""),
 )}
 
 
@@ -70,7 +93,7 @@ def boards_help() -> str:
     """One line for --help: every board with its core (and QEMU machine where the names differ)."""
     def core(b: Board) -> str:
         qemu = f", QEMU {b.qemu_machine}" if b.qemu_machine != b.name else ""
-        return f"{b.name} ({b.cpu.replace('cortex-m', 'Cortex-M')}{qemu})"
+        return f"{b.name} ({b.core_name}{qemu})"
     return ", ".join(core(b) for b in BOARDS.values())
 
 

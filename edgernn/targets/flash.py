@@ -107,6 +107,8 @@ def flash(elf: str | Path, board: str, probe: str | None = None, target: str | N
           drive: str | None = None, dry_run: bool = False, timeout: float = 180) -> dict:
     """Program ``elf`` onto the connected ``board``; returns what was run and its output."""
     elf, family = Path(elf), get_board(board).flashing
+    if not family:
+        raise UserError(f"{board}: edgernn has no recipe for flashing it (it runs in QEMU: `firmware run`)")
     probe = probe or DEFAULT_PROBE.get(family, "openocd")
     check_elf(elf, board)
     if probe == "drive":

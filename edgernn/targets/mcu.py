@@ -6,7 +6,8 @@ linker script, test vectors whose expected outputs come from TFLite Micro) and l
 printed output against TFLite Micro and parses the summary strictly: anything malformed is an
 error, never a result. ``measure`` returns the bench result row: flash and RAM from the ELF,
 stack high-water mark, instructions per inference (exact to one SysTick tick), instructions per
-MAC, and a latency *estimate* at the real part's clock (CPI 1).
+MAC, and cycle and latency *estimates* at the real part's clock: QEMU's executed instructions of one
+inference priced with the core's cycle table (targets/cycles.py).
 """
 from __future__ import annotations
 
@@ -75,6 +76,9 @@ def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | No
     if app == "kws":
         from edgernn.targets.kws_firmware import build_kws_firmware
 
+        if get_board(board).arch != "arm":
+            raise UserError(f"the kws app runs on the Cortex-M boards; {board} takes the bench app")
+
         return build_kws_firmware(model, board, wav=wav, out=out, every_ms=every_ms, arithmetic=arithmetic,
                                   audio=audio)
 
@@ -88,7 +92,7 @@ def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | No
     if app == "serial" and b.uart is None:
         with_uart = ", ".join(name for name, x in BOARDS.items() if x.uart)
         raise UserError(f"the serial app needs a UART driver for {board}; boards with one: {with_uart}")
-    gcc = toolchain.tool("arm-none-eabi-gcc")
+    gcc = toolchain.tool(toolchain.prefix(b) + "gcc")
     out = io.check_out(Path(out) if out else model.parent / f"firmware-{board}", "folder", inputs=[model])
     _check_previous_src(out)
     # TFLite Micro reads the model (in a child first) before anything is written: a damaged model fails here.
@@ -148,13 +152,15 @@ def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool
     generate_c(model, build)
     io.atomic_write_text(build / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(build / "link.ld", linker_script(b))
-    board_files = ["boards/startup.c", "boards/timing.c", "boards/text.c"] + (["boards/uart.c"] if app == "serial" else [])
+    start = "boards/riscv/" if b.arch == "riscv" else "boards/"  # start-up and timing per architecture
+    board_files = [f"{start}startup.c", f"{start}timing.c", "boards/text.c"] + (["boards/uart.c"] if app == "serial" else [])
     sources = board_files + [f"app/{'main' if app == 'bench' else 'serial'}.c"]
     from edgernn.export.codegen.sources import firmware_dir
 
     for f in [*sources, "boards/board.h", "boards/timing.h", "boards/text.h"]:
         io.atomic_write_bytes(build / Path(f).name, (firmware_dir() / f).read_bytes())
-    flags = [f"-mcpu={b.cpu}", "-mthumb", *b.arch_flags, "-O2", "-std=c99", "-ffreestanding", "-fno-builtin",
+    cpu_flags = [f"-march={b.cpu}", "-mabi=ilp32"] if b.arch == "riscv" else [f"-mcpu={b.cpu}", "-mthumb"]
+    flags = [*cpu_flags, *b.arch_flags, "-O2", "-std=c99", "-ffreestanding", "-fno-builtin",
              "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-I", str(build), f'-DEDGERNN_BOARD="{board}"']
     if b.dsp and not reference:
         flags.append("-DERN_USE_DSP=1")
@@ -266,6 +272,11 @@ def measure(model: str | Path, board: str = D.BOARD, vectors: int = D.MCU_VECTOR
     instructions = r["ticks"] * instr_per_tick / r["vectors"]
     macs = model_macs(model)
     sizes = toolchain.elf_sizes(elf)
+    from edgernn.targets.cycles import estimate_inference
+
+    est = estimate_inference(elf, b, toolchain.tool(toolchain.prefix(b) + "nm"),
+                             toolchain.tool(toolchain.prefix(b) + "objdump"))
+    cycles = est["estimated_cycles"]
     return {
         "board": board, "qemu_machine": b.qemu_machine, "cpu": b.cpu, "dsp_kernels": b.dsp and not reference,
         "mve_kernels": b.mve and not reference,
@@ -278,9 +289,13 @@ def measure(model: str | Path, board: str = D.BOARD, vectors: int = D.MCU_VECTOR
         "flash_without_vectors_bytes": sizes["flash_bytes"] - int(inputs.size + expected.size),
         "static_ram_bytes": sizes["static_ram_bytes"],
         "stack_used_bytes": r["stack_used"], "ram_bytes": sizes["static_ram_bytes"] + r["stack_used"],
-        "estimated_latency_ms": instructions / b.clock_hz * 1e3,
-        "estimate": f"latency = instructions at CPI 1 @ {b.clock_hz / 1e6:.0f} MHz ({b.stands_for}); "
-                    "QEMU counts instructions, not cycles",
+        "estimated_cycles_per_inference": cycles, "estimated_cycles_per_mac": cycles / macs if macs else None,
+        "estimated_cpi": cycles / est["profiled_instructions"], "profiled_instructions": est["profiled_instructions"],
+        "instruction_classes": est["class_counts"], "clock_hz": b.clock_hz, "flash_wait_states": b.flash_wait_states,
+        "cycle_table": est["cycle_table"],
+        "estimated_latency_ms": cycles / b.clock_hz * 1e3,
+        "cpi1_latency_ms": instructions / b.clock_hz * 1e3,
+        "estimate": est["cycle_basis"],
         "elf": str(elf),
     }
 

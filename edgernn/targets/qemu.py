@@ -34,7 +34,7 @@ from edgernn import io
 from edgernn.errors import UserError
 from edgernn.procs import tied_to_parent
 from edgernn.targets.boards import get_board
-from edgernn.targets.toolchain import check_arm_elf, tool
+from edgernn.targets.toolchain import QEMU, check_arm_elf, tool
 
 SANDBOX = ["-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"]
 SEMIHOSTING = ["-semihosting-config", "enable=on,target=native"]
@@ -114,7 +114,8 @@ def qemu_argv(elf: Path, board: str, semihosting: bool, serial: str = "null", ic
     """QEMU's command line for ``elf`` on ``board``: the board's UART on ``serial`` ("null", "stdio", "pty")."""
     b = get_board(board)
     serials = ["-serial", "null"] * b.uart_qemu_index + ["-serial", serial]
-    return [tool("qemu-system-arm"), "-M", b.qemu_machine, "-display", "none", "-monitor", "none", *serials,
+    extra = ["-bios", "none"] if b.arch == "riscv" else []  # no OpenSBI: the ELF is the whole program
+    return [tool(QEMU[b.arch]), "-M", b.qemu_machine, *extra, "-display", "none", "-monitor", "none", *serials,
             *(["-icount", "shift=0"] if icount else []), *SANDBOX, *(SEMIHOSTING if semihosting else []),
             "-kernel", str(elf.resolve())]
 
@@ -180,6 +181,30 @@ def serial(elf: str | Path, board: str = "mps2-an386", timeout: float = 20,
                     raise UserError(f"{elf}: lost QEMU's UART ({str(e)[:200]})") from None
                 last = (proc.stdout.read() or "").strip().splitlines()[-1:] or [str(e)]
                 raise UserError(f"{elf}: QEMU stopped while the host was talking to it ({last[0][:200]})") from None
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def exec_trace(elf: str | Path, board: str, skip: tuple[int, int] | None = None) -> Iterator[Iterator[str]]:
+    """Run an ELF edgernn built with QEMU logging every translated block's instructions and every executed
+    block (``-d in_asm,exec,nochain``, no -icount); yields the log's lines as they come. QEMU is stopped
+    when the caller leaves the block (it need not read to the end). ``skip``: an address range [start, end)
+    left out of the log (``-dfilter``), such as the calibration loop. For cycle estimates (targets/cycles.py)."""
+    elf = Path(elf)
+    with tempfile.TemporaryDirectory(prefix="edgernn-qemu-") as cwd:
+        copy, trusted = _private_copy(elf, False, cwd)
+        # No -icount: under it QEMU also logs blocks it enters and leaves at once, before their first instruction,
+        # when the instruction budget runs out (hundreds per inference). Without it only an interrupt does
+        # that (SysTick, every 2^24 ticks of real time): the profile is then within tens of instructions.
+        cmd = qemu_argv(copy, board, semihosting=trusted, icount=False) + ["-d", "in_asm,exec,nochain"]
+        if skip is not None:
+            cmd += ["-dfilter", f"0..0x{skip[0] - 1:x},0x{skip[1]:x}..0xffffffff"]
+        proc = subprocess.Popen(tied_to_parent(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, cwd=cwd, bufsize=1 << 20)
+        try:
+            yield iter(proc.stderr.readline, "")
         finally:
             proc.kill()
             proc.wait(timeout=10)
