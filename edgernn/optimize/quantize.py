@@ -57,13 +57,17 @@ def convert_in_child(run: Path, mode: str, calibration: np.ndarray, timeout: flo
 
 
 def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: int = D.QUANTIZE_CALIBRATION_SAMPLES,
-             out: str | Path | None = None,
+             calibration: str = D.QUANTIZE_CALIBRATION, out: str | Path | None = None,
              seed: int = D.SEED) -> Path:
     """Write ``RUN/model_<mode>.tflite`` (or ``out``) and ``RUN/quantize_<mode>.json``; returns the model path."""
     if mode not in MODES:
         raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
     if calibration_samples < 1:
         raise UserError("--calibration-samples must be at least 1")
+    from edgernn.optimize.gru_int8 import CALIBRATIONS
+
+    if calibration not in CALIBRATIONS:
+        raise UserError(f"unknown --calibration {calibration!r} (choose from {', '.join(CALIBRATIONS)})")
     run = check_run(run)
     config = load_config(run)
     out = io.check_out(Path(out) if out else run / f"model_{mode}.tflite", "file",
@@ -73,8 +77,8 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
         from edgernn.optimize.gru_int8 import build, build_anomaly
 
         model, _ = load_run(run)
-        data = build_anomaly(model, cal) if config.task == "anomaly" else build(model, cal)
-        method = "edgernn compact GRU graph (WHILE loop, own int8 calibration)"
+        data = build_anomaly(model, cal, calibration) if config.task == "anomaly" else build(model, cal, calibration)
+        method = f"edgernn compact GRU graph (WHILE loop, own int8 calibration, {calibration} ranges)"
     elif mode == "int8" and config.arch == "rnn":
         if config.task == "anomaly":
             raise UserError("int8 RNN anomaly models are not supported yet (RNN int8 covers classifiers); "
@@ -82,8 +86,8 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
         from edgernn.optimize.rnn_int8 import build as build_rnn
 
         model, _ = load_run(run)
-        data = build_rnn(model, cal)
-        method = "edgernn compact RNN graph (WHILE loop, own int8 calibration)"
+        data = build_rnn(model, cal, calibration)
+        method = f"edgernn compact RNN graph (WHILE loop, own int8 calibration, {calibration} ranges)"
     else:
         data = convert_in_child(run, mode, cal)
         method = "TFLiteConverter.from_keras_model (child process)"
@@ -100,7 +104,7 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
     with tempfile.TemporaryDirectory(prefix="edgernn-quantize-") as tmp:
         staged = Path(tmp) / out.name
         staged.write_bytes(data)
-        record = io.record("quantize", {"run": str(run)}, {"mode": mode, "calibration_samples": len(cal), "seed": seed},
+        record = io.record("quantize", {"run": str(run)}, {"mode": mode, "calibration_samples": len(cal), "calibration": calibration, "seed": seed},
                            {"model": str(out), "method": method}, parity(run, staged, config))
         record["model"] = dict(describe(staged), path=str(out), sha256=hashlib.sha256(data).hexdigest())
     io.write_json(out.with_name(f"quantize_{mode}.json") if out.parent == run else out.with_suffix(".json"), record)
