@@ -115,3 +115,29 @@ def test_error_by_tensor_tool(tiny_runs, tmp_path):
     assert abs(r["int8_tflm_accuracy"] - r["int8_sim_accuracy"]) <= 0.05
     assert len(r["h_drift_rms_by_step"]) == load_config(tiny_runs["gru"]).input_shape[0]
     assert "hidden-state drift" in proc.stdout
+
+
+@pytest.mark.parametrize("arch", ["gru", "rnn"])
+def test_qat_fine_tunes_the_weights_and_builds_through_the_same_graph(tiny_runs, rnn_tiny, tmp_path, arch):
+    run = tiny_runs["gru"] if arch == "gru" else rnn_tiny
+    before = (run / "model.keras").read_bytes()
+    out = tmp_path / "qat.tflite"
+    result = CliRunner().invoke(main, ["quantize", str(run), "--qat-epochs", "2", "--calibration-samples", "100",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "QAT epoch 2/2" in result.output
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["params"]["qat_epochs"] == 2 and len(record["outputs"]["qat_loss_by_epoch"]) == 2
+    assert record["metrics"]["argmax_agreement_vs_keras"] >= 0.9
+    plain = api.quantize(run, calibration_samples=100, out=tmp_path / "plain.tflite")
+    assert out.read_bytes() != plain.read_bytes()  # the weights moved
+    assert len(out.read_bytes()) == len(plain.read_bytes())  # the same graph
+    assert (run / "model.keras").read_bytes() == before  # the run's own model is untouched
+    assert_c_matches_tflm(out, 30, seed=3)
+
+
+def test_qat_refuses_the_converter_lstm(tiny_runs, tmp_path):
+    result = CliRunner().invoke(main, ["quantize", str(tiny_runs["lstm"]), "--qat-epochs", "1",
+                                       "--out", str(tmp_path / "x.tflite")])
+    assert result.exit_code == 2 and "--qat-epochs" in result.output
+    assert not (tmp_path / "x.tflite").exists()
