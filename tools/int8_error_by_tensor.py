@@ -52,9 +52,14 @@ def analyse(run: Path, split: str = "val", calibration_samples: int = 300, tflm:
         return float((probs.argmax(-1) == y).mean())
 
     p_float, tr_float = sim(X, quantized=[], trace=True)
+
+    def flips(probs):  # clips whose class differs from the float model's: less noisy than accuracy
+        return int((probs.argmax(-1) != p_float.argmax(-1)).sum())
+
     p_int8, tr_int8 = sim(X, quantized=None, trace=True)
     out = {"run": str(run), "arch": config.arch, "units": int(config.units), "split": split, "clips": int(len(y)),
-           "calibration_samples": int(len(cal)), "calibration": method, "float_accuracy": acc(p_float), "int8_sim_accuracy": acc(p_int8)}
+           "calibration_samples": int(len(cal)), "calibration": method, "float_accuracy": acc(p_float), "int8_sim_accuracy": acc(p_int8),
+           "int8_sim_flips": flips(p_int8)}
     if tflm:
         import tempfile
 
@@ -67,6 +72,7 @@ def analyse(run: Path, split: str = "val", calibration_samples: int = 300, tflm:
             rt = TFLMRuntime(path)
             p_tflm = np.concatenate([rt.invoke(X[i:i + 1].astype(np.float32)) for i in range(len(X))])
         out["int8_tflm_accuracy"] = acc(p_tflm)
+        out["int8_tflm_flips"] = flips(p_tflm)
         out["sim_vs_tflm_class_differs"] = int((p_tflm.argmax(-1) != p_int8.argmax(-1)).sum())
         out["sim_vs_tflm_max_abs_prob_diff"] = float(np.abs(p_tflm - p_int8).max())
     fixed = {"z": gru_int8.SIGMOID, "r": gru_int8.SIGMOID, "cand": gru_int8.TANH, "h": (gru_int8.H_SCALE, 0),
@@ -76,7 +82,8 @@ def analyse(run: Path, split: str = "val", calibration_samples: int = 300, tflm:
         base = name.rstrip("0123456789")
         only, _ = sim(X, quantized=[name])
         but, _ = sim(X, quantized=[n for n in sim.names if n != name])
-        row = {"tensor": name, "only_this_int8": acc(only), "all_but_this_int8": acc(but)}
+        row = {"tensor": name, "only_this_int8": acc(only), "all_but_this_int8": acc(but),
+               "only_flips": flips(only), "all_but_flips": flips(but)}
         if not name.startswith("w_") and name in tr_float:
             v = np.asarray(tr_float[name])
             scale, zp = fixed.get(base) or q[name]
@@ -97,12 +104,13 @@ def analyse(run: Path, split: str = "val", calibration_samples: int = 300, tflm:
 def show(r: dict) -> None:
     print(f"{r['run']}  {r['arch']}-{r['units']}  {r['split']} split, {r['clips']} clips, "
           f"{r['calibration_samples']} calibration clips, {r['calibration']} ranges")
-    line = f"float {r['float_accuracy']:.2%}   all int8 (simulated) {r['int8_sim_accuracy']:.2%}"
+    line = (f"float {r['float_accuracy']:.2%}   all int8 (simulated) {r['int8_sim_accuracy']:.2%}, "
+            f"{r['int8_sim_flips']} clips change class")
     if "int8_tflm_accuracy" in r:
-        line += f"   int8 TFLite Micro {r['int8_tflm_accuracy']:.2%} ({r['sim_vs_tflm_class_differs']} clips differ from the simulation, " \
+        line += f"   int8 TFLite Micro {r['int8_tflm_accuracy']:.2%}, {r['int8_tflm_flips']} change class ({r['sim_vs_tflm_class_differs']} clips differ from the simulation, " \
                 f"max |p diff| {r['sim_vs_tflm_max_abs_prob_diff']:.4f})"
     print(line)
-    print(f"{'tensor':<9} {'only int8':>9} {'all but':>8} {'range':>19} {'scale':>8} {'float min..max':>17} "
+    print(f"{'tensor':<9} {'only int8':>9} {'flips':>5} {'all but':>8} {'flips':>5} {'range':>19} {'scale':>8} {'float min..max':>17} "
           f"{'clipped':>8} {'rms/std':>8}")
     for t in r["tensors"]:
         if "range" in t:
@@ -110,7 +118,8 @@ def show(r: dict) -> None:
                      f"{t['float_min']:>8.2f}..{t['float_max']:<7.2f} {t['clipped_share']:>8.4%} {t['rms_error_over_std']:>8.4f}")
         else:
             extra = "(weights and bias)"
-        print(f"{t['tensor']:<9} {t['only_this_int8']:>9.2%} {t['all_but_this_int8']:>8.2%} {extra}")
+        print(f"{t['tensor']:<9} {t['only_this_int8']:>9.2%} {t['only_flips']:>5} {t['all_but_this_int8']:>8.2%} "
+              f"{t['all_but_flips']:>5} {extra}")
     d = r["h_drift_rms_by_step"]
     marks = [0, len(d) // 4, len(d) // 2, 3 * len(d) // 4, len(d) - 1]
     print("hidden-state drift, RMS(int8 h - float h) at steps " + ", ".join(f"{i + 1}: {d[i]:.4f}" for i in marks)
