@@ -36,7 +36,21 @@ def accuracy(model: Path, runtime: str, X: np.ndarray, y: np.ndarray) -> float:
         return float((predict(rt, X, progress=False).argmax(-1) == y).mean())
 
 
-def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0) -> list[dict]:
+def c_bit_exact(model: Path, X: np.ndarray) -> str:
+    """The generated C (host build) against TFLite Micro on these inputs: "same/total" output bytes."""
+    from edgernn.runtimes.native import NativeRuntime
+    from edgernn.runtimes.tflm import TFLMRuntime
+
+    native, ref = NativeRuntime(model), TFLMRuntime(model)
+    info = ref.input_info()
+    same = 0
+    for x in X:
+        xq = np.clip(np.round(x / info.scale) + info.zero_point, -128, 127).astype(np.int8).reshape(info.shape)
+        same += int(np.array_equal(native.invoke_raw(xq), ref.invoke_raw(xq)))
+    return f"{same}/{len(X)}"
+
+
+def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0, c_check: int = 0) -> list[dict]:
     from edgernn import api
     from edgernn.records import read_config
     from edgernn.train.run import load_data_for_run, prepare_inputs
@@ -59,7 +73,8 @@ def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0) -> l
             rows.append({"run": str(run), "cell": cell, "data": str(config.data), "calibration": m + (f" + QAT {qe} ep" if qe else ""),
                          "float_val": fl["val"], "int8_val": q["val"], "float_test": fl["test"], "int8_test": q["test"],
                          "drop_test_points": 100 * (fl["test"] - q["test"]), "bytes": model.stat().st_size,
-                         "val_clips": len(sets["val"][1]), "test_clips": len(sets["test"][1])})
+                         "val_clips": len(sets["val"][1]), "test_clips": len(sets["test"][1]),
+                         "c_bit_exact": c_bit_exact(model, sets["test"][0][:c_check]) if c_check else "not run"})
     best = max(rows, key=lambda r: r["int8_val"])
     for r in rows:
         r["chosen_on_val"] = r is best
@@ -67,13 +82,13 @@ def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0) -> l
 
 
 COLUMNS = ["run", "cell", "calibration", "float val %", "int8 val %", "float test %", "int8 test %",
-           "drop (test, points)", "bytes", "chosen on val"]
+           "drop (test, points)", "bytes", "C = TFLM (test clips)", "chosen on val"]
 
 
 def table_row(r: dict) -> list:
     return [r["run"], r["cell"], r["calibration"], round(100 * r["float_val"], 2), round(100 * r["int8_val"], 2),
             round(100 * r["float_test"], 2), round(100 * r["int8_test"], 2), round(r["drop_test_points"], 2),
-            r["bytes"], "yes" if r["chosen_on_val"] else ""]
+            r["bytes"], r["c_bit_exact"], "yes" if r["chosen_on_val"] else ""]
 
 
 def main(argv=None) -> int:
@@ -82,6 +97,8 @@ def main(argv=None) -> int:
     ap.add_argument("--calibrations", default="minmax,percentile,mse", help="comma-separated quantize --calibration methods")
     ap.add_argument("--calibration-samples", type=int, default=300, help="as edgernn quantize (default 300)")
     ap.add_argument("--qat-epochs", type=int, default=0, help="also rows with this many QAT epochs (GRU, RNN)")
+    ap.add_argument("--c-check", type=int, default=0,
+                    help="also compare the generated C with TFLite Micro on this many test clips (0: no)")
     ap.add_argument("--json", type=Path, help="write a results record (docs/results/data/...) here")
     args = ap.parse_args(argv)
     methods = [m.strip() for m in args.calibrations.split(",") if m.strip()]
@@ -89,7 +106,7 @@ def main(argv=None) -> int:
     rows = []
     print(" | ".join(COLUMNS))
     for run in args.runs:
-        for r in study(run, methods, args.calibration_samples, args.qat_epochs):
+        for r in study(run, methods, args.calibration_samples, args.qat_epochs, args.c_check):
             rows.append(r)
             print(" | ".join(str(v) for v in table_row(r)), flush=True)
     print(f"CPU seconds (this process): {time.process_time() - t0:.0f}")
