@@ -62,7 +62,7 @@ def qat_finetune(model, arch: str, X: np.ndarray, y: np.ndarray, calibration: np
         cw = tf.constant([class_weights.get(c, 1.0) for c in range(w0["head"]["bias"].shape[0])], tf.float32)
 
     def fq(x, qp):
-        scale, zp = float(qp[0]), float(qp[1])
+        scale, zp = qp  # Python floats (fixed grids) or variables (calibrated, reassigned every epoch)
         q = tf.clip_by_value(tf.round(x / scale) + zp, -128.0, 127.0)
         return x + tf.stop_gradient((q - zp) * scale - x)
 
@@ -107,23 +107,31 @@ def qat_finetune(model, arch: str, X: np.ndarray, y: np.ndarray, calibration: np
     opt = keras.optimizers.Adam(lr)
     rng = np.random.default_rng(seed)
     history = []
+    qv: dict = {}  # calibrated (scale, zero point) as variables: one trace of the step serves every epoch
+
+    spec = [tf.TensorSpec([None, *X.shape[1:]], tf.float32), tf.TensorSpec([None], tf.int32)]
+
+    @tf.function(input_signature=spec)
+    def step(xb, yb):
+        qc = {k: (s, z) for k, (s, z) in qv.items()}
+        with tf.GradientTape() as tape:
+            logits = forward(xb, qc)
+            loss = keras.losses.sparse_categorical_crossentropy(yb, logits, from_logits=True)
+            if cw is not None:
+                loss = loss * tf.gather(cw, yb)
+            loss = tf.reduce_mean(loss)
+        grads = tape.gradient(loss, list(var.values()))
+        grads, _ = tf.clip_by_global_norm(grads, 1.0)
+        opt.apply_gradients(zip(grads, list(var.values())))
+        return loss
+
     for epoch in range(epochs):
-        q = gru_int8.calibrated_params(ref, calibration, current(), method)
-        qc = {k: (float(s), int(z)) for k, (s, z) in q.items()}
-
-        @tf.function(reduce_retracing=True)
-        def step(xb, yb):
-            with tf.GradientTape() as tape:
-                logits = forward(xb, qc)
-                loss = keras.losses.sparse_categorical_crossentropy(yb, logits, from_logits=True)
-                if cw is not None:
-                    loss = loss * tf.gather(cw, yb)
-                loss = tf.reduce_mean(loss)
-            grads = tape.gradient(loss, list(var.values()))
-            grads, _ = tf.clip_by_global_norm(grads, 1.0)
-            opt.apply_gradients(zip(grads, list(var.values())))
-            return loss
-
+        for k, (sc, zp) in gru_int8.calibrated_params(ref, calibration, current(), method).items():
+            if k not in qv:
+                qv[k] = (tf.Variable(float(sc), dtype=tf.float32), tf.Variable(float(zp), dtype=tf.float32))
+            else:
+                qv[k][0].assign(float(sc))
+                qv[k][1].assign(float(zp))
         order = rng.permutation(len(X))
         losses = []
         for b in range(0, len(X), batch_size):
