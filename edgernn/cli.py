@@ -542,15 +542,25 @@ def prune(run, sparsity, structured, epochs, out, overwrite):
                    "dynamic: int8 weights, float activations (CPU only).")
 @click.option("--calibration-samples", type=_ints(1, 100_000), default=D.QUANTIZE_CALIBRATION_SAMPLES, show_default=True,
               help="Training samples used to set int8 ranges.")
+@click.option("--calibration", type=click.Choice(["minmax", "percentile", "mse"]), default=D.QUANTIZE_CALIBRATION,
+              show_default=True,
+              help="int8 GRU/RNN graphs: how each tensor's range is drawn from the calibration samples. minmax: every "
+                   "value seen; percentile: all but the 0.01% lowest and highest; mse: the clipping with the least "
+                   "squared error (docs/design/int8-recurrent.md). The LSTM goes through the TFLite converter's own.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output file (default RUN/model_<mode>.tflite).")
 @click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Seed for picking calibration samples.")
-def quantize(run, mode, calibration_samples, out, seed):
+@click.option("--qat-epochs", type=_ints(0, 1000), default=D.QUANTIZE_QAT_EPOCHS, show_default=True,
+              help="int8 GRU/RNN classifiers: epochs of quantization-aware fine-tuning (the int8 graph's own fake "
+                   "quantization) on the training split before the int8 graph is built; the run's Keras model "
+                   "is left as it is. 0: none.")
+def quantize(run, mode, calibration_samples, calibration, out, seed, qat_epochs):
     """Convert RUN's model to a .tflite file and check it against Keras."""
     from edgernn import api
     from edgernn.io import read_json
 
-    path = api.quantize(run, mode=mode, calibration_samples=calibration_samples, out=out, seed=seed)
+    path = api.quantize(run, mode=mode, calibration_samples=calibration_samples, calibration=calibration,
+                        out=out, seed=seed, qat_epochs=qat_epochs, progress=qat_epochs > 0)
     record = read_json(path.with_name(f"quantize_{mode}.json") if path.parent == Path(run) else path.with_suffix(".json"))
     m = record["model"]
     rows = [["file", str(path)], ["bytes", m["file_bytes"]], ["kind", m["kind"]],

@@ -58,23 +58,40 @@ def gru_weights(model) -> dict:
     return {"layers": layers, "head": head}
 
 
-def range_tracker():
+def range_tracker(keep: int = 0, seed: int = 0):
     """(ranges, seen) for calibration: ``seen(name, v)`` widens ``ranges[name]`` = [min, max] by ``v``
-    and returns ``v``, so a float reference can record every tensor's range as it computes it."""
-    ranges: dict[str, list[float]] = {}
+    and returns ``v``, so a float reference can record every tensor's range as it computes it.
+    ``keep`` > 0: ``seen`` also keeps up to ``keep`` values per call (a seeded random subset) in
+    ``ranges.samples[name]``, for the calibration methods that look at the distribution."""
+    ranges: dict[str, list[float]] = _Ranges()
+    rng = np.random.default_rng(seed)
 
     def seen(name, v):
         lo, hi = float(np.min(v)), float(np.max(v))
         r = ranges.setdefault(name, [lo, hi])
         r[0], r[1] = min(r[0], lo), max(r[1], hi)
+        if keep:
+            flat = np.asarray(v, np.float64).reshape(-1)
+            if flat.size > keep:
+                flat = flat[rng.choice(flat.size, keep, replace=False)]
+            ranges.samples.setdefault(name, []).append(flat)
         return v
 
     return ranges, seen
 
 
-def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
-    """Run the graph in float64; return (softmax probabilities, per-tensor (min, max) ranges)."""
-    ranges, seen = range_tracker()
+class _Ranges(dict):
+    """The ranges dict, with the kept value samples beside it (not part of the mapping)."""
+
+    def __init__(self):
+        super().__init__()
+        self.samples: dict[str, list[np.ndarray]] = {}
+
+
+def float_reference(X: np.ndarray, w: dict, keep: int = 0) -> tuple[np.ndarray, dict]:
+    """Run the graph in float64; return (softmax probabilities, per-tensor (min, max) ranges);
+    ``keep``: values kept per tensor and step for distribution-based calibration (range_tracker)."""
+    ranges, seen = range_tracker(keep)
 
     seen("input", X)
     n, steps, _ = X.shape
@@ -111,17 +128,59 @@ def symmetric(w: np.ndarray) -> tuple[np.ndarray, float]:
     return np.clip(np.round(w / scale), -127, 127).astype(np.int8), scale
 
 
-def calibrated_params(reference, calibration: np.ndarray, w: dict) -> dict[str, tuple[float, int]]:
+CALIBRATIONS = ("minmax", "percentile", "mse")
+PERCENTILE = 99.99  # two-sided: the range keeps all but the 0.01% lowest and 0.01% highest values
+
+
+def mse_range(v: np.ndarray, lo: float, hi: float, grid: int = 40) -> tuple[float, float]:
+    """The [lo', hi'] (a shrink of [lo, hi] by one factor in 1 .. 1/8, always holding 0) whose int8 grid
+    gives the smallest mean squared error on the values ``v`` (rounding and clipping together)."""
+    best, best_err = (lo, hi), np.inf
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    for f in np.geomspace(1.0, 0.125, grid):
+        scale, zp = affine_params(lo * f, hi * f)
+        q = np.clip(np.round(v / scale) + zp, -128, 127)
+        err = float(np.mean(((q - zp) * scale - v) ** 2))
+        if err < best_err:
+            best, best_err = (lo * f, hi * f), err
+    return best
+
+
+def choose_range(method: str, lo: float, hi: float, values: np.ndarray | None) -> tuple[float, float]:
+    """A tensor's calibrated range by ``method``: minmax (every value seen), percentile (PERCENTILE,
+    two-sided) or mse (the least squared error of mse_range)."""
+    if method == "minmax" or values is None or values.size == 0:
+        return lo, hi
+    if method == "percentile":
+        return float(np.percentile(values, 100 - PERCENTILE)), float(np.percentile(values, PERCENTILE))
+    if method == "mse":
+        return mse_range(values, lo, hi)
+    raise ValueError(f"unknown calibration {method!r} (choose from {', '.join(CALIBRATIONS)})")
+
+
+# Kept values per tensor and time step when a method looks at the distribution.
+KEEP_PER_STEP = 2000
+
+
+def calibrated_params(reference, calibration: np.ndarray, w: dict,
+                      method: str = "minmax") -> dict[str, tuple[float, int]]:
     """(scale, zero point) per tensor, from the value ranges ``reference`` (a NumPy float model of
-    the graph about to be built) sees on the standardized ``calibration`` inputs."""
-    _, ranges = reference(calibration.astype(np.float64), w)
-    return {name: affine_params(*r) for name, r in ranges.items()}
+    the graph about to be built) sees on the standardized ``calibration`` inputs; ``method`` (one of
+    CALIBRATIONS) turns each tensor's values into its range."""
+    if method not in CALIBRATIONS:
+        raise ValueError(f"unknown calibration {method!r} (choose from {', '.join(CALIBRATIONS)})")
+    keep = 0 if method == "minmax" else KEEP_PER_STEP
+    _, ranges = reference(calibration.astype(np.float64), w, keep)
+    samples = getattr(ranges, "samples", {})
+    return {name: affine_params(*choose_range(method, r[0], r[1], np.concatenate(samples[name]) if name in samples else None))
+            for name, r in ranges.items()}
 
 
-def build(model, calibration: np.ndarray) -> bytes:
-    """int8 .tflite bytes of a tf_keras GRU classifier; ``calibration`` = standardized inputs."""
+def build(model, calibration: np.ndarray, method: str = "minmax") -> bytes:
+    """int8 .tflite bytes of a tf_keras GRU classifier; ``calibration`` = standardized inputs;
+    ``method``: how ranges are drawn from them (CALIBRATIONS)."""
     w = gru_weights(model)
-    q = calibrated_params(float_reference, calibration, w)
+    q = calibrated_params(float_reference, calibration, w, method)
     steps, feats = calibration.shape[1:]
     units = w["layers"][0]["recurrent"].shape[0]
 
@@ -286,9 +345,9 @@ def _cell_float(seen, tag, xp, h, L):
     return cand + seen(f"zd{tag}", z * d)
 
 
-def anomaly_float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
-    """The anomaly graph in float64: (outputs [N, T, C], per-tensor ranges)."""
-    ranges, seen = range_tracker()
+def anomaly_float_reference(X: np.ndarray, w: dict, keep: int = 0) -> tuple[np.ndarray, dict]:
+    """The anomaly graph in float64: (outputs [N, T, C], per-tensor ranges; ``keep`` as float_reference)."""
+    ranges, seen = range_tracker(keep)
 
     seen("input", X)
     n, steps, _ = X.shape
@@ -321,10 +380,10 @@ def anomaly_float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
     return out, ranges
 
 
-def build_anomaly(model, calibration: np.ndarray) -> bytes:
+def build_anomaly(model, calibration: np.ndarray, method: str = "minmax") -> bytes:
     """int8 .tflite bytes of a tf_keras GRU anomaly model (predictor or autoencoder)."""
     w = anomaly_weights(model)
-    q = calibrated_params(anomaly_float_reference, calibration, w)
+    q = calibrated_params(anomaly_float_reference, calibration, w, method)
     steps, feats = calibration.shape[1:]
     units = w["encoder"][0]["recurrent"].shape[0]
     chans = w["head"]["bias"].shape[0]

@@ -57,15 +57,24 @@ def convert_in_child(run: Path, mode: str, calibration: np.ndarray, timeout: flo
 
 
 def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: int = D.QUANTIZE_CALIBRATION_SAMPLES,
-             out: str | Path | None = None,
-             seed: int = D.SEED) -> Path:
+             calibration: str = D.QUANTIZE_CALIBRATION, out: str | Path | None = None,
+             seed: int = D.SEED, qat_epochs: int = D.QUANTIZE_QAT_EPOCHS, progress: bool = False) -> Path:
     """Write ``RUN/model_<mode>.tflite`` (or ``out``) and ``RUN/quantize_<mode>.json``; returns the model path."""
     if mode not in MODES:
         raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
     if calibration_samples < 1:
         raise UserError("--calibration-samples must be at least 1")
+    from edgernn.optimize.gru_int8 import CALIBRATIONS
+
+    if calibration not in CALIBRATIONS:
+        raise UserError(f"unknown --calibration {calibration!r} (choose from {', '.join(CALIBRATIONS)})")
+    if qat_epochs < 0:
+        raise UserError("--qat-epochs must be >= 0")
     run = check_run(run)
     config = load_config(run)
+    if qat_epochs and (mode != "int8" or config.arch not in ("gru", "rnn") or config.task == "anomaly"):
+        raise UserError("--qat-epochs fine-tunes int8 GRU and RNN classifiers (edgernn's own int8 graphs); "
+                        f"this is {mode} of a {config.arch} {config.task} run")
     out = io.check_out(Path(out) if out else run / f"model_{mode}.tflite", "file",
                        inputs=[run / "model.keras", run / "config.json"])
     cal = calibration_set(config, calibration_samples, seed) if mode == "int8" else np.zeros((1, 1, 1), np.float32)
@@ -73,8 +82,9 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
         from edgernn.optimize.gru_int8 import build, build_anomaly
 
         model, _ = load_run(run)
-        data = build_anomaly(model, cal) if config.task == "anomaly" else build(model, cal)
-        method = "edgernn compact GRU graph (WHILE loop, own int8 calibration)"
+        qat = _qat(model, config, cal, calibration, qat_epochs, seed, progress) if qat_epochs else None
+        data = build_anomaly(model, cal, calibration) if config.task == "anomaly" else build(model, cal, calibration)
+        method = f"edgernn compact GRU graph (WHILE loop, own int8 calibration, {calibration} ranges)"
     elif mode == "int8" and config.arch == "rnn":
         if config.task == "anomaly":
             raise UserError("int8 RNN anomaly models are not supported yet (RNN int8 covers classifiers); "
@@ -82,9 +92,11 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
         from edgernn.optimize.rnn_int8 import build as build_rnn
 
         model, _ = load_run(run)
-        data = build_rnn(model, cal)
-        method = "edgernn compact RNN graph (WHILE loop, own int8 calibration)"
+        qat = _qat(model, config, cal, calibration, qat_epochs, seed, progress) if qat_epochs else None
+        data = build_rnn(model, cal, calibration)
+        method = f"edgernn compact RNN graph (WHILE loop, own int8 calibration, {calibration} ranges)"
     else:
+        qat = None
         data = convert_in_child(run, mode, cal)
         method = "TFLiteConverter.from_keras_model (child process)"
         if mode == "int8":  # RepeatVector's TILE (the LSTM autoencoder) -> BROADCAST_TO, which TFLite Micro runs
@@ -100,12 +112,33 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
     with tempfile.TemporaryDirectory(prefix="edgernn-quantize-") as tmp:
         staged = Path(tmp) / out.name
         staged.write_bytes(data)
-        record = io.record("quantize", {"run": str(run)}, {"mode": mode, "calibration_samples": len(cal), "seed": seed},
-                           {"model": str(out), "method": method}, parity(run, staged, config))
+        params = {"mode": mode, "calibration_samples": len(cal), "calibration": calibration, "seed": seed,
+                  "qat_epochs": qat_epochs}
+        outputs = {"model": str(out), "method": method + (f", {qat_epochs} QAT epochs" if qat_epochs else "")}
+        if qat:
+            outputs["qat_loss_by_epoch"] = qat
+        record = io.record("quantize", {"run": str(run)}, params, outputs, parity(run, staged, config))
         record["model"] = dict(describe(staged), path=str(out), sha256=hashlib.sha256(data).hexdigest())
     io.write_json(out.with_name(f"quantize_{mode}.json") if out.parent == run else out.with_suffix(".json"), record)
     io.atomic_write_bytes(out, data)
     return out
+
+
+def _qat(model, config: RunConfig, cal: np.ndarray, calibration: str, epochs: int, seed: int, progress: bool) -> list:
+    """Quantization-aware fine-tuning of ``model`` in place (edgernn.optimize.qat), on the run's training
+    split with the run's class weights, at a tenth of its learning rate; returns the loss per epoch."""
+    from edgernn.optimize.qat import qat_finetune
+    from edgernn.train.loop import balanced_class_weights, kws_class_weights
+
+    ds = load_data_for_run(config)
+    y = np.asarray(ds.splits["train"].y).astype(np.int64)
+    weights = balanced_class_weights(y, len(config.class_names)) if config.class_weights else None
+    if weights and config.keywords:
+        weights = kws_class_weights(weights, config.unknown_weight)
+    log = (lambda m: print(m, flush=True)) if progress else None
+    return qat_finetune(model, config.arch, prepare_inputs(ds.splits["train"].X, config), y, cal, epochs,
+                        lr=config.lr / 10, batch_size=config.batch_size, method=calibration, class_weights=weights,
+                        seed=seed, log=log)
 
 
 def parity(run: Path, artifact: Path, config: RunConfig, samples: int = 200) -> dict:

@@ -48,9 +48,10 @@ def rnn_weights(model) -> dict:
     return {"layers": layers, "head": head}
 
 
-def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
-    """Run the graph in float64; return (softmax probabilities, per-tensor (min, max) ranges)."""
-    ranges, seen = range_tracker()
+def float_reference(X: np.ndarray, w: dict, keep: int = 0) -> tuple[np.ndarray, dict]:
+    """Run the graph in float64; return (softmax probabilities, per-tensor (min, max) ranges);
+    ``keep``: values kept per tensor and step for distribution-based calibration (range_tracker)."""
+    ranges, seen = range_tracker(keep)
 
     seen("input", X)
     n, steps, _ = X.shape
@@ -68,10 +69,11 @@ def float_reference(X: np.ndarray, w: dict) -> tuple[np.ndarray, dict]:
     return e / e.sum(axis=1, keepdims=True), ranges
 
 
-def build(model, calibration: np.ndarray) -> bytes:
-    """int8 .tflite bytes of a tf_keras SimpleRNN classifier; ``calibration`` = standardized inputs."""
+def build(model, calibration: np.ndarray, method: str = "minmax") -> bytes:
+    """int8 .tflite bytes of a tf_keras SimpleRNN classifier; ``calibration`` = standardized inputs;
+    ``method``: how ranges are drawn from them (gru_int8.CALIBRATIONS)."""
     w = rnn_weights(model)
-    q = calibrated_params(float_reference, calibration, w)
+    q = calibrated_params(float_reference, calibration, w, method)
     steps, feats = calibration.shape[1:]
     units = w["layers"][0]["recurrent"].shape[0]
 

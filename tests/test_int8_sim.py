@@ -1,0 +1,143 @@
+"""The int8 GRU/RNN graphs simulated tensor by tensor (optimize/int8_sim.py), the calibration methods
+(minmax, percentile, mse) and the per-tensor error tool (tools/int8_error_by_tensor.py), issue 29."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgernn import api
+from edgernn.cli import main
+from edgernn.optimize import gru_int8, rnn_int8
+from edgernn.optimize.int8_sim import Sim, fake_quant, tensor_names
+from edgernn.optimize.quantize import calibration_set
+from edgernn.runtimes.keras import KerasRuntime
+from edgernn.runtimes.tflm import TFLMRuntime
+from edgernn.train.run import load_config, load_data_for_run, prepare_inputs
+from tests.conftest import assert_c_matches_tflm
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rnn_tiny(tiny_data, tmp_path_factory):
+    return api.train(task="classify", arch="rnn", units=8, data=tiny_data, out=tmp_path_factory.mktemp("rnn") / "r",
+                     epochs=10, batch_size=16, lr=1e-2, progress=False)
+
+
+def _setup(run, arch, method="minmax"):
+    config = load_config(run)
+    model = KerasRuntime(run / "model.keras").model
+    mod = gru_int8 if arch == "gru" else rnn_int8
+    w = gru_int8.gru_weights(model) if arch == "gru" else rnn_int8.rnn_weights(model)
+    cal = calibration_set(config, 100)
+    X = prepare_inputs(load_data_for_run(config).splits["test"].X, config).astype(np.float64)
+    return model, mod, w, cal, X
+
+
+def test_fake_quant_rounds_to_the_grid_and_clips():
+    v = np.array([-10.0, -0.26, 0.0, 0.24, 0.26, 10.0])
+    np.testing.assert_allclose(fake_quant(v, 0.05, 0), [-6.4, -0.25, 0.0, 0.25, 0.25, 6.35])
+    np.testing.assert_allclose(fake_quant(np.array([0.0, 1.0]), 1 / 256, -128), [0.0, 255 / 256])
+
+
+@pytest.mark.parametrize("arch", ["gru", "rnn"])
+def test_simulation_float_is_keras_and_int8_is_tflite_micro(tiny_runs, rnn_tiny, tmp_path, arch):
+    run = tiny_runs["gru"] if arch == "gru" else rnn_tiny
+    model, mod, w, cal, X = _setup(run, arch)
+    sim = Sim(w, gru_int8.calibrated_params(mod.float_reference, cal, w), arch)
+    np.testing.assert_allclose(sim(X, quantized=[])[0], model.predict(X.astype(np.float32), verbose=0), atol=1e-5)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(mod.build(model, cal))
+    rt = TFLMRuntime(path)
+    tflm = np.concatenate([rt.invoke(X[i:i + 1].astype(np.float32)) for i in range(len(X))])
+    p_int8 = sim(X)[0]
+    # the simulation rounds in float where TFLite Micro rounds in fixed point: a step or so of 1/256 apart
+    assert np.abs(p_int8 - tflm).max() <= 4 / 256
+    assert (p_int8.argmax(1) == tflm.argmax(1)).mean() >= 0.95
+    # one tensor at a time: quantizing nothing but the hidden state moves the output, less than quantizing all
+    only_h = sim(X, quantized=["h0"])[0]
+    assert 0 < np.abs(only_h - sim(X, quantized=[])[0]).max()
+    with pytest.raises(ValueError, match="unknown tensors"):
+        sim(X, quantized=["nope"])
+    assert set(tensor_names(arch)) >= {"input", "h0", "logits", "w_rec0"}
+
+
+def test_calibration_methods_clip_outliers():
+    rng = np.random.default_rng(0)
+    v = np.concatenate([rng.normal(0, 1, 20000), [40.0]])
+    lo, hi = v.min(), v.max()
+    assert gru_int8.choose_range("minmax", lo, hi, v) == (lo, hi)
+    p_lo, p_hi = gru_int8.choose_range("percentile", lo, hi, v)
+    assert lo < p_lo < 0 < p_hi < 10  # the lone outlier at 40 is dropped
+    m_lo, m_hi = gru_int8.mse_range(v, lo, hi)
+    assert m_hi < hi
+
+    def mse(r):
+        s, z = gru_int8.affine_params(*r)
+        return np.mean((fake_quant(v, s, z) - v) ** 2)
+
+    assert mse((m_lo, m_hi)) < mse((lo, hi))
+    with pytest.raises(ValueError, match="unknown calibration"):
+        gru_int8.choose_range("best", lo, hi, v)
+
+
+@pytest.mark.parametrize("method", ["percentile", "mse"])
+def test_quantize_calibration_methods_run_on_tflm_and_c_bit_exact(tiny_runs, tmp_path, method):
+    out = tmp_path / f"{method}.tflite"
+    result = CliRunner().invoke(main, ["quantize", str(tiny_runs["gru"]), "--calibration", method,
+                                       "--calibration-samples", "100", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["params"]["calibration"] == method and f"{method} ranges" in record["outputs"]["method"]
+    assert record["metrics"]["argmax_agreement_vs_keras"] >= 0.9
+    minmax = api.quantize(tiny_runs["gru"], calibration_samples=100, out=tmp_path / "minmax.tflite")
+    assert out.read_bytes() != minmax.read_bytes()  # other ranges, other scales
+    assert_c_matches_tflm(out, 40, seed=2)
+
+
+def test_quantize_rejects_an_unknown_calibration(tiny_runs, tmp_path):
+    result = CliRunner().invoke(main, ["quantize", str(tiny_runs["gru"]), "--calibration", "best",
+                                       "--out", str(tmp_path / "x.tflite")])
+    assert result.exit_code == 2 and "best" in result.output
+
+
+def test_error_by_tensor_tool(tiny_runs, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "int8_error_by_tensor.py"), str(tiny_runs["gru"]),
+                           "--split", "test", "--tflm", "--json", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(out.read_text())
+    assert [t["tensor"] for t in r["tensors"]] == tensor_names("gru")
+    assert abs(r["int8_tflm_accuracy"] - r["int8_sim_accuracy"]) <= 0.05
+    assert len(r["h_drift_rms_by_step"]) == load_config(tiny_runs["gru"]).input_shape[0]
+    assert "hidden-state drift" in proc.stdout
+
+
+@pytest.mark.parametrize("arch", ["gru", "rnn"])
+def test_qat_fine_tunes_the_weights_and_builds_through_the_same_graph(tiny_runs, rnn_tiny, tmp_path, arch):
+    run = tiny_runs["gru"] if arch == "gru" else rnn_tiny
+    before = (run / "model.keras").read_bytes()
+    out = tmp_path / "qat.tflite"
+    result = CliRunner().invoke(main, ["quantize", str(run), "--qat-epochs", "2", "--calibration-samples", "100",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "QAT epoch 2/2" in result.output
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["params"]["qat_epochs"] == 2 and len(record["outputs"]["qat_loss_by_epoch"]) == 2
+    assert record["metrics"]["argmax_agreement_vs_keras"] >= 0.9
+    plain = api.quantize(run, calibration_samples=100, out=tmp_path / "plain.tflite")
+    assert out.read_bytes() != plain.read_bytes()  # the weights moved
+    assert len(out.read_bytes()) == len(plain.read_bytes())  # the same graph
+    assert (run / "model.keras").read_bytes() == before  # the run's own model is untouched
+    assert_c_matches_tflm(out, 30, seed=3)
+
+
+def test_qat_refuses_the_converter_lstm(tiny_runs, tmp_path):
+    result = CliRunner().invoke(main, ["quantize", str(tiny_runs["lstm"]), "--qat-epochs", "1",
+                                       "--out", str(tmp_path / "x.tflite")])
+    assert result.exit_code == 2 and "--qat-epochs" in result.output
+    assert not (tmp_path / "x.tflite").exists()

@@ -1,0 +1,126 @@
+"""Float vs int8 accuracy per cell and calibration (issue 29): the drop int8 costs, judged on TFLite Micro.
+
+    python tools/bench_int8.py RUN [RUN ...] [--calibrations minmax,percentile,mse]
+                               [--calibration-samples 300] [--qat-epochs N] [--json docs/results/data/int8.json]
+
+For each classification or keyword run (``edgernn train --out``; GRU, LSTM or RNN) and each calibration
+method: ``edgernn quantize RUN --mode int8 --calibration M`` into a scratch folder (the run folder is
+not touched), then that int8 model's accuracy on TFLite Micro over the run's VALIDATION and TEST
+splits, beside the float (Keras) model's on the same clips, the drop in points and the model's bytes.
+``--calibration`` applies to the GRU and RNN graphs edgernn builds; the LSTM goes through the TFLite
+converter (its own min/max calibration), so it gets one row. The "chosen" column marks, per run, the
+method with the best VALIDATION int8 accuracy (ties: the first listed): a choice made on validation
+only, whose test figure is then the honest one. ``--qat-epochs N`` adds, for GRU and RNN runs, one row
+per method with N epochs of quantization-aware fine-tuning (``quantize --qat-epochs``) before the build.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+def accuracy(model: Path, runtime: str, X: np.ndarray, y: np.ndarray) -> float:
+    from edgernn.bench.evaluate import predict
+    from edgernn.runtimes import open_runtime
+
+    with open_runtime(model, runtime) as rt:
+        return float((predict(rt, X, progress=False).argmax(-1) == y).mean())
+
+
+def c_bit_exact(model: Path, X: np.ndarray) -> str:
+    """The generated C (host build) against TFLite Micro on these inputs: "same/total" output bytes."""
+    from edgernn.runtimes.native import NativeRuntime
+    from edgernn.runtimes.tflm import TFLMRuntime
+
+    native, ref = NativeRuntime(model), TFLMRuntime(model)
+    info = ref.input_info()
+    same = 0
+    for x in X:
+        xq = np.clip(np.round(x / info.scale) + info.zero_point, -128, 127).astype(np.int8).reshape(info.shape)
+        same += int(np.array_equal(native.invoke_raw(xq), ref.invoke_raw(xq)))
+    return f"{same}/{len(X)}"
+
+
+def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0, c_check: int = 0) -> list[dict]:
+    from edgernn import api
+    from edgernn.records import read_config
+    from edgernn.train.run import load_data_for_run, prepare_inputs
+
+    config = read_config(run / "config.json")
+    if config.task not in ("kws", "classify"):
+        raise SystemExit(f"{run}: a {config.task} run; this bench scores class accuracy")
+    ds = load_data_for_run(config).splits
+    sets = {s: (prepare_inputs(ds[s].X, config), np.asarray(ds[s].y)) for s in ("val", "test")}
+    fl = {s: accuracy(run / "model.keras", "keras", *sets[s]) for s in sets}
+    cell = f"{config.arch.upper()}-{config.units}" + (f"x{config.layers}" if config.layers > 1 else "")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        own = config.arch in ("gru", "rnn")
+        forms = [(m, 0) for m in (methods if own else ["minmax"])] + ([(m, qat_epochs) for m in methods] if own and qat_epochs else [])
+        for m, qe in forms:
+            model = Path(api.quantize(run, mode="int8", calibration_samples=samples, calibration=m, qat_epochs=qe,
+                                      out=Path(tmp) / f"int8-{m}-{qe}.tflite"))
+            q = {s: accuracy(model, "tflm", *sets[s]) for s in sets}
+            rows.append({"run": str(run), "cell": cell, "data": str(config.data), "calibration": m + (f" + QAT {qe} ep" if qe else ""),
+                         "float_val": fl["val"], "int8_val": q["val"], "float_test": fl["test"], "int8_test": q["test"],
+                         "drop_test_points": 100 * (fl["test"] - q["test"]), "bytes": model.stat().st_size,
+                         "val_clips": len(sets["val"][1]), "test_clips": len(sets["test"][1]),
+                         "c_bit_exact": c_bit_exact(model, sets["test"][0][:c_check]) if c_check else "not run"})
+    best = max(rows, key=lambda r: r["int8_val"])
+    for r in rows:
+        r["chosen_on_val"] = r is best
+    return rows
+
+
+COLUMNS = ["run", "cell", "calibration", "float val %", "int8 val %", "float test %", "int8 test %",
+           "drop (test, points)", "bytes", "C = TFLM (test clips)", "chosen on val"]
+
+
+def table_row(r: dict) -> list:
+    return [r["run"], r["cell"], r["calibration"], round(100 * r["float_val"], 2), round(100 * r["int8_val"], 2),
+            round(100 * r["float_test"], 2), round(100 * r["int8_test"], 2), round(r["drop_test_points"], 2),
+            r["bytes"], r["c_bit_exact"], "yes" if r["chosen_on_val"] else ""]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="run folders (edgernn train --out)")
+    ap.add_argument("--calibrations", default="minmax,percentile,mse", help="comma-separated quantize --calibration methods")
+    ap.add_argument("--calibration-samples", type=int, default=300, help="as edgernn quantize (default 300)")
+    ap.add_argument("--qat-epochs", type=int, default=0, help="also rows with this many QAT epochs (GRU, RNN)")
+    ap.add_argument("--c-check", type=int, default=0,
+                    help="also compare the generated C with TFLite Micro on this many test clips (0: no)")
+    ap.add_argument("--json", type=Path, help="write a results record (docs/results/data/...) here")
+    args = ap.parse_args(argv)
+    methods = [m.strip() for m in args.calibrations.split(",") if m.strip()]
+    t0 = time.process_time()
+    rows = []
+    print(" | ".join(COLUMNS))
+    for run in args.runs:
+        for r in study(run, methods, args.calibration_samples, args.qat_epochs, args.c_check):
+            rows.append(r)
+            print(" | ".join(str(v) for v in table_row(r)), flush=True)
+    print(f"CPU seconds (this process): {time.process_time() - t0:.0f}")
+    if args.json:
+        from results_record import write_record
+
+        write_record(args.json, title="int8 accuracy drop per cell and calibration (TFLite Micro)",
+                     tool="tools/bench_int8.py", command="python tools/bench_int8.py " + " ".join(argv or sys.argv[1:]),
+                     describes=["edgernn/optimize/gru_int8.py", "edgernn/optimize/rnn_int8.py",
+                                "edgernn/optimize/quantize.py"],
+                     tables=[{"title": "float vs int8 (TFLite Micro), per run and calibration", "columns": COLUMNS,
+                              "rows": [table_row(r) for r in rows]}])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
