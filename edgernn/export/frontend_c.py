@@ -36,6 +36,9 @@ def check_feature_config(cfg: FeatureConfig) -> None:
         raise UserError(f"the C front end needs n_fft a power of two from 8 to {MAX_NFFT}, got {n}")
     if not 1 <= cfg.window <= n or not 1 <= cfg.hop:
         raise UserError(f"the C front end needs 1 <= window ({cfg.window}) <= n_fft ({n}) and hop >= 1")
+    if cfg.kind == "embedding":
+        raise UserError("the run uses speech-embedding features (train --features embedding): a float ONNX model "
+                        "with no C front end; firmware needs an MFCC run")
     if cfg.kind not in ("mfcc", "logmel"):
         raise UserError(f"unknown feature kind {cfg.kind!r}")
     if cfg.mean_norm:

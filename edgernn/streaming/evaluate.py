@@ -116,11 +116,17 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
                        calibration_minutes: float = D.STREAM_CALIBRATION_MINUTES,
                        target_fa_per_hour: float = D.STREAM_TARGET_FA_PER_HOUR, every_ms: int = DEFAULT_EVERY_MS,
                        seed: int = D.SEED,
-                       store: bool = True, progress: bool = True) -> dict:
+                       store: bool = True, progress: bool = True,
+                       real_speech_minutes: float = D.STREAM_REAL_SPEECH_MINUTES) -> dict:
     """Calibrate the threshold on a validation stream, then FRR / FA per hour on the test stream.
 
     Writes streaming_eval.json and det_curve.png into the run folder and, with ``store``, the
     calibrated RecognizeConfig into config.json (key "streaming").
+
+    ``real_speech_minutes`` > 0 adds real recorded speech (``edgernn.data.real_speech``, fetched
+    with ``edgernn data real-speech --fetch``): the threshold must then also keep the validation
+    speaker's real-speech stream (a third of that length) within the target, and false alarms per
+    hour are measured on that many minutes of held-out speakers over held-out music and noise.
     """
     from edgernn.data.speech_commands import background_noises
 
@@ -128,6 +134,8 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
         raise UserError("--minutes and --calibration-minutes must be more than 0 and at most 120")
     if not target_fa_per_hour >= 0:
         raise UserError("--target-fa-per-hour must be >= 0")
+    if not 0 <= real_speech_minutes <= 600:
+        raise UserError("--real-speech-minutes must be between 0 and 600")
     det = load_detector(run_or_model)
     run = det.model_path.parent
     noises = background_noises(Path(det.config.data), det.features.sample_rate, seed)
@@ -138,6 +146,11 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
 
     cal = _stream_run(det, stream_clips(det.config, "val"), calibration_minutes, seed + 1, noises, every_ms)
     cal_curve = det_curve(cal[0], cal[1], cal[2], cal[3], ignore, base)
+    real_val_curve = real_curve = None
+    if real_speech_minutes > 0:
+        real_val_curve = _real_curve("val", real_speech_minutes / 3, seed + 3, det, noises, every_ms, ignore, base)
+        cal_curve = [{**r, "false_alarms_per_hour": max(r["false_alarms_per_hour"], v["false_alarms_per_hour"])}
+                     for r, v in zip(cal_curve, real_val_curve)]
     threshold = calibrate(cal_curve, target_fa_per_hour)
     tst = _stream_run(det, stream_clips(det.config, test_split), minutes, seed + 2, noises, every_ms)
     test_curve = det_curve(tst[0], tst[1], tst[2], tst[3], ignore, base)
@@ -158,7 +171,10 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
         "calibration_curve": [{k: r[k] for k in ("threshold", "false_rejection_rate", "false_alarms_per_hour")}
                               for r in cal_curve],
     }
-    _plot_det(test_curve, cal_curve, threshold, run / "det_curve.png", det.config)
+    if real_speech_minutes > 0:
+        real_curve = _real_curve("heldout", real_speech_minutes, seed + 4, det, noises, every_ms, ignore, base)
+        result["real_speech"] = real_speech_summary(test_curve, real_curve, threshold, real_speech_minutes)
+    _plot_det(test_curve, cal_curve, threshold, run / "det_curve.png", det.config, real_curve)
     io.write_json(run / "streaming_eval.json", result)
     if store:
         config = read_config(run / "config.json")  # as it is now, not as it was when the stream began
@@ -167,7 +183,35 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
     return result
 
 
-def _plot_det(test_curve, cal_curve, threshold, path: Path, config: RunConfig) -> None:
+FRR_GOAL = 0.15  # the DET point reported beside the operating threshold: FA/h on real speech at FRR <= 15 %
+
+
+def _real_curve(role, minutes, seed, det, noises, every_ms, ignore, base) -> list[dict]:
+    from edgernn.data.real_speech import real_stream
+
+    rate = det.features.sample_rate
+    audio = real_stream(role, minutes, seed, rate, noises)
+    times, scores = model_results(det, audio, every_ms)
+    return det_curve(times, scores, [], len(audio) / rate / 3600, ignore, base)
+
+
+def real_speech_summary(test_curve: list[dict], real_curve: list[dict], threshold: int, minutes: float) -> dict:
+    """False alarms per hour on held-out real speech beside the test stream's FRR, at the operating
+    threshold and along the DET curve (FRR from the keyword stream, FA/h from real speech)."""
+    by_thr = {r["threshold"]: r for r in test_curve}
+    det = [{"threshold": r["threshold"], "false_rejection_rate": by_thr[r["threshold"]]["false_rejection_rate"],
+            "false_alarms_per_hour": r["false_alarms_per_hour"], "false_alarms": r["false_alarms"]} for r in real_curve]
+    at = next(r for r in det if r["threshold"] == threshold)
+    ok = [r for r in det if r["false_rejection_rate"] <= FRR_GOAL]
+    best = max(ok, key=lambda r: r["threshold"]) if ok else None  # fewest false alarms within the FRR goal
+    return {"minutes": minutes, "speakers": "held-out (edgernn.data.real_speech)",
+            "at_operating_threshold": at,
+            "at_frr_goal": ({**best, "frr_goal": FRR_GOAL, "note": "DET point: threshold read off the test curves"}
+                            if best else None),
+            "det_curve": det}
+
+
+def _plot_det(test_curve, cal_curve, threshold, path: Path, config: RunConfig, real_curve=None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -177,6 +221,9 @@ def _plot_det(test_curve, cal_curve, threshold, path: Path, config: RunConfig) -
     for curve, name in ((test_curve, "test stream"), (cal_curve, "calibration stream")):
         fa = [max(r["false_alarms_per_hour"], 0.1) for r in curve]
         ax.plot(fa, [r["false_rejection_rate"] * 100 for r in curve], label=name)
+    if real_curve is not None:
+        ax.plot([max(r["false_alarms_per_hour"], 0.1) for r in real_curve],
+                [r["false_rejection_rate"] * 100 for r in test_curve], label="FA/h on held-out real speech")
     r = next(r for r in test_curve if r["threshold"] == threshold)
     ax.plot([max(r["false_alarms_per_hour"], 0.1)], [r["false_rejection_rate"] * 100], "o",
             label=f"calibrated threshold {threshold}/255")
