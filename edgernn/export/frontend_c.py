@@ -31,14 +31,14 @@ def feature_config_of_run(config: RunConfig) -> FeatureConfig:
 
 def check_feature_config(cfg: FeatureConfig) -> None:
     """What the C front end supports: a power-of-two FFT at least a window long, a known kind."""
+    if cfg.kind == "embedding":
+        raise UserError("the run uses speech-embedding features (train --features embedding): a float ONNX model "
+                        "with no C front end; firmware needs an MFCC run")
     n = cfg.n_fft
     if not (isinstance(n, int) and 8 <= n <= MAX_NFFT and n & (n - 1) == 0):
         raise UserError(f"the C front end needs n_fft a power of two from 8 to {MAX_NFFT}, got {n}")
     if not 1 <= cfg.window <= n or not 1 <= cfg.hop:
         raise UserError(f"the C front end needs 1 <= window ({cfg.window}) <= n_fft ({n}) and hop >= 1")
-    if cfg.kind == "embedding":
-        raise UserError("the run uses speech-embedding features (train --features embedding): a float ONNX model "
-                        "with no C front end; firmware needs an MFCC run")
     if cfg.kind not in ("mfcc", "logmel"):
         raise UserError(f"unknown feature kind {cfg.kind!r}")
     if cfg.mean_norm:

@@ -24,6 +24,12 @@ from edgernn.streaming.stream import (DEFAULT_EVERY_MS, fire_times, load_detecto
                                       smoothed_top)
 
 MATCH_AFTER_MS = 2000   # a word's detection may come up to 1 s after its 1 s clip ends
+# ... and 0.5 s later for speech-embedding runs: their window centres the 1 s clip in 2 s (features/speech_embedding.py)
+EMBEDDING_EXTRA_MS = 500
+
+
+def match_after_ms(kind: str) -> int:
+    return MATCH_AFTER_MS + (EMBEDDING_EXTRA_MS if kind == "embedding" else 0)
 KEYWORD_SHARE = 0.3     # of the words placed in a stream
 GAP_S = (0.3, 2.0)      # background-only gap before each word
 
@@ -71,13 +77,14 @@ def build_stream(clips: list[tuple[str, int]], minutes: float, seed: int, noises
     return np.clip(audio, -1, 1), truth
 
 
-def score_detections(dets: list[tuple[int, int, int]], truth: list[tuple[int, int, int]], hours: float) -> dict:
+def score_detections(dets: list[tuple[int, int, int]], truth: list[tuple[int, int, int]], hours: float,
+                     match_after: int = MATCH_AFTER_MS) -> dict:
     """Hits, misses, false alarms of (time_ms, label, score) detections against keyword occurrences."""
     starts = np.array([s for s, _, _ in truth], dtype=np.int64)
     used = np.zeros(len(truth), dtype=bool)
     false_alarms = 0
     for t, label, _ in dets:
-        lo = np.searchsorted(starts, t - MATCH_AFTER_MS, side="left")
+        lo = np.searchsorted(starts, t - match_after, side="left")
         hi = np.searchsorted(starts, t, side="right")
         hit = next((j for j in range(lo, hi) if not used[j] and truth[j][2] == label), None)
         if hit is None:
@@ -89,13 +96,13 @@ def score_detections(dets: list[tuple[int, int, int]], truth: list[tuple[int, in
             "false_alarms": false_alarms, "false_alarms_per_hour": false_alarms / hours if hours else float("nan")}
 
 
-def det_curve(times, scores, truth, hours, ignore, base: RecognizeConfig) -> list[dict]:
+def det_curve(times, scores, truth, hours, ignore, base: RecognizeConfig, match_after: int = MATCH_AFTER_MS) -> list[dict]:
     """FRR and false alarms per hour at every threshold 1..255 (same rules as RecognizeCommands)."""
     top, avg, counts = smoothed_top(times, scores, base)
     rows = []
     for thr in range(1, 256):
         cfg = RecognizeConfig(**{**base.to_dict(), "threshold": thr})
-        r = score_detections(fire_times(times, top, avg, counts, ignore, cfg), truth, hours)
+        r = score_detections(fire_times(times, top, avg, counts, ignore, cfg), truth, hours, match_after)
         rows.append({"threshold": thr, **r})
     return rows
 
@@ -145,7 +152,8 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
     test_split = "holdout" if holdout else "test"
 
     cal = _stream_run(det, stream_clips(det.config, "val"), calibration_minutes, seed + 1, noises, every_ms)
-    cal_curve = det_curve(cal[0], cal[1], cal[2], cal[3], ignore, base)
+    match = match_after_ms(det.features.kind)
+    cal_curve = det_curve(cal[0], cal[1], cal[2], cal[3], ignore, base, match)
     real_val_curve = real_curve = None
     if real_speech_minutes > 0:
         real_val_curve = _real_curve("val", real_speech_minutes / 3, seed + 3, det, noises, every_ms, ignore, base)
@@ -153,10 +161,10 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
                      for r, v in zip(cal_curve, real_val_curve)]
     threshold = calibrate(cal_curve, target_fa_per_hour)
     tst = _stream_run(det, stream_clips(det.config, test_split), minutes, seed + 2, noises, every_ms)
-    test_curve = det_curve(tst[0], tst[1], tst[2], tst[3], ignore, base)
+    test_curve = det_curve(tst[0], tst[1], tst[2], tst[3], ignore, base, match)
     chosen = RecognizeConfig(**{**base.to_dict(), "threshold": threshold})
     dets = recognize(tst[0], tst[1], len(det.class_names), ignore, chosen)  # the reference rules, once
-    at_calibrated = score_detections([(d.time_ms, d.label, d.score) for d in dets], tst[2], tst[3])
+    at_calibrated = score_detections([(d.time_ms, d.label, d.score) for d in dets], tst[2], tst[3], match)
     oracle_thr = calibrate(test_curve, target_fa_per_hour)
     at_oracle = next(r for r in test_curve if r["threshold"] == oracle_thr)
     result = {

@@ -296,6 +296,9 @@ def _feature_options(task: str, arithmetic: str, kind: str = D.TRAIN_FEATURES) -
     if kind == "embedding":
         if arithmetic != "float":
             raise UserError("--features embedding runs a float ONNX model: it has no --feature-arithmetic fixed")
+        from edgernn.wheels import wheel_path
+
+        wheel_path("openwakeword")  # a missing or wrong wheel fails before any data is read
         return {"features": embedding_config().to_dict()}
     return {"features": FeatureConfig(arithmetic=arithmetic).to_dict()}
 def _kws_data_options(task, data, keywords, holdout_engine, augment) -> dict:
