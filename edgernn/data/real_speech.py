@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgernn import defaults as D
 from edgernn.errors import UserError
 
 REAL_SPEECH_ENV = "EDGERNN_REAL_SPEECH"
@@ -254,7 +255,7 @@ RECORD = "real_speech.json"
 MAX_CLIPS_PER_SPEAKER = 100_000
 
 
-def add_to_dataset(data: str | Path, per_speaker: int, background_seconds: float, seed: int = 0,
+def add_to_dataset(data: str | Path, per_speaker: int, background_seconds: float, seed: int = D.SEED,
                    overwrite: bool = False, progress: bool = True) -> dict:
     """Add real speech to a Speech Commands folder: ``_unknown_`` clips and backgrounds.
 
