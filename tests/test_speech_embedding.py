@@ -138,7 +138,7 @@ def test_embedding_run_end_to_end(tmp_path):
 
     cfg = read_config(run / "config.json")
     assert cfg.input_shape == [16, 96] or tuple(cfg.input_shape) == (16, 96)
-    r = CliRunner().invoke(main, ["eval", str(run)])
+    r = CliRunner().invoke(main, ["eval", str(run / "model.keras")])
     assert r.exit_code == 0, r.output
     wav = tmp_path / "long.wav"
     sf.write(wav, np.concatenate([sf.read(p)[0] for p in sorted((data / "yes").glob("*.wav"))]), 16000)
