@@ -355,7 +355,7 @@ def data_info(path, task, window, stride, train_end, keywords, holdout_engine, f
               help="Download (apt-get download, pinned versions and sha256) and unpack the Asterisk prompt packages "
                    "into ~/.cache/edgernn/real-speech ($EDGERNN_REAL_SPEECH); nothing is installed.")
 @click.option("--per-speaker", type=_ints(1, 100_000), default=D.REAL_SPEECH_PER_SPEAKER, show_default=True,
-              help="1 s _unknown_ clips cut from each training and validation speaker.")
+              help="1 s _unknown_ clips cut from each training and validation speaker (at most; a few per prompt).")
 @click.option("--background-seconds", type=_number(0, 600), default=D.REAL_SPEECH_BACKGROUND_SECONDS, show_default=True,
               help="Seconds of training speakers' speech written as a background track (0: no speech or music backgrounds).")
 @click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Seed of the cuts, levels and order.")

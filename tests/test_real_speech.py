@@ -34,6 +34,8 @@ def fake_packages(tmp_path, monkeypatch):
                  else [f"prompt{k}.wav" for k in range(4)])
         for k, name in enumerate(names):
             sf.write(folder / name, _tone(0.6 + 0.7 * k, 200 + 50 * i + 10 * k, seed=k), 8000, subtype="PCM_16")
+        (folder / "empty.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00@\x1f\x00\x00"
+                                         b"\x80>\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00")  # as ru's is.wav
         (folder / "silence").mkdir(exist_ok=True)
         sf.write(folder / "silence" / "1.wav", np.zeros(8000, np.float32), 8000, subtype="PCM_16")
     return root
@@ -52,7 +54,8 @@ def kws_folder(tmp_path):
 def test_source_files_skip_silence_and_need_fetch(fake_packages, monkeypatch):
     src = rs.speakers("train")[0]
     files = rs.source_files(src)
-    assert len(files) == 4 and all("silence" not in f.parts for f in files)
+    assert len(files) == 5 and all("silence" not in f.parts for f in files)
+    assert len(rs.read_clip(next(f for f in files if f.name == "empty.wav"))) == 0
     (fake_packages / src.package / ".complete").unlink()
     with pytest.raises(UserError, match="data real-speech --fetch"):
         rs.source_files(src)
@@ -84,11 +87,12 @@ def test_add_to_dataset_writes_training_and_validation_speakers_only(fake_packag
     bg = sorted(p.name for p in (kws_folder / "_background_noise_").glob("real-*.wav"))
     assert "real-speech-train.wav" in bg
     assert not any(h.rsplit(".", 1)[0] in b for b in bg for h in rs.MUSIC_HELDOUT)  # held-out music stays out
-    assert rec["clips"] == {s: 5 for s in speakers}
+    assert rec["clips"] == {s: sum(c.startswith(s + "_") for c in clips) for s in speakers}
+    assert all(3 <= n <= 5 for n in rec["clips"].values())  # at most --per-speaker (short prompts give fewer)
     with pytest.raises(UserError, match="already has real speech"):
         rs.add_to_dataset(kws_folder, per_speaker=5, background_seconds=0, progress=False)
     rs.add_to_dataset(kws_folder, per_speaker=2, background_seconds=0, overwrite=True, progress=False)
-    assert len(list((kws_folder / rs.CLIP_FOLDER).glob("*.wav"))) == 2 * len(speakers)
+    assert len(list((kws_folder / rs.CLIP_FOLDER).glob("*.wav"))) == 2 * len(speakers)  # replaced, not added
 
 
 def test_add_to_dataset_is_seeded(fake_packages, kws_folder, tmp_path):

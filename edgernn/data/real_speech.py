@@ -197,9 +197,14 @@ def music_files(role: str) -> list[Path]:
 
 
 def read_clip(path: Path, rate: int = 16000) -> np.ndarray:
+    """One prompt at ``rate``; a file the bounded reader refuses (the Russian package ships an empty
+    is.wav) reads as no samples, so callers skip it."""
     from edgernn.data.wav import read_wav
 
-    return read_wav(path, rate)
+    try:
+        return read_wav(path, rate)
+    except UserError:
+        return np.zeros(0, dtype=np.float32)
 
 
 def trim_silence(x: np.ndarray, rate: int, floor_db: float = -40.0) -> np.ndarray:
