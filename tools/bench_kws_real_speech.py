@@ -89,6 +89,9 @@ def main(argv=None) -> int:
     ap.add_argument("--every-ms", type=int, default=240, help="a multiple of 20 ms (MFCC) and 80 ms (embedding)")
     ap.add_argument("--target-fa-per-hour", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--also", action="append", default=[],
+                    help="an existing KWS run folder to measure the same way, not trained here (repeatable), "
+                         "e.g. a copy of models/kws-gru64 whose config.json points at DATA")
     ap.add_argument("--json", default=None, help="write the results record here")
     a = ap.parse_args(argv)
 
@@ -103,11 +106,11 @@ def main(argv=None) -> int:
     data_real = real_copy(data, a.per_speaker, a.background_seconds, a.seed) if any(MODELS[m]["real"] for m in wanted) \
         else None
     rows = []
-    for name in wanted:
-        spec = MODELS[name]
-        run = runs / name
+    for name in wanted + a.also:
+        spec = MODELS.get(name, dict(features="mfcc", real=False, augment=True))
+        run = runs / name if name in MODELS else Path(name)
         t0 = time.process_time()
-        if not (run / "metrics.json").is_file():
+        if name in MODELS and not (run / "metrics.json").is_file():
             api.train(task="kws", arch="gru", units=64, data=data_real if spec["real"] else data, out=run,
                       holdout_engine=a.holdout_engine, augment=spec["augment"], seed=a.seed, overwrite=True,
                       **({"features": "embedding"} if spec["features"] == "embedding" else {}))
@@ -121,7 +124,7 @@ def main(argv=None) -> int:
         real = r["real_speech"]
         op, goal = real["at_operating_threshold"], real["at_frr_goal"]
         rows.append({
-            "model": name, "run": str(run), "features": spec["features"], "real_negatives": spec["real"],
+            "model": name if name in MODELS else run.name, "run": str(run), "features": spec["features"], "real_negatives": spec["real"],
             "test_accuracy": m.get("test", {}).get("accuracy") if isinstance(m.get("test"), dict) else m.get("accuracy"),
             "holdout_keyword_accuracy": h.get("keyword_accuracy"), "holdout_keyword_clips": h.get("keyword_clips"),
             "holdout_false_fire_rate": h.get("false_fire_rate"), "holdout_unknown_clips": h.get("unknown_clips"),
@@ -131,7 +134,7 @@ def main(argv=None) -> int:
             "det_frr15_fa_per_hour_real": goal["false_alarms_per_hour"] if goal else None,
             "cpu_seconds_this_process": round(time.process_time() - t0, 1),
         })
-    columns = ["model", "held-out kw acc", "non-kw fired", "threshold", "FA/h real", "FRR",
+    columns = ["model", "test acc", "held-out kw acc", "non-kw fired", "threshold", "FA/h real", "FRR",
                "FA/h real @ FRR<=15% (DET)"]
     table = Table(title=f"held-out real speech: {a.real_speech_minutes:g} min; keyword stream: "
                         f"{a.holdout_engine} (held out), {a.minutes:g} min")
@@ -141,7 +144,7 @@ def main(argv=None) -> int:
     def pct(v):
         return "-" if v is None else f"{v:.1%}"
 
-    cells = [[r["model"], pct(r["holdout_keyword_accuracy"]), pct(r["holdout_false_fire_rate"]),
+    cells = [[r["model"], pct(r["test_accuracy"]), pct(r["holdout_keyword_accuracy"]), pct(r["holdout_false_fire_rate"]),
               str(r["threshold"]), f"{r['fa_per_hour_real']:.2f}", pct(r["frr_holdout_stream"]),
               "-" if r["det_frr15_fa_per_hour_real"] is None else f"{r['det_frr15_fa_per_hour_real']:.2f}"] for r in rows]
     for c in cells:
