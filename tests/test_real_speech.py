@@ -151,3 +151,19 @@ def test_deb_pins_are_sha256():
         assert len(s.sha256) == 64 and int(s.sha256, 16) >= 0
         assert rs.deb_name(s).endswith("_all.deb") and ":" not in rs.deb_name(s)
     assert hashlib.sha256(b"").hexdigest() != rs.SOURCES[0].sha256
+
+
+def test_real_speech_summary_pairs_frr_with_real_false_alarms():
+    from edgernn.streaming.evaluate import FRR_GOAL, real_speech_summary
+
+    test = [{"threshold": t, "false_rejection_rate": min(1.0, t / 200), "false_alarms_per_hour": 0.0}
+            for t in range(1, 256)]
+    real = [{"threshold": t, "false_rejection_rate": float("nan"), "false_alarms_per_hour": max(0.0, 50 - t) / 2,
+             "false_alarms": max(0, 50 - t)} for t in range(1, 256)]
+    s = real_speech_summary(test, real, threshold=40, minutes=120)
+    op = s["at_operating_threshold"]
+    assert (op["threshold"], op["false_rejection_rate"], op["false_alarms_per_hour"]) == (40, 0.2, 5.0)
+    goal = s["at_frr_goal"]  # the highest threshold whose FRR stays within the goal: fewest false alarms
+    assert goal["threshold"] == int(FRR_GOAL * 200) and goal["false_alarms_per_hour"] == (50 - goal["threshold"]) / 2
+    assert len(s["det_curve"]) == 255
+    assert real_speech_summary([{**r, "false_rejection_rate": 1.0} for r in test], real, 40, 120)["at_frr_goal"] is None
