@@ -24,20 +24,31 @@ DEMO_DATA := data/kws
 DEMO_RUNS := runs
 
 # Real datasets read out of the aeon wheel (never installed: its numba pins an older numpy), see
-# edgernn/data/wheel_data.py, which pins the same version and sha256. Fetched once into the cache.
+# edgernn/wheels.py, which pins the same version and sha256. Fetched once into the cache.
 WHEEL_DIR   ?= $(or $(EDGERNN_WHEELS),$(HOME)/.cache/edgernn/wheels)
 export EDGERNN_WHEELS := $(WHEEL_DIR)
 AEON_WHEEL  := $(WHEEL_DIR)/aeon-1.6.0-py3-none-any.whl
 AEON_SHA256 := d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409
+# The speech-embedding front end (train --features embedding) reads two ONNX files out of this wheel.
+OWW_WHEEL   := $(WHEEL_DIR)/openwakeword-0.4.0-py3-none-any.whl
+OWW_SHA256  := 2c353f49a35d384507403efde3db439353d8281a52d08a0e42a5b493e5145075
 
-.PHONY: demo test docs setup apt venv clean bench-quality wheels
+.PHONY: demo test docs setup apt venv clean bench-quality wheels real-speech
 
 setup: apt venv wheels
 
-wheels: $(AEON_WHEEL)
+wheels: $(AEON_WHEEL) $(OWW_WHEEL)
 $(AEON_WHEEL): | $(STAMP)
 	$(BIN)/pip download -q --no-deps --only-binary=:all: aeon==1.6.0 -d $(WHEEL_DIR)
 	echo "$(AEON_SHA256)  $@" | sha256sum -c --quiet - || { rm -f $@; echo "aeon wheel: sha256 mismatch"; exit 1; }
+$(OWW_WHEEL): | $(STAMP)
+	$(BIN)/pip download -q --no-deps --only-binary=:all: openwakeword==0.4.0 -d $(WHEEL_DIR)
+	echo "$(OWW_SHA256)  $@" | sha256sum -c --quiet - || { rm -f $@; echo "openwakeword wheel: sha256 mismatch"; exit 1; }
+
+# Real recorded speech and music (Debian's Asterisk prompt packages, pinned, never installed) for
+# non-keyword training data and the false-alarm stream: edgernn/data/real_speech.py.
+real-speech: setup
+	$(BIN)/edgernn data real-speech --fetch
 
 apt: $(APT_STAMP)
 $(APT_STAMP): Makefile

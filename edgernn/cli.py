@@ -349,6 +349,39 @@ def data_info(path, task, window, stride, train_end, keywords, holdout_engine, f
     _print_table(api.data_info(path, task=task, frame=frame, **options))
 
 
+@data.command("real-speech")
+@click.argument("data_path", metavar="DATA", required=False, type=click.Path(path_type=Path))
+@click.option("--fetch", is_flag=True,
+              help="Download (apt-get download, pinned versions and sha256) and unpack the Asterisk prompt packages "
+                   "into ~/.cache/edgernn/real-speech ($EDGERNN_REAL_SPEECH); nothing is installed.")
+@click.option("--per-speaker", type=_ints(1, 100_000), default=D.REAL_SPEECH_PER_SPEAKER, show_default=True,
+              help="1 s _unknown_ clips cut from each training and validation speaker (at most; a few per prompt).")
+@click.option("--background-seconds", type=_number(0, 600), default=D.REAL_SPEECH_BACKGROUND_SECONDS, show_default=True,
+              help="Seconds of training speakers' speech written as a background track (0: no speech or music backgrounds).")
+@click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Seed of the cuts, levels and order.")
+@click.option("--overwrite", is_flag=True, help="Replace the real speech DATA already has.")
+def data_real_speech(data_path, fetch, per_speaker, background_seconds, seed, overwrite):
+    """Add real recorded speech (other languages) and music to the keyword dataset DATA as non-keywords.
+
+    Debian's Asterisk prompt packages (French, Italian, Russian, Spanish speakers; music on hold)
+    are split by speaker: training speakers give _unknown_ clips and backgrounds, one speaker the
+    validation clips, and the held-out speakers and music only the false-alarm stream of
+    `streaming-eval --real-speech-minutes`. The English packages are never used (they are kept for
+    acceptance testing)."""
+    from edgernn import api
+
+    if data_path is None and not fetch:
+        raise UserError("give DATA (a keyword dataset folder) and/or --fetch")
+    r = api.real_speech(data_path, fetch=fetch, per_speaker=per_speaker, background_seconds=background_seconds,
+                        seed=seed, overwrite=overwrite)
+    if "fetched" in r:
+        click.echo(f"real-speech packages unpacked: {len(r['fetched'])}")
+    if "added" in r:
+        a = r["added"]
+        click.echo(f"{data_path}: added " + ", ".join(f"{n} {k}" for k, n in a["clips"].items())
+                   + f" clips; backgrounds: {', '.join(a['backgrounds']) or 'none'}")
+
+
 @data.command("bundled")
 @click.argument("name", required=False)
 @click.argument("out", required=False, type=click.Path(path_type=Path))
@@ -442,6 +475,12 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               show_default=True,
               help="kws: the MFCC front end's arithmetic. fixed: the integer front end of cores without an FPU "
                    "(Cortex-M0), bit for bit, so a model for such a board sees exactly the device's features.")
+@click.option("--features", "features", type=click.Choice(["mfcc", "embedding"]), default=D.TRAIN_FEATURES,
+              show_default=True,
+              help="kws: mfcc = the MFCC front end (int8 -> C -> microcontroller); embedding = a pretrained "
+                   "speech-embedding model (Google's speech_embedding, Apache-2.0, two ONNX files read out of the "
+                   "pinned openwakeword 0.4.0 wheel) whose [16, 96] embeddings feed --arch: a two-stage host "
+                   "pipeline (eval, detect, streaming-eval), no firmware.")
 @click.option("--keywords", default=None,
               help="kws: comma-separated keywords to recognize; every other word folder becomes _unknown_ "
                    "(default: the keywords the dataset was synthesized with, else the ten core words).")
@@ -480,8 +519,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
                    "fewer keywords recognized).")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
           clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite,
-          feature_arithmetic, keywords, holdout_engine, augment, augment_options, augment_strength, frame, normalize,
-          lr_schedule, label_smoothing, unknown_weight):
+          feature_arithmetic, features, keywords, holdout_engine, augment, augment_options, augment_strength, frame,
+          normalize, lr_schedule, label_smoothing, unknown_weight):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
 
     Batch size, epochs, patience and warm-up are derived from the training split's size unless
@@ -491,6 +530,8 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
     from edgernn import api
 
     options = {"feature_arithmetic": feature_arithmetic} if feature_arithmetic != "float" else {}
+    if features != D.TRAIN_FEATURES:
+        options["features"] = features
     options.update(lr_schedule=lr_schedule, label_smoothing=label_smoothing, unknown_weight=unknown_weight)
     if keywords is not None or holdout_engine is not None:
         options.update(keywords=keywords, holdout_engine=holdout_engine)
@@ -908,7 +949,12 @@ def detect(run_or_model, audio, every_ms, threshold, as_json):
 @click.option("--every-ms", type=EVERY_MS, default=D.KWS_EVERY_MS, show_default=True, help="Model run interval (multiple of the hop).")
 @click.option("--seed", type=SEED, default=D.SEED, show_default=True, help="Seed of the streams.")
 @click.option("--no-store", is_flag=True, help="Do not write the calibrated threshold into config.json.")
-def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hour, every_ms, seed, no_store):
+@click.option("--real-speech-minutes", type=_number(0, 600), default=D.STREAM_REAL_SPEECH_MINUTES, show_default=True,
+              help="Also measure false alarms per hour on this many minutes of held-out real speech over music and "
+                   "noise (needs `edgernn data real-speech --fetch`; 0: off); the threshold must then also meet "
+                   "the target on the validation speaker's real speech.")
+def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hour, every_ms, seed, no_store,
+                   real_speech_minutes):
     """False rejections and false alarms per hour on long streams; calibrate the detection threshold.
 
     The test stream holds the run's held-out engine (train --holdout-engine), else its test split:
@@ -918,7 +964,8 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
     from edgernn import api
 
     r = api.streaming_eval(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
-                           target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=not no_store)
+                           target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=not no_store,
+                           real_speech_minutes=real_speech_minutes)
     a, o = r["at_calibrated_threshold"], r["test_operating_point"]
     stream = r["test_stream"]
     _print_table({"title": f"streaming on {stream['minutes']:g} min of {stream['engine'] or stream['split']} clips",
@@ -927,6 +974,15 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
                             f"{a['false_rejection_rate']:.1%}", f"{a['false_alarms_per_hour']:.2f}", a["keywords"]],
                            [f"test DET point (<= {r['target_fa_per_hour']:g} FA/h)", o["threshold"],
                             f"{o['false_rejection_rate']:.1%}", f"{o['false_alarms_per_hour']:.2f}", o["keywords"]]]})
+    real = r.get("real_speech")
+    if real:
+        rows = [["operating threshold", real["at_operating_threshold"]]]
+        if real["at_frr_goal"]:
+            rows.append([f"DET point, FRR <= {real['at_frr_goal']['frr_goal']:.0%}", real["at_frr_goal"]])
+        _print_table({"title": f"held-out real speech, {real['minutes']:g} min",
+                      "columns": ["", "threshold", "FRR (keyword stream)", "false alarms / hour (real speech)"],
+                      "rows": [[n, p["threshold"], f"{p['false_rejection_rate']:.1%}", f"{p['false_alarms_per_hour']:.2f}"]
+                               for n, p in rows]})
 
 
 # --- compare ---

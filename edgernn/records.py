@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from edgernn import io
 from edgernn.errors import UserError
-from edgernn.features.config import FeatureConfig
+from edgernn.features.config import FeatureConfig, embedding_config
 
 SCHEMA_VERSION = 2  # 1: records before edgernn wrote a version (ffdc600 and models/ as shipped)
 METRICS_SCHEMA_VERSION = 1
@@ -67,7 +67,7 @@ class FeatureParams(_Record):
     n_mfcc: Annotated[int, Field(ge=1, le=MAX_MELS)] = _FRONT_END.n_mfcc
     fmin: Annotated[float, Field(ge=0, allow_inf_nan=False)] = _FRONT_END.fmin
     fmax: Annotated[float, Field(gt=0, allow_inf_nan=False)] = _FRONT_END.fmax
-    kind: Literal["mfcc", "logmel"] = _FRONT_END.kind
+    kind: Literal["mfcc", "logmel", "embedding"] = _FRONT_END.kind
     clip_seconds: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)] = _FRONT_END.clip_seconds
     arithmetic: Literal["float", "fixed"] = _FRONT_END.arithmetic
     mean_norm: bool = _FRONT_END.mean_norm
@@ -81,7 +81,10 @@ class FeatureParams(_Record):
         if self.n_mfcc > self.n_mels:
             raise ValueError(f"n_mfcc ({self.n_mfcc}) must be at most n_mels ({self.n_mels})")
         cfg = self.feature_config()
-        if not 1 <= cfg.window <= self.n_fft:
+        if self.kind == "embedding" and (self.arithmetic != "float" or self.mean_norm or cfg != embedding_config(
+                clip_seconds=self.clip_seconds)):
+            raise ValueError("a speech-embedding front end has fixed parameters (edgernn.features.config.embedding_config)")
+        if self.kind != "embedding" and not 1 <= cfg.window <= self.n_fft:
             raise ValueError(f"the window ({cfg.window} samples) must be 1..n_fft ({self.n_fft}) samples")
         if cfg.hop < 1:
             raise ValueError(f"hop_ms {self.hop_ms:g} is less than one sample at {self.sample_rate} Hz")

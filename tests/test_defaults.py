@@ -15,7 +15,7 @@ API_SOURCE = Path(api.__file__).read_text()
 API_FUNCTIONS = [n for n in ast.parse(API_SOURCE).body if isinstance(n, ast.FunctionDef)]
 # API function -> CLI command path, where the names differ
 CLI_NAMES = {"evaluate": "eval", "synth_kws": "data_synth_kws", "synth_anomaly": "data_synth_anomaly",
-             "bundled": "data_bundled", "firmware_stream_kws": "firmware_stream"}
+             "bundled": "data_bundled", "firmware_stream_kws": "firmware_stream", "real_speech": "data_real_speech"}
 
 
 def _commands(group, prefix=()):

@@ -1,4 +1,4 @@
-"""Datasets read out of the pinned aeon wheel (edgernn.data.wheel_data) and the sets registered from it."""
+"""Datasets read out of the pinned aeon wheel (edgernn.wheels) and the sets registered from it."""
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from edgernn import api
 from edgernn.cli import main
-from edgernn.data import wheel_data
+from edgernn import wheels as wheel_data
 from edgernn.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]

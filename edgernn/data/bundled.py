@@ -4,7 +4,7 @@
 sequence-classification sets and two labelled anomaly series. ``aeon`` bundles more, but
 every aeon release needs a numba that pins numpy below our numpy, so it is never installed or
 imported: the sets marked ``aeon:`` are read straight out of its pinned, hash-checked wheel
-(``edgernn.data.wheel_data``; ``make setup`` downloads it). Their ``.ts`` files are still parsed
+(``edgernn.wheels``; ``make setup`` downloads it). Their ``.ts`` files are still parsed
 by sktime's loader.
 
 ``load_bundled(name)`` returns the arrays of an edgernn data file:
@@ -82,7 +82,7 @@ def _files(name: str, *relative: str):
     if _source(name) == "sktime":
         yield [_data_dir() / r for r in relative]
         return
-    from edgernn.data.wheel_data import extract_member
+    from edgernn.wheels import extract_member
 
     with tempfile.TemporaryDirectory(prefix="edgernn-wheel-") as tmp:
         yield [extract_member("aeon", AEON_DATA + r, Path(tmp)) for r in relative]
@@ -214,7 +214,7 @@ def write_bundled(name: str, out: str | Path, seed: int = D.SEED, val_fraction: 
 
 def bundled_table() -> dict:
     """The bundled datasets as a table dict (title, columns, rows)."""
-    from edgernn.data.wheel_data import PINNED_WHEELS, fetch_command, has_wheel
+    from edgernn.wheels import PINNED_WHEELS, fetch_command, has_wheel
 
     aeon = f"aeon {PINNED_WHEELS['aeon'][0]} wheel" + ("" if has_wheel("aeon") else " (not downloaded)")
     rows = [[n, k, "sktime" if _source(n) == "sktime" else aeon, d] for n, (k, _, d) in BUNDLED.items()]

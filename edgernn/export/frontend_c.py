@@ -31,6 +31,9 @@ def feature_config_of_run(config: RunConfig) -> FeatureConfig:
 
 def check_feature_config(cfg: FeatureConfig) -> None:
     """What the C front end supports: a power-of-two FFT at least a window long, a known kind."""
+    if cfg.kind == "embedding":
+        raise UserError("the run uses speech-embedding features (train --features embedding): a float ONNX model "
+                        "with no C front end; firmware needs an MFCC run")
     n = cfg.n_fft
     if not (isinstance(n, int) and 8 <= n <= MAX_NFFT and n & (n - 1) == 0):
         raise UserError(f"the C front end needs n_fft a power of two from 8 to {MAX_NFFT}, got {n}")

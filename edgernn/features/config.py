@@ -12,6 +12,15 @@ import json
 from dataclasses import dataclass
 
 
+EMBEDDING_DIM = 96
+
+
+def embedding_config(**overrides) -> "FeatureConfig":
+    """The front end of ``train --features embedding``: one 782 ms embedding window (76 mel frames of
+    512 samples, 160 apart) every 80 ms; ``speech_embedding.py`` computes it."""
+    return FeatureConfig(kind="embedding", window_ms=782.0, hop_ms=80.0, n_fft=512, n_mels=32, fmax=8000.0, **overrides)
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """Front-end parameters.
@@ -23,7 +32,9 @@ class FeatureConfig:
     n_mels: triangular mel filters between fmin and fmax.
     n_mfcc: DCT coefficients kept (kind="mfcc").
     fmin, fmax: band edges in Hz of the mel filterbank.
-    kind: "mfcc" -> [frames, n_mfcc]; "logmel" -> [frames, n_mels].
+    kind: "mfcc" -> [frames, n_mfcc]; "logmel" -> [frames, n_mels]; "embedding" -> [16, 96]: the
+      pretrained speech-embedding model (``speech_embedding.py``; window 782 ms, hop 80 ms, 32 mel
+      bands of its own; a clip is centred in 0.5 s of silence each side).
     clip_seconds: waveforms are padded / cut to this length before framing.
     arithmetic: "float" (NumPy float32, what FPU cores compute to within rounding) or "fixed" (the
       integer front end of cores without an FPU, bit for bit: ``fixed_point.py``). Train with
@@ -65,10 +76,14 @@ class FeatureConfig:
 
     @property
     def num_frames(self) -> int:
+        if self.kind == "embedding":  # the clip is centred in 0.5 s of silence on each side
+            return 1 + (self.clip_samples + self.sample_rate - self.window) // self.hop
         return 1 + (self.clip_samples - self.window) // self.hop
 
     @property
     def num_features(self) -> int:
+        if self.kind == "embedding":
+            return EMBEDDING_DIM
         return self.n_mfcc if self.kind == "mfcc" else self.n_mels
 
     def to_dict(self) -> dict:

@@ -24,6 +24,12 @@ from edgernn.streaming.stream import (DEFAULT_EVERY_MS, fire_times, load_detecto
                                       smoothed_top)
 
 MATCH_AFTER_MS = 2000   # a word's detection may come up to 1 s after its 1 s clip ends
+# ... and 0.5 s later for speech-embedding runs: their window centres the 1 s clip in 2 s (features/speech_embedding.py)
+EMBEDDING_EXTRA_MS = 500
+
+
+def match_after_ms(kind: str) -> int:
+    return MATCH_AFTER_MS + (EMBEDDING_EXTRA_MS if kind == "embedding" else 0)
 KEYWORD_SHARE = 0.3     # of the words placed in a stream
 GAP_S = (0.3, 2.0)      # background-only gap before each word
 
@@ -71,13 +77,14 @@ def build_stream(clips: list[tuple[str, int]], minutes: float, seed: int, noises
     return np.clip(audio, -1, 1), truth
 
 
-def score_detections(dets: list[tuple[int, int, int]], truth: list[tuple[int, int, int]], hours: float) -> dict:
+def score_detections(dets: list[tuple[int, int, int]], truth: list[tuple[int, int, int]], hours: float,
+                     match_after: int = MATCH_AFTER_MS) -> dict:
     """Hits, misses, false alarms of (time_ms, label, score) detections against keyword occurrences."""
     starts = np.array([s for s, _, _ in truth], dtype=np.int64)
     used = np.zeros(len(truth), dtype=bool)
     false_alarms = 0
     for t, label, _ in dets:
-        lo = np.searchsorted(starts, t - MATCH_AFTER_MS, side="left")
+        lo = np.searchsorted(starts, t - match_after, side="left")
         hi = np.searchsorted(starts, t, side="right")
         hit = next((j for j in range(lo, hi) if not used[j] and truth[j][2] == label), None)
         if hit is None:
@@ -89,13 +96,13 @@ def score_detections(dets: list[tuple[int, int, int]], truth: list[tuple[int, in
             "false_alarms": false_alarms, "false_alarms_per_hour": false_alarms / hours if hours else float("nan")}
 
 
-def det_curve(times, scores, truth, hours, ignore, base: RecognizeConfig) -> list[dict]:
+def det_curve(times, scores, truth, hours, ignore, base: RecognizeConfig, match_after: int = MATCH_AFTER_MS) -> list[dict]:
     """FRR and false alarms per hour at every threshold 1..255 (same rules as RecognizeCommands)."""
     top, avg, counts = smoothed_top(times, scores, base)
     rows = []
     for thr in range(1, 256):
         cfg = RecognizeConfig(**{**base.to_dict(), "threshold": thr})
-        r = score_detections(fire_times(times, top, avg, counts, ignore, cfg), truth, hours)
+        r = score_detections(fire_times(times, top, avg, counts, ignore, cfg), truth, hours, match_after)
         rows.append({"threshold": thr, **r})
     return rows
 
@@ -116,11 +123,17 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
                        calibration_minutes: float = D.STREAM_CALIBRATION_MINUTES,
                        target_fa_per_hour: float = D.STREAM_TARGET_FA_PER_HOUR, every_ms: int = DEFAULT_EVERY_MS,
                        seed: int = D.SEED,
-                       store: bool = True, progress: bool = True) -> dict:
+                       store: bool = True, progress: bool = True,
+                       real_speech_minutes: float = D.STREAM_REAL_SPEECH_MINUTES) -> dict:
     """Calibrate the threshold on a validation stream, then FRR / FA per hour on the test stream.
 
     Writes streaming_eval.json and det_curve.png into the run folder and, with ``store``, the
     calibrated RecognizeConfig into config.json (key "streaming").
+
+    ``real_speech_minutes`` > 0 adds real recorded speech (``edgernn.data.real_speech``, fetched
+    with ``edgernn data real-speech --fetch``): the threshold must then also keep the validation
+    speaker's real-speech stream (a third of that length) within the target, and false alarms per
+    hour are measured on that many minutes of held-out speakers over held-out music and noise.
     """
     from edgernn.data.speech_commands import background_noises
 
@@ -128,6 +141,8 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
         raise UserError("--minutes and --calibration-minutes must be more than 0 and at most 120")
     if not target_fa_per_hour >= 0:
         raise UserError("--target-fa-per-hour must be >= 0")
+    if not 0 <= real_speech_minutes <= 600:
+        raise UserError("--real-speech-minutes must be between 0 and 600")
     det = load_detector(run_or_model)
     run = det.model_path.parent
     noises = background_noises(Path(det.config.data), det.features.sample_rate, seed)
@@ -137,13 +152,19 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
     test_split = "holdout" if holdout else "test"
 
     cal = _stream_run(det, stream_clips(det.config, "val"), calibration_minutes, seed + 1, noises, every_ms)
-    cal_curve = det_curve(cal[0], cal[1], cal[2], cal[3], ignore, base)
+    match = match_after_ms(det.features.kind)
+    cal_curve = det_curve(cal[0], cal[1], cal[2], cal[3], ignore, base, match)
+    real_val_curve = real_curve = None
+    if real_speech_minutes > 0:
+        real_val_curve = _real_curve("val", real_speech_minutes / 3, seed + 3, det, noises, every_ms, ignore, base)
+        cal_curve = [{**r, "false_alarms_per_hour": max(r["false_alarms_per_hour"], v["false_alarms_per_hour"])}
+                     for r, v in zip(cal_curve, real_val_curve)]
     threshold = calibrate(cal_curve, target_fa_per_hour)
     tst = _stream_run(det, stream_clips(det.config, test_split), minutes, seed + 2, noises, every_ms)
-    test_curve = det_curve(tst[0], tst[1], tst[2], tst[3], ignore, base)
+    test_curve = det_curve(tst[0], tst[1], tst[2], tst[3], ignore, base, match)
     chosen = RecognizeConfig(**{**base.to_dict(), "threshold": threshold})
     dets = recognize(tst[0], tst[1], len(det.class_names), ignore, chosen)  # the reference rules, once
-    at_calibrated = score_detections([(d.time_ms, d.label, d.score) for d in dets], tst[2], tst[3])
+    at_calibrated = score_detections([(d.time_ms, d.label, d.score) for d in dets], tst[2], tst[3], match)
     oracle_thr = calibrate(test_curve, target_fa_per_hour)
     at_oracle = next(r for r in test_curve if r["threshold"] == oracle_thr)
     result = {
@@ -158,7 +179,10 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
         "calibration_curve": [{k: r[k] for k in ("threshold", "false_rejection_rate", "false_alarms_per_hour")}
                               for r in cal_curve],
     }
-    _plot_det(test_curve, cal_curve, threshold, run / "det_curve.png", det.config)
+    if real_speech_minutes > 0:
+        real_curve = _real_curve("heldout", real_speech_minutes, seed + 4, det, noises, every_ms, ignore, base)
+        result["real_speech"] = real_speech_summary(test_curve, real_curve, threshold, real_speech_minutes)
+    _plot_det(test_curve, cal_curve, threshold, run / "det_curve.png", det.config, real_curve)
     io.write_json(run / "streaming_eval.json", result)
     if store:
         config = read_config(run / "config.json")  # as it is now, not as it was when the stream began
@@ -167,7 +191,35 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
     return result
 
 
-def _plot_det(test_curve, cal_curve, threshold, path: Path, config: RunConfig) -> None:
+FRR_GOAL = 0.15  # the DET point reported beside the operating threshold: FA/h on real speech at FRR <= 15 %
+
+
+def _real_curve(role, minutes, seed, det, noises, every_ms, ignore, base) -> list[dict]:
+    from edgernn.data.real_speech import real_stream
+
+    rate = det.features.sample_rate
+    audio = real_stream(role, minutes, seed, rate, noises)
+    times, scores = model_results(det, audio, every_ms)
+    return det_curve(times, scores, [], len(audio) / rate / 3600, ignore, base)
+
+
+def real_speech_summary(test_curve: list[dict], real_curve: list[dict], threshold: int, minutes: float) -> dict:
+    """False alarms per hour on held-out real speech beside the test stream's FRR, at the operating
+    threshold and along the DET curve (FRR from the keyword stream, FA/h from real speech)."""
+    by_thr = {r["threshold"]: r for r in test_curve}
+    det = [{"threshold": r["threshold"], "false_rejection_rate": by_thr[r["threshold"]]["false_rejection_rate"],
+            "false_alarms_per_hour": r["false_alarms_per_hour"], "false_alarms": r["false_alarms"]} for r in real_curve]
+    at = next(r for r in det if r["threshold"] == threshold)
+    ok = [r for r in det if r["false_rejection_rate"] <= FRR_GOAL]
+    best = max(ok, key=lambda r: r["threshold"]) if ok else None  # fewest false alarms within the FRR goal
+    return {"minutes": minutes, "speakers": "held-out (edgernn.data.real_speech)",
+            "at_operating_threshold": at,
+            "at_frr_goal": ({**best, "frr_goal": FRR_GOAL, "note": "DET point: threshold read off the test curves"}
+                            if best else None),
+            "det_curve": det}
+
+
+def _plot_det(test_curve, cal_curve, threshold, path: Path, config: RunConfig, real_curve=None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -177,6 +229,9 @@ def _plot_det(test_curve, cal_curve, threshold, path: Path, config: RunConfig) -
     for curve, name in ((test_curve, "test stream"), (cal_curve, "calibration stream")):
         fa = [max(r["false_alarms_per_hour"], 0.1) for r in curve]
         ax.plot(fa, [r["false_rejection_rate"] * 100 for r in curve], label=name)
+    if real_curve is not None:
+        ax.plot([max(r["false_alarms_per_hour"], 0.1) for r in real_curve],
+                [r["false_rejection_rate"] * 100 for r in test_curve], label="FA/h on held-out real speech")
     r = next(r for r in test_curve if r["threshold"] == threshold)
     ax.plot([max(r["false_alarms_per_hour"], 0.1)], [r["false_rejection_rate"] * 100], "o",
             label=f"calibrated threshold {threshold}/255")

@@ -147,6 +147,10 @@ def read_audio(path: str | Path, rate: int) -> np.ndarray:
 
 def stream_features(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Every complete frame of ``x``: [frames, features] (the front end, frame by frame)."""
+    if cfg.kind == "embedding":
+        from edgernn.features.speech_embedding import stream_embeddings
+
+        return stream_embeddings(x)
     n = 0 if len(x) < cfg.window else 1 + (len(x) - cfg.window) // cfg.hop
     fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
     out = np.zeros((n, cfg.num_features), dtype=np.float32)

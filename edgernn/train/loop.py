@@ -102,7 +102,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           class_weights: bool = True, anomaly_model: str = D.ANOMALY_MODEL, overwrite: bool = False,
           progress: bool = True, callbacks=(), warmup_epochs: int | None = None, min_epochs: int | None = None,
           clipnorm: float | None = None, data_options: dict | None = None,
-          feature_arithmetic: str = D.FEATURE_ARITHMETIC,
+          feature_arithmetic: str = D.FEATURE_ARITHMETIC, features: str = D.TRAIN_FEATURES,
           keywords=None, holdout_engine: str | None = None, augment: bool | dict = True,
           lr_schedule: str | None = None, label_smoothing: float = D.LABEL_SMOOTHING,
           unknown_weight: float = D.UNKNOWN_WEIGHT, frame: int | str | None = None,
@@ -114,6 +114,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     ``data_options`` go to the dataset loader (e.g. anomaly ``window``, ``stride``, ``train_end``)
     and are written to ``config.json`` so every later step loads the data the same way.
     ``feature_arithmetic`` (kws): "fixed" trains on the integer front end of cores without an FPU.
+    ``features`` (kws): "mfcc" (the C front end's) or "embedding" (a pretrained speech-embedding model,
+    ``edgernn.features.speech_embedding``: a two-stage pipeline for hosts, no firmware).
     KWS only: ``keywords`` (default: the dataset's), ``holdout_engine`` (a synthesis engine kept
     out of train/val/test and reported on its own), ``augment`` (True: defaults, a dict: overrides,
     False: off; see ``edgernn.data.augment``), ``unknown_weight`` (loss weight of an _unknown_ clip
@@ -131,7 +133,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     make_recipe(1, **recipe_args)  # bad values fail before the data is read
     S.check_options(task, frame, normalize, augment_strength)
     out = io.check_out(out, "folder", overwrite=overwrite, replace=True, inputs=[data])
-    data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic),
+    data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic, features),
                         **_kws_data_options(task, data, keywords, holdout_engine, augment))
     ds = load_dataset(data, task=task, **data_options)
     if task != "anomaly" and ds.task == "anomaly":
@@ -279,16 +281,25 @@ def _baselines(config: RunConfig, ds) -> dict:
     return nn_baselines(ref, np.concatenate([p.y for p in parts]), test, ds.splits["test"].y)
 
 
-def _feature_options(task: str, arithmetic: str) -> dict:
-    """Loader options for a non-default feature arithmetic (JSON, stored in config.json)."""
+def _feature_options(task: str, arithmetic: str, kind: str = D.TRAIN_FEATURES) -> dict:
+    """Loader options for a non-default front end (JSON, stored in config.json)."""
     if arithmetic not in ("float", "fixed"):
         raise UserError(f"unknown feature arithmetic {arithmetic!r} (float or fixed)")
-    if arithmetic == "float":
+    if kind not in ("mfcc", "embedding"):
+        raise UserError(f"unknown features {kind!r} (mfcc or embedding)")
+    if arithmetic == "float" and kind == "mfcc":
         return {}
     if task != "kws":
-        raise UserError("--feature-arithmetic is for --task kws (audio features)")
-    from edgernn.features.config import FeatureConfig
+        raise UserError("--feature-arithmetic and --features are for --task kws (audio features)")
+    from edgernn.features.config import FeatureConfig, embedding_config
 
+    if kind == "embedding":
+        if arithmetic != "float":
+            raise UserError("--features embedding runs a float ONNX model: it has no --feature-arithmetic fixed")
+        from edgernn.wheels import wheel_path
+
+        wheel_path("openwakeword")  # a missing or wrong wheel fails before any data is read
+        return {"features": embedding_config().to_dict()}
     return {"features": FeatureConfig(arithmetic=arithmetic).to_dict()}
 def _kws_data_options(task, data, keywords, holdout_engine, augment) -> dict:
     """Loader options of a KWS folder, recorded in config.json so every later step loads the same."""

