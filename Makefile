@@ -9,7 +9,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # espeak-ng: KWS synthesis; arm toolchain + QEMU: firmware; openssh-server: Raspberry Pi target tests;
-# qemu-user: the emulated ARM64 Raspberry Pi userland (tools/arm64_userland.py, tests/test_rpi_arm64.py);
+# qemu-user: the emulated ARM64 Raspberry Pi userland (tools/arm64_userland.py, tests/targets/test_rpi_arm64.py);
 # openocd: `firmware flash` (its tests check the board scripts exist).
 # gcc-riscv64-unknown-elf + picolibc headers + qemu-system-misc (qemu-system-riscv32): the sifive_e RISC-V board.
 # flite, festival + voices: more KWS synthesis engines (data synth-kws, train --holdout-engine).
@@ -93,7 +93,7 @@ demo: setup
 	$(BIN)/python tools/show_metrics.py $(DEMO_RUNS)/gru64 $(DEMO_RUNS)/lstm64
 	@$(BIN)/python tools/timed.py --show $(DEMO_TIMES)
 
-# TESTS narrows the run, e.g. `make test TESTS=tests/test_sweep.py` (or `.ci/run TESTS=...`).
+# TESTS narrows the run, e.g. `make test TESTS=tests/studies/test_sweep.py` (or `.ci/run TESTS=...`).
 TESTS ?= tests
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(TESTS)

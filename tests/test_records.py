@@ -185,7 +185,7 @@ def test_metrics_records():
 
 def test_a_run_written_by_ffdc600_train_loads():
     """config.json exactly as ffdc600's `edgernn train --task classify` wrote it (only the data path shortened)."""
-    raw = json.loads((Path(__file__).parent / "data" / "ffdc600_classify_config.json").read_text())
+    raw = json.loads((Path(__file__).parent / "fixtures" / "ffdc600_classify_config.json").read_text())
     config = R.validate_config(raw)
     assert (config.task, config.arch, config.units, config.schema_version) == ("classify", "gru", 4, 2)
     assert config.to_json() == dict(raw, schema_version=2)

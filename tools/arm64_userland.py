@@ -23,7 +23,7 @@ Why `-cpu cortex-a72` (the Raspberry Pi 4's core): with qemu 7.2's default `max`
 LiteRT's XNNPACK delegate picks kernels whose results under the emulator differ from x86's (e.g.
 GRU-64 output row [-107, -111, -77, ...] instead of [-128, 7, -17, ...]); LiteRT's own kernels
 (optimized and reference) agree with x86 on either CPU, and so does XNNPACK with `cortex-a72`,
-`cortex-a53` or `max,sve=off`. tests/test_rpi_arm64.py checks the outputs byte for byte.
+`cortex-a53` or `max,sve=off`. tests/targets/test_rpi_arm64.py checks the outputs byte for byte.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
  * ERN_MVE is set; ern_gru_step_inline then runs ern_gru_step_mve instead of the scalar loop.
  *
  * All 3 x 2 projections first (to int8 on the stack, 6 n bytes), then the element-wise ops.
- * Same arithmetic as the scalar kernel, lane by lane, so the same bits (tests/test_firmware_m55.py):
+ * Same arithmetic as the scalar kernel, lane by lane, so the same bits (tests/targets/test_firmware_m55.py):
  *   ern_smmulr(a, m)            -> VRMULH.S32: round(a * m / 2^32), ties up, the same 64-bit product
  *   ern_requant_fast's >> e     -> VSHL by -e (arithmetic, truncating like >>)
  *   ern_clamp_s8                -> VMAX / VMIN

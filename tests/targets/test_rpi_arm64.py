@@ -15,7 +15,7 @@ import pytest
 
 from edgernn import api
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 USERLAND = Path(os.environ.get("EDGERNN_ARM64_USERLAND", Path.home() / ".cache" / "edgernn" / "arm64-userland"))
 FAST = {"warmup": 2, "runs": 10, "repeats": 1, "progress": False}
 
@@ -33,7 +33,7 @@ def arm64_python():
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    """Debian's sshd on a free loopback port with throwaway keys (as tests/test_bench.py uses)."""
+    """Debian's sshd on a free loopback port with throwaway keys (as tests/bench/test_bench.py uses)."""
     from edgernn.studies.loopback import loopback_sshd
 
     with loopback_sshd(tmp_path_factory.mktemp("sshd")) as options:

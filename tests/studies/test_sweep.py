@@ -18,7 +18,7 @@ from edgernn.cli import main
 from edgernn.errors import UserError
 from edgernn.studies import sweep as S
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------ planning and selection (no Ray)

@@ -14,7 +14,7 @@ from edgernn.export.codegen import generate_c, runtime_dir
 from edgernn.export.codegen import fixedpoint as P
 from edgernn.export.codegen.ops import lstm as L
 from tests.conftest import assert_c_matches_tflm
-from tests.test_codegen_ops import single_op_model
+from tests.export.codegen.test_codegen_ops import single_op_model
 
 
 def test_requant_fast_equals_tflite_requantization(tmp_path):

@@ -15,7 +15,7 @@ from edgernn.cli import main
 from edgernn import wheels as wheel_data
 from edgernn.errors import UserError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ import pytest
 
 from edgernn.studies import ray_auth
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_session_token_is_private_new_and_removed_after():

@@ -3,7 +3,7 @@
 import ast
 from pathlib import Path
 
-TARGETS = Path(__file__).resolve().parents[1] / "edgernn" / "targets"
+TARGETS = Path(__file__).resolve().parents[2] / "edgernn" / "targets"
 
 
 def module_imports() -> dict[str, set[str]]:

@@ -11,7 +11,7 @@ import pytest
 
 from edgernn.streaming.recognize import RecognizeConfig, detect
 
-APP = Path(__file__).resolve().parents[1] / "firmware" / "app"
+APP = Path(__file__).resolve().parents[2] / "firmware" / "app"
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
 
