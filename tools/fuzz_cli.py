@@ -13,7 +13,7 @@ sandbox may change outside the case's --out. tests/test_cli_fuzz.py runs a seede
 this script runs thousands and writes the counts to JSON.
 
 Left out: `data synth-kws` (a valid invocation synthesizes speech for minutes), `data real-speech` (--fetch
-downloads ~100 MB of Debian packages; a valid DATA is changed in place: tests/test_real_speech.py covers
+downloads ~100 MB of Debian packages; a valid DATA is changed in place: tests/data/test_real_speech.py covers
 its bad input); `firmware flash` always
 gets --dry-run (it would program a connected board).
 """

@@ -210,7 +210,7 @@ def _flite_phone_count(word: str) -> int:
     Every flite voice here reads the same CMU lexicon and letter-to-sound rules, and ``t2p`` runs
     exactly that front end without synthesizing audio: the counts equal those of ``flite -psdur``
     on the word alone for every voice and every word of the built-in vocabulary (checked by
-    tests/test_tts.py), at a fraction of the cost (saying each word once per voice and worker was
+    tests/data/test_tts.py), at a fraction of the cost (saying each word once per voice and worker was
     ~10% of the default data's synthesis CPU-seconds; docs/notes/2026-12-07-demo-speed.md).
     """
     exe = shutil.which("t2p")  # Debian's flite package installs it beside flite
@@ -268,7 +268,7 @@ class _FestivalChild:
     """One festival process per process (``festival --pipe``), started on first use and kept for
     every later speaker: starting festival cost ~0.2 CPU-seconds, as much as a speaker's words.
     Each speaker's script selects its voice and sets its rate first, so its audio is the bytes a
-    fresh festival gives (tests/test_tts.py). The child ends when this process closes its stdin."""
+    fresh festival gives (tests/data/test_tts.py). The child ends when this process closes its stdin."""
 
     proc: subprocess.Popen | None = None
     owner: int = 0
@@ -346,7 +346,7 @@ def _check_plain(engine: str, texts: list[str]) -> None:
 # JSON list of arguments a line on stdin, "ok" or "error: ..." a line back): starting Python and
 # importing piper and onnxruntime cost ~0.9 CPU-seconds, more than a speaker's words. Each request
 # seeds onnxruntime anew before piper loads the voice (a new session), so a speaker's audio is the
-# same bytes whichever requests came before it (tests/test_tts.py).
+# same bytes whichever requests came before it (tests/data/test_tts.py).
 _PIPER_MAIN = """import contextlib, json, runpy, sys
 import onnxruntime as ort
 _options = ort.SessionOptions

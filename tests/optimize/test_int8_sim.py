@@ -19,7 +19,7 @@ from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.train.run import load_config, load_data_for_run, prepare_inputs
 from tests.conftest import assert_c_matches_tflm
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
