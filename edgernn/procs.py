@@ -112,6 +112,15 @@ def worker_pool(processes: int, initializer=None, initargs=()) -> Iterator:
         yield pool
 
 
+def end_at_exit(obj, end, args=()) -> None:
+    """Call ``end(*args)`` when this process exits normally, a ``worker_pool`` worker included (where
+    ``atexit`` does not run: multiprocessing's finalizers do), while ``obj`` is alive. Engine children
+    kept for a whole run are ended and waited for this way."""
+    from multiprocessing import util
+
+    util.Finalize(obj, end, args=args, exitpriority=10)
+
+
 @contextlib.contextmanager
 def patched_environ(updates: dict[str, str], remove: tuple[str, ...] = ()) -> Iterator[None]:
     """``os.environ`` with ``remove`` unset and ``updates`` set inside the block; every name it touched

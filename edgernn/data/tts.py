@@ -34,7 +34,7 @@ import numpy as np
 
 from edgernn.data import tts_kokoro
 from edgernn.data.wav import decode_wav_bytes, resample
-from edgernn.procs import python_argv
+from edgernn.procs import end_at_exit, python_argv
 from edgernn.errors import UserError
 
 RATE = 16000
@@ -246,11 +246,9 @@ def _start_child(argv: list[str]) -> subprocess.Popen:
     """A persistent engine child reading requests on stdin. It is ended and waited for when this
     process exits normally (multiprocessing's finalizers: a synthesis worker's too), so its
     CPU-seconds count in this process's (``/usr/bin/time``, tools/timed.py) and none is left behind."""
-    from multiprocessing import util
-
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, errors="replace")
-    util.Finalize(proc, _end_child, args=(proc,), exitpriority=10)
+    end_at_exit(proc, _end_child, args=(proc,))
     return proc
 
 
