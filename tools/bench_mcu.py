@@ -107,6 +107,8 @@ def main() -> int:
                     help="a CMSIS-NN source tree at the pinned commit: also measure its kernels on the DSP boards")
     ap.add_argument("--cmsis-nn-any", action="store_true",
                     help="accept a CMSIS-NN tree other than the pinned commit (rows labelled unpinned)")
+    ap.add_argument("--cmsis-nn-same-flags", action="store_true",
+                    help="compile CMSIS-NN with our -ffreestanding -fno-builtin too (its memcpy word reads become calls)")
     args = ap.parse_args()
     tree = None
     if args.cmsis_nn is not None:
@@ -153,7 +155,7 @@ def main() -> int:
                              round(r["instructions_per_mac"], 2), r["flash_without_vectors_bytes"], r["ram_bytes"],
                              r["estimated_cycles_per_inference"], round(r["estimated_cycles_per_mac"], 2),
                              round(r["clock_hz"] / 1e6), round(r["estimated_latency_ms"], 2)])
-                if tree is not None and not reference and r["dsp_kernels"] and not r.get("mve_kernels"):
+                if tree is not None and not reference and (r["dsp_kernels"] or r.get("mve_kernels")):
                     rows.append(cmsis_nn_row(model, board, core, args, inputs, r, tree))
                 if not get_board(board).dsp:
                     break  # no DSP extension: the reference kernels are the only set
@@ -171,7 +173,8 @@ def cmsis_nn_row(model: Path, board: str, core: str, args, inputs, ours: dict, t
     from edgernn.targets import cmsis_nn
 
     try:
-        c = cmsis_nn.measure(model, board, args.cmsis_nn, args.vectors, data_inputs=inputs)
+        c = cmsis_nn.measure(model, board, args.cmsis_nn, args.vectors, data_inputs=inputs,
+                             same_flags=args.cmsis_nn_same_flags)
     except UserError as e:
         print(f"{board:12} CMSIS-NN not run: {e}")
         return None
