@@ -16,6 +16,13 @@ Boards: every Cortex-M core and the sifive_e RISC-V board (RV32IMAC, portable ke
 Models the C generator cannot compile yet are reported with the reason.
 With --json PATH the figures also go to a results record (tools/results_record.py), from which the
 documentation's results page is generated (docs/results/data/mcu.json is the one it shows).
+
+With --cmsis-nn DIR (a CMSIS-NN checkout at the pinned commit, edgernn/targets/cmsis_nn.py) each LSTM
+keyword model is also built on CMSIS-NN's kernels (arm_lstm_unidirectional_s8,
+arm_fully_connected_per_channel_s8, arm_softmax_s8) with the same flags, start-up and QEMU counting on
+the DSP boards, and a row per board prints beside ours with the ratio of instructions/MAC
+(CMSIS-NN / edgernn) and how many test vectors match TFLite Micro bit for bit. Another tree is
+refused unless --cmsis-nn-any (its rows are then labelled unpinned).
 """
 from __future__ import annotations
 
@@ -96,7 +103,23 @@ def main() -> int:
     ap.add_argument("--host-real", type=int, default=100, help="real test inputs for the host-build parity check")
     ap.add_argument("--json", type=Path, default=None,
                     help="also write the figures as a results record, e.g. docs/results/data/mcu.json")
+    ap.add_argument("--cmsis-nn", type=Path, default=None, metavar="DIR",
+                    help="a CMSIS-NN source tree at the pinned commit: also measure its kernels on the DSP boards")
+    ap.add_argument("--cmsis-nn-any", action="store_true",
+                    help="accept a CMSIS-NN tree other than the pinned commit (rows labelled unpinned)")
+    ap.add_argument("--cmsis-nn-same-flags", action="store_true",
+                    help="compile CMSIS-NN with our -ffreestanding -fno-builtin too (its memcpy word reads become calls)")
     args = ap.parse_args()
+    tree = None
+    if args.cmsis_nn is not None:
+        from edgernn.targets.cmsis_nn import check_tree
+        try:
+            tree = check_tree(args.cmsis_nn, args.cmsis_nn_any)
+        except UserError as e:
+            print(f"edgernn: error: {e}", file=sys.stderr)
+            return 2
+        print(f"CMSIS-NN tree {args.cmsis_nn}: {'pinned commit ' + tree['commit'][:8] if tree['pinned'] else 'UNPINNED'}"
+              f" (sources sha256 {tree['sha256'][:16]}...)")
     rows, notes, bases = [], [], {}
     for model in map(Path, args.models):
         if not model.is_file():
@@ -132,14 +155,40 @@ def main() -> int:
                              round(r["instructions_per_mac"], 2), r["flash_without_vectors_bytes"], r["ram_bytes"],
                              r["estimated_cycles_per_inference"], round(r["estimated_cycles_per_mac"], 2),
                              round(r["clock_hz"] / 1e6), round(r["estimated_latency_ms"], 2)])
+                if tree is not None and not reference and (r["dsp_kernels"] or r.get("mve_kernels")):
+                    rows.append(cmsis_nn_row(model, board, core, args, inputs, r, tree))
                 if not get_board(board).dsp:
                     break  # no DSP extension: the reference kernels are the only set
         print("* flash: text + rodata + data of the firmware, without the baked-in test vectors")
         for board, basis in bases.items():
             print(f"estimate basis, {board}: {basis}")
+    rows = [r for r in rows if r is not None]
     if args.json and rows:
         write_json(args, rows, notes, bases)
     return 0
+
+
+def cmsis_nn_row(model: Path, board: str, core: str, args, inputs, ours: dict, tree: dict) -> list | None:
+    """CMSIS-NN's kernels for the same model on the same board, printed beside our DSP row."""
+    from edgernn.targets import cmsis_nn
+
+    try:
+        c = cmsis_nn.measure(model, board, args.cmsis_nn, args.vectors, data_inputs=inputs,
+                             same_flags=args.cmsis_nn_same_flags)
+    except UserError as e:
+        print(f"{board:12} CMSIS-NN not run: {e}")
+        return None
+    ratio = c["instructions_per_mac"] / ours["instructions_per_mac"]
+    label = "CMSIS-NN" if tree["pinned"] else "CMSIS-NN?"
+    exact = f"{c['bit_exact_vectors']}/{c['vectors']}"
+    print(f"{board:12} {core:10} {label:9} {exact:9} {c['instructions_per_inference']:>15,} {c['instructions_per_mac']:>9.2f} "
+          f"{c['flash_without_vectors_bytes']:>8} {c['ram_bytes']:>6} {c['estimated_cycles_per_inference']:>11,} "
+          f"{c['estimated_cycles_per_mac']:>7.2f} {c['clock_hz'] / 1e6:>4.0f} {c['estimated_latency_ms']:>8.2f}"
+          f"  = {ratio:.2f}x ours (instructions/MAC); largest output difference from TFLite Micro {c['max_abs_diff']}")
+    return [model.parent.name, f"{board} ({core})", f"CMSIS-NN {tree['commit'][:8]}", exact,
+            c["instructions_per_inference"], round(c["instructions_per_mac"], 2), c["flash_without_vectors_bytes"],
+            c["ram_bytes"], c["estimated_cycles_per_inference"], round(c["estimated_cycles_per_mac"], 2),
+            round(c["clock_hz"] / 1e6), round(c["estimated_latency_ms"], 2)]
 
 
 def write_json(args, rows: list, notes: list, bases: dict) -> None:
