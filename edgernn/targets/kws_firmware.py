@@ -48,6 +48,15 @@ def uses_fixed_point(arithmetic: str, board, cfg) -> bool:
     return arithmetic == "fixed"
 
 
+def cortex_m_board(board: str):
+    """The board, if the kws app is built for it: the C front end's build recipe and start-up are
+    Cortex-M only (RISC-V boards take the bench app)."""
+    b = get_board(board)
+    if b.arch != "arm":
+        raise UserError(f"the kws app runs on the Cortex-M boards; {board} takes the bench app")
+    return b
+
+
 def kws_config_header(setup, every: int, print_results: bool, print_features: bool) -> str:
     from edgernn.streaming.device_mirror import IGNORED_CLASSES
 
@@ -90,7 +99,7 @@ def build_kws_firmware(run: str | Path, board: str = D.BOARD, wav: str | Path | 
     from edgernn.export.frontend_c import frontend_header
     from edgernn.streaming.device_mirror import every_frames, load_setup, model_io, read_pcm16
 
-    b = get_board(board)
+    b = cortex_m_board(board)
     setup = load_setup(run)
     every = every_frames(every_ms, setup.features)
     fixed = uses_fixed_point(arithmetic, b, setup.features)
@@ -229,7 +238,7 @@ def measure_kws(run: str | Path, board: str = D.BOARD, wav: str | Path | None = 
     reference detections)."""
     from edgernn.streaming.device_mirror import load_setup, read_pcm16, run_stream
 
-    b, setup = get_board(board), load_setup(run)
+    b, setup = cortex_m_board(board), load_setup(run)
     if pcm is None:
         if wav is None:
             raise UserError("measuring the kws app needs audio (--wav)")

@@ -76,9 +76,6 @@ def build_firmware(model: str | Path, board: str = D.BOARD, out: str | Path | No
     if app == "kws":
         from edgernn.targets.kws_firmware import build_kws_firmware
 
-        if get_board(board).arch != "arm":
-            raise UserError(f"the kws app runs on the Cortex-M boards; {board} takes the bench app")
-
         return build_kws_firmware(model, board, wav=wav, out=out, every_ms=every_ms, arithmetic=arithmetic,
                                   audio=audio)
 

@@ -2,6 +2,7 @@
 sifive_e RISC-V board end to end."""
 import re
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -150,8 +151,13 @@ def test_riscv_board_from_the_cli(gru_int8, tmp_path):
 
 
 def test_riscv_board_refuses_the_kws_app(gru_int8, tmp_path):
+    from edgernn.targets.kws_firmware import measure_kws
+
     with pytest.raises(UserError, match="Cortex-M boards"):
         api.firmware_build(gru_int8, board="sifive_e", app="kws", out=tmp_path / "k")
+    # measuring (tools/bench_kws_device.py) refuses before reading the run, not with a compiler error
+    with pytest.raises(UserError, match="Cortex-M boards"):
+        measure_kws(tmp_path / "no-run", "sifive_e", pcm=np.zeros(16000, np.int16))
 
 
 def test_riscv_board_has_no_flashing_recipe(tmp_path):
