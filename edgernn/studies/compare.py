@@ -285,6 +285,7 @@ def compare(data, task: str = D.STUDY_TASK, budget: str = D.COMPARE_BUDGET, unit
                                   for m in models if m.get("failed")],
                   "prune_sparsities": sparsities, "prune_epochs": prune_epochs,
                   "quantization_pruning_claim": S.drop_claim(models, sparsities),
+                  "int8_drops": S.int8_drops(models, names),
                   "models": [{k: v for k, v in m.items() if k != "history"} for m in models], "seq_len_study": seq,
                   "user_data_seq_len_study": user_seq, "user_data_steps": ds.input_shape[0],
                   "seconds": round(time.perf_counter() - start, 1)}
@@ -301,6 +302,7 @@ def rewrite_report(folder) -> Path:
     r = io.read_json(folder / "comparison.json")
     r["recommendation"] = S.recommend(r["models"], r["summary"], r["cells"])
     r["quantization_pruning_claim"] = S.drop_claim(r["models"], r.get("prune_sparsities", []))
+    r["int8_drops"] = S.int8_drops(r["models"], r["cells"])
     io.write_json(folder / "comparison.json", r)
     io.atomic_write_text(folder / "report.md", _markdown(r))
     return folder
@@ -496,7 +498,7 @@ def _markdown(r: dict) -> str:
              f"mean ± std over the successful runs. Whole comparison: {r['seconds'] / 60:.1f} minutes.", "",
              "| | " + " | ".join(c.upper() for c in cells) + " |", "|---" * (len(cells) + 1) + "|",
              *["| " + " | ".join(x) + " |" for x in rows], ""]
-    lines += _failed_section(r) + _pairs_section(r)
+    lines += _failed_section(r) + _pairs_section(r) + _int8_drop_section(r)
     if errors:
         lines += ["Not measured:", *[f"- {e}" for e in errors], ""]
     lines += ["![trade-offs](accuracy_tradeoffs.png)", "", "![training curves](training_curves.png)", ""]
@@ -543,6 +545,28 @@ def _pairs_section(r: dict) -> list[str]:
         iv = "n/a" if not p["interval"] else f"[{p['interval'][0]:+.2f}, {p['interval'][1]:+.2f}]"
         lines.append(f"| {a} - {b} | {p['n']} | {diffs} | {med} | {iv} | "
                      f"{words[p['verdict']].format(a=a, b=b, n=p.get('seeds_needed'))} |")
+    return lines + [""]
+
+
+def _int8_drop_section(r: dict) -> list[str]:
+    """Which cell takes int8 better: per-cell drops and the paired per-seed differences of the drops."""
+    drops = r.get("int8_drops") or S.int8_drops(r["models"], r["cells"])
+    cells = [c for c in r["cells"] if drops["cells"].get(c, {}).get("n")]
+    if not cells:
+        return []
+    iv = lambda v: "n/a" if not v else f"[{v[0]:+.2f}, {v[1]:+.2f}]"  # noqa: E731
+    lines = [f"## int8 drop per cell (float accuracy - int8 accuracy on TFLite Micro, points; median and "
+             f"{100 * S.CONFIDENCE:.0f}% bootstrap interval of the median)", "",
+             "| cell | seeds | drops | median | interval |", "|---|---|---|---|---|",
+             *[f"| {c.upper()} | {drops['cells'][c]['n']} | {', '.join(f'{d:+.2f}' for d in drops['cells'][c]['drops'])} "
+               f"| {drops['cells'][c]['median']:+.2f} | {iv(drops['cells'][c]['interval'])} |" for c in cells], "",
+             "| pair (drop - drop, paired by seed) | seeds | differences | median | interval | verdict |",
+             "|---|---|---|---|---|---|"]
+    for p in drops["pairs"].values():
+        med = "n/a" if p["median"] is None else f"{p['median']:+.2f}"
+        diffs = ", ".join(f"{d:+.2f}" for d in p.get("differences", []))
+        lines.append(f"| {p['first'].upper()} - {p['second'].upper()} | {p['n']} | {diffs} | {med} | "
+                     f"{iv(p['interval'])} | {S.int8_drop_word(p)} |")
     return lines + [""]
 
 

@@ -264,6 +264,35 @@ def drop_claim(models: list[dict], sparsities: list[float]) -> dict:
     return {"verdict": verdict, "tests": verdicts, "text": f"{head}: " + "; ".join(parts) + "."}
 
 
+def _int8_drop(m: dict) -> float | None:
+    return None if m.get("int8") is None else m["float"] - m["int8"]
+
+
+def int8_drops(models: list[dict], cells) -> dict:
+    """Which cell takes int8 better on this data: per cell, the float -> int8 drop of every seed (points)
+    with the median and its bootstrap interval; per pair of cells, the paired per-seed difference of
+    their drops (first's drop - second's drop: negative when the first cell loses less) with the same
+    verdict rules as accuracy ("first" here means the first cell drops clearly MORE)."""
+    per_cell = {}
+    for c in cells:
+        d = [100.0 * _int8_drop(m) for m in succeeded(models) if m["arch"] == c and _int8_drop(m) is not None]
+        per_cell[c] = {"n": len(d), "drops": d, "median": float(np.median(d)) if d else None,
+                       "interval": list(bootstrap_median_interval(d)) if d else None}
+    pairs = {}
+    for i, a in enumerate(cells):
+        for b in cells[i + 1:]:
+            seeds, d = paired_differences(models, a, b, _int8_drop)
+            pairs[f"{a}-{b}"] = dict(compare_pair(d), first=a, second=b, seeds=seeds)
+    return {"cells": per_cell, "pairs": pairs}
+
+
+def int8_drop_word(pair: dict) -> str:
+    """The verdict of an ``int8_drops`` pair in words."""
+    a, b = pair["first"].upper(), pair["second"].upper()
+    return {"first": f"{b} takes int8 clearly better", "second": f"{a} takes int8 clearly better",
+            "tie": "equivalent", "unclear": f"within seed noise ({pair.get('seeds_needed')} seeds needed)"}[pair["verdict"]]
+
+
 def _claim_word(verdict: str) -> str:
     return {"first": "GRU drops clearly less", "second": "LSTM drops clearly less", "tie": "equivalent",
             "unclear": "within seed noise"}[verdict]

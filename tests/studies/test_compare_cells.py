@@ -133,6 +133,29 @@ def test_drop_claim():
     assert claim["verdict"] == "not supported" and "does not support" in claim["text"]
 
 
+def test_int8_drops_per_cell_and_pairs():
+    """compare's answer to "which cell takes int8 better": per-cell drops and paired differences."""
+    from edgernn.studies.compare import _int8_drop_section
+
+    models = [run("gru", s, 0.9, drop=d) for s, d in enumerate([2.0, 2.5, 2.2])]
+    models += [run("lstm", s, 0.9, drop=d) for s, d in enumerate([0.3, 0.2, 0.4])]
+    models += [run("rnn", s, 0.9, drop=d) for s, d in enumerate([2.1, 2.4, 2.3])]
+    for m in models:
+        m["failed"] = None
+    drops = S.int8_drops(models, ["gru", "lstm", "rnn"])
+    assert drops["cells"]["gru"]["n"] == 3 and abs(drops["cells"]["gru"]["median"] - 2.2) < 1e-9
+    assert drops["pairs"]["gru-lstm"]["verdict"] == "first"  # the GRU drops clearly more
+    assert S.int8_drop_word(drops["pairs"]["gru-lstm"]) == "LSTM takes int8 clearly better"
+    assert drops["pairs"]["gru-rnn"]["verdict"] == "tie"
+    assert drops["pairs"]["lstm-rnn"]["verdict"] == "second"
+    text = "\n".join(_int8_drop_section({"cells": ["gru", "lstm", "rnn"], "int8_drops": drops, "models": models}))
+    assert "| GRU - LSTM | 3 |" in text and "LSTM takes int8 clearly better" in text and "| RNN | 3 |" in text
+    # a cell without int8 figures (quantization failed) is left out of the table, not shown as zero
+    no_int8 = [dict(m, int8=None) if m["arch"] == "rnn" else m for m in models]
+    assert S.int8_drops(no_int8, ["gru", "lstm", "rnn"])["cells"]["rnn"]["n"] == 0
+    assert "| RNN |" not in "\n".join(_int8_drop_section({"cells": ["gru", "lstm", "rnn"], "models": no_int8}))
+
+
 def test_cells_budgets_and_options():
     assert parse_cells("gru, LSTM,rnn") == ["gru", "lstm", "rnn"]
     assert parse_sparsities("0.9,0.5") == [0.5, 0.9] and parse_sparsities(None) == []
