@@ -211,7 +211,7 @@ def build(model: Path, board: str, tree: Path, out: Path, inputs: np.ndarray, ex
     io.atomic_write_text(out / "model.h", header)
     io.atomic_write_text(out / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(out / "link.ld", linker_script(b))
-    app = ["boards/startup.c", "boards/timing.c", "boards/text.c", "app/main.c"]
+    app = ["boards/startup.c", "boards/timing.c", "boards/text.c", "boards/board_common.c", "app/main.c"]
     for f in [*app, "boards/board.h", "boards/timing.h", "boards/text.h"]:
         io.atomic_write_bytes(out / Path(f).name, (firmware_dir() / f).read_bytes())
     # the flags of mcu._build_in (our bench rows), plus CMSIS-NN's include folder

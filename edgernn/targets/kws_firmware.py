@@ -20,7 +20,7 @@ from edgernn.targets import qemu, toolchain
 from edgernn.targets.boards import get_board, linker_script
 
 FIRMWARE = firmware_dir()
-APP_SOURCES = ("boards/startup.c", "boards/timing.c", "boards/text.c", "app/kws.c", "app/kws_recognize.c", "features/ern_frontend.c")
+APP_SOURCES = ("boards/startup.c", "boards/timing.c", "boards/text.c", "boards/board_common.c", "app/kws.c", "app/kws_recognize.c", "features/ern_frontend.c")
 AUDIO_SOURCES = {"flash": ("app/kws_audio_flash.c",), "serial": ("app/kws_audio_serial.c", "boards/uart.c")}
 APP_HEADERS = ("app/kws_recognize.h", "app/kws_audio.h", "features/ern_frontend.h", "boards/board.h",
                "boards/timing.h", "boards/text.h")

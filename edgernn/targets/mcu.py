@@ -150,7 +150,7 @@ def _build_in(build: Path, model: Path, b, board: str, app: str, reference: bool
     io.atomic_write_text(build / "vectors.h", _vectors_header(inputs, expected))
     io.atomic_write_text(build / "link.ld", linker_script(b))
     start = "boards/riscv/" if b.arch == "riscv" else "boards/"  # start-up and timing per architecture
-    board_files = [f"{start}startup.c", f"{start}timing.c", "boards/text.c"] + (["boards/uart.c"] if app == "serial" else [])
+    board_files = [f"{start}startup.c", f"{start}timing.c", "boards/text.c", "boards/board_common.c"] + (["boards/uart.c"] if app == "serial" else [])
     sources = board_files + [f"app/{'main' if app == 'bench' else 'serial'}.c"]
     from edgernn.export.codegen.sources import firmware_dir
 

@@ -3,10 +3,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "board.h"
+
 extern uint32_t _data_load, _data_start, _data_end, _bss_start, _bss_end, _stack_bottom, _stack_top;
 extern int main(void);
-
-#define STACK_PAINT 0xC0FFEE11u
 
 /* ---- semihosting (bkpt 0xAB): output and exit with a status ---- */
 static int semihost(int op, const void *arg) {
@@ -24,32 +24,7 @@ void ern_exit(int code) {
     for (;;) {}
 }
 
-/* ---- freestanding helpers the compiler may call ---- */
-void *memcpy(void *dst, const void *src, size_t n) {
-    uint8_t *d = dst;
-    const uint8_t *s = src;
-    if ((((uintptr_t)d | (uintptr_t)s) & 3) == 0) { /* both word aligned: copy words */
-        for (; n >= 4; n -= 4, d += 4, s += 4) *(uint32_t *)d = *(const uint32_t *)s;
-    }
-    while (n--) *d++ = *s++;
-    return dst;
-}
-
-void *memset(void *dst, int v, size_t n) {
-    uint8_t *d = dst;
-    while (n--) *d++ = (uint8_t)v;
-    return dst;
-}
-
-/* Bytes of stack never written since reset (the paint is intact). */
-uint32_t ern_stack_unused(void) {
-    const uint32_t *p = &_stack_bottom;
-    while (p < &_stack_top && *p == STACK_PAINT) ++p;
-    return (uint32_t)((const uint8_t *)p - (const uint8_t *)&_stack_bottom);
-}
-
-uint32_t ern_stack_size(void) { return (uint32_t)((uint8_t *)&_stack_top - (uint8_t *)&_stack_bottom); }
-
+/* ---- reset (memcpy, memset and the stack measurement: board_common.c) ---- */
 void reset_handler(void) {
 #if defined(__ARM_FEATURE_MVE) || (defined(__ARM_FP) && !defined(__SOFTFP__))
     /* Coprocessors 10 and 11 (FPU, Helium) on: their first instruction faults otherwise. */
@@ -62,7 +37,7 @@ void reset_handler(void) {
     /* Paint the stack below the current frame so the high-water mark can be measured. */
     uint32_t *sp;
     __asm__ volatile("mov %0, sp" : "=r"(sp));
-    for (uint32_t *p = &_stack_bottom; p < sp - 16; ++p) *p = STACK_PAINT;
+    for (uint32_t *p = &_stack_bottom; p < sp - 16; ++p) *p = ERN_STACK_PAINT;
     ern_exit(main());
 }
 

@@ -5,11 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "board.h"
+
 extern uint32_t _data_load, _data_start, _data_end, _bss_start, _bss_end, _stack_bottom, _stack_top;
 extern int main(void);
 void reset_handler(void);
-
-#define STACK_PAINT 0xC0FFEE11u
 
 /* ---- semihosting: the RISC-V semihosting sequence (slli/ebreak/srai, uncompressed, in one page) ---- */
 static int semihost(int op, const void *arg) {
@@ -28,30 +28,6 @@ void ern_exit(int code) {
     semihost(0x20, block);                                /* SYS_EXIT_EXTENDED */
     for (;;) {}
 }
-
-void *memcpy(void *dst, const void *src, size_t n) {
-    uint8_t *d = dst;
-    const uint8_t *s = src;
-    if ((((uintptr_t)d | (uintptr_t)s) & 3) == 0) {
-        for (; n >= 4; n -= 4, d += 4, s += 4) *(uint32_t *)d = *(const uint32_t *)s;
-    }
-    while (n--) *d++ = *s++;
-    return dst;
-}
-
-void *memset(void *dst, int v, size_t n) {
-    uint8_t *d = dst;
-    while (n--) *d++ = (uint8_t)v;
-    return dst;
-}
-
-uint32_t ern_stack_unused(void) {
-    const uint32_t *p = &_stack_bottom;
-    while (p < &_stack_top && *p == STACK_PAINT) ++p;
-    return (uint32_t)((const uint8_t *)p - (const uint8_t *)&_stack_bottom);
-}
-
-uint32_t ern_stack_size(void) { return (uint32_t)((uint8_t *)&_stack_top - (uint8_t *)&_stack_bottom); }
 
 /* Any trap (illegal instruction, misaligned or faulting access) ends the run with a fault line. */
 __attribute__((aligned(4))) static void trap_handler(void) {
@@ -73,6 +49,6 @@ void reset_handler(void) {
     for (dst = &_bss_start; dst < &_bss_end;) *dst++ = 0;
     uint32_t *sp;
     __asm__ volatile("mv %0, sp" : "=r"(sp));
-    for (uint32_t *p = &_stack_bottom; p < sp - 16; ++p) *p = STACK_PAINT;
+    for (uint32_t *p = &_stack_bottom; p < sp - 16; ++p) *p = ERN_STACK_PAINT;
     ern_exit(main());
 }
