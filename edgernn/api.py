@@ -280,18 +280,17 @@ def firmware_stream_kws(elf, wav, board=D.BOARD, port=None, baud=D.BAUD, timeout
                        foreign=False):
     """Stream ``wav`` to the serial-audio kws app: on ``port`` (a real board) or ``elf`` in QEMU; returns
     its results and detections."""
-    import json
     from pathlib import Path
 
     from edgernn.streaming.device_mirror import read_pcm16
-    from edgernn.targets.kws_firmware import run_kws_serial_qemu, stream_kws_serial
+    from edgernn.targets.kws_firmware import recorded_run, run_kws_serial_qemu, stream_kws_serial
 
     rate = 16000
-    record = Path(elf).parent / "firmware-kws-serial.json" if elf else None
-    if record is not None and record.is_file():  # the run's rate, not an assumed one
+    run = recorded_run(elf, serial_only=True) if elf else None
+    if run is not None:  # the run's rate, not an assumed one
         from edgernn.streaming.device_mirror import load_setup
 
-        rate = load_setup(json.loads(record.read_text())["run"]).features.sample_rate
+        rate = load_setup(run).features.sample_rate
     pcm = read_pcm16(wav, rate)
     if port is not None:
         return stream_kws_serial(port, pcm, baud=baud, timeout=timeout)

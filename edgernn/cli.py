@@ -873,15 +873,14 @@ def firmware_stream(elf, wav, board, port, baud, timeout, foreign):
 
 
 def _print_kws_run(r: dict, elf: Path, board: str) -> None:
-    import json
-
     from edgernn.records import read_config
+    from edgernn.targets.kws_firmware import recorded_run
 
+    run = recorded_run(elf)  # label names from the run the ELF was built for
     names = None
-    records = [Path(elf).parent / f"firmware-kws{s}.json" for s in ("", "-serial")]
-    for record in [rec for rec in records if rec.is_file()][:1]:  # label names from the run the ELF was built for
-        with contextlib.suppress(Exception):
-            names = read_config(Path(json.loads(record.read_text())["run"], "config.json")).class_names
+    if run is not None:
+        with contextlib.suppress(UserError):
+            names = read_config(run / "config.json").class_names
     _print_table({"title": f"keyword detections ({elf}, {board})", "columns": ["time ms", "label", "score"],
                   "rows": [[t, names[k] if names and k < len(names) else k, s] for t, k, s in r["detection_list"]]})
     rows = [[k, r[k]] for k in ("samples", "frames", "results", "detections", "fe_ticks", "model_ticks", "stack_used")]

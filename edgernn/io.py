@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from edgernn.errors import UserError
+from edgernn.json_text import JsonRefusal, parse_json_bytes
 from edgernn.model_gate import gate_keras_zip
 
 
@@ -82,13 +83,9 @@ def read_json(path: str | os.PathLike) -> Any:
         raise UserError(f"{path}: file not found")
     data = read_user_file(path, "JSON file", MAX_JSON_BYTES)
     try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not valid JSON (not UTF-8 text)") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    except RecursionError:
-        raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
+        return parse_json_bytes(data)
+    except JsonRefusal as e:
+        raise UserError(f"{path}: not valid JSON (the file {e.reason})") from None
 
 
 # Files a run folder owns: what `train` (and `prune`) write there. Later steps add artifacts beside them

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgernn.errors import UserError
+from edgernn.json_text import MAX_DEPTH, JsonRefusal, parse_json_bytes
 
 # --- the archive ----------------------------------------------------------------------------------
 # The members tf_keras writes for a model without assets, each with the most it may unpack to.
@@ -31,7 +32,6 @@ REQUIRED_MEMBERS = ("config.json", "model.weights.h5")
 MAX_MEMBERS = 16               # a few more than the three allowed, so the message can name the extra ones
 MAX_COMPRESSION_RATIO = 100    # real weights and JSON compress far less; a bomb compresses ~1000:1
 RATIO_FREE_BYTES = 64 * 1024   # tiny members may compress well (an all-zeros bias) without being a bomb
-MAX_DEPTH = 32                 # JSON nesting: an edgernn model's config is 8 deep
 
 # --- what edgernn builds (edgernn.models): the only classes a config may name ---------------------
 Check = Callable[[Any, str], None]
@@ -353,35 +353,10 @@ def _check_member_size(path: Path, info: zipfile.ZipInfo) -> None:
 
 
 def _parse_json(path: Path, name: str, body: bytes) -> Any:
-    def no_constants(c: str) -> None:  # NaN and Infinity are not JSON, and no config needs them
-        raise GateRefusal(f"{path}: {name} holds {c}, which is not valid JSON")
-
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=no_constants)
-    except UnicodeDecodeError:
-        raise GateRefusal(f"{path}: {name} is not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        raise GateRefusal(f"{path}: {name} is not valid JSON ({e.msg} at line {e.lineno})") from None
-    except RecursionError:
-        raise GateRefusal(f"{path}: {name} is nested too deeply") from None
-    except ValueError as e:  # an integer too long to convert
-        raise GateRefusal(f"{path}: {name} is not valid JSON ({str(e)[:80]})") from None
-    if _depth(value) > MAX_DEPTH:
-        raise GateRefusal(f"{path}: {name} is nested more than {MAX_DEPTH} levels deep")
-    return value
-
-
-def _depth(v: Any) -> int:
-    """Nesting depth, iteratively (a hostile file must not exhaust the stack here either)."""
-    deepest, stack = 0, [(v, 1)]
-    while stack:
-        node, d = stack.pop()
-        deepest = max(deepest, d)
-        if d > MAX_DEPTH:
-            break
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((c, d + 1) for c in children)
-    return deepest
+        return parse_json_bytes(body, allow_constants=False, max_depth=MAX_DEPTH)
+    except JsonRefusal as e:
+        raise GateRefusal(f"{path}: {name} {e.reason}") from None
 
 
 def _check_metadata(path: Path, body: bytes) -> dict:

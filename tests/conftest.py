@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -91,3 +93,16 @@ def tiny_runs(tiny_data, tmp_path_factory):
     return {arch: api.train(task="classify", arch=arch, units=8, data=tiny_data, out=root / arch, epochs=20,
                             batch_size=16, lr=1e-2, progress=False)
             for arch in ("gru", "lstm")}
+
+
+@pytest.fixture(scope="module")  # bench, hardening and outputs tests use it
+def sshd(tmp_path_factory):
+    """Debian's sshd on a free loopback port, throwaway host and user keys; yields connection options."""
+    from edgernn.studies.loopback import loopback_sshd
+
+    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not os.path.exists(sshd_bin) or not shutil.which("ssh"):
+        pytest.fail("openssh-server/openssh-client missing: `make test` installs them")
+    with loopback_sshd(tmp_path_factory.mktemp("sshd"), remote_dir_name="remote work dir") as options:
+        # the venv's python: has numpy, ai-edge-litert, onnxruntime
+        yield dict(options, remote_python=sys.executable)

@@ -22,7 +22,6 @@ from click.testing import CliRunner
 from edgernn import api
 from edgernn.cli import main
 from edgernn.errors import UserError
-from test_bench import sshd  # noqa: F401  (the real local OpenSSH server fixture)
 
 FAST = dict(warmup=1, runs=3, repeats=1, progress=False)
 

@@ -17,7 +17,6 @@ from click.testing import CliRunner
 from edgernn import api, io
 from edgernn.cli import main
 from edgernn.errors import UserError
-from test_bench import sshd  # noqa: F401  (the real local OpenSSH server fixture)
 
 
 def _cli(*args):

@@ -12,11 +12,11 @@ Only the serial app runs stand-alone: the bench app reports over semihosting, wh
 """
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
+from edgernn import io
 from edgernn.errors import UserError
 from edgernn.procs import tied_to_parent
 from edgernn.targets.boards import get_board
@@ -34,8 +34,12 @@ NO_PROBE = ("open failed", "unable to find a matching cmsis-dap device", "no con
 def build_record(elf: Path) -> dict | None:
     """What `firmware build` recorded about this ELF (board, app), if it was built here."""
     for f in sorted(elf.parent.glob("firmware-*.json")):
-        record = json.loads(f.read_text())
-        if Path(record.get("elf", "")).resolve() == elf.resolve():
+        try:  # a user's folder: a damaged or foreign record is not ours, so it is skipped, never a traceback
+            record = io.read_json(f)
+        except UserError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("elf"), str) and \
+                Path(record["elf"]).resolve() == elf.resolve():
             return record
     return None
 

@@ -168,6 +168,24 @@ def build_kws_firmware(run: str | Path, board: str = D.BOARD, wav: str | Path | 
     return elf
 
 
+def recorded_run(elf: str | Path, serial_only: bool = False) -> Path | None:
+    """The run folder the kws app at ``elf`` was built from, as `firmware build` recorded it beside the ELF,
+    or None. The record is a user file like any other: read bounded, and anything but a dict naming a run
+    folder with a config.json is ignored (a label lookup must not turn a damaged record into a traceback)."""
+    names = ("firmware-kws-serial.json",) if serial_only else ("firmware-kws.json", "firmware-kws-serial.json")
+    for name in names:
+        record = Path(elf).parent / name
+        if not record.is_file():
+            continue
+        try:
+            run = io.read_json(record).get("run")
+        except (UserError, AttributeError):
+            continue
+        if isinstance(run, str) and 0 < len(run) < 4096 and (Path(run) / "config.json").is_file():
+            return Path(run)
+    return None
+
+
 def parse_kws_output(text: str, returncode: int) -> dict:
     """Strict parse of the kws app's lines; anything malformed is an error."""
     results, features, detections, summary, timing = [], {}, [], None, None

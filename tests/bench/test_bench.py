@@ -1,7 +1,6 @@
 """bench (cpu and rpi over a real local sshd) and report."""
 import json
 import os
-import shutil
 import socket
 import sys
 import time
@@ -104,19 +103,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    """Debian's sshd on a free loopback port, throwaway host and user keys; yields connection options."""
-    from edgernn.studies.loopback import loopback_sshd
-
-    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
-    if not os.path.exists(sshd_bin) or not shutil.which("ssh"):
-        pytest.fail("openssh-server/openssh-client missing: `make test` installs them")
-    with loopback_sshd(tmp_path_factory.mktemp("sshd"), remote_dir_name="remote work dir") as options:
-        # the venv's python: has numpy, ai-edge-litert, onnxruntime
-        yield dict(options, remote_python=sys.executable)
 
 
 def test_rpi_over_ssh_has_the_cpu_schema(artifacts, sshd, tmp_path):

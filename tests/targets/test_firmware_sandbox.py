@@ -148,3 +148,32 @@ def test_firmware_build_records_the_elf_it_made(tiny_runs, tmp_path):
     record = json.loads(qemu.record_path(elf).read_text())
     assert record["elf"] == elf.name and qemu.built_by_edgernn(elf, elf.read_bytes())
     assert api.firmware_run(elf)["vectors"] == 1  # trusted: semihosting output and exit status as before
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"{\"run\": 5}", b"\xff", b"[" * 100_000, b"{\"run\": \"/nonexistent\"}"])
+def test_damaged_firmware_records_are_ignored_not_a_traceback(tmp_path, body):
+    """The records beside an ELF are user files: a damaged one names no run and no build."""
+    from edgernn.targets.flash import build_record
+    from edgernn.targets.kws_firmware import recorded_run
+
+    elf = tmp_path / "kws.elf"
+    elf.write_bytes(b"\x7fELF")
+    for name in ("firmware-kws.json", "firmware-kws-serial.json"):
+        (tmp_path / name).write_bytes(body)
+    assert recorded_run(elf) is None
+    assert build_record(elf) is None
+
+
+def test_a_firmware_record_names_its_run(tmp_path):
+    from edgernn.targets.flash import build_record
+    from edgernn.targets.kws_firmware import recorded_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    elf = tmp_path / "kws.elf"
+    elf.write_bytes(b"\x7fELF")
+    (tmp_path / "firmware-kws-serial.json").write_text(json.dumps({"run": str(run), "elf": str(elf)}))
+    assert recorded_run(elf) == run
+    assert recorded_run(elf, serial_only=True) == run
+    assert build_record(elf)["run"] == str(run)
