@@ -42,6 +42,40 @@ def pack_row_blocks(w: np.ndarray) -> np.ndarray:
     return padded.reshape(-1)
 
 
+def pack_pairs(w: np.ndarray) -> np.ndarray:
+    """The DSP kernels' paired-row layout (ERN_PAIR_ROWS, docs/design/paired-rows.md): blocks of 4 rows, in each
+    rows (0, 1) and (2, 3) as pairs (P, Q) sharing halfwords 256 P[c] + Q[c] (little-endian: byte Q[c], then
+    P[c] - [Q[c] < 0]); columns padded to even, in groups of 4 (pair 0 columns 0-1, pair 0 columns 2-3, pair 1
+    columns 0-1, pair 1 columns 2-3), then a half group of the last 2 columns if their number of pairs is odd.
+    The caller checks the halfwords fit int16 (fixedpoint.pair_rows_fit)."""
+    rows, cols = w.shape
+    c2 = cols + (cols & 1)
+    padded = np.zeros((pad4(rows), c2), np.int64)
+    padded[:rows, :cols] = w
+    blocks = padded.reshape(-1, 2, 2, c2)                    # block, pair, (P, Q), column
+    half = 256 * blocks[:, :, 0, :] + blocks[:, :, 1, :]     # block, pair, column
+    nb, groups = half.shape[0], c2 // 4
+    full = half[:, :, :4 * groups].reshape(nb, 2, groups, 2, 2).transpose(0, 2, 1, 3, 4).reshape(nb, -1)
+    tail = half[:, :, 4 * groups:].reshape(nb, -1)           # pair 0 (c, c+1), pair 1 (c, c+1)
+    halves = np.concatenate([full, tail], axis=1).reshape(-1)
+    assert halves.min(initial=0) >= -2**15 and halves.max(initial=0) < 2**15, "paired halfword out of int16"
+    return halves.astype("<i2").view(np.int8)
+
+
+def unpack_pairs(packed: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """pack_pairs read back (for tests and the documentation): [rows][cols] int8."""
+    c2 = cols + (cols & 1)
+    halves = np.asarray(packed, np.int8).view("<i2").astype(np.int64).reshape(pad4(rows) // 4, -1)
+    nb, groups = halves.shape[0], c2 // 4
+    full = halves[:, :8 * groups].reshape(nb, groups, 2, 2, 2).transpose(0, 2, 1, 3, 4).reshape(nb, 2, 4 * groups)
+    tail = halves[:, 8 * groups:].reshape(nb, 2, c2 - 4 * groups)
+    half = np.concatenate([full, tail], axis=2)               # block, pair, column
+    q = (half + 128) % 256 - 128                             # the low byte, signed
+    p = (half - q) // 256
+    out = np.stack([p, q], axis=2).reshape(pad4(rows), c2)
+    return out[:rows, :cols].astype(np.int8)
+
+
 def op_spec(graph, op):
     name = graph.op_name(op)
     spec = REGISTRY.get(name)
@@ -132,18 +166,20 @@ class Emitter:
                 self.kernels.append(f)
 
     # storage -------------------------------------------------------------------------------
-    def packed(self, sg: int, i: int) -> str:
-        """A weight matrix in the kernels' packed layout: both layouts, the compiler keeps the one its
-        kernels read (ERN_ROW_BLOCKS: Helium), so one model.c serves every core."""
-        name = f"w{sg}_{i}"
+    def packed(self, sg: int, i: int, pair_rows: bool = False) -> str:
+        """A weight matrix in the kernels' packed layout: every layout, the compiler keeps the one its
+        kernels read (ERN_ROW_BLOCKS: Helium; ERN_PAIR_ROWS with ``pair_rows``: the DSP kernels' paired rows,
+        which the op chose at export with fixedpoint.pair_rows_fit and flags in its params), so one model.c
+        serves every core."""
+        name = f"w{sg}_{i}{'p' if pair_rows else ''}"
         if name not in self.const_names:
             self.const_names.add(name)
             w = self.g.const(sg, i)
-            dsp, rows = pack_weights(w), pack_row_blocks(w)
-            decl = f"static const int8_t {name}[{dsp.size}] ERN_ALIGN(4) = {{\n  "
-            self.consts.append(f"#ifdef ERN_ROW_BLOCKS\n{decl}{c_array(rows)}\n}};\n#else\n{decl}{c_array(dsp)}\n}};\n"
-                               "#endif")
-            self.const_bytes += dsp.size
+            plain, rows = pack_weights(w), pack_row_blocks(w)
+            decl = lambda a: f"static const int8_t {name}[{a.size}] ERN_ALIGN(4) = {{\n  {c_array(a)}\n}};\n"  # noqa: E731
+            paired = f"#elif defined(ERN_PAIR_ROWS)\n{decl(pack_pairs(w))}" if pair_rows else ""
+            self.consts.append(f"#if defined(ERN_ROW_BLOCKS)\n{decl(rows)}{paired}#else\n{decl(plain)}#endif")
+            self.const_bytes += plain.size
         return name
 
     def scratch(self) -> str:

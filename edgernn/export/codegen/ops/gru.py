@@ -177,10 +177,14 @@ def emit(em, sg, step: GruStep) -> list[str]:
     p = step.params
     name = f"gru{sg}_{step.output}"
     fields = {"n_input": p["fx"]["cols"], "n_state": p["n"]}
+    # the DSP kernels' paired rows where both projections fit (fixedpoint.pair_rows_fit, doubled accumulators)
+    pair_rows = all(P.pair_rows_fit(em.g.const(sg, fc["weights"]), 2 * fc["bias"].astype(np.int64), doubled=True)
+                    for fc in (p["fx"], p["fh"]))
     for key, fc in (("input", p["fx"]), ("recurrent", p["fh"])):
-        fields[f"{key}_weights"] = em.packed(sg, fc["weights"])
+        fields[f"{key}_weights"] = em.packed(sg, fc["weights"], pair_rows)
         fields[f"{key}_bias"] = em.const_array("int32_t", f"{name}_bias2_{key}", 2 * fc["bias"].astype(np.int64))
         fields[f"{key}_rq"] = em.requant_struct(fc["multiplier"], fc["shift"], fc["zero_point"], fc["round"])
+    fields["pair_rows"] = int(pair_rows)
     for role in ADD_ROLES:
         q = p["adds"][role]
         # in value order (-128..127), indexed from its middle: no byte extension per lookup
