@@ -47,6 +47,14 @@
 #define ERN_PAIR_ROWS 1
 #endif
 
+/* In a generated model.c: the array a params field points at, by the layout the build reads (the other
+ * array is not compiled in). */
+#if defined(ERN_PAIR_ROWS)
+#define ERN_LAYOUT(paired, plain) paired
+#else
+#define ERN_LAYOUT(paired, plain) plain
+#endif
+
 /* One requantization of an int32 accumulator to the output's type, as TFLite Micro's
  * MultiplyByQuantizedMultiplier(acc, multiplier, shift) + zero_point, then a clamp. Every kernel's
  * params hold their requantizations in this struct (per-channel FULLY_CONNECTED keeps its per-row

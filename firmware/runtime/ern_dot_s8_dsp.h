@@ -141,23 +141,49 @@ static inline void ern_dot_4rows_pairs_from(const int8_t *w, const int16_t *x16,
         (void)g; (void)xb; (void)v1; (void)v3;                                                             \
     } while (0)
 
-/* acc[k] = i_k + row k . x for a block of 4 paired rows with cols columns (x16: ern_widen_pairs_s8).
- * Inline: with cols known at compile time only the parts it needs remain. */
+/* The products of one block over cols columns, added to a0, b0, a1, b1 (wp, xp advance): 4 groups per
+ * loop iteration (58 instructions per 64 MACs), then 2, 1 and a half group as cols needs them. Inline:
+ * with cols known at compile time only the parts it needs remain. */
+#define ERN_DOTP_COLS(cols)                                                                                \
+    do {                                                                                                   \
+        const int pairs_ = ((cols) + 1) >> 1, groups_ = pairs_ >> 1;                                      \
+        if (groups_ >= 4)                                                                                  \
+            ERN_DOTP_ASM("1:\n\t" ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP                \
+                         "subs %[g], %[g], #1\n\t" "bne 1b\n\t", groups_ >> 2);                            \
+        if (groups_ & 2) ERN_DOTP_ASM(ERN_DOTP_GROUP ERN_DOTP_GROUP, 0);                                   \
+        if (groups_ & 1) ERN_DOTP_ASM(ERN_DOTP_GROUP, 0);                                                  \
+        if (pairs_ & 1) ERN_DOTP_ASM(ERN_DOTP_HALF, 0);                                                    \
+    } while (0)
+
+/* acc[k] = i_k + row k . x for a block of 4 paired rows with cols columns (x16: ern_widen_pairs_s8). */
 static ERN_ALWAYS_INLINE void ern_dot4p_from(const int8_t *w, const int16_t *x16, int cols, int32_t i0, int32_t i1,
                                              int32_t i2, int32_t i3, int32_t acc[4]) {
-    const int pairs = (cols + 1) >> 1, groups = pairs >> 1;
     uint32_t a0 = (uint32_t)i1 + ((uint32_t)i0 << 8), b0 = (uint32_t)i1;
     uint32_t a1 = (uint32_t)i3 + ((uint32_t)i2 << 8), b1 = (uint32_t)i3;
     const int8_t *wp = w;
     const int16_t *xp = x16;
-    if (groups & 1) ERN_DOTP_ASM(ERN_DOTP_GROUP, 0);
-    if (groups >= 2)
-        ERN_DOTP_ASM("1:\n\t" ERN_DOTP_GROUP ERN_DOTP_GROUP "subs %[g], %[g], #1\n\t" "bne 1b\n\t", groups >> 1);
-    if (pairs & 1) ERN_DOTP_ASM(ERN_DOTP_HALF, 0);
+    ERN_DOTP_COLS(cols);
     acc[0] = (int32_t)(a0 - b0) >> 8;
     acc[1] = (int32_t)b0;
     acc[2] = (int32_t)(a1 - b1) >> 8;
     acc[3] = (int32_t)b1;
+}
+
+/* One projection of a fused stream (the GRU's and LSTM's paired weights, docs/design/paired-rows.md): 4 words
+ * of start values (256 i_0 + i_1, i_1, 256 i_2 + i_3, i_3: the doubled biases, combined at export) loaded by
+ * one LDM, then the block's paired weights. acc[k] = i_k + row k . x; returns the stream past the block. */
+static ERN_ALWAYS_INLINE const int8_t *ern_dot4p_stream(const int8_t *w, const int16_t *x16, int cols, int32_t acc[4]) {
+    register uint32_t a0 __asm__("r0"), b0 __asm__("r1"), a1 __asm__("r2"), b1 __asm__("r3");
+    const int8_t *wp = w;
+    const int16_t *xp = x16;
+    __asm__ volatile("ldmia %[wp]!, {%[a0], %[b0], %[a1], %[b1]}"
+                     : [a0] "=r"(a0), [b0] "=r"(b0), [a1] "=r"(a1), [b1] "=r"(b1), [wp] "+r"(wp) : : "memory");
+    ERN_DOTP_COLS(cols);
+    acc[0] = (int32_t)(a0 - b0) >> 8;
+    acc[1] = (int32_t)b0;
+    acc[2] = (int32_t)(a1 - b1) >> 8;
+    acc[3] = (int32_t)b1;
+    return wp;
 }
 
 #endif

@@ -10,6 +10,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.export.codegen.ops import FUSIONS, REGISTRY, supported_ops
+from edgernn.export.codegen.layout import pack_pairs, pack_row_blocks, pack_weights, pad4, pair_stream, unpack_pairs  # noqa: F401
 from edgernn.export.codegen.planner import SCRATCH, plan_arena
 from edgernn.tflite.types import TYPES, type_name
 
@@ -19,61 +20,6 @@ _C_SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2}
 def c_array(values: np.ndarray, per_line: int = 16) -> str:
     flat = [str(int(v)) for v in np.asarray(values).ravel()]
     return ",\n  ".join(", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line))
-
-
-def pad4(n: int) -> int:
-    return (n + 3) // 4 * 4
-
-
-def pack_weights(w: np.ndarray) -> np.ndarray:
-    """[rows][cols] int8 -> the kernels' layout: rows in blocks of 4, columns in groups of 4, zero-padded;
-    block b, group g holds 4 bytes of each of rows 4b..4b+3 in turn."""
-    rows, cols = w.shape
-    padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
-    padded[:rows, :cols] = w
-    return padded.reshape(pad4(rows) // 4, 4, pad4(cols) // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
-
-
-def pack_row_blocks(w: np.ndarray) -> np.ndarray:
-    """The Helium kernels' layout (ERN_ROW_BLOCKS): the same padded blocks of 4 rows, each row whole in turn."""
-    rows, cols = w.shape
-    padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
-    padded[:rows, :cols] = w
-    return padded.reshape(-1)
-
-
-def pack_pairs(w: np.ndarray) -> np.ndarray:
-    """The DSP kernels' paired-row layout (ERN_PAIR_ROWS, docs/design/paired-rows.md): blocks of 4 rows, in each
-    rows (0, 1) and (2, 3) as pairs (P, Q) sharing halfwords 256 P[c] + Q[c] (little-endian: byte Q[c], then
-    P[c] - [Q[c] < 0]); columns padded to even, in groups of 4 (pair 0 columns 0-1, pair 0 columns 2-3, pair 1
-    columns 0-1, pair 1 columns 2-3), then a half group of the last 2 columns if their number of pairs is odd.
-    The caller checks the halfwords fit int16 (fixedpoint.pair_rows_fit)."""
-    rows, cols = w.shape
-    c2 = cols + (cols & 1)
-    padded = np.zeros((pad4(rows), c2), np.int64)
-    padded[:rows, :cols] = w
-    blocks = padded.reshape(-1, 2, 2, c2)                    # block, pair, (P, Q), column
-    half = 256 * blocks[:, :, 0, :] + blocks[:, :, 1, :]     # block, pair, column
-    nb, groups = half.shape[0], c2 // 4
-    full = half[:, :, :4 * groups].reshape(nb, 2, groups, 2, 2).transpose(0, 2, 1, 3, 4).reshape(nb, -1)
-    tail = half[:, :, 4 * groups:].reshape(nb, -1)           # pair 0 (c, c+1), pair 1 (c, c+1)
-    halves = np.concatenate([full, tail], axis=1).reshape(-1)
-    assert halves.min(initial=0) >= -2**15 and halves.max(initial=0) < 2**15, "paired halfword out of int16"
-    return halves.astype("<i2").view(np.int8)
-
-
-def unpack_pairs(packed: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """pack_pairs read back (for tests and the documentation): [rows][cols] int8."""
-    c2 = cols + (cols & 1)
-    halves = np.asarray(packed, np.int8).view("<i2").astype(np.int64).reshape(pad4(rows) // 4, -1)
-    nb, groups = halves.shape[0], c2 // 4
-    full = halves[:, :8 * groups].reshape(nb, groups, 2, 2, 2).transpose(0, 2, 1, 3, 4).reshape(nb, 2, 4 * groups)
-    tail = halves[:, 8 * groups:].reshape(nb, 2, c2 - 4 * groups)
-    half = np.concatenate([full, tail], axis=2)               # block, pair, column
-    q = (half + 128) % 256 - 128                             # the low byte, signed
-    p = (half - q) // 256
-    out = np.stack([p, q], axis=2).reshape(pad4(rows), c2)
-    return out[:rows, :cols].astype(np.int8)
 
 
 def op_spec(graph, op):
@@ -166,6 +112,20 @@ class Emitter:
                 self.kernels.append(f)
 
     # storage -------------------------------------------------------------------------------
+    def layout_array(self, ctype: str, name: str, variants: list[tuple[str, np.ndarray]]) -> str:
+        """A const array whose contents depend on the build's layout: ``variants`` are (preprocessor condition,
+        values), tried in order (``#if`` / ``#elif``); a build none matches has no such array."""
+        if name not in self.const_names:
+            self.const_names.add(name)
+            parts = []
+            for k, (cond, values) in enumerate(variants):
+                values = np.asarray(values)
+                parts.append(f"#{'if' if k == 0 else 'elif'} {cond}\nstatic const {ctype} {name}[{max(values.size, 1)}] "
+                             f"ERN_ALIGN(4) = {{\n  {c_array(values) if values.size else '0'}\n}};")
+            self.consts.append("\n".join(parts) + "\n#endif")
+            self.const_bytes += max(np.asarray(v).size for _, v in variants) * _C_SIZES.get(ctype, 4)
+        return name
+
     def packed(self, sg: int, i: int, pair_rows: bool = False) -> str:
         """A weight matrix in the kernels' packed layout: every layout, the compiler keeps the one its
         kernels read (ERN_ROW_BLOCKS: Helium; ERN_PAIR_ROWS with ``pair_rows``: the DSP kernels' paired rows,
@@ -181,6 +141,13 @@ class Emitter:
             self.consts.append(f"#if defined(ERN_ROW_BLOCKS)\n{decl(rows)}{paired}#else\n{decl(plain)}#endif")
             self.const_bytes += plain.size
         return name
+
+    def unpaired(self, sg: int, i: int) -> str:
+        """A weight matrix for builds without ERN_PAIR_ROWS only (an op that reads it from a paired stream there)."""
+        name = f"w{sg}_{i}u"
+        w = self.g.const(sg, i)
+        return self.layout_array("int8_t", name, [("defined(ERN_ROW_BLOCKS)", pack_row_blocks(w)),
+                                                  ("!defined(ERN_PAIR_ROWS)", pack_weights(w))])
 
     def scratch(self) -> str:
         """This op's working memory in the arena."""
