@@ -141,6 +141,20 @@ static inline void ern_dot_4rows_pairs_from(const int8_t *w, const int16_t *x16,
         (void)g; (void)xb; (void)v1; (void)v3;                                                             \
     } while (0)
 
+/* The same for straight-line code (no loop counter). */
+#define ERN_DOTP_ASM_STRAIGHT(code)                                                                        \
+    do {                                                                                                   \
+        register uint32_t v0 __asm__("r8"), v1 __asm__("r9"), v2 __asm__("r10"), v3 __asm__("r11");        \
+        uint32_t xa, xb;                                                                                   \
+        __asm__ volatile(code                                                                              \
+                         : [a0] "+r"(a0), [b0] "+r"(b0), [a1] "+r"(a1), [b1] "+r"(b1), [wp] "+r"(wp),      \
+                           [xp] "+r"(xp), [xa] "=&r"(xa), [xb] "=&r"(xb), [v0] "=&r"(v0),                  \
+                           [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3)                                  \
+                         :                                                                                 \
+                         : "cc", "memory");                                                                \
+        (void)xb; (void)v1; (void)v3;                                                                      \
+    } while (0)
+
 /* The products of one block over cols columns, added to a0, b0, a1, b1 (wp, xp advance): 4 groups per
  * loop iteration (58 instructions per 64 MACs), then 2, 1 and a half group as cols needs them. Inline:
  * with cols known at compile time only the parts it needs remain. */
@@ -150,9 +164,9 @@ static inline void ern_dot_4rows_pairs_from(const int8_t *w, const int16_t *x16,
         if (groups_ >= 4)                                                                                  \
             ERN_DOTP_ASM("1:\n\t" ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP                \
                          "subs %[g], %[g], #1\n\t" "bne 1b\n\t", groups_ >> 2);                            \
-        if (groups_ & 2) ERN_DOTP_ASM(ERN_DOTP_GROUP ERN_DOTP_GROUP, 0);                                   \
-        if (groups_ & 1) ERN_DOTP_ASM(ERN_DOTP_GROUP, 0);                                                  \
-        if (pairs_ & 1) ERN_DOTP_ASM(ERN_DOTP_HALF, 0);                                                    \
+        if (groups_ & 2) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_GROUP ERN_DOTP_GROUP);                             \
+        if (groups_ & 1) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_GROUP);                                            \
+        if (pairs_ & 1) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_HALF);                                              \
     } while (0)
 
 /* acc[k] = i_k + row k . x for a block of 4 paired rows with cols columns (x16: ern_widen_pairs_s8). */
