@@ -88,6 +88,25 @@ static ERN_ALWAYS_INLINE void ern_widen2_for(int pair_rows, const int8_t *x, int
     else ern_widen2_s8(x, cols, x16);
 }
 
+/* The input widened (not doubled) as the block's layout reads it. */
+static ERN_ALWAYS_INLINE void ern_widen_for(int pair_rows, const int8_t *x, int cols, int16_t *x16) {
+    if (ERN_PAIRED(pair_rows)) ern_widen_pairs_s8(x, cols, x16);
+    else ern_widen_s8(x, cols, x16);
+}
+
+/* ern_dot_4rows for either layout: acc[k] = row k . x, the rows cols long. */
+static ERN_ALWAYS_INLINE void ern_dot_4rows_for(int pair_rows, const int8_t *w, const int16_t *x16, int cols,
+                                                int32_t acc[4]) {
+#if defined(ERN_PAIR_ROWS)
+    if (pair_rows) {
+        ern_dot4p_from(w, x16, cols, 0, 0, 0, 0, acc);
+        return;
+    }
+#endif
+    (void)pair_rows;
+    ern_dot_4rows(w, x16, (cols + 3) >> 2, acc);
+}
+
 /* ern_dot4_doubled for either layout: acc[k] = init[k] + 2 (row k . x), the rows cols long. */
 static ERN_ALWAYS_INLINE void ern_dot4_doubled_for(int pair_rows, const int8_t *w, const int16_t *x16, int cols,
                                                    const int32_t *init, int32_t acc[4]) {

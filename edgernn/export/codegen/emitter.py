@@ -115,7 +115,14 @@ class Emitter:
     def layout_array(self, ctype: str, name: str, variants: list[tuple[str, np.ndarray]]) -> str:
         """A const array whose contents depend on the build's layout: ``variants`` are (preprocessor condition,
         values), tried in order (``#if`` / ``#elif``); a build none matches has no such array."""
+        if name in self.const_aliases:
+            return self.const_aliases[name]
         if name not in self.const_names:
+            key = ("layout", ctype, tuple((cond, np.ascontiguousarray(v, dtype=np.int64).tobytes()) for cond, v in variants))
+            if key in self.const_by_content:  # the same contents under the same conditions: stored once
+                self.const_aliases[name] = self.const_by_content[key]
+                return self.const_aliases[name]
+            self.const_by_content[key] = name
             self.const_names.add(name)
             parts = []
             for k, (cond, values) in enumerate(variants):
