@@ -79,17 +79,20 @@ void ern_widen2_pairs_s8(const int8_t *x, int cols, int16_t *x16);
 
 /* Bytes of one block of 4 rows. */
 static inline int ern_block_bytes(int pair_rows, int cols) {
+    (void)pair_rows; /* unused where ERN_PAIRED is 0 */
     return ERN_PAIRED(pair_rows) ? 4 * ERN_PAD2(cols) : 4 * ERN_PAD4(cols);
 }
 
 /* The input widened and doubled as the block's layout reads it (ern_widen2_s8 or ern_widen2_pairs_s8). */
 static ERN_ALWAYS_INLINE void ern_widen2_for(int pair_rows, const int8_t *x, int cols, int16_t *x16) {
+    (void)pair_rows;
     if (ERN_PAIRED(pair_rows)) ern_widen2_pairs_s8(x, cols, x16);
     else ern_widen2_s8(x, cols, x16);
 }
 
 /* The input widened (not doubled) as the block's layout reads it. */
 static ERN_ALWAYS_INLINE void ern_widen_for(int pair_rows, const int8_t *x, int cols, int16_t *x16) {
+    (void)pair_rows;
     if (ERN_PAIRED(pair_rows)) ern_widen_pairs_s8(x, cols, x16);
     else ern_widen_s8(x, cols, x16);
 }
