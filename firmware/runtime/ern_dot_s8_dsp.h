@@ -157,14 +157,20 @@ static inline void ern_dot_4rows_pairs_from(const int8_t *w, const int16_t *x16,
 
 /* The products of one block over cols columns, added to a0, b0, a1, b1 (wp, xp advance): 4 groups per
  * loop iteration (58 instructions per 64 MACs), then 2, 1 and a half group as cols needs them. Inline:
- * with cols known at compile time only the parts it needs remain. */
+ * with cols known at compile time only the parts it needs remain; otherwise a 2-group loop (less flash). */
 #define ERN_DOTP_COLS(cols)                                                                                \
     do {                                                                                                   \
         const int pairs_ = ((cols) + 1) >> 1, groups_ = pairs_ >> 1;                                      \
-        if (groups_ >= 4)                                                                                  \
-            ERN_DOTP_ASM("1:\n\t" ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP                \
-                         "subs %[g], %[g], #1\n\t" "bne 1b\n\t", groups_ >> 2);                            \
-        if (groups_ & 2) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_GROUP ERN_DOTP_GROUP);                             \
+        if (!__builtin_constant_p(cols)) { /* sizes known at run time (FULLY_CONNECTED): the smaller loop */ \
+            if (groups_ >= 2)                                                                              \
+                ERN_DOTP_ASM("1:\n\t" ERN_DOTP_GROUP ERN_DOTP_GROUP "subs %[g], %[g], #1\n\t" "bne 1b\n\t",   \
+                             groups_ >> 1);                                                                \
+        } else {                                                                                           \
+            if (groups_ >= 4)                                                                              \
+                ERN_DOTP_ASM("1:\n\t" ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP            \
+                             "subs %[g], %[g], #1\n\t" "bne 1b\n\t", groups_ >> 2);                        \
+            if (groups_ & 2) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_GROUP ERN_DOTP_GROUP);                         \
+        }                                                                                                  \
         if (groups_ & 1) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_GROUP);                                            \
         if (pairs_ & 1) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_HALF);                                              \
     } while (0)
