@@ -39,6 +39,22 @@
 #define ERN_ROW_BLOCKS 1
 #endif
 
+/* Cores with the DSP extension (Cortex-M4, M7, M33) and no Helium: weight matrices the generator proved
+ * fit are stored in the paired-row layout (ERN_PAIR_ROWS, docs/design/paired-rows.md): in each block of
+ * 4 rows, rows 2k and 2k+1 share every halfword (256 w[2k][c] + w[2k+1][c]), so one SMLAD on a raw weight
+ * word does the products of two rows. Which matrices are paired is the params' pair_rows flag. */
+#if defined(ERN_USE_DSP) && defined(__ARM_FEATURE_DSP) && !defined(ERN_MVE)
+#define ERN_PAIR_ROWS 1
+#endif
+
+/* In a generated model.c: the array a params field points at, by the layout the build reads (the other
+ * array is not compiled in). */
+#if defined(ERN_PAIR_ROWS)
+#define ERN_LAYOUT(paired, plain) paired
+#else
+#define ERN_LAYOUT(paired, plain) plain
+#endif
+
 /* One requantization of an int32 accumulator to the output's type, as TFLite Micro's
  * MultiplyByQuantizedMultiplier(acc, multiplier, shift) + zero_point, then a clamp. Every kernel's
  * params hold their requantizations in this struct (per-channel FULLY_CONNECTED keeps its per-row

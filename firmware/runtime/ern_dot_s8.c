@@ -87,3 +87,30 @@ void ern_dot4_doubled_odd(const int8_t *w, const int16_t *x16, int pairs, const 
     ern_dot_4rows_odd_from(w, x16, pairs, init[0], init[1], init[2], init[3], acc);
 #endif
 }
+
+/* Natural order for the paired-row layout: each whole group of 4 from one word, (x0, x2) and (x1, x3) by
+ * SXTB16, then packed back into (x0, x1), (x2, x3). Only ERN_PAIR_ROWS builds read it; elsewhere plain C. */
+static void ern_widen_pairs_any(const int8_t *x, int cols, int16_t *x16, int twice) {
+    int c = 0;
+#if defined(ERN_PAIR_ROWS)
+    uint32_t *out = (uint32_t *)x16;  /* 4-byte aligned: the dot product reads it with LDRD */
+    for (; c <= cols - 4; c += 4, out += 2) {
+        uint32_t word, odd;
+        __builtin_memcpy(&word, x + c, 4);
+        const uint32_t even = __sxtb16(word);
+        __asm__("sxtb16 %0, %1, ror #8" : "=r"(odd) : "r"(word));
+        uint32_t lo = (even & 0xFFFFu) | (odd << 16), hi = (odd & 0xFFFF0000u) | (even >> 16);
+        if (twice) {
+            lo = __sadd16(lo, lo);
+            hi = __sadd16(hi, hi);
+        }
+        out[0] = lo;
+        out[1] = hi;
+    }
+#endif
+    for (; c < ERN_PAD4(cols); ++c) x16[c] = (int16_t)(c < cols ? (twice ? 2 * x[c] : x[c]) : 0);
+}
+
+void ern_widen_pairs_s8(const int8_t *x, int cols, int16_t *x16) { ern_widen_pairs_any(x, cols, x16, 0); }
+
+void ern_widen2_pairs_s8(const int8_t *x, int cols, int16_t *x16) { ern_widen_pairs_any(x, cols, x16, 1); }

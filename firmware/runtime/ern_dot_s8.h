@@ -61,4 +61,66 @@ static inline void ern_dot_4rows_pairs_from(const int8_t *w, const int16_t *x16,
 }
 #endif
 
+/* ---- Weight layout chosen at export (the params' pair_rows flag) ----
+ * With ERN_PAIR_ROWS (DSP cores) a matrix whose pair_rows flag is set is stored paired (ern_dot_s8_dsp.h):
+ * blocks of 4 rows, 4 * PAD2(cols) bytes each, read against the input widened in natural order. Everywhere
+ * else (reference and Helium kernels, or the flag 0) the blocks are 4 * PAD4(cols) bytes. */
+#define ERN_PAD2(n) (((n) + 1) & ~1)
+
+/* int8 -> int16 in natural order (x0, x1, x2, ...), zero-padded to a multiple of 4; _2: doubled. */
+void ern_widen_pairs_s8(const int8_t *x, int cols, int16_t *x16);
+void ern_widen2_pairs_s8(const int8_t *x, int cols, int16_t *x16);
+
+#if defined(ERN_PAIR_ROWS)
+#define ERN_PAIRED(pair_rows) (pair_rows)
+#else
+#define ERN_PAIRED(pair_rows) 0
+#endif
+
+/* Bytes of one block of 4 rows. */
+static inline int ern_block_bytes(int pair_rows, int cols) {
+    (void)pair_rows; /* unused where ERN_PAIRED is 0 */
+    return ERN_PAIRED(pair_rows) ? 4 * ERN_PAD2(cols) : 4 * ERN_PAD4(cols);
+}
+
+/* The input widened and doubled as the block's layout reads it (ern_widen2_s8 or ern_widen2_pairs_s8). */
+static ERN_ALWAYS_INLINE void ern_widen2_for(int pair_rows, const int8_t *x, int cols, int16_t *x16) {
+    (void)pair_rows;
+    if (ERN_PAIRED(pair_rows)) ern_widen2_pairs_s8(x, cols, x16);
+    else ern_widen2_s8(x, cols, x16);
+}
+
+/* The input widened (not doubled) as the block's layout reads it. */
+static ERN_ALWAYS_INLINE void ern_widen_for(int pair_rows, const int8_t *x, int cols, int16_t *x16) {
+    (void)pair_rows;
+    if (ERN_PAIRED(pair_rows)) ern_widen_pairs_s8(x, cols, x16);
+    else ern_widen_s8(x, cols, x16);
+}
+
+/* ern_dot_4rows for either layout: acc[k] = row k . x, the rows cols long. */
+static ERN_ALWAYS_INLINE void ern_dot_4rows_for(int pair_rows, const int8_t *w, const int16_t *x16, int cols,
+                                                int32_t acc[4]) {
+#if defined(ERN_PAIR_ROWS)
+    if (pair_rows) {
+        ern_dot4p_from(w, x16, cols, 0, 0, 0, 0, acc);
+        return;
+    }
+#endif
+    (void)pair_rows;
+    ern_dot_4rows(w, x16, (cols + 3) >> 2, acc);
+}
+
+/* ern_dot4_doubled for either layout: acc[k] = init[k] + 2 (row k . x), the rows cols long. */
+static ERN_ALWAYS_INLINE void ern_dot4_doubled_for(int pair_rows, const int8_t *w, const int16_t *x16, int cols,
+                                                   const int32_t *init, int32_t acc[4]) {
+#if defined(ERN_PAIR_ROWS)
+    if (pair_rows) {
+        ern_dot4p_from(w, x16, cols, init[0], init[1], init[2], init[3], acc);
+        return;
+    }
+#endif
+    (void)pair_rows;
+    ern_dot4_doubled_any(w, x16, (cols + 3) >> 2, init, acc);
+}
+
 #endif

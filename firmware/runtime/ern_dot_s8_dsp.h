@@ -92,4 +92,118 @@ static inline void ern_dot_4rows_pairs_from(const int8_t *w, const int16_t *x16,
         );
 }
 
+/* ---- The paired-row layout (ERN_PAIR_ROWS, docs/design/paired-rows.md) ----
+ * Per block of 4 rows, rows (0, 1) and (2, 3) are pairs (P, Q): each halfword holds 256 P[c] + Q[c] (the
+ * generator stores the bytes Q[c] and P[c] - [Q[c] < 0], which fits int8 for weights in -127..127). SMLAD
+ * of a raw weight word with the input pair (x[c], x[c+1]) adds 256 (P.x) + Q.x; SXTB16 of the same word
+ * gives Q[c], Q[c+1] alone, and a second SMLAD adds Q.x. Per pair: a = 256 (i_P + P.x) + i_Q + Q.x and
+ * b = i_Q + Q.x, so P's sum is (a - b) >> 8, exact while |i_P + P.x| < 2^23 (the generator proves it).
+ * Four products for three instructions instead of two. The input is widened in natural order
+ * (x0, x1), (x2, x3) (ern_widen_pairs_s8); columns come in groups of 4 (4 words: pair 0 columns 0-1,
+ * pair 0 columns 2-3, pair 1 columns 0-1, pair 1 columns 2-3) and, for an odd number of column pairs,
+ * a last half group of 2 columns (2 words: pair 0, pair 1). */
+
+/* One weight word against one input pair: a += word . x (both rows), then b += low bytes . x (row Q). */
+#define ERN_DOTP_WORD(a, b, v, x)                          \
+    "smlad %[" a "], %[" v "], %[" x "], %[" a "]\n\t"   \
+    "sxtb16 %[" v "], %[" v "]\n\t"                      \
+    "smlad %[" b "], %[" v "], %[" x "], %[" b "]\n\t"
+
+/* One group: 4 columns of 4 rows, 16 MACs in 14 instructions (LDRD of inputs, LDM of 4 weight words,
+ * 4 SXTB16, 8 SMLAD). */
+#define ERN_DOTP_GROUP                                      \
+    "ldrd %[xa], %[xb], [%[xp]], #8\n\t"                  \
+    "ldmia %[wp]!, {%[v0], %[v1], %[v2], %[v3]}\n\t"      \
+    ERN_DOTP_WORD("a0", "b0", "v0", "xa")                    \
+    ERN_DOTP_WORD("a0", "b0", "v1", "xb")                    \
+    ERN_DOTP_WORD("a1", "b1", "v2", "xa")                    \
+    ERN_DOTP_WORD("a1", "b1", "v3", "xb")
+
+/* The last 2 columns of an odd number of column pairs: 8 MACs in 8 instructions. */
+#define ERN_DOTP_HALF                                       \
+    "ldr %[xa], [%[xp]], #4\n\t"                          \
+    "ldrd %[v0], %[v2], [%[wp]], #8\n\t"                  \
+    ERN_DOTP_WORD("a0", "b0", "v0", "xa")                    \
+    ERN_DOTP_WORD("a1", "b1", "v2", "xa")
+
+/* The weight words live in r8..r11 (LDM fills its registers in ascending order). */
+#define ERN_DOTP_ASM(code, count)                                                                          \
+    do {                                                                                                   \
+        register uint32_t v0 __asm__("r8"), v1 __asm__("r9"), v2 __asm__("r10"), v3 __asm__("r11");        \
+        uint32_t xa, xb;                                                                                   \
+        int g = (count);                                                                                   \
+        __asm__ volatile(code                                                                              \
+                         : [a0] "+r"(a0), [b0] "+r"(b0), [a1] "+r"(a1), [b1] "+r"(b1), [wp] "+r"(wp),      \
+                           [xp] "+r"(xp), [g] "+r"(g), [xa] "=&r"(xa), [xb] "=&r"(xb), [v0] "=&r"(v0),     \
+                           [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3)                                  \
+                         :                                                                                 \
+                         : "cc", "memory");                                                                \
+        (void)g; (void)xb; (void)v1; (void)v3;                                                             \
+    } while (0)
+
+/* The same for straight-line code (no loop counter). */
+#define ERN_DOTP_ASM_STRAIGHT(code)                                                                        \
+    do {                                                                                                   \
+        register uint32_t v0 __asm__("r8"), v1 __asm__("r9"), v2 __asm__("r10"), v3 __asm__("r11");        \
+        uint32_t xa, xb;                                                                                   \
+        __asm__ volatile(code                                                                              \
+                         : [a0] "+r"(a0), [b0] "+r"(b0), [a1] "+r"(a1), [b1] "+r"(b1), [wp] "+r"(wp),      \
+                           [xp] "+r"(xp), [xa] "=&r"(xa), [xb] "=&r"(xb), [v0] "=&r"(v0),                  \
+                           [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3)                                  \
+                         :                                                                                 \
+                         : "cc", "memory");                                                                \
+        (void)xb; (void)v1; (void)v3;                                                                      \
+    } while (0)
+
+/* The products of one block over cols columns, added to a0, b0, a1, b1 (wp, xp advance): 4 groups per
+ * loop iteration (58 instructions per 64 MACs), then 2, 1 and a half group as cols needs them. Inline:
+ * with cols known at compile time only the parts it needs remain; otherwise a 2-group loop (less flash). */
+#define ERN_DOTP_COLS(cols)                                                                                \
+    do {                                                                                                   \
+        const int pairs_ = ((cols) + 1) >> 1, groups_ = pairs_ >> 1;                                      \
+        if (!__builtin_constant_p(cols)) { /* sizes known at run time (FULLY_CONNECTED): the smaller loop */ \
+            if (groups_ >= 2)                                                                              \
+                ERN_DOTP_ASM("1:\n\t" ERN_DOTP_GROUP ERN_DOTP_GROUP "subs %[g], %[g], #1\n\t" "bne 1b\n\t",   \
+                             groups_ >> 1);                                                                \
+        } else {                                                                                           \
+            if (groups_ >= 4)                                                                              \
+                ERN_DOTP_ASM("1:\n\t" ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP ERN_DOTP_GROUP            \
+                             "subs %[g], %[g], #1\n\t" "bne 1b\n\t", groups_ >> 2);                        \
+            if (groups_ & 2) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_GROUP ERN_DOTP_GROUP);                         \
+        }                                                                                                  \
+        if (groups_ & 1) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_GROUP);                                            \
+        if (pairs_ & 1) ERN_DOTP_ASM_STRAIGHT(ERN_DOTP_HALF);                                              \
+    } while (0)
+
+/* acc[k] = i_k + row k . x for a block of 4 paired rows with cols columns (x16: ern_widen_pairs_s8). */
+static ERN_ALWAYS_INLINE void ern_dot4p_from(const int8_t *w, const int16_t *x16, int cols, int32_t i0, int32_t i1,
+                                             int32_t i2, int32_t i3, int32_t acc[4]) {
+    uint32_t a0 = (uint32_t)i1 + ((uint32_t)i0 << 8), b0 = (uint32_t)i1;
+    uint32_t a1 = (uint32_t)i3 + ((uint32_t)i2 << 8), b1 = (uint32_t)i3;
+    const int8_t *wp = w;
+    const int16_t *xp = x16;
+    ERN_DOTP_COLS(cols);
+    acc[0] = (int32_t)(a0 - b0) >> 8;
+    acc[1] = (int32_t)b0;
+    acc[2] = (int32_t)(a1 - b1) >> 8;
+    acc[3] = (int32_t)b1;
+}
+
+/* One projection of a fused stream (the GRU's and LSTM's paired weights, docs/design/paired-rows.md): 4 words
+ * of start values (256 i_0 + i_1, i_1, 256 i_2 + i_3, i_3: the doubled biases, combined at export) loaded by
+ * one LDM, then the block's paired weights. acc[k] = i_k + row k . x; returns the stream past the block. */
+static ERN_ALWAYS_INLINE const int8_t *ern_dot4p_stream(const int8_t *w, const int16_t *x16, int cols, int32_t acc[4]) {
+    register uint32_t a0 __asm__("r0"), b0 __asm__("r1"), a1 __asm__("r2"), b1 __asm__("r3");
+    const int8_t *wp = w;
+    const int16_t *xp = x16;
+    __asm__ volatile("ldmia %[wp]!, {%[a0], %[b0], %[a1], %[b1]}"
+                     : [a0] "=r"(a0), [b0] "=r"(b0), [a1] "=r"(a1), [b1] "=r"(b1), [wp] "+r"(wp) : : "memory");
+    ERN_DOTP_COLS(cols);
+    acc[0] = (int32_t)(a0 - b0) >> 8;
+    acc[1] = (int32_t)b0;
+    acc[2] = (int32_t)(a1 - b1) >> 8;
+    acc[3] = (int32_t)b1;
+    return wp;
+}
+
 #endif

@@ -30,6 +30,10 @@ typedef struct {
     int n_input, n_state;                       /* n_state a multiple of 4 */
     const int8_t *input_weights;                /* [3 n_state][n_input] packed (ern_dot_s8.h): z, r, n rows */
     const int8_t *recurrent_weights;            /* [3 n_state][n_state] packed */
+    int pair_rows;                              /* 1: with ERN_PAIR_ROWS (DSP cores) input_weights is instead
+                                                 * the paired-row stream of both projections with their
+                                                 * start values (ern_gru_step_pairs), the other weight and
+                                                 * bias pointers 0 */
     const int32_t *input_bias, *recurrent_bias; /* [3 n_state], zero points folded in, doubled (ern_requant_fast's 2x) */
     ern_requant input_rq, recurrent_rq;         /* the projections' requantizations (ern_requant_fast) */
     /* z = sig(add_z(xz, hz)); r = sig(add_r(xr, hr)); n = tanh(add_n(xn, mul_r(r, hn)));

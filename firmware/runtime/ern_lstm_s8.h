@@ -12,6 +12,10 @@ typedef struct {
     const int8_t *recurrent_weights[4];  /* [n_state][n_state], packed */
     const int32_t *input_bias[4];        /* gate bias + input zero point folded in (doubled when fast) */
     const int32_t *recurrent_bias[4];    /* hidden-state zero point folded in (doubled when fast) */
+    /* 1 (fast cells only): with ERN_PAIR_ROWS (DSP cores) input_weights[g] is instead gate g's paired-row
+     * stream, block by block the input projection's start values (doubled biases) and paired weights, then
+     * the recurrent projection's (ern_dot4p_stream); the other weight and bias pointers are 0 there */
+    int pair_rows;
     /* the gate projections to int16 at 2^-12 (zero point 0), by gate; round: ern_requant_fast's constant
      * when fast (0 for a shift >= 0, which multiplies) */
     ern_requant input_rq[4], recurrent_rq[4];

@@ -148,10 +148,21 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
     }
     return;
 #endif
+#if defined(ERN_PAIR_ROWS)
+    const int8_t *wp = wi; /* pair_rows: the gate's stream */
+#endif
     for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
         int32_t ai[4], ar[4];
-        ern_dot4_doubled_any(wi, x16, gi, ib + r, ai);
-        ern_dot4_doubled_any(wr, h16, gs, rb + r, ar);
+#if defined(ERN_PAIR_ROWS)
+        if (p->pair_rows) {
+            wp = ern_dot4p_stream(wp, x16, p->n_input, ai);
+            wp = ern_dot4p_stream(wp, h16, n, ar);
+        } else
+#endif
+        {
+            ern_dot4_doubled_any(wi, x16, gi, ib + r, ai);
+            ern_dot4_doubled_any(wr, h16, gs, rb + r, ar);
+        }
         const int rows = n % 4 == 0 || n - r >= 4 ? 4 : n - r;
 #pragma GCC unroll 4
         for (int j = 0; j < rows; ++j) {
@@ -220,8 +231,8 @@ static ERN_ALWAYS_INLINE void ern_lstm_fast(const ern_lstm_params *p, const int8
         x16 = (int16_t *)(input + t * p->n_input);
         h16 = (int16_t *)hidden;
 #else
-        ern_widen2_s8(input + t * p->n_input, p->n_input, x16);
-        ern_widen2_s8(hidden, n, h16);
+        ern_widen2_for(p->pair_rows, input + t * p->n_input, p->n_input, x16);
+        ern_widen2_for(p->pair_rows, hidden, n, h16);
 #endif
         ern_lstm_gate_fast(p, 0, x16, h16, gates);
         ern_lstm_gate_fast(p, 1, x16, h16, gates + n);

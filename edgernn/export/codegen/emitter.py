@@ -10,6 +10,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.export.codegen.ops import FUSIONS, REGISTRY, supported_ops
+from edgernn.export.codegen.layout import pack_pairs, pack_row_blocks, pack_weights, pad4, pair_stream, unpack_pairs  # noqa: F401
 from edgernn.export.codegen.planner import SCRATCH, plan_arena
 from edgernn.tflite.types import TYPES, type_name
 
@@ -19,27 +20,6 @@ _C_SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2}
 def c_array(values: np.ndarray, per_line: int = 16) -> str:
     flat = [str(int(v)) for v in np.asarray(values).ravel()]
     return ",\n  ".join(", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line))
-
-
-def pad4(n: int) -> int:
-    return (n + 3) // 4 * 4
-
-
-def pack_weights(w: np.ndarray) -> np.ndarray:
-    """[rows][cols] int8 -> the kernels' layout: rows in blocks of 4, columns in groups of 4, zero-padded;
-    block b, group g holds 4 bytes of each of rows 4b..4b+3 in turn."""
-    rows, cols = w.shape
-    padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
-    padded[:rows, :cols] = w
-    return padded.reshape(pad4(rows) // 4, 4, pad4(cols) // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
-
-
-def pack_row_blocks(w: np.ndarray) -> np.ndarray:
-    """The Helium kernels' layout (ERN_ROW_BLOCKS): the same padded blocks of 4 rows, each row whole in turn."""
-    rows, cols = w.shape
-    padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
-    padded[:rows, :cols] = w
-    return padded.reshape(-1)
 
 
 def op_spec(graph, op):
@@ -132,19 +112,49 @@ class Emitter:
                 self.kernels.append(f)
 
     # storage -------------------------------------------------------------------------------
-    def packed(self, sg: int, i: int) -> str:
-        """A weight matrix in the kernels' packed layout: both layouts, the compiler keeps the one its
-        kernels read (ERN_ROW_BLOCKS: Helium), so one model.c serves every core."""
-        name = f"w{sg}_{i}"
+    def layout_array(self, ctype: str, name: str, variants: list[tuple[str, np.ndarray]]) -> str:
+        """A const array whose contents depend on the build's layout: ``variants`` are (preprocessor condition,
+        values), tried in order (``#if`` / ``#elif``); a build none matches has no such array."""
+        if name in self.const_aliases:
+            return self.const_aliases[name]
+        if name not in self.const_names:
+            key = ("layout", ctype, tuple((cond, np.ascontiguousarray(v, dtype=np.int64).tobytes()) for cond, v in variants))
+            if key in self.const_by_content:  # the same contents under the same conditions: stored once
+                self.const_aliases[name] = self.const_by_content[key]
+                return self.const_aliases[name]
+            self.const_by_content[key] = name
+            self.const_names.add(name)
+            parts = []
+            for k, (cond, values) in enumerate(variants):
+                values = np.asarray(values)
+                parts.append(f"#{'if' if k == 0 else 'elif'} {cond}\nstatic const {ctype} {name}[{max(values.size, 1)}] "
+                             f"ERN_ALIGN(4) = {{\n  {c_array(values) if values.size else '0'}\n}};")
+            self.consts.append("\n".join(parts) + "\n#endif")
+            self.const_bytes += max(np.asarray(v).size for _, v in variants) * _C_SIZES.get(ctype, 4)
+        return name
+
+    def packed(self, sg: int, i: int, pair_rows: bool = False) -> str:
+        """A weight matrix in the kernels' packed layout: every layout, the compiler keeps the one its
+        kernels read (ERN_ROW_BLOCKS: Helium; ERN_PAIR_ROWS with ``pair_rows``: the DSP kernels' paired rows,
+        which the op chose at export with fixedpoint.pair_rows_fit and flags in its params), so one model.c
+        serves every core."""
+        name = f"w{sg}_{i}{'p' if pair_rows else ''}"
         if name not in self.const_names:
             self.const_names.add(name)
             w = self.g.const(sg, i)
-            dsp, rows = pack_weights(w), pack_row_blocks(w)
-            decl = f"static const int8_t {name}[{dsp.size}] ERN_ALIGN(4) = {{\n  "
-            self.consts.append(f"#ifdef ERN_ROW_BLOCKS\n{decl}{c_array(rows)}\n}};\n#else\n{decl}{c_array(dsp)}\n}};\n"
-                               "#endif")
-            self.const_bytes += dsp.size
+            plain, rows = pack_weights(w), pack_row_blocks(w)
+            decl = lambda a: f"static const int8_t {name}[{a.size}] ERN_ALIGN(4) = {{\n  {c_array(a)}\n}};\n"  # noqa: E731
+            paired = f"#elif defined(ERN_PAIR_ROWS)\n{decl(pack_pairs(w))}" if pair_rows else ""
+            self.consts.append(f"#if defined(ERN_ROW_BLOCKS)\n{decl(rows)}{paired}#else\n{decl(plain)}#endif")
+            self.const_bytes += plain.size
         return name
+
+    def unpaired(self, sg: int, i: int) -> str:
+        """A weight matrix for builds without ERN_PAIR_ROWS only (an op that reads it from a paired stream there)."""
+        name = f"w{sg}_{i}u"
+        w = self.g.const(sg, i)
+        return self.layout_array("int8_t", name, [("defined(ERN_ROW_BLOCKS)", pack_row_blocks(w)),
+                                                  ("!defined(ERN_PAIR_ROWS)", pack_weights(w))])
 
     def scratch(self) -> str:
         """This op's working memory in the arena."""

@@ -92,3 +92,23 @@ def max_abs_fully_connected(folded_bias: np.ndarray, weights: np.ndarray) -> int
     """A bound on |folded bias + weights . x| over every int8 x (|x| <= 128): what an FC requantizes."""
     w = np.abs(weights.astype(np.int64)).sum(axis=1) * 128
     return int((np.abs(folded_bias.astype(np.int64)) + w).max(initial=0))
+
+
+PAIR_ROWS_LIMIT = 2**23  # |i_P + P.x| below it: (a - b) >> 8 recovers the paired row's sum (ern_dot_s8_dsp.h)
+
+
+def pair_rows_fit(weights: np.ndarray, init: np.ndarray | None = None, doubled: bool = False) -> bool:
+    """Whether a weight matrix can be stored in the paired-row layout (docs/design/paired-rows.md): every
+    halfword 256 w[2k][c] + w[2k+1][c] fits int16 (no -128 over a negative byte; TFLite's int8 weights are
+    -127..127), and every row's accumulator, init[r] + (2 if doubled) * w[r] . x over int8 x, stays below 2^23."""
+    w = np.asarray(weights).astype(np.int64)
+    rows, cols = w.shape
+    padded = np.zeros(((rows + 3) // 4 * 4, cols), np.int64)
+    padded[:rows] = w
+    half = 256 * padded[0::2] + padded[1::2]
+    if half.min(initial=0) < -2**15 or half.max(initial=0) >= 2**15:
+        return False
+    bound = np.abs(w).sum(axis=1) * 128 * (2 if doubled else 1)
+    if init is not None:
+        bound = bound + np.abs(np.asarray(init, dtype=np.int64).reshape(-1)[:rows])
+    return bool(bound.max(initial=0) < PAIR_ROWS_LIMIT)

@@ -89,8 +89,12 @@ def emit(em, sg, op):
     p = prepare(g, sg, op, f"FULLY_CONNECTED {g.name(sg, out)!r}")
     x = g.operands(op).input
     folded = em.const_array("int32_t", f"bias{sg}_{out}", p["folded_bias"])
-    fields = {"batches": p["batches"], "cols": p["cols"], "rows": p["rows"], "packed_weights": em.packed(sg, p["weights"]),
-              "folded_bias": folded}
+    # the DSP kernels' paired rows where they fit (the products start from 0; the bias is added after)
+    pair_rows = P.pair_rows_fit(g.const(sg, p["weights"]))
+    fields = {"batches": p["batches"], "cols": p["cols"], "rows": p["rows"],
+              "packed_weights": em.packed(sg, p["weights"], pair_rows), "folded_bias": folded,
+              "pair_rows": int(pair_rows)}
+    em.flag("ERN_FC_LAYOUTS", 2 if pair_rows else 1)  # the kernel compiles only the layouts the model uses
     if "multiplier" in p:
         fields["rq"] = em.requant_struct(p["multiplier"], p["shift"], p["output_offset"], p["round"])
         fields["fast"] = p["fast"]

@@ -20,6 +20,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.export.codegen import fixedpoint as P
+from edgernn.export.codegen.layout import pack_pairs, pair_stream
 from edgernn.export.codegen.ops import fully_connected
 from edgernn.export.codegen.ops import register_fusion
 from edgernn.export.codegen.ops.activations import lut_from_tflm
@@ -173,14 +174,41 @@ def match(em, sg) -> list[GruStep]:
     return steps
 
 
+def _pair_stream(em, sg, p) -> np.ndarray:
+    """ern_gru_step_pairs' stream: for each block of 4 units, for each gate z, r, n: the input projection's
+    start values (doubled biases) and paired weights, then the recurrent projection's."""
+    n, parts = p["n"], []
+    packed = {key: pack_pairs(em.g.const(sg, p[key]["weights"])) for key in ("fx", "fh")}
+    for j in range(0, n, 4):
+        for g in range(3):
+            for key in ("fx", "fh"):
+                cols = p[key]["cols"]
+                block = 4 * (cols + (cols & 1))
+                rows = g * n + j
+                parts.append((2 * p[key]["bias"][rows:rows + 4].astype(np.int64),
+                              packed[key][rows // 4 * block:(rows // 4 + 1) * block]))
+    return pair_stream(parts)
+
+
 def emit(em, sg, step: GruStep) -> list[str]:
     p = step.params
     name = f"gru{sg}_{step.output}"
     fields = {"n_input": p["fx"]["cols"], "n_state": p["n"]}
+    # the DSP kernels' paired-row stream where both projections fit (fixedpoint.pair_rows_fit, doubled accumulators)
+    pair_rows = all(P.pair_rows_fit(em.g.const(sg, fc["weights"]), 2 * fc["bias"].astype(np.int64), doubled=True)
+                    for fc in (p["fx"], p["fh"]))
     for key, fc in (("input", p["fx"]), ("recurrent", p["fh"])):
-        fields[f"{key}_weights"] = em.packed(sg, fc["weights"])
-        fields[f"{key}_bias"] = em.const_array("int32_t", f"{name}_bias2_{key}", 2 * fc["bias"].astype(np.int64))
+        fields[f"{key}_weights"] = em.unpaired(sg, fc["weights"]) if pair_rows else em.packed(sg, fc["weights"])
+        bias = 2 * fc["bias"].astype(np.int64)
+        fields[f"{key}_bias"] = (em.layout_array("int32_t", f"{name}_bias2_{key}", [("!defined(ERN_PAIR_ROWS)", bias)])
+                                 if pair_rows else em.const_array("int32_t", f"{name}_bias2_{key}", bias))
         fields[f"{key}_rq"] = em.requant_struct(fc["multiplier"], fc["shift"], fc["zero_point"], fc["round"])
+    if pair_rows:
+        stream = em.layout_array("int8_t", f"{name}_pairs", [("defined(ERN_PAIR_ROWS)", _pair_stream(em, sg, p))])
+        fields["input_weights"] = f"ERN_LAYOUT({stream}, {fields['input_weights']})"
+        for key in ("recurrent_weights", "input_bias", "recurrent_bias"):
+            fields[key] = f"ERN_LAYOUT(0, {fields[key]})"
+    fields["pair_rows"] = int(pair_rows)
     for role in ADD_ROLES:
         q = p["adds"][role]
         # in value order (-128..127), indexed from its middle: no byte extension per lookup

@@ -21,6 +21,7 @@ import numpy as np
 
 from edgernn.errors import UserError
 from edgernn.export.codegen import fixedpoint as P
+from edgernn.export.codegen.layout import pack_pairs, pair_stream
 from edgernn.export.codegen.ops import register
 from edgernn.export.codegen.tflm_probe import op_on_every_input
 from edgernn.tflite.operands import LSTM_GATES
@@ -190,6 +191,21 @@ def scratch_bytes(graph, sg, op) -> int:
     return 2 * (4 * n_state + pad4(n_input) + pad4(n_state))
 
 
+def _pair_stream(em, sg, gate: dict, bias) -> np.ndarray:
+    """One gate's paired-row stream (ern_lstm_gate_fast with pair_rows): for each block of 4 units the input
+    projection's start values (the doubled, padded biases) and paired weights, then the recurrent projection's."""
+    packed = {kind: pack_pairs(em.g.const(sg, gate[f"{kind}_weights"])) for kind in ("input", "recurrent")}
+    starts = {kind: bias(gate[f"{kind}_bias"]) for kind in ("input", "recurrent")}
+    n = len(starts["input"])
+    parts = []
+    for j in range(0, n, 4):
+        for kind in ("input", "recurrent"):
+            cols = em.g.const(sg, gate[f"{kind}_weights"]).shape[1]
+            block = 4 * (cols + (cols & 1))
+            parts.append((starts[kind][j:j + 4], packed[kind][j // 4 * block:(j // 4 + 1) * block]))
+    return pair_stream(parts)
+
+
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", contract=contract, kernels=KERNELS, scratch=scratch_bytes)
 def emit(em, sg, op):
     p = prepare(em.g, sg, op)
@@ -226,14 +242,29 @@ def emit(em, sg, op):
         return padded
     rq = em.requant_struct
     zero_point = {"forget_mul": 0, "input_mul": 0, "output_mul": p["hidden_zero_point"]}
+    # the DSP kernels' paired-row stream: fast cells whose every projection fits (fixedpoint.pair_rows_fit)
+    pair_rows = bool(fast["fast"]) and all(
+        P.pair_rows_fit(em.g.const(sg, gate[f"{kind}_weights"]), bias(gate[f"{kind}_bias"]), doubled=True)
+        for gate in g for kind in ("input", "recurrent"))
+    if pair_rows:
+        def field(kind, k, gate, key):
+            plain = (em.unpaired(sg, gate[f"{kind}_weights"]) if key == "weights" else
+                     em.layout_array("int32_t", f"{name}_bias_{kind[:3]}{k}",
+                                     [("!defined(ERN_PAIR_ROWS)", bias(gate[f"{kind}_bias"]))]))
+            if kind == "input" and key == "weights":
+                stream = em.layout_array("int8_t", f"{name}_pairs{k}", [("defined(ERN_PAIR_ROWS)", _pair_stream(em, sg, gate, bias))])
+                return f"ERN_LAYOUT({stream}, {plain})"
+            return f"ERN_LAYOUT(0, {plain})"
+    else:
+        def field(kind, k, gate, key):
+            if key == "weights":
+                return em.packed(sg, gate[f"{kind}_weights"])
+            return em.const_array("int32_t", f"{name}_bias_{kind[:3]}{k}", bias(gate[f"{kind}_bias"]))
     params = em.const_struct("ern_lstm_params", name, {
         "steps": p["steps"], "n_input": p["n_input"], "n_state": p["n_state"],
-        "input_weights": arr(em.packed(sg, gate["input_weights"]) for gate in g),
-        "recurrent_weights": arr(em.packed(sg, gate["recurrent_weights"]) for gate in g),
-        "input_bias": arr(em.const_array("int32_t", f"{name}_bias_in{k}", bias(gate["input_bias"]))
-                          for k, gate in enumerate(g)),
-        "recurrent_bias": arr(em.const_array("int32_t", f"{name}_bias_rec{k}", bias(gate["recurrent_bias"]))
-                              for k, gate in enumerate(g)),
+        **{f"{kind}_{key}": arr(field(kind, k, gate, key) for k, gate in enumerate(g))
+           for key in ("weights", "bias") for kind in ("input", "recurrent")},
+        "pair_rows": int(pair_rows),
         **{f"{kind}_rq": arr(rq(gate[f"{kind}_multiplier"], gate[f"{kind}_shift"], 0, fast[f"{kind}_round"][k])
                              for k, gate in enumerate(g)) for kind in ("input", "recurrent")},
         "cell_gate_tanh": p["cell_gate_tanh"],
