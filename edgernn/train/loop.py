@@ -134,7 +134,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
                        min_epochs=min_epochs, lr=lr, clipnorm=clipnorm, lr_schedule=lr_schedule,
                        steps_per_execution=steps_per_execution)
-    make_recipe(1, **recipe_args)  # bad values fail before the data is read
+    make_recipe(1, **recipe_args, task=task)  # bad values fail before the data is read
     S.check_options(task, frame, normalize, augment_strength)
     out = io.check_out(out, "folder", overwrite=overwrite, replace=True, inputs=[data])
     data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic, features),

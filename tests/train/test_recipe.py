@@ -153,3 +153,15 @@ def test_several_steps_per_execution_train_the_same_weights(tiny_npz, tmp_path):
     one, seven = (keras.models.load_model(runs[k] / "model.keras", compile=False).get_weights() for k in (1, 7))
     assert len(one) == len(seven) and all(np.array_equal(a, b) for a, b in zip(one, seven))
     assert (runs[1] / "history.json").read_text() == (runs[7] / "history.json").read_text()
+
+
+def test_kws_takes_several_steps_per_execution_without_naming_its_schedule(tmp_path):
+    """--task kws derives the cosine schedule, so --steps-per-execution above 1 is accepted before the data
+    are read (the early check must know the task): the error here is the missing data folder."""
+    with pytest.raises(UserError) as err:
+        api.train(task="kws", arch="gru", data=tmp_path / "none", out=tmp_path / "run", steps_per_execution=8,
+                  progress=False)
+    assert "steps-per-execution" not in str(err.value)
+    with pytest.raises(UserError, match="steps-per-execution"):
+        api.train(task="classify", arch="gru", data=tmp_path / "none", out=tmp_path / "run", steps_per_execution=8,
+                  progress=False)
