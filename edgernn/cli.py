@@ -515,7 +515,7 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--steps-per-execution", type=_ints(1, 1000), default=None,
               help="Optimizer steps per call of the compiled training function: fewer hand-overs from Python, the "
                    "same arithmetic step for step. Above 1 needs --lr-schedule cosine (its rate is computed in the "
-                   "graph). Default: 1 (32 was measured ~10% slower for --task kws).")
+                   "graph). Default: 1 (32 measured 3-10% more CPU-seconds for --task kws).")
 @click.option("--label-smoothing", type=_number(0, 1, max_open=True), default=D.LABEL_SMOOTHING, show_default=True,
               help="kws/classify: the training target keeps 1-s for the true class and spreads s over all classes.")
 @click.option("--unknown-weight", type=_number(0, 100, min_open=True), default=D.UNKNOWN_WEIGHT, show_default=True,

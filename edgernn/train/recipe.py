@@ -48,7 +48,7 @@ KWS_LR_SCHEDULE = "cosine"
 # cosine schedule the rate is computed inside the graph from the step count (``cosine_schedule``),
 # so several steps can run per call with the same arithmetic, step for step; the plateau rule's
 # warm-up sets the rate from Python before every step, so it needs 1. Default 1: 32 steps per call
-# cost KWS training ~10% more CPU-seconds, not less (docs/notes/2026-12-08-demo-speed-2.md).
+# cost KWS training 3-10% more CPU-seconds, not less (docs/notes/2026-12-08-demo-speed-2.md).
 DEFAULT_STEPS_PER_EXECUTION = 1
 KEYS = ("batch_size", "epochs", "patience", "warmup_epochs", "min_epochs", "lr", "clipnorm", "lr_schedule",
         "steps_per_execution")
