@@ -75,11 +75,14 @@ $(STAMP): pyproject.toml
 # shows its progress here. Ctrl-C stops both. tools/timed.py records each stage's wall time and
 # CPU-seconds in $(DEMO_TIMES); the last line of the demo prints them (docs/notes/2026-12-07-demo-speed.md).
 DEMO_TIMES := $(DEMO_RUNS)/demo-times.jsonl
+# synthesis processes: the same bytes whatever the number (2 keep 2 cores only ~1.2 busy on a quiet
+# machine; 3 cost the same CPU-seconds: docs/notes/2026-12-08-demo-speed-2.md), e.g. make demo DEMO_SYNTH_WORKERS=3
+DEMO_SYNTH_WORKERS ?= 2
 TIMED      := $(BIN)/python tools/timed.py $(DEMO_TIMES)
 
 demo: setup
 	@mkdir -p $(DEMO_RUNS) && rm -f $(DEMO_TIMES)
-	@$(TIMED) synthesis -- $(BIN)/edgernn data synth-kws $(DEMO_DATA) --skip-existing
+	@$(TIMED) synthesis -- $(BIN)/edgernn data synth-kws $(DEMO_DATA) --skip-existing --workers $(DEMO_SYNTH_WORKERS)
 	@echo "training LSTM-64 in the background (log: $(DEMO_RUNS)/lstm64.log) and GRU-64 here"
 	@$(TIMED) "LSTM-64" -- $(BIN)/edgernn train --task kws --arch lstm --units 64 --data $(DEMO_DATA) \
 	    --out $(DEMO_RUNS)/lstm64 --overwrite > $(DEMO_RUNS)/lstm64.log 2>&1 & lstm=$$!; \

@@ -142,7 +142,8 @@ def train(task, arch, data, out, units=D.TRAIN_UNITS, layers=D.TRAIN_LAYERS, **o
     kws features of the pretrained speech-embedding model, ``edgernn.features.speech_embedding``)
     (see ``edgernn train --help``); KWS: keywords, holdout_engine,
     augment (True | False | dict of overrides, see ``edgernn.data.augment``), unknown_weight;
-    lr_schedule ("plateau" | "cosine"), label_smoothing (classifiers); classify: frame (K | "auto"),
+    lr_schedule ("plateau" | "cosine"), steps_per_execution (None: 1; above 1 needs the cosine schedule),
+    label_smoothing (classifiers); classify: frame (K | "auto"),
     normalize ("series" | "feature" | "none" | "auto"), augment_strength (0..1 | "auto"), all chosen on
     validation by default (docs/guides/long-series.md).
     """

@@ -181,6 +181,7 @@ class Recipe(_Record):
     lr: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
     clipnorm: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
     lr_schedule: Literal["plateau", "cosine"] = "plateau"
+    steps_per_execution: Annotated[int, Field(ge=1, le=10**6)] = 1  # runs before 2026-12-08: 1
     steps_per_epoch: Annotated[int, Field(ge=0)] = 0
     derived: list[str] = []
 

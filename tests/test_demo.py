@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from edgernn.cli import main
 from edgernn.train.recipe import KWS_LR, KWS_LR_SCHEDULE, make_recipe
 
@@ -17,7 +19,7 @@ TIMED = REPO / "tools" / "timed.py"
 # recipe options of `edgernn train`: the demo must give none of them, so it runs the defaults
 RECIPE_OPTIONS = {"--epochs", "--batch-size", "--lr", "--patience", "--warmup-epochs", "--min-epochs", "--clipnorm",
                   "--lr-schedule", "--dropout", "--label-smoothing", "--unknown-weight", "--no-augment",
-                  "--augment-options", "--seed"}
+                  "--augment-options", "--seed", "--steps-per-execution"}
 
 
 def demo_train_commands() -> list[list[str]]:
@@ -40,6 +42,17 @@ def test_demo_trains_gru64_and_lstm64_with_the_default_kws_recipe():
     defaults = {p.name: p.default for p in train.params}
     assert defaults["epochs"] is None and defaults["batch_size"] is None and defaults["lr"] is None
     assert defaults["lr_schedule"] is None and defaults["seed"] == 0
+
+
+def test_demo_synthesizes_with_the_default_workers_unless_told():
+    """make demo passes --workers $(DEMO_SYNTH_WORKERS) (a knob for timing it; the data are the same bytes
+    whatever the number), and its default is the synth-kws default."""
+    from edgernn import defaults as D
+
+    text = (REPO / "Makefile").read_text()
+    synth = next(line for line in text.split("\ndemo:", 1)[1].splitlines() if "synth-kws" in line)
+    assert "--workers $(DEMO_SYNTH_WORKERS)" in synth
+    assert re.search(r"^DEMO_SYNTH_WORKERS \?= (\d+)$", text, re.M).group(1) == str(D.SYNTH_WORKERS)
 
 
 def test_the_kws_default_recipe_on_the_demo_data_size():
@@ -108,9 +121,11 @@ def test_unrolled_training_copy_computes_what_the_saved_model_computes():
         np.testing.assert_allclose(saved.predict(X, verbose=0), trained.predict(X, verbose=0), atol=1e-5)
 
 
-def test_masked_batch_pipeline_yields_the_sequence_batches_epoch_after_epoch():
-    """The tf.data pipeline KWS training reads (static shape, prefetch) gives the same masked batches in
-    the same order as the Sequence it wraps, a new order and new masks each epoch."""
+@pytest.mark.parametrize("chunk", [3, 32])
+def test_masked_batch_pipeline_yields_the_sequence_batches_epoch_after_epoch(chunk):
+    """The tf.data pipeline KWS training reads (static shape, chunks of batches made ahead) gives the same
+    masked batches in the same order as the Sequence it wraps, a new order and new masks each epoch,
+    whether an epoch is one chunk or chunks that do not divide it (4 batches, the last one short)."""
     import numpy as np
 
     from edgernn.data.augment import check_augment
@@ -124,7 +139,7 @@ def test_masked_batch_pipeline_yields_the_sequence_batches_epoch_after_epoch():
     # only the fields the batches read (model_construct: no whole-run validation for a unit test)
     config = RunConfig.model_construct(augment=Augment(**check_augment(None)), seed=4, batch_size=16)
     reference = _training_batches(keras, X, y, config)
-    dataset = _batch_dataset(_training_batches(keras, X, y, config), 49, 10)
+    dataset = _batch_dataset(_training_batches(keras, X, y, config), 49, 10, 16, chunk=chunk)
     assert dataset.element_spec[0].shape.as_list() == [None, 49, 10] and int(dataset.cardinality()) == 4
     epochs = []
     for _ in range(3):
@@ -156,4 +171,43 @@ def test_synthesis_profile_attributes_cpu_to_each_engine_of_the_default_plan(tmp
     # kept engine children (festival, piper) are counted: the engines' CPU is part of the total
     assert sum(e["cpu_s"] for e in rec["engines"].values()) <= rec["total_cpu_s"]
     bad = subprocess.run([sys.executable, str(script), "--speakers", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_early_stop_replay_stops_where_keras_early_stopping_stops(tmp_path):
+    """tools/early_stop_replay.py replays EarlyStopping on a recorded validation curve: for every patience
+    it must stop at the epoch, and keep the epoch, that Keras's own callback does (start_from_epoch too)."""
+    import numpy as np
+
+    from conftest import load_tool
+    from edgernn.tf import load
+
+    _, keras = load()
+    tool = load_tool("early_stop_replay")
+    rng = np.random.default_rng(0)
+    curve = list(np.maximum(0.3, 1.0 / np.arange(1, 41) + rng.normal(0, 0.04, 40)))
+    model = keras.Sequential([keras.layers.Input((1,)), keras.layers.Dense(1)])
+    for patience in (1, 2, 3, 5, 8, 50):
+        for start in (0, 3):
+            stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True,
+                                                 start_from_epoch=start)
+            stop.set_model(model)
+            stop.on_train_begin()
+            ran = len(curve)
+            for epoch, v in enumerate(curve):
+                stop.on_epoch_end(epoch, {"val_loss": v})
+                if model.stop_training:
+                    ran = epoch + 1
+                    break
+            model.stop_training = False
+            assert tool.replay(curve, patience, start) == (ran, stop.best_epoch + 1), (patience, start)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "history.json").write_text(json.dumps({"val_loss": curve, "val_accuracy": [1 - v for v in curve]}))
+    (run / "config.json").write_text(json.dumps({"arch": "gru", "recipe": {"lr_schedule": "cosine", "min_epochs": 1}}))
+    result = tool.analyse(run, [2, 50])
+    assert result["rows"][1]["same_model"] and result["rows"][1]["epochs_saved"] == 0
+    assert result["rows"][0]["epochs_run"] <= result["epochs"]
+    bad = subprocess.run([sys.executable, str(REPO / "tools" / "early_stop_replay.py"), str(tmp_path / "none")],
+                         capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -18,7 +18,7 @@ from edgernn.train import guard as G
 from edgernn.train import plots
 from edgernn.train import select as S
 from edgernn.train.baselines import baselines as nn_baselines
-from edgernn.train.recipe import cosine_callback, make_recipe, plateau_callback, warmup_callback
+from edgernn.train.recipe import cosine_schedule, make_recipe, plateau_callback, warmup_callback
 from edgernn.records import InputNorm, RunConfig, record_of, write_config, write_metrics
 from edgernn.train.run import input_norm, normalize_series, prepare_inputs, to_model_inputs
 
@@ -106,7 +106,8 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           keywords=None, holdout_engine: str | None = None, augment: bool | dict = True,
           lr_schedule: str | None = None, label_smoothing: float = D.LABEL_SMOOTHING,
           unknown_weight: float = D.UNKNOWN_WEIGHT, frame: int | str | None = None,
-          normalize: str | None = None, augment_strength: float | str | None = None) -> Path:
+          normalize: str | None = None, augment_strength: float | str | None = None,
+          steps_per_execution: int | None = None) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
@@ -120,7 +121,9 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     out of train/val/test and reported on its own), ``augment`` (True: defaults, a dict: overrides,
     False: off; see ``edgernn.data.augment``), ``unknown_weight`` (loss weight of an _unknown_ clip
     relative to a keyword clip). ``dropout``: ``None`` = ``default_dropout``. ``lr_schedule``:
-    "plateau" or "cosine" (``None``: the recipe's). ``label_smoothing``: classifiers, 0 = off.
+    "plateau" or "cosine" (``None``: the recipe's). ``steps_per_execution``: optimizer steps per call of the
+    compiled training function (``None``: 1; above 1 needs the cosine schedule; the same arithmetic
+    either way). ``label_smoothing``: classifiers, 0 = off.
     Classify only (docs/guides/long-series.md): ``frame`` (K samples per step, or "auto"),
     ``normalize`` ("series", "feature", "none" or "auto"), ``augment_strength`` (0..1 or "auto";
     ``augment=False`` means 0); "auto" (the default) is chosen on the validation split.
@@ -129,8 +132,9 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         dropout = default_dropout(task, augment)
     _validate(task, arch, units, layers, dropout, label_smoothing, unknown_weight)
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
-                       min_epochs=min_epochs, lr=lr, clipnorm=clipnorm, lr_schedule=lr_schedule)
-    make_recipe(1, **recipe_args)  # bad values fail before the data is read
+                       min_epochs=min_epochs, lr=lr, clipnorm=clipnorm, lr_schedule=lr_schedule,
+                       steps_per_execution=steps_per_execution)
+    make_recipe(1, **recipe_args, task=task)  # bad values fail before the data is read
     S.check_options(task, frame, normalize, augment_strength)
     out = io.check_out(out, "folder", overwrite=overwrite, replace=True, inputs=[data])
     data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic, features),
@@ -360,12 +364,19 @@ def _epoch_batches(keras, n: int, seed: int, batch: int, make_batch):
     return Batches()
 
 
-def _batch_dataset(batches, steps: int, features: int):
-    """The masked batches as a tf.data pipeline with the window's static shape, one batch made ahead.
+# Masked batches reach TensorFlow in chunks of this many batches: one Python call per chunk instead of
+# one per batch (docs/notes/2026-12-08-demo-speed-2.md); the chunk is cut back into the same batches.
+CHUNK_BATCHES = 32
+
+
+def _batch_dataset(batches, steps: int, features: int, batch_size: int, chunk: int = CHUNK_BATCHES):
+    """The masked batches as a tf.data pipeline with the window's static shape, made ahead.
 
     Keras would wrap the Sequence with unknown shapes ([None, None, None]), which an unrolled
-    recurrent layer cannot take; and prefetching overlaps the NumPy masking of the next batch with
-    the optimizer step. Each pass over the dataset is one epoch of the Sequence, in its order.
+    recurrent layer cannot take. The batches are made in NumPy ``chunk`` at a time and handed to
+    TensorFlow as one array (a Python call per batch cost ~10% of a KWS training step), then cut
+    back into the same batches in the same order; the next chunk is made while the current one
+    trains (prefetch). Each pass over the dataset is one epoch of the Sequence, in its order.
     """
     from edgernn.tf import load
 
@@ -377,12 +388,14 @@ def _batch_dataset(batches, steps: int, features: int):
         if passes:  # a new pass: the next epoch's order and masks (Keras may not finish the last pass's generator)
             batches.on_epoch_end()
         passes.append(len(passes))
-        for i in range(len(batches)):
-            yield batches[i]
+        for start in range(0, len(batches), chunk):
+            made = [batches[i] for i in range(start, min(start + chunk, len(batches)))]
+            yield np.concatenate([x for x, _ in made]), np.concatenate([y for _, y in made])
 
     signature = (tf.TensorSpec((None, steps, features), tf.float32), tf.TensorSpec((None,), tf.int64))
-    dataset = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
-    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(1)
+    chunks = tf.data.Dataset.from_generator(one_epoch, output_signature=signature).prefetch(1)
+    dataset = chunks.flat_map(lambda x, y: tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size))
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
 
 
 def _augmented_series(keras, split, config: RunConfig):
@@ -409,13 +422,15 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
     Xva = prepare_inputs(ds.splits["val"].X, config) if len(ds.splits.get("val", [])) else None
     if config.task == "anomaly":
         model = build_anomaly(config.arch, config.units, config.layers, config.input_shape, config.anomaly_model)
-        model.compile(optimizer=_optimizer(keras, config), loss=_anomaly_loss(config))
+        model.compile(optimizer=_optimizer(keras, config), loss=_anomaly_loss(config),
+                      steps_per_execution=config.recipe.steps_per_execution)
         fit_args = dict(x=Xtr, y=Xtr, validation_data=(Xva, Xva) if Xva is not None else None)
     else:
         model = build_classifier(config.arch, config.units, config.layers, config.input_shape,
                                  len(config.class_names), config.dropout, unroll=_unrolled(config))
         model.compile(optimizer=_optimizer(keras, config), metrics=["accuracy"],
-                      loss=_classifier_loss(config.label_smoothing, len(config.class_names)))
+                      loss=_classifier_loss(config.label_smoothing, len(config.class_names)),
+                      steps_per_execution=config.recipe.steps_per_execution)
         yva = ds.splits["val"].y if Xva is not None else None
         weights = balanced_class_weights(ds.splits["train"].y, len(config.class_names)) \
             if config.class_weights else None
@@ -425,7 +440,7 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
                         class_weight=weights)
         if config.augment is not None:
             batches = _training_batches(keras, Xtr, ds.splits["train"].y.astype(np.int64), config)
-            fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config.input_shape), None
+            fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config.input_shape, config.batch_size), None
         elif config.augment_strength:
             fit_args["x"], fit_args["y"] = _augmented_series(keras, ds.splits["train"], config), None
     monitor = "val_loss" if Xva is not None else "loss"
@@ -435,10 +450,7 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
                                                start_from_epoch=recipe.min_epochs),
                  _progress_callback(keras, config.epochs, progress), *extra_callbacks]
     warmup_steps = recipe.warmup_epochs * recipe.steps_per_epoch
-    if recipe.lr_schedule == "cosine":
-        callbacks.insert(0, cosine_callback(keras, config.lr, warmup_steps,
-                                            config.epochs * recipe.steps_per_epoch))
-    else:
+    if recipe.lr_schedule != "cosine":  # the cosine rate is computed in the graph (_optimizer)
         halve_after = max(2, config.patience // 3)
         callbacks.insert(1, plateau_callback(keras, monitor, halve_after, recipe.min_epochs, 0.0))
         if warmup_steps > 0:
@@ -484,8 +496,12 @@ def _classifier_loss(label_smoothing: float, num_classes: int):
 
 
 def _optimizer(keras, config: RunConfig):
-    clip = config.recipe.clipnorm
-    return keras.optimizers.Adam(config.lr, global_clipnorm=clip if clip > 0 else None)
+    recipe, clip = config.recipe, config.recipe.clipnorm
+    lr = config.lr
+    if recipe.lr_schedule == "cosine":
+        lr = cosine_schedule(keras, config.lr, recipe.warmup_epochs * recipe.steps_per_epoch,
+                             config.epochs * recipe.steps_per_epoch)
+    return keras.optimizers.Adam(lr, global_clipnorm=clip if clip > 0 else None)
 
 
 def _guard(model, config: RunConfig, ds, history: dict, metrics: dict) -> dict:

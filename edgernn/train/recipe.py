@@ -44,7 +44,14 @@ LR_SCHEDULES = ("plateau", "cosine")
 DEFAULT_LR_SCHEDULE = "plateau"
 KWS_LR = 6e-3
 KWS_LR_SCHEDULE = "cosine"
-KEYS = ("batch_size", "epochs", "patience", "warmup_epochs", "min_epochs", "lr", "clipnorm", "lr_schedule")
+# Optimizer steps per call of the compiled training function (Keras ``steps_per_execution``). With the
+# cosine schedule the rate is computed inside the graph from the step count (``cosine_schedule``),
+# so several steps can run per call with the same arithmetic, step for step; the plateau rule's
+# warm-up sets the rate from Python before every step, so it needs 1. Default 1: 32 steps per call
+# cost KWS training 3-10% more CPU-seconds, not less (docs/notes/2026-12-08-demo-speed-2.md).
+DEFAULT_STEPS_PER_EXECUTION = 1
+KEYS = ("batch_size", "epochs", "patience", "warmup_epochs", "min_epochs", "lr", "clipnorm", "lr_schedule",
+        "steps_per_execution")
 
 
 def _clamp(v: int, lo: int, hi: int) -> int:
@@ -93,11 +100,12 @@ def auto_lr_schedule(task: str | None) -> str:
 def make_recipe(n_train: int, batch_size: int | None = None, epochs: int | None = None,
                 patience: int | None = None, warmup_epochs: int | None = None, min_epochs: int | None = None,
                 lr: float | None = None, clipnorm: float | None = None, task: str | None = None,
-                lr_schedule: str | None = None) -> dict:
+                lr_schedule: str | None = None, steps_per_execution: int | None = None) -> dict:
     """Resolved training settings for ``n_train`` training sequences of ``task``; ``None`` = derive it."""
     given = {k: v for k, v in dict(batch_size=batch_size, epochs=epochs, patience=patience,
                                    warmup_epochs=warmup_epochs, min_epochs=min_epochs, lr=lr,
-                                   clipnorm=clipnorm, lr_schedule=lr_schedule).items() if v is not None}
+                                   clipnorm=clipnorm, lr_schedule=lr_schedule,
+                                   steps_per_execution=steps_per_execution).items() if v is not None}
     _check(given)
     if n_train < 1:
         raise UserError("no training samples")
@@ -115,13 +123,17 @@ def make_recipe(n_train: int, batch_size: int | None = None, epochs: int | None 
                                    r["epochs"] // 4))
     r.setdefault("lr", auto_lr(n_train, task))
     r.setdefault("clipnorm", DEFAULT_CLIPNORM)
+    r.setdefault("steps_per_execution", DEFAULT_STEPS_PER_EXECUTION)
+    if r["steps_per_execution"] > 1 and r["lr_schedule"] != "cosine":
+        raise UserError("--steps-per-execution above 1 needs --lr-schedule cosine (the plateau rule's warm-up "
+                        "sets the rate before every step)")
     r["steps_per_epoch"] = steps
     r["derived"] = [k for k in KEYS if k not in given]
     return r
 
 
 def _check(given: dict) -> None:
-    for k in ("batch_size", "epochs", "patience"):
+    for k in ("batch_size", "epochs", "patience", "steps_per_execution"):
         if k in given and given[k] < 1:
             raise UserError(f"--{k.replace('_', '-')} must be >= 1 (got {given[k]})")
     for k in ("warmup_epochs", "min_epochs"):
@@ -190,6 +202,30 @@ def warmup_callback(keras, lr: float, warmup_steps: int):
     """Linear warm-up over the first ``warmup_steps`` optimizer steps; afterwards ReduceLROnPlateau
     owns the learning rate."""
     return step_lr_callback(keras, lambda step: warmup_lr(step, lr, warmup_steps))
+
+
+def cosine_schedule(keras, lr: float, warmup_steps: int, total_steps: int):
+    """``cosine_lr`` as a Keras learning-rate schedule: computed in the training graph from the
+    optimizer's step count, so no Python call is needed between steps (and several steps can run
+    per call: ``steps_per_execution``). Same rates as ``cosine_callback``, bit for bit: the same
+    float64 operations in the same order (``cos`` is the C library's in both), then rounded to
+    float32 as ``set_value`` rounds a Python float (tests/train/test_recipe.py checks every step)."""
+    from edgernn.tf import load
+
+    tf, _ = load()
+    peak, warm, span = float(lr), int(warmup_steps), float(max(1, total_steps - warmup_steps))
+
+    class CosineSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            s = tf.cast(step, tf.float64)
+            rising = peak * (s + 1.0) / float(max(1, warm))
+            falling = 0.5 * peak * (1.0 + tf.cos(math.pi * tf.minimum(tf.constant(1.0, tf.float64), (s - warm) / span)))
+            return tf.cast(tf.where(s < warm, rising, falling), tf.float32)
+
+        def get_config(self):
+            return {"lr": peak, "warmup_steps": warm, "total_steps": int(total_steps)}
+
+    return CosineSchedule()
 
 
 def cosine_callback(keras, lr: float, warmup_steps: int, total_steps: int):

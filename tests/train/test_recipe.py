@@ -11,7 +11,7 @@ from edgernn import api
 from edgernn.cli import main
 from edgernn.errors import UserError
 from edgernn.train import guard as G
-from edgernn.train.recipe import make_recipe
+from edgernn.train.recipe import DEFAULT_STEPS_PER_EXECUTION, cosine_callback, cosine_lr, cosine_schedule, make_recipe
 
 
 def test_small_sets_get_small_batches_more_epochs_and_patience():
@@ -29,7 +29,7 @@ def test_given_values_win_and_are_not_listed_as_derived():
     r = make_recipe(29, batch_size=16, patience=5, lr=1e-2, clipnorm=0)
     assert (r["batch_size"], r["patience"], r["lr"], r["clipnorm"]) == (16, 5, 1e-2, 0)
     assert r["steps_per_epoch"] == 2 and r["epochs"] == 300  # epochs still derived from the given batch
-    assert set(r["derived"]) == {"epochs", "warmup_epochs", "min_epochs", "lr_schedule"}
+    assert set(r["derived"]) == {"epochs", "warmup_epochs", "min_epochs", "lr_schedule", "steps_per_execution"}
     r = make_recipe(29, epochs=2)
     assert r["min_epochs"] == 0 and r["warmup_epochs"] <= 1  # never more waiting than training
 
@@ -102,3 +102,66 @@ def test_run_on_unlearnable_data_warns_and_is_flagged(tmp_path):
     assert "edgernn: warning: did not learn?" in r.output
     guard = json.loads((tmp_path / "r" / "metrics.json").read_text())["guard"]
     assert guard["did_not_learn"] and guard["reasons"]
+
+
+def test_steps_per_execution_is_derived_from_the_schedule_and_checked():
+    assert make_recipe(38_016, task="kws")["steps_per_execution"] == DEFAULT_STEPS_PER_EXECUTION == 1
+    assert make_recipe(500)["steps_per_execution"] == 1
+    r = make_recipe(500, lr_schedule="cosine", steps_per_execution=8)
+    assert r["steps_per_execution"] == 8 and "steps_per_execution" not in r["derived"]
+    for bad in (dict(steps_per_execution=0), dict(steps_per_execution=4, lr_schedule="plateau")):
+        with pytest.raises(UserError, match="steps-per-execution"):
+            make_recipe(500, **bad)
+    r = CliRunner().invoke(main, ["train", "--task", "classify", "--arch", "gru", "--data", "x.npz", "--out", "o",
+                                  "--steps-per-execution", "0"])
+    assert r.exit_code == 2 and "steps-per-execution" in r.output
+
+
+@pytest.mark.parametrize("lr, warmup, total", [(6e-3, 594, 594 * 40), (1e-2, 0, 120), (3e-3, 7, 10)])
+def test_the_in_graph_cosine_schedule_gives_the_callbacks_rates_bit_for_bit(lr, warmup, total):
+    """The rate computed in the graph (cosine_schedule) equals, as float32, the one the per-step Python
+    callback set (cosine_lr through set_value), at every step of the schedule and past its end: training
+    with either is the same arithmetic (the KWS default: 594 steps of warm-up, 40 epochs of 594)."""
+    from edgernn.tf import load
+
+    tf, keras = load()
+    steps = np.arange(total + 5)
+    graph = cosine_schedule(keras, lr, warmup, total)(tf.constant(steps, tf.int64)).numpy()
+    assert graph.dtype == np.float32
+    want = np.array([cosine_lr(int(s), lr, warmup, total) for s in steps]).astype(np.float32)
+    np.testing.assert_array_equal(graph, want)
+    # and what the callback writes into the optimizer's variable is that same float32
+    var = tf.Variable(0.0, dtype=tf.float32)
+    for s in (0, warmup // 2, warmup, (warmup + total) // 3, total - 1):
+        keras.backend.set_value(var, cosine_lr(s, lr, warmup, total))
+        assert var.numpy() == graph[s]
+    assert cosine_callback(keras, lr, warmup, total) is not None  # kept for callers that set rates per step
+
+
+def test_several_steps_per_execution_train_the_same_weights(tiny_npz, tmp_path):
+    """steps_per_execution only changes how often Python hands over to the compiled step: 7 steps per call
+    (10 steps per epoch: every epoch ends with a short call) train the same weights, bit for bit, and the
+    same history as 1, with the cosine rate computed in the graph."""
+    from edgernn.tf import load
+
+    _, keras = load()
+    runs = {k: api.train(task="classify", arch="gru", units=4, data=tiny_npz, out=tmp_path / f"spe{k}", epochs=5,
+                         batch_size=16, lr=1e-2, patience=50, progress=False, lr_schedule="cosine",
+                         steps_per_execution=k) for k in (1, 7)}
+    for k, run in runs.items():
+        assert json.loads((run / "config.json").read_text())["recipe"]["steps_per_execution"] == k
+    one, seven = (keras.models.load_model(runs[k] / "model.keras", compile=False).get_weights() for k in (1, 7))
+    assert len(one) == len(seven) and all(np.array_equal(a, b) for a, b in zip(one, seven))
+    assert (runs[1] / "history.json").read_text() == (runs[7] / "history.json").read_text()
+
+
+def test_kws_takes_several_steps_per_execution_without_naming_its_schedule(tmp_path):
+    """--task kws derives the cosine schedule, so --steps-per-execution above 1 is accepted before the data
+    are read (the early check must know the task): the error here is the missing data folder."""
+    with pytest.raises(UserError) as err:
+        api.train(task="kws", arch="gru", data=tmp_path / "none", out=tmp_path / "run", steps_per_execution=8,
+                  progress=False)
+    assert "steps-per-execution" not in str(err.value)
+    with pytest.raises(UserError, match="steps-per-execution"):
+        api.train(task="classify", arch="gru", data=tmp_path / "none", out=tmp_path / "run", steps_per_execution=8,
+                  progress=False)
