@@ -102,3 +102,11 @@ def test_run_on_unlearnable_data_warns_and_is_flagged(tmp_path):
     assert "edgernn: warning: did not learn?" in r.output
     guard = json.loads((tmp_path / "r" / "metrics.json").read_text())["guard"]
     assert guard["did_not_learn"] and guard["reasons"]
+
+
+def test_dense_head_learning_rate():
+    from edgernn.train.recipe import DENSE_HEAD_LR, KWS_LR, make_recipe
+
+    assert make_recipe(4000, task="kws", arch="dense")["lr"] == DENSE_HEAD_LR < KWS_LR
+    assert make_recipe(4000, task="kws", arch="gru")["lr"] == KWS_LR
+    assert make_recipe(4000, task="kws", arch="dense", lr=1e-3)["lr"] == 1e-3
