@@ -369,16 +369,17 @@ def detect(run_or_model, audio, every_ms=None, threshold=None, verify=None, veri
 def streaming_eval(run_or_model, minutes=D.STREAM_MINUTES, calibration_minutes=D.STREAM_CALIBRATION_MINUTES,
                    target_fa_per_hour=D.STREAM_TARGET_FA_PER_HOUR, every_ms=D.KWS_EVERY_MS,
                    seed=D.SEED, store=True, progress=True, real_speech_minutes=D.STREAM_REAL_SPEECH_MINUTES,
-                   verify=None, verify_threshold=D.VERIFY_THRESHOLD) -> dict:
+                   verify=None, verify_threshold=D.VERIFY_THRESHOLD, wake_fa_per_hour=D.VERIFY_WAKE_FA_PER_HOUR) -> dict:
     """FRR and false alarms per hour on long synthetic streams (and, with ``real_speech_minutes``, on held-out
     real speech); calibrates and stores the threshold. ``verify``: also the cascade's figures with this
-    teacher run confirming each detection (edgernn.streaming.cascade)."""
+    teacher run confirming each detection (edgernn.streaming.cascade), the student waking at the
+    threshold calibrated for ``wake_fa_per_hour`` false wake-ups per hour (None: the operating one)."""
     from edgernn.streaming.evaluate import evaluate_streaming
 
     return evaluate_streaming(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
                               target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=store,
                               progress=progress, real_speech_minutes=real_speech_minutes, verify=verify,
-                              verify_threshold=verify_threshold)
+                              verify_threshold=verify_threshold, wake_fa_per_hour=wake_fa_per_hour)
 
 
 # --- compare ---

@@ -990,8 +990,11 @@ def detect(run_or_model, audio, every_ms, threshold, verify, verify_threshold, a
                    "--verify); prints its FRR, false alarms per hour, wake-ups and the verifier's CPU per wake-up.")
 @click.option("--verify-threshold", type=_ints(0, 255), default=D.VERIFY_THRESHOLD, show_default=True,
               help="--verify: the verifier's score (0..255) that confirms a detection.")
+@click.option("--wake-fa-per-hour", type=_number(0, 3600), default=D.VERIFY_WAKE_FA_PER_HOUR,
+              help="--verify: the student wakes at the threshold calibrated on the validation streams for this many "
+                   "false wake-ups per hour (the verifier filters them). Default: its operating threshold.")
 def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hour, every_ms, seed, no_store,
-                   real_speech_minutes, verify, verify_threshold):
+                   real_speech_minutes, verify, verify_threshold, wake_fa_per_hour):
     """False rejections and false alarms per hour on long streams; calibrate the detection threshold.
 
     The test stream holds the run's held-out engine (train --holdout-engine), else its test split:
@@ -1000,11 +1003,12 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
     go to the run folder."""
     from edgernn import api
 
-    if verify is None and verify_threshold != D.VERIFY_THRESHOLD:
-        raise UserError("--verify-threshold needs --verify TEACHER_RUN")
+    if verify is None and (verify_threshold != D.VERIFY_THRESHOLD or wake_fa_per_hour != D.VERIFY_WAKE_FA_PER_HOUR):
+        raise UserError("--verify-threshold and --wake-fa-per-hour need --verify TEACHER_RUN")
     r = api.streaming_eval(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
                            target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=not no_store,
-                           real_speech_minutes=real_speech_minutes, verify=verify, verify_threshold=verify_threshold)
+                           real_speech_minutes=real_speech_minutes, verify=verify, verify_threshold=verify_threshold,
+                           wake_fa_per_hour=wake_fa_per_hour)
     a, o = r["at_calibrated_threshold"], r["test_operating_point"]
     stream = r["test_stream"]
     _print_table({"title": f"streaming on {stream['minutes']:g} min of {stream['engine'] or stream['split']} clips",
@@ -1025,7 +1029,8 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
     c = r.get("cascade")
     if c:
         t, cr = c["test_stream"], c.get("real_speech")
-        _print_table({"title": f"cascade: {c['teacher']} confirms (score >= {c['verify_threshold']}/255)",
+        _print_table({"title": f"cascade: the student wakes at {c['wake_threshold']}/255, {c['teacher']} confirms "
+                               f"(score >= {c['verify_threshold']}/255)",
                       "columns": ["FRR (keyword stream)", "false alarms / hour (keyword stream)",
                                   "false alarms / hour (real speech)", "wake-ups / hour (real speech)",
                                   "verifier CPU ms / wake-up"],

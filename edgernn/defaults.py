@@ -74,6 +74,7 @@ STREAM_CALIBRATION_MINUTES = 30.0
 STREAM_TARGET_FA_PER_HOUR = 1.0
 STREAM_REAL_SPEECH_MINUTES = 0.0  # 0: no real-speech false-alarm stream
 VERIFY_THRESHOLD = 128  # detect/streaming-eval --verify: the verifier's score (0..255) that confirms a wake-up
+VERIFY_WAKE_FA_PER_HOUR = None  # streaming-eval --verify: None = the student wakes at its operating threshold
 
 # compare, sweep
 STUDY_TASK = 'kws'

@@ -126,7 +126,8 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
                        seed: int = D.SEED,
                        store: bool = True, progress: bool = True,
                        real_speech_minutes: float = D.STREAM_REAL_SPEECH_MINUTES,
-                       verify: str | Path | None = None, verify_threshold: int = D.VERIFY_THRESHOLD) -> dict:
+                       verify: str | Path | None = None, verify_threshold: int = D.VERIFY_THRESHOLD,
+                       wake_fa_per_hour: float | None = D.VERIFY_WAKE_FA_PER_HOUR) -> dict:
     """Calibrate the threshold on a validation stream, then FRR / FA per hour on the test stream.
 
     Writes streaming_eval.json and det_curve.png into the run folder and, with ``store``, the
@@ -140,6 +141,9 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
     ``verify`` (a cascade, ``edgernn.streaming.cascade``): a teacher run confirms each detection made at
     the operating threshold on the test stream (and the real-speech stream); the result's "cascade"
     gives FRR and false alarms per hour of the confirmed detections and the verifier's CPU cost.
+    ``wake_fa_per_hour``: the student wakes at the threshold calibrated on the same validation streams
+    for this many false wake-ups per hour (lower than the operating one: the verifier filters); None:
+    at the operating threshold.
     """
     from edgernn.data.speech_commands import background_noises
 
@@ -196,7 +200,12 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
         real_curve = real[0]
         result["real_speech"] = real_speech_summary(test_curve, real_curve, threshold, real_speech_minutes)
     if ver is not None:
-        result["cascade"] = _cascade(ver, verify_threshold, det, chosen, dets, tst, match, real)
+        wake = chosen
+        if wake_fa_per_hour is not None:
+            wake = RecognizeConfig(**{**base.to_dict(), "threshold": calibrate(cal_curve, wake_fa_per_hour)})
+        woke = dets if wake == chosen else recognize(tst[0], tst[1], len(det.class_names), ignore, wake)
+        result["cascade"] = {**_cascade(ver, verify_threshold, det, wake, woke, tst, match, real),
+                             "wake_threshold": wake.threshold, "wake_fa_per_hour": wake_fa_per_hour}
     _plot_det(test_curve, cal_curve, threshold, run / "det_curve.png", det.config, real_curve)
     io.write_json(run / "streaming_eval.json", result)
     if store:

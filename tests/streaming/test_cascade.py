@@ -98,3 +98,8 @@ def test_streaming_eval_cascade(setup):
     a = always["cascade"]["test_stream"]
     assert (a["hits"], a["false_alarms"]) == (always["at_calibrated_threshold"]["hits"],
                                               always["at_calibrated_threshold"]["false_alarms"])
+    assert always["cascade"]["wake_threshold"] == always["recognize"]["threshold"]
+    eager = api.streaming_eval(run, minutes=1, calibration_minutes=1, store=False, verify=verifiers["always"],
+                               verify_threshold=120, wake_fa_per_hour=3600)["cascade"]  # wakes on (nearly) anything
+    assert eager["wake_threshold"] <= always["recognize"]["threshold"]
+    assert eager["test_stream"]["wakeups"] >= a["wakeups"]
