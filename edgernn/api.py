@@ -145,7 +145,9 @@ def train(task, arch, data, out, units=D.TRAIN_UNITS, layers=D.TRAIN_LAYERS, **o
     lr_schedule ("plateau" | "cosine"), steps_per_execution (None: 1; above 1 needs the cosine schedule),
     label_smoothing (classifiers); classify: frame (K | "auto"),
     normalize ("series" | "feature" | "none" | "auto"), augment_strength (0..1 | "auto"), all chosen on
-    validation by default (docs/guides/long-series.md).
+    validation by default (docs/guides/long-series.md). arch "dense" (with features="embedding"): a
+    feed-forward head, ``edgernn.models.dense``. Distillation (kws, ``edgernn.train.distill``): teacher
+    (a keyword run of the same classes and sample rate), distill_alpha, temperature, unlabelled_minutes.
     """
     from edgernn.train.loop import train as _train
 
@@ -352,8 +354,13 @@ def firmware_flash(elf, board, probe=None, target=None, drive=None, dry_run=Fals
 
 
 # --- detect ---
-def detect(run_or_model, audio, every_ms=None, threshold=None) -> dict:
-    """Streaming keyword detection over a long recording: detections with times (see edgernn.streaming.stream)."""
+def detect(run_or_model, audio, every_ms=None, threshold=None, verify=None, verify_threshold=D.VERIFY_THRESHOLD) -> dict:
+    """Streaming keyword detection over a long recording: detections with times (see edgernn.streaming.stream).
+    ``verify``: a teacher run that confirms each detection (a cascade, edgernn.streaming.cascade)."""
+    if verify is not None:
+        from edgernn.streaming.cascade import detect_verified
+
+        return detect_verified(run_or_model, audio, verify, verify_threshold, every_ms=every_ms, threshold=threshold)
     from edgernn.streaming.stream import detect_file
 
     return detect_file(run_or_model, audio, every_ms=every_ms, threshold=threshold)
@@ -361,14 +368,18 @@ def detect(run_or_model, audio, every_ms=None, threshold=None) -> dict:
 
 def streaming_eval(run_or_model, minutes=D.STREAM_MINUTES, calibration_minutes=D.STREAM_CALIBRATION_MINUTES,
                    target_fa_per_hour=D.STREAM_TARGET_FA_PER_HOUR, every_ms=D.KWS_EVERY_MS,
-                   seed=D.SEED, store=True, progress=True, real_speech_minutes=D.STREAM_REAL_SPEECH_MINUTES) -> dict:
+                   seed=D.SEED, store=True, progress=True, real_speech_minutes=D.STREAM_REAL_SPEECH_MINUTES,
+                   verify=None, verify_threshold=D.VERIFY_THRESHOLD, wake_fa_per_hour=D.VERIFY_WAKE_FA_PER_HOUR) -> dict:
     """FRR and false alarms per hour on long synthetic streams (and, with ``real_speech_minutes``, on held-out
-    real speech); calibrates and stores the threshold."""
+    real speech); calibrates and stores the threshold. ``verify``: also the cascade's figures with this
+    teacher run confirming each detection (edgernn.streaming.cascade), the student waking at the
+    threshold calibrated for ``wake_fa_per_hour`` false wake-ups per hour (None: the operating one)."""
     from edgernn.streaming.evaluate import evaluate_streaming
 
     return evaluate_streaming(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
                               target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=store,
-                              progress=progress, real_speech_minutes=real_speech_minutes)
+                              progress=progress, real_speech_minutes=real_speech_minutes, verify=verify,
+                              verify_threshold=verify_threshold, wake_fa_per_hour=wake_fa_per_hour)
 
 
 # --- compare ---

@@ -430,7 +430,9 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--task", type=click.Choice(["kws", "classify", "anomaly"]), default="kws", show_default=True,
               help="kws: keywords + _unknown_ + _silence_ (12 classes by default, see --keywords); classify: any .npz "
                    "sequence classification; anomaly: CSV time series.")
-@click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru, lstm or rnn (vanilla tanh RNN).")
+@click.option("--arch", default="gru", show_default=True, help="Recurrent cell: gru, lstm or rnn (vanilla tanh RNN); or dense (--features embedding only): the "
+                   "window flattened, --layers ReLU layers of --units with dropout (default 0.3), a host head "
+                   "(issue 25's: --units 128 --layers 2).")
 @click.option("--units", type=_ints(1, 4096), default=D.TRAIN_UNITS, show_default=True, help="Hidden units per recurrent layer.")
 @click.option("--layers", type=_ints(1, 16), default=D.TRAIN_LAYERS, show_default=True, help="Stacked recurrent layers.")
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
@@ -442,8 +444,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
               help="Training batch size. Default: the largest power of two giving >= 10 steps per epoch (8-64).")
 @click.option("--lr", type=_number(0, 10, min_open=True), default=None,
               help="Peak Adam learning rate, reached after the warm-up, then scheduled by --lr-schedule. "
-                   "Default: 0.01 for --task classify with <= 1000 training sequences, 0.006 for --task kws, "
-                   "else 0.003.")
+                   "Default: 0.01 for --task classify with <= 1000 training sequences, 0.0003 for --arch dense, "
+                   "0.006 for --task kws, else 0.003.")
 @click.option("--patience", type=EPOCHS, default=None,
               help="Epochs without validation improvement before stopping. Default: ~200 optimizer steps (8-40 epochs); "
                    "with --lr-schedule cosine the whole schedule (the best epoch's weights are kept).")
@@ -521,10 +523,23 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 @click.option("--unknown-weight", type=_number(0, 100, min_open=True), default=D.UNKNOWN_WEIGHT, show_default=True,
               help="kws: loss weight of an _unknown_ clip relative to a keyword clip (above 1: fewer false fires, "
                    "fewer keywords recognized).")
+@click.option("--teacher", type=click.Path(path_type=Path), default=None,
+              help="kws: distil from this keyword run (same classes and sample rate; typically a --features "
+                   "embedding run): the student learns its soft targets on the labelled clips and on "
+                   "--unlabelled-minutes of the training speakers' real speech (needs `edgernn data real-speech "
+                   "--fetch` when above 0). The student stays an ordinary model (MFCC: int8 -> C -> firmware).")
+@click.option("--distill-alpha", type=_number(0, 1, min_open=True), default=D.DISTILL_ALPHA, show_default=True,
+              help="--teacher: weight of the teacher's soft targets; 1 - alpha weighs the labels.")
+@click.option("--temperature", type=_number(1, 20), default=D.DISTILL_TEMPERATURE, show_default=True,
+              help="--teacher: softmax temperature of both models' outputs in the soft-target loss (T^2-scaled).")
+@click.option("--unlabelled-minutes", type=_number(0, 600), default=D.DISTILL_UNLABELLED_MINUTES, show_default=True,
+              help="--teacher: minutes of the training speakers' real speech over training music and noise, cut "
+                   "into 1 s clips that only the teacher labels (0: labelled clips only).")
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
           clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite,
           feature_arithmetic, features, keywords, holdout_engine, augment, augment_options, augment_strength, frame,
-          normalize, lr_schedule, steps_per_execution, label_smoothing, unknown_weight):
+          normalize, lr_schedule, steps_per_execution, label_smoothing, unknown_weight, teacher, distill_alpha,
+          temperature, unlabelled_minutes):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
 
     Batch size, epochs, patience and warm-up are derived from the training split's size unless
@@ -547,6 +562,12 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
     elif not augment:
         options["augment"] = False
     options.update(frame=frame, normalize=normalize, augment_strength=augment_strength)
+    if teacher is not None:
+        options.update(teacher=teacher, distill_alpha=distill_alpha, temperature=temperature,
+                       unlabelled_minutes=unlabelled_minutes)
+    elif (distill_alpha, temperature, unlabelled_minutes) != (D.DISTILL_ALPHA, D.DISTILL_TEMPERATURE,
+                                                              D.DISTILL_UNLABELLED_MINUTES):
+        raise UserError("--distill-alpha, --temperature and --unlabelled-minutes need --teacher RUN")
     run = api.train(task=task, arch=arch, units=units, layers=layers, data=data_path, out=out, epochs=epochs,
                     batch_size=batch_size, lr=lr, patience=patience, warmup_epochs=warmup_epochs,
                     min_epochs=min_epochs, clipnorm=clipnorm, dropout=dropout, seed=seed,
@@ -924,8 +945,14 @@ def firmware_flash(elf, board, probe, target, drive, dry_run):
 @click.option("--threshold", type=_ints(0, 255), default=None,
               help="Detection threshold 0..255 on the averaged score (default: config.json 'streaming', "
                    "set by `edgernn streaming-eval`, else 200).")
+@click.option("--verify", type=click.Path(path_type=Path), default=None,
+              help="A cascade: this keyword run (same classes and sample rate; typically a --features embedding "
+                   "teacher) confirms every detection on its own windows from 0.5 s before to 0.5 s after it; "
+                   "only confirmed ones are reported (the rest are listed as wake-ups in --json).")
+@click.option("--verify-threshold", type=_ints(0, 255), default=D.VERIFY_THRESHOLD, show_default=True,
+              help="--verify: the verifier's best score (0..255) for the detected keyword that confirms it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def detect(run_or_model, audio, every_ms, threshold, as_json):
+def detect(run_or_model, audio, every_ms, threshold, verify, verify_threshold, as_json):
     """Find keywords in a long recording AUDIO (WAV, 16 kHz mono) with RUN_OR_MODEL.
 
     RUN_OR_MODEL is a run folder (its model.keras) or a .keras/.tflite file inside one. Results
@@ -933,13 +960,17 @@ def detect(run_or_model, audio, every_ms, threshold, as_json):
     RecognizeCommands does (edgernn/streaming/recognize.py; the firmware uses the same rules)."""
     from edgernn import api
 
-    r = api.detect(run_or_model, audio, every_ms=every_ms, threshold=threshold)
+    if verify is None and verify_threshold != D.VERIFY_THRESHOLD:
+        raise UserError("--verify-threshold needs --verify TEACHER_RUN")
+    r = api.detect(run_or_model, audio, every_ms=every_ms, threshold=threshold, verify=verify,
+                   verify_threshold=verify_threshold)
     if as_json:
         _echo_json(r)
         return
     rows = [[f"{d['time_ms'] / 1000:.2f}", d["label"], d["score"]] for d in r["detections"]]
+    woke = f", {len(r['wakeups'])} wake-up(s) shown to the verifier" if "wakeups" in r else ""
     _print_table({"title": f"{audio}: {len(rows)} detection(s) in {r['seconds']:.1f} s "
-                           f"(threshold {r['recognize']['threshold']}/255)",
+                           f"(threshold {r['recognize']['threshold']}/255{woke})",
                   "columns": ["time (s)", "keyword", "score"], "rows": rows})
 
 
@@ -957,8 +988,17 @@ def detect(run_or_model, audio, every_ms, threshold, as_json):
               help="Also measure false alarms per hour on this many minutes of held-out real speech over music and "
                    "noise (needs `edgernn data real-speech --fetch`; 0: off); the threshold must then also meet "
                    "the target on the validation speaker's real speech.")
+@click.option("--verify", type=click.Path(path_type=Path), default=None,
+              help="Also measure a cascade: this keyword run (same classes and sample rate) confirms every detection "
+                   "made at the operating threshold on the test stream and the real-speech stream (see detect "
+                   "--verify); prints its FRR, false alarms per hour, wake-ups and the verifier's CPU per wake-up.")
+@click.option("--verify-threshold", type=_ints(0, 255), default=D.VERIFY_THRESHOLD, show_default=True,
+              help="--verify: the verifier's score (0..255) that confirms a detection.")
+@click.option("--wake-fa-per-hour", type=_number(0, 3600), default=D.VERIFY_WAKE_FA_PER_HOUR,
+              help="--verify: the student wakes at the threshold calibrated on the validation streams for this many "
+                   "false wake-ups per hour (the verifier filters them). Default: its operating threshold.")
 def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hour, every_ms, seed, no_store,
-                   real_speech_minutes):
+                   real_speech_minutes, verify, verify_threshold, wake_fa_per_hour):
     """False rejections and false alarms per hour on long streams; calibrate the detection threshold.
 
     The test stream holds the run's held-out engine (train --holdout-engine), else its test split:
@@ -967,9 +1007,12 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
     go to the run folder."""
     from edgernn import api
 
+    if verify is None and (verify_threshold != D.VERIFY_THRESHOLD or wake_fa_per_hour != D.VERIFY_WAKE_FA_PER_HOUR):
+        raise UserError("--verify-threshold and --wake-fa-per-hour need --verify TEACHER_RUN")
     r = api.streaming_eval(run_or_model, minutes=minutes, calibration_minutes=calibration_minutes,
                            target_fa_per_hour=target_fa_per_hour, every_ms=every_ms, seed=seed, store=not no_store,
-                           real_speech_minutes=real_speech_minutes)
+                           real_speech_minutes=real_speech_minutes, verify=verify, verify_threshold=verify_threshold,
+                           wake_fa_per_hour=wake_fa_per_hour)
     a, o = r["at_calibrated_threshold"], r["test_operating_point"]
     stream = r["test_stream"]
     _print_table({"title": f"streaming on {stream['minutes']:g} min of {stream['engine'] or stream['split']} clips",
@@ -987,6 +1030,17 @@ def streaming_eval(run_or_model, minutes, calibration_minutes, target_fa_per_hou
                       "columns": ["", "threshold", "FRR (keyword stream)", "false alarms / hour (real speech)"],
                       "rows": [[n, p["threshold"], f"{p['false_rejection_rate']:.1%}", f"{p['false_alarms_per_hour']:.2f}"]
                                for n, p in rows]})
+    c = r.get("cascade")
+    if c:
+        t, cr = c["test_stream"], c.get("real_speech")
+        _print_table({"title": f"cascade: the student wakes at {c['wake_threshold']}/255, {c['teacher']} confirms "
+                               f"(score >= {c['verify_threshold']}/255)",
+                      "columns": ["FRR (keyword stream)", "false alarms / hour (keyword stream)",
+                                  "false alarms / hour (real speech)", "wake-ups / hour (real speech)",
+                                  "verifier CPU ms / wake-up"],
+                      "rows": [[f"{t['false_rejection_rate']:.1%}", f"{t['false_alarms_per_hour']:.2f}",
+                                f"{cr['false_alarms_per_hour']:.2f}" if cr else "-",
+                                f"{cr['wakeups_per_hour']:.1f}" if cr else "-", c["verifier_cpu_ms_per_wakeup"]]]})
 
 
 # --- compare ---

@@ -32,6 +32,9 @@ FEATURE_ARITHMETIC = 'float'
 TRAIN_FEATURES = 'mfcc'
 LABEL_SMOOTHING = 0.0
 UNKNOWN_WEIGHT = 1.0
+DISTILL_ALPHA = 0.5
+DISTILL_TEMPERATURE = 2.0
+DISTILL_UNLABELLED_MINUTES = 20.0
 
 # prune, quantize, export, check
 PRUNE_SPARSITY = 0.75
@@ -70,6 +73,8 @@ STREAM_MINUTES = 60.0
 STREAM_CALIBRATION_MINUTES = 30.0
 STREAM_TARGET_FA_PER_HOUR = 1.0
 STREAM_REAL_SPEECH_MINUTES = 0.0  # 0: no real-speech false-alarm stream
+VERIFY_THRESHOLD = 128  # detect/streaming-eval --verify: the verifier's score (0..255) that confirms a wake-up
+VERIFY_WAKE_FA_PER_HOUR = None  # streaming-eval --verify: None = the student wakes at its operating threshold
 
 # compare, sweep
 STUDY_TASK = 'kws'

@@ -227,6 +227,8 @@ LAYERS: dict[str, dict[str, Check]] = {
     "Dense": DENSE,
     "Dropout": {**BASE_LAYER, "rate": _fraction, "noise_shape": _optional(_shape), "seed": _seed},
     "RepeatVector": {**BASE_LAYER, "n": _int(1, 1_000_000)},
+    # the dense head (--arch dense) flattens the feature window
+    "Flatten": {**BASE_LAYER, "data_format": _choice("channels_last", "channels_first")},
     # TimeDistributed wraps the per-step Dense head of the anomaly models; its "layer" is checked below
     "TimeDistributed": {**BASE_LAYER},
 }

@@ -171,6 +171,16 @@ class Streaming(_Record):
         return self.model_dump(include={"window_ms", "threshold", "suppression_ms", "min_count"}, exclude_none=True)
 
 
+class Distill(_Record):
+    """How a student was distilled from a teacher run (``train --teacher``, ``edgernn.train.distill``)."""
+    teacher: Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
+    alpha: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    temperature: Annotated[float, Field(ge=1, le=20, allow_inf_nan=False)]
+    unlabelled_minutes: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)] = 0.0
+    unlabelled_clips: Annotated[int, Field(ge=0, le=10**7)] | None = None
+    teacher_features: Literal["mfcc", "logmel", "embedding"] | None = None
+
+
 class Recipe(_Record):
     """The training recipe as used (``edgernn.train.recipe.make_recipe``)."""
     batch_size: Annotated[int, Field(ge=1, le=10**6)]
@@ -247,6 +257,7 @@ class RunConfig(Architecture):
     holdout_engine: Name | None = None
     augment: Augment | None = None
     unknown_weight: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1.0
+    distill: Distill | None = None  # a student of ``train --teacher``
     # measured at the end of training
     params: Count | None = None
     macs: Count | None = None

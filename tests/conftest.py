@@ -106,3 +106,22 @@ def sshd(tmp_path_factory):
     with loopback_sshd(tmp_path_factory.mktemp("sshd"), remote_dir_name="remote work dir") as options:
         # the venv's python: has numpy, ai-edge-litert, onnxruntime
         yield dict(options, remote_python=sys.executable)
+
+
+def tone_kws(root, words=("yes", "no", "other"), per_word=10):
+    """A keyword folder made in a second: each word is a tone (300/500/700 Hz, 0.3-0.7 s) in faint noise,
+    with a noise background; clips 0-1 of each word validate, 2-3 test."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    (root / "_background_noise_").mkdir(parents=True)
+    sf.write(root / "_background_noise_" / "n.wav", (0.01 * rng.normal(size=48000)).astype(np.float32), 16000)
+    t = np.arange(16000) / 16000
+    for w_i, w in enumerate(words):
+        (root / w).mkdir()
+        for k in range(per_word):
+            x = 0.3 * np.sin(2 * np.pi * (300 + 200 * w_i) * t) * (t > 0.3) * (t < 0.7) + 0.01 * rng.normal(size=16000)
+            sf.write(root / w / f"s{k}_nohash_0.wav", x.astype(np.float32), 16000, subtype="PCM_16")
+    (root / "validation_list.txt").write_text("".join(f"{w}/s{k}_nohash_0.wav\n" for w in words for k in (0, 1)))
+    (root / "testing_list.txt").write_text("".join(f"{w}/s{k}_nohash_0.wav\n" for w in words for k in (2, 3)))
+    return root

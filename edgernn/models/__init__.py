@@ -6,10 +6,11 @@ Builders return tf_keras models. ``export_model`` rebuilds a model with a static
 from __future__ import annotations
 
 from edgernn.errors import UserError
-from edgernn.models import gru, lstm, rnn
+from edgernn.models import dense, gru, lstm, rnn
 from edgernn.records import Architecture
 
-ARCHS = {"gru": gru, "lstm": lstm, "rnn": rnn}
+ARCHS = {"gru": gru, "lstm": lstm, "rnn": rnn}   # the recurrent cells (int8 -> C -> firmware)
+HEADS = {"dense": dense}                         # feed-forward heads on windows that carry context
 ANOMALY_MODELS = ("predictor", "autoencoder")
 
 
@@ -17,6 +18,17 @@ def cell(arch: str):
     if arch not in ARCHS:
         raise UserError(f"unknown arch {arch!r} (choose from {', '.join(ARCHS)})")
     return ARCHS[arch]
+
+
+def check_arch(arch: str, features: str | None = None) -> None:
+    """A recurrent cell, or a head (``dense``) on the front ends it is made for (``models.dense.FEATURES``)."""
+    if arch in HEADS:
+        if features not in HEADS[arch].FEATURES:
+            raise UserError(f"--arch {arch} is a host head for --features {' or '.join(HEADS[arch].FEATURES)} "
+                            f"(the int8 -> C -> firmware path takes gru, lstm or rnn)")
+        return
+    if arch not in ARCHS:
+        raise UserError(f"unknown arch {arch!r} (choose from {', '.join([*ARCHS, *HEADS])})")
 
 
 def check_size(units: int, layers: int) -> None:
@@ -38,8 +50,12 @@ def build_classifier(arch: str, units: int, layers: int, input_shape, num_classe
 
     _, keras = load()
     check_size(units, layers)
-    mod = cell(arch)
     x = inp = keras.Input(shape=tuple(input_shape), batch_size=batch_size, name="features")
+    if arch in HEADS:
+        x = HEADS[arch].layers(keras, x, units, layers, dropout)
+        out = keras.layers.Dense(num_classes, activation="softmax", name="classes")(x)
+        return keras.Model(inp, out, name=f"{arch}{units}x{layers}_classifier")
+    mod = cell(arch)
     for i in range(layers):
         x = mod.layer(keras, units, return_sequences=i < layers - 1, name=f"{arch}_{i}",
                       **({"unroll": True} if unroll else {}))(x)
@@ -108,8 +124,15 @@ def head_dims(config: Architecture) -> tuple[int, int]:
     return config.units, config.num_outputs
 
 
+def _window_inputs(config: Architecture) -> int:
+    return int(config.input_shape[0]) * int(config.input_shape[1])
+
+
 def count_params(config: Architecture) -> int:
     """Trainable parameters, computed from the architecture alone."""
+    if config.arch in HEADS:
+        h_in, h_out = head_dims(config)
+        return HEADS[config.arch].params(_window_inputs(config), config.units, config.layers) + h_in * h_out + h_out
     mod = cell(config.arch)
     h_in, h_out = head_dims(config)
     return sum(mod.params(i, u) for i, u in recurrent_dims(config)) + h_in * h_out + h_out
@@ -119,8 +142,11 @@ def count_macs(config: Architecture) -> int:
     """Multiply-accumulates per inference (matrix products; element-wise gate maths excluded).
 
     RNN: T steps x gates x U x (inputs + U) per layer; Dense head once (classifier) or per
-    step (anomaly models).
+    step (anomaly models). Dense head (``--arch dense``): its layers once per window.
     """
+    if config.arch in HEADS:
+        h_in, h_out = head_dims(config)
+        return HEADS[config.arch].macs(_window_inputs(config), config.units, config.layers) + h_in * h_out
     mod = cell(config.arch)
     steps = config.steps
     h_in, h_out = head_dims(config)

@@ -114,9 +114,10 @@ def calibrate(curve: list[dict], target_fa_per_hour: float) -> int:
 
 
 def _stream_run(det, clips, minutes, seed, noises, every_ms):
+    """(times, scores, truth, hours, audio) of the model over a stream of ``clips``."""
     audio, truth = build_stream(clips, minutes, seed, noises, det.features.sample_rate)
     times, scores = model_results(det, audio, every_ms)
-    return times, scores, truth, len(audio) / det.features.sample_rate / 3600
+    return times, scores, truth, len(audio) / det.features.sample_rate / 3600, audio
 
 
 def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
@@ -124,7 +125,9 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
                        target_fa_per_hour: float = D.STREAM_TARGET_FA_PER_HOUR, every_ms: int = DEFAULT_EVERY_MS,
                        seed: int = D.SEED,
                        store: bool = True, progress: bool = True,
-                       real_speech_minutes: float = D.STREAM_REAL_SPEECH_MINUTES) -> dict:
+                       real_speech_minutes: float = D.STREAM_REAL_SPEECH_MINUTES,
+                       verify: str | Path | None = None, verify_threshold: int = D.VERIFY_THRESHOLD,
+                       wake_fa_per_hour: float | None = D.VERIFY_WAKE_FA_PER_HOUR) -> dict:
     """Calibrate the threshold on a validation stream, then FRR / FA per hour on the test stream.
 
     Writes streaming_eval.json and det_curve.png into the run folder and, with ``store``, the
@@ -134,6 +137,13 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
     with ``edgernn data real-speech --fetch``): the threshold must then also keep the validation
     speaker's real-speech stream (a third of that length) within the target, and false alarms per
     hour are measured on that many minutes of held-out speakers over held-out music and noise.
+
+    ``verify`` (a cascade, ``edgernn.streaming.cascade``): a teacher run confirms each detection made at
+    the operating threshold on the test stream (and the real-speech stream); the result's "cascade"
+    gives FRR and false alarms per hour of the confirmed detections and the verifier's CPU cost.
+    ``wake_fa_per_hour``: the student wakes at the threshold calibrated on the same validation streams
+    for this many false wake-ups per hour (lower than the operating one: the verifier filters); None:
+    at the operating threshold.
     """
     from edgernn.data.speech_commands import background_noises
 
@@ -144,6 +154,11 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
     if not 0 <= real_speech_minutes <= 600:
         raise UserError("--real-speech-minutes must be between 0 and 600")
     det = load_detector(run_or_model)
+    ver = None
+    if verify is not None:
+        from edgernn.streaming.cascade import load_verifier
+
+        ver = load_verifier(verify, det)
     run = det.model_path.parent
     noises = background_noises(Path(det.config.data), det.features.sample_rate, seed)
     base = det.recognize_config()
@@ -156,7 +171,7 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
     cal_curve = det_curve(cal[0], cal[1], cal[2], cal[3], ignore, base, match)
     real_val_curve = real_curve = None
     if real_speech_minutes > 0:
-        real_val_curve = _real_curve("val", real_speech_minutes / 3, seed + 3, det, noises, every_ms, ignore, base)
+        real_val_curve = _real_curve("val", real_speech_minutes / 3, seed + 3, det, noises, every_ms, ignore, base)[0]
         cal_curve = [{**r, "false_alarms_per_hour": max(r["false_alarms_per_hour"], v["false_alarms_per_hour"])}
                      for r, v in zip(cal_curve, real_val_curve)]
     threshold = calibrate(cal_curve, target_fa_per_hour)
@@ -179,9 +194,18 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
         "calibration_curve": [{k: r[k] for k in ("threshold", "false_rejection_rate", "false_alarms_per_hour")}
                               for r in cal_curve],
     }
+    real = None
     if real_speech_minutes > 0:
-        real_curve = _real_curve("heldout", real_speech_minutes, seed + 4, det, noises, every_ms, ignore, base)
+        real = _real_curve("heldout", real_speech_minutes, seed + 4, det, noises, every_ms, ignore, base)
+        real_curve = real[0]
         result["real_speech"] = real_speech_summary(test_curve, real_curve, threshold, real_speech_minutes)
+    if ver is not None:
+        wake = chosen
+        if wake_fa_per_hour is not None:
+            wake = RecognizeConfig(**{**base.to_dict(), "threshold": calibrate(cal_curve, wake_fa_per_hour)})
+        woke = dets if wake == chosen else recognize(tst[0], tst[1], len(det.class_names), ignore, wake)
+        result["cascade"] = {**_cascade(ver, verify_threshold, det, wake, woke, tst, match, real),
+                             "wake_threshold": wake.threshold, "wake_fa_per_hour": wake_fa_per_hour}
     _plot_det(test_curve, cal_curve, threshold, run / "det_curve.png", det.config, real_curve)
     io.write_json(run / "streaming_eval.json", result)
     if store:
@@ -194,13 +218,39 @@ def evaluate_streaming(run_or_model, minutes: float = D.STREAM_MINUTES,
 FRR_GOAL = 0.15  # the DET point reported beside the operating threshold: FA/h on real speech at FRR <= 15 %
 
 
-def _real_curve(role, minutes, seed, det, noises, every_ms, ignore, base) -> list[dict]:
+def _real_curve(role, minutes, seed, det, noises, every_ms, ignore, base) -> tuple:
+    """(DET curve, audio, times, scores, hours) of the model over ``role``'s real-speech stream."""
     from edgernn.data.real_speech import real_stream
 
     rate = det.features.sample_rate
     audio = real_stream(role, minutes, seed, rate, noises)
     times, scores = model_results(det, audio, every_ms)
-    return det_curve(times, scores, [], len(audio) / rate / 3600, ignore, base)
+    hours = len(audio) / rate / 3600
+    return det_curve(times, scores, [], hours, ignore, base), audio, times, scores, hours
+
+
+def _cascade(ver, verify_threshold: int, det, chosen: RecognizeConfig, dets, tst, match: int, real) -> dict:
+    """The cascade's figures at the operating threshold: the verifier confirms the student's detections."""
+    from edgernn.streaming.cascade import VERIFY_AFTER_MS, VERIFY_BEFORE_MS, verified, verifier_scores
+
+    woke = [(d.time_ms, d.label, d.score) for d in dets]
+    scores, cpu = verifier_scores(ver, tst[4], woke)
+    out = {"teacher": str(ver.model_path), "verify_threshold": int(verify_threshold),
+           "before_ms": VERIFY_BEFORE_MS, "after_ms": VERIFY_AFTER_MS,
+           "test_stream": {**score_detections(verified(woke, scores, verify_threshold), tst[2], tst[3], match),
+                           "wakeups": len(woke), "wakeups_per_hour": len(woke) / tst[3]}}
+    cpus = [cpu] * len(woke)
+    if real is not None:
+        _, audio, times, rscores, hours = real
+        rwoke = [(d.time_ms, d.label, d.score) for d in recognize(times, rscores, len(det.class_names), det.ignore,
+                                                                   chosen)]
+        vs, rcpu = verifier_scores(ver, audio, rwoke)
+        kept = verified(rwoke, vs, verify_threshold)
+        out["real_speech"] = {"wakeups": len(rwoke), "wakeups_per_hour": len(rwoke) / hours,
+                              "false_alarms": len(kept), "false_alarms_per_hour": len(kept) / hours}
+        cpus += [rcpu] * len(rwoke)
+    out["verifier_cpu_ms_per_wakeup"] = round(float(np.mean(cpus)) * 1000, 2) if cpus else None
+    return out
 
 
 def real_speech_summary(test_curve: list[dict], real_curve: list[dict], threshold: int, minutes: float) -> dict:

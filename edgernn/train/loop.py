@@ -11,7 +11,7 @@ from edgernn import defaults as D
 from edgernn import io
 from edgernn.data import TASKS, load_dataset
 from edgernn.errors import UserError
-from edgernn.models import build_anomaly, build_classifier, cell, check_size, count_macs, count_params
+from edgernn.models import HEADS, build_anomaly, build_classifier, check_arch, check_size, count_macs, count_params
 from edgernn.models.frame import framed_shape, stack_frames
 from edgernn.train import metrics as M
 from edgernn.train import guard as G
@@ -37,8 +37,11 @@ AUGMENTED_KWS_DROPOUT = 0.0
 UNROLL_MAX_STEPS = 100
 
 
-def default_dropout(task: str, augment) -> float:
-    """Dropout when none is given: none for augmented keyword spotting, else DEFAULTS["dropout"]."""
+def default_dropout(task: str, augment, arch: str = "gru") -> float:
+    """Dropout when none is given: none for augmented keyword spotting with a recurrent cell, else
+    DEFAULTS["dropout"] (a dense head keeps it: issue 25's head, 2 x 128 with dropout 0.3)."""
+    if arch in HEADS:
+        return DEFAULTS["dropout"]
     return AUGMENTED_KWS_DROPOUT if task == "kws" and augment is not False else DEFAULTS["dropout"]
 
 
@@ -80,7 +83,7 @@ def kws_class_weights(weights: dict[int, float], unknown_weight: float = 1.0) ->
     return {**weights, 1: float(np.mean(keyword_weights)) * unknown_weight} if keyword_weights else weights
 
 
-def _validate(task, arch, units, layers, dropout=0.0, label_smoothing=0.0, unknown_weight=1.0):
+def _validate(task, arch, units, layers, dropout=0.0, label_smoothing=0.0, unknown_weight=1.0, features=None):
     if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):  # NaN fails too
         raise UserError(f"--dropout must be in [0, 1), got {dropout}")
     if not (isinstance(label_smoothing, (int, float)) and 0.0 <= label_smoothing < 1.0):
@@ -91,7 +94,7 @@ def _validate(task, arch, units, layers, dropout=0.0, label_smoothing=0.0, unkno
         raise UserError(f"--unknown-weight must be in (0, 100], got {unknown_weight}")
     if task not in TASKS:
         raise UserError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
-    cell(arch)
+    check_arch(arch, features if task == "kws" else None)
     check_size(units, layers)
 
 
@@ -107,7 +110,10 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           lr_schedule: str | None = None, label_smoothing: float = D.LABEL_SMOOTHING,
           unknown_weight: float = D.UNKNOWN_WEIGHT, frame: int | str | None = None,
           normalize: str | None = None, augment_strength: float | str | None = None,
-          steps_per_execution: int | None = None) -> Path:
+          steps_per_execution: int | None = None,
+          teacher: str | Path | None = None, distill_alpha: float = D.DISTILL_ALPHA,
+          temperature: float = D.DISTILL_TEMPERATURE,
+          unlabelled_minutes: float = D.DISTILL_UNLABELLED_MINUTES) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
@@ -127,15 +133,24 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     Classify only (docs/guides/long-series.md): ``frame`` (K samples per step, or "auto"),
     ``normalize`` ("series", "feature", "none" or "auto"), ``augment_strength`` (0..1 or "auto";
     ``augment=False`` means 0); "auto" (the default) is chosen on the validation split.
+    KWS distillation (``edgernn.train.distill``): ``teacher`` (a keyword run of the same classes and
+    sample rate) gives soft targets on the labelled clips and on ``unlabelled_minutes`` of the training
+    speakers' real speech; ``distill_alpha`` weighs them against the labels, at ``temperature``.
     """
     if dropout is None:
-        dropout = default_dropout(task, augment)
-    _validate(task, arch, units, layers, dropout, label_smoothing, unknown_weight)
+        dropout = default_dropout(task, augment, arch)
+    _validate(task, arch, units, layers, dropout, label_smoothing, unknown_weight, features)
     recipe_args = dict(batch_size=batch_size, epochs=epochs, patience=patience, warmup_epochs=warmup_epochs,
                        min_epochs=min_epochs, lr=lr, clipnorm=clipnorm, lr_schedule=lr_schedule,
                        steps_per_execution=steps_per_execution)
     make_recipe(1, **recipe_args, task=task)  # bad values fail before the data is read
     S.check_options(task, frame, normalize, augment_strength)
+    teaching = None
+    if teacher is not None:
+        from edgernn.train import distill as DI
+
+        DI.check_options(distill_alpha, temperature, unlabelled_minutes)
+        teaching = DI.load_teacher(teacher, task)
     out = io.check_out(out, "folder", overwrite=overwrite, replace=True, inputs=[data])
     data_options = dict(data_options or {}, **_feature_options(task, feature_arithmetic, features),
                         **_kws_data_options(task, data, keywords, holdout_engine, augment))
@@ -144,7 +159,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         raise UserError(f"{data}: anomaly data; use --task anomaly")
     if task != "anomaly" and len(np.unique(ds.splits["train"].y)) < 2:
         raise UserError(f"{data}: the training split holds one class only; a classifier needs at least 2")
-    recipe = make_recipe(len(ds.splits["train"]), **recipe_args, task=task)
+    recipe = make_recipe(len(ds.splits["train"]), **recipe_args, task=task, arch=arch)
     config = {
         "task": task, "arch": arch, "units": units, "layers": layers, "dropout": dropout,
         "input_shape": [int(d) for d in ds.input_shape], "class_names": list(ds.class_names),
@@ -168,6 +183,11 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         raise UserError("--unknown-weight needs --task kws and a folder of word clips")
     if task == "anomaly":
         config["anomaly_model"] = anomaly_model
+    if teaching is not None:
+        DI.check_match(teacher, teaching[1], ds.class_names, int(ds.meta["sample_rate"]))
+        config["distill"] = {"teacher": str(Path(teacher).resolve()), "alpha": float(distill_alpha),
+                             "temperature": float(temperature), "unlabelled_minutes": float(unlabelled_minutes),
+                             "teacher_features": teaching[1].feature_params().kind}
     candidates = []
     if task == "classify":  # resolves --normalize and records series_shape, selection (plain dict, then the record)
         candidates = _series_candidates(config, ds, frame, normalize, 0.0 if augment is False else augment_strength)
@@ -177,7 +197,12 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
         if candidates:
             model, history, seconds, config = _fit_best(config, ds, progress, callbacks, candidates)
         else:
-            model, history, seconds = _fit(config, ds, progress, callbacks)
+            taught = _teaching_rows(config, ds, data, data_options, teaching, progress) if teaching else None
+            if taught is not None:
+                config = record_of({**config.to_json(), "distill": {**config.distill.model_dump(),
+                                                                     "unlabelled_clips": len(taught["X"])}},
+                                   in_progress=True)
+            model, history, seconds = _fit(config, ds, progress, callbacks, taught)
         metrics = _evaluate(model, config, ds, tmp)
         if task == "classify":
             metrics["baselines"] = _baselines(config, ds)
@@ -369,7 +394,8 @@ def _epoch_batches(keras, n: int, seed: int, batch: int, make_batch):
 CHUNK_BATCHES = 32
 
 
-def _batch_dataset(batches, steps: int, features: int, batch_size: int, chunk: int = CHUNK_BATCHES):
+def _batch_dataset(batches, steps: int, features: int, batch_size: int, targets: np.ndarray | None = None,
+                   chunk: int = CHUNK_BATCHES):
     """The masked batches as a tf.data pipeline with the window's static shape, made ahead.
 
     Keras would wrap the Sequence with unknown shapes ([None, None, None]), which an unrolled
@@ -392,7 +418,10 @@ def _batch_dataset(batches, steps: int, features: int, batch_size: int, chunk: i
             made = [batches[i] for i in range(start, min(start + chunk, len(batches)))]
             yield np.concatenate([x for x, _ in made]), np.concatenate([y for _, y in made])
 
-    signature = (tf.TensorSpec((None, steps, features), tf.float32), tf.TensorSpec((None,), tf.int64))
+    # integer labels, or the rows of targets of another shape and type (distillation: train.distill)
+    target = tf.TensorSpec((None,), tf.int64) if targets is None or targets.ndim == 1 else \
+        tf.TensorSpec((None, *targets.shape[1:]), tf.as_dtype(targets.dtype))
+    signature = (tf.TensorSpec((None, steps, features), tf.float32), target)
     chunks = tf.data.Dataset.from_generator(one_epoch, output_signature=signature).prefetch(1)
     dataset = chunks.flat_map(lambda x, y: tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size))
     return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
@@ -413,7 +442,42 @@ def _augmented_series(keras, split, config: RunConfig):
     return _epoch_batches(keras, len(X), seed, batch, augmented)
 
 
-def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
+def _teaching_rows(config: RunConfig, ds, data, data_options: dict, teaching, progress: bool) -> dict:
+    """The distillation's extra training rows and its targets (train.distill): the teacher's soft
+    targets on the labelled train and validation rows, and unlabelled real speech scored by the teacher."""
+    from edgernn.features import features as compute_features
+    from edgernn.train import distill as DI
+
+    tmodel, tconfig = teaching
+    d = config.distill
+    splits = ["train"] + (["val"] if len(ds.splits.get("val", [])) else [])
+    labels = {s: ds.splits[s].y for s in splits}
+    probs = DI.teacher_probs(tmodel, tconfig, data, data_options, splits, labels)
+    cfg = config.feature_params().feature_config()
+    waves = DI.unlabelled_waves(Path(data), d.unlabelled_minutes, config.seed, cfg.sample_rate, cfg.clip_samples)
+    if progress:
+        print(f"distillation: the teacher scores {len(waves)} unlabelled 1 s clips of real speech", file=sys.stderr)
+    X = compute_features(waves, cfg).astype(np.float32) if len(waves) else \
+        np.zeros((0, *config.input_shape), np.float32)
+    if len(waves):
+        tX = compute_features(waves, tconfig.feature_params().feature_config())
+        extra = tmodel.predict(prepare_inputs(tX, tconfig), batch_size=256, verbose=0)
+    else:
+        extra = np.zeros((0, len(config.class_names)), np.float32)
+    weights = None
+    if config.class_weights:
+        weights = kws_class_weights(balanced_class_weights(labels["train"], len(config.class_names)),
+                                    config.unknown_weight)
+    soft = {s: DI.soften(p, d.temperature) for s, p in probs.items()}
+    train_y = np.concatenate([labels["train"], np.zeros(len(X), np.int64)])
+    train_w = np.concatenate([DI.row_weights(labels["train"], weights), np.zeros(len(X), np.float32)])
+    out = {"X": X, "train": DI.targets(train_y, train_w, np.concatenate([soft["train"], DI.soften(extra, d.temperature)]))}
+    if "val" in soft:
+        out["val"] = DI.targets(labels["val"], np.ones(len(labels["val"]), np.float32), soft["val"])
+    return out
+
+
+def _fit(config: RunConfig, ds, progress: bool, extra_callbacks, taught: dict | None = None):
     from edgernn.tf import load, set_seed
 
     _, keras = load()
@@ -428,19 +492,29 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
     else:
         model = build_classifier(config.arch, config.units, config.layers, config.input_shape,
                                  len(config.class_names), config.dropout, unroll=_unrolled(config))
-        model.compile(optimizer=_optimizer(keras, config), metrics=["accuracy"],
-                      loss=_classifier_loss(config.label_smoothing, len(config.class_names)),
-                      steps_per_execution=config.recipe.steps_per_execution)
         yva = ds.splits["val"].y if Xva is not None else None
         weights = balanced_class_weights(ds.splits["train"].y, len(config.class_names)) \
             if config.class_weights else None
         if weights and config.keywords:  # a keyword folder: _silence_, _unknown_, keywords
             weights = kws_class_weights(weights, config.unknown_weight)
-        fit_args = dict(x=Xtr, y=ds.splits["train"].y, validation_data=(Xva, yva) if Xva is not None else None,
+        ytr = ds.splits["train"].y.astype(np.int64)
+        if taught is not None:  # distillation: targets carry label, weight and soft targets (train.distill)
+            from edgernn.train import distill as DI
+
+            model.compile(optimizer=_optimizer(keras, config), metrics=[DI.accuracy()],
+                          loss=DI.loss(config.distill.alpha, config.distill.temperature, len(config.class_names)),
+                          steps_per_execution=config.recipe.steps_per_execution)
+            Xtr = np.concatenate([Xtr, prepare_inputs(taught["X"], config)]) if len(taught["X"]) else Xtr
+            ytr, yva, weights = taught["train"], taught.get("val"), None
+        else:
+            model.compile(optimizer=_optimizer(keras, config), metrics=["accuracy"],
+                          loss=_classifier_loss(config.label_smoothing, len(config.class_names)),
+                          steps_per_execution=config.recipe.steps_per_execution)
+        fit_args = dict(x=Xtr, y=ytr, validation_data=(Xva, yva) if Xva is not None else None,
                         class_weight=weights)
         if config.augment is not None:
-            batches = _training_batches(keras, Xtr, ds.splits["train"].y.astype(np.int64), config)
-            fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config.input_shape, config.batch_size), None
+            batches = _training_batches(keras, Xtr, ytr, config)
+            fit_args["x"], fit_args["y"] = _batch_dataset(batches, *config.input_shape, config.batch_size, ytr), None
         elif config.augment_strength:
             fit_args["x"], fit_args["y"] = _augmented_series(keras, ds.splits["train"], config), None
     monitor = "val_loss" if Xva is not None else "loss"
@@ -466,7 +540,7 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks):
 
 def _unrolled(config: RunConfig) -> bool:
     """Train an unrolled copy? Keyword spotting only (fixed, short windows; see UNROLL_MAX_STEPS)."""
-    return config.task == "kws" and config.input_shape[0] <= UNROLL_MAX_STEPS
+    return config.task == "kws" and config.arch not in HEADS and config.input_shape[0] <= UNROLL_MAX_STEPS
 
 
 def _rolled(model, config: RunConfig):

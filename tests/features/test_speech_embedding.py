@@ -148,3 +148,38 @@ def test_embedding_run_end_to_end(tmp_path):
     assert "multiple of the hop (80 ms)" in _one_line_error(r)
     r = CliRunner().invoke(main, ["firmware", "build", str(run / "model.keras"), "--out", str(tmp_path / "fw")])
     assert r.exit_code == 2 and r.output.startswith("edgernn: error:"), r.output
+
+
+def test_dense_head_needs_embedding_features(tmp_path):
+    data = _tiny_kws(tmp_path / "kws")
+    r = CliRunner().invoke(main, ["train", "--task", "kws", "--data", str(data), "--keywords", "yes,no",
+                                  "--out", str(tmp_path / "run"), "--arch", "dense"])
+    assert "--features embedding" in _one_line_error(r)
+    assert not (tmp_path / "run").exists()
+
+
+@needs_wheel
+@pytest.mark.slow
+def test_dense_head_on_embeddings_end_to_end(tmp_path):
+    """train --arch dense --features embedding: issue 25's head (2 x 128, dropout 0.3 by default), then
+    eval and detect read it like any embedding run."""
+    from edgernn.io import load_keras_model
+    from edgernn.records import read_config
+
+    data = _tiny_kws(tmp_path / "kws", per_word=6)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(main, ["train", "--task", "kws", "--data", str(data), "--keywords", "yes,no",
+                                  "--out", str(run), "--features", "embedding", "--arch", "dense", "--units", "128",
+                                  "--layers", "2", "--epochs", "2"])
+    assert r.exit_code == 0, r.output
+    cfg = read_config(run / "config.json")
+    assert (cfg.arch, cfg.units, cfg.layers, cfg.dropout, cfg.lr) == ("dense", 128, 2, 0.3, 3e-4)
+    assert cfg.params == 1536 * 128 + 128 + 128 * 128 + 128 + 128 * 4 + 4
+    names = [type(x).__name__ for x in load_keras_model(run / "model.keras").layers]
+    assert names == ["InputLayer", "Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    r = CliRunner().invoke(main, ["eval", str(run / "model.keras")])
+    assert r.exit_code == 0, r.output
+    wav = tmp_path / "long.wav"
+    sf.write(wav, np.concatenate([sf.read(p)[0] for p in sorted((data / "yes").glob("*.wav"))]), 16000)
+    r = CliRunner().invoke(main, ["detect", str(run), str(wav), "--every-ms", "240", "--json"])
+    assert r.exit_code == 0, r.output

@@ -165,3 +165,11 @@ def test_kws_takes_several_steps_per_execution_without_naming_its_schedule(tmp_p
     with pytest.raises(UserError, match="steps-per-execution"):
         api.train(task="classify", arch="gru", data=tmp_path / "none", out=tmp_path / "run", steps_per_execution=8,
                   progress=False)
+
+
+def test_dense_head_learning_rate():
+    from edgernn.train.recipe import DENSE_HEAD_LR, KWS_LR, make_recipe
+
+    assert make_recipe(4000, task="kws", arch="dense")["lr"] == DENSE_HEAD_LR < KWS_LR
+    assert make_recipe(4000, task="kws", arch="gru")["lr"] == KWS_LR
+    assert make_recipe(4000, task="kws", arch="dense", lr=1e-3)["lr"] == 1e-3
