@@ -187,8 +187,13 @@ class NativeRuntime(Runtime):
         self.simd = simd and host_has_avx2()  # True: the AVX2 kernels; False: the portable ones
         self.lib = ctypes.CDLL(str(build_shared_library(self.path, Path(self._tmp.name), simd=simd)))
         self.fn = self.lib.edgernn_model_invoke
-        self.fn.argtypes = [ctypes.POINTER(ctypes.c_int8), ctypes.POINTER(ctypes.c_int8)]
+        self.fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         self.fn.restype = ctypes.c_int
+        # fixed input and output buffers, their addresses taken once: the call costs no per-invoke ctypes objects
+        # (the C engine is not reentrant anyway: one static arena per model)
+        self._xbuf = np.zeros(int(np.prod(self._in.shape)), dtype=np.int8)
+        self._obuf = np.zeros(int(np.prod(self._out.shape)), dtype=np.int8)
+        self._xp, self._op = self._xbuf.ctypes.data, self._obuf.ctypes.data
 
     def input_info(self) -> TensorInfo:
         return self._in
@@ -197,7 +202,9 @@ class NativeRuntime(Runtime):
         return self._out
 
     def invoke_raw(self, x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=np.int8).reshape(-1)
-        out = np.zeros(int(np.prod(self._out.shape)), dtype=np.int8)
-        self.fn(x.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)), out.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)))
-        return out.reshape(self._out.shape)
+        x = np.asarray(x, dtype=np.int8).reshape(-1)
+        if x.size != self._xbuf.size:
+            raise UserError(f"native runtime: input has {x.size} values, the model takes {self._xbuf.size}")
+        self._xbuf[:] = x
+        self.fn(self._xp, self._op)
+        return self._obuf.reshape(self._out.shape).copy()

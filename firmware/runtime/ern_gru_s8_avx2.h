@@ -57,6 +57,7 @@ static ERN_ALWAYS_INLINE void ern_gru_proj3_x8(const int8_t *w, int block, int32
     const int groups = (cols + 3) >> 2;
 #define ERN_MAC(acc, ptr) \
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(ptr))), xv))
+#pragma GCC unroll 2
     for (int c = 0; c < groups; ++c, w += 16) {
         int64_t q;
         memcpy(&q, x16 + 4 * c, 8);
@@ -111,9 +112,9 @@ static ERN_ALWAYS_INLINE void ern_gru_step_avx2(const ern_gru_params *p, const i
         const __m256i r = ern_lut_u8_x8(p->lut_r, ern_gru_add_x8(&p->add_r, xi[1], hr[1]));
         const __m256i nn = ern_lut_s8_x8(p->lut_n, ern_gru_add_x8(&p->add_n, xi[2], ern_gru_mul_x8(&p->mul_r, r, hr[2])));
         const __m256i s = ern_gru_add_x8(&p->sub_h, hv, nn);
-        int32_t o[8];
-        _mm256_storeu_si256((__m256i *)(void *)o, ern_gru_add_x8(&p->add_out, nn, ern_gru_mul_x8(&p->mul_z, z, s)));
-        for (int k = 0; k < 8; ++k) h_out[j + k] = (int8_t)o[k];
+        const __m256i o = ern_gru_add_x8(&p->add_out, nn, ern_gru_mul_x8(&p->mul_z, z, s)); /* int8 range */
+        const __m128i o16 = _mm_packs_epi32(_mm256_castsi256_si128(o), _mm256_extracti128_si256(o, 1));
+        _mm_storel_epi64((__m128i *)(void *)(h_out + j), _mm_packs_epi16(o16, o16));
     }
 }
 

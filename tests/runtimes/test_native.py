@@ -103,3 +103,17 @@ def test_avx2_dot_kernel_equals_the_reference_sum(tmp_path):
                     str(tmp_path / "check.c")], check=True, capture_output=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["20000", "0"], out.stdout
+
+
+@pytest.mark.slow
+def test_input_of_the_wrong_size_is_refused():
+    """invoke_raw copies into a fixed buffer: a wrong-sized input is an error, never a short or long read."""
+    from edgernn.errors import UserError
+
+    rt = native.NativeRuntime(SHIPPED[0])
+    n = int(np.prod(rt.input_info().shape))
+    for size in (3, n + 1):
+        with pytest.raises(UserError, match="input has"):
+            rt.invoke_raw(np.zeros(size, np.int8))
+    first = rt.invoke_raw(np.ones(n, np.int8))
+    assert not np.shares_memory(first, rt.invoke_raw(np.zeros(n, np.int8)))  # a fresh array per call
