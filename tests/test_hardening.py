@@ -115,14 +115,14 @@ def _predictable_names(model: Path) -> list[str]:
     import hashlib
 
     from edgernn.export.codegen import GENERATOR_VERSION, runtime_sources
-    from edgernn.runtimes.native import build_key
+    from edgernn.runtimes.native import build_key, native_cflags
 
     h = hashlib.sha256(model.read_bytes())
     for f in runtime_sources():
         h.update(f.read_bytes())
     h.update(str(GENERATOR_VERSION).encode())
-    key = build_key(model.read_bytes())
-    return sorted({f"model-{h.hexdigest()[:16]}.so", f"model-{key[:16]}.so", f"model-{key[:32]}.so"})
+    keys = [build_key(model.read_bytes()), build_key(model.read_bytes(), native_cflags())]
+    return sorted({f"model-{h.hexdigest()[:16]}.so", *(f"model-{k[:n]}.so" for k in keys for n in (16, 32))})
 
 
 def test_native_cache_is_private_and_not_plantable(int8_gru, tmp_path, monkeypatch):

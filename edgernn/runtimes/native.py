@@ -7,6 +7,10 @@ A cached library is named by an HMAC of the model, the runtime sources and the g
 under a secret key kept in that folder, so knowing the inputs is not enough to plant a file under
 the right name; it is loaded only if it belongs to the user and nobody else can write it. If the
 cache folder cannot be made safe, the library is built in a private temporary folder instead.
+
+Compiler flags (``native_cflags``): ``-O3``, plus ``-mavx2`` on an x86-64 host whose CPU reports AVX2, which
+selects the AVX2 dot-product kernel (``ern_dot_s8_avx2.h``); elsewhere, or with ``simd=False``, the portable
+kernels (``ern_dot_s8_ref.h``). Both give the same bits; the flags are part of the cache key.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import ctypes
 import hashlib
 import hmac
 import os
+import platform
 import shutil
 import stat
 import subprocess
@@ -77,18 +82,38 @@ def _secret(folder: Path) -> bytes | None:
     return secret if len(secret) == 32 else None
 
 
-def build_key(model: bytes) -> str:
-    """What the compiled library depends on: the model, the runtime sources, the generator version."""
+def host_has_avx2() -> bool:
+    """True on an x86-64 host whose CPU (per /proc/cpuinfo) reports AVX2."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "avx2" in line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return False
+
+
+def native_cflags(simd: bool = True) -> list[str]:
+    """The optimization flags of the host build: the AVX2 kernels only where the CPU runs them."""
+    return ["-O3", "-mavx2"] if simd and host_has_avx2() else ["-O3"]
+
+
+def build_key(model: bytes, cflags: list[str] | None = None) -> str:
+    """What the compiled library depends on: the model, the runtime sources, the generator version, the flags."""
     from edgernn.export.codegen import GENERATOR_VERSION, runtime_sources
 
     h = hashlib.sha256(model)
     for f in runtime_sources():
         h.update(f.read_bytes())
     h.update(str(GENERATOR_VERSION).encode())
+    h.update(" ".join(cflags or []).encode())
     return h.hexdigest()
 
 
-def _compile(model_path: Path, model: bytes, out: Path) -> None:
+def _compile(model_path: Path, model: bytes, out: Path, cflags: list[str]) -> None:
     from edgernn.export.codegen import generate_c
 
     cc = shutil.which("gcc") or shutil.which("cc")
@@ -101,28 +126,30 @@ def _compile(model_path: Path, model: bytes, out: Path) -> None:
         lib = Path(tmp) / "model.so"
         # the model and the runtime's one translation unit (edgernn_rt.c includes the per-op kernel files)
         sources = [str(Path(src).parent / f) for f in ("model.c", "edgernn_rt.c")]
-        proc = subprocess.run(tied_to_parent([cc, "-std=c99", "-O2", "-shared", "-fPIC", "-Wall", "-o", str(lib), *sources]),
+        proc = subprocess.run(tied_to_parent([cc, "-std=c99", *cflags, "-shared", "-fPIC", "-Wall", "-o", str(lib), *sources]),
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise UserError(f"compiling the generated C for {model_path} failed: {proc.stderr.strip()[-400:]}")
         shutil.copyfile(lib, out)
 
 
-def build_shared_library(model_path: Path, private_dir: Path | None = None) -> Path:
+def build_shared_library(model_path: Path, private_dir: Path | None = None, simd: bool = True) -> Path:
     """Path of the compiled model library: from the per-user cache, or built now.
 
-    Without a safe cache the library goes to ``private_dir`` (or a new private temporary folder)."""
+    Without a safe cache the library goes to ``private_dir`` (or a new private temporary folder).
+    ``simd=False`` builds the portable kernels even where the CPU has AVX2."""
     from edgernn.io import read_user_file
 
     model_path = Path(model_path)
     model = read_user_file(model_path, "TFLite model")
-    key = build_key(model)
+    cflags = native_cflags(simd)
+    key = build_key(model, cflags)
     folder = cache_dir()
     secret = _secret(folder) if folder is not None else None
     if folder is None or secret is None:
         target = Path(private_dir or tempfile.mkdtemp(prefix="edgernn-native-")) / f"model-{key[:16]}.so"
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _compile(model_path, model, target)
+        _compile(model_path, model, target, cflags)
         return target
     lib = folder / f"model-{hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:32]}.so"
     try:
@@ -134,7 +161,7 @@ def build_shared_library(model_path: Path, private_dir: Path | None = None) -> P
     fd, tmp = tempfile.mkstemp(prefix=f".{lib.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
-        _compile(model_path, model, Path(tmp))
+        _compile(model_path, model, Path(tmp), cflags)
         os.chmod(tmp, 0o700)
         os.replace(tmp, lib)
     finally:
@@ -145,7 +172,7 @@ def build_shared_library(model_path: Path, private_dir: Path | None = None) -> P
 class NativeRuntime(Runtime):
     name = "native"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, simd: bool = True):
         from edgernn.io import read_user_file
         from edgernn.runtimes.probe import probe_tflite
 
@@ -157,10 +184,16 @@ class NativeRuntime(Runtime):
         self._out = TensorInfo(tuple(probed["output"]["shape"]), probed["output"]["dtype"],
                                probed["output"]["scale"], probed["output"]["zero_point"])
         self._tmp = tempfile.TemporaryDirectory(prefix="edgernn-native-")
-        self.lib = ctypes.CDLL(str(build_shared_library(self.path, Path(self._tmp.name))))
+        self.simd = simd and host_has_avx2()  # True: the AVX2 kernels; False: the portable ones
+        self.lib = ctypes.CDLL(str(build_shared_library(self.path, Path(self._tmp.name), simd=simd)))
         self.fn = self.lib.edgernn_model_invoke
-        self.fn.argtypes = [ctypes.POINTER(ctypes.c_int8), ctypes.POINTER(ctypes.c_int8)]
+        self.fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         self.fn.restype = ctypes.c_int
+        # fixed input and output buffers, their addresses taken once: the call costs no per-invoke ctypes objects
+        # (the C engine is not reentrant anyway: one static arena per model)
+        self._xbuf = np.zeros(int(np.prod(self._in.shape)), dtype=np.int8)
+        self._obuf = np.zeros(int(np.prod(self._out.shape)), dtype=np.int8)
+        self._xp, self._op = self._xbuf.ctypes.data, self._obuf.ctypes.data
 
     def input_info(self) -> TensorInfo:
         return self._in
@@ -169,7 +202,9 @@ class NativeRuntime(Runtime):
         return self._out
 
     def invoke_raw(self, x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=np.int8).reshape(-1)
-        out = np.zeros(int(np.prod(self._out.shape)), dtype=np.int8)
-        self.fn(x.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)), out.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)))
-        return out.reshape(self._out.shape)
+        x = np.asarray(x, dtype=np.int8).reshape(-1)
+        if x.size != self._xbuf.size:
+            raise UserError(f"native runtime: input has {x.size} values, the model takes {self._xbuf.size}")
+        self._xbuf[:] = x
+        self.fn(self._xp, self._op)
+        return self._obuf.reshape(self._out.shape).copy()

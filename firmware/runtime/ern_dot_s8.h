@@ -32,11 +32,14 @@ static inline void ern_dot4_doubled_any(const int8_t *w, const int16_t *x16, int
 }
 
 /* ern_dot_4rows(w, x16, groups, acc): four rows' dot products with the widened input. The optimized
- * version where the core has the DSP extension and ERN_USE_DSP is set, the reference otherwise. */
+ * version where the core has the DSP extension and ERN_USE_DSP is set, the AVX2 one on x86 hosts built
+ * with AVX2 (unless ERN_NO_SIMD is defined), the reference otherwise. */
 #if defined(ERN_MVE)
 #include "ern_dot_s8_mve.h"
 #elif defined(ERN_DSP)
 #include "ern_dot_s8_dsp.h"
+#elif defined(__AVX2__) && !defined(ERN_NO_SIMD)
+#include "ern_dot_s8_avx2.h"
 #else
 #include "ern_dot_s8_ref.h"
 #endif

@@ -27,6 +27,8 @@ static ERN_ALWAYS_INLINE void ern_gru_rows(int pair_rows, const int8_t *w, const
 
 #if defined(ERN_MVE)
 #include "ern_gru_s8_mve.h"
+#elif defined(ERN_AVX2)
+#include "ern_gru_s8_avx2.h"
 #endif
 
 #if defined(ERN_PAIR_ROWS)
@@ -75,6 +77,12 @@ static ERN_ALWAYS_INLINE void ern_gru_step_inline(const ern_gru_params *p, const
 #if defined(ERN_PAIR_ROWS)
     if (p->pair_rows) {
         ern_gru_step_pairs(p, x, h, h_out, scratch);
+        return;
+    }
+#endif
+#if defined(ERN_AVX2) && !defined(ERN_PAIR_ROWS)
+    if (p->n_state % 8 == 0) { /* 8 units per AVX2 vector, the same bits */
+        ern_gru_step_avx2(p, x, h, h_out, scratch);
         return;
     }
 #endif

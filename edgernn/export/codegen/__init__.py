@@ -31,9 +31,9 @@ from edgernn.tflite.validate import check_graph
 GENERATOR_VERSION = 31
 # ern_common.h: the public part every kernel header includes; ern_support.h: the internal helpers.
 COMMON_FILES = ("ern_common.h", "ern_support.h")
-# Headers a kernel includes beyond its own: the reference and the optimized (DSP, Helium) dot product.
-KERNEL_HEADERS = {"ern_dot_s8": ("ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h"),
-                  "ern_gru_s8": ("ern_gru_s8_inline.h", "ern_gru_s8_mve.h"),
+# Headers a kernel includes beyond its own: the reference and the optimized (DSP, Helium, x86 AVX2) dot product.
+KERNEL_HEADERS = {"ern_dot_s8": ("ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h", "ern_dot_s8_avx2.h"),
+                  "ern_gru_s8": ("ern_gru_s8_inline.h", "ern_gru_s8_mve.h", "ern_gru_s8_avx2.h"),
                   "ern_lstm_s8": ("ern_lstm_s8_inline.h",)}
 # Kernels model.c calls inline (with its constant params folded in): edgernn_rt.h includes their inline header.
 INLINE_HEADERS = {"ern_gru_s8": "ern_gru_s8_inline.h", "ern_lstm_s8": "ern_lstm_s8_inline.h"}

@@ -60,7 +60,8 @@ def test_export_c_writes_compilable_self_contained_sources(gru_int8, tmp_path):
     # only the kernels this GRU calls: no LSTM kernel, no file it does not need (its 12-unit steps are fused:
     # no element-wise kernel either)
     assert names == {"model.c", "model.h", "edgernn_rt.c", "edgernn_rt.h", "ern_common.h", "ern_support.h",
-                     "ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h", "ern_gru_s8_inline.h", "ern_gru_s8_mve.h",
+                     "ern_dot_s8_ref.h", "ern_dot_s8_dsp.h", "ern_dot_s8_mve.h", "ern_dot_s8_avx2.h", "ern_gru_s8_inline.h",
+                     "ern_gru_s8_mve.h", "ern_gru_s8_avx2.h",
                      *(f"ern_{k}_s8.{ext}" for k in ("dot", "gru", "fully_connected", "softmax") for ext in "ch")}
     source = (tmp_path / "c" / "model.c").read_text()
     assert "malloc" not in source and "static uint8_t arena[" in source
