@@ -40,6 +40,17 @@ static ERN_ALWAYS_INLINE int32x4_t ern_clamp_s8_v(int32x4_t v) {
     return vmaxq_s32(vminq_s32(v, vdupq_n_s32(127)), vdupq_n_s32(-128));
 }
 
+/* ern_clamp_s8(ern_requant_fast(...)) on 4 lanes without constant vectors for the clamp: for 0 <= e <= 24, a
+ * saturating left shift by 24 - e (VQSHL) then an arithmetic right shift by 24 give floor(w / 2^e) clamped to
+ * -128..127 (w 2^(24-e) leaves int32 exactly when floor(w / 2^e) leaves int8, and saturates to the side's
+ * bound, which >> 24 makes 127 or -128). Wider shifts: ern_clamp_s8_v. The same bits either way. */
+static ERN_ALWAYS_INLINE int32x4_t ern_requant_s8_v(int32x4_t x2, int32_t m, int32_t round, int e) {
+    if (e < 0 || e > 24) return ern_clamp_s8_v(ern_requant_fast_v(x2, m, round, e));
+    int32x4_t v = vrmulhq_s32(x2, vdupq_n_s32(m));
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), round);
+    return vshrq_n_s32(vqshlq_r_s32(v, 24 - e), 24);
+}
+
 /* 16 weight bytes as one VLDRW: the packed weights are 4-byte aligned (ERN_ALIGN(4)) and their rows PAD4(cols)
  * apart, and VLDRW reaches 4 times as far from one base register as VLDRB (fewer address instructions). */
 static ERN_ALWAYS_INLINE int8x16_t ern_load_w16(const int8_t *w) {
@@ -95,5 +106,44 @@ static ERN_ALWAYS_INLINE int32x4_t ern_dot4_doubled_unrolled_v(const int8_t *w, 
     return ern_dot4_finish_v(s0, s1, s2, s3, w, stride, x, cols, c, bias2);
 }
 #undef ERN_DOT4_FULL_CHUNKS
+
+/* ---- the input held in registers (issue 27 item 3, docs/design/helium.md) ----
+ * A projection with at most ERN_MVE_REG_COLS columns keeps its input as 16-byte chunks in vectors for all its
+ * rows (zero past the columns), and loads every chunk of a weight row whole, unpredicated: the lanes past the
+ * row (its padding, the next row's first bytes, or the ERN_ROW_BLOCKS array's 16 spare zero bytes after the
+ * last row) meet the input's zero lanes. The same integer sums as the loops above. */
+#define ERN_MVE_REG_COLS 64
+
+/* x's 16-column chunks, zero past cols (predicated loads: nothing read past x); chunks past cols unused. */
+static ERN_ALWAYS_INLINE void ern_load_chunks_v(const int8_t *x, int cols, int8x16_t xv[4]) {
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+        if (cols - 16 * k >= 16) xv[k] = vld1q_s8(x + 16 * k);
+        else if (cols > 16 * k) xv[k] = vld1q_z_s8(x + 16 * k, vctp8q((uint32_t)(cols - 16 * k)));
+        else xv[k] = vdupq_n_s8(0);
+    }
+}
+
+/* 4 rows (row k at w + k * stride, stride a multiple of 4) . x, x in registers (ern_load_chunks_v),
+ * as bias2 + 2 * dot (ern_requant_fast's doubled argument). */
+static ERN_ALWAYS_INLINE int32x4_t ern_dot4_regs_doubled_v(const int8_t *w, int stride, const int8x16_t xv[4],
+                                                           int cols, const int32_t *bias2) {
+    int32_t s0 = vmladavq_s8(ern_load_w16(w), xv[0]), s1 = vmladavq_s8(ern_load_w16(w + stride), xv[0]);
+    int32_t s2 = vmladavq_s8(ern_load_w16(w + 2 * stride), xv[0]), s3 = vmladavq_s8(ern_load_w16(w + 3 * stride), xv[0]);
+#pragma GCC unroll 3
+    for (int k = 1; k < 4; ++k) {
+        if (16 * k >= cols) break;
+        s0 = vmladavaq_s8(s0, ern_load_w16(w + 16 * k), xv[k]);
+        s1 = vmladavaq_s8(s1, ern_load_w16(w + stride + 16 * k), xv[k]);
+        s2 = vmladavaq_s8(s2, ern_load_w16(w + 2 * stride + 16 * k), xv[k]);
+        s3 = vmladavaq_s8(s3, ern_load_w16(w + 3 * stride + 16 * k), xv[k]);
+    }
+    int32x4_t s = vdupq_n_s32(s0);
+    s = vsetq_lane_s32(s1, s, 1);
+    s = vsetq_lane_s32(s2, s, 2);
+    s = vsetq_lane_s32(s3, s, 3);
+    return vaddq_s32(vld1q_s32(bias2), vshlq_n_s32(s, 1));
+}
+
 
 #endif
