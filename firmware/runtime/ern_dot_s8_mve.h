@@ -36,19 +36,33 @@ static ERN_ALWAYS_INLINE int32x4_t ern_requant_fast_v(int32x4_t x2, int32_t m, i
     return vshlq_r_s32(vaddq_n_s32(v, round), -e);
 }
 
+/* ern_clamp_s8 on 4 lanes: VQSHL by 24 saturates exactly the lanes outside -128..127 (to INT32_MIN or INT32_MAX),
+ * VSHR by 24 brings them back; no constant vectors held. */
 static ERN_ALWAYS_INLINE int32x4_t ern_clamp_s8_v(int32x4_t v) {
-    return vmaxq_s32(vminq_s32(v, vdupq_n_s32(127)), vdupq_n_s32(-128));
+    return vshrq_n_s32(vqshlq_n_s32(v, 24), 24);
 }
 
-/* ern_clamp_s8(ern_requant_fast(...)) on 4 lanes without constant vectors for the clamp: for 0 <= e <= 24, a
+/* ern_clamp_s8(ern_requant_fast(...)) on 4 lanes, the shift and the clamp in two instructions: for 0 <= e <= 24, a
  * saturating left shift by 24 - e (VQSHL) then an arithmetic right shift by 24 give floor(w / 2^e) clamped to
  * -128..127 (w 2^(24-e) leaves int32 exactly when floor(w / 2^e) leaves int8, and saturates to the side's
- * bound, which >> 24 makes 127 or -128). Wider shifts: ern_clamp_s8_v. The same bits either way. */
+ * bound, which >> 24 makes 127 or -128). Wider shifts: the plain sequence. The same bits either way. */
 static ERN_ALWAYS_INLINE int32x4_t ern_requant_s8_v(int32x4_t x2, int32_t m, int32_t round, int e) {
     if (e < 0 || e > 24) return ern_clamp_s8_v(ern_requant_fast_v(x2, m, round, e));
+    /* (v >> e) clamped: floor(v 2^(24-e) / 2^24), the product saturating where the result leaves int8 */
     int32x4_t v = vrmulhq_s32(x2, vdupq_n_s32(m));
     v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), round);
     return vshrq_n_s32(vqshlq_r_s32(v, 24 - e), 24);
+}
+
+/* The same to int16 (ern_clamp_s16(ern_requant_fast(...))), for 0 <= e <= 16: VQSHL by 16 - e, VSHR by 16. */
+static ERN_ALWAYS_INLINE int32x4_t ern_requant_s16_v(int32x4_t x2, int32_t m, int32_t round, int e) {
+    if (e < 0 || e > 16) {
+        const int32x4_t w = ern_requant_fast_v(x2, m, round, e);
+        return vshrq_n_s32(vqshlq_n_s32(w, 16), 16);
+    }
+    int32x4_t v = vrmulhq_s32(x2, vdupq_n_s32(m));
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), round);
+    return vshrq_n_s32(vqshlq_r_s32(v, 16 - e), 16);
 }
 
 /* 16 weight bytes as one VLDRW: the packed weights are 4-byte aligned (ERN_ALIGN(4)) and their rows PAD4(cols)
