@@ -121,6 +121,14 @@ static ERN_ALWAYS_INLINE int32x4_t ern_dot4_doubled_unrolled_v(const int8_t *w, 
 }
 #undef ERN_DOT4_FULL_CHUNKS
 
+/* 4 scalars into the lanes of one vector with two VMOV Qd[2], Qd[0], Rt, Rt2 (two lanes each; GCC builds the
+ * vector from vsetq_lane one lane at a time). */
+static ERN_ALWAYS_INLINE int32x4_t ern_lanes4_v(int32_t s0, int32_t s1, int32_t s2, int32_t s3) {
+    int32x4_t v;
+    __asm__("vmov %q0[2], %q0[0], %1, %3\n\tvmov %q0[3], %q0[1], %2, %4" : "=&w"(v) : "r"(s0), "r"(s1), "r"(s2), "r"(s3));
+    return v;
+}
+
 /* ---- the input held in registers (issue 27 item 3, docs/design/helium.md) ----
  * A projection with at most ERN_MVE_REG_COLS columns keeps its input as 16-byte chunks in vectors for all its
  * rows (zero past the columns), and loads every chunk of a weight row whole, unpredicated: the lanes past the
@@ -152,12 +160,37 @@ static ERN_ALWAYS_INLINE int32x4_t ern_dot4_regs_doubled_v(const int8_t *w, int 
         s2 = vmladavaq_s8(s2, ern_load_w16(w + 2 * stride + 16 * k), xv[k]);
         s3 = vmladavaq_s8(s3, ern_load_w16(w + 3 * stride + 16 * k), xv[k]);
     }
-    int32x4_t s = vdupq_n_s32(s0);
-    s = vsetq_lane_s32(s1, s, 1);
-    s = vsetq_lane_s32(s2, s, 2);
-    s = vsetq_lane_s32(s3, s, 3);
-    return vaddq_s32(vld1q_s32(bias2), vshlq_n_s32(s, 1));
+    return vaddq_s32(vld1q_s32(bias2), vshlq_n_s32(ern_lanes4_v(s0, s1, s2, s3), 1));
 }
 
+
+/* One row . x (x in registers) from start value s: the row's chunks in memory order (one base register,
+ * immediate offsets). */
+static ERN_ALWAYS_INLINE int32_t ern_row_regs(int32_t s, const int8_t *w, const int8x16_t xv[4], int cols) {
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+        if (16 * k >= cols) break;
+        s = vmladavaq_s8(s, ern_load_w16(w + 16 * k), xv[k]);
+    }
+    return s;
+}
+
+/* 4 rows (row k at w + k * stride) . x, x in registers, each accumulator started from its (plain, not doubled)
+ * bias: bias + dot, undoubled, for ern_requant_s8_half_v. */
+static ERN_ALWAYS_INLINE int32x4_t ern_dot4_regs_v(const int8_t *w, int stride, const int8x16_t xv[4], int cols,
+                                                   const int32_t *bias) {
+    const int32_t s0 = ern_row_regs(bias[0], w, xv, cols), s1 = ern_row_regs(bias[1], w + stride, xv, cols);
+    const int32_t s2 = ern_row_regs(bias[2], w + 2 * stride, xv, cols), s3 = ern_row_regs(bias[3], w + 3 * stride, xv, cols);
+    return ern_lanes4_v(s0, s1, s2, s3);
+}
+
+/* ern_requant_s8_v from the undoubled x: VQRDMULH by the scalar m is (2 x m + 2^31) >> 32, SMMULR of 2x, exactly
+ * (it saturates only for x = m = INT32_MIN, and m > 0): no doubling, no multiplier vector held. */
+static ERN_ALWAYS_INLINE int32x4_t ern_requant_s8_half_v(int32x4_t x, int32_t m, int32_t round, int e) {
+    int32x4_t v = vqrdmulhq_n_s32(x, m);
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), round);
+    if (e < 0 || e > 24) return ern_clamp_s8_v(vshlq_r_s32(v, -e));
+    return vshrq_n_s32(vqshlq_r_s32(v, 24 - e), 24);
+}
 
 #endif

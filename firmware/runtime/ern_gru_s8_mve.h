@@ -13,9 +13,12 @@
 #define ERN_GRU_S8_MVE_H_
 #include <arm_mve.h>
 
+/* The wider projections' 4 rows (bias: the plain biases, ERN_ROW_BLOCKS): the sums from zero, then the bias. */
 static ERN_ALWAYS_INLINE int32x4_t ern_gru_rows_v(const int8_t *w, int stride, const int8_t *x, int cols,
-                                                   const int32_t *bias2, int32_t m, int32_t round, int right) {
-    return ern_requant_s8_v(ern_dot4_doubled_unrolled_v(w, stride, x, cols, bias2), m, round, right);
+                                                   const int32_t *bias, int32_t m, int32_t round, int right) {
+    static const int32_t zero[4] = {0, 0, 0, 0};
+    const int32x4_t dot2 = ern_dot4_doubled_unrolled_v(w, stride, x, cols, zero);
+    return ern_requant_s8_v(vaddq_s32(dot2, vshlq_n_s32(vld1q_s32(bias), 1)), m, round, right);
 }
 
 /* ern_gru_add on 4 lanes: the tabled operand's int32 from the table, the plain one times +-2^20. */
@@ -28,7 +31,7 @@ static ERN_ALWAYS_INLINE int32x4_t ern_gru_add_v(const ern_gru_add_params *p, in
 
 static ERN_ALWAYS_INLINE int32x4_t ern_gru_mul_v(const ern_gru_mul_params *p, int32x4_t a, int32x4_t b) {
     const int32x4_t prod = vmulq_s32(vaddq_n_s32(a, p->a_offset), vaddq_n_s32(b, p->b_offset));
-    return ern_requant_s8_v(vaddq_s32(prod, prod), p->rq.multiplier, p->rq.round, -p->rq.shift);
+    return ern_requant_s8_half_v(prod, p->rq.multiplier, p->rq.round, -p->rq.shift); /* of 2 prod, VQRDMULH */
 }
 
 static ERN_ALWAYS_INLINE uint32x4_t ern_lut_index_v(int32x4_t v) {
@@ -51,16 +54,15 @@ static ERN_ALWAYS_INLINE void ern_gru_step_mve(const ern_gru_params *p, const in
         int8x16_t xv[4], hv[4];
         ern_load_chunks_v(x, ni, xv);
         for (int r = 0; r < 3 * n; r += 4)
-            vstrbq_s32(xi[0] + r, ern_requant_s8_v(ern_dot4_regs_doubled_v(p->input_weights + r * si, si, xv,
-                                                                                      ni, p->input_bias + r),
-                                                             p->input_rq.multiplier, p->input_rq.round,
-                                                             -p->input_rq.shift));
+            vstrbq_s32(xi[0] + r, ern_requant_s8_half_v(ern_dot4_regs_v(p->input_weights + r * si, si, xv, ni,
+                                                                        p->input_bias + r),
+                                                        p->input_rq.multiplier, p->input_rq.round, -p->input_rq.shift));
         ern_load_chunks_v(h8, n, hv);
         for (int r = 0; r < 3 * n; r += 4)
-            vstrbq_s32(hr[0] + r, ern_requant_s8_v(ern_dot4_regs_doubled_v(p->recurrent_weights + r * ss, ss,
-                                                                                      hv, n, p->recurrent_bias + r),
-                                                             p->recurrent_rq.multiplier, p->recurrent_rq.round,
-                                                             -p->recurrent_rq.shift));
+            vstrbq_s32(hr[0] + r, ern_requant_s8_half_v(ern_dot4_regs_v(p->recurrent_weights + r * ss, ss, hv, n,
+                                                                        p->recurrent_bias + r),
+                                                        p->recurrent_rq.multiplier, p->recurrent_rq.round,
+                                                        -p->recurrent_rq.shift));
     } else {  /* wider: the looped products, one gate and projection per loop (few live pointers: no spills) */
         const int32_t wi_gate = n * si, wr_gate = n * ss; /* bytes per gate */
         for (int g = 0; g < 3; ++g) {
