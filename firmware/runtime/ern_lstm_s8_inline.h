@@ -133,16 +133,24 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
      * are the int8 input and state themselves (ern_lstm_fast), the rows PAD4(cols) apart (ERN_ROW_BLOCKS). */
     const int8_t *x8 = (const int8_t *)x16, *h8 = (const int8_t *)h16;
     if (p->n_input <= ERN_MVE_REG_COLS && n <= ERN_MVE_REG_COLS) {
-        /* input and state in vectors for every row, whole 16-byte weight loads (ern_dot4_regs_doubled_v) */
-        int8x16_t xv[4], hv[4];
-        ern_load_chunks_v(x8, p->n_input, xv);
-        ern_load_chunks_v(h8, n, hv);
-        for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
-            const int32x4_t rec = ern_lstm_rq16_v(ern_dot4_regs_doubled_v(wr, 4 * gs, hv, n, rb + r), mr, sr, rr);
-            const int32x4_t in = ern_lstm_rq16_v(ern_dot4_regs_doubled_v(wi, 4 * gi, xv, p->n_input, ib + r), mi, si, ri);
+        /* input, then state, in vectors for every row, whole 16-byte weight loads (ern_dot4_regs_doubled_v): the
+         * input's projections to out first (int16), then the state's added to them, so only one of the two is
+         * held in vectors at a time (the state's 4 are not spilled) */
+        int8x16_t v[4];
+        ern_load_chunks_v(x8, p->n_input, v);
+        for (int r = 0; r < n; r += 4, wi += gi * 16) {
+            const int32x4_t in = ern_lstm_rq16_v(ern_dot4_regs_doubled_v(wi, 4 * gi, v, p->n_input, ib + r), mi, si, ri);
+            if (n % 4 == 0) vstrhq_s32(out + r, in);
+            else vstrhq_p_s32(out + r, in, vctp32q((uint32_t)(n - r))); /* rows past n_state not stored */
+        }
+        ern_load_chunks_v(h8, n, v);
+        for (int r = 0; r < n; r += 4, wr += gs * 16) {
+            const int32x4_t rec = ern_lstm_rq16_v(ern_dot4_regs_doubled_v(wr, 4 * gs, v, n, rb + r), mr, sr, rr);
+            const mve_pred16_t lanes = vctp32q((uint32_t)(n - r));
+            const int32x4_t in = n % 4 == 0 ? vldrhq_s32(out + r) : vldrhq_z_s32(out + r, lanes);
             const int32x4_t sum = ern_clamp_s16_v(vaddq_s32(in, rec)); /* int16: stored as is, activated below */
             if (n % 4 == 0) vstrhq_s32(out + r, sum);
-            else vstrhq_p_s32(out + r, sum, vctp32q((uint32_t)(n - r))); /* rows past n_state not stored */
+            else vstrhq_p_s32(out + r, sum, lanes);
         }
     } else {
         for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
