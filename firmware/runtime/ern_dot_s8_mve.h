@@ -36,8 +36,33 @@ static ERN_ALWAYS_INLINE int32x4_t ern_requant_fast_v(int32x4_t x2, int32_t m, i
     return vshlq_r_s32(vaddq_n_s32(v, round), -e);
 }
 
+/* ern_clamp_s8 on 4 lanes: VQSHL by 24 saturates exactly the lanes outside -128..127 (to INT32_MIN or INT32_MAX),
+ * VSHR by 24 brings them back; no constant vectors held. */
 static ERN_ALWAYS_INLINE int32x4_t ern_clamp_s8_v(int32x4_t v) {
-    return vmaxq_s32(vminq_s32(v, vdupq_n_s32(127)), vdupq_n_s32(-128));
+    return vshrq_n_s32(vqshlq_n_s32(v, 24), 24);
+}
+
+/* ern_clamp_s8(ern_requant_fast(...)) on 4 lanes, the shift and the clamp in two instructions: for 0 <= e <= 24, a
+ * saturating left shift by 24 - e (VQSHL) then an arithmetic right shift by 24 give floor(w / 2^e) clamped to
+ * -128..127 (w 2^(24-e) leaves int32 exactly when floor(w / 2^e) leaves int8, and saturates to the side's
+ * bound, which >> 24 makes 127 or -128). Wider shifts: the plain sequence. The same bits either way. */
+static ERN_ALWAYS_INLINE int32x4_t ern_requant_s8_v(int32x4_t x2, int32_t m, int32_t round, int e) {
+    if (e < 0 || e > 24) return ern_clamp_s8_v(ern_requant_fast_v(x2, m, round, e));
+    /* (v >> e) clamped: floor(v 2^(24-e) / 2^24), the product saturating where the result leaves int8 */
+    int32x4_t v = vrmulhq_s32(x2, vdupq_n_s32(m));
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), round);
+    return vshrq_n_s32(vqshlq_r_s32(v, 24 - e), 24);
+}
+
+/* The same to int16 (ern_clamp_s16(ern_requant_fast(...))), for 0 <= e <= 16: VQSHL by 16 - e, VSHR by 16. */
+static ERN_ALWAYS_INLINE int32x4_t ern_requant_s16_v(int32x4_t x2, int32_t m, int32_t round, int e) {
+    if (e < 0 || e > 16) {
+        const int32x4_t w = ern_requant_fast_v(x2, m, round, e);
+        return vshrq_n_s32(vqshlq_n_s32(w, 16), 16);
+    }
+    int32x4_t v = vrmulhq_s32(x2, vdupq_n_s32(m));
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), round);
+    return vshrq_n_s32(vqshlq_r_s32(v, 16 - e), 16);
 }
 
 /* 16 weight bytes as one VLDRW: the packed weights are 4-byte aligned (ERN_ALIGN(4)) and their rows PAD4(cols)
@@ -95,5 +120,77 @@ static ERN_ALWAYS_INLINE int32x4_t ern_dot4_doubled_unrolled_v(const int8_t *w, 
     return ern_dot4_finish_v(s0, s1, s2, s3, w, stride, x, cols, c, bias2);
 }
 #undef ERN_DOT4_FULL_CHUNKS
+
+/* 4 scalars into the lanes of one vector with two VMOV Qd[2], Qd[0], Rt, Rt2 (two lanes each; GCC builds the
+ * vector from vsetq_lane one lane at a time). */
+static ERN_ALWAYS_INLINE int32x4_t ern_lanes4_v(int32_t s0, int32_t s1, int32_t s2, int32_t s3) {
+    int32x4_t v;
+    __asm__("vmov %q0[2], %q0[0], %1, %3\n\tvmov %q0[3], %q0[1], %2, %4" : "=&w"(v) : "r"(s0), "r"(s1), "r"(s2), "r"(s3));
+    return v;
+}
+
+/* ---- the input held in registers (issue 27 item 3, docs/design/helium.md) ----
+ * A projection with at most ERN_MVE_REG_COLS columns keeps its input as 16-byte chunks in vectors for all its
+ * rows (zero past the columns), and loads every chunk of a weight row whole, unpredicated: the lanes past the
+ * row (its padding, the next row's first bytes, or the ERN_ROW_BLOCKS array's 16 spare zero bytes after the
+ * last row) meet the input's zero lanes. The same integer sums as the loops above. */
+#define ERN_MVE_REG_COLS 64
+
+/* x's 16-column chunks, zero past cols (predicated loads: nothing read past x); chunks past cols unused. */
+static ERN_ALWAYS_INLINE void ern_load_chunks_v(const int8_t *x, int cols, int8x16_t xv[4]) {
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+        if (cols - 16 * k >= 16) xv[k] = vld1q_s8(x + 16 * k);
+        else if (cols > 16 * k) xv[k] = vld1q_z_s8(x + 16 * k, vctp8q((uint32_t)(cols - 16 * k)));
+        else xv[k] = vdupq_n_s8(0);
+    }
+}
+
+/* 4 rows (row k at w + k * stride, stride a multiple of 4) . x, x in registers (ern_load_chunks_v),
+ * as bias2 + 2 * dot (ern_requant_fast's doubled argument). */
+static ERN_ALWAYS_INLINE int32x4_t ern_dot4_regs_doubled_v(const int8_t *w, int stride, const int8x16_t xv[4],
+                                                           int cols, const int32_t *bias2) {
+    int32_t s0 = vmladavq_s8(ern_load_w16(w), xv[0]), s1 = vmladavq_s8(ern_load_w16(w + stride), xv[0]);
+    int32_t s2 = vmladavq_s8(ern_load_w16(w + 2 * stride), xv[0]), s3 = vmladavq_s8(ern_load_w16(w + 3 * stride), xv[0]);
+#pragma GCC unroll 3
+    for (int k = 1; k < 4; ++k) {
+        if (16 * k >= cols) break;
+        s0 = vmladavaq_s8(s0, ern_load_w16(w + 16 * k), xv[k]);
+        s1 = vmladavaq_s8(s1, ern_load_w16(w + stride + 16 * k), xv[k]);
+        s2 = vmladavaq_s8(s2, ern_load_w16(w + 2 * stride + 16 * k), xv[k]);
+        s3 = vmladavaq_s8(s3, ern_load_w16(w + 3 * stride + 16 * k), xv[k]);
+    }
+    return vaddq_s32(vld1q_s32(bias2), vshlq_n_s32(ern_lanes4_v(s0, s1, s2, s3), 1));
+}
+
+
+/* One row . x (x in registers) from start value s: the row's chunks in memory order (one base register,
+ * immediate offsets). */
+static ERN_ALWAYS_INLINE int32_t ern_row_regs(int32_t s, const int8_t *w, const int8x16_t xv[4], int cols) {
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+        if (16 * k >= cols) break;
+        s = vmladavaq_s8(s, ern_load_w16(w + 16 * k), xv[k]);
+    }
+    return s;
+}
+
+/* 4 rows (row k at w + k * stride) . x, x in registers, each accumulator started from its (plain, not doubled)
+ * bias: bias + dot, undoubled, for ern_requant_s8_half_v. */
+static ERN_ALWAYS_INLINE int32x4_t ern_dot4_regs_v(const int8_t *w, int stride, const int8x16_t xv[4], int cols,
+                                                   const int32_t *bias) {
+    const int32_t s0 = ern_row_regs(bias[0], w, xv, cols), s1 = ern_row_regs(bias[1], w + stride, xv, cols);
+    const int32_t s2 = ern_row_regs(bias[2], w + 2 * stride, xv, cols), s3 = ern_row_regs(bias[3], w + 3 * stride, xv, cols);
+    return ern_lanes4_v(s0, s1, s2, s3);
+}
+
+/* ern_requant_s8_v from the undoubled x: VQRDMULH by the scalar m is (2 x m + 2^31) >> 32, SMMULR of 2x, exactly
+ * (it saturates only for x = m = INT32_MIN, and m > 0): no doubling, no multiplier vector held. */
+static ERN_ALWAYS_INLINE int32x4_t ern_requant_s8_half_v(int32x4_t x, int32_t m, int32_t round, int e) {
+    int32x4_t v = vqrdmulhq_n_s32(x, m);
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), round);
+    if (e < 0 || e > 24) return ern_clamp_s8_v(vshlq_r_s32(v, -e));
+    return vshrq_n_s32(vqshlq_r_s32(v, 24 - e), 24);
+}
 
 #endif

@@ -34,7 +34,8 @@ typedef struct {
                                                  * the paired-row stream of both projections with their
                                                  * start values (ern_gru_step_pairs), the other weight and
                                                  * bias pointers 0 */
-    const int32_t *input_bias, *recurrent_bias; /* [3 n_state], zero points folded in, doubled (ern_requant_fast's 2x) */
+    const int32_t *input_bias, *recurrent_bias; /* [3 n_state], zero points folded in, doubled (ern_requant_fast's 2x);
+                                                   * with ERN_ROW_BLOCKS (Helium) not doubled */
     ern_requant input_rq, recurrent_rq;         /* the projections' requantizations (ern_requant_fast) */
     /* z = sig(add_z(xz, hz)); r = sig(add_r(xr, hr)); n = tanh(add_n(xn, mul_r(r, hn)));
      * h' = add_out(n, mul_z(z, sub_h(h, n))) */

@@ -5,7 +5,7 @@
  * Same arithmetic as the scalar kernel, lane by lane, so the same bits (tests/targets/test_firmware_m55.py):
  *   ern_smmulr(a, m)            -> VRMULH.S32: round(a * m / 2^32), ties up, the same 64-bit product
  *   ern_requant_fast's >> e     -> VSHL by -e (arithmetic, truncating like >>)
- *   ern_clamp_s8                -> VMAX / VMIN
+ *   ern_clamp_s8 after >> e     -> VQSHL by 24 - e, VSHR by 24 (ern_requant_s8_v; VMAX / VMIN past e = 24)
  *   table[v], lut[v]        -> gathers (VLDRW / VLDRB with offsets v + 128 from the table's first entry)
  * The dot products stay VMLADAVA (16 int8 products per instruction) against the int8 input held in
  * registers; the rows are the packed weights' rows (ERN_ROW_BLOCKS: row r at r * PAD4(cols)). */
@@ -13,9 +13,12 @@
 #define ERN_GRU_S8_MVE_H_
 #include <arm_mve.h>
 
+/* The wider projections' 4 rows (bias: the plain biases, ERN_ROW_BLOCKS): the sums from zero, then the bias. */
 static ERN_ALWAYS_INLINE int32x4_t ern_gru_rows_v(const int8_t *w, int stride, const int8_t *x, int cols,
-                                                   const int32_t *bias2, int32_t m, int32_t round, int right) {
-    return ern_clamp_s8_v(ern_requant_fast_v(ern_dot4_doubled_unrolled_v(w, stride, x, cols, bias2), m, round, right));
+                                                   const int32_t *bias, int32_t m, int32_t round, int right) {
+    static const int32_t zero[4] = {0, 0, 0, 0};
+    const int32x4_t dot2 = ern_dot4_doubled_unrolled_v(w, stride, x, cols, zero);
+    return ern_requant_s8_v(vaddq_s32(dot2, vshlq_n_s32(vld1q_s32(bias), 1)), m, round, right);
 }
 
 /* ern_gru_add on 4 lanes: the tabled operand's int32 from the table, the plain one times +-2^20. */
@@ -23,12 +26,12 @@ static ERN_ALWAYS_INLINE int32x4_t ern_gru_add_v(const ern_gru_add_params *p, in
     const int32x4_t tabled = p->tabled_second ? b : a, plain = p->tabled_second ? a : b;
     const uint32x4_t idx = vreinterpretq_u32_s32(vaddq_n_s32(tabled, 128));
     const int32x4_t t = vldrwq_gather_shifted_offset_s32(p->table - 128, idx);
-    return ern_clamp_s8_v(ern_requant_fast_v(vmlaq_n_s32(t, plain, p->plain_scale), p->rq.multiplier, p->rq.round, -p->rq.shift));
+    return ern_requant_s8_v(vmlaq_n_s32(t, plain, p->plain_scale), p->rq.multiplier, p->rq.round, -p->rq.shift);
 }
 
 static ERN_ALWAYS_INLINE int32x4_t ern_gru_mul_v(const ern_gru_mul_params *p, int32x4_t a, int32x4_t b) {
     const int32x4_t prod = vmulq_s32(vaddq_n_s32(a, p->a_offset), vaddq_n_s32(b, p->b_offset));
-    return ern_clamp_s8_v(ern_requant_fast_v(vaddq_s32(prod, prod), p->rq.multiplier, p->rq.round, -p->rq.shift));
+    return ern_requant_s8_half_v(prod, p->rq.multiplier, p->rq.round, -p->rq.shift); /* of 2 prod, VQRDMULH */
 }
 
 static ERN_ALWAYS_INLINE uint32x4_t ern_lut_index_v(int32x4_t v) {
@@ -43,19 +46,35 @@ static ERN_ALWAYS_INLINE void ern_gru_step_mve(const ern_gru_params *p, const in
         const mve_pred16_t q = vctp8q((uint32_t)(n - c));
         vst1q_p_s8(h8 + c, vld1q_z_s8(h + c, q), q);
     }
-    const int32_t wi_gate = n * si, wr_gate = n * ss; /* bytes per gate */
-    /* First every projection row, one gate and projection per loop (few live pointers: no spills), to int8 on the
-     * stack; then the element-wise ops 4 units at a time. */
+    /* First every projection row, to int8 on the stack; then the element-wise ops 4 units at a time. */
     int8_t xi[3][n], hr[3][n];
-    for (int g = 0; g < 3; ++g) {
-        for (int j = 0; j < n; j += 4)
-            vstrbq_s32(xi[g] + j, ern_gru_rows_v(p->input_weights + g * wi_gate + j * si, si, x, ni,
-                                                 p->input_bias + g * n + j, p->input_rq.multiplier, p->input_rq.round,
-                                                 -p->input_rq.shift));
-        for (int j = 0; j < n; j += 4)
-            vstrbq_s32(hr[g] + j, ern_gru_rows_v(p->recurrent_weights + g * wr_gate + j * ss, ss, h8, n,
-                                                 p->recurrent_bias + g * n + j, p->recurrent_rq.multiplier,
-                                                 p->recurrent_rq.round, -p->recurrent_rq.shift));
+    if (ni <= ERN_MVE_REG_COLS && n <= ERN_MVE_REG_COLS) {
+        /* x and h in vectors for every row (ern_dot4_regs_doubled_v); the 3 gates' rows one after the other
+         * (row r of gate g is row g n + r of the weights, its bias at g n + r, its result at xi/hr + g n + r) */
+        int8x16_t xv[4], hv[4];
+        ern_load_chunks_v(x, ni, xv);
+        for (int r = 0; r < 3 * n; r += 4)
+            vstrbq_s32(xi[0] + r, ern_requant_s8_half_v(ern_dot4_regs_v(p->input_weights + r * si, si, xv, ni,
+                                                                        p->input_bias + r),
+                                                        p->input_rq.multiplier, p->input_rq.round, -p->input_rq.shift));
+        ern_load_chunks_v(h8, n, hv);
+        for (int r = 0; r < 3 * n; r += 4)
+            vstrbq_s32(hr[0] + r, ern_requant_s8_half_v(ern_dot4_regs_v(p->recurrent_weights + r * ss, ss, hv, n,
+                                                                        p->recurrent_bias + r),
+                                                        p->recurrent_rq.multiplier, p->recurrent_rq.round,
+                                                        -p->recurrent_rq.shift));
+    } else {  /* wider: the looped products, one gate and projection per loop (few live pointers: no spills) */
+        const int32_t wi_gate = n * si, wr_gate = n * ss; /* bytes per gate */
+        for (int g = 0; g < 3; ++g) {
+            for (int j = 0; j < n; j += 4)
+                vstrbq_s32(xi[g] + j, ern_gru_rows_v(p->input_weights + g * wi_gate + j * si, si, x, ni,
+                                                     p->input_bias + g * n + j, p->input_rq.multiplier,
+                                                     p->input_rq.round, -p->input_rq.shift));
+            for (int j = 0; j < n; j += 4)
+                vstrbq_s32(hr[g] + j, ern_gru_rows_v(p->recurrent_weights + g * wr_gate + j * ss, ss, h8, n,
+                                                     p->recurrent_bias + g * n + j, p->recurrent_rq.multiplier,
+                                                     p->recurrent_rq.round, -p->recurrent_rq.shift));
+        }
     }
     for (int j = 0; j < n; j += 4) {
         const int32x4_t z = vreinterpretq_s32_u32(vldrbq_gather_offset_u32(

@@ -81,8 +81,9 @@ static ERN_ALWAYS_INLINE int32_t ern_lstm_rq16(int32_t x2, int32_t m, int shift,
 }
 
 #if defined(ERN_MVE)
+/* ern_clamp_s16 on 4 lanes: VQSHL by 16 saturates exactly the lanes outside int16, VSHR by 16 brings them back. */
 static ERN_ALWAYS_INLINE int32x4_t ern_clamp_s16_v(int32x4_t v) {
-    return vmaxq_s32(vminq_s32(v, vdupq_n_s32(32767)), vdupq_n_s32(-32768));
+    return vshrq_n_s32(vqshlq_n_s32(v, 16), 16);
 }
 
 /* ern_lstm_sigmoid_bits on 4 lanes: both table entries gathered (uh <= 192, in the table). */
@@ -113,7 +114,7 @@ static ERN_ALWAYS_INLINE int32x4_t ern_lstm_tanh_v(const uint16_t *table, int32_
 /* ern_lstm_rq16 on 4 lanes (VSHL by a register: the same wrapping left shift). */
 static ERN_ALWAYS_INLINE int32x4_t ern_lstm_rq16_v(int32x4_t x2, int32_t m, int shift, int32_t round) {
     if (shift >= 0) return ern_clamp_s16_v(vrmulhq_s32(vshlq_r_s32(x2, shift), vdupq_n_s32(m)));
-    return ern_clamp_s16_v(ern_requant_fast_v(x2, m, round, -shift));
+    return ern_requant_s16_v(x2, m, round, -shift);
 }
 #endif
 
@@ -131,13 +132,35 @@ static ERN_ALWAYS_INLINE void ern_lstm_gate_fast(const ern_lstm_params *p, const
     /* Helium: 4 rows' products, requantizations and sum in one vector each (the same bits); x16 and h16
      * are the int8 input and state themselves (ern_lstm_fast), the rows PAD4(cols) apart (ERN_ROW_BLOCKS). */
     const int8_t *x8 = (const int8_t *)x16, *h8 = (const int8_t *)h16;
-    for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
-        /* the state's (looped) products first: no vector is live across their loop (fewer spills) */
-        const int32x4_t rec = ern_lstm_rq16_v(ern_dot4_doubled_v(wr, 4 * gs, h8, n, rb + r), mr, sr, rr);
-        const int32x4_t in = ern_lstm_rq16_v(ern_dot4_doubled_v(wi, 4 * gi, x8, p->n_input, ib + r), mi, si, ri);
-        const int32x4_t sum = ern_clamp_s16_v(vaddq_s32(in, rec)); /* int16: stored as is, activated below */
-        if (n % 4 == 0) vstrhq_s32(out + r, sum);
-        else vstrhq_p_s32(out + r, sum, vctp32q((uint32_t)(n - r))); /* rows past n_state not stored */
+    if (p->n_input <= ERN_MVE_REG_COLS && n <= ERN_MVE_REG_COLS) {
+        /* input, then state, in vectors for every row, whole 16-byte weight loads (ern_dot4_regs_doubled_v): the
+         * input's projections to out first (int16), then the state's added to them, so only one of the two is
+         * held in vectors at a time (the state's 4 are not spilled) */
+        int8x16_t v[4];
+        ern_load_chunks_v(x8, p->n_input, v);
+        for (int r = 0; r < n; r += 4, wi += gi * 16) {
+            const int32x4_t in = ern_lstm_rq16_v(ern_dot4_regs_doubled_v(wi, 4 * gi, v, p->n_input, ib + r), mi, si, ri);
+            if (n % 4 == 0) vstrhq_s32(out + r, in);
+            else vstrhq_p_s32(out + r, in, vctp32q((uint32_t)(n - r))); /* rows past n_state not stored */
+        }
+        ern_load_chunks_v(h8, n, v);
+        for (int r = 0; r < n; r += 4, wr += gs * 16) {
+            const int32x4_t rec = ern_lstm_rq16_v(ern_dot4_regs_doubled_v(wr, 4 * gs, v, n, rb + r), mr, sr, rr);
+            const mve_pred16_t lanes = vctp32q((uint32_t)(n - r));
+            const int32x4_t in = n % 4 == 0 ? vldrhq_s32(out + r) : vldrhq_z_s32(out + r, lanes);
+            const int32x4_t sum = ern_clamp_s16_v(vaddq_s32(in, rec)); /* int16: stored as is, activated below */
+            if (n % 4 == 0) vstrhq_s32(out + r, sum);
+            else vstrhq_p_s32(out + r, sum, lanes);
+        }
+    } else {
+        for (int r = 0; r < n; r += 4, wi += gi * 16, wr += gs * 16) {
+            /* the state's (looped) products first: no vector is live across their loop (fewer spills) */
+            const int32x4_t rec = ern_lstm_rq16_v(ern_dot4_doubled_v(wr, 4 * gs, h8, n, rb + r), mr, sr, rr);
+            const int32x4_t in = ern_lstm_rq16_v(ern_dot4_doubled_v(wi, 4 * gi, x8, p->n_input, ib + r), mi, si, ri);
+            const int32x4_t sum = ern_clamp_s16_v(vaddq_s32(in, rec)); /* int16: stored as is, activated below */
+            if (n % 4 == 0) vstrhq_s32(out + r, sum);
+            else vstrhq_p_s32(out + r, sum, vctp32q((uint32_t)(n - r))); /* rows past n_state not stored */
+        }
     }
     /* the activation in a loop of its own (fewer live registers in the products' loop); the low 16 bits
      * stored, as the scalar (int16_t) cast */
@@ -184,17 +207,17 @@ static ERN_ALWAYS_INLINE void ern_lstm_state_fast(const ern_lstm_params *p, cons
         const int32x4_t f = vldrhq_z_s32(fg + i, lanes), in = vldrhq_z_s32(ig + i, lanes);
         const int32x4_t g = vldrhq_z_s32(cg + i, lanes), o = vldrhq_z_s32(og + i, lanes);
         const int32x4_t fc = vmulq_s32(f, vldrhq_z_s32(cell + i, lanes)), icg = vmulq_s32(in, g);
-        const int32x4_t kept = ern_clamp_s16_v(ern_requant_fast_v(vaddq_s32(fc, fc), p->forget_mul.multiplier,
-                                                                  p->forget_mul.round, -p->forget_mul.shift));
-        const int32x4_t added = ern_clamp_s16_v(ern_requant_fast_v(vaddq_s32(icg, icg), p->input_mul.multiplier,
-                                                                   p->input_mul.round, -p->input_mul.shift));
+        const int32x4_t kept = ern_requant_s16_v(vaddq_s32(fc, fc), p->forget_mul.multiplier,
+                                                 p->forget_mul.round, -p->forget_mul.shift);
+        const int32x4_t added = ern_requant_s16_v(vaddq_s32(icg, icg), p->input_mul.multiplier,
+                                                  p->input_mul.round, -p->input_mul.shift);
         int32x4_t c = ern_clamp_s16_v(vaddq_s32(kept, added));
         if (clip > 0) c = vmaxq_s32(vminq_s32(c, vdupq_n_s32(clip)), vdupq_n_s32(-clip));
         vstrhq_p_s32(cell + i, c, lanes);
         const int32x4_t tb = ern_lstm_tanh_v(p->sigmoid_table, p->cell_tanh_multiplier, p->cell_tanh_shift, c);
         const int32x4_t prod = vmulq_s32(vshrq_n_s32(vshlq_n_s32(tb, 16), 16), o); /* tanh as int16, times og */
-        const int32x4_t h = ern_clamp_s8_v(ern_requant_fast_v(vaddq_s32(prod, prod), p->output_mul.multiplier,
-                                                              p->output_mul.round, -p->output_mul.shift));
+        const int32x4_t h = ern_requant_s8_v(vaddq_s32(prod, prod), p->output_mul.multiplier,
+                                             p->output_mul.round, -p->output_mul.shift);
         vstrbq_p_s32(hidden + i, h, lanes);
         vstrbq_p_s32(output + i, h, lanes);
     }
@@ -217,7 +240,7 @@ static ERN_ALWAYS_INLINE void ern_lstm_state_fast(const ern_lstm_params *p, cons
         const int32_t prod = ern_lstm_tanh(p->sigmoid_table, p->cell_tanh_multiplier, p->cell_tanh_shift, c) * og[i];
 #endif
         output[i] = hidden[i] = (int8_t)ern_clamp_s8(ern_requant_fast(2 * prod, p->output_mul.multiplier,
-                                                              p->output_mul.round, -p->output_mul.shift));  /* round: zp */
+                                             p->output_mul.round, -p->output_mul.shift));  /* round: zp */
     }
 }
 

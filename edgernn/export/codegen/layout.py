@@ -19,12 +19,17 @@ def pack_weights(w: np.ndarray) -> np.ndarray:
     return padded.reshape(pad4(rows) // 4, 4, pad4(cols) // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
 
 
+ROW_BLOCKS_SPARE = 16  # zero bytes after the last row: a 16-byte load from any row's 16-column chunk stays inside
+
+
 def pack_row_blocks(w: np.ndarray) -> np.ndarray:
-    """The Helium kernels' layout (ERN_ROW_BLOCKS): the same padded blocks of 4 rows, each row whole in turn."""
+    """The Helium kernels' layout (ERN_ROW_BLOCKS): the same padded blocks of 4 rows, each row whole in turn,
+    then ROW_BLOCKS_SPARE zero bytes, so the kernels load every 16-column chunk of a row whole, without a
+    predicate (the lanes past the row meet the input's zero lanes; docs/design/helium.md)."""
     rows, cols = w.shape
     padded = np.zeros((pad4(rows), pad4(cols)), np.int8)
     padded[:rows, :cols] = w
-    return padded.reshape(-1)
+    return np.concatenate([padded.reshape(-1), np.zeros(ROW_BLOCKS_SPARE, np.int8)])
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:

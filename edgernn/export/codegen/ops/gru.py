@@ -200,8 +200,11 @@ def emit(em, sg, step: GruStep) -> list[str]:
     for key, fc in (("input", p["fx"]), ("recurrent", p["fh"])):
         fields[f"{key}_weights"] = em.unpaired(sg, fc["weights"]) if pair_rows else em.packed(sg, fc["weights"])
         bias = 2 * fc["bias"].astype(np.int64)
-        fields[f"{key}_bias"] = (em.layout_array("int32_t", f"{name}_bias2_{key}", [("!defined(ERN_PAIR_ROWS)", bias)])
-                                 if pair_rows else em.const_array("int32_t", f"{name}_bias2_{key}", bias))
+        # Helium (ERN_ROW_BLOCKS) starts its accumulators from the plain biases (ern_gru_s8_mve.h), the others
+        # from the doubled ones; the paired-row stream holds its own
+        fields[f"{key}_bias"] = em.layout_array("int32_t", f"{name}_bias2_{key}", [
+            ("defined(ERN_ROW_BLOCKS)", fc["bias"].astype(np.int64)),
+            ("!defined(ERN_PAIR_ROWS)" if pair_rows else "1", bias)])
         fields[f"{key}_rq"] = em.requant_struct(fc["multiplier"], fc["shift"], fc["zero_point"], fc["round"])
     if pair_rows:
         stream = em.layout_array("int8_t", f"{name}_pairs", [("defined(ERN_PAIR_ROWS)", _pair_stream(em, sg, p))])
