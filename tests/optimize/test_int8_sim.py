@@ -44,14 +44,15 @@ def test_fake_quant_rounds_to_the_grid_and_clips():
     np.testing.assert_allclose(fake_quant(np.array([0.0, 1.0]), 1 / 256, -128), [0.0, 255 / 256])
 
 
-@pytest.mark.parametrize("arch", ["gru", "rnn"])
-def test_simulation_float_is_keras_and_int8_is_tflite_micro(tiny_runs, rnn_tiny, tmp_path, arch):
+@pytest.mark.parametrize("arch,gate", [("gru", "z"), ("gru", "complement"), ("rnn", None)])
+def test_simulation_float_is_keras_and_int8_is_tflite_micro(tiny_runs, rnn_tiny, tmp_path, arch, gate):
     run = tiny_runs["gru"] if arch == "gru" else rnn_tiny
     model, mod, w, cal, X = _setup(run, arch)
+    w = gru_int8.with_update_gate(w, gate) if gate else w
     sim = Sim(w, gru_int8.calibrated_params(mod.float_reference, cal, w), arch)
     np.testing.assert_allclose(sim(X, quantized=[])[0], model.predict(X.astype(np.float32), verbose=0), atol=1e-5)
     path = tmp_path / "m.tflite"
-    path.write_bytes(mod.build(model, cal))
+    path.write_bytes(mod.build(model, cal, update_gate=gate) if gate else mod.build(model, cal))
     rt = TFLMRuntime(path)
     tflm = np.concatenate([rt.invoke(X[i:i + 1].astype(np.float32)) for i in range(len(X))])
     p_int8 = sim(X)[0]
