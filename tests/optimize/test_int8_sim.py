@@ -142,3 +142,22 @@ def test_qat_refuses_the_converter_lstm(tiny_runs, tmp_path):
                                        "--out", str(tmp_path / "x.tflite")])
     assert result.exit_code == 2 and "--qat-epochs" in result.output
     assert not (tmp_path / "x.tflite").exists()
+
+
+def test_bench_int8_rows_per_calibration_and_update_gate(tiny_runs, tmp_path):
+    from tests.conftest import load_tool
+
+    run = tiny_runs["gru"]
+    before = sorted(p.name for p in run.iterdir())
+    bench = load_tool("bench_int8")
+    rows = bench.study(run, ["minmax", "percentile"], 60, c_check=5, gates=("z", "complement"))
+    assert [(r["calibration"], r["update_gate"]) for r in rows] == [
+        ("minmax", "z"), ("minmax", "complement"), ("percentile", "z"), ("percentile", "complement")]
+    assert sum(r["chosen_on_val"] for r in rows) == 1
+    for r in rows:
+        assert r["c_bit_exact"] == "5/5" and isinstance(r["flips_test"], int) and 0 <= r["flips_val"] <= r["val_clips"]
+        assert r["drop_test_points"] == pytest.approx(100 * (r["float_test"] - r["int8_test"]))
+        assert len(bench.table_row(r)) == len(bench.COLUMNS)
+    assert sorted(p.name for p in run.iterdir()) == before  # scratch models only
+    lstm = bench.study(tiny_runs["lstm"], ["minmax", "mse"], 60, gates=("z", "complement"))
+    assert [(r["calibration"], r["update_gate"]) for r in lstm] == [("minmax", "n/a")]  # the converter's LSTM
