@@ -161,3 +161,33 @@ def test_bench_int8_rows_per_calibration_and_update_gate(tiny_runs, tmp_path):
     assert sorted(p.name for p in run.iterdir()) == before  # scratch models only
     lstm = bench.study(tiny_runs["lstm"], ["minmax", "mse"], 60, gates=("z", "complement"))
     assert [(r["calibration"], r["update_gate"]) for r in lstm] == [("minmax", "n/a")]  # the converter's LSTM
+
+
+@pytest.mark.parametrize("gate", ["z", "complement"])
+def test_qat_forward_is_the_int8_graph_simulated(tiny_runs, gate):
+    """QAT's fake quantization follows the int8 graph of the chosen update-gate form: with a zero learning rate
+    its loss over one full batch is the cross-entropy of the simulated int8 graph's (int8_sim) logits."""
+    from edgernn.optimize.qat import qat_finetune
+
+    run = tiny_runs["gru"]
+    model, _, w, cal, _ = _setup(run, "gru")
+    config = load_config(run)
+    train = load_data_for_run(config).splits["train"]
+    X = prepare_inputs(train.X, config).astype(np.float32)[:64]
+    # labels drawn at random: a loss far from 0 that every logit moves (the trained model fits its own labels)
+    y = np.random.default_rng(7).integers(0, len(config.class_names), len(X)).astype(np.int64)
+
+    def cross_entropy(wg):
+        q = gru_int8.calibrated_params(gru_int8.float_reference, cal, wg)
+        _, trace = Sim(wg, q, "gru")(X.astype(np.float64), trace=True)
+        logits = fake_quant(trace["logits"], *q["logits"])
+        logp = logits - logits.max(1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean())
+
+    expected = cross_entropy(gru_int8.with_update_gate(w, gate))
+    other = cross_entropy(gru_int8.with_update_gate(w, "z" if gate == "complement" else "complement"))
+    (loss,) = qat_finetune(model, "gru", X, y, cal, epochs=1, lr=0.0, batch_size=len(X), update_gate=gate)
+    # measured: 5.315711 = 5.315711 (complement: 5.316739 = 5.316739), the other form 1e-3 away
+    assert abs(loss - expected) < abs(loss - other) / 4  # the graph of this form, not the other one
+    assert loss == pytest.approx(expected, abs=2e-4)
