@@ -213,14 +213,15 @@ def prune(run, sparsity=D.PRUNE_SPARSITY, structured=False, epochs=D.PRUNE_EPOCH
 # --- quantize ---
 def quantize(run, mode=D.QUANTIZE_MODE, calibration_samples=D.QUANTIZE_CALIBRATION_SAMPLES,
              calibration=D.QUANTIZE_CALIBRATION, out=None, seed=D.SEED, qat_epochs=D.QUANTIZE_QAT_EPOCHS,
-             progress=False):
+             progress=False, update_gate=D.QUANTIZE_UPDATE_GATE):
     """Convert a run's model to .tflite (int8 | float16 | dynamic); returns the file path.
     ``calibration``: minmax | percentile | mse, how the int8 GRU/RNN graphs draw tensor ranges;
-    ``qat_epochs``: quantization-aware fine-tuning epochs before an int8 GRU/RNN graph is built."""
+    ``qat_epochs``: quantization-aware fine-tuning epochs before an int8 GRU/RNN graph is built;
+    ``update_gate``: complement | z, the int8 GRU graph's update-gate form (1 - z computed directly, or z)."""
     from edgernn.optimize.quantize import quantize as _quantize
 
     return _quantize(run, mode=mode, calibration_samples=calibration_samples, calibration=calibration, out=out,
-                     seed=seed, qat_epochs=qat_epochs, progress=progress)
+                     seed=seed, qat_epochs=qat_epochs, progress=progress, update_gate=update_gate)
 
 # --- export ---
 def export(source, format=D.EXPORT_FORMAT, out=None, int8=False):

@@ -621,13 +621,18 @@ def prune(run, sparsity, structured, epochs, out, overwrite):
               help="int8 GRU/RNN classifiers: epochs of quantization-aware fine-tuning (the int8 graph's own fake "
                    "quantization) on the training split before the int8 graph is built; the run's Keras model "
                    "is left as it is. 0: none.")
-def quantize(run, mode, calibration_samples, calibration, out, seed, qat_epochs):
+@click.option("--update-gate", type=click.Choice(["z", "complement"]), default=D.QUANTIZE_UPDATE_GATE, show_default=True,
+              help="int8 GRU graph: complement computes 1 - z with the update gate's LOGISTIC on negated z weights "
+                   "and updates h' = h + (1 - z)(n - h), so a unit that keeps its state (z = 1) is exact in int8; "
+                   "z is the direct form h' = n + z (h - n), whose z tops out at 255/256 "
+                   "(docs/design/int8-recurrent.md). Same ops and size either way.")
+def quantize(run, mode, calibration_samples, calibration, out, seed, qat_epochs, update_gate):
     """Convert RUN's model to a .tflite file and check it against Keras."""
     from edgernn import api
     from edgernn.io import read_json
 
     path = api.quantize(run, mode=mode, calibration_samples=calibration_samples, calibration=calibration,
-                        out=out, seed=seed, qat_epochs=qat_epochs, progress=qat_epochs > 0)
+                        out=out, seed=seed, qat_epochs=qat_epochs, progress=qat_epochs > 0, update_gate=update_gate)
     record = read_json(path.with_name(f"quantize_{mode}.json") if path.parent == Path(run) else path.with_suffix(".json"))
     m = record["model"]
     rows = [["file", str(path)], ["bytes", m["file_bytes"]], ["kind", m["kind"]],

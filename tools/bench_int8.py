@@ -1,7 +1,8 @@
 """Float vs int8 accuracy per cell and calibration (issue 29): the drop int8 costs, judged on TFLite Micro.
 
-    python tools/bench_int8.py RUN [RUN ...] [--calibrations minmax,percentile,mse]
-                               [--calibration-samples 300] [--qat-epochs N] [--json docs/results/data/int8.json]
+    python tools/bench_int8.py RUN [RUN ...] [--calibrations minmax,percentile,mse] [--update-gates z,complement]
+                               [--calibration-samples 300] [--qat-epochs N] [--c-check N]
+                               [--json docs/results/data/int8.json]
 
 For each classification or keyword run (``edgernn train --out``; GRU, LSTM or RNN) and each calibration
 method: ``edgernn quantize RUN --mode int8 --calibration M`` into a scratch folder (the run folder is
@@ -12,6 +13,9 @@ converter (its own min/max calibration), so it gets one row. The "chosen" column
 method with the best VALIDATION int8 accuracy (ties: the first listed): a choice made on validation
 only, whose test figure is then the honest one. ``--qat-epochs N`` adds, for GRU and RNN runs, one row
 per method with N epochs of quantization-aware fine-tuning (``quantize --qat-epochs``) before the build.
+``--update-gates``: for GRU runs, every row once per update-gate form (``quantize --update-gate``: z, or
+complement, which computes 1 - z directly). "flips" counts the clips whose int8 class differs from the float
+model's: far less noisy than an accuracy difference (one clip of ~1,100 is 0.09 points).
 """
 from __future__ import annotations
 
@@ -28,12 +32,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 
-def accuracy(model: Path, runtime: str, X: np.ndarray, y: np.ndarray) -> float:
+def classes(model: Path, runtime: str, X: np.ndarray) -> np.ndarray:
     from edgernn.bench.evaluate import predict
     from edgernn.runtimes import open_runtime
 
     with open_runtime(model, runtime) as rt:
-        return float((predict(rt, X, progress=False).argmax(-1) == y).mean())
+        return predict(rt, X, progress=False).argmax(-1)
+
+
+def accuracy(model: Path, runtime: str, X: np.ndarray, y: np.ndarray) -> float:
+    return float((classes(model, runtime, X) == y).mean())
 
 
 def c_bit_exact(model: Path, X: np.ndarray) -> str:
@@ -50,7 +58,8 @@ def c_bit_exact(model: Path, X: np.ndarray) -> str:
     return f"{same}/{len(X)}"
 
 
-def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0, c_check: int = 0) -> list[dict]:
+def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0, c_check: int = 0,
+          gates: tuple[str, ...] = ("complement",)) -> list[dict]:
     from edgernn import api
     from edgernn.records import read_config
     from edgernn.train.run import load_data_for_run, prepare_inputs
@@ -60,17 +69,24 @@ def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0, c_ch
         raise SystemExit(f"{run}: a {config.task} run; this bench scores class accuracy")
     ds = load_data_for_run(config).splits
     sets = {s: (prepare_inputs(ds[s].X, config), np.asarray(ds[s].y)) for s in ("val", "test")}
-    fl = {s: accuracy(run / "model.keras", "keras", *sets[s]) for s in sets}
+    fl_cls = {s: classes(run / "model.keras", "keras", sets[s][0]) for s in sets}
+    fl = {s: float((fl_cls[s] == sets[s][1]).mean()) for s in sets}
     cell = f"{config.arch.upper()}-{config.units}" + (f"x{config.layers}" if config.layers > 1 else "")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         own = config.arch in ("gru", "rnn")
-        forms = [(m, 0) for m in (methods if own else ["minmax"])] + ([(m, qat_epochs) for m in methods] if own and qat_epochs else [])
-        for m, qe in forms:
+        gs = gates if config.arch == "gru" else ("",)
+        forms = [(m, 0, g) for m in (methods if own else ["minmax"]) for g in gs]
+        forms += [(m, qat_epochs, g) for m in methods for g in gs] if own and qat_epochs else []
+        for m, qe, g in forms:
             model = Path(api.quantize(run, mode="int8", calibration_samples=samples, calibration=m, qat_epochs=qe,
-                                      out=Path(tmp) / f"int8-{m}-{qe}.tflite"))
-            q = {s: accuracy(model, "tflm", *sets[s]) for s in sets}
+                                      out=Path(tmp) / f"int8-{m}-{qe}-{g}.tflite", **({"update_gate": g} if g else {})))
+            cls = {s: classes(model, "tflm", sets[s][0]) for s in sets}
+            q = {s: float((cls[s] == sets[s][1]).mean()) for s in sets}
             rows.append({"run": str(run), "cell": cell, "data": str(config.data), "calibration": m + (f" + QAT {qe} ep" if qe else ""),
+                         "update_gate": g or "n/a",
+                         "flips_val": int((cls["val"] != fl_cls["val"]).sum()),
+                         "flips_test": int((cls["test"] != fl_cls["test"]).sum()),
                          "float_val": fl["val"], "int8_val": q["val"], "float_test": fl["test"], "int8_test": q["test"],
                          "drop_test_points": 100 * (fl["test"] - q["test"]), "bytes": model.stat().st_size,
                          "val_clips": len(sets["val"][1]), "test_clips": len(sets["test"][1]),
@@ -81,14 +97,16 @@ def study(run: Path, methods: list[str], samples: int, qat_epochs: int = 0, c_ch
     return rows
 
 
-COLUMNS = ["run", "cell", "calibration", "float val %", "int8 val %", "float test %", "int8 test %",
-           "drop (test, points)", "bytes", "C = TFLM (test clips)", "chosen on val"]
+COLUMNS = ["run", "cell", "calibration", "update gate", "float val %", "int8 val %", "float test %", "int8 test %",
+           "drop (test, points)", "flips vs float (val)", "flips vs float (test)", "bytes", "C = TFLM (test clips)",
+           "chosen on val"]
 
 
 def table_row(r: dict) -> list:
-    return [r["run"], r["cell"], r["calibration"], round(100 * r["float_val"], 2), round(100 * r["int8_val"], 2),
-            round(100 * r["float_test"], 2), round(100 * r["int8_test"], 2), round(r["drop_test_points"], 2),
-            r["bytes"], r["c_bit_exact"], "yes" if r["chosen_on_val"] else ""]
+    return [r["run"], r["cell"], r["calibration"], r["update_gate"], round(100 * r["float_val"], 2),
+            round(100 * r["int8_val"], 2), round(100 * r["float_test"], 2), round(100 * r["int8_test"], 2),
+            round(r["drop_test_points"], 2), r["flips_val"], r["flips_test"], r["bytes"], r["c_bit_exact"],
+            "yes" if r["chosen_on_val"] else ""]
 
 
 def main(argv=None) -> int:
@@ -97,6 +115,8 @@ def main(argv=None) -> int:
     ap.add_argument("--calibrations", default="minmax,percentile,mse", help="comma-separated quantize --calibration methods")
     ap.add_argument("--calibration-samples", type=int, default=300, help="as edgernn quantize (default 300)")
     ap.add_argument("--qat-epochs", type=int, default=0, help="also rows with this many QAT epochs (GRU, RNN)")
+    ap.add_argument("--update-gates", default="complement",
+                    help="comma-separated quantize --update-gate forms for GRU runs (z, complement)")
     ap.add_argument("--c-check", type=int, default=0,
                     help="also compare the generated C with TFLite Micro on this many test clips (0: no)")
     ap.add_argument("--json", type=Path, help="write a results record (docs/results/data/...) here")
@@ -106,7 +126,8 @@ def main(argv=None) -> int:
     rows = []
     print(" | ".join(COLUMNS))
     for run in args.runs:
-        for r in study(run, methods, args.calibration_samples, args.qat_epochs, args.c_check):
+        gates = tuple(g.strip() for g in args.update_gates.split(",") if g.strip())
+        for r in study(run, methods, args.calibration_samples, args.qat_epochs, args.c_check, gates):
             rows.append(r)
             print(" | ".join(str(v) for v in table_row(r)), flush=True)
     print(f"CPU seconds (this process): {time.process_time() - t0:.0f}")
@@ -116,7 +137,7 @@ def main(argv=None) -> int:
         write_record(args.json, title="int8 accuracy drop per cell and calibration (TFLite Micro)",
                      tool="tools/bench_int8.py", command="python tools/bench_int8.py " + " ".join(argv or sys.argv[1:]),
                      describes=["edgernn/optimize/gru_int8.py", "edgernn/optimize/rnn_int8.py",
-                                "edgernn/optimize/quantize.py"],
+                                "edgernn/optimize/quantize.py", "edgernn/optimize/qat.py"],
                      tables=[{"title": "float vs int8 (TFLite Micro), per run and calibration", "columns": COLUMNS,
                               "rows": [table_row(r) for r in rows]}])
     return 0

@@ -1,7 +1,8 @@
 """Where does an int8 GRU (or RNN) lose its accuracy? Float vs int8, tensor by tensor (issue 29).
 
     python tools/int8_error_by_tensor.py RUN [--split val|test] [--calibration-samples 300]
-                                             [--calibration minmax|percentile|mse] [--tflm] [--json OUT.json]
+                                             [--calibration minmax|percentile|mse] [--update-gate z|complement]
+                                             [--tflm] [--json OUT.json]
 
 For a GRU or vanilla-RNN classifier run (``edgernn train``), the tool takes the same calibration
 clips and ranges as ``edgernn quantize --mode int8`` and simulates the compact int8 graph in NumPy
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def analyse(run: Path, split: str = "val", calibration_samples: int = 300, tflm: bool = False, seed: int = 0,
-            method: str = "minmax") -> dict:
+            method: str = "minmax", update_gate: str = "z") -> dict:
     from edgernn.optimize import gru_int8, rnn_int8
     from edgernn.optimize.int8_sim import Sim, fake_quant
     from edgernn.optimize.quantize import calibration_set
@@ -41,7 +42,7 @@ def analyse(run: Path, split: str = "val", calibration_samples: int = 300, tflm:
     if config.task not in ("kws", "classify") or config.arch not in ("gru", "rnn"):
         raise SystemExit(f"{run}: a {config.arch} {config.task} run; this tool covers GRU and RNN classifiers")
     mod = gru_int8 if config.arch == "gru" else rnn_int8
-    w = mod.gru_weights(model) if config.arch == "gru" else mod.rnn_weights(model)
+    w = gru_int8.with_update_gate(mod.gru_weights(model), update_gate) if config.arch == "gru" else mod.rnn_weights(model)
     cal = calibration_set(config, calibration_samples, seed)
     q = gru_int8.calibrated_params(mod.float_reference, cal, w, method)
     data = load_data_for_run(config).splits[split]
@@ -58,14 +59,14 @@ def analyse(run: Path, split: str = "val", calibration_samples: int = 300, tflm:
 
     p_int8, tr_int8 = sim(X, quantized=None, trace=True)
     out = {"run": str(run), "arch": config.arch, "units": int(config.units), "split": split, "clips": int(len(y)),
-           "calibration_samples": int(len(cal)), "calibration": method, "float_accuracy": acc(p_float), "int8_sim_accuracy": acc(p_int8),
+           "calibration_samples": int(len(cal)), "calibration": method, "update_gate": update_gate if config.arch == "gru" else None, "float_accuracy": acc(p_float), "int8_sim_accuracy": acc(p_int8),
            "int8_sim_flips": flips(p_int8)}
     if tflm:
         import tempfile
 
         from edgernn.runtimes.tflm import TFLMRuntime
 
-        data_bytes = mod.build(model, cal, method)
+        data_bytes = mod.build(model, cal, method, update_gate) if config.arch == "gru" else mod.build(model, cal, method)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "int8.tflite"
             path.write_bytes(data_bytes)
@@ -103,7 +104,8 @@ def analyse(run: Path, split: str = "val", calibration_samples: int = 300, tflm:
 
 def show(r: dict) -> None:
     print(f"{r['run']}  {r['arch']}-{r['units']}  {r['split']} split, {r['clips']} clips, "
-          f"{r['calibration_samples']} calibration clips, {r['calibration']} ranges")
+          f"{r['calibration_samples']} calibration clips, {r['calibration']} ranges"
+          + (f", update gate {r['update_gate']}" if r.get("update_gate") else ""))
     line = (f"float {r['float_accuracy']:.2%}   all int8 (simulated) {r['int8_sim_accuracy']:.2%}, "
             f"{r['int8_sim_flips']} clips change class")
     if "int8_tflm_accuracy" in r:
@@ -133,10 +135,13 @@ def main(argv=None) -> int:
     ap.add_argument("--calibration-samples", type=int, default=300, help="as edgernn quantize (default 300)")
     ap.add_argument("--calibration", choices=("minmax", "percentile", "mse"), default="minmax",
                     help="how tensor ranges are drawn from the calibration clips (default minmax, today's)")
+    ap.add_argument("--update-gate", choices=("z", "complement"), default="z",
+                    help="GRU: the int8 graph's update-gate form (quantize --update-gate; default z, the form analysed)")
     ap.add_argument("--tflm", action="store_true", help="also build the int8 model and run it on TFLite Micro")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args(argv)
-    r = analyse(args.run, args.split, args.calibration_samples, args.tflm, method=args.calibration)
+    r = analyse(args.run, args.split, args.calibration_samples, args.tflm, method=args.calibration,
+                update_gate=args.update_gate)
     show(r)
     if args.json:
         args.json.write_text(json.dumps(r, indent=1))

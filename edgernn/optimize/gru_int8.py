@@ -58,6 +58,42 @@ def gru_weights(model) -> dict:
     return {"layers": layers, "head": head}
 
 
+UPDATE_GATES = ("z", "complement")
+
+
+def with_update_gate(w: dict, update_gate: str) -> dict:
+    """The weights dict for the graph's update-gate form. ``z``: as trained, h' = n + z (h - n).
+    ``complement``: every GRU layer's z columns (kernel, recurrent kernel, both biases) negated, so the
+    gate's LOGISTIC gives u = sigmoid(-a_z) = 1 - z directly, and the step is h' = h + u (n - h).
+    Why: TFLite Micro's int8 LOGISTIC has scale 1/256 and zero point -128, so z tops out at 255/256 and
+    a unit that holds its state (z -> 1) leaks every step; u = 0 is on the grid. Negation is exact in
+    int8 (symmetric weight scales, round half to even), so the graph loses nothing else."""
+    if update_gate == "z":
+        return w
+    if update_gate != "complement":
+        raise ValueError(f"unknown update gate {update_gate!r} (choose from {', '.join(UPDATE_GATES)})")
+
+    def negated(L):
+        if L.get("complement"):
+            return L
+        u, out = L["recurrent"].shape[0], dict(L, complement=True)
+        for k in ("kernel", "recurrent", "bias_in", "bias_rec"):
+            a = np.array(L[k], np.float64)
+            a[..., :u] *= -1
+            out[k] = a
+        return out
+
+    return {k: ([negated(L) for L in v] if k in ("layers", "encoder", "decoder") else v) for k, v in w.items()}
+
+
+def _new_state(seen, tag, h, gate, cand, L):
+    """The state update in float64 with its ranges: h' = n + z (h - n), or with the complement gate
+    (``gate`` = u = 1 - z) h' = h + u (n - h). The tensors keep their names (d, zd) in both forms."""
+    if L.get("complement"):
+        return h + seen(f"zd{tag}", gate * seen(f"d{tag}", cand - h))
+    return cand + seen(f"zd{tag}", gate * seen(f"d{tag}", h - cand))
+
+
 def range_tracker(keep: int = 0, seed: int = 0):
     """(ranges, seen) for calibration: ``seen(name, v)`` widens ``ranges[name]`` = [min, max] by ``v``
     and returns ``v``, so a float reference can record every tensor's range as it computes it.
@@ -107,8 +143,7 @@ def float_reference(X: np.ndarray, w: dict, keep: int = 0) -> tuple[np.ndarray, 
             z = sigmoid(seen(f"az{li}", xz + hz))
             r = sigmoid(seen(f"ar{li}", xr + hr))
             cand = np.tanh(seen(f"an{li}", xn + seen(f"rn{li}", r * hn)))
-            d = seen(f"d{li}", hs[li] - cand)
-            hs[li] = cand + seen(f"zd{li}", z * d)
+            hs[li] = _new_state(seen, li, hs[li], z, cand, L)
             below = hs[li]
     logits = seen("logits", hs[-1] @ w["head"]["kernel"] + w["head"]["bias"])
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -176,10 +211,11 @@ def calibrated_params(reference, calibration: np.ndarray, w: dict,
             for name, r in ranges.items()}
 
 
-def build(model, calibration: np.ndarray, method: str = "minmax") -> bytes:
+def build(model, calibration: np.ndarray, method: str = "minmax", update_gate: str = "z") -> bytes:
     """int8 .tflite bytes of a tf_keras GRU classifier; ``calibration`` = standardized inputs;
-    ``method``: how ranges are drawn from them (CALIBRATIONS)."""
-    w = gru_weights(model)
+    ``method``: how ranges are drawn from them (CALIBRATIONS); ``update_gate``: z or complement
+    (with_update_gate)."""
+    w = with_update_gate(gru_weights(model), update_gate)
     q = calibrated_params(float_reference, calibration, w, method)
     steps, feats = calibration.shape[1:]
     units = w["layers"][0]["recurrent"].shape[0]
@@ -294,6 +330,11 @@ def _gru_step(sg, li, h, xp, xp_q, L, q, units, h_new):
     an, _ = _binary(sg, "ADD", (xs[2], units), (rn, units), "an", q[f"an{li}"], li)
     cand = sg.tensor(f"cand{li}", [1, units], "int8", *TANH)
     sg.op("TANH", [an], [cand])
+    if L.get("complement"):  # z holds u = 1 - z (negated z weights): h' = h + u (n - h)
+        d, _ = _binary(sg, "SUB", (cand, units), (h, units), "d", q[f"d{li}"], li)
+        zd, _ = _binary(sg, "MUL", (z, units), (d, units), "zd", q[f"zd{li}"], li)
+        sg.op("ADD", [h, zd], [h_new], sg.options("AddOptions", fusedActivationFunction=0), "AddOptions")
+        return
     d, _ = _binary(sg, "SUB", (h, units), (cand, units), "d", q[f"d{li}"], li)
     zd, _ = _binary(sg, "MUL", (z, units), (d, units), "zd", q[f"zd{li}"], li)
     sg.op("ADD", [cand, zd], [h_new], sg.options("AddOptions", fusedActivationFunction=0), "AddOptions")
@@ -341,8 +382,7 @@ def _cell_float(seen, tag, xp, h, L):
     z = sigmoid(seen(f"az{tag}", xz + hz))
     r = sigmoid(seen(f"ar{tag}", xr + hr))
     cand = np.tanh(seen(f"an{tag}", xn + seen(f"rn{tag}", r * hn)))
-    d = seen(f"d{tag}", h - cand)
-    return cand + seen(f"zd{tag}", z * d)
+    return _new_state(seen, tag, h, z, cand, L)
 
 
 def anomaly_float_reference(X: np.ndarray, w: dict, keep: int = 0) -> tuple[np.ndarray, dict]:
@@ -380,9 +420,9 @@ def anomaly_float_reference(X: np.ndarray, w: dict, keep: int = 0) -> tuple[np.n
     return out, ranges
 
 
-def build_anomaly(model, calibration: np.ndarray, method: str = "minmax") -> bytes:
-    """int8 .tflite bytes of a tf_keras GRU anomaly model (predictor or autoencoder)."""
-    w = anomaly_weights(model)
+def build_anomaly(model, calibration: np.ndarray, method: str = "minmax", update_gate: str = "z") -> bytes:
+    """int8 .tflite bytes of a tf_keras GRU anomaly model (predictor or autoencoder); ``update_gate`` as build."""
+    w = with_update_gate(anomaly_weights(model), update_gate)
     q = calibrated_params(anomaly_float_reference, calibration, w, method)
     steps, feats = calibration.shape[1:]
     units = w["encoder"][0]["recurrent"].shape[0]

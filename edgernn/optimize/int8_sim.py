@@ -11,7 +11,9 @@ against TFLite Micro itself.
 Names (per layer ``li``): ``input``; ``w_proj{li}``, ``w_rec{li}``, ``w_head`` (int8 weights and their
 int32 biases); GRU: ``xp``, ``hp`` (input / recurrent projections), ``az``, ``ar``, ``an``
 (pre-activations of the update gate, reset gate and candidate), ``z``, ``r`` (LOGISTIC outputs),
-``rn`` (r x hn), ``cand`` (TANH output), ``d`` (h - cand), ``zd`` (z x d), ``h`` (new state);
+``rn`` (r x hn), ``cand`` (TANH output), ``d`` (h - cand), ``zd`` (z x d), ``h`` (new state); with the
+complement update gate (weights from ``gru_int8.with_update_gate``) ``az``/``z`` are the pre-activation and
+output of u = 1 - z, ``d`` is cand - h and ``zd`` u x d, as in the graph;
 RNN: ``xp``, ``hp``, ``a``, ``h``; then ``logits`` and ``softmax``.
 """
 from __future__ import annotations
@@ -82,9 +84,12 @@ class Sim:
                     r = t(f"r{li}", "", sigmoid(t(f"ar{li}", f"ar{li}", xr + hr)), SIGMOID)
                     rn = t(f"rn{li}", f"rn{li}", r * hn)
                     cand = t(f"cand{li}", "", np.tanh(t(f"an{li}", f"an{li}", xn + rn)), TANH)
-                    d = t(f"d{li}", f"d{li}", h - cand)
-                    zd = t(f"zd{li}", f"zd{li}", z * d)
-                    h = t(f"h{li}", "", cand + zd, (H_SCALE, 0))
+                    if L.get("complement"):  # z is u = 1 - z (gru_int8.with_update_gate): h' = h + u (n - h)
+                        zd = t(f"zd{li}", f"zd{li}", z * t(f"d{li}", f"d{li}", cand - h))
+                        h = t(f"h{li}", "", h + zd, (H_SCALE, 0))
+                    else:
+                        zd = t(f"zd{li}", f"zd{li}", z * t(f"d{li}", f"d{li}", h - cand))
+                        h = t(f"h{li}", "", cand + zd, (H_SCALE, 0))
                 else:
                     xp = t(f"xp{li}", f"xp{li}", self._fc(below, below_scale, L["kernel"], L["bias"], f"w_proj{li}" in on))
                     hp = t(f"hp{li}", f"hp{li}", self._fc(h, H_SCALE, L["recurrent"], np.zeros(units), f"w_rec{li}" in on))

@@ -40,15 +40,21 @@ def _set_weights(model, arch: str, w: dict) -> None:
 
 def qat_finetune(model, arch: str, X: np.ndarray, y: np.ndarray, calibration: np.ndarray, epochs: int,
                  lr: float, batch_size: int = 64, method: str = "minmax", class_weights: dict | None = None,
-                 seed: int = 0, log=None):
+                 seed: int = 0, log=None, update_gate: str = "z"):
     """Fine-tune ``model`` (a tf_keras GRU or SimpleRNN classifier, changed in place) for ``epochs`` with
-    the int8 graph's fake quantization; ``X``: standardized training inputs, ``y``: labels."""
+    the int8 graph's fake quantization; ``X``: standardized training inputs, ``y``: labels;
+    ``update_gate`` (GRU): the graph's update-gate form (gru_int8.with_update_gate). The weights train in
+    Keras's form; with ``complement`` the forward pass negates their z columns as the graph does and
+    follows its state update h' = h + u (n - h)."""
     from edgernn.tf import load, set_seed
 
     tf, keras = load()
     set_seed(seed)
     if arch not in ("gru", "rnn"):
         raise ValueError(f"QAT covers edgernn's own int8 graphs (gru, rnn), not {arch}")
+    complement = arch == "gru" and update_gate == "complement"
+    if update_gate not in gru_int8.UPDATE_GATES:
+        raise ValueError(f"unknown update gate {update_gate!r}")
     ref = gru_int8.float_reference if arch == "gru" else rnn_int8.float_reference
     w0 = _weights_of(model, arch)
     names = ["kernel", "recurrent"] + (["bias_in", "bias_rec"] if arch == "gru" else ["bias"])
@@ -57,6 +63,8 @@ def qat_finetune(model, arch: str, X: np.ndarray, y: np.ndarray, calibration: np
     var["head_bias"] = tf.Variable(w0["head"]["bias"].astype(np.float32))
     n_layers, steps = len(w0["layers"]), X.shape[1]
     units = w0["layers"][0]["recurrent"].shape[0]
+    # the graph's z columns: negated with the complement gate (exact in int8: symmetric scales, even rounding)
+    sign = tf.constant(np.r_[-np.ones(units), np.ones(2 * units)] if complement else np.ones(3 * units), tf.float32)
     cw = None
     if class_weights:
         cw = tf.constant([class_weights.get(c, 1.0) for c in range(w0["head"]["bias"].shape[0])], tf.float32)
@@ -86,15 +94,17 @@ def qat_finetune(model, arch: str, X: np.ndarray, y: np.ndarray, calibration: np
             for i in range(n_layers):
                 h = hs[i]
                 if arch == "gru":
-                    xp = fq(fc(below, below_scale, var[f"kernel{i}"], var[f"bias_in{i}"]), q[f"xp{i}"])
-                    hp = fq(fc(h, H_SCALE, var[f"recurrent{i}"], var[f"bias_rec{i}"]), q[f"hp{i}"])
+                    xp = fq(fc(below, below_scale, var[f"kernel{i}"] * sign, var[f"bias_in{i}"] * sign), q[f"xp{i}"])
+                    hp = fq(fc(h, H_SCALE, var[f"recurrent{i}"] * sign, var[f"bias_rec{i}"] * sign), q[f"hp{i}"])
                     xz, xr, xn = tf.split(xp, 3, axis=1)
                     hz, hr, hn = tf.split(hp, 3, axis=1)
-                    z = fq(tf.sigmoid(fq(xz + hz, q[f"az{i}"])), SIGMOID)
+                    z = fq(tf.sigmoid(fq(xz + hz, q[f"az{i}"])), SIGMOID)  # u = 1 - z with the complement gate
                     r = fq(tf.sigmoid(fq(xr + hr, q[f"ar{i}"])), SIGMOID)
                     cand = fq(tf.tanh(fq(xn + fq(r * hn, q[f"rn{i}"]), q[f"an{i}"])), TANH)
-                    zd = fq(z * fq(h - cand, q[f"d{i}"]), q[f"zd{i}"])
-                    h = fq(cand + zd, (H_SCALE, 0))
+                    if complement:
+                        h = fq(h + fq(z * fq(cand - h, q[f"d{i}"]), q[f"zd{i}"]), (H_SCALE, 0))
+                    else:
+                        h = fq(cand + fq(z * fq(h - cand, q[f"d{i}"]), q[f"zd{i}"]), (H_SCALE, 0))
                 else:
                     xp = fq(fc(below, below_scale, var[f"kernel{i}"], var[f"bias{i}"]), q[f"xp{i}"])
                     hp = fq(fc(h, H_SCALE, var[f"recurrent{i}"], tf.zeros([units])), q[f"hp{i}"])
@@ -126,7 +136,8 @@ def qat_finetune(model, arch: str, X: np.ndarray, y: np.ndarray, calibration: np
         return loss
 
     for epoch in range(epochs):
-        for k, (sc, zp) in gru_int8.calibrated_params(ref, calibration, current(), method).items():
+        graph_w = gru_int8.with_update_gate(current(), update_gate) if arch == "gru" else current()
+        for k, (sc, zp) in gru_int8.calibrated_params(ref, calibration, graph_w, method).items():
             if k not in qv:
                 qv[k] = (tf.Variable(float(sc), dtype=tf.float32), tf.Variable(float(zp), dtype=tf.float32))
             else:

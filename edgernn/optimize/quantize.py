@@ -58,16 +58,20 @@ def convert_in_child(run: Path, mode: str, calibration: np.ndarray, timeout: flo
 
 def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: int = D.QUANTIZE_CALIBRATION_SAMPLES,
              calibration: str = D.QUANTIZE_CALIBRATION, out: str | Path | None = None,
-             seed: int = D.SEED, qat_epochs: int = D.QUANTIZE_QAT_EPOCHS, progress: bool = False) -> Path:
-    """Write ``RUN/model_<mode>.tflite`` (or ``out``) and ``RUN/quantize_<mode>.json``; returns the model path."""
+             seed: int = D.SEED, qat_epochs: int = D.QUANTIZE_QAT_EPOCHS, progress: bool = False,
+             update_gate: str = D.QUANTIZE_UPDATE_GATE) -> Path:
+    """Write ``RUN/model_<mode>.tflite`` (or ``out``) and ``RUN/quantize_<mode>.json``; returns the model path.
+    ``update_gate``: the int8 GRU graph's update-gate form, z or complement (gru_int8.with_update_gate)."""
     if mode not in MODES:
         raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
     if calibration_samples < 1:
         raise UserError("--calibration-samples must be at least 1")
-    from edgernn.optimize.gru_int8 import CALIBRATIONS
+    from edgernn.optimize.gru_int8 import CALIBRATIONS, UPDATE_GATES
 
     if calibration not in CALIBRATIONS:
         raise UserError(f"unknown --calibration {calibration!r} (choose from {', '.join(CALIBRATIONS)})")
+    if update_gate not in UPDATE_GATES:
+        raise UserError(f"unknown --update-gate {update_gate!r} (choose from {', '.join(UPDATE_GATES)})")
     if qat_epochs < 0:
         raise UserError("--qat-epochs must be >= 0")
     run = check_run(run)
@@ -82,9 +86,10 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
         from edgernn.optimize.gru_int8 import build, build_anomaly
 
         model, _ = load_run(run)
-        qat = _qat(model, config, cal, calibration, qat_epochs, seed, progress) if qat_epochs else None
-        data = build_anomaly(model, cal, calibration) if config.task == "anomaly" else build(model, cal, calibration)
-        method = f"edgernn compact GRU graph (WHILE loop, own int8 calibration, {calibration} ranges)"
+        qat = _qat(model, config, cal, calibration, qat_epochs, seed, progress, update_gate) if qat_epochs else None
+        data = (build_anomaly if config.task == "anomaly" else build)(model, cal, calibration, update_gate)
+        method = (f"edgernn compact GRU graph (WHILE loop, own int8 calibration, {calibration} ranges, "
+                  f"{'update gate as 1 - z' if update_gate == 'complement' else 'update gate z'})")
     elif mode == "int8" and config.arch == "rnn":
         if config.task == "anomaly":
             raise UserError("int8 RNN anomaly models are not supported yet (RNN int8 covers classifiers); "
@@ -114,6 +119,8 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
         staged.write_bytes(data)
         params = {"mode": mode, "calibration_samples": len(cal), "calibration": calibration, "seed": seed,
                   "qat_epochs": qat_epochs}
+        if mode == "int8" and config.arch == "gru":
+            params["update_gate"] = update_gate
         outputs = {"model": str(out), "method": method + (f", {qat_epochs} QAT epochs" if qat_epochs else "")}
         if qat:
             outputs["qat_loss_by_epoch"] = qat
@@ -124,7 +131,8 @@ def quantize(run: str | Path, mode: str = D.QUANTIZE_MODE, calibration_samples: 
     return out
 
 
-def _qat(model, config: RunConfig, cal: np.ndarray, calibration: str, epochs: int, seed: int, progress: bool) -> list:
+def _qat(model, config: RunConfig, cal: np.ndarray, calibration: str, epochs: int, seed: int, progress: bool,
+         update_gate: str = "z") -> list:
     """Quantization-aware fine-tuning of ``model`` in place (edgernn.optimize.qat), on the run's training
     split with the run's class weights, at a tenth of its learning rate; returns the loss per epoch."""
     from edgernn.optimize.qat import qat_finetune
@@ -138,7 +146,7 @@ def _qat(model, config: RunConfig, cal: np.ndarray, calibration: str, epochs: in
     log = (lambda m: print(m, flush=True)) if progress else None
     return qat_finetune(model, config.arch, prepare_inputs(ds.splits["train"].X, config), y, cal, epochs,
                         lr=config.lr / 10, batch_size=config.batch_size, method=calibration, class_weights=weights,
-                        seed=seed, log=log)
+                        seed=seed, log=log, update_gate=update_gate)
 
 
 def parity(run: Path, artifact: Path, config: RunConfig, samples: int = 200) -> dict:

@@ -38,13 +38,15 @@ typedef struct {
                                                    * with ERN_ROW_BLOCKS (Helium) not doubled */
     ern_requant input_rq, recurrent_rq;         /* the projections' requantizations (ern_requant_fast) */
     /* z = sig(add_z(xz, hz)); r = sig(add_r(xr, hr)); n = tanh(add_n(xn, mul_r(r, hn)));
-     * h' = add_out(n, mul_z(z, sub_h(h, n))) */
+     * h' = add_out(n, mul_z(z, sub_h(h, n))), or with complement = 1 (z is then u = 1 - z, from negated
+     * z weights): h' = add_out(h, mul_z(u, sub_h(n, h))) */
     ern_gru_add_params add_z, add_r, add_n, sub_h, add_out;
     ern_gru_mul_params mul_r, mul_z;
     /* LOGISTIC, LOGISTIC, TANH by int8 value (entry 128 of 256); z and r hold value + their MUL's a_offset
      * (mul_z, mul_r then have a_offset 0): the gate's value as the MUL takes it, 0..255 */
     const uint8_t *lut_z, *lut_r;
     const int8_t *lut_n;
+    int complement;                             /* 0: the z form; 1: the complement form (above) */
 } ern_gru_params;
 
 /* Scratch: the widened input and hidden state. */

@@ -84,8 +84,9 @@ static ERN_ALWAYS_INLINE void ern_gru_step_mve(const ern_gru_params *p, const in
         const int32x4_t nn = vldrbq_gather_offset_s32(
             p->lut_n - 128, ern_lut_index_v(ern_gru_add_v(&p->add_n, vldrbq_s32(xi[2] + j),
                                                           ern_gru_mul_v(&p->mul_r, r, vldrbq_s32(hr[2] + j)))));
-        const int32x4_t s = ern_gru_add_v(&p->sub_h, vldrbq_s32(h8 + j), nn);
-        vstrbq_s32(h_out + j, ern_gru_add_v(&p->add_out, nn, ern_gru_mul_v(&p->mul_z, z, s)));
+        const int32x4_t hv = vldrbq_s32(h8 + j);
+        const int32x4_t s = p->complement ? ern_gru_add_v(&p->sub_h, nn, hv) : ern_gru_add_v(&p->sub_h, hv, nn);
+        vstrbq_s32(h_out + j, ern_gru_add_v(&p->add_out, p->complement ? hv : nn, ern_gru_mul_v(&p->mul_z, z, s)));
     }
 }
 

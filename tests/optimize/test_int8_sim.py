@@ -44,14 +44,15 @@ def test_fake_quant_rounds_to_the_grid_and_clips():
     np.testing.assert_allclose(fake_quant(np.array([0.0, 1.0]), 1 / 256, -128), [0.0, 255 / 256])
 
 
-@pytest.mark.parametrize("arch", ["gru", "rnn"])
-def test_simulation_float_is_keras_and_int8_is_tflite_micro(tiny_runs, rnn_tiny, tmp_path, arch):
+@pytest.mark.parametrize("arch,gate", [("gru", "z"), ("gru", "complement"), ("rnn", None)])
+def test_simulation_float_is_keras_and_int8_is_tflite_micro(tiny_runs, rnn_tiny, tmp_path, arch, gate):
     run = tiny_runs["gru"] if arch == "gru" else rnn_tiny
     model, mod, w, cal, X = _setup(run, arch)
+    w = gru_int8.with_update_gate(w, gate) if gate else w
     sim = Sim(w, gru_int8.calibrated_params(mod.float_reference, cal, w), arch)
     np.testing.assert_allclose(sim(X, quantized=[])[0], model.predict(X.astype(np.float32), verbose=0), atol=1e-5)
     path = tmp_path / "m.tflite"
-    path.write_bytes(mod.build(model, cal))
+    path.write_bytes(mod.build(model, cal, update_gate=gate) if gate else mod.build(model, cal))
     rt = TFLMRuntime(path)
     tflm = np.concatenate([rt.invoke(X[i:i + 1].astype(np.float32)) for i in range(len(X))])
     p_int8 = sim(X)[0]
@@ -141,3 +142,52 @@ def test_qat_refuses_the_converter_lstm(tiny_runs, tmp_path):
                                        "--out", str(tmp_path / "x.tflite")])
     assert result.exit_code == 2 and "--qat-epochs" in result.output
     assert not (tmp_path / "x.tflite").exists()
+
+
+def test_bench_int8_rows_per_calibration_and_update_gate(tiny_runs, tmp_path):
+    from tests.conftest import load_tool
+
+    run = tiny_runs["gru"]
+    before = sorted(p.name for p in run.iterdir())
+    bench = load_tool("bench_int8")
+    rows = bench.study(run, ["minmax", "percentile"], 60, c_check=5, gates=("z", "complement"))
+    assert [(r["calibration"], r["update_gate"]) for r in rows] == [
+        ("minmax", "z"), ("minmax", "complement"), ("percentile", "z"), ("percentile", "complement")]
+    assert sum(r["chosen_on_val"] for r in rows) == 1
+    for r in rows:
+        assert r["c_bit_exact"] == "5/5" and isinstance(r["flips_test"], int) and 0 <= r["flips_val"] <= r["val_clips"]
+        assert r["drop_test_points"] == pytest.approx(100 * (r["float_test"] - r["int8_test"]))
+        assert len(bench.table_row(r)) == len(bench.COLUMNS)
+    assert sorted(p.name for p in run.iterdir()) == before  # scratch models only
+    lstm = bench.study(tiny_runs["lstm"], ["minmax", "mse"], 60, gates=("z", "complement"))
+    assert [(r["calibration"], r["update_gate"]) for r in lstm] == [("minmax", "n/a")]  # the converter's LSTM
+
+
+@pytest.mark.parametrize("gate", ["z", "complement"])
+def test_qat_forward_is_the_int8_graph_simulated(tiny_runs, gate):
+    """QAT's fake quantization follows the int8 graph of the chosen update-gate form: with a zero learning rate
+    its loss over one full batch is the cross-entropy of the simulated int8 graph's (int8_sim) logits."""
+    from edgernn.optimize.qat import qat_finetune
+
+    run = tiny_runs["gru"]
+    model, _, w, cal, _ = _setup(run, "gru")
+    config = load_config(run)
+    train = load_data_for_run(config).splits["train"]
+    X = prepare_inputs(train.X, config).astype(np.float32)[:64]
+    # labels drawn at random: a loss far from 0 that every logit moves (the trained model fits its own labels)
+    y = np.random.default_rng(7).integers(0, len(config.class_names), len(X)).astype(np.int64)
+
+    def cross_entropy(wg):
+        q = gru_int8.calibrated_params(gru_int8.float_reference, cal, wg)
+        _, trace = Sim(wg, q, "gru")(X.astype(np.float64), trace=True)
+        logits = fake_quant(trace["logits"], *q["logits"])
+        logp = logits - logits.max(1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean())
+
+    expected = cross_entropy(gru_int8.with_update_gate(w, gate))
+    other = cross_entropy(gru_int8.with_update_gate(w, "z" if gate == "complement" else "complement"))
+    (loss,) = qat_finetune(model, "gru", X, y, cal, epochs=1, lr=0.0, batch_size=len(X), update_gate=gate)
+    # measured: 5.315711 = 5.315711 (complement: 5.316739 = 5.316739), the other form 1e-3 away
+    assert abs(loss - expected) < abs(loss - other) / 4  # the graph of this form, not the other one
+    assert loss == pytest.approx(expected, abs=2e-4)

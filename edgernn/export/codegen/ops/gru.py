@@ -4,6 +4,8 @@ edgernn's int8 GRU is a WHILE loop whose body (edgernn/optimize/gru_int8.py) run
 and a recurrent FULLY_CONNECTED, SPLITs each into the z, r, n thirds, and ten element-wise int8 ops:
     z = LOGISTIC(ADD(xz, hz)); r = LOGISTIC(ADD(xr, hr)); n = TANH(ADD(xn, MUL(r, hn)))
     h' = ADD(n, MUL(z, SUB(h, n)))
+or, with the complement update gate (``quantize --update-gate complement``: the z weights negated, so the
+LOGISTIC gives u = 1 - z), h' = ADD(h, MUL(u, SUB(n, h))); the kernel's ``complement`` field picks the form.
 ``match`` finds that pattern in a subgraph by its dataflow (not by op positions); the emitter then
 emits one ``ern_gru_step_s8`` call for the 14 ops instead of one kernel call each. The kernel keeps
 every intermediate int8 rounding of the op-by-op graph, with each op's own parameters, so it is
@@ -84,13 +86,17 @@ def _match_at(em, sg, k_out, producer, consumers) -> GruStep:
     group.append(k_out)
     if g.op_name(ops[k_out]) != "ADD":
         raise _NoMatch("not an ADD")
-    nn, m2 = ins(k_out)
+    first, m2 = ins(k_out)
     k_m2 = made_by(m2, "MUL")
     z, s = ins(k_m2)
     k_s = made_by(s, "SUB")
-    h, nn2 = ins(k_s)
-    if nn2 != nn:
-        raise _NoMatch("SUB does not subtract the candidate")
+    s1, s2 = ins(k_s)
+    if s2 != first:
+        raise _NoMatch("the SUB's second operand is not the ADD's first")
+    # h' = ADD(n, MUL(z, SUB(h, n))), or with the complement gate u = 1 - z: h' = ADD(h, MUL(u, SUB(n, h)))
+    k_first = producer.get(first)
+    complement = k_first is None or g.op_name(ops[k_first]) != "TANH"
+    h, nn = (first, s1) if complement else (s1, first)
     k_nn = made_by(nn, "TANH")
     (c,) = ins(k_nn)
     k_c = made_by(c, "ADD")
@@ -147,7 +153,7 @@ def _match_at(em, sg, k_out, producer, consumers) -> GruStep:
             raise _NoMatch(f"{role}: gate + offset outside 0..255")
     scratch = 2 * ((fx["cols"] + 3) // 4 * 4 + n)
     return GruStep(ops=sorted(group), inputs=[x, h], output=out, scratch=scratch,
-                   params=dict(fx=fx, fh=fh, adds=adds, muls=muls, luts=luts, n=n))
+                   params=dict(fx=fx, fh=fh, adds=adds, muls=muls, luts=luts, n=n, complement=complement))
 
 
 def match(em, sg) -> list[GruStep]:
@@ -226,6 +232,8 @@ def emit(em, sg, step: GruStep) -> list[str]:
         if role != "lut_n":  # the gate as its MUL takes it: value + the MUL's a_offset (checked 0..255 in match)
             lut, ctype = lut + p["muls"][GATE_MUL[role]]["a_offset"], "uint8_t"
         fields[role] = em.const_array(ctype, f"gru_{role}{sg}_{out}", lut) + " + 128"
+    if p["complement"]:  # only then: the z-form models' generated C stays byte-identical
+        fields["complement"] = 1
     params = em.const_struct("ern_gru_params", name, fields)
     x, h = step.inputs
     # the inline kernel with this model's constant params: the compiler folds them into the code
