@@ -111,8 +111,10 @@ static ERN_ALWAYS_INLINE void ern_gru_step_avx2(const ern_gru_params *p, const i
         const __m256i z = ern_lut_u8_x8(p->lut_z, ern_gru_add_x8(&p->add_z, xi[0], hr[0]));
         const __m256i r = ern_lut_u8_x8(p->lut_r, ern_gru_add_x8(&p->add_r, xi[1], hr[1]));
         const __m256i nn = ern_lut_s8_x8(p->lut_n, ern_gru_add_x8(&p->add_n, xi[2], ern_gru_mul_x8(&p->mul_r, r, hr[2])));
-        const __m256i s = ern_gru_add_x8(&p->sub_h, hv, nn);
-        const __m256i o = ern_gru_add_x8(&p->add_out, nn, ern_gru_mul_x8(&p->mul_z, z, s)); /* int8 range */
+        /* the complement form (u = 1 - z from negated z weights): h' = add_out(h, mul_z(u, sub_h(n, h))) */
+        const __m256i s = p->complement ? ern_gru_add_x8(&p->sub_h, nn, hv) : ern_gru_add_x8(&p->sub_h, hv, nn);
+        const __m256i o = ern_gru_add_x8(&p->add_out, p->complement ? hv : nn,
+                                         ern_gru_mul_x8(&p->mul_z, z, s)); /* int8 range */
         const __m128i o16 = _mm_packs_epi32(_mm256_castsi256_si128(o), _mm256_extracti128_si256(o, 1));
         _mm_storel_epi64((__m128i *)(void *)(h_out + j), _mm_packs_epi16(o16, o16));
     }

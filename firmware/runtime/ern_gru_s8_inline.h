@@ -61,8 +61,9 @@ static ERN_ALWAYS_INLINE void ern_gru_step_pairs(const ern_gru_params *p, const 
             const int32_t z = p->lut_z[ern_gru_add(&p->add_z, xi[0][k], hr[0][k])];
             const int32_t r = p->lut_r[ern_gru_add(&p->add_r, xi[1][k], hr[1][k])];
             const int32_t nn = p->lut_n[ern_gru_add(&p->add_n, xi[2][k], ern_gru_mul(&p->mul_r, r, hr[2][k]))];
-            const int32_t s = ern_gru_add(&p->sub_h, h[j + k], nn);
-            h_out[j + k] = (int8_t)ern_gru_add(&p->add_out, nn, ern_gru_mul(&p->mul_z, z, s));
+            const int32_t hk = h[j + k]; /* p->complement is a constant the compiler folds */
+            const int32_t s = p->complement ? ern_gru_add(&p->sub_h, nn, hk) : ern_gru_add(&p->sub_h, hk, nn);
+            h_out[j + k] = (int8_t)ern_gru_add(&p->add_out, p->complement ? hk : nn, ern_gru_mul(&p->mul_z, z, s));
         }
     }
 }
