@@ -123,8 +123,9 @@ def card_markdown(card: dict) -> str:
         else:
             lines.append(f"| {board} | {r['cpu']} | {r['instructions_per_inference']:,} | {r['flash_bytes']:,} | "
                          f"{r['ram_bytes']:,} | {r['estimated_latency_ms']:.2f} | {r['bit_exact_vs_tflm']} |")
-    lines += ["", "Latency is an estimate: instructions at CPI 1 at the real part's clock (QEMU counts "
-              "instructions, not cycles). Flash includes the benchmark app and its test vectors.", "",
+    bases = [f"- {board}: {r['estimate']}" for board, r in card["mcu"]["boards"].items() if r.get("estimate")]
+    lines += ["", "Latency is an estimate, not a measurement (QEMU counts instructions, not cycles); its basis per "
+              "board:", "", *bases, "", "Flash includes the benchmark app and its test vectors.", "",
               "Use it:", "", "```", f"edgernn check models/{card['name']}/model_int8.tflite",
               f"edgernn bench models/{card['name']}/model_int8.tflite --target cpu",
               f"edgernn export models/{card['name']}/model_int8.tflite --format c --out build/{card['name']}",
