@@ -144,7 +144,8 @@ def train(task, arch, data, out, units=D.TRAIN_UNITS, layers=D.TRAIN_LAYERS, **o
     augment (True | False | dict of overrides, see ``edgernn.data.augment``), unknown_weight;
     lr_schedule ("plateau" | "cosine"), label_smoothing (classifiers); classify: frame (K | "auto"),
     normalize ("series" | "feature" | "none" | "auto"), augment_strength (0..1 | "auto"), all chosen on
-    validation by default (docs/guides/long-series.md).
+    validation by default, select ("val" | "cv" | "auto": score those choices on the validation split or
+    by k-fold cross-validation over training + validation rows, then train on all; docs/guides/long-series.md).
     """
     from edgernn.train.loop import train as _train
 
@@ -185,6 +186,10 @@ def series_rows(config, metrics) -> list[list[str]]:
                   f"{config.input_shape[0]}x{config.input_shape[1]}"],
                  ["normalize", config.normalize or "feature"],
                  ["augment strength", f"{config.augment_strength or 0.0:g}"]]
+    if config.select == "cv":
+        sel = config.selection or {}
+        rows += [["chosen by", f"{sel.get('folds', '?')}-fold cross-validation, accuracy "
+                  f"{metrics.cv_accuracy:.4f}; then all rows, {sel.get('refit_epochs', '?')} epochs"]]
     return rows
 
 
