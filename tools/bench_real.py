@@ -1,13 +1,15 @@
 """Real-data benchmark (issues 11 and 26): default training options on public datasets nobody here made.
 
     python tools/bench_real.py [--out bench_real] [--sets ArrowHead GunPoint ...] [--seeds 3] [--no-grid]
-                               [--archs gru lstm rnn] [--anomaly-only | --no-anomaly] [--table-from OUT1 OUT2 ...]
+                               [--archs gru lstm rnn] [--select val|cv|auto] [--anomaly-only | --no-anomaly]
+                               [--table-from OUT1 OUT2 ...]
 
 Issue 26 (docs/guides/long-series.md): every bundled classification set (UnitTest, ItalyPowerDemand,
 GunPoint, ArrowHead, BasicMotions, JapaneseVowels, PickupGestureWiimoteZ, OSULeaf, ACSF1, PLAID) with
 GRU-32, LSTM-32 and RNN-32 at default options, printed beside the baselines ``train`` writes to
 metrics.json (majority class, 1-NN Euclidean, 1-NN DTW when cheap) and the frame size, normalization
-and augmentation strength chosen on validation; then the checks: GRU and LSTM at least 1-NN Euclidean
+and augmentation strength chosen on validation (or by cross-validation: train's ``--select``, passed on
+with ``--select``; the table's select column says which); then the checks: GRU and LSTM at least 1-NN Euclidean
 (the archive's split) minus 2 points on every set, and no run at chance where 1-NN Euclidean is 20 or
 more points above chance.
 

@@ -302,7 +302,7 @@ def _fit_best_cv(config: RunConfig, ds, progress: bool, extra_callbacks, candida
     tried = []
 
     def run(kf, strength):
-        scores, kept, seconds = [], [], 0.0
+        scores, kept, kept_loss, seconds = [], [], [], 0.0
         for f in range(k):
             fold = _fold(pooled, folds, f)
             cand = _with_candidate(config, fold, kf, strength)
@@ -313,10 +313,12 @@ def _fit_best_cv(config: RunConfig, ds, progress: bool, extra_callbacks, candida
             model, history, sec = _fit(cand, fold, progress, extra_callbacks)
             scores.append(_val_score(model, cand, fold))
             kept.append(S.kept_epochs(history, cand.recipe.min_epochs))
+            kept_loss.append(float(history["loss"][kept[-1] - 1]))
             seconds += sec
         acc, loss = (float(np.mean(v)) for v in zip(*scores))
         tried.append({"frame": kf, "augment_strength": float(strength), "val_accuracy": acc, "val_loss": loss,
-                      "fold_accuracy": [s[0] for s in scores], "kept_epochs": kept, "train_seconds": round(seconds, 1),
+                      "fold_accuracy": [s[0] for s in scores], "kept_epochs": kept, "kept_train_loss": kept_loss,
+                      "train_seconds": round(seconds, 1),
                       "steps_per_epoch": cand.recipe.steps_per_epoch})
 
     for kf, strength in candidates:
@@ -328,11 +330,15 @@ def _fit_best_cv(config: RunConfig, ds, progress: bool, extra_callbacks, candida
     recipe = config.recipe.model_dump()
     given = {key: recipe[key] for key in KEYS if key not in recipe["derived"]}
     all_recipe = make_recipe(len(y), **given, task=config.task)
-    epochs = S.refit_epochs(best["kept_epochs"], best["steps_per_epoch"], all_recipe["steps_per_epoch"])
-    # no split to stop on: the fixed epochs, patience spanning them; warm-up and min_epochs within them
-    all_recipe.update(epochs=epochs, patience=epochs, warmup_epochs=min(all_recipe["warmup_epochs"], epochs - 1),
-                      min_epochs=min(all_recipe["min_epochs"], epochs - 1))
-    selection.update(candidates=tried, folds=k, refit_epochs=epochs)
+    at_least = min(S.refit_epochs(best["kept_epochs"], best["steps_per_epoch"], all_recipe["steps_per_epoch"]),
+                   all_recipe["epochs"])
+    target = float(np.median(best["kept_train_loss"]))
+    # no split to stop on: at least the folds' kept steps, then until the training loss is down to the folds'
+    # at their kept epochs (or the recipe's ceiling); patience spanning them, the last weights kept
+    epochs = all_recipe["epochs"]
+    all_recipe.update(patience=epochs, warmup_epochs=min(all_recipe["warmup_epochs"], at_least - 1),
+                      min_epochs=min(all_recipe["min_epochs"], at_least - 1))
+    selection.update(candidates=tried, folds=k, refit_epochs=at_least, refit_loss_target=target)
     final = _with_candidate(config, pooled, best["frame"], best["augment_strength"])
     final = record_of({**final.to_json(), "recipe": all_recipe, "epochs": epochs, "patience": epochs,
                        "batch_size": all_recipe["batch_size"], "lr": all_recipe["lr"], "selection": selection},
@@ -340,8 +346,9 @@ def _fit_best_cv(config: RunConfig, ds, progress: bool, extra_callbacks, candida
     if progress:
         print(f"edgernn: chosen by {k}-fold cross-validation: frame {best['frame']}, augmentation strength "
               f"{best['augment_strength']:g} (accuracy {best['val_accuracy']:.1%}); training on all "
-              f"{len(y)} rows for {epochs} epochs", file=sys.stderr)
-    model, history, seconds = _fit(final, pooled, progress, extra_callbacks, keep_last=True)
+              f"{len(y)} rows for at least {at_least} epochs, until the training loss is down to {target:.4g}",
+              file=sys.stderr)
+    model, history, seconds = _fit(final, pooled, progress, extra_callbacks, refit=(at_least, target))
     return (model, history, seconds + sum(t["train_seconds"] for t in tried), final, pooled,
             best["val_accuracy"])
 
@@ -487,9 +494,10 @@ def _augmented_series(keras, split, config: RunConfig):
     return _epoch_batches(keras, len(X), seed, batch, augmented)
 
 
-def _fit(config: RunConfig, ds, progress: bool, extra_callbacks, keep_last: bool = False):
-    """Train a model for the record ``config`` on ``ds``; ``keep_last``: no early stopping, the last
-    epoch's weights (a fixed number of epochs without a validation split: --select cv's final fit)."""
+def _fit(config: RunConfig, ds, progress: bool, extra_callbacks, refit: tuple[int, float] | None = None):
+    """Train a model for the record ``config`` on ``ds``. ``refit`` = (epochs, loss): --select cv's final fit
+    without a validation split: no early stopping on one; the run stops at the end of the first epoch from
+    ``epochs`` on whose training loss is at most ``loss`` (or at the ceiling), keeping the last weights."""
     from edgernn.tf import load, set_seed
 
     _, keras = load()
@@ -523,8 +531,8 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks, keep_last: bool
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True,
                                                start_from_epoch=recipe.min_epochs),
                  _progress_callback(keras, config.epochs, progress), *extra_callbacks]
-    if keep_last:
-        callbacks.pop(0)
+    if refit is not None:
+        callbacks[0] = S.loss_target_callback(keras, *refit)
     warmup_steps = recipe.warmup_epochs * recipe.steps_per_epoch
     if recipe.lr_schedule == "cosine":
         callbacks.insert(0, cosine_callback(keras, config.lr, warmup_steps,

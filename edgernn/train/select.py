@@ -12,8 +12,9 @@
 - how candidates are scored (``--select val|cv|auto``): ``val`` trains each candidate once on the
   training split and scores it on the validation split. ``cv`` pools the training and validation
   rows, scores each candidate by its mean accuracy over a seeded stratified k-fold cross-validation
-  (ties: lower mean loss), then trains the chosen candidate once more on all pooled rows for the
-  median number of epochs the folds kept (no split left to stop on). ``auto``: ``cv`` when the
+  (ties: lower mean loss), then trains the chosen candidate once more on all pooled rows (no split
+  left to stop on): at least the folds' median kept optimizer steps, then until its training loss is
+  down to the folds' median training loss at their kept epochs (``loss_target_callback``). ``auto``: ``cv`` when the
   pooled rows are few (at most CV_MAX_ROWS; a validation split of a few series is mostly noise
   there, and those series are worth training on), else ``val``.
 
@@ -151,6 +152,21 @@ def kept_epochs(history: dict, min_epochs: int) -> int:
 def refit_epochs(kept: list[int], fold_steps: int, all_steps: int) -> int:
     """Epochs for the final fit on all rows: the folds' median kept optimizer steps at its steps per epoch."""
     return max(1, int(round(float(np.median(kept)) * fold_steps / all_steps)))
+
+
+def loss_target_callback(keras, at_least: int, target: float):
+    """Stops training at the end of the first epoch from ``at_least`` on (1-based count) whose training
+    loss is at most ``target``: the final fit on all rows trains as far as the folds did (Goodfellow,
+    Bengio and Courville, Deep Learning, 7.8: retraining on all data until the training loss reaches its
+    value at the early-stopping point), however many steps that takes."""
+
+    class LossTarget(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if epoch + 1 >= at_least and loss is not None and loss <= target:
+                self.model.stop_training = True
+
+    return LossTarget()
 
 
 def score(result: dict) -> tuple:

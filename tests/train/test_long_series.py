@@ -318,6 +318,22 @@ def test_refit_epochs_are_the_folds_median_kept_steps():
     assert S.refit_epochs([1], 1, 10) == 1
 
 
+def test_the_final_fit_stops_once_its_training_loss_is_down_to_the_target():
+    from edgernn.tf import load
+    from edgernn.train import select as S
+
+    _, keras = load()
+
+    class Model:
+        stop_training = False
+
+    cb = S.loss_target_callback(keras, 3, 0.5)
+    cb.set_model(Model())
+    for epoch, loss in enumerate([0.4, 0.45, 0.6, 0.5]):  # epochs 1, 2 are below target but too early
+        cb.on_epoch_end(epoch, {"loss": loss})
+        assert cb.model.stop_training == (epoch == 3)
+
+
 @pytest.fixture(scope="module")
 def cv_run(tmp_path_factory):
     """GRU-8 on 48 training + validation rows (--select auto: 5-fold cross-validation), 2 candidate
@@ -347,7 +363,12 @@ def test_cv_scores_every_candidate_on_folds_then_trains_on_all_rows(cv_run):
     best = max(sel["candidates"], key=lambda c: (c["val_accuracy"], -c["val_loss"]))
     assert config["augment_strength"] == best["augment_strength"]
     # the final model: all 48 rows, the folds' median epochs, no validation split to stop on
-    assert config["epochs"] == sel["refit_epochs"] == config["epochs_run"] == len(history["loss"])
+    loss, target = history["loss"], sel["refit_loss_target"]
+    assert config["epochs_run"] == len(loss) and sel["refit_epochs"] <= len(loss) <= config["epochs"] == 6
+    assert all(v > target for v in loss[sel["refit_epochs"] - 1:-1])  # stopped at the first epoch down to it
+    assert len(loss) == config["epochs"] or loss[-1] <= target
+    best_kept = [c for c in sel["candidates"] if c["augment_strength"] == config["augment_strength"]][0]
+    assert target == pytest.approx(np.median(best_kept["kept_train_loss"]))
     assert "val_loss" not in history
     z = np.load(data)
     rows = np.isin(z["split"], ["train", "val"])
