@@ -145,9 +145,11 @@ def train(task, arch, data, out, units=D.TRAIN_UNITS, layers=D.TRAIN_LAYERS, **o
     lr_schedule ("plateau" | "cosine"), steps_per_execution (None: 1; above 1 needs the cosine schedule),
     label_smoothing (classifiers); classify: frame (K | "auto"),
     normalize ("series" | "feature" | "none" | "auto"), augment_strength (0..1 | "auto"), all chosen on
-    validation by default (docs/guides/long-series.md). arch "dense" (with features="embedding"): a
-    feed-forward head, ``edgernn.models.dense``. Distillation (kws, ``edgernn.train.distill``): teacher
-    (a keyword run of the same classes and sample rate), distill_alpha, temperature, unlabelled_minutes.
+    validation by default, select ("val" | "cv" | "auto": score those choices on the validation split or
+    by k-fold cross-validation over training + validation rows, then train on all; docs/guides/long-series.md).
+    arch "dense" (with features="embedding"): a feed-forward head, ``edgernn.models.dense``. Distillation
+    (kws, ``edgernn.train.distill``): teacher (a keyword run of the same classes and sample rate),
+    distill_alpha, temperature, unlabelled_minutes.
     """
     from edgernn.train.loop import train as _train
 
@@ -188,6 +190,10 @@ def series_rows(config, metrics) -> list[list[str]]:
                   f"{config.input_shape[0]}x{config.input_shape[1]}"],
                  ["normalize", config.normalize or "feature"],
                  ["augment strength", f"{config.augment_strength or 0.0:g}"]]
+    if config.select == "cv":
+        sel = config.selection or {}
+        rows += [["chosen by", f"{sel.get('folds', '?')}-fold cross-validation, accuracy "
+                  f"{metrics.cv_accuracy:.4f}; then all rows, {sel.get('refit_epochs', '?')} epochs"]]
     return rows
 
 

@@ -506,6 +506,12 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
                    "is an error); feature = training statistics per feature; none = raw values; auto = series or "
                    "feature, whichever has the higher 1-NN accuracy from the training to the validation rows "
                    "(ties: feature). Default: auto.")
+@click.option("--select", type=click.Choice(["val", "cv", "auto"]), default=None,
+              help="classify: how --frame/--augment-strength auto candidates are scored. val = trained on the "
+                   "training split, scored on the validation split; cv = stratified 5-fold cross-validation over "
+                   "the training + validation rows, then the chosen candidate trained on all of them for the folds' "
+                   "median epochs (at most 4 times them); auto = cv for at most 100 training + validation rows, else val. "
+                   "Default: val (cv is opt-in: measured so far on UnitTest and ArrowHead only).")
 @click.option("--augment-options", default=None,
               help="kws: overrides, e.g. copies=2,time_shift_ms=80,background_prob=0.8,snr_db=0:20,time_masks=2,"
                    "time_mask_frames=6,freq_masks=1,freq_mask_bins=2,warp=0 (recorded in config.json; warp=w "
@@ -538,8 +544,8 @@ def _anomaly_options(task, window, stride, train_end) -> dict:
 def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, patience, warmup_epochs, min_epochs,
           clipnorm, dropout, seed, class_weights, anomaly_model, window, stride, train_end, overwrite,
           feature_arithmetic, features, keywords, holdout_engine, augment, augment_options, augment_strength, frame,
-          normalize, lr_schedule, steps_per_execution, label_smoothing, unknown_weight, teacher, distill_alpha,
-          temperature, unlabelled_minutes):
+          normalize, select, lr_schedule, steps_per_execution, label_smoothing, unknown_weight, teacher,
+          distill_alpha, temperature, unlabelled_minutes):
     """Train a GRU/LSTM model; writes model.keras, config.json, metrics.json and plots to --out.
 
     Batch size, epochs, patience and warm-up are derived from the training split's size unless
@@ -561,7 +567,7 @@ def train(task, arch, units, layers, data_path, out, epochs, batch_size, lr, pat
         options["augment"] = parse_augment_options(augment_options) if augment else False
     elif not augment:
         options["augment"] = False
-    options.update(frame=frame, normalize=normalize, augment_strength=augment_strength)
+    options.update(frame=frame, normalize=normalize, augment_strength=augment_strength, select=select)
     if teacher is not None:
         options.update(teacher=teacher, distill_alpha=distill_alpha, temperature=temperature,
                        unlabelled_minutes=unlabelled_minutes)

@@ -276,6 +276,7 @@ class RunConfig(Architecture):
     normalize: Literal["series", "feature", "none"] | None = None
     augment_strength: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     selection: dict[str, Any] | None = None
+    select: Literal["val", "cv"] | None = None  # how the candidates were scored (train.select)
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo):
@@ -329,6 +330,7 @@ class Metrics(_Record):
     recall: float | None = None
     threshold: float | None = None
     val_accuracy: float | None = None
+    cv_accuracy: float | None = None  # classify --select cv: the chosen candidate's mean held-out fold accuracy
     class_names: Annotated[list[str], Field(max_length=MAX_CLASSES)] | None = None
     confusion_matrix: list[list[Count]] | None = None
     guard: dict[str, Any] | None = None

@@ -1,13 +1,15 @@
 """Real-data benchmark (issues 11 and 26): default training options on public datasets nobody here made.
 
     python tools/bench_real.py [--out bench_real] [--sets ArrowHead GunPoint ...] [--seeds 3] [--no-grid]
-                               [--archs gru lstm rnn] [--anomaly-only | --no-anomaly] [--table-from OUT1 OUT2 ...]
+                               [--archs gru lstm rnn] [--select val|cv|auto] [--anomaly-only | --no-anomaly]
+                               [--table-from OUT1 OUT2 ...]
 
 Issue 26 (docs/guides/long-series.md): every bundled classification set (UnitTest, ItalyPowerDemand,
 GunPoint, ArrowHead, BasicMotions, JapaneseVowels, PickupGestureWiimoteZ, OSULeaf, ACSF1, PLAID) with
 GRU-32, LSTM-32 and RNN-32 at default options, printed beside the baselines ``train`` writes to
 metrics.json (majority class, 1-NN Euclidean, 1-NN DTW when cheap) and the frame size, normalization
-and augmentation strength chosen on validation; then the checks: GRU and LSTM at least 1-NN Euclidean
+and augmentation strength chosen on validation (or by cross-validation: train's ``--select``, passed on
+with ``--select``; the table's select column says which); then the checks: GRU and LSTM at least 1-NN Euclidean
 (the archive's split) minus 2 points on every set, and no run at chance where 1-NN Euclidean is 20 or
 more points above chance.
 
@@ -109,7 +111,7 @@ def train_run(data: Path, out: Path, arch: str, **options) -> dict:
             "flagged": m.guard["did_not_learn"], "epochs": c.epochs_run, "batch": c.batch_size,
             "seconds": c.train_seconds, "chance": float(counts.max() / counts.sum()), "baselines": m.baselines,
             "below": bool(m.guard.get("below_baseline")), "frame": c.frame,
-            "normalize": c.normalize, "augment_strength": c.augment_strength}
+            "normalize": c.normalize, "augment_strength": c.augment_strength, "select": c.select}
 
 
 def over_seeds(runs: list[dict]) -> dict:
@@ -121,7 +123,8 @@ def over_seeds(runs: list[dict]) -> dict:
     if "chance" in runs[0]:  # runs measured since issue 26: what was chosen on validation, and the baselines
         out.update(chance=runs[0]["chance"], baselines=runs[0]["baselines"],
                    below=sum(r["below"] for r in runs), frames=[r["frame"] for r in runs],
-                   normalize=[r["normalize"] for r in runs], augment=[r["augment_strength"] for r in runs])
+                   normalize=[r["normalize"] for r in runs], augment=[r["augment_strength"] for r in runs],
+                   select=[r.get("select") for r in runs])
     return out
 
 
@@ -133,7 +136,10 @@ def seeded_runs(data: Path, out: Path, arch: str, seeds: int, first: dict | None
     return over_seeds(runs)
 
 
-def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1, archs: list[str] | None = None) -> list[dict]:
+def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1, archs: list[str] | None = None,
+                   select: str | None = None) -> list[dict]:
+    """``select``: train's --select for the default-options runs (None: its default, auto)."""
+    given = {"select": select} if select else {}
     rows = []
     for name in sets:
         data = out / "data" / f"{name}.npz"
@@ -143,7 +149,8 @@ def classification(out: Path, sets: list[str], grid: bool, seeds: int = 1, archs
         ed = one_nn_ed(arrays)
         for arch in archs or ARCHS:
             t0 = time.perf_counter()
-            default = seeded_runs(data, out / "runs" / f"{name}-{arch}-default", arch, seeds)
+            tag = f"-select-{select}" if select else ""
+            default = seeded_runs(data, out / "runs" / f"{name}-{arch}-default{tag}", arch, seeds, **given)
             row = {"set": name, "arch": arch, "default": default, "ed_measured": ed, "seeds": seeds}
             if grid:
                 results = []
@@ -272,16 +279,17 @@ def print_baseline_table(cls: list[dict]) -> None:
     print("\nDefault options vs baselines, test accuracy % (model: mean over seeds, per seed in brackets); "
           "baselines on the run's normalized series, reference = train + validation rows; DTW band 10%")
     print(f"{'set':<{w}}{'model':<8}{'mean':>6}  {'per seed':<20}{'chance':>7}{'major.':>7}{'1-NN ED':>8}{'DTW':>6}"
-          f"{'ED arch.':>9}  {'frame':<10}{'norm':<9}{'aug':<8}{'vs ED':>6}")
+          f"{'ED arch.':>9}  {'frame':<10}{'norm':<9}{'aug':<8}{'select':<7}{'vs ED':>6}")
     for r in rows:
         d, b = r["default"], r["default"]["baselines"] or {}
         per = "/".join(f"{100 * t:.0f}" for t in d["tests"])
         frames = ",".join(sorted({str(f) for f in d["frames"]}))
         norm = ",".join(sorted({str(n) for n in d["normalize"]}))
         aug = ",".join(sorted({f"{a:g}" for a in d["augment"] if a is not None}))
+        sel = ",".join(sorted({str(v) for v in d.get("select", []) if v})) or "val"
         print(f"{r['set']:<{w}}{r['arch'].upper() + '-32':<8}{_pct(d['test']):>6}  {'[' + per + ']':<20}"
               f"{_pct(d['chance']):>7}{_pct0(b.get('majority')):>7}{_pct0(b.get('nn_euclidean')):>8}"
-              f"{_pct0(b.get('nn_dtw')):>6}{_pct(r['ed_measured']):>9}  {frames:<10}{norm:<9}{aug:<8}"
+              f"{_pct0(b.get('nn_dtw')):>6}{_pct(r['ed_measured']):>9}  {frames:<10}{norm:<9}{aug:<8}{sel:<7}"
               f"{100 * (d['test'] - r['ed_measured']):>+6.1f}")
     print(nn_summary(rows))
 
@@ -347,6 +355,8 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=3,
                     help="Training seeds per side (default 3): default options and the grid's chosen configuration "
                          "are each trained with seeds 0..N-1 and their mean test accuracy is printed.")
+    ap.add_argument("--select", choices=["val", "cv", "auto"], default=None,
+                    help="train's --select for the default-options runs (default: not given, train's default).")
     ap.add_argument("--anomaly-only", action="store_true", help="Only the anomaly series.")
     ap.add_argument("--no-anomaly", action="store_true",
                     help="Skip the anomaly series (e.g. in all but one of several processes run in parallel).")
@@ -364,7 +374,8 @@ def main() -> int:
     if args.anomaly_only and args.no_anomaly:
         ap.error("--anomaly-only and --no-anomaly exclude each other")
     t0 = time.perf_counter()
-    cls = [] if args.anomaly_only else classification(args.out, args.sets, not args.no_grid, args.seeds, args.archs)
+    cls = [] if args.anomaly_only else classification(args.out, args.sets, not args.no_grid, args.seeds, args.archs,
+                                                          args.select)
     anom = [] if args.no_anomaly else anomaly(args.out, ANOMALY_SETS)
     print_tables(cls, anom)
     print(f"\nrun time {time.perf_counter() - t0:.0f} s")

@@ -10,6 +10,7 @@ import numpy as np
 from edgernn import defaults as D
 from edgernn import io
 from edgernn.data import TASKS, load_dataset
+from edgernn.data.dataset import Dataset, Split
 from edgernn.errors import UserError
 from edgernn.models import HEADS, build_anomaly, build_classifier, check_arch, check_size, count_macs, count_params
 from edgernn.models.frame import framed_shape, stack_frames
@@ -18,7 +19,7 @@ from edgernn.train import guard as G
 from edgernn.train import plots
 from edgernn.train import select as S
 from edgernn.train.baselines import baselines as nn_baselines
-from edgernn.train.recipe import cosine_schedule, make_recipe, plateau_callback, warmup_callback
+from edgernn.train.recipe import KEYS, cosine_schedule, make_recipe, plateau_callback, warmup_callback
 from edgernn.records import InputNorm, RunConfig, record_of, write_config, write_metrics
 from edgernn.train.run import input_norm, normalize_series, prepare_inputs, to_model_inputs
 
@@ -113,7 +114,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
           steps_per_execution: int | None = None,
           teacher: str | Path | None = None, distill_alpha: float = D.DISTILL_ALPHA,
           temperature: float = D.DISTILL_TEMPERATURE,
-          unlabelled_minutes: float = D.DISTILL_UNLABELLED_MINUTES) -> Path:
+          unlabelled_minutes: float = D.DISTILL_UNLABELLED_MINUTES, select: str | None = None) -> Path:
     """Train a model and write the run folder ``out`` (built atomically). Returns its path.
 
     ``epochs``, ``batch_size``, ``lr``, ``patience``, ``warmup_epochs``, ``min_epochs``, ``clipnorm``:
@@ -132,7 +133,9 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     either way). ``label_smoothing``: classifiers, 0 = off.
     Classify only (docs/guides/long-series.md): ``frame`` (K samples per step, or "auto"),
     ``normalize`` ("series", "feature", "none" or "auto"), ``augment_strength`` (0..1 or "auto";
-    ``augment=False`` means 0); "auto" (the default) is chosen on the validation split.
+    ``augment=False`` means 0); "auto" (the default) is chosen on the validation split, or with
+    ``select`` ("val", "cv" or "auto", the default) by k-fold cross-validation over the training and
+    validation rows, the chosen candidate then trained on all of them.
     KWS distillation (``edgernn.train.distill``): ``teacher`` (a keyword run of the same classes and
     sample rate) gives soft targets on the labelled clips and on ``unlabelled_minutes`` of the training
     speakers' real speech; ``distill_alpha`` weighs them against the labels, at ``temperature``.
@@ -144,7 +147,7 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
                        min_epochs=min_epochs, lr=lr, clipnorm=clipnorm, lr_schedule=lr_schedule,
                        steps_per_execution=steps_per_execution)
     make_recipe(1, **recipe_args, task=task)  # bad values fail before the data is read
-    S.check_options(task, frame, normalize, augment_strength)
+    S.check_options(task, frame, normalize, augment_strength, select)
     teaching = None
     if teacher is not None:
         from edgernn.train import distill as DI
@@ -190,11 +193,16 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
                              "teacher_features": teaching[1].feature_params().kind}
     candidates = []
     if task == "classify":  # resolves --normalize and records series_shape, selection (plain dict, then the record)
-        candidates = _series_candidates(config, ds, frame, normalize, 0.0 if augment is False else augment_strength)
+        candidates = _series_candidates(config, ds, frame, normalize, 0.0 if augment is False else augment_strength,
+                                        select)
     # the record is checked before the work; the end-of-training figures (threshold, params) come later
     config = record_of(config, in_progress=True)
     with io.atomic_dir(out, overwrite=overwrite) as tmp:
-        if candidates:
+        fit_ds, cv_acc = ds, None
+        if candidates and config.select == "cv":
+            model, history, seconds, config, fit_ds, cv_acc = _fit_best_cv(config, ds, progress, callbacks,
+                                                                           candidates)
+        elif candidates:
             model, history, seconds, config = _fit_best(config, ds, progress, callbacks, candidates)
         else:
             taught = _teaching_rows(config, ds, data, data_options, teaching, progress) if teaching else None
@@ -203,11 +211,13 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
                                                                      "unlabelled_clips": len(taught["X"])}},
                                    in_progress=True)
             model, history, seconds = _fit(config, ds, progress, callbacks, taught)
-        metrics = _evaluate(model, config, ds, tmp)
+        metrics = _evaluate(model, config, fit_ds, tmp)
         if task == "classify":
             metrics["baselines"] = _baselines(config, ds)
-        metrics["guard"], val_acc = _guard(model, config, ds, history, metrics)
-        if val_acc is not None:
+        metrics["guard"], val_acc = _guard(model, config, fit_ds, history, metrics, cv_acc)
+        if cv_acc is not None:  # the validation rows trained the model: the folds' held-out accuracy stands in
+            metrics["val_accuracy"] = metrics["cv_accuracy"] = cv_acc
+        elif val_acc is not None:
             metrics["val_accuracy"] = val_acc  # of the kept weights; what a tuning grid may select on
         for reason in metrics["guard"]["reasons"]:
             print(f"edgernn: warning: did not learn? {reason}", file=sys.stderr)
@@ -236,14 +246,16 @@ def train(task: str, arch: str, data: str | Path, out: str | Path, units: int = 
     return out
 
 
-def _series_candidates(config: dict, ds, frame, normalize, augment_strength) -> list[tuple[int, float]]:
-    """Resolve --normalize (recorded in config) and list the (frame, augment strength) candidates."""
+def _series_candidates(config: dict, ds, frame, normalize, augment_strength, select=None) -> list[tuple[int, float]]:
+    """Resolve --normalize and --select (recorded in config) and list the (frame, augment strength) candidates."""
     steps, features = ds.input_shape
     config["normalize"], evidence = S.choose_normalize(normalize, ds)
+    config["select"], select_evidence = S.choose_select(select, ds)
     config["series_shape"] = [steps, features]
     frames = S.frame_candidates(frame, steps, features)
     strengths = S.strength_candidates(augment_strength, steps, features)
-    config["selection"] = {"normalize": evidence, "frames": frames, "augment_strengths": strengths, "candidates": []}
+    config["selection"] = {"normalize": evidence, "select": select_evidence, "frames": frames,
+                           "augment_strengths": strengths, "candidates": []}
     return [(k, strengths[0]) for k in frames]  # the other strengths follow at the chosen frame (_fit_best)
 
 
@@ -286,6 +298,89 @@ def _fit_best(config: RunConfig, ds, progress: bool, extra_callbacks, candidates
          "train_seconds": round(t["seconds"], 1)} for t in tried]
     chosen = record_of({**best["cand"].to_json(), "selection": selection}, in_progress=True)
     return best["model"], best["history"], sum(t["seconds"] for t in tried), chosen
+
+
+def _pooled(ds) -> Dataset:
+    """The dataset with its validation rows moved into the training split (and no validation split)."""
+    parts = [ds.splits[s] for s in ("train", "val") if s in ds.splits and len(ds.splits[s])]
+    X, y = np.concatenate([p.X for p in parts]), np.concatenate([p.y for p in parts])
+    empty = Split(X[:0], y[:0])
+    return Dataset(ds.task, {"train": Split(X, y), "val": empty, "test": ds.splits["test"]},
+                   ds.class_names, ds.source, ds.meta)
+
+
+def _fold(pooled: Dataset, folds: np.ndarray, f: int) -> Dataset:
+    train, keep = pooled.splits["train"], folds != f
+    return Dataset(pooled.task, {"train": Split(train.X[keep], train.y[keep]),
+                                 "val": Split(train.X[~keep], train.y[~keep]), "test": pooled.splits["test"]},
+                   pooled.class_names, pooled.source, pooled.meta)
+
+
+def _fit_best_cv(config: RunConfig, ds, progress: bool, extra_callbacks, candidates):
+    """--select cv (train.select): every candidate trained on each of k stratified folds of the training +
+    validation rows and scored on the held-out fold (mean accuracy, then mean loss); frames first, then
+    the other augmentation strengths at the chosen frame. The chosen candidate is trained once more on
+    all rows for the folds' median kept epochs. Returns (model, history, seconds, record, the pooled
+    dataset, the chosen candidate's cross-validated accuracy)."""
+    pooled = _pooled(ds)
+    y = pooled.splits["train"].y
+    k = S.fold_count(y)
+    folds = S.cv_folds(y, k, config.seed)
+    selection = dict(config.selection)
+    tried = []
+
+    def run(kf, strength):
+        scores, kept, kept_loss, seconds = [], [], [], 0.0
+        for f in range(k):
+            fold = _fold(pooled, folds, f)
+            cand = _with_candidate(config, fold, kf, strength)
+            if progress:
+                print(f"edgernn: candidate {len(tried) + 1}: frame {kf} ({cand.input_shape[0]} steps of "
+                      f"{cand.input_shape[1]}), augmentation strength {strength:g}, fold {f + 1} of {k}",
+                      file=sys.stderr)
+            model, history, sec = _fit(cand, fold, progress, extra_callbacks)
+            scores.append(_val_score(model, cand, fold))
+            kept.append(S.kept_epochs(history, cand.recipe.min_epochs))
+            kept_loss.append(float(history["loss"][kept[-1] - 1]))
+            seconds += sec
+        acc, loss = (float(np.mean(v)) for v in zip(*scores))
+        tried.append({"frame": kf, "augment_strength": float(strength), "val_accuracy": acc, "val_loss": loss,
+                      "fold_accuracy": [s[0] for s in scores], "kept_epochs": kept, "kept_train_loss": kept_loss,
+                      "train_seconds": round(seconds, 1),
+                      "steps_per_epoch": cand.recipe.steps_per_epoch})
+
+    for kf, strength in candidates:
+        run(kf, strength)
+    best_frame = max(tried, key=S.score)["frame"]
+    for strength in selection["augment_strengths"][1:]:
+        run(best_frame, strength)
+    best = max(tried, key=S.score)
+    recipe = config.recipe.model_dump()
+    given = {key: recipe[key] for key in KEYS if key not in recipe["derived"]}
+    all_recipe = make_recipe(len(y), **given, task=config.task)
+    at_least = min(S.refit_epochs(best["kept_epochs"], best["steps_per_epoch"], all_recipe["steps_per_epoch"]),
+                   all_recipe["epochs"])
+    target = float(np.median(best["kept_train_loss"]))
+    # no split to stop on: at least the folds' kept steps, then until the training loss is down to the folds'
+    # at their kept epochs (or the recipe's ceiling); patience spanning them, the last weights kept
+    # capped at REFIT_MAX_FACTOR times the folds' epochs: a training loss that never gets down to the folds'
+    # (ArrowHead) would otherwise run to the recipe's ceiling
+    epochs = min(all_recipe["epochs"], S.REFIT_MAX_FACTOR * at_least)
+    all_recipe.update(epochs=epochs, patience=epochs, warmup_epochs=min(all_recipe["warmup_epochs"], at_least - 1),
+                      min_epochs=min(all_recipe["min_epochs"], at_least - 1))
+    selection.update(candidates=tried, folds=k, refit_epochs=at_least, refit_loss_target=target)
+    final = _with_candidate(config, pooled, best["frame"], best["augment_strength"])
+    final = record_of({**final.to_json(), "recipe": all_recipe, "epochs": epochs, "patience": epochs,
+                       "batch_size": all_recipe["batch_size"], "lr": all_recipe["lr"], "selection": selection},
+                      in_progress=True)
+    if progress:
+        print(f"edgernn: chosen by {k}-fold cross-validation: frame {best['frame']}, augmentation strength "
+              f"{best['augment_strength']:g} (accuracy {best['val_accuracy']:.1%}); training on all "
+              f"{len(y)} rows for at least {at_least} epochs, until the training loss is down to {target:.4g}",
+              file=sys.stderr)
+    model, history, seconds = _fit(final, pooled, progress, extra_callbacks, refit=(at_least, target))
+    return (model, history, seconds + sum(t["train_seconds"] for t in tried), final, pooled,
+            best["val_accuracy"])
 
 
 def _val_score(model, config: RunConfig, ds) -> tuple[float, float]:
@@ -477,7 +572,11 @@ def _teaching_rows(config: RunConfig, ds, data, data_options: dict, teaching, pr
     return out
 
 
-def _fit(config: RunConfig, ds, progress: bool, extra_callbacks, taught: dict | None = None):
+def _fit(config: RunConfig, ds, progress: bool, extra_callbacks, taught: dict | None = None,
+         refit: tuple[int, float] | None = None):
+    """Train a model for the record ``config`` on ``ds``. ``refit`` = (epochs, loss): --select cv's final fit
+    without a validation split: no early stopping on one; the run stops at the end of the first epoch from
+    ``epochs`` on whose training loss is at most ``loss`` (or at the ceiling), keeping the last weights."""
     from edgernn.tf import load, set_seed
 
     _, keras = load()
@@ -523,6 +622,8 @@ def _fit(config: RunConfig, ds, progress: bool, extra_callbacks, taught: dict | 
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True,
                                                start_from_epoch=recipe.min_epochs),
                  _progress_callback(keras, config.epochs, progress), *extra_callbacks]
+    if refit is not None:
+        callbacks[0] = S.loss_target_callback(keras, *refit)
     warmup_steps = recipe.warmup_epochs * recipe.steps_per_epoch
     if recipe.lr_schedule != "cosine":  # the cosine rate is computed in the graph (_optimizer)
         halve_after = max(2, config.patience // 3)
@@ -578,13 +679,15 @@ def _optimizer(keras, config: RunConfig):
     return keras.optimizers.Adam(lr, global_clipnorm=clip if clip > 0 else None)
 
 
-def _guard(model, config: RunConfig, ds, history: dict, metrics: dict) -> dict:
+def _guard(model, config: RunConfig, ds, history: dict, metrics: dict, cv_acc: float | None = None) -> dict:
     recipe = config.recipe.model_dump()
     if config.task == "anomaly":
         return G.anomaly_guard(history, recipe, metrics.get("roc_auc")), None
     val = ds.splits.get("val")
     val_acc = None
-    if val is not None and len(val):
+    if cv_acc is not None:  # cross-validated: every training row was held out once
+        val, val_acc = ds.splits["train"], cv_acc
+    elif val is not None and len(val):
         probs = model.predict(prepare_inputs(val.X, config), batch_size=256, verbose=0)
         val_acc = float((probs.argmax(axis=-1) == val.y).mean())
     return G.classification_guard(history, recipe, val.y if val is not None else [], val_acc,

@@ -236,7 +236,7 @@ def test_a_framed_run_quantizes_and_its_c_is_bit_exact(framed_run):
 def _bench_row(bench, name, arch, tests, ed, chance=0.4):
     runs = [{"test": t, "val": t, "flagged": False, "epochs": 10, "batch": 8, "seconds": 1.0, "chance": chance,
              "baselines": {"majority": chance, "nn_euclidean": ed, "nn_dtw": None}, "below": False, "frame": 8,
-             "normalize": "feature", "augment_strength": 0.0} for t in tests]
+             "normalize": "feature", "augment_strength": 0.0, "select": "cv"} for t in tests]
     return {"set": name, "arch": arch, "seeds": len(tests), "ed_measured": ed, "default": bench.over_seeds(runs)}
 
 
@@ -253,7 +253,8 @@ def test_bench_real_checks_the_1nn_target_and_runs_at_chance(capsys):
     assert "A RNN seed 0, A RNN seed 1, A RNN seed 2" in summary and "B GRU" not in summary
     bench.print_tables(rows, [])
     out = capsys.readouterr().out
-    assert "1-NN ED" in out and "[79/80/81]" in out
+    assert "1-NN ED" in out and "[79/80/81]" in out and "select" in out
+    assert all(" cv " in line for line in out.splitlines() if "[79/80/81]" in line)
 
 
 def test_the_guard_adds_its_below_baseline_warning_only_when_it_applies():
@@ -262,3 +263,141 @@ def test_the_guard_adds_its_below_baseline_warning_only_when_it_applies():
     g = G.classification_guard(history, {}, y, 0.6, y, 0.6, 3, {"nn_euclidean": 0.9})
     assert not g["did_not_learn"] and "well below 1-NN Euclidean (90.0%)" in g["below_baseline"][0]
     assert "below_baseline" not in G.classification_guard(history, {}, y, 0.6, y, 0.85, 3, {"nn_euclidean": 0.9})
+
+
+# --- choosing by cross-validation (--select) -----------------------------------------------------------
+
+def test_cv_folds_are_stratified_seeded_and_cover_every_row_once():
+    from edgernn.train import select as S
+
+    y = np.array([0] * 13 + [1] * 7 + [2] * 5)
+    folds = S.cv_folds(y, 5, seed=3)
+    assert folds.shape == y.shape and set(folds.tolist()) == set(range(5))
+    for k in range(3):  # every class in every fold, in proportion
+        counts = np.bincount(folds[y == k], minlength=5)
+        assert counts.min() >= 1 and counts.max() - counts.min() <= 1
+    assert np.bincount(folds).max() - np.bincount(folds).min() <= 1  # folds of even size
+    np.testing.assert_array_equal(folds, S.cv_folds(y, 5, seed=3))
+    assert not np.array_equal(folds, S.cv_folds(y, 5, seed=4))
+    assert S.fold_count(y) == 5 and S.fold_count(np.array([0, 0, 0, 1, 1, 1])) == 3
+    assert S.fold_count(np.array([0, 0, 0, 1])) == 0  # a class of one row cannot be held out and trained on
+
+
+def _ds(n_train, n_val, classes=2):
+    from edgernn.data.dataset import Dataset, Split
+
+    def split(n):
+        return Split(np.zeros((n, 4, 1), np.float32), np.arange(n) % classes)
+
+    return Dataset("classify", {"train": split(n_train), "val": split(n_val), "test": split(4)},
+                   [str(k) for k in range(classes)], "mem")
+
+
+def test_select_auto_cross_validates_few_rows_only():
+    from edgernn.train import select as S
+
+    assert S.choose_select(None, _ds(30, 6)) == ("val", {"given": False})  # the default: cv is opt-in
+    assert S.choose_select("auto", _ds(30, 6))[0] == "cv"  # ArrowHead's 36 rows
+    assert S.choose_select("auto", _ds(80, 20))[0] == "cv"
+    assert S.choose_select("auto", _ds(81, 20))[0] == "val"  # more than CV_MAX_ROWS
+    assert S.choose_select("auto", _ds(2, 1))[0] == "val"  # one row per class
+    assert S.choose_select("val", _ds(30, 6)) == ("val", {"given": True})
+    assert S.choose_select("cv", _ds(300, 60))[0] == "cv"
+    with pytest.raises(UserError, match="--select cv: a class has fewer than 2"):
+        S.choose_select("cv", _ds(2, 1))
+    with pytest.raises(UserError, match="--select must be one of"):
+        S.check_select("kfold")
+
+
+def test_refit_epochs_are_the_folds_median_kept_steps():
+    from edgernn.train import select as S
+
+    # lowest validation loss from min_epochs (2) on: epoch index 3, so 4 epochs; an earlier dip does not count
+    assert S.kept_epochs({"loss": [1] * 6, "val_loss": [0.1, 0.9, 0.8, 0.5, 0.6, 0.7]}, 2) == 4
+    assert S.kept_epochs({"loss": [3, 2, 1]}, 0) == 3  # no validation: the training loss
+    assert S.refit_epochs([10, 30, 20], fold_steps=4, all_steps=5) == 16  # 20 epochs x 4 steps / 5 steps
+    assert S.refit_epochs([1], 1, 10) == 1
+
+
+def test_the_final_fit_stops_once_its_training_loss_is_down_to_the_target():
+    from edgernn.tf import load
+    from edgernn.train import select as S
+
+    _, keras = load()
+
+    class Model:
+        stop_training = False
+
+    cb = S.loss_target_callback(keras, 3, 0.5)
+    cb.set_model(Model())
+    for epoch, loss in enumerate([0.4, 0.45, 0.6, 0.5]):  # epochs 1, 2 are below target but too early
+        cb.on_epoch_end(epoch, {"loss": loss})
+        assert cb.model.stop_training == (epoch == 3)
+
+
+@pytest.fixture(scope="module")
+def cv_run(tmp_path_factory):
+    """GRU-8 on 48 training + validation rows (--select auto: 5-fold cross-validation here), 2 candidate
+    strengths at frame 10, at most 6 epochs each: (data, run folder, CLI output)."""
+    tmp = tmp_path_factory.mktemp("cv")
+    data = _long_npz(tmp / "d.npz")
+    r = _cli("train", "--task", "classify", "--arch", "gru", "--units", 8, "--data", data, "--out", tmp / "run",
+             "--frame", 10, "--augment-strength", "auto", "--epochs", 6, "--select", "auto")
+    assert r.exit_code == 0, r.output
+    return data, tmp / "run", r.output
+
+
+def test_cv_scores_every_candidate_on_folds_then_trains_on_all_rows(cv_run):
+    from edgernn.train.run import input_norm, normalize_series
+    from edgernn.models.frame import stack_frames
+
+    data, run, output = cv_run
+    config = json.loads((run / "config.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    sel = config["selection"]
+    assert config["select"] == "cv" and sel["folds"] == 5 and sel["select"]["rows"] == 48
+    assert [c["augment_strength"] for c in sel["candidates"]] == [0.0, 1.0]
+    for c in sel["candidates"]:
+        assert len(c["fold_accuracy"]) == 5 and c["val_accuracy"] == pytest.approx(np.mean(c["fold_accuracy"]))
+        assert len(c["kept_epochs"]) == 5 and all(1 <= e <= 6 for e in c["kept_epochs"])
+    best = max(sel["candidates"], key=lambda c: (c["val_accuracy"], -c["val_loss"]))
+    assert config["augment_strength"] == best["augment_strength"]
+    # the final model: all 48 rows, the folds' median epochs, no validation split to stop on
+    loss, target = history["loss"], sel["refit_loss_target"]
+    assert config["epochs_run"] == len(loss) and sel["refit_epochs"] <= len(loss) <= config["epochs"] == 6
+    assert all(v > target for v in loss[sel["refit_epochs"] - 1:-1])  # stopped at the first epoch down to it
+    assert len(loss) == config["epochs"] or loss[-1] <= target
+    best_kept = [c for c in sel["candidates"] if c["augment_strength"] == config["augment_strength"]][0]
+    assert target == pytest.approx(np.median(best_kept["kept_train_loss"]))
+    assert "val_loss" not in history
+    z = np.load(data)
+    rows = np.isin(z["split"], ["train", "val"])
+    framed = stack_frames(normalize_series(z["X"][rows], read_config(run / "config.json")), 10)
+    assert config["input_norm"]["mean"] == pytest.approx(input_norm(framed)["mean"])
+    assert metrics["cv_accuracy"] == metrics["val_accuracy"] == best["val_accuracy"]
+    assert "5-fold cross-validation" in output and "fold 5 of 5" in output
+
+
+def test_select_val_trains_once_on_the_training_split(tmp_path):
+    data = _long_npz(tmp_path / "d.npz")
+    r = _cli("train", "--task", "classify", "--arch", "gru", "--units", 4, "--data", data, "--out", tmp_path / "run",
+             "--frame", 10, "--augment-strength", 0, "--epochs", 3, "--select", "val")
+    assert r.exit_code == 0, r.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert config["select"] == "val" and "val_loss" in history and "fold" not in r.output
+    assert "cv_accuracy" not in json.loads((tmp_path / "run" / "metrics.json").read_text())
+
+
+def test_select_cv_bad_input_is_one_error_line(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 20, 1)).astype(np.float32)
+    y = np.array([0] * 5 + [1] + [0, 1] * 3)  # class 1: one training row, no validation row
+    split = np.array(["train"] * 6 + ["test"] * 6)
+    np.savez(tmp_path / "d.npz", X=X, y=y, split=split)
+    r = _cli("train", "--task", "classify", "--data", tmp_path / "d.npz", "--out", tmp_path / "run", "--select", "cv")
+    _one_error_line(r, "--select cv: a class has fewer than 2")
+    assert not (tmp_path / "run").exists()
+    r = _cli("train", "--task", "anomaly", "--data", tmp_path / "x.csv", "--out", tmp_path / "run", "--select", "cv")
+    _one_error_line(r, "--select applies to --task classify only")

@@ -68,7 +68,7 @@ def test_training_keeps_its_learning_rate_until_min_epochs(tmp_path):
             rates.append(float(keras.backend.get_value(self.model.optimizer.learning_rate)))
 
     run = api.train(task="classify", arch="gru", units=4, data=tmp_path / "d.npz", out=tmp_path / "r", epochs=40,
-                    patience=30, lr=1e-2, progress=False, callbacks=[Record()])
+                    patience=30, lr=1e-2, progress=False, callbacks=[Record()], select="val")
     recipe = json.loads((run / "config.json").read_text())["recipe"]
     assert recipe["min_epochs"] == 10 and recipe["warmup_epochs"] == 5
     plateau = max(2, 30 // 3)
