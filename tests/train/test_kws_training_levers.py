@@ -107,8 +107,8 @@ def test_unknown_weight_reaches_the_fit(tiny_kws, tmp_path, monkeypatch):
     seen = {}
     real_fit = loop._fit
 
-    def spy_fit(config, ds, progress, callbacks):
-        model, history, seconds = real_fit(config, ds, progress, callbacks)
+    def spy_fit(config, ds, progress, callbacks, *rest, **options):
+        model, history, seconds = real_fit(config, ds, progress, callbacks, *rest, **options)
         seen.update(config.to_json())
         return model, history, seconds
 
