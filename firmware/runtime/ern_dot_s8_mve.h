@@ -29,7 +29,9 @@ static inline void ern_dot_4rows_from(const int8_t *w, const int16_t *x16, int g
 /* ---- 4 rows at once for the fused kernels (GRU step, LSTM): results in the lanes of one vector ---- */
 
 /* ern_requant_fast on 4 lanes: VRMULH is SMMULR (round(a * m / 2^32), ties up); VSHL by -e shifts right
- * arithmetically, truncating like >>. The same bits as the scalar ern_requant_fast. */
+ * arithmetically, truncating like >>. The scalar ern_requant_fast's int32 steps, so its bits, for 1 <= e <= 31
+ * (the doubled input's int32 ends included). Like it, TFLite's requantization only where the exporter proved
+ * it (fixedpoint.fast_requant): x2 = 2x with |x| < 2^30; past that 2x wraps before any kernel sees it. */
 static ERN_ALWAYS_INLINE int32x4_t ern_requant_fast_v(int32x4_t x2, int32_t m, int32_t round, int e) {
     int32x4_t v = vrmulhq_s32(x2, vdupq_n_s32(m));
     v = vaddq_s32(v, vshrq_n_s32(v, 31));
