@@ -20,6 +20,7 @@ from edgernn.runtimes.base import quantize
 from edgernn.runtimes.native import NativeRuntime
 from edgernn.runtimes.tflm import TFLMRuntime
 from edgernn.train.run import load_config, prepare_inputs
+from tests.conftest import load_tool
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +200,24 @@ def test_runtime_public_headers_are_apart_from_the_internal_helpers(tmp_path):
         helpers = re.findall(r"^static (?:ERN_ALWAYS_INLINE |inline )+[\w ]+?\**(\w+)\(", text, re.M)
         assert helpers or name not in ("ern_support.h",), name
         assert all(h.startswith("ern_") for h in helpers), (name, [h for h in helpers if not h.startswith("ern_")])
+
+
+def test_check_codegen_same_compares_fields_new_only_to_an_older_base(tmp_path):
+    """tools/check_codegen_same.py: a field listed as new in a struct (the GRU's rq.zero_point) is left out only
+    where the base has no value for it; against a base that has it, it is compared (same C: same)."""
+    tool = load_tool("check_codegen_same")
+
+    def write(folder, add_z):
+        folder.mkdir()
+        (folder / "model.c").write_text(f"static const ern_gru_params g = {{\n{add_z}\n}};\n")
+        (folder / "model.h").write_text("")
+        (folder / "edgernn_rt.c").write_text("")
+        return folder
+
+    now = ".add_z = {.rq = {.multiplier = 7, .shift = -3, .zero_point = 5, .round = 44}}"
+    same = write(tmp_path / "same", now)
+    assert tool.compare(same, write(tmp_path / "new", now)) == ([], 1)
+    changed = tool.compare(write(tmp_path / "base2", now.replace("zero_point = 5", "zero_point = 6")), same)[0]
+    assert len(changed) == 1 and "add_z.rq.zero_point: 6 -> 5" in changed[0]
+    older = write(tmp_path / "older", ".add_z = {.multiplier = 7, .right = 3, .round = 44}")  # before ern_requant
+    assert tool.compare(older, same) == ([], 1)
