@@ -191,3 +191,64 @@ def test_qat_forward_is_the_int8_graph_simulated(tiny_runs, gate):
     # measured: 5.315711 = 5.315711 (complement: 5.316739 = 5.316739), the other form 1e-3 away
     assert abs(loss - expected) < abs(loss - other) / 4  # the graph of this form, not the other one
     assert loss == pytest.approx(expected, abs=2e-4)
+
+
+def _bench_row(run, seed, method, qat, int8_test, int8_val=1.0, flips_val=0, arch="GRU-32", c="5/5"):
+    return {"run": run, "cell": arch, "data": "runs/real/data/GunPoint.npz", "set": "GunPoint", "seed": seed,
+            "method": method, "qat_epochs": qat, "calibration": method + (f" + QAT {qat} ep" if qat else ""),
+            "update_gate": "complement" if arch.startswith("GRU") else "n/a", "flips_val": flips_val, "flips_test": 0,
+            "float_val": 1.0, "int8_val": int8_val, "float_test": 0.9, "int8_test": int8_test,
+            "drop_test_points": 100 * (0.9 - int8_test), "bytes": 100, "val_clips": 10, "test_clips": 100,
+            "c_bit_exact": c, "chosen_on_val": False}
+
+
+def test_bench_int8_summary_over_seeds_per_set_cell_and_form(tmp_path, monkeypatch):
+    """The record's over-seeds table: per seed the minmax row, the percentile/mse row and the QAT row chosen on
+    validation (accuracy, then fewer flips; never test), drops per seed, mean, worst, seeds within the goal."""
+    from tests.conftest import load_tool
+
+    bench = load_tool("bench_int8")
+    rows = []
+    for seed, (mm, pc, ms) in enumerate([(0.89, 0.90, 0.80), (0.88, 0.85, 0.86), (0.90, 0.90, 0.90)]):
+        run = f"runs/real/GunPoint-gru32-s{seed}"
+        rows += [_bench_row(run, seed, "minmax", 0, mm),
+                 # seed 0: same val accuracy, mse has fewer val flips -> mse (worse on test: the choice ignores test)
+                 # seed 1: mse has the better val accuracy; seed 2: a full tie -> percentile, the first listed
+                 _bench_row(run, seed, "percentile", 0, pc, int8_val=0.9 if seed == 1 else 1.0,
+                            flips_val=3 if seed == 0 else 0),
+                 _bench_row(run, seed, "mse", 0, ms, flips_val=1 if seed == 0 else 0),
+                 _bench_row(run, seed, "minmax", 1, 0.87, int8_val=0.95),
+                 _bench_row(run, seed, "mse", 1, 0.91, int8_val=0.96, c="4/5")]
+    for seed in (2, 0):  # any order of runs: the summary lists seeds in order
+        rows.append(_bench_row(f"runs/real/GunPoint-lstm32-s{seed}", seed, "minmax", 0, 0.9 - 0.006 * seed,
+                               arch="LSTM-32"))
+    table = bench.summarize(rows)
+    assert all(len(r) == len(bench.SUMMARY_COLUMNS) for r in table)
+    by = {(r[1], r[2]): dict(zip(bench.SUMMARY_COLUMNS, r)) for r in table}
+    assert list(by) == [("GRU-32", "PTQ minmax"), ("GRU-32", "PTQ percentile/mse (chosen on val)"),
+                        ("GRU-32", "QAT (chosen on val)"), ("LSTM-32", "PTQ (converter)"),
+                        ("LSTM-32", "PTQ percentile/mse (chosen on val)"), ("LSTM-32", "QAT (chosen on val)")]
+    mm = by[("GRU-32", "PTQ minmax")]
+    assert mm["drop per seed (test, points)"] == "1.00 / 2.00 / 0.00" and mm["worst drop"] == 2.0
+    assert mm["mean drop"] == 1.0 and mm["seeds <= 0.5 pt"] == "1/3" and mm["int8 test % (mean)"] == 89.0
+    assert mm["float test % (mean)"] == 90.0 and mm["seeds"] == 3 and mm["C = TFLM (test clips)"] == "15/15"
+    cal = by[("GRU-32", "PTQ percentile/mse (chosen on val)")]
+    assert cal["calibration per seed"] == "mse / mse / percentile"
+    assert cal["drop per seed (test, points)"] == "10.00 / 4.00 / 0.00" and cal["worst drop"] == 10.0
+    qat = by[("GRU-32", "QAT (chosen on val)")]
+    assert qat["calibration per seed"] == "mse + QAT 1 ep / mse + QAT 1 ep / mse + QAT 1 ep"
+    assert qat["mean drop"] == -1.0 and qat["seeds <= 0.5 pt"] == "3/3" and qat["C = TFLM (test clips)"] == "12/15"
+    lstm = by[("LSTM-32", "PTQ (converter)")]
+    assert lstm["drop per seed (test, points)"] == "0.00 / 1.20" and lstm["seeds <= 0.5 pt"] == "1/2"
+    assert by[("LSTM-32", "QAT (chosen on val)")]["mean drop"] == "n/a (converter LSTM)"
+
+    # main writes it as the record's second table, beside the per-row one
+    monkeypatch.setattr(bench, "study", lambda run, *a, **k: [r for r in rows if r["run"] == str(run)])
+    out = tmp_path / "int8-x.json"
+    runs = sorted({r["run"] for r in rows})
+    assert bench.main([*runs, "--json", str(out)]) == 0
+    docs_results = load_tool("docs_results")
+    record = docs_results.load_record(out)
+    assert record["tables"][1]["columns"] == bench.SUMMARY_COLUMNS and len(record["tables"][1]["rows"]) == 6
+    assert record["tables"][1]["rows"] == [list(r) for r in bench.summarize(
+        [r for run in runs for r in rows if r["run"] == run])]
