@@ -328,3 +328,31 @@ def test_getting_started_shell_blocks_run(tmp_path):
             ran += 1
     print(f"getting-started: {ran} shell blocks run in {time.monotonic() - start:.0f} s")
     assert ran >= 12
+
+
+def test_sweep_bench_counts_the_cpu_of_processes_that_ended():
+    """bench_sweep's CpuMeter counts the CPU of a cluster process that ended inside the block although
+    its parent ignores SIGCHLD (as Ray's raylet leaves no children times of its workers), and not that
+    of a process outside the cluster."""
+    from edgernn.procs import python_argv
+
+    meter_cls = load_tool("bench_sweep").CpuMeter
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.5: pass"
+    root_code = ("import signal, subprocess, sys, time\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+                 "sys.stdin.readline()\nprint(subprocess.Popen([sys.executable, '-I', '-c', " + repr(burn) + "]).pid, "
+                 "flush=True)\ntime.sleep(60)")
+    root = subprocess.Popen(python_argv("-c", root_code), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        with meter_cls({root.pid}, interval=0.05) as meter:
+            outsider = subprocess.Popen(python_argv("-c", burn))  # not below the roots
+            root.stdin.write("go\n")
+            root.stdin.flush()
+            worker = int(root.stdout.readline())
+            outsider.wait(timeout=60)
+            deadline = time.monotonic() + 60
+            while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:  # ends, its times kept by no one
+                time.sleep(0.05)
+        assert 1.2 < meter.seconds < 2.8, meter.seconds
+    finally:
+        root.kill()
+        root.wait()

@@ -17,6 +17,7 @@ import argparse
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,21 +35,52 @@ SPACE = dict(task="kws", arch="gru,lstm", units="8,16,32", layers="1,2", sparsit
 LIMITS = dict(max_flash="64KB", max_ram="16KB", max_latency_ms=20.0, board="mps2-an386")
 
 
-def cpu_seconds(roots: set[int]) -> float:
-    """User + system CPU seconds so far of this process (the driver), of the cluster's processes alive
-    now (the `ray start` roots and everything below them) and of the children each of them has waited
-    for (Ray workers that ended, trials' own children); a process that died unreaped is missed."""
-    import psutil  # a dependency of Ray
+class CpuMeter:
+    """User + system CPU seconds of this process (the driver) and of every process of the cluster (the
+    `ray start` roots and everything below them) while the block runs. Ray's raylet does not collect
+    its workers' times when they end (an ended worker is not in any process's children times), so a
+    thread samples each live process's own times every ``interval`` seconds and keeps the last sample
+    of each (pid, start time): a process's last interval before it ends is missed, nothing is counted
+    twice. ``seconds`` is the total since the block began."""
 
-    total = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
-    for pid in roots | descendants(roots):
-        try:
-            t = psutil.Process(pid).cpu_times()
-        except psutil.Error:  # ended in between
-            continue
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
+    def __init__(self, roots: set[int], interval: float = 0.5):
+        self.roots, self.interval, self.seconds = set(roots), interval, 0.0
+        self._last: dict[tuple[int, float], float] = {}
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        import psutil  # a dependency of Ray
+
+        for pid in self.roots | descendants(self.roots):
+            try:
+                proc = psutil.Process(pid)
+                t = proc.cpu_times()
+                self._last[(pid, proc.create_time())] = t.user + t.system
+            except psutil.Error:  # ended in between
+                continue
+
+    def _own(self) -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._sample()
+        self._base, self._own0 = dict(self._last), self._own()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds = (self._own() - self._own0
+                        + sum(v - self._base.get(k, 0.0) for k, v in self._last.items()))
+        return False
 
 
 def main(argv=None) -> int:
@@ -63,9 +95,10 @@ def main(argv=None) -> int:
     with loopback_cluster(nodes=a.nodes, cpus_per_node=a.cpus_per_node, pythonpath=str(ROOT)) as cluster:
         print(f"Ray cluster: {a.nodes} nodes on loopback, head {cluster['address']}", flush=True)
         load0 = os.getloadavg()[0]
-        t0, c0 = time.time(), cpu_seconds(cluster["roots"])
-        s = api.sweep(a.data, out=a.out, address=cluster["address"], **SPACE, **LIMITS)
-        wall, cpu = time.time() - t0, cpu_seconds(cluster["roots"]) - c0
+        t0 = time.time()
+        with CpuMeter(cluster["roots"]) as meter:
+            s = api.sweep(a.data, out=a.out, address=cluster["address"], **SPACE, **LIMITS)
+        wall, cpu = time.time() - t0, meter.seconds
         a.load = (load0, os.getloadavg()[0])
         t1 = time.time()
         again = api.sweep(a.data, out=a.out, address=cluster["address"], progress=False, **SPACE, **LIMITS)
