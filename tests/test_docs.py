@@ -134,8 +134,10 @@ def test_benchmark_scripts_write_records_the_pages_accept(tmp_path):
     voices = load_tool("bench_kws_voices")
     m = {"accuracy": 0.888, "holdout": {"keyword_accuracy": 0.704, "false_fire_rate": 0.163}}
     s = {"at_calibrated_threshold": {"false_rejection_rate": 0.972}, "test_operating_point": {"false_rejection_rate": 0.89}}
-    args = argparse.Namespace(json=tmp_path / "kws-voices.json", holdout_engine="festival", minutes=60.0)
-    voices.write_json(args, [("GRU-64", m, s), ("LSTM-64", m, s)], 12.0)
+    args = argparse.Namespace(json=tmp_path / "kws-voices.json", holdout_engine="festival", minutes=60.0,
+                              load=(2.5, 3.1))
+    voices.write_json(args, [("GRU-64", m, s), ("LSTM-64", m, s)], 12.0, 30.0,
+                      ["--data", str(ROOT / "data" / "kws"), "--runs", "/tmp/scratch/runs", "--json", "x.json"])
     anomaly = load_tool("bench_anomaly_mcu")
     row = {"series": "yahoo", "arch": "gru", "kind": "predictor", "window": 24, "tflm_runs": True,
            "host_c_bit_exact": (197, 197), "qemu_bit_exact": (4, 4), "qemu_instructions": 370640,
@@ -149,16 +151,41 @@ def test_benchmark_scripts_write_records_the_pages_accept(tmp_path):
     best = {"id": "gru32x2-s0.5-int8", "metric": "accuracy", "quantized_runtime": "tflm", "accuracy": 0.8125,
             "flash_bytes": 29764, "ram_bytes": 2040, "mcu_latency_ms": 10.0, "arena_bytes": 11168}
     summary = {"trials": 24, "ok": 24, "failed": [], "did_not_learn": [], "nodes_used": ["a", "b"], "best": best}
-    sweep.write_json(argparse.Namespace(json=tmp_path / "sweep.json", nodes=2, cpus_per_node=1), summary, 877.0,
-                     {"session": {"trials_run": 0}}, 3.9)
+    summary["session"] = {"trials_run": 24}
+    sweep.write_json(argparse.Namespace(json=tmp_path / "sweep.json", nodes=2, cpus_per_node=1, load=(2.0, 3.0)),
+                     summary, 877.0, 1650.0, {"session": {"trials_run": 0}}, 3.9, ["--out=/tmp/scratch/sweep"])
     records = docs_results.load_records(tmp_path)
     assert [r["name"] for r in records] == ["anomaly-mcu", "kws-voices", "mcu", "sweep"]
     assert all(r["provenance"] == "measured" and r["machine"]["cores"] >= 1 for r in records)
     assert records[1]["headline"][0]["value"] == "70.4% recognized, 16.3% of non-keywords fire (goals 90% / 3%)"
+    assert records[1]["command"] == "python tools/bench_kws_voices.py --data data/kws --json x.json"
+    assert "12 s wall, 30 CPU s" in records[1]["summary"] and "load average 2.5" in records[1]["summary"]
+    assert records[3]["command"] == "python tools/bench_sweep.py"
+    assert ["CPU time (driver and cluster processes), s", 1650] in records[3]["tables"][0]["rows"]
     pages = docs_results.results_pages(tmp_path)
     assert "1,372,948" in pages["results/mcu.md"] and pages["results/img/mcu-0.png"][:4] == b"\x89PNG"
     assert "1,923,386" in pages["results/mcu.md"] and pages["results/img/mcu-1.png"][:4] == b"\x89PNG"  # est. cycles
     assert records[2]["headline"][0]["value"].startswith("1.97 instructions/MAC, 2.76 est. cycles/MAC, 11.45 ms")
+
+
+def test_record_commands_name_no_folder_of_one_machine(tmp_path):
+    """A record's command is reproducible elsewhere: paths inside any checkout of the project (a
+    worktree's main tree too) become relative, scratch output folders outside one are left out, and
+    other absolute paths (inputs) stay."""
+    command_line = load_tool("results_record").command_line
+    other = tmp_path / "clone"  # another checkout, as /work/main is for a worktree
+    (other / ".git").mkdir(parents=True)
+    (other / "tools").mkdir()
+    (other / "tools" / "results_record.py").write_text("")
+    argv = ["--data", str(other / "data" / "kws"), "--runs", str(tmp_path / "scratch"), f"--out={tmp_path}/o",
+            "--json", str(ROOT / "docs" / "results" / "data" / "x.json"), "--cmsis-nn", "/opt/cmsis nn", "--n", "3"]
+    assert command_line("tools/t.py", argv, scratch=("--runs", "--out")) == (
+        "python tools/t.py --data data/kws --json docs/results/data/x.json --cmsis-nn '/opt/cmsis nn' --n 3")
+    assert command_line("tools/t.py", argv) == (  # not scratch: kept, however absolute
+        f"python tools/t.py --data data/kws --runs {tmp_path}/scratch --out={tmp_path}/o "
+        "--json docs/results/data/x.json --cmsis-nn '/opt/cmsis nn' --n 3")
+    assert command_line("tools/t.py", ["--runs", "runs/x", f"--data={other}/data"], scratch=("--runs",)) == (
+        "python tools/t.py --runs runs/x --data=data")
 
 
 def test_readme_results_table_matches_the_records():
@@ -301,3 +328,31 @@ def test_getting_started_shell_blocks_run(tmp_path):
             ran += 1
     print(f"getting-started: {ran} shell blocks run in {time.monotonic() - start:.0f} s")
     assert ran >= 12
+
+
+def test_sweep_bench_counts_the_cpu_of_processes_that_ended():
+    """bench_sweep's CpuMeter counts the CPU of a cluster process that ended inside the block although
+    its parent ignores SIGCHLD (as Ray's raylet leaves no children times of its workers), and not that
+    of a process outside the cluster."""
+    from edgernn.procs import python_argv
+
+    meter_cls = load_tool("bench_sweep").CpuMeter
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.5: pass"
+    root_code = ("import signal, subprocess, sys, time\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+                 "sys.stdin.readline()\nprint(subprocess.Popen([sys.executable, '-I', '-c', " + repr(burn) + "]).pid, "
+                 "flush=True)\ntime.sleep(60)")
+    root = subprocess.Popen(python_argv("-c", root_code), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        with meter_cls({root.pid}, interval=0.05) as meter:
+            outsider = subprocess.Popen(python_argv("-c", burn))  # not below the roots
+            root.stdin.write("go\n")
+            root.stdin.flush()
+            worker = int(root.stdout.readline())
+            outsider.wait(timeout=60)
+            deadline = time.monotonic() + 60
+            while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:  # ends, its times kept by no one
+                time.sleep(0.05)
+        assert 1.2 < meter.seconds < 2.8, meter.seconds
+    finally:
+        root.kill()
+        root.wait()

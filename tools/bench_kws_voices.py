@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -29,7 +31,13 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # results_record, beside this script
-from results_record import write_record  # noqa: E402
+from results_record import command_line, write_record  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of the children it waited for (trainings, ...)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def main(argv=None) -> int:
@@ -46,7 +54,7 @@ def main(argv=None) -> int:
 
     from edgernn import api
 
-    t0 = time.time()
+    t0, c0, load0 = time.time(), cpu_seconds(), os.getloadavg()[0]
     api.synth_kws(args.data, skip_existing=True)
     rows = []
     for arch in ("gru", "lstm"):
@@ -67,14 +75,17 @@ def main(argv=None) -> int:
         for voice, v in h.get("per_voice", {}).items():
             print(f"{name}: voice {voice}: keywords {v['keyword_accuracy']:.1%} of {v['keyword_clips']}, "
                   f"non-keywords fired {v['false_fire_rate']:.1%} of {v['unknown_clips']}")
-    print(f"total {time.time() - t0:.0f} s; runs in {args.runs}, DET curves in each run's det_curve.png")
+    wall, cpu = time.time() - t0, cpu_seconds() - c0
+    args.load = (load0, os.getloadavg()[0])
+    print(f"total {wall:.0f} s wall, {cpu:.0f} CPU s; runs in {args.runs}, DET curves in each run's det_curve.png")
     if args.json:
-        write_json(args, rows, time.time() - t0)
+        write_json(args, rows, wall, cpu, sys.argv[1:] if argv is None else argv)
     return 0
 
 
-def write_json(args, rows, seconds: float) -> None:
-    """The Must-show table as a results record: one column per model, percentages as numbers."""
+def write_json(args, rows, seconds: float, cpu: float, argv) -> None:
+    """The Must-show table as a results record: one column per model, percentages as numbers; ``argv``
+    (this run's arguments) becomes the record's command, with --runs left out if it names a scratch folder."""
     figures = [("synthetic test accuracy (test split of the training engines), %", ">= 95%",
                 lambda m, s: m["accuracy"]),
                (f"{args.holdout_engine} keyword clips recognized, %", ">= 90%", lambda m, s: m["holdout"]["keyword_accuracy"]),
@@ -88,10 +99,13 @@ def write_json(args, rows, seconds: float) -> None:
     table = [[what, goal, *(round(100 * f(m, s), 1) for _, m, s in rows)] for what, goal, f in figures]
     first = [row[2] for row in table]  # the first model's column
     write_record(args.json, title=f"Keywords on voices never heard ({args.holdout_engine} held out)",
-                 tool="tools/bench_kws_voices.py", command="python tools/bench_kws_voices.py " + " ".join(sys.argv[1:]),
+                 tool="tools/bench_kws_voices.py", command=command_line("tools/bench_kws_voices.py", argv, scratch=("--runs",)),
                  describes=["edgernn/data", "edgernn/train", "edgernn/features", "edgernn/streaming"],
                  summary=f"Default options, `train --holdout-engine {args.holdout_engine}`; test stream "
-                         f"{args.minutes:g} min of the held-out engine's clips; {seconds:.0f} s in all.",
+                         f"{args.minutes:g} min of the held-out engine's clips; {seconds:.0f} s wall, "
+                         f"{cpu:.0f} CPU s in all (finished runs in --runs are reused, not retrained); 1-minute load "
+                         f"average {args.load[0]:.1f} at the start, {args.load[1]:.1f} at the end, on "
+                         f"{os.cpu_count()} cores.",
                  tables=[{"title": "Models", "columns": ["figure", "goal", *names], "rows": table}],
                  plots=[{"table": 0, "label": ["figure"], "value": names[0], "title": f"{names[0]} (%)"}],
                  headline=[{"what": f"{names[0]} keywords of an engine never heard ({args.holdout_engine})",

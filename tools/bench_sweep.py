@@ -14,7 +14,10 @@ documentation's results page is generated (docs/results/data/sweep.json).
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,14 +25,62 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edgernn import api  # noqa: E402
-from edgernn.studies.loopback import loopback_cluster  # noqa: E402
+from edgernn.studies.loopback import descendants, loopback_cluster  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # results_record, beside this script
-from results_record import write_record  # noqa: E402
+from results_record import command_line, write_record  # noqa: E402
 
 SPACE = dict(task="kws", arch="gru,lstm", units="8,16,32", layers="1,2", sparsity="0,0.5", quant="int8", epochs=3,
              prune_epochs=2)
 LIMITS = dict(max_flash="64KB", max_ram="16KB", max_latency_ms=20.0, board="mps2-an386")
+
+
+class CpuMeter:
+    """User + system CPU seconds of this process (the driver) and of every process of the cluster (the
+    `ray start` roots and everything below them) while the block runs. Ray's raylet does not collect
+    its workers' times when they end (an ended worker is not in any process's children times), so a
+    thread samples each live process's own times every ``interval`` seconds and keeps the last sample
+    of each (pid, start time): a process's last interval before it ends is missed, nothing is counted
+    twice. ``seconds`` is the total since the block began."""
+
+    def __init__(self, roots: set[int], interval: float = 0.5):
+        self.roots, self.interval, self.seconds = set(roots), interval, 0.0
+        self._last: dict[tuple[int, float], float] = {}
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        import psutil  # a dependency of Ray
+
+        for pid in self.roots | descendants(self.roots):
+            try:
+                proc = psutil.Process(pid)
+                t = proc.cpu_times()
+                self._last[(pid, proc.create_time())] = t.user + t.system
+            except psutil.Error:  # ended in between
+                continue
+
+    def _own(self) -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._sample()
+        self._base, self._own0 = dict(self._last), self._own()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds = (self._own() - self._own0
+                        + sum(v - self._base.get(k, 0.0) for k, v in self._last.items()))
+        return False
 
 
 def main(argv=None) -> int:
@@ -43,9 +94,12 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     with loopback_cluster(nodes=a.nodes, cpus_per_node=a.cpus_per_node, pythonpath=str(ROOT)) as cluster:
         print(f"Ray cluster: {a.nodes} nodes on loopback, head {cluster['address']}", flush=True)
+        load0 = os.getloadavg()[0]
         t0 = time.time()
-        s = api.sweep(a.data, out=a.out, address=cluster["address"], **SPACE, **LIMITS)
-        wall = time.time() - t0
+        with CpuMeter(cluster["roots"]) as meter:
+            s = api.sweep(a.data, out=a.out, address=cluster["address"], **SPACE, **LIMITS)
+        wall, cpu = time.time() - t0, meter.seconds
+        a.load = (load0, os.getloadavg()[0])
         t1 = time.time()
         again = api.sweep(a.data, out=a.out, address=cluster["address"], progress=False, **SPACE, **LIMITS)
         rerun = time.time() - t1
@@ -55,7 +109,8 @@ def main(argv=None) -> int:
     for f in s["failed"]:
         print(f"  failed {f['id']}: {f['reason']}")
     print(f"Ray nodes that ran trials: {len(s['nodes_used'])} ({', '.join(n[:8] for n in s['nodes_used'])})")
-    print(f"wall time: {wall:.0f} s for {s['session']['trials_run']} trials run in this session")
+    print(f"wall time: {wall:.0f} s, {cpu:.0f} CPU s (driver and cluster) for {s['session']['trials_run']} trials "
+          f"run in this session")
     print(f"chosen: {b['id']}  {b['metric']} {b['accuracy']:.4f} (int8 on {b['quantized_runtime']}; float {b['float']:.4f})")
     print(f"  flash {b['flash_bytes']:,} B <= {64 * 1024:,} B: {b['flash_bytes'] <= 64 * 1024}")
     print(f"  RAM {b['ram_bytes']:,} B <= {16 * 1024:,} B: {b['ram_bytes'] <= 16 * 1024}")
@@ -65,16 +120,19 @@ def main(argv=None) -> int:
     print(f"re-run of the same command: {again['session']['trials_run']} trials run, "
           f"{again['session']['trials_already_done']} already recorded, {rerun:.1f} s")
     if a.json:
-        write_json(a, s, wall, again, rerun)
+        write_json(a, s, wall, cpu, again, rerun, sys.argv[1:] if argv is None else argv)
     return 0
 
 
-def write_json(a, s: dict, wall: float, again: dict, rerun: float) -> None:
-    """The sweep's figures as a results record."""
+def write_json(a, s: dict, wall: float, cpu: float, again: dict, rerun: float, argv) -> None:
+    """The sweep's figures as a results record; ``argv`` (this run's arguments) becomes its command, with
+    --out left out if it names a scratch folder."""
     b = s["best"]
     rows = [["trials (ok / failed / did not learn)", f"{s['trials']} ({s['ok']} / {len(s['failed'])} / "
                                                      f"{len(s['did_not_learn'])})"],
-            ["Ray nodes that ran trials", len(s["nodes_used"])], ["wall time, s", round(wall)],
+            ["Ray nodes that ran trials", len(s["nodes_used"])],
+            ["trials run in this session", s["session"]["trials_run"]], ["wall time, s", round(wall)],
+            ["CPU time (driver and cluster processes), s", round(cpu)],
             ["re-run of the same command: trials run", again["session"]["trials_run"]],
             ["re-run of the same command, s", round(rerun, 1)], ["chosen design", b["id"]],
             [f"chosen: {b['metric']} (int8 on {b['quantized_runtime']})", round(b["accuracy"], 4)],
@@ -82,9 +140,12 @@ def write_json(a, s: dict, wall: float, again: dict, rerun: float) -> None:
             ["chosen: est. latency on mps2-an386, ms", round(b["mcu_latency_ms"], 2)],
             ["chosen: arena, B", b["arena_bytes"]]]
     write_record(a.json, title="A sweep under a device budget on Ray", tool="tools/bench_sweep.py",
-                 command="python tools/bench_sweep.py " + " ".join(sys.argv[1:]),
+                 command=command_line("tools/bench_sweep.py", argv, scratch=("--out",)),
                  describes=["edgernn/studies/sweep.py", "edgernn/studies/loopback.py"],
-                 summary=f"{a.nodes} Ray nodes on loopback, {a.cpus_per_node} CPU each; space {SPACE}; limits {LIMITS}.",
+                 summary=f"{a.nodes} Ray nodes on loopback, {a.cpus_per_node} CPU each; space {SPACE}; limits {LIMITS}. "
+                         f"1-minute load average {a.load[0]:.1f} when the sweep started and {a.load[1]:.1f} when it "
+                         f"ended, on {os.cpu_count()} cores: wall time counts the machine's other work too, the "
+                         f"CPU time does not.",
                  tables=[{"title": "Sweep", "columns": ["figure", "value"], "rows": rows}])
     print(f"wrote {a.json}")
 

@@ -11,7 +11,7 @@ README), how (the command), when, at which commit and on which machine, and whic
 
 Schema (version 1), every key required unless marked optional:
     schema: "edgernn-results/1"
-    title, tool, command: str
+    title, tool, command: str (command: as `command_line` writes it, naming no folder of one machine)
     date: ISO 8601 UTC; commit: 40 hex digits or null; dirty: bool (uncommitted changes to tracked files)
     machine: {"cpu": str, "cores": int, "os": str, "python": str}
     describes: [repository paths]
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import subprocess
 import tempfile
 from datetime import datetime, timezone
@@ -65,6 +66,41 @@ def stamp() -> dict:
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count() or 0,
                     "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()},
     }
+
+
+def _in_checkout(path: Path) -> str | None:
+    """``path`` relative to the checkout of this project that holds it (this one, the main tree of a
+    worktree or any other clone: a folder with .git and tools/results_record.py), or None."""
+    for top in path.parents:
+        if (top / ".git").exists() and (top / "tools" / "results_record.py").is_file():
+            return path.relative_to(top).as_posix() or "."
+    return None
+
+
+def command_line(tool: str, argv, scratch=()) -> str:
+    """The command a record shows to reproduce it: ``python TOOL ARGS``, with every absolute path inside
+    a checkout of this project made relative to it (``/work/main/data/kws`` -> ``data/kws``), and the
+    options in ``scratch`` (where intermediate files go, which changes no figure) left out when they
+    name a folder outside any checkout (``--runs /tmp/x``): the tool's default is then as good.
+    Other absolute paths are kept (they are inputs the reader has to provide)."""
+    out, args, i = [], list(argv), 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", "")
+        if name in scratch or (arg in scratch and i + 1 < len(args)):
+            path = value if eq else args[i + 1]
+            width = 1 if eq else 2
+            if path.startswith("/") and _in_checkout(Path(path)) is None:
+                i += width
+                continue
+        if eq and value.startswith("/"):
+            rel = _in_checkout(Path(value))
+            arg = f"{name}={rel}" if rel else arg
+        elif arg.startswith("/"):
+            arg = _in_checkout(Path(arg)) or arg
+        out.append(arg)
+        i += 1
+    return shlex.join(["python", tool, *out])
 
 
 def write_record(path, *, title: str, tool: str, command: str, describes: list, tables: list,
