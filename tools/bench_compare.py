@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # results_record, beside this script
 
-from results_record import write_record  # noqa: E402
+from results_record import command_line, write_record  # noqa: E402
 
 from edgernn import api, io  # noqa: E402
 
@@ -114,8 +114,9 @@ def record_tables(results: list[tuple[str, dict]]) -> tuple[list[dict], list[dic
 
 
 def record_command(argv: list[str]) -> str:
-    """The command as anyone reruns it: a keyword folder outside this checkout shown as data/kws,
-    --out and --json left out (neither changes a figure)."""
+    """The command as anyone reruns it: a keyword folder outside this checkout shown as data/kws (the
+    folder `make demo` synthesizes, the same seeded bytes), --out and --json left out (neither changes a
+    figure), other paths as results_record.command_line shows them."""
     root = Path(__file__).resolve().parents[1]
     shown, it = [], iter(argv)
     for a in it:
@@ -129,10 +130,10 @@ def record_command(argv: list[str]) -> str:
             path = Path(value).resolve() if value else None
             if path is not None and path != root and root not in path.parents:
                 value = "data/kws"
-            shown += ["--kws", value or '""']
+            shown += ["--kws", value]
             continue
         shown.append(a)
-    return " ".join(["python tools/bench_compare.py", *shown])
+    return command_line("tools/bench_compare.py", shown)
 
 
 def write_json(path: Path, argv: list[str], results: list[tuple[str, dict]], settings: str, cpu_seconds: float,

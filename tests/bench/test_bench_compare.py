@@ -78,4 +78,4 @@ def test_command_keeps_paths_inside_the_checkout(bench):
     assert bench.record_command(["--kws=data/kws", "--kws-seeds", "2", "--json=x.json"]) == \
         "python tools/bench_compare.py --kws data/kws --kws-seeds 2"
     assert bench.record_command(["--kws", "", "--real", "ItalyPowerDemand"]) == \
-        'python tools/bench_compare.py --kws "" --real ItalyPowerDemand'
+        "python tools/bench_compare.py --kws '' --real ItalyPowerDemand"
