@@ -125,6 +125,22 @@ def test_results_records_are_checked(tmp_path):
             docs_results.load_record(path)
 
 
+def test_records_sharing_a_title_get_pages_a_reader_can_tell_apart(tmp_path):
+    """The same bench run on several models writes records with one title; the nav, the index and the
+    page headings name each record too, and a title used once is left as it is."""
+    docs_results = load_tool("docs_results")
+    good = json.loads(next((DOCS / "results" / "data").glob("*.json")).read_text())
+    for name, title in [("int8-a", "int8 drop"), ("int8-b", "int8 drop"), ("mcu", "Microcontroller")]:
+        (tmp_path / f"{name}.json").write_text(json.dumps(dict(good, title=title)))
+    titles = {r["name"]: r["page_title"] for r in docs_results.load_records(tmp_path)}
+    assert titles == {"int8-a": "int8 drop (int8-a)", "int8-b": "int8 drop (int8-b)", "mcu": "Microcontroller"}
+    pages = docs_results.results_pages(tmp_path)
+    assert pages["results/int8-b.md"].startswith("# int8 drop (int8-b)\n")
+    assert "[int8 drop (int8-a)](int8-a.md)" in pages["results/index.md"]
+    real = docs_results.load_records()
+    assert len({r["page_title"] for r in real}) == len(real)
+
+
 def test_benchmark_scripts_write_records_the_pages_accept(tmp_path):
     """The --json writers of the benchmark scripts produce records that load and render (fed the
     shapes of their real results, so nothing is trained here)."""

@@ -133,7 +133,7 @@ def on_config(config):
     results = _nav_section(config["nav"], "Results")
     if results is not None:
         records = _docs_results().load_records()
-        results["Results"] = ["results/index.md"] + [{r["title"]: f"results/{r['name']}.md"} for r in records]
+        results["Results"] = ["results/index.md"] + [{r["page_title"]: f"results/{r['name']}.md"} for r in records]
     notes = _nav_section(config["nav"], "Notes")
     if notes is not None:
         dated = sorted((p for p in (ROOT / config["docs_dir"] / "notes").glob("*.md") if p.name != "index.md"),
