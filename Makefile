@@ -75,8 +75,8 @@ $(STAMP): pyproject.toml
 # shows its progress here. Ctrl-C stops both. tools/timed.py records each stage's wall time and
 # CPU-seconds in $(DEMO_TIMES); the last line of the demo prints them (docs/notes/2026-12-07-demo-speed.md).
 DEMO_TIMES := $(DEMO_RUNS)/demo-times.jsonl
-# synthesis processes: the same bytes whatever the number (2 keep 2 cores only ~1.2 busy on a quiet
-# machine; 3 cost the same CPU-seconds: docs/notes/2026-12-08-demo-speed-2.md), e.g. make demo DEMO_SYNTH_WORKERS=3
+# synthesis processes: the same bytes whatever the number; on 2 quiet cores 2 took 190.8 s and 3 took
+# 199.2 s (docs/notes/2026-12-08-demo-speed-2.md, addendum), e.g. make demo DEMO_SYNTH_WORKERS=3
 DEMO_SYNTH_WORKERS ?= 2
 TIMED      := $(BIN)/python tools/timed.py $(DEMO_TIMES)
 
