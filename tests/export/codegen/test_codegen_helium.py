@@ -2,15 +2,12 @@
 ERN_ROW_BLOCKS spare bytes, and the kernels themselves on golden data (numpy's exact sums, and TFLite's
 MultiplyByQuantizedMultiplier for every requantization the exporter can make fast, baked into test programs
 run on the Cortex-M55 in QEMU)."""
-import subprocess
 
 import numpy as np
 
 from edgernn.export.codegen import fixedpoint as P
 from edgernn.export.codegen.layout import ROW_BLOCKS_SPARE, pack_row_blocks
-from edgernn.export.codegen.sources import firmware_dir
-from edgernn.targets import qemu
-from edgernn.targets.boards import get_board, linker_script
+from tests.export.codegen.bare_metal import build_and_run, c_array
 
 SHAPES = [(4, 1), (4, 4), (8, 10), (4, 15), (4, 16), (8, 17), (12, 33), (4, 48), (8, 63), (12, 64)]
 
@@ -95,34 +92,11 @@ int main(void) {
 """
 
 
-def _c(values) -> str:
-    return ", ".join(str(int(v)) for v in np.asarray(values).ravel())
-
-
 def _build_and_run(tmp_path, header: list[str], harness: str, needles: tuple[str, ...]) -> str:
-    """Compile a test program (cases.h from ``header``, ``harness``) with the M55 firmware's flags (DSP and
-    Helium), check its code holds ``needles`` (objdump's names), run it in QEMU: what it printed."""
-    board = get_board("mps3-an547")
-    (tmp_path / "cases.h").write_text("#include \"ern_common.h\"\n" + "\n".join(header) + "\n")
-    (tmp_path / "harness.c").write_text(harness)
-    (tmp_path / "link.ld").write_text(linker_script(board))
-    fw = firmware_dir()
-    sources = [fw / "boards" / f for f in ("startup.c", "timing.c", "text.c", "board_common.c")]
-    elf = tmp_path / "helium.elf"
-    cmd = ["arm-none-eabi-gcc", f"-mcpu={board.cpu}", "-mthumb", *board.arch_flags, "-O2", "-std=c99", "-ffreestanding",
-           "-fno-builtin", "-Wall", "-Wextra", "-Werror", "-DERN_USE_DSP=1", "-DERN_USE_MVE=1", "-I", str(tmp_path),
-           "-I", str(fw / "boards"), "-I", str(fw / "runtime"), "-nostdlib", "-T", str(tmp_path / "link.ld"),
-           "-Wl,--gc-sections", *map(str, sources), str(tmp_path / "harness.c"), str(fw / "runtime" / "ern_dot_s8.c"),
-           "-lgcc", "-o", str(elf)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    code = subprocess.run(["arm-none-eabi-objdump", "-d", "-marmv8.1-m.main", str(elf)], capture_output=True,
-                          text=True).stdout
-    for needle in needles:
-        assert needle in code, needle
-    qemu.record_built(elf, elf.read_bytes())
-    text, _ = qemu.run_semihosted(elf, board.name, timeout=60, what="Helium kernel test")
-    return text
+    """The test program built with the M55 firmware's flags (DSP and Helium), checked for ``needles``
+    (objdump's names), run in QEMU: what it printed."""
+    return build_and_run(tmp_path, "mps3-an547", header, harness, defines=("-DERN_USE_DSP=1", "-DERN_USE_MVE=1"),
+                         needles=needles, objdump_args=("-marmv8.1-m.main",), what="Helium kernel test")
 
 
 def test_helium_dot_products_are_exact_on_the_cortex_m55(tmp_path):
@@ -138,11 +112,11 @@ def test_helium_dot_products_are_exact_on_the_cortex_m55(tmp_path):
     for i, (w, x, bias) in enumerate(cases):
         w, x, bias = np.asarray(w, np.int64), np.asarray(x, np.int64), np.asarray(bias, np.int64)
         expected = bias + w @ x
-        lines += [f"static const int8_t w{i}[] ERN_ALIGN(4) = {{{_c(pack_row_blocks(w))}}};",
-                  f"static const int8_t x{i}[] = {{{_c(x)}}};", f"static const int32_t b{i}[] = {{{_c(bias)}}};",
-                  f"static const int32_t c{i}[] ERN_ALIGN(4) = {{{_c(2 * bias)}}};",
-                  f"static const int32_t e{i}[] = {{{_c(expected)}}};",
-                  f"static const int32_t f{i}[] = {{{_c(2 * expected)}}};"]
+        lines += [f"static const int8_t w{i}[] ERN_ALIGN(4) = {{{c_array(pack_row_blocks(w))}}};",
+                  f"static const int8_t x{i}[] = {{{c_array(x)}}};", f"static const int32_t b{i}[] = {{{c_array(bias)}}};",
+                  f"static const int32_t c{i}[] ERN_ALIGN(4) = {{{c_array(2 * bias)}}};",
+                  f"static const int32_t e{i}[] = {{{c_array(expected)}}};",
+                  f"static const int32_t f{i}[] = {{{c_array(2 * expected)}}};"]
         entries.append(f"{{{len(w)}, {w.shape[1]}, w{i}, x{i}, b{i}, c{i}, e{i}, f{i}}}")
     lines += [f"#define N_CASES {len(entries)}", f"static const case_t cases[N_CASES] = {{{', '.join(entries)}}};"]
     text = _build_and_run(tmp_path, lines, HARNESS, ("vmlav",))  # VMLADAV, as objdump names it

@@ -1,16 +1,13 @@
 """The paired-row weight layout of the DSP kernels (docs/design/paired-rows.md): the packer, the export-time
 check that chooses it, and the kernels themselves on golden data (numpy's exact products baked into a test
 program, run on the Cortex-M4 in QEMU, as CMSIS-NN tests each kernel on its own data)."""
-import subprocess
 
 import numpy as np
 import pytest
 
 from edgernn.export.codegen import fixedpoint as P
 from edgernn.export.codegen.layout import pack_pairs, pack_weights, pair_stream, unpack_pairs
-from edgernn.export.codegen.sources import firmware_dir
-from edgernn.targets import qemu
-from edgernn.targets.boards import get_board, linker_script
+from tests.export.codegen.bare_metal import build_and_run, c_array
 
 SHAPES = [(4, 1), (4, 2), (4, 3), (4, 4), (7, 5), (8, 6), (12, 10), (4, 16), (8, 17), (12, 64), (8, 74)]
 
@@ -108,13 +105,8 @@ int main(void) {
 """
 
 
-def _c(values) -> str:
-    return ", ".join(str(int(v)) for v in np.asarray(values).ravel())
-
-
 def test_paired_kernels_are_exact_on_the_cortex_m4(tmp_path):
     """ern_dot4p_from and ern_dot4p_stream (DSP: SMLAD on raw words, SXTB16, LDM) against numpy's exact sums."""
-    board = get_board("mps2-an386")
     lines = ["#include <stdint.h>", "typedef struct { int rows, cols, doubled; const int8_t *weights, *stream, *x;"
              " const int32_t *init, *expected; } case_t;"]
     entries = []
@@ -129,27 +121,14 @@ def test_paired_kernels_are_exact_on_the_cortex_m4(tmp_path):
         packed = pack_pairs(w)
         block = packed.size // (rows4 // 4)
         stream = pair_stream([(start[r:r + 4], packed[r // 4 * block:(r // 4 + 1) * block]) for r in range(0, rows4, 4)])
-        lines += [f"static const int8_t w{i}[] ERN_ALIGN(4) = {{{_c(packed)}}};",
-                  f"static const int8_t s{i}[] ERN_ALIGN(4) = {{{_c(stream)}}};",
-                  f"static const int8_t x{i}[] = {{{_c(x)}}};",
-                  f"static const int32_t i{i}[] = {{{_c(start)}}};", f"static const int32_t e{i}[] = {{{_c(expected)}}};"]
+        lines += [f"static const int8_t w{i}[] ERN_ALIGN(4) = {{{c_array(packed)}}};",
+                  f"static const int8_t s{i}[] ERN_ALIGN(4) = {{{c_array(stream)}}};",
+                  f"static const int8_t x{i}[] = {{{c_array(x)}}};",
+                  f"static const int32_t i{i}[] = {{{c_array(start)}}};", f"static const int32_t e{i}[] = {{{c_array(expected)}}};"]
         entries.append(f"{{{rows4}, {w.shape[1]}, {int(doubled)}, w{i}, s{i}, x{i}, i{i}, e{i}}}")
     lines += [f"#define N_CASES {len(entries)}", f"static const case_t cases[N_CASES] = {{{', '.join(entries)}}};"]
-    (tmp_path / "cases.h").write_text("#include \"ern_common.h\"\n" + "\n".join(lines) + "\n")
-    (tmp_path / "harness.c").write_text(HARNESS)
-    (tmp_path / "link.ld").write_text(linker_script(board))
-    fw = firmware_dir()
-    sources = [fw / "boards" / f for f in ("startup.c", "timing.c", "text.c", "board_common.c")]
-    elf = tmp_path / "pairs.elf"
-    cmd = ["arm-none-eabi-gcc", f"-mcpu={board.cpu}", "-mthumb", *board.arch_flags, "-O2", "-std=c99", "-ffreestanding",
-           "-fno-builtin", "-Wall", "-Wextra", "-Werror", "-DERN_USE_DSP=1", "-I", str(tmp_path), "-I", str(fw / "boards"),
-           "-I", str(fw / "runtime"), "-nostdlib", "-T", str(tmp_path / "link.ld"), "-Wl,--gc-sections",
-           *map(str, sources), str(tmp_path / "harness.c"), str(fw / "runtime" / "ern_dot_s8.c"), "-lgcc", "-o", str(elf)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "smlad" in subprocess.run(["arm-none-eabi-objdump", "-d", str(elf)], capture_output=True, text=True).stdout
-    qemu.record_built(elf, elf.read_bytes())
-    text, status = qemu.run_semihosted(elf, board.name, timeout=60, what="paired-row kernel test")
+    text = build_and_run(tmp_path, "mps2-an386", lines, HARNESS, defines=("-DERN_USE_DSP=1",), needles=("smlad",),
+                         what="paired-row kernel test")
     assert f"PAIR-ROWS cases={len(entries)} mismatches=0" in text, text[-500:]
 
 
