@@ -55,6 +55,18 @@ def _tiny_kws(root, words=("yes", "no", "other"), per_word=4):
     return root
 
 
+def _eval_and_detect(run, data, tmp_path):
+    """`eval` the run's model, then `detect` on a recording of every "yes" clip joined; both must exit 0.
+    Returns the recording."""
+    r = CliRunner().invoke(main, ["eval", str(run / "model.keras")])
+    assert r.exit_code == 0, r.output
+    wav = tmp_path / "long.wav"
+    sf.write(wav, np.concatenate([sf.read(p)[0] for p in sorted((data / "yes").glob("*.wav"))]), 16000)
+    r = CliRunner().invoke(main, ["detect", str(run), str(wav), "--every-ms", "240", "--json"])
+    assert r.exit_code == 0, r.output
+    return wav
+
+
 def test_embedding_config_shapes():
     cfg = embedding_config()
     assert (cfg.num_frames, cfg.num_features) == (16, 96)
@@ -138,12 +150,7 @@ def test_embedding_run_end_to_end(tmp_path):
 
     cfg = read_config(run / "config.json")
     assert cfg.input_shape == [16, 96] or tuple(cfg.input_shape) == (16, 96)
-    r = CliRunner().invoke(main, ["eval", str(run / "model.keras")])
-    assert r.exit_code == 0, r.output
-    wav = tmp_path / "long.wav"
-    sf.write(wav, np.concatenate([sf.read(p)[0] for p in sorted((data / "yes").glob("*.wav"))]), 16000)
-    r = CliRunner().invoke(main, ["detect", str(run), str(wav), "--every-ms", "240", "--json"])
-    assert r.exit_code == 0, r.output
+    wav = _eval_and_detect(run, data, tmp_path)
     r = CliRunner().invoke(main, ["detect", str(run), str(wav), "--every-ms", "200"])
     assert "multiple of the hop (80 ms)" in _one_line_error(r)
     r = CliRunner().invoke(main, ["firmware", "build", str(run / "model.keras"), "--out", str(tmp_path / "fw")])
@@ -177,9 +184,4 @@ def test_dense_head_on_embeddings_end_to_end(tmp_path):
     assert cfg.params == 1536 * 128 + 128 + 128 * 128 + 128 + 128 * 4 + 4
     names = [type(x).__name__ for x in load_keras_model(run / "model.keras").layers]
     assert names == ["InputLayer", "Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
-    r = CliRunner().invoke(main, ["eval", str(run / "model.keras")])
-    assert r.exit_code == 0, r.output
-    wav = tmp_path / "long.wav"
-    sf.write(wav, np.concatenate([sf.read(p)[0] for p in sorted((data / "yes").glob("*.wav"))]), 16000)
-    r = CliRunner().invoke(main, ["detect", str(run), str(wav), "--every-ms", "240", "--json"])
-    assert r.exit_code == 0, r.output
+    _eval_and_detect(run, data, tmp_path)
