@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,9 +69,9 @@ def load_records(folder: Path = DATA) -> list[dict]:
     """Every record of the folder, each with its ``page_title``: the title, and where two records share
     one (the same bench run on several models), the record's name after it, so the nav tells them apart."""
     records = [load_record(p) for p in sorted(folder.glob("*.json"))]
-    shared = {t for t in (r["title"] for r in records) if sum(r["title"] == t for r in records) > 1}
+    uses = Counter(r["title"] for r in records)
     for r in records:
-        r["page_title"] = f"{r['title']} ({r['name']})" if r["title"] in shared else r["title"]
+        r["page_title"] = f"{r['title']} ({r['name']})" if uses[r["title"]] > 1 else r["title"]
     return records
 
 
@@ -166,7 +167,7 @@ def plot_png(record: dict, plot: dict) -> bytes:
 
 def page_markdown(record: dict, state: dict) -> str:
     name = record["name"]
-    parts = [f"# {record.get('page_title', record['title'])}\n", stale_note(record, state),
+    parts = [f"# {record['page_title']}\n", stale_note(record, state),
              f"- **Measured:** {record['date']}\n"
              f"- **Commit:** `{record['commit'] or 'none'}`{' (with local changes)' if record.get('dirty') else ''}\n"
              f"- **Machine:** {_cell(stamp_line(record).split(', ', 2)[2])}; {_cell(record['machine'].get('os', ''))}; "
@@ -191,7 +192,7 @@ def index_markdown(records: list[dict], states: dict) -> str:
         s = states[r["name"]]
         flag = ("not checked" if not s["checked"] else "older than its code" if s.get("unknown_commit") or s["commits"]
                 else "current")
-        rows.append([f"[{r.get('page_title', r['title'])}]({r['name']}.md)", stamp_line(r), flag, r["provenance"].split(":")[0]])
+        rows.append([f"[{r['page_title']}]({r['name']}.md)", stamp_line(r), flag, r["provenance"].split(":")[0]])
     return ("# Results\n\nEvery page here is generated when the site is built, from the JSON record that the "
             "benchmark script named on the page wrote (`docs/results/data/*.json`, schema in "
             "`tools/results_record.py`). Each is stamped with the date, commit and machine of the measurement. "
