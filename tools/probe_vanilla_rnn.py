@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgernn import arrays  # noqa: E402
+from edgernn.errors import UserError  # noqa: E402
 
 VARIANTS = ("rnn", "rnn-backwards", "rnn-middle", "gru")
 MIDDLE = slice(12, 37)
@@ -35,8 +36,8 @@ MIDDLE = slice(12, 37)
 def newest_cache(folder: Path) -> Path:
     caches = sorted((folder / ".edgernn_cache").glob("features-*.npz"), key=lambda p: p.stat().st_mtime)
     if not caches:
-        raise SystemExit(f"edgernn: error: no feature cache in {folder}/.edgernn_cache "
-                         "(run `edgernn train --task kws --data FOLDER ...` once)")
+        raise UserError(f"no feature cache in {folder}/.edgernn_cache "
+                        "(run `edgernn train --task kws --data FOLDER ...` once)")
     return caches[-1]
 
 
@@ -50,6 +51,15 @@ def build(keras, variant: str, steps: int, features: int):
 
 
 def main() -> int:
+    """Bad input (no cache, a damaged or foreign .npz, an unknown variant): one error line, exit 2."""
+    try:
+        return probe()
+    except UserError as e:
+        print(f"edgernn: error: {e}", file=sys.stderr)
+        return 2
+
+
+def probe() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", type=Path, help="keyword data folder with a feature cache")
     ap.add_argument("--epochs", type=int, default=8)
@@ -59,7 +69,7 @@ def main() -> int:
     variants = a.variants.split(",")
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
-        raise SystemExit(f"edgernn: error: unknown variant(s) {', '.join(unknown)} (choose from {', '.join(VARIANTS)})")
+        raise UserError(f"unknown variant(s) {', '.join(unknown)} (choose from {', '.join(VARIANTS)})")
 
     from edgernn.tf import load
 
@@ -67,6 +77,9 @@ def main() -> int:
     cache = a.cache or newest_cache(a.data)
     print(f"features: {cache}")
     d = arrays.read_npz(cache)
+    missing = [k for k in ("train_X", "train_y", "val_X", "val_y") if k not in d]
+    if missing:
+        raise UserError(f"{cache} is not a keyword feature cache (no {', '.join(missing)})")
     x, y, xv, yv = d["train_X"], d["train_y"], d["val_X"], d["val_y"]
     mean, std = x.mean((0, 1)), x.std((0, 1)) + 1e-6
     x, xv = (x - mean) / std, (xv - mean) / std
